@@ -28,4 +28,27 @@ type Sample struct {
 	// Default marks a metric filter's defaultValue, published for a minute in which log events were
 	// ingested but none matched. It counts only if that minute of that metric has no other sample.
 	Default bool
+	// Count weights Value: the sample stands for Count occurrences of Value, as PutMetricData's
+	// Values/Counts arrays do. Zero means 1, so metric filters never need to set it.
+	Count float64
+	// Stats, when non-nil, is a pre-aggregated statistic set (PutMetricData's StatisticValues);
+	// Value and Count are then ignored. A statistic set carries no distribution, so percentiles are
+	// available for it only when SampleCount is 1 or Minimum equals Maximum, as in CloudWatch.
+	Stats *StatisticSet
+}
+
+// StatisticSet is a pre-aggregated group of values: what PutMetricData's StatisticValues carries.
+type StatisticSet struct {
+	SampleCount float64
+	Sum         float64
+	Minimum     float64
+	Maximum     float64
+}
+
+// weight is the number of occurrences a value sample stands for.
+func (s *Sample) weight() float64 {
+	if s.Count == 0 {
+		return 1
+	}
+	return s.Count
 }

@@ -1,0 +1,344 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/trailwatch/trailwatch/internal/metrics"
+)
+
+var _ metrics.Store = (*DB)(nil)
+
+// AddSamples stores samples in one transaction.
+func (db *DB) AddSamples(ctx context.Context, samples []metrics.Sample) error {
+	if len(samples) == 0 {
+		return nil
+	}
+	return db.withTx(ctx, func(tx *sql.Tx) error {
+		return db.insertSamplesTx(ctx, tx, samples)
+	})
+}
+
+// seriesBatch is the in-memory pre-aggregation of one metric's samples within a batch.
+type seriesBatch struct {
+	account, region, namespace, name, dims string
+	lastTS                                 int64
+	minutes                                map[minuteKey]*metrics.Aggregate
+	order                                  []minuteKey
+}
+
+type minuteKey struct {
+	minute int64
+	unit   string
+}
+
+// insertSamplesTx adds samples inside tx, the caller's transaction: the logs store calls it from
+// its PutLogEvents append so events and datapoints commit together. The batch is first aggregated in
+// memory per (metric, minute, unit) with metrics.Aggregate, then each distinct metric costs one
+// upsert and each distinct metric-minute one read and one write, whatever the number of samples.
+func (db *DB) insertSamplesTx(ctx context.Context, tx *sql.Tx, samples []metrics.Sample) error {
+	if len(samples) == 0 {
+		return nil
+	}
+	batches := map[string]*seriesBatch{}
+	var order []*seriesBatch
+	for i := range samples {
+		s := &samples[i]
+		m := s.Metric()
+		key := s.AccountID + "\x00" + s.Region + "\x00" + m.Key()
+		b := batches[key]
+		if b == nil {
+			dims, err := encodeDimensions(m.Dimensions)
+			if err != nil {
+				return err
+			}
+			b = &seriesBatch{account: s.AccountID, region: s.Region, namespace: s.Namespace, name: s.MetricName,
+				dims: dims, lastTS: math.MinInt64, minutes: map[minuteKey]*metrics.Aggregate{}}
+			batches[key] = b
+			order = append(order, b)
+		}
+		ts := s.Timestamp.UnixMilli()
+		b.lastTS = max(b.lastTS, ts)
+		mk := minuteKey{minute: s.Timestamp.Unix() - mod(s.Timestamp.Unix(), 60), unit: metrics.NormalizeUnit(s.Unit)}
+		agg := b.minutes[mk]
+		if agg == nil {
+			agg = &metrics.Aggregate{Time: time.Unix(mk.minute, 0).UTC(), Unit: mk.unit}
+			b.minutes[mk] = agg
+			b.order = append(b.order, mk)
+		}
+		agg.AddSample(s)
+	}
+
+	upsertSeries, err := tx.PrepareContext(ctx, `INSERT INTO metric_series
+		(account_id, region, namespace, metric_name, dimensions, last_ts) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (account_id, region, namespace, metric_name, dimensions)
+		DO UPDATE SET last_ts = max(last_ts, excluded.last_ts) RETURNING id`)
+	if err != nil {
+		return fmt.Errorf("prepare metric upsert: %w", err)
+	}
+	defer upsertSeries.Close()
+	readMinute, err := tx.PrepareContext(ctx, `SELECT sample_count, sum, minimum, maximum, dist, inexact, default_value
+		FROM metric_minutes WHERE series_id = ? AND minute = ? AND unit = ?`)
+	if err != nil {
+		return fmt.Errorf("prepare metric minute read: %w", err)
+	}
+	defer readMinute.Close()
+	writeMinute, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO metric_minutes
+		(series_id, minute, unit, sample_count, sum, minimum, maximum, dist, inexact, default_value)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return fmt.Errorf("prepare metric minute write: %w", err)
+	}
+	defer writeMinute.Close()
+
+	for _, b := range order {
+		var id int64
+		if err := upsertSeries.QueryRowContext(ctx, b.account, b.region, b.namespace, b.name, b.dims, b.lastTS).Scan(&id); err != nil {
+			return fmt.Errorf("upsert metric: %w", err)
+		}
+		for _, mk := range b.order {
+			add := b.minutes[mk]
+			stored, found, err := scanMinute(readMinute.QueryRowContext(ctx, id, mk.minute, mk.unit))
+			if err != nil {
+				return fmt.Errorf("read metric minute: %w", err)
+			}
+			agg := add
+			if found {
+				stored.Time, stored.Unit = add.Time, add.Unit
+				stored.Merge(add)
+				agg = &stored
+			}
+			var def any
+			if agg.HasDefault {
+				def = agg.DefaultValue
+			}
+			if _, err := writeMinute.ExecContext(ctx, id, mk.minute, mk.unit, agg.SampleCount, agg.Sum,
+				agg.Minimum, agg.Maximum, encodeDist(agg), boolInt(agg.Inexact), def); err != nil {
+				return fmt.Errorf("write metric minute: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// ListMetrics implements metrics.Store. Metrics come in creation order; the cursor is the id of the
+// last metric of the previous page.
+func (db *DB) ListMetrics(ctx context.Context, scope metrics.Scope, q metrics.ListQuery) ([]metrics.Metric, string, error) {
+	var after int64
+	if q.After != "" {
+		n, err := strconv.ParseInt(q.After, 10, 64)
+		if err != nil || n < 0 {
+			return nil, "", fmt.Errorf("list metrics: %w", metrics.ErrInvalidCursor)
+		}
+		after = n
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 500
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT id, namespace, metric_name, dimensions FROM metric_series
+		WHERE account_id = ? AND region = ? AND id > ? AND last_ts >= ?
+		  AND (? = '' OR namespace = ?) AND (? = '' OR metric_name = ?)
+		ORDER BY id`,
+		scope.AccountID, scope.Region, after, activeSince(q.ActiveSince),
+		q.Namespace, q.Namespace, q.MetricName, q.MetricName)
+	if err != nil {
+		return nil, "", fmt.Errorf("list metrics: %w", err)
+	}
+	defer rows.Close()
+	var out []metrics.Metric
+	var lastID int64
+	next := ""
+	for rows.Next() {
+		var id int64
+		var m metrics.Metric
+		var dims string
+		if err := rows.Scan(&id, &m.Namespace, &m.MetricName, &dims); err != nil {
+			return nil, "", fmt.Errorf("list metrics: %w", err)
+		}
+		if m.Dimensions, err = decodeDimensions(dims); err != nil {
+			return nil, "", err
+		}
+		if !m.MatchesFilters(q.Dimensions) {
+			continue
+		}
+		if len(out) == limit {
+			next = strconv.FormatInt(lastID, 10)
+			break
+		}
+		out = append(out, m)
+		lastID = id
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("list metrics: %w", err)
+	}
+	return out, next, nil
+}
+
+func activeSince(t time.Time) int64 {
+	if t.IsZero() {
+		return math.MinInt64
+	}
+	return t.UnixMilli()
+}
+
+// QueryAggregates implements metrics.Store.
+func (db *DB) QueryAggregates(ctx context.Context, scope metrics.Scope, m metrics.Metric, start, end time.Time) ([]metrics.Aggregate, error) {
+	dims, err := encodeDimensions(m.Dimensions)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT mm.minute, mm.unit, mm.sample_count, mm.sum, mm.minimum,
+		mm.maximum, mm.dist, mm.inexact, mm.default_value
+		FROM metric_series s JOIN metric_minutes mm ON mm.series_id = s.id
+		WHERE s.account_id = ? AND s.region = ? AND s.namespace = ? AND s.metric_name = ? AND s.dimensions = ?
+		  AND mm.minute >= ? AND mm.minute < ?
+		ORDER BY mm.minute, mm.unit`,
+		scope.AccountID, scope.Region, m.Namespace, m.MetricName, dims, ceilSeconds(start), ceilSeconds(end))
+	if err != nil {
+		return nil, fmt.Errorf("query metric aggregates: %w", err)
+	}
+	defer rows.Close()
+	var out []metrics.Aggregate
+	for rows.Next() {
+		var minute int64
+		var unit string
+		a, err := scanMinuteRow(rows, &minute, &unit)
+		if err != nil {
+			return nil, fmt.Errorf("query metric aggregates: %w", err)
+		}
+		a.Time = time.Unix(minute, 0).UTC()
+		a.Unit = unit
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("query metric aggregates: %w", err)
+	}
+	return out, nil
+}
+
+// ceilSeconds is the smallest whole unix second not before t, so that "minute >= ceil(t)" means
+// "minute start >= t" and "minute < ceil(t)" means "minute start < t".
+func ceilSeconds(t time.Time) int64 {
+	s := t.Unix()
+	if t.Nanosecond() > 0 {
+		s++
+	}
+	return s
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanMinute(row *sql.Row) (metrics.Aggregate, bool, error) {
+	a, err := scanMinuteRow(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return metrics.Aggregate{}, false, nil
+	}
+	if err != nil {
+		return metrics.Aggregate{}, false, err
+	}
+	return a, true, nil
+}
+
+func scanMinuteRow(row scanner, prefix ...any) (metrics.Aggregate, error) {
+	var a metrics.Aggregate
+	var dist []byte
+	var inexact int64
+	var def sql.NullFloat64
+	dest := append(prefix, &a.SampleCount, &a.Sum, &a.Minimum, &a.Maximum, &dist, &inexact, &def)
+	if err := row.Scan(dest...); err != nil {
+		return a, err
+	}
+	a.Inexact = inexact != 0
+	if def.Valid {
+		a.HasDefault, a.DefaultValue = true, def.Float64
+	}
+	d, err := decodeDist(dist)
+	if err != nil {
+		return a, err
+	}
+	a.Dist = d
+	return a, nil
+}
+
+// encodeDimensions gives the canonical text of a dimension set: a JSON array of [name, value]
+// pairs sorted by name, "[]" for none.
+func encodeDimensions(dims []metrics.Dimension) (string, error) {
+	sorted := metrics.SortedDimensions(dims)
+	pairs := make([][2]string, len(sorted))
+	for i, d := range sorted {
+		pairs[i] = [2]string{d.Name, d.Value}
+	}
+	b, err := json.Marshal(pairs)
+	if err != nil {
+		return "", fmt.Errorf("encode dimensions: %w", err)
+	}
+	return string(b), nil
+}
+
+func decodeDimensions(s string) ([]metrics.Dimension, error) {
+	var pairs [][2]string
+	if err := json.Unmarshal([]byte(s), &pairs); err != nil {
+		return nil, fmt.Errorf("decode dimensions: %w", err)
+	}
+	if len(pairs) == 0 {
+		return nil, nil
+	}
+	out := make([]metrics.Dimension, len(pairs))
+	for i, p := range pairs {
+		out[i] = metrics.Dimension{Name: p[0], Value: p[1]}
+	}
+	return out, nil
+}
+
+// encodeDist packs an exact distribution as little-endian float64 (value, count) pairs; it returns
+// nil (SQL NULL) when there is none.
+func encodeDist(a *metrics.Aggregate) []byte {
+	if a.Inexact || len(a.Dist) == 0 {
+		return nil
+	}
+	b := make([]byte, 0, 16*len(a.Dist))
+	for _, vc := range a.Dist {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(vc.Value))
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(vc.Count))
+	}
+	return b
+}
+
+func decodeDist(b []byte) ([]metrics.ValueCount, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	if len(b)%16 != 0 {
+		return nil, fmt.Errorf("decode value distribution: %d bytes is not a whole number of pairs", len(b))
+	}
+	out := make([]metrics.ValueCount, len(b)/16)
+	for i := range out {
+		out[i].Value = math.Float64frombits(binary.LittleEndian.Uint64(b[16*i:]))
+		out[i].Count = math.Float64frombits(binary.LittleEndian.Uint64(b[16*i+8:]))
+	}
+	return out, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// mod is the non-negative remainder, so that times before 1970 still truncate downwards.
+func mod(a, b int64) int64 {
+	r := a % b
+	if r < 0 {
+		r += b
+	}
+	return r
+}
