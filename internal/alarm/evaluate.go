@@ -332,4 +332,3 @@ func (a *MetricAlarm) reasonData(w window, now time.Time) string {
 	o.raw("evaluatedDatapoints", "["+strings.Join(items, ",")+"]")
 	return o.String()
 }
-

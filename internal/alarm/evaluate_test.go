@@ -152,7 +152,7 @@ func TestMofN(t *testing.T) {
 	}{
 		{"0 0 X 0 X 0 X", 5, 3, StateAlarm},
 		{"X X 0 0 0 X 0", 5, 3, StateOK}, // the old X's fell out of the last 5
-		{"X X X X X 0 0", 5, 4, StateOK},  // 2 = N-M+1 non-breaching points recover
+		{"X X X X X 0 0", 5, 4, StateOK}, // 2 = N-M+1 non-breaching points recover
 		{"X X X X X X 0", 5, 4, StateAlarm},
 		{"X X X X X X 0", 5, 5, StateOK}, // N-of-N recovers on one point
 	} {
