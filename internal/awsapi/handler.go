@@ -1,0 +1,368 @@
+package awsapi
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"reflect"
+	"strings"
+	"time"
+)
+
+// defaultMaxBody is the request body limit when Config.MaxBodyBytes is 0. PutLogEvents, the
+// largest request, is at most 1 MiB of messages plus JSON overhead.
+const defaultMaxBody = 10 << 20
+
+// handler serves every configured service.
+type handler struct {
+	services []*Service
+	byTarget map[string]*Service // awsJson X-Amz-Target prefix
+	byCBOR   map[string]*Service // CBOR service shape name
+	bySign   map[string]*Service // SigV4 signing name
+	creds    Credentials
+	now      func() time.Time
+	log      *slog.Logger
+	maxBody  int64
+}
+
+// NewHandler returns the http.Handler that serves the AWS APIs of cfg.Services. It answers every
+// request itself (POST, and GET for awsQuery); the application mounts it and adds its own routes
+// such as /healthz in front. Each operation's shapes are checked here, so an unsupported field
+// type fails at startup.
+func NewHandler(cfg Config) (http.Handler, error) {
+	if cfg.Credentials == nil {
+		return nil, errors.New("awsapi: Config.Credentials is required")
+	}
+	h := &handler{
+		services: cfg.Services,
+		byTarget: map[string]*Service{},
+		byCBOR:   map[string]*Service{},
+		bySign:   map[string]*Service{},
+		creds:    cfg.Credentials,
+		now:      cfg.Now,
+		log:      cfg.Logger,
+		maxBody:  cfg.MaxBodyBytes,
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.maxBody <= 0 {
+		h.maxBody = defaultMaxBody
+	}
+	for _, s := range cfg.Services {
+		if s.SigningName == "" {
+			return nil, errors.New("awsapi: service without SigningName")
+		}
+		if h.bySign[s.SigningName] != nil {
+			return nil, fmt.Errorf("awsapi: duplicate service %q", s.SigningName)
+		}
+		h.bySign[s.SigningName] = s
+		for _, p := range s.TargetPrefixes {
+			if h.byTarget[p] != nil {
+				return nil, fmt.Errorf("awsapi: duplicate target prefix %q", p)
+			}
+			h.byTarget[p] = s
+		}
+		if len(s.TargetPrefixes) > 0 && s.JSONVersion != "1.0" && s.JSONVersion != "1.1" {
+			return nil, fmt.Errorf("awsapi: service %q: JSONVersion must be 1.0 or 1.1", s.SigningName)
+		}
+		if s.CBORService != "" {
+			if h.byCBOR[s.CBORService] != nil {
+				return nil, fmt.Errorf("awsapi: duplicate CBOR service %q", s.CBORService)
+			}
+			h.byCBOR[s.CBORService] = s
+		}
+		for name, op := range s.Operations {
+			if op == nil {
+				return nil, fmt.Errorf("awsapi: %s.%s: nil operation", s.SigningName, name)
+			}
+			for _, t := range []reflect.Type{op.inputType(), op.outputType()} {
+				if err := checkShape(t, map[reflect.Type]bool{}); err != nil {
+					return nil, fmt.Errorf("awsapi: %s.%s: %w", s.SigningName, name, err)
+				}
+			}
+		}
+	}
+	return h, nil
+}
+
+// call is the state of one request.
+type call struct {
+	w         http.ResponseWriter
+	r         *http.Request
+	proto     Protocol
+	svc       *Service // nil until known
+	op        string
+	requestID string
+	queryMode bool // X-Amzn-Query-Mode: true
+}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	s := hex.EncodeToString(b[:])
+	return s[0:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:32]
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c := &call{w: w, r: r, requestID: newRequestID(), queryMode: strings.EqualFold(r.Header.Get("X-Amzn-Query-Mode"), "true")}
+	w.Header().Set("Date", h.now().UTC().Format(http.TimeFormat))
+	w.Header().Set("x-amzn-RequestId", c.requestID)
+
+	if r.Method != http.MethodPost && !(r.Method == http.MethodGet && r.URL.Query().Get("Action") != "") {
+		c.proto = ProtocolQuery
+		h.writeError(c, wireError{code: "MethodNotAllowed", message: "The requested method is not allowed for this resource.", status: http.StatusMethodNotAllowed, sender: true})
+		return
+	}
+
+	// Protocol detection, in LocalStack's priority order (reference §4.2).
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	var target string
+	switch {
+	case strings.EqualFold(r.Header.Get("Smithy-Protocol"), "rpc-v2-cbor"):
+		c.proto = ProtocolCBOR
+		svcName, op, ok := cborPath(r.URL.Path)
+		if ok {
+			c.svc, c.op = h.byCBOR[svcName], op
+		}
+		if c.svc == nil {
+			h.writeError(c, unknownOperation(c))
+			return
+		}
+	case strings.HasPrefix(ct, "application/x-amz-json-1."):
+		c.proto = ProtocolJSON11
+		if ct == "application/x-amz-json-1.0" {
+			c.proto = ProtocolJSON10
+		}
+		target = r.Header.Get("X-Amz-Target")
+		prefix, op, _ := strings.Cut(target, ".")
+		if i := strings.LastIndexByte(target, '.'); i >= 0 {
+			prefix, op = target[:i], target[i+1:]
+		}
+		c.svc, c.op = h.byTarget[prefix], op
+		if c.svc == nil {
+			h.writeError(c, unknownOperation(c))
+			return
+		}
+		// Responses use the service's version whatever the request declared.
+		if c.svc.JSONVersion == "1.0" {
+			c.proto = ProtocolJSON10
+		} else {
+			c.proto = ProtocolJSON11
+		}
+	case ct == "application/x-www-form-urlencoded" || r.URL.Query().Get("Action") != "":
+		c.proto = ProtocolQuery
+	default:
+		c.proto = ProtocolQuery
+		h.writeError(c, wireError{code: "UnknownOperationException", message: "Cannot determine the protocol of the request: unsupported Content-Type", status: http.StatusBadRequest, sender: true, jsonCode: "UnknownOperationException"})
+		return
+	}
+
+	raw, body, werr := h.readBody(r)
+	if werr != nil {
+		h.writeError(c, *werr)
+		return
+	}
+
+	var form url.Values
+	if c.proto == ProtocolQuery {
+		form = r.URL.Query()
+		if ct == "application/x-www-form-urlencoded" {
+			bf, err := url.ParseQuery(string(body))
+			if err != nil {
+				h.writeError(c, wireError{code: "MalformedQueryString", message: "The request body is not a valid form encoding.", status: http.StatusBadRequest, sender: true})
+				return
+			}
+			for k, v := range bf {
+				form[k] = append(form[k], v...)
+			}
+		}
+		c.op = form.Get("Action")
+	}
+
+	auth, aerr := parseSigV4(r.Header, r.URL.Query())
+	if c.proto == ProtocolQuery {
+		// Query requests are routed by the credential scope; without one, the service whose
+		// Action and Version match renders the error.
+		if auth != nil {
+			c.svc = h.bySign[auth.service]
+		}
+		if c.svc == nil {
+			c.svc = h.guessQueryService(form)
+		}
+	}
+	if aerr != nil {
+		h.writeError(c, *aerr)
+		return
+	}
+	if c.svc == nil {
+		h.writeError(c, errSignature(fmt.Sprintf("Credential should be scoped to correct service: '%s'. ", truncate(auth.service, 64))))
+		return
+	}
+	account, aerr := verifySigV4(r.Context(), auth, r, raw, h.creds, c.svc.SigningName, h.now())
+	if aerr != nil {
+		h.writeError(c, *aerr)
+		return
+	}
+
+	op := c.svc.Operations[c.op]
+	switch {
+	case c.proto == ProtocolQuery && (c.svc.QueryVersion == "" || op == nil):
+		h.writeError(c, unknownOperation(c))
+		return
+	case c.proto == ProtocolQuery && form.Get("Version") != c.svc.QueryVersion:
+		h.writeError(c, wireError{code: "InvalidAction", message: fmt.Sprintf("Could not find operation %s for version %s", c.op, truncate(form.Get("Version"), 64)), status: http.StatusBadRequest, sender: true})
+		return
+	case op == nil:
+		h.writeError(c, unknownOperation(c))
+		return
+	}
+
+	in := reflect.New(op.inputType())
+	var err error
+	switch c.proto {
+	case ProtocolQuery:
+		err = decodeQuery(form, in.Interface())
+		if err != nil {
+			code := c.svc.QueryValidationCode
+			if code == "" {
+				code = "ValidationError"
+			}
+			msg := err.Error()
+			var qe *queryError
+			if errors.As(err, &qe) {
+				msg = "1 validation error detected: " + msg
+			}
+			h.writeError(c, wireError{code: code, message: msg, status: http.StatusBadRequest, sender: true})
+			return
+		}
+	case ProtocolJSON10, ProtocolJSON11:
+		if err = decodeJSON(body, in.Interface()); err != nil {
+			h.writeError(c, errSerialization(jsonErrorMessage(err)))
+			return
+		}
+	case ProtocolCBOR:
+		if err = decodeCBOR(body, in.Interface()); err != nil {
+			h.writeError(c, errSerialization("Unable to parse CBOR body: "+truncate(err.Error(), 200)))
+			return
+		}
+	}
+
+	id := Identity{AccountID: account, Region: auth.region, AccessKeyID: auth.accessKeyID, RequestID: c.requestID, Protocol: c.proto}
+	ctx := WithCaller(r.Context(), id)
+	out, err := h.invoke(ctx, op, in.Interface())
+	if err != nil {
+		we, ok := resolveError(err)
+		if !ok {
+			h.log.ErrorContext(ctx, "operation failed", "service", c.svc.SigningName, "operation", c.op, "request_id", c.requestID, "err", err)
+			we = internalFailure
+		}
+		h.writeError(c, we)
+		return
+	}
+	h.writeOutput(c, out)
+}
+
+// invoke calls the operation, turning a panic into an internal failure so that one bad request
+// cannot take the listener down.
+func (h *handler) invoke(ctx context.Context, op Operation, in any) (out any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic in operation: %v", p)
+		}
+	}()
+	return op.invoke(ctx, in)
+}
+
+// cborPath extracts service and operation from …/service/<svc>/operation/<op>; a prefix before
+// /service/ is allowed, as Java SDK v2 sends one.
+func cborPath(p string) (svc, op string, ok bool) {
+	i := strings.LastIndex(p, "/service/")
+	if i < 0 {
+		return "", "", false
+	}
+	rest := p[i+len("/service/"):]
+	svc, op, ok = strings.Cut(rest, "/operation/")
+	if !ok || svc == "" || op == "" || strings.Contains(op, "/") {
+		return "", "", false
+	}
+	return svc, op, true
+}
+
+// guessQueryService finds the service whose operation and version match the form.
+func (h *handler) guessQueryService(form url.Values) *Service {
+	var match *Service
+	for _, s := range h.services {
+		if s.QueryVersion == "" {
+			continue
+		}
+		if s.QueryVersion == form.Get("Version") && s.Operations[form.Get("Action")] != nil {
+			return s
+		}
+		if match == nil && s.QueryVersion == form.Get("Version") {
+			match = s
+		}
+	}
+	return match
+}
+
+// unknownOperation is AWS's answer to an operation the service does not have, per protocol.
+func unknownOperation(c *call) wireError {
+	if c.proto == ProtocolQuery {
+		msg := fmt.Sprintf("Could not find operation %s for version %s", truncate(c.op, 128), truncate(c.r.FormValue("Version"), 64))
+		if c.op == "" {
+			msg = "Could not find operation for this request"
+		}
+		return wireError{code: "InvalidAction", message: msg, status: http.StatusBadRequest, sender: true}
+	}
+	return wireError{code: "UnknownOperationException", status: http.StatusBadRequest, sender: true, noMessage: true}
+}
+
+// readBody reads the body within the size limit. It returns the bytes as transmitted (which SigV4
+// signs) and the decoded payload, which differ when the client gzip-compressed the body (the Go SDK
+// compresses PutMetricData bodies of 10 KiB or more).
+func (h *handler) readBody(r *http.Request) (raw, payload []byte, werr *wireError) {
+	tooLarge := &wireError{code: "RequestEntityTooLarge", message: fmt.Sprintf("Request size exceeded %d bytes", h.maxBody), status: http.StatusRequestEntityTooLarge, sender: true,
+		jsonCode: "RequestEntityTooLargeException"}
+	unreadable := &wireError{code: "IncompleteBody", message: "The request body could not be read.", status: http.StatusBadRequest, sender: true}
+	raw, err := io.ReadAll(io.LimitReader(r.Body, h.maxBody+1))
+	if err != nil {
+		return nil, nil, unreadable
+	}
+	if int64(len(raw)) > h.maxBody {
+		return nil, nil, tooLarge
+	}
+	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+		return raw, raw, nil
+	case "gzip":
+		zr, err := gzip.NewReader(bytes.NewReader(raw))
+		if err != nil {
+			return nil, nil, &wireError{code: "SerializationException", message: "The request body is not valid gzip.", status: http.StatusBadRequest, sender: true}
+		}
+		payload, err := io.ReadAll(io.LimitReader(zr, h.maxBody+1))
+		if err != nil {
+			return nil, nil, &wireError{code: "SerializationException", message: "The request body is not valid gzip.", status: http.StatusBadRequest, sender: true}
+		}
+		if int64(len(payload)) > h.maxBody {
+			return nil, nil, tooLarge
+		}
+		return raw, payload, nil
+	default:
+		return nil, nil, &wireError{code: "UnsupportedContentEncoding", message: fmt.Sprintf("Content-Encoding %q is not supported", truncate(enc, 32)), status: http.StatusBadRequest, sender: true}
+	}
+}

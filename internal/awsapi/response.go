@@ -1,0 +1,132 @@
+package awsapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+)
+
+// writeOutput sends a successful result in the request's protocol.
+func (h *handler) writeOutput(c *call, out any) {
+	var body []byte
+	var err error
+	hdr := c.w.Header()
+	switch c.proto {
+	case ProtocolQuery:
+		hdr.Set("Content-Type", "text/xml")
+		body = encodeQueryResponse(c.op, c.svc.XMLNamespace, c.requestID, reflect.ValueOf(out))
+	case ProtocolJSON10, ProtocolJSON11:
+		hdr.Set("Content-Type", jsonContentType(c.proto))
+		body, err = encodeJSON(out)
+	case ProtocolCBOR:
+		hdr.Set("Smithy-Protocol", "rpc-v2-cbor")
+		hdr.Set("Content-Type", "application/cbor")
+		body, err = encodeCBOR(out)
+	}
+	if err != nil {
+		h.log.Error("encode response", "service", c.svc.SigningName, "operation", c.op, "request_id", c.requestID, "err", err)
+		h.writeError(c, internalFailure)
+		return
+	}
+	hdr.Set("Content-Length", strconv.Itoa(len(body)))
+	c.w.WriteHeader(http.StatusOK)
+	_, _ = c.w.Write(body) // the client went away; nothing left to tell it
+}
+
+func jsonContentType(p Protocol) string {
+	if p == ProtocolJSON10 {
+		return "application/x-amz-json-1.0"
+	}
+	return "application/x-amz-json-1.1"
+}
+
+// writeError sends e in the request's protocol (reference §4.3).
+func (h *handler) writeError(c *call, e wireError) {
+	hdr := c.w.Header()
+	status := e.status
+	var body []byte
+	if c.proto == ProtocolQuery {
+		ns := ""
+		if c.svc != nil {
+			ns = c.svc.XMLNamespace
+		}
+		hdr.Set("Content-Type", "text/xml")
+		body = encodeQueryError(ns, c.requestID, e)
+	} else {
+		code := e.code
+		if e.jsonCode != "" {
+			code = e.jsonCode
+		}
+		if e.jsonStatus != 0 {
+			status = e.jsonStatus
+		}
+		typ := code
+		if c.svc != nil {
+			if shape, ok := c.svc.ErrorShapes[e.code]; ok {
+				typ = shape
+			}
+			if c.svc.ErrorNamespace != "" && !strings.Contains(typ, "#") {
+				typ = c.svc.ErrorNamespace + "#" + typ
+			}
+			if c.svc.QueryCompatible {
+				fault := "Sender"
+				if !e.sender {
+					fault = "Receiver"
+				}
+				hdr.Set("x-amzn-query-error", e.code+";"+fault)
+				if c.queryMode {
+					status = e.status
+				} else if status >= 400 && status < 500 {
+					status = http.StatusBadRequest
+				}
+			}
+		}
+		m := map[string]string{"__type": typ}
+		if !e.noMessage {
+			m["message"] = e.message
+		}
+		var err error
+		if c.proto == ProtocolCBOR {
+			hdr.Set("Smithy-Protocol", "rpc-v2-cbor")
+			hdr.Set("Content-Type", "application/cbor")
+			body, err = cborEnc.Marshal(m)
+		} else {
+			hdr.Set("Content-Type", jsonContentType(c.proto))
+			hdr.Set("X-Amzn-ErrorType", shapeName(typ))
+			body, err = json.Marshal(m)
+		}
+		if err != nil {
+			body = nil // a map of strings always encodes
+		}
+	}
+	hdr.Set("Content-Length", strconv.Itoa(len(body)))
+	c.w.WriteHeader(status)
+	_, _ = c.w.Write(body)
+}
+
+// shapeName strips the namespace from a __type.
+func shapeName(typ string) string {
+	if i := strings.LastIndexByte(typ, '#'); i >= 0 {
+		return typ[i+1:]
+	}
+	return typ
+}
+
+// jsonErrorMessage words a JSON decoding failure like AWS's SerializationException, without
+// echoing Go type names.
+func jsonErrorMessage(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("Unable to parse JSON body: syntax error at offset %d", se.Offset)
+	case errors.As(err, &te):
+		return fmt.Sprintf("Unexpected value type for member %s", te.Field)
+	default:
+		return truncate(err.Error(), 200)
+	}
+}

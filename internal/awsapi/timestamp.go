@@ -1,0 +1,148 @@
+package awsapi
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+// isoMillis is how AWS prints timestamps in awsQuery XML: UTC with exactly three fraction digits.
+const isoMillis = "2006-01-02T15:04:05.000Z"
+
+// formatISO renders t as AWS does in XML.
+func formatISO(t time.Time) string { return t.UTC().Format(isoMillis) }
+
+// isoLayouts are the ISO 8601 spellings accepted in query forms: botocore sends
+// 2025-11-26T19:00:00Z or with a fraction, other tools send offsets or omit the zone (read as UTC).
+var isoLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02T15:04:05.999999999Z0700",
+	"20060102T150405Z",
+	"2006-01-02",
+}
+
+// parseTimestamp reads a query-form timestamp: ISO 8601 or epoch seconds.
+func parseTimestamp(s string) (time.Time, error) {
+	for _, layout := range isoLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
+		return epochSeconds(f)
+	}
+	return time.Time{}, fmt.Errorf("%q is not an ISO 8601 timestamp", s)
+}
+
+// epochSeconds converts fractional epoch seconds, keeping millisecond precision exact.
+func epochSeconds(f float64) (time.Time, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) || f > 1e13 || f < -1e13 {
+		return time.Time{}, fmt.Errorf("timestamp %v out of range", f)
+	}
+	sec, frac := math.Modf(f)
+	ns := math.Round(frac*1e6) * 1e3 // microsecond rounding hides float noise such as .123000001
+	return time.Unix(int64(sec), int64(ns)).UTC(), nil
+}
+
+// appendEpoch appends t as epoch seconds with up to millisecond fraction, as AWS JSON does
+// (1764183600.123, or 1764183600 for whole seconds).
+func appendEpoch(b []byte, t time.Time) []byte {
+	ms := t.UnixMilli()
+	sec, rem := ms/1000, ms%1000
+	if rem < 0 {
+		sec--
+		rem += 1000
+	}
+	b = strconv.AppendInt(b, sec, 10)
+	if rem != 0 {
+		frac := strconv.AppendInt(nil, 1000+rem, 10)[1:] // zero padded to 3 digits
+		b = append(b, '.')
+		b = append(b, strings.TrimRight(string(frac), "0")...)
+	}
+	return b
+}
+
+// MarshalJSON encodes the time as epoch seconds.
+func (t Time) MarshalJSON() ([]byte, error) { return appendEpoch(nil, t.Time), nil }
+
+// UnmarshalJSON accepts epoch seconds (integer or fraction) and, leniently, an ISO 8601 string.
+func (t *Time) UnmarshalJSON(b []byte) error {
+	s := string(b)
+	if s == "null" {
+		return nil
+	}
+	if strings.HasPrefix(s, `"`) {
+		u, err := strconv.Unquote(s)
+		if err != nil {
+			return fmt.Errorf("invalid timestamp %s", s)
+		}
+		v, err := parseTimestamp(u)
+		if err != nil {
+			return err
+		}
+		t.Time = v
+		return nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return fmt.Errorf("invalid timestamp %s", s)
+	}
+	v, err := epochSeconds(f)
+	if err != nil {
+		return err
+	}
+	t.Time = v
+	return nil
+}
+
+// MarshalCBOR encodes the time as tag 1 around integer seconds, or a float64 when it has a
+// fraction, as Smithy RPC v2 CBOR requires.
+func (t Time) MarshalCBOR() ([]byte, error) {
+	ms := t.UnixMilli()
+	if ms%1000 == 0 {
+		return cbor.Marshal(cbor.Tag{Number: 1, Content: ms / 1000})
+	}
+	return cbor.Marshal(cbor.Tag{Number: 1, Content: float64(ms) / 1000})
+}
+
+// UnmarshalCBOR accepts tag 1 around an integer or a float (botocore sends integers, Java SDKs
+// floats) and, leniently, an untagged number.
+func (t *Time) UnmarshalCBOR(b []byte) error {
+	var raw cbor.RawTag
+	content := b
+	if err := raw.UnmarshalCBOR(b); err == nil {
+		if raw.Number != 1 {
+			return fmt.Errorf("timestamp has CBOR tag %d, want 1", raw.Number)
+		}
+		content = raw.Content
+	}
+	var v any
+	if err := cbor.Unmarshal(content, &v); err != nil {
+		return err
+	}
+	var f float64
+	switch n := v.(type) {
+	case uint64:
+		f = float64(n)
+	case int64:
+		f = float64(n)
+	case float64:
+		f = n
+	case nil:
+		return nil
+	default:
+		return errors.New("timestamp is not a number")
+	}
+	tt, err := epochSeconds(f)
+	if err != nil {
+		return err
+	}
+	t.Time = tt
+	return nil
+}
