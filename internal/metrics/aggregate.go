@@ -76,9 +76,25 @@ func (a *Aggregate) AddSample(s *Sample) {
 	if w <= 0 {
 		return
 	}
-	o := Aggregate{SampleCount: w, Sum: s.Value * w, Minimum: s.Value, Maximum: s.Value,
-		Dist: []ValueCount{{Value: s.Value, Count: w}}}
-	a.mergeReal(&o)
+	v := s.Value
+	if a.SampleCount <= 0 {
+		a.SampleCount, a.Sum, a.Minimum, a.Maximum = w, v*w, v, v
+		a.Dist = append(a.Dist[:0], ValueCount{Value: v, Count: w})
+		a.Inexact = false
+		return
+	}
+	a.SampleCount += w
+	a.Sum += v * w
+	a.Minimum = math.Min(a.Minimum, v)
+	a.Maximum = math.Max(a.Maximum, v)
+	if a.Inexact {
+		return
+	}
+	a.Dist = mergeDist(a.Dist, []ValueCount{{Value: v, Count: w}})
+	if len(a.Dist) > MaxDistinctValues {
+		a.Inexact = true
+		a.Dist = nil
+	}
 }
 
 // Merge folds b into a: real statistics add up, and a's default is kept if it has one, otherwise b's

@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/trailwatch/trailwatch/internal/metrics"
@@ -49,19 +51,25 @@ func (db *DB) insertSamplesTx(ctx context.Context, tx *sql.Tx, samples []metrics
 	}
 	batches := map[string]*seriesBatch{}
 	var order []*seriesBatch
+	var b *seriesBatch
+	var prev *metrics.Sample
+	var keyBuf []byte
 	for i := range samples {
 		s := &samples[i]
-		m := s.Metric()
-		key := s.AccountID + "\x00" + s.Region + "\x00" + m.Key()
-		b := batches[key]
+		// Consecutive samples of one metric (the usual metric-filter batch) skip the map lookup.
+		if prev == nil || !sameSeries(prev, s) {
+			keyBuf = appendSeriesKey(keyBuf[:0], s)
+			b = batches[string(keyBuf)] // no allocation for the lookup
+		}
+		prev = s
 		if b == nil {
-			dims, err := encodeDimensions(m.Dimensions)
+			dims, err := encodeDimensions(s.Dimensions)
 			if err != nil {
 				return err
 			}
 			b = &seriesBatch{account: s.AccountID, region: s.Region, namespace: s.Namespace, name: s.MetricName,
 				dims: dims, lastTS: math.MinInt64, minutes: map[minuteKey]*metrics.Aggregate{}}
-			batches[key] = b
+			batches[string(keyBuf)] = b
 			order = append(order, b)
 		}
 		ts := s.Timestamp.UnixMilli()
@@ -126,6 +134,41 @@ func (db *DB) insertSamplesTx(ctx context.Context, tx *sql.Tx, samples []metrics
 		}
 	}
 	return nil
+}
+
+// appendSeriesKey appends the batch key of s's scope and metric identity (dimensions in canonical
+// order) to buf.
+func appendSeriesKey(buf []byte, s *metrics.Sample) []byte {
+	dims := s.Dimensions
+	if !slices.IsSortedFunc(dims, func(a, b metrics.Dimension) int { return strings.Compare(a.Name, b.Name) }) {
+		dims = metrics.SortedDimensions(dims)
+	}
+	for _, part := range []string{s.AccountID, s.Region, s.Namespace, s.MetricName} {
+		buf = append(buf, part...)
+		buf = append(buf, 0)
+	}
+	for _, d := range dims {
+		buf = append(buf, d.Name...)
+		buf = append(buf, 0)
+		buf = append(buf, d.Value...)
+		buf = append(buf, 0)
+	}
+	return buf
+}
+
+// sameSeries reports whether two samples are published to the same metric with the dimensions in
+// the same order (a cheap, conservative test: reordered dimensions simply take the map path).
+func sameSeries(a, b *metrics.Sample) bool {
+	if a.AccountID != b.AccountID || a.Region != b.Region || a.Namespace != b.Namespace ||
+		a.MetricName != b.MetricName || len(a.Dimensions) != len(b.Dimensions) {
+		return false
+	}
+	for i := range a.Dimensions {
+		if a.Dimensions[i] != b.Dimensions[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // ListMetrics implements metrics.Store. Metrics come in creation order; the cursor is the id of the
