@@ -1,0 +1,419 @@
+// Package logstest is the conformance suite of logs.Store: every storage backend runs Run, so the
+// logs service can rely on the same contract whatever stores its data.
+package logstest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"testing"
+
+	"github.com/trailwatch/trailwatch/internal/logs"
+)
+
+var (
+	scopeA = logs.Scope{AccountID: "111111111111", Region: "us-east-1"}
+	scopeB = logs.Scope{AccountID: "222222222222", Region: "us-east-1"}
+	scopeC = logs.Scope{AccountID: "111111111111", Region: "eu-west-1"}
+)
+
+// Run runs the suite; open returns a new, empty store for each subtest.
+func Run(t *testing.T, open func(t *testing.T) logs.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s logs.Store)
+	}{
+		{"Groups", testGroups},
+		{"GroupScopes", testGroupScopes},
+		{"Tags", testTags},
+		{"Streams", testStreams},
+		{"StreamOrder", testStreamOrder},
+		{"Append", testAppend},
+		{"Scan", testScan},
+		{"DeleteCascades", testDeleteCascades},
+		{"Expire", testExpire},
+		{"MetricFilters", testMetricFilters},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func wantErr(t *testing.T, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("error = %v, want %v", err, want)
+	}
+}
+
+func names[T any](items []T, name func(T) string) []string {
+	out := []string{}
+	for _, it := range items {
+		out = append(out, name(it))
+	}
+	return out
+}
+
+func groupName(g logs.LogGroup) string  { return g.Name }
+func streamName(s logs.LogStream) string { return s.Name }
+
+func equal(t *testing.T, what string, got, want any) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s = %#v, want %#v", what, got, want)
+	}
+}
+
+func testGroups(t *testing.T, s logs.Store) {
+	ctx := context.Background()
+	for i, n := range []string{"b/two", "a/one", "c/three", "a/four"} {
+		must(t, s.CreateLogGroup(ctx, scopeA, logs.LogGroup{Name: n, CreationTime: int64(1000 + i), LogGroupClass: "STANDARD"}))
+	}
+	wantErr(t, s.CreateLogGroup(ctx, scopeA, logs.LogGroup{Name: "a/one", LogGroupClass: "STANDARD"}), logs.ErrLogGroupExists)
+
+	g, err := s.GetLogGroup(ctx, scopeA, "a/one")
+	must(t, err)
+	equal(t, "group", g, logs.LogGroup{Name: "a/one", CreationTime: 1001, LogGroupClass: "STANDARD"})
+	_, err = s.GetLogGroup(ctx, scopeA, "nope")
+	wantErr(t, err, logs.ErrLogGroupNotFound)
+
+	all, err := s.ListLogGroups(ctx, scopeA, logs.GroupQuery{})
+	must(t, err)
+	equal(t, "all", names(all, groupName), []string{"a/four", "a/one", "b/two", "c/three"})
+	pre, err := s.ListLogGroups(ctx, scopeA, logs.GroupQuery{Prefix: "a/"})
+	must(t, err)
+	equal(t, "prefix", names(pre, groupName), []string{"a/four", "a/one"})
+	sub, err := s.ListLogGroups(ctx, scopeA, logs.GroupQuery{Contains: "o"})
+	must(t, err)
+	equal(t, "contains", names(sub, groupName), []string{"a/four", "a/one", "b/two"})
+	page, err := s.ListLogGroups(ctx, scopeA, logs.GroupQuery{After: "a/one", Limit: 1})
+	must(t, err)
+	equal(t, "page", names(page, groupName), []string{"b/two"})
+
+	must(t, s.SetRetention(ctx, scopeA, "b/two", 7))
+	g, err = s.GetLogGroup(ctx, scopeA, "b/two")
+	must(t, err)
+	equal(t, "retention", g.RetentionInDays, 7)
+	must(t, s.SetRetention(ctx, scopeA, "b/two", 0))
+	g, _ = s.GetLogGroup(ctx, scopeA, "b/two")
+	equal(t, "retention removed", g.RetentionInDays, 0)
+	wantErr(t, s.SetRetention(ctx, scopeA, "nope", 7), logs.ErrLogGroupNotFound)
+
+	must(t, s.DeleteLogGroup(ctx, scopeA, "b/two"))
+	wantErr(t, s.DeleteLogGroup(ctx, scopeA, "b/two"), logs.ErrLogGroupNotFound)
+	all, _ = s.ListLogGroups(ctx, scopeA, logs.GroupQuery{})
+	equal(t, "after delete", names(all, groupName), []string{"a/four", "a/one", "c/three"})
+}
+
+func testGroupScopes(t *testing.T, s logs.Store) {
+	ctx := context.Background()
+	for _, sc := range []logs.Scope{scopeA, scopeB, scopeC} {
+		must(t, s.CreateLogGroup(ctx, sc, logs.LogGroup{Name: "shared", LogGroupClass: "STANDARD", CreationTime: 1}))
+	}
+	must(t, s.CreateLogGroup(ctx, scopeB, logs.LogGroup{Name: "only-b", LogGroupClass: "STANDARD"}))
+	a, _ := s.ListLogGroups(ctx, scopeA, logs.GroupQuery{})
+	equal(t, "scope A", names(a, groupName), []string{"shared"})
+	_, err := s.GetLogGroup(ctx, scopeC, "only-b")
+	wantErr(t, err, logs.ErrLogGroupNotFound)
+	must(t, s.DeleteLogGroup(ctx, scopeA, "shared"))
+	_, err = s.GetLogGroup(ctx, scopeB, "shared")
+	must(t, err)
+}
+
+func testTags(t *testing.T, s logs.Store) {
+	ctx := context.Background()
+	must(t, s.CreateLogGroup(ctx, scopeA, logs.LogGroup{Name: "g", LogGroupClass: "STANDARD", Tags: map[string]string{"env": "testing1"}}))
+	must(t, s.TagLogGroup(ctx, scopeA, "g", map[string]string{"test1": "val1", "env": "testing2"}))
+	g, err := s.GetLogGroup(ctx, scopeA, "g")
+	must(t, err)
+	equal(t, "tags", g.Tags, map[string]string{"env": "testing2", "test1": "val1"})
+	must(t, s.UntagLogGroup(ctx, scopeA, "g", []string{"env", "absent"}))
+	g, _ = s.GetLogGroup(ctx, scopeA, "g")
+	equal(t, "tags after untag", g.Tags, map[string]string{"test1": "val1"})
+	wantErr(t, s.TagLogGroup(ctx, scopeA, "nope", map[string]string{"a": "b"}), logs.ErrLogGroupNotFound)
+	wantErr(t, s.UntagLogGroup(ctx, scopeA, "nope", []string{"a"}), logs.ErrLogGroupNotFound)
+}
+
+func testStreams(t *testing.T, s logs.Store) {
+	ctx := context.Background()
+	wantErr(t, s.CreateLogStream(ctx, scopeA, "g", logs.LogStream{Name: "s"}), logs.ErrLogGroupNotFound)
+	must(t, s.CreateLogGroup(ctx, scopeA, logs.LogGroup{Name: "g", LogGroupClass: "STANDARD"}))
+	for _, n := range []string{"web-2", "web-1", "db-1"} {
+		must(t, s.CreateLogStream(ctx, scopeA, "g", logs.LogStream{Name: n, CreationTime: 5}))
+	}
+	wantErr(t, s.CreateLogStream(ctx, scopeA, "g", logs.LogStream{Name: "web-1"}), logs.ErrLogStreamExists)
+	st, err := s.GetLogStream(ctx, scopeA, "g", "web-1")
+	must(t, err)
+	equal(t, "stream", st, logs.LogStream{Name: "web-1", CreationTime: 5})
+	_, err = s.GetLogStream(ctx, scopeA, "g", "nope")
+	wantErr(t, err, logs.ErrLogStreamNotFound)
+	_, err = s.GetLogStream(ctx, scopeA, "nope", "web-1")
+	wantErr(t, err, logs.ErrLogGroupNotFound)
+
+	list, err := s.ListLogStreams(ctx, scopeA, "g", logs.StreamQuery{})
+	must(t, err)
+	equal(t, "by name", names(list, streamName), []string{"db-1", "web-1", "web-2"})
+	list, _ = s.ListLogStreams(ctx, scopeA, "g", logs.StreamQuery{Prefix: "web", Descending: true})
+	equal(t, "prefix desc", names(list, streamName), []string{"web-2", "web-1"})
+	list, _ = s.ListLogStreams(ctx, scopeA, "g", logs.StreamQuery{After: &logs.StreamCursor{Name: "db-1"}, Limit: 1})
+	equal(t, "page", names(list, streamName), []string{"web-1"})
+	list, _ = s.ListLogStreams(ctx, scopeA, "g", logs.StreamQuery{Descending: true, After: &logs.StreamCursor{Name: "web-1"}})
+	equal(t, "desc page", names(list, streamName), []string{"db-1"})
+	_, err = s.ListLogStreams(ctx, scopeA, "nope", logs.StreamQuery{})
+	wantErr(t, err, logs.ErrLogGroupNotFound)
+
+	must(t, s.DeleteLogStream(ctx, scopeA, "g", "web-2"))
+	wantErr(t, s.DeleteLogStream(ctx, scopeA, "g", "web-2"), logs.ErrLogStreamNotFound)
+	wantErr(t, s.DeleteLogStream(ctx, scopeA, "nope", "web-2"), logs.ErrLogGroupNotFound)
+}
+
+func appendEvents(t *testing.T, s logs.Store, sc logs.Scope, group, stream string, ingest int64, ts ...int64) int64 {
+	t.Helper()
+	b := logs.AppendBatch{LogGroupName: group, LogStreamName: stream, IngestionTime: ingest}
+	for _, x := range ts {
+		b.Events = append(b.Events, logs.InputLogEvent{Timestamp: x, Message: fmt.Sprintf("%s@%d", stream, x)})
+	}
+	seq, err := s.AppendEvents(context.Background(), sc, b)
+	must(t, err)
+	return seq
+}
+
+func testStreamOrder(t *testing.T, s logs.Store) {
+	ctx := context.Background()
+	must(t, s.CreateLogGroup(ctx, scopeA, logs.LogGroup{Name: "g", LogGroupClass: "STANDARD"}))
+	for _, n := range []string{"a", "b", "c"} {
+		must(t, s.CreateLogStream(ctx, scopeA, "g", logs.LogStream{Name: n}))
+	}
+	appendEvents(t, s, scopeA, "g", "a", 1, 300)
+	appendEvents(t, s, scopeA, "g", "c", 1, 100)
+	list, err := s.ListLogStreams(ctx, scopeA, "g", logs.StreamQuery{ByLastEventTime: true})
+	must(t, err)
+	equal(t, "by time", names(list, streamName), []string{"b", "c", "a"})
+	list, _ = s.ListLogStreams(ctx, scopeA, "g", logs.StreamQuery{ByLastEventTime: true, Descending: true, Limit: 2})
+	equal(t, "by time desc", names(list, streamName), []string{"a", "c"})
+	list, _ = s.ListLogStreams(ctx, scopeA, "g", logs.StreamQuery{ByLastEventTime: true, Descending: true,
+		After: &logs.StreamCursor{LastEventTimestamp: 100, Name: "c"}})
+	equal(t, "by time desc page", names(list, streamName), []string{"b"})
+}
+
+func testAppend(t *testing.T, s logs.Store) {
+	ctx := context.Background()
+	_, err := s.AppendEvents(ctx, scopeA, logs.AppendBatch{LogGroupName: "g", LogStreamName: "s"})
+	wantErr(t, err, logs.ErrLogGroupNotFound)
+	must(t, s.CreateLogGroup(ctx, scopeA, logs.LogGroup{Name: "g", LogGroupClass: "STANDARD"}))
+	_, err = s.AppendEvents(ctx, scopeA, logs.AppendBatch{LogGroupName: "g", LogStreamName: "s"})
+	wantErr(t, err, logs.ErrLogStreamNotFound)
+	must(t, s.CreateLogStream(ctx, scopeA, "g", logs.LogStream{Name: "s"}))
+
+	if seq := appendEvents(t, s, scopeA, "g", "s", 5000, 2000, 2000, 3000); seq != 1 {
+		t.Fatalf("first upload sequence = %d, want 1", seq)
+	}
+	if seq := appendEvents(t, s, scopeA, "g", "s", 6000, 1000); seq != 2 {
+		t.Fatalf("second upload sequence = %d, want 2", seq)
+	}
+	if seq := appendEvents(t, s, scopeA, "g", "s", 7000); seq != 3 {
+		t.Fatalf("empty batch upload sequence = %d, want 3", seq)
+	}
+	st, err := s.GetLogStream(ctx, scopeA, "g", "s")
+	must(t, err)
+	wantBytes := int64(len("s@2000")*3 + len("s@1000"))
+	equal(t, "stream bookkeeping", st, logs.LogStream{Name: "s", FirstEventTimestamp: 1000, LastEventTimestamp: 3000,
+		LastIngestionTime: 6000, StoredBytes: wantBytes, UploadSequence: 3})
+	g, err := s.GetLogGroup(ctx, scopeA, "g")
+	must(t, err)
+	equal(t, "group stored bytes", g.StoredBytes, wantBytes)
+
+	var got []logs.Event
+	must(t, s.ScanEvents(ctx, scopeA, logs.EventQuery{LogGroupName: "g"}, func(e logs.Event) bool {
+		got = append(got, e)
+		return true
+	}))
+	if len(got) != 4 {
+		t.Fatalf("scanned %d events, want 4", len(got))
+	}
+	wantTS := []int64{1000, 2000, 2000, 3000}
+	for i, e := range got {
+		if e.Timestamp != wantTS[i] || e.LogStreamName != "s" || e.Message != fmt.Sprintf("s@%d", e.Timestamp) {
+			t.Fatalf("event %d = %+v", i, e)
+		}
+		if i > 0 && e.Timestamp == got[i-1].Timestamp && e.Seq <= got[i-1].Seq {
+			t.Fatalf("events with equal timestamps not in ingestion order: %+v", got)
+		}
+	}
+	if got[0].IngestionTime != 6000 || got[1].IngestionTime != 5000 {
+		t.Fatalf("ingestion times = %d, %d", got[0].IngestionTime, got[1].IngestionTime)
+	}
+}
+
+func scanAll(t *testing.T, s logs.Store, sc logs.Scope, q logs.EventQuery) []string {
+	t.Helper()
+	out := []string{}
+	must(t, s.ScanEvents(context.Background(), sc, q, func(e logs.Event) bool {
+		out = append(out, e.Message)
+		return true
+	}))
+	return out
+}
+
+func testScan(t *testing.T, s logs.Store) {
+	ctx := context.Background()
+	must(t, s.CreateLogGroup(ctx, scopeA, logs.LogGroup{Name: "g", LogGroupClass: "STANDARD"}))
+	for _, n := range []string{"a1", "a2", "b1"} {
+		must(t, s.CreateLogStream(ctx, scopeA, "g", logs.LogStream{Name: n}))
+	}
+	appendEvents(t, s, scopeA, "g", "a1", 1, 10, 40)
+	appendEvents(t, s, scopeA, "g", "a2", 1, 20, 50)
+	appendEvents(t, s, scopeA, "g", "b1", 1, 30)
+
+	equal(t, "all", scanAll(t, s, scopeA, logs.EventQuery{LogGroupName: "g"}),
+		[]string{"a1@10", "a2@20", "b1@30", "a1@40", "a2@50"})
+	equal(t, "window", scanAll(t, s, scopeA, logs.EventQuery{LogGroupName: "g", StartTime: 20, EndTime: 50}),
+		[]string{"a2@20", "b1@30", "a1@40"})
+	equal(t, "descending", scanAll(t, s, scopeA, logs.EventQuery{LogGroupName: "g", Descending: true}),
+		[]string{"a2@50", "a1@40", "b1@30", "a2@20", "a1@10"})
+	equal(t, "streams", scanAll(t, s, scopeA, logs.EventQuery{LogGroupName: "g", Streams: []string{"a2", "b1", "missing"}}),
+		[]string{"a2@20", "b1@30", "a2@50"})
+	equal(t, "one stream", scanAll(t, s, scopeA, logs.EventQuery{LogGroupName: "g", Streams: []string{"a1"}}),
+		[]string{"a1@10", "a1@40"})
+	equal(t, "prefix", scanAll(t, s, scopeA, logs.EventQuery{LogGroupName: "g", StreamPrefix: "a"}),
+		[]string{"a1@10", "a2@20", "a1@40", "a2@50"})
+	equal(t, "no stream matches", scanAll(t, s, scopeA, logs.EventQuery{LogGroupName: "g", StreamPrefix: "zz"}), []string{})
+
+	// Cursors are exclusive positions in (Timestamp, Seq) order.
+	var third logs.Event
+	n := 0
+	must(t, s.ScanEvents(ctx, scopeA, logs.EventQuery{LogGroupName: "g"}, func(e logs.Event) bool {
+		n++
+		third = e
+		return n < 3
+	}))
+	if n != 3 || third.Message != "b1@30" {
+		t.Fatalf("stopping scan: n=%d third=%+v", n, third)
+	}
+	c := &logs.EventCursor{Timestamp: third.Timestamp, Seq: third.Seq}
+	equal(t, "after", scanAll(t, s, scopeA, logs.EventQuery{LogGroupName: "g", After: c}), []string{"a1@40", "a2@50"})
+	equal(t, "before", scanAll(t, s, scopeA, logs.EventQuery{LogGroupName: "g", Before: c, Descending: true}),
+		[]string{"a2@20", "a1@10"})
+
+	wantErr(t, s.ScanEvents(ctx, scopeA, logs.EventQuery{LogGroupName: "nope"}, func(logs.Event) bool { return true }),
+		logs.ErrLogGroupNotFound)
+	wantErr(t, s.ScanEvents(ctx, scopeB, logs.EventQuery{LogGroupName: "g"}, func(logs.Event) bool { return true }),
+		logs.ErrLogGroupNotFound)
+}
+
+func scanAllOrEmpty(t *testing.T, s logs.Store, sc logs.Scope, q logs.EventQuery) []string {
+	t.Helper()
+	out := []string{}
+	err := s.ScanEvents(context.Background(), sc, q, func(e logs.Event) bool {
+		out = append(out, e.Message)
+		return true
+	})
+	if err != nil && !errors.Is(err, logs.ErrLogGroupNotFound) {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func testDeleteCascades(t *testing.T, s logs.Store) {
+	ctx := context.Background()
+	must(t, s.CreateLogGroup(ctx, scopeA, logs.LogGroup{Name: "g", LogGroupClass: "STANDARD", Tags: map[string]string{"k": "v"}}))
+	must(t, s.CreateLogStream(ctx, scopeA, "g", logs.LogStream{Name: "s1"}))
+	must(t, s.CreateLogStream(ctx, scopeA, "g", logs.LogStream{Name: "s2"}))
+	appendEvents(t, s, scopeA, "g", "s1", 1, 10)
+	appendEvents(t, s, scopeA, "g", "s2", 1, 20)
+	must(t, s.PutMetricFilter(ctx, scopeA, logs.MetricFilter{LogGroupName: "g", FilterName: "f",
+		Transformation: logs.MetricTransformation{MetricName: "m", MetricNamespace: "n", MetricValue: "1"}}, 100))
+
+	must(t, s.DeleteLogStream(ctx, scopeA, "g", "s1"))
+	equal(t, "after stream delete", scanAll(t, s, scopeA, logs.EventQuery{LogGroupName: "g"}), []string{"s2@20"})
+	g, _ := s.GetLogGroup(ctx, scopeA, "g")
+	equal(t, "stored bytes after stream delete", g.StoredBytes, int64(len("s2@20")))
+
+	must(t, s.DeleteLogGroup(ctx, scopeA, "g"))
+	must(t, s.CreateLogGroup(ctx, scopeA, logs.LogGroup{Name: "g", LogGroupClass: "STANDARD"}))
+	g, err := s.GetLogGroup(ctx, scopeA, "g")
+	must(t, err)
+	equal(t, "recreated group", g, logs.LogGroup{Name: "g", LogGroupClass: "STANDARD"})
+	streams, _ := s.ListLogStreams(ctx, scopeA, "g", logs.StreamQuery{})
+	equal(t, "streams of recreated group", len(streams), 0)
+	equal(t, "events of recreated group", scanAllOrEmpty(t, s, scopeA, logs.EventQuery{LogGroupName: "g"}), []string{})
+	fs, _ := s.ListMetricFilters(ctx, scopeA, logs.FilterQuery{LogGroupName: "g"})
+	equal(t, "filters of recreated group", len(fs), 0)
+}
+
+func testExpire(t *testing.T, s logs.Store) {
+	ctx := context.Background()
+	const day = 24 * 60 * 60 * 1000
+	now := int64(100 * day)
+	must(t, s.CreateLogGroup(ctx, scopeA, logs.LogGroup{Name: "short", LogGroupClass: "STANDARD"}))
+	must(t, s.CreateLogGroup(ctx, scopeB, logs.LogGroup{Name: "forever", LogGroupClass: "STANDARD"}))
+	for _, sc := range []logs.Scope{scopeA, scopeB} {
+		g := map[logs.Scope]string{scopeA: "short", scopeB: "forever"}[sc]
+		must(t, s.CreateLogStream(ctx, sc, g, logs.LogStream{Name: "s"}))
+		appendEvents(t, s, sc, g, "s", now, now-3*day, now-2*day, now-day+1)
+	}
+	must(t, s.SetRetention(ctx, scopeA, "short", 1))
+	n, err := s.ExpireEvents(ctx, now)
+	must(t, err)
+	equal(t, "expired", n, int64(2))
+	equal(t, "kept", scanAll(t, s, scopeA, logs.EventQuery{LogGroupName: "short"}), []string{fmt.Sprintf("s@%d", now-day+1)})
+	equal(t, "untouched", len(scanAll(t, s, scopeB, logs.EventQuery{LogGroupName: "forever"})), 3)
+	g, _ := s.GetLogGroup(ctx, scopeA, "short")
+	equal(t, "stored bytes after expiry", g.StoredBytes, int64(len(fmt.Sprintf("s@%d", now-day+1))))
+	n, err = s.ExpireEvents(ctx, now)
+	must(t, err)
+	equal(t, "second sweep", n, int64(0))
+}
+
+func testMetricFilters(t *testing.T, s logs.Store) {
+	ctx := context.Background()
+	def := 0.0
+	f := logs.MetricFilter{LogGroupName: "g1", FilterName: "root", FilterPattern: `{ $.userIdentity.type = "Root" }`, CreationTime: 7,
+		Transformation: logs.MetricTransformation{MetricName: "RootAccountUsage", MetricNamespace: "CloudTrailMetrics", MetricValue: "1", DefaultValue: &def}}
+	wantErr(t, s.PutMetricFilter(ctx, scopeA, f, 100), logs.ErrLogGroupNotFound)
+	must(t, s.CreateLogGroup(ctx, scopeA, logs.LogGroup{Name: "g1", LogGroupClass: "STANDARD"}))
+	must(t, s.CreateLogGroup(ctx, scopeA, logs.LogGroup{Name: "g2", LogGroupClass: "STANDARD"}))
+	must(t, s.PutMetricFilter(ctx, scopeA, f, 100))
+	dim := logs.MetricFilter{LogGroupName: "g2", FilterName: "bytes", FilterPattern: `[ip, user, size]`, CreationTime: 8,
+		Transformation: logs.MetricTransformation{MetricName: "Bytes", MetricNamespace: "Web", MetricValue: "$size", Unit: "Bytes",
+			Dimensions: map[string]string{"User": "$user"}}}
+	must(t, s.PutMetricFilter(ctx, scopeA, dim, 100))
+	other := logs.MetricFilter{LogGroupName: "g1", FilterName: "auth", FilterPattern: "ERROR", CreationTime: 9,
+		Transformation: logs.MetricTransformation{MetricName: "Errors", MetricNamespace: "App", MetricValue: "1"}}
+	must(t, s.PutMetricFilter(ctx, scopeA, other, 100))
+
+	all, err := s.ListMetricFilters(ctx, scopeA, logs.FilterQuery{})
+	must(t, err)
+	equal(t, "all filters", all, []logs.MetricFilter{other, f, dim})
+	g1, _ := s.ListMetricFilters(ctx, scopeA, logs.FilterQuery{LogGroupName: "g1", FilterNamePrefix: "ro"})
+	equal(t, "prefix", g1, []logs.MetricFilter{f})
+	byMetric, _ := s.ListMetricFilters(ctx, scopeA, logs.FilterQuery{MetricName: "Bytes", MetricNamespace: "Web"})
+	equal(t, "by metric", byMetric, []logs.MetricFilter{dim})
+	page, _ := s.ListMetricFilters(ctx, scopeA, logs.FilterQuery{AfterGroup: "g1", AfterName: "auth", Limit: 1})
+	equal(t, "page", page, []logs.MetricFilter{f})
+	none, _ := s.ListMetricFilters(ctx, scopeB, logs.FilterQuery{})
+	equal(t, "other scope", len(none), 0)
+
+	grp, _ := s.GetLogGroup(ctx, scopeA, "g1")
+	equal(t, "metricFilterCount", grp.MetricFilterCount, 2)
+
+	// Replacing keeps the count; the quota applies to new names only.
+	f.FilterPattern = "Root"
+	must(t, s.PutMetricFilter(ctx, scopeA, f, 2))
+	wantErr(t, s.PutMetricFilter(ctx, scopeA, logs.MetricFilter{LogGroupName: "g1", FilterName: "third",
+		Transformation: logs.MetricTransformation{MetricName: "m", MetricNamespace: "n", MetricValue: "1"}}, 2), logs.ErrMetricFilterLimit)
+	g1, _ = s.ListMetricFilters(ctx, scopeA, logs.FilterQuery{LogGroupName: "g1"})
+	equal(t, "after replace", g1, []logs.MetricFilter{other, f})
+
+	must(t, s.DeleteMetricFilter(ctx, scopeA, "g1", "auth"))
+	wantErr(t, s.DeleteMetricFilter(ctx, scopeA, "g1", "auth"), logs.ErrMetricFilterNotFound)
+	wantErr(t, s.DeleteMetricFilter(ctx, scopeA, "nope", "auth"), logs.ErrLogGroupNotFound)
+}

@@ -1,0 +1,146 @@
+package logs
+
+import "github.com/trailwatch/trailwatch/internal/metrics"
+
+// Scope is the (account, region) pair every resource belongs to; nothing is visible across
+// scopes.
+type Scope struct {
+	AccountID string
+	Region    string
+}
+
+// LogGroup is a stored log group. Times are epoch milliseconds.
+type LogGroup struct {
+	Name         string
+	CreationTime int64
+	// RetentionInDays is 0 when events never expire.
+	RetentionInDays int
+	KMSKeyID        string
+	// LogGroupClass is STANDARD, INFREQUENT_ACCESS, DELIVERY or ESSENTIALS.
+	LogGroupClass string
+	// MetricFilterCount and StoredBytes are filled by the store when listing.
+	MetricFilterCount int
+	StoredBytes       int64
+	// Tags is filled by GetLogGroup (and accepted by CreateLogGroup); ListLogGroups may leave it nil.
+	Tags map[string]string
+}
+
+// LogStream is a stored log stream. The event times are 0 until the first event arrives.
+type LogStream struct {
+	Name                string
+	CreationTime        int64
+	FirstEventTimestamp int64
+	LastEventTimestamp  int64
+	LastIngestionTime   int64
+	StoredBytes         int64
+	// UploadSequence counts accepted PutLogEvents calls; it backs the (ignored) sequence tokens.
+	UploadSequence int64
+}
+
+// InputLogEvent is one event of a PutLogEvents request.
+type InputLogEvent struct {
+	Timestamp int64
+	Message   string
+}
+
+// Event is a stored log event. Seq is the store's ingestion order, unique across the database;
+// (Timestamp, Seq) is the order in which reads return events.
+type Event struct {
+	Seq           int64
+	LogStreamName string
+	Timestamp     int64
+	IngestionTime int64
+	Message       string
+}
+
+// MetricFilter is a stored metric filter.
+type MetricFilter struct {
+	LogGroupName   string
+	FilterName     string
+	FilterPattern  string
+	CreationTime   int64
+	Transformation MetricTransformation
+}
+
+// MetricTransformation says what a metric filter publishes for each matching event.
+type MetricTransformation struct {
+	MetricName      string
+	MetricNamespace string
+	MetricValue     string
+	// DefaultValue, when non-nil, is published for every minute with events but no match.
+	DefaultValue *float64
+	// Dimensions maps a dimension name to a field reference such as $.eventName or $user.
+	Dimensions map[string]string
+	// Unit is a CloudWatch StandardUnit name; "" means None.
+	Unit string
+}
+
+// GroupQuery selects log groups for Store.ListLogGroups, sorted by name.
+type GroupQuery struct {
+	Prefix string
+	// Contains is a case-sensitive substring (DescribeLogGroups logGroupNamePattern).
+	Contains string
+	// After, when non-empty, returns only names greater than it (pagination).
+	After string
+	Limit int
+}
+
+// StreamQuery selects log streams of one group for Store.ListLogStreams.
+type StreamQuery struct {
+	Prefix string
+	// ByLastEventTime orders by (LastEventTimestamp, Name) instead of Name.
+	ByLastEventTime bool
+	Descending      bool
+	// After is the pagination cursor: the sort key of the last stream already returned.
+	After *StreamCursor
+	Limit int
+}
+
+// StreamCursor is a position in a stream listing.
+type StreamCursor struct {
+	LastEventTimestamp int64
+	Name               string
+}
+
+// EventCursor is a position in the (Timestamp, Seq) order of events.
+type EventCursor struct {
+	Timestamp int64
+	Seq       int64
+}
+
+// EventQuery selects events of one log group (and optionally some of its streams) for
+// Store.ScanEvents, in (Timestamp, Seq) order.
+type EventQuery struct {
+	LogGroupName string
+	// Streams, when non-empty, restricts to these stream names.
+	Streams []string
+	// StreamPrefix, when non-empty, restricts to streams whose name starts with it.
+	StreamPrefix string
+	// StartTime is inclusive, EndTime exclusive; EndTime 0 means no upper bound.
+	StartTime, EndTime int64
+	// After and Before are exclusive cursors; nil means unbounded.
+	After, Before *EventCursor
+	// Descending scans from the newest event backwards.
+	Descending bool
+}
+
+// FilterQuery selects metric filters for Store.ListMetricFilters, ordered by (group, filter name).
+type FilterQuery struct {
+	LogGroupName     string
+	FilterNamePrefix string
+	MetricName       string
+	MetricNamespace  string
+	// AfterGroup/AfterName form the pagination cursor.
+	AfterGroup, AfterName string
+	Limit                 int
+}
+
+// AppendBatch is what one PutLogEvents call writes: the accepted events (chronological) and the
+// metric samples they produced, committed atomically.
+type AppendBatch struct {
+	LogGroupName  string
+	LogStreamName string
+	Events        []InputLogEvent
+	IngestionTime int64
+	Samples       []metrics.Sample
+}

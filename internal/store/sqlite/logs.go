@@ -1,0 +1,705 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/trailwatch/trailwatch/internal/logs"
+)
+
+var _ logs.Store = (*DB)(nil)
+
+// eventChunk is the number of events per multi-row INSERT. Each row binds two parameters
+// (timestamp, message); group, stream and ingestion time are bound once per statement as ?1..?3.
+const eventChunk = 500
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func logGroupID(ctx context.Context, q querier, sc logs.Scope, name string) (int64, error) {
+	var id int64
+	err := q.QueryRowContext(ctx, `SELECT id FROM log_groups WHERE account_id = ? AND region = ? AND name = ?`,
+		sc.AccountID, sc.Region, name).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, logs.ErrLogGroupNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("look up log group: %w", err)
+	}
+	return id, nil
+}
+
+// logStreamID returns the ids of a stream and its group, distinguishing a missing group from a
+// missing stream.
+func logStreamID(ctx context.Context, q querier, sc logs.Scope, group, stream string) (gid, sid int64, err error) {
+	gid, err = logGroupID(ctx, q, sc, group)
+	if err != nil {
+		return 0, 0, err
+	}
+	err = q.QueryRowContext(ctx, `SELECT id FROM log_streams WHERE group_id = ? AND name = ?`, gid, stream).Scan(&sid)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, logs.ErrLogStreamNotFound
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("look up log stream: %w", err)
+	}
+	return gid, sid, nil
+}
+
+// CreateLogGroup implements logs.Store.
+func (db *DB) CreateLogGroup(ctx context.Context, sc logs.Scope, g logs.LogGroup) error {
+	return db.withTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO log_groups (account_id, region, name, creation_time, retention_days, kms_key_id, class)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			sc.AccountID, sc.Region, g.Name, g.CreationTime, g.RetentionInDays, g.KMSKeyID, g.LogGroupClass)
+		if err != nil {
+			return fmt.Errorf("insert log group: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return logs.ErrLogGroupExists
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return fmt.Errorf("insert log group: %w", err)
+		}
+		return putTags(ctx, tx, id, g.Tags)
+	})
+}
+
+func putTags(ctx context.Context, tx *sql.Tx, gid int64, tags map[string]string) error {
+	for k, v := range tags {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO log_group_tags (group_id, key, value) VALUES (?, ?, ?)
+			ON CONFLICT (group_id, key) DO UPDATE SET value = excluded.value`, gid, k, v); err != nil {
+			return fmt.Errorf("tag log group: %w", err)
+		}
+	}
+	return nil
+}
+
+// DeleteLogGroup implements logs.Store.
+func (db *DB) DeleteLogGroup(ctx context.Context, sc logs.Scope, name string) error {
+	return db.withTx(ctx, func(tx *sql.Tx) error {
+		id, err := logGroupID(ctx, tx, sc, name)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM log_events WHERE group_id = ?`, id); err != nil {
+			return fmt.Errorf("delete log events: %w", err)
+		}
+		// Streams, tags and metric filters go by ON DELETE CASCADE.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM log_groups WHERE id = ?`, id); err != nil {
+			return fmt.Errorf("delete log group: %w", err)
+		}
+		return nil
+	})
+}
+
+const groupColumns = `g.name, g.creation_time, g.retention_days, g.kms_key_id, g.class, g.stored_bytes,
+	(SELECT count(*) FROM log_metric_filters f WHERE f.group_id = g.id)`
+
+func scanGroup(sc interface{ Scan(...any) error }) (logs.LogGroup, error) {
+	var g logs.LogGroup
+	err := sc.Scan(&g.Name, &g.CreationTime, &g.RetentionInDays, &g.KMSKeyID, &g.LogGroupClass, &g.StoredBytes, &g.MetricFilterCount)
+	return g, err
+}
+
+// GetLogGroup implements logs.Store.
+func (db *DB) GetLogGroup(ctx context.Context, sc logs.Scope, name string) (logs.LogGroup, error) {
+	row := db.read.QueryRowContext(ctx, `SELECT g.id, `+groupColumns+` FROM log_groups g
+		WHERE g.account_id = ? AND g.region = ? AND g.name = ?`, sc.AccountID, sc.Region, name)
+	var (
+		id int64
+		g  logs.LogGroup
+	)
+	err := row.Scan(&id, &g.Name, &g.CreationTime, &g.RetentionInDays, &g.KMSKeyID, &g.LogGroupClass, &g.StoredBytes, &g.MetricFilterCount)
+	if errors.Is(err, sql.ErrNoRows) {
+		return logs.LogGroup{}, logs.ErrLogGroupNotFound
+	}
+	if err != nil {
+		return logs.LogGroup{}, fmt.Errorf("get log group: %w", err)
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT key, value FROM log_group_tags WHERE group_id = ?`, id)
+	if err != nil {
+		return logs.LogGroup{}, fmt.Errorf("get log group tags: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return logs.LogGroup{}, fmt.Errorf("get log group tags: %w", err)
+		}
+		if g.Tags == nil {
+			g.Tags = map[string]string{}
+		}
+		g.Tags[k] = v
+	}
+	if err := rows.Err(); err != nil {
+		return logs.LogGroup{}, fmt.Errorf("get log group tags: %w", err)
+	}
+	return g, nil
+}
+
+// ListLogGroups implements logs.Store.
+func (db *DB) ListLogGroups(ctx context.Context, sc logs.Scope, q logs.GroupQuery) ([]logs.LogGroup, error) {
+	var (
+		where strings.Builder
+		args  = []any{sc.AccountID, sc.Region}
+	)
+	where.WriteString(`g.account_id = ? AND g.region = ?`)
+	if q.Prefix != "" {
+		where.WriteString(` AND substr(g.name, 1, ?) = ?`)
+		args = append(args, len(q.Prefix), q.Prefix)
+	}
+	if q.Contains != "" {
+		where.WriteString(` AND instr(g.name, ?) > 0`)
+		args = append(args, q.Contains)
+	}
+	if q.After != "" {
+		where.WriteString(` AND g.name > ?`)
+		args = append(args, q.After)
+	}
+	args = append(args, limitArg(q.Limit))
+	rows, err := db.read.QueryContext(ctx, `SELECT `+groupColumns+` FROM log_groups g WHERE `+where.String()+
+		` ORDER BY g.name LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list log groups: %w", err)
+	}
+	defer rows.Close()
+	var out []logs.LogGroup
+	for rows.Next() {
+		g, err := scanGroup(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list log groups: %w", err)
+		}
+		out = append(out, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list log groups: %w", err)
+	}
+	return out, nil
+}
+
+// limitArg turns "0 means all" into SQLite's "-1 means no limit".
+func limitArg(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
+}
+
+// SetRetention implements logs.Store.
+func (db *DB) SetRetention(ctx context.Context, sc logs.Scope, name string, days int) error {
+	return db.withTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE log_groups SET retention_days = ? WHERE account_id = ? AND region = ? AND name = ?`,
+			days, sc.AccountID, sc.Region, name)
+		if err != nil {
+			return fmt.Errorf("set retention: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return logs.ErrLogGroupNotFound
+		}
+		return nil
+	})
+}
+
+// TagLogGroup implements logs.Store.
+func (db *DB) TagLogGroup(ctx context.Context, sc logs.Scope, name string, tags map[string]string) error {
+	return db.withTx(ctx, func(tx *sql.Tx) error {
+		id, err := logGroupID(ctx, tx, sc, name)
+		if err != nil {
+			return err
+		}
+		return putTags(ctx, tx, id, tags)
+	})
+}
+
+// UntagLogGroup implements logs.Store.
+func (db *DB) UntagLogGroup(ctx context.Context, sc logs.Scope, name string, keys []string) error {
+	return db.withTx(ctx, func(tx *sql.Tx) error {
+		id, err := logGroupID(ctx, tx, sc, name)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM log_group_tags WHERE group_id = ? AND key = ?`, id, k); err != nil {
+				return fmt.Errorf("untag log group: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// CreateLogStream implements logs.Store.
+func (db *DB) CreateLogStream(ctx context.Context, sc logs.Scope, group string, st logs.LogStream) error {
+	return db.withTx(ctx, func(tx *sql.Tx) error {
+		gid, err := logGroupID(ctx, tx, sc, group)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO log_streams (group_id, name, creation_time) VALUES (?, ?, ?)
+			ON CONFLICT DO NOTHING`, gid, st.Name, st.CreationTime)
+		if err != nil {
+			return fmt.Errorf("insert log stream: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return logs.ErrLogStreamExists
+		}
+		return nil
+	})
+}
+
+const streamColumns = `name, creation_time, first_event, last_event, last_ingestion, stored_bytes, upload_seq`
+
+func scanStream(sc interface{ Scan(...any) error }) (logs.LogStream, error) {
+	var s logs.LogStream
+	err := sc.Scan(&s.Name, &s.CreationTime, &s.FirstEventTimestamp, &s.LastEventTimestamp, &s.LastIngestionTime, &s.StoredBytes, &s.UploadSequence)
+	return s, err
+}
+
+// GetLogStream implements logs.Store.
+func (db *DB) GetLogStream(ctx context.Context, sc logs.Scope, group, name string) (logs.LogStream, error) {
+	gid, err := logGroupID(ctx, db.read, sc, group)
+	if err != nil {
+		return logs.LogStream{}, err
+	}
+	s, err := scanStream(db.read.QueryRowContext(ctx, `SELECT `+streamColumns+` FROM log_streams WHERE group_id = ? AND name = ?`, gid, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return logs.LogStream{}, logs.ErrLogStreamNotFound
+	}
+	if err != nil {
+		return logs.LogStream{}, fmt.Errorf("get log stream: %w", err)
+	}
+	return s, nil
+}
+
+// DeleteLogStream implements logs.Store.
+func (db *DB) DeleteLogStream(ctx context.Context, sc logs.Scope, group, name string) error {
+	return db.withTx(ctx, func(tx *sql.Tx) error {
+		gid, sid, err := logStreamID(ctx, tx, sc, group, name)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM log_events WHERE stream_id = ?`, sid); err != nil {
+			return fmt.Errorf("delete log events: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE log_groups SET stored_bytes = stored_bytes -
+			(SELECT stored_bytes FROM log_streams WHERE id = ?) WHERE id = ?`, sid, gid); err != nil {
+			return fmt.Errorf("update log group: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM log_streams WHERE id = ?`, sid); err != nil {
+			return fmt.Errorf("delete log stream: %w", err)
+		}
+		return nil
+	})
+}
+
+// ListLogStreams implements logs.Store.
+func (db *DB) ListLogStreams(ctx context.Context, sc logs.Scope, group string, q logs.StreamQuery) ([]logs.LogStream, error) {
+	gid, err := logGroupID(ctx, db.read, sc, group)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		where = `group_id = ?`
+		args  = []any{gid}
+		cmp   = ">"
+		dir   = ""
+	)
+	if q.Descending {
+		cmp, dir = "<", " DESC"
+	}
+	if q.Prefix != "" {
+		where += ` AND substr(name, 1, ?) = ?`
+		args = append(args, len(q.Prefix), q.Prefix)
+	}
+	order := `name` + dir
+	if q.ByLastEventTime {
+		order = `last_event` + dir + `, name` + dir
+		if q.After != nil {
+			where += ` AND (last_event, name) ` + cmp + ` (?, ?)`
+			args = append(args, q.After.LastEventTimestamp, q.After.Name)
+		}
+	} else if q.After != nil {
+		where += ` AND name ` + cmp + ` ?`
+		args = append(args, q.After.Name)
+	}
+	args = append(args, limitArg(q.Limit))
+	rows, err := db.read.QueryContext(ctx, `SELECT `+streamColumns+` FROM log_streams WHERE `+where+` ORDER BY `+order+` LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list log streams: %w", err)
+	}
+	defer rows.Close()
+	var out []logs.LogStream
+	for rows.Next() {
+		s, err := scanStream(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list log streams: %w", err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list log streams: %w", err)
+	}
+	return out, nil
+}
+
+// insertEventsSQL builds a multi-row INSERT for n events; ?1, ?2 and ?3 are the group id, stream
+// id and ingestion time shared by every row.
+func insertEventsSQL(n int) string {
+	var b strings.Builder
+	b.Grow(80 + n*24)
+	b.WriteString(`INSERT INTO log_events (group_id, stream_id, ingestion_time, ts, message) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "(?1,?2,?3,?%d,?%d)", 4+2*i, 5+2*i)
+	}
+	return b.String()
+}
+
+// AppendEvents implements logs.Store: the events, the stream's bookkeeping and the metric samples
+// commit in one transaction, with one multi-row INSERT per eventChunk events.
+func (db *DB) AppendEvents(ctx context.Context, sc logs.Scope, b logs.AppendBatch) (int64, error) {
+	var seq int64
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		gid, sid, err := logStreamID(ctx, tx, sc, b.LogGroupName, b.LogStreamName)
+		if err != nil {
+			return err
+		}
+		var (
+			bytes      int64
+			first      int64
+			last       int64
+			full, rest *sql.Stmt
+		)
+		if n := len(b.Events); n > 0 {
+			first, last = b.Events[0].Timestamp, b.Events[n-1].Timestamp
+		}
+		args := make([]any, 3, 3+2*min(len(b.Events), eventChunk))
+		args[0], args[1], args[2] = gid, sid, b.IngestionTime
+		for start := 0; start < len(b.Events); start += eventChunk {
+			chunk := b.Events[start:min(start+eventChunk, len(b.Events))]
+			args = args[:3]
+			for _, e := range chunk {
+				args = append(args, e.Timestamp, e.Message)
+				bytes += int64(len(e.Message))
+				first, last = min(first, e.Timestamp), max(last, e.Timestamp)
+			}
+			stmt := &full
+			if len(chunk) < eventChunk {
+				stmt = &rest
+			}
+			if *stmt == nil {
+				if *stmt, err = tx.PrepareContext(ctx, insertEventsSQL(len(chunk))); err != nil {
+					return fmt.Errorf("prepare event insert: %w", err)
+				}
+				defer (*stmt).Close()
+			}
+			if _, err := (*stmt).ExecContext(ctx, args...); err != nil {
+				return fmt.Errorf("insert log events: %w", err)
+			}
+		}
+		var row *sql.Row
+		if len(b.Events) > 0 {
+			row = tx.QueryRowContext(ctx, `UPDATE log_streams SET
+				first_event = CASE WHEN first_event = 0 OR first_event > ?1 THEN ?1 ELSE first_event END,
+				last_event = max(last_event, ?2), last_ingestion = ?3, stored_bytes = stored_bytes + ?4,
+				upload_seq = upload_seq + 1
+				WHERE id = ?5 RETURNING upload_seq`, first, last, b.IngestionTime, bytes, sid)
+		} else {
+			row = tx.QueryRowContext(ctx, `UPDATE log_streams SET upload_seq = upload_seq + 1 WHERE id = ? RETURNING upload_seq`, sid)
+		}
+		if err := row.Scan(&seq); err != nil {
+			return fmt.Errorf("update log stream: %w", err)
+		}
+		if bytes > 0 {
+			if _, err := tx.ExecContext(ctx, `UPDATE log_groups SET stored_bytes = stored_bytes + ? WHERE id = ?`, bytes, gid); err != nil {
+				return fmt.Errorf("update log group: %w", err)
+			}
+		}
+		if err := db.insertSamplesTx(ctx, tx, b.Samples); err != nil {
+			return fmt.Errorf("insert metric samples: %w", err)
+		}
+		return nil
+	})
+	return seq, err
+}
+
+// ScanEvents implements logs.Store. A single stream is read through the (stream_id, ts, id) index,
+// anything else through (group_id, ts, id).
+func (db *DB) ScanEvents(ctx context.Context, sc logs.Scope, q logs.EventQuery, fn func(logs.Event) bool) error {
+	gid, err := logGroupID(ctx, db.read, sc, q.LogGroupName)
+	if err != nil {
+		return err
+	}
+	var (
+		where strings.Builder
+		args  []any
+	)
+	switch {
+	case len(q.Streams) > 0 || q.StreamPrefix != "":
+		ids, err := db.streamIDs(ctx, gid, q.Streams, q.StreamPrefix)
+		if err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		if len(ids) == 1 {
+			where.WriteString(`e.stream_id = ?`)
+			args = append(args, ids[0])
+		} else {
+			where.WriteString(`e.group_id = ? AND e.stream_id IN (` + strings.Repeat("?,", len(ids)-1) + `?)`)
+			args = append(args, gid)
+			for _, id := range ids {
+				args = append(args, id)
+			}
+		}
+	default:
+		where.WriteString(`e.group_id = ?`)
+		args = append(args, gid)
+	}
+	if q.StartTime > 0 {
+		where.WriteString(` AND e.ts >= ?`)
+		args = append(args, q.StartTime)
+	}
+	if q.EndTime > 0 {
+		where.WriteString(` AND e.ts < ?`)
+		args = append(args, q.EndTime)
+	}
+	if q.After != nil {
+		where.WriteString(` AND (e.ts, e.id) > (?, ?)`)
+		args = append(args, q.After.Timestamp, q.After.Seq)
+	}
+	if q.Before != nil {
+		where.WriteString(` AND (e.ts, e.id) < (?, ?)`)
+		args = append(args, q.Before.Timestamp, q.Before.Seq)
+	}
+	order := ` ORDER BY e.ts, e.id`
+	if q.Descending {
+		order = ` ORDER BY e.ts DESC, e.id DESC`
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT e.id, s.name, e.ts, e.ingestion_time, e.message
+		FROM log_events e JOIN log_streams s ON s.id = e.stream_id WHERE `+where.String()+order, args...)
+	if err != nil {
+		return fmt.Errorf("scan log events: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e logs.Event
+		if err := rows.Scan(&e.Seq, &e.LogStreamName, &e.Timestamp, &e.IngestionTime, &e.Message); err != nil {
+			return fmt.Errorf("scan log events: %w", err)
+		}
+		if !fn(e) {
+			return nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("scan log events: %w", err)
+	}
+	return nil
+}
+
+func (db *DB) streamIDs(ctx context.Context, gid int64, names []string, prefix string) ([]int64, error) {
+	var (
+		query = `SELECT id FROM log_streams WHERE group_id = ?`
+		args  = []any{gid}
+	)
+	if len(names) > 0 {
+		query += ` AND name IN (` + strings.Repeat("?,", len(names)-1) + `?)`
+		for _, n := range names {
+			args = append(args, n)
+		}
+	}
+	if prefix != "" {
+		query += ` AND substr(name, 1, ?) = ?`
+		args = append(args, len(prefix), prefix)
+	}
+	rows, err := db.read.QueryContext(ctx, query+` ORDER BY id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("look up log streams: %w", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("look up log streams: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// ExpireEvents implements logs.Store. Each group with a retention policy is swept in its own
+// transaction, so a long sweep never holds the writer for long; stored-byte counters shrink with
+// the deleted events.
+func (db *DB) ExpireEvents(ctx context.Context, now int64) (int64, error) {
+	type group struct{ id, cutoff int64 }
+	rows, err := db.read.QueryContext(ctx, `SELECT id, retention_days FROM log_groups WHERE retention_days > 0`)
+	if err != nil {
+		return 0, fmt.Errorf("list retention policies: %w", err)
+	}
+	var groups []group
+	for rows.Next() {
+		var id, days int64
+		if err := rows.Scan(&id, &days); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("list retention policies: %w", err)
+		}
+		groups = append(groups, group{id, now - days*24*60*60*1000})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("list retention policies: %w", err)
+	}
+	var total int64
+	for _, g := range groups {
+		err := db.withTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `UPDATE log_streams SET stored_bytes = stored_bytes - coalesce((
+				SELECT sum(length(CAST(message AS BLOB))) FROM log_events e
+				WHERE e.stream_id = log_streams.id AND e.group_id = ?1 AND e.ts < ?2), 0)
+				WHERE group_id = ?1`, g.id, g.cutoff); err != nil {
+				return fmt.Errorf("update log streams: %w", err)
+			}
+			res, err := tx.ExecContext(ctx, `DELETE FROM log_events WHERE group_id = ? AND ts < ?`, g.id, g.cutoff)
+			if err != nil {
+				return fmt.Errorf("delete expired events: %w", err)
+			}
+			n, _ := res.RowsAffected()
+			total += n
+			if n > 0 {
+				if _, err := tx.ExecContext(ctx, `UPDATE log_groups SET stored_bytes =
+					(SELECT coalesce(sum(stored_bytes), 0) FROM log_streams WHERE group_id = ?1) WHERE id = ?1`, g.id); err != nil {
+					return fmt.Errorf("update log group: %w", err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// PutMetricFilter implements logs.Store.
+func (db *DB) PutMetricFilter(ctx context.Context, sc logs.Scope, f logs.MetricFilter, maxPerGroup int) error {
+	dims := ""
+	if len(f.Transformation.Dimensions) > 0 {
+		b, err := json.Marshal(f.Transformation.Dimensions)
+		if err != nil {
+			return fmt.Errorf("encode dimensions: %w", err)
+		}
+		dims = string(b)
+	}
+	return db.withTx(ctx, func(tx *sql.Tx) error {
+		gid, err := logGroupID(ctx, tx, sc, f.LogGroupName)
+		if err != nil {
+			return err
+		}
+		var exists, count int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(name = ?), 0) FROM log_metric_filters WHERE group_id = ?`,
+			f.FilterName, gid).Scan(&count, &exists); err != nil {
+			return fmt.Errorf("count metric filters: %w", err)
+		}
+		if exists == 0 && count >= maxPerGroup {
+			return logs.ErrMetricFilterLimit
+		}
+		t := f.Transformation
+		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO log_metric_filters
+			(group_id, name, pattern, creation_time, metric_name, metric_namespace, metric_value, default_value, unit, dimensions)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			gid, f.FilterName, f.FilterPattern, f.CreationTime, t.MetricName, t.MetricNamespace, t.MetricValue,
+			t.DefaultValue, t.Unit, dims); err != nil {
+			return fmt.Errorf("put metric filter: %w", err)
+		}
+		return nil
+	})
+}
+
+// DeleteMetricFilter implements logs.Store.
+func (db *DB) DeleteMetricFilter(ctx context.Context, sc logs.Scope, group, name string) error {
+	return db.withTx(ctx, func(tx *sql.Tx) error {
+		gid, err := logGroupID(ctx, tx, sc, group)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM log_metric_filters WHERE group_id = ? AND name = ?`, gid, name)
+		if err != nil {
+			return fmt.Errorf("delete metric filter: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return logs.ErrMetricFilterNotFound
+		}
+		return nil
+	})
+}
+
+// ListMetricFilters implements logs.Store.
+func (db *DB) ListMetricFilters(ctx context.Context, sc logs.Scope, q logs.FilterQuery) ([]logs.MetricFilter, error) {
+	var (
+		where strings.Builder
+		args  = []any{sc.AccountID, sc.Region}
+	)
+	where.WriteString(`g.account_id = ? AND g.region = ?`)
+	if q.LogGroupName != "" {
+		where.WriteString(` AND g.name = ?`)
+		args = append(args, q.LogGroupName)
+	}
+	if q.FilterNamePrefix != "" {
+		where.WriteString(` AND substr(f.name, 1, ?) = ?`)
+		args = append(args, len(q.FilterNamePrefix), q.FilterNamePrefix)
+	}
+	if q.MetricName != "" {
+		where.WriteString(` AND f.metric_name = ? AND f.metric_namespace = ?`)
+		args = append(args, q.MetricName, q.MetricNamespace)
+	}
+	if q.AfterGroup != "" || q.AfterName != "" {
+		where.WriteString(` AND (g.name, f.name) > (?, ?)`)
+		args = append(args, q.AfterGroup, q.AfterName)
+	}
+	args = append(args, limitArg(q.Limit))
+	rows, err := db.read.QueryContext(ctx, `SELECT g.name, f.name, f.pattern, f.creation_time, f.metric_name,
+		f.metric_namespace, f.metric_value, f.default_value, f.unit, f.dimensions
+		FROM log_metric_filters f JOIN log_groups g ON g.id = f.group_id
+		WHERE `+where.String()+` ORDER BY g.name, f.name LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list metric filters: %w", err)
+	}
+	defer rows.Close()
+	var out []logs.MetricFilter
+	for rows.Next() {
+		var (
+			f    logs.MetricFilter
+			def  sql.NullFloat64
+			dims string
+		)
+		t := &f.Transformation
+		if err := rows.Scan(&f.LogGroupName, &f.FilterName, &f.FilterPattern, &f.CreationTime, &t.MetricName,
+			&t.MetricNamespace, &t.MetricValue, &def, &t.Unit, &dims); err != nil {
+			return nil, fmt.Errorf("list metric filters: %w", err)
+		}
+		if def.Valid {
+			v := def.Float64
+			t.DefaultValue = &v
+		}
+		if dims != "" {
+			if err := json.Unmarshal([]byte(dims), &t.Dimensions); err != nil {
+				return nil, fmt.Errorf("decode dimensions: %w", err)
+			}
+		}
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list metric filters: %w", err)
+	}
+	return out, nil
+}
