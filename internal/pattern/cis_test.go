@@ -1,0 +1,166 @@
+package pattern
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// cisPatterns are the CIS / Security Hub patterns of §10, byte for byte.
+var cisPatterns = []struct{ name, pattern string }{
+	{"CloudWatch.1", `{$.userIdentity.type="Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType !="AwsServiceEvent"}`},
+	{"CloudWatch.2", `{($.errorCode="*UnauthorizedOperation") || ($.errorCode="AccessDenied*")}`},
+	{"CloudWatch.3", `{ ($.eventName = "ConsoleLogin") && ($.additionalEventData.MFAUsed != "Yes") && ($.userIdentity.type = "IAMUser") && ($.responseElements.ConsoleLogin = "Success") }`},
+	{"CloudWatch.4", `{($.eventName=DeleteGroupPolicy) || ($.eventName=DeleteRolePolicy) || ($.eventName=DeleteUserPolicy) || ($.eventName=PutGroupPolicy) || ($.eventName=PutRolePolicy) || ($.eventName=PutUserPolicy) || ($.eventName=CreatePolicy) || ($.eventName=DeletePolicy) || ($.eventName=CreatePolicyVersion) || ($.eventName=DeletePolicyVersion) || ($.eventName=AttachRolePolicy) || ($.eventName=DetachRolePolicy) || ($.eventName=AttachUserPolicy) || ($.eventName=DetachUserPolicy) || ($.eventName=AttachGroupPolicy) || ($.eventName=DetachGroupPolicy)}`},
+	{"CloudWatch.5", `{($.eventName=CreateTrail) || ($.eventName=UpdateTrail) || ($.eventName=DeleteTrail) || ($.eventName=StartLogging) || ($.eventName=StopLogging)}`},
+	{"CloudWatch.6", `{($.eventName=ConsoleLogin) && ($.errorMessage="Failed authentication")}`},
+	{"CloudWatch.7", `{($.eventSource=kms.amazonaws.com) && (($.eventName=DisableKey) || ($.eventName=ScheduleKeyDeletion))}`},
+	{"CloudWatch.8", `{($.eventSource=s3.amazonaws.com) && (($.eventName=PutBucketAcl) || ($.eventName=PutBucketPolicy) || ($.eventName=PutBucketCors) || ($.eventName=PutBucketLifecycle) || ($.eventName=PutBucketReplication) || ($.eventName=DeleteBucketPolicy) || ($.eventName=DeleteBucketCors) || ($.eventName=DeleteBucketLifecycle) || ($.eventName=DeleteBucketReplication))}`},
+	{"CloudWatch.9", `{($.eventSource=config.amazonaws.com) && (($.eventName=StopConfigurationRecorder) || ($.eventName=DeleteDeliveryChannel) || ($.eventName=PutDeliveryChannel) || ($.eventName=PutConfigurationRecorder))}`},
+	{"CloudWatch.10", `{($.eventName=AuthorizeSecurityGroupIngress) || ($.eventName=AuthorizeSecurityGroupEgress) || ($.eventName=RevokeSecurityGroupIngress) || ($.eventName=RevokeSecurityGroupEgress) || ($.eventName=CreateSecurityGroup) || ($.eventName=DeleteSecurityGroup)}`},
+	{"CloudWatch.11", `{($.eventName=CreateNetworkAcl) || ($.eventName=CreateNetworkAclEntry) || ($.eventName=DeleteNetworkAcl) || ($.eventName=DeleteNetworkAclEntry) || ($.eventName=ReplaceNetworkAclEntry) || ($.eventName=ReplaceNetworkAclAssociation)}`},
+	{"CloudWatch.12", `{($.eventName=CreateCustomerGateway) || ($.eventName=DeleteCustomerGateway) || ($.eventName=AttachInternetGateway) || ($.eventName=CreateInternetGateway) || ($.eventName=DeleteInternetGateway) || ($.eventName=DetachInternetGateway)}`},
+	{"CloudWatch.13", `{($.eventName=CreateRoute) || ($.eventName=CreateRouteTable) || ($.eventName=ReplaceRoute) || ($.eventName=ReplaceRouteTableAssociation) || ($.eventName=DeleteRouteTable) || ($.eventName=DeleteRoute) || ($.eventName=DisassociateRouteTable)}`},
+	{"CloudWatch.14", `{($.eventName=CreateVpc) || ($.eventName=DeleteVpc) || ($.eventName=ModifyVpcAttribute) || ($.eventName=AcceptVpcPeeringConnection) || ($.eventName=CreateVpcPeeringConnection) || ($.eventName=DeleteVpcPeeringConnection) || ($.eventName=RejectVpcPeeringConnection) || ($.eventName=AttachClassicLinkVpc) || ($.eventName=DetachClassicLinkVpc) || ($.eventName=DisableVpcClassicLink) || ($.eventName=EnableVpcClassicLink)}`},
+	{"CIS-4.1", `{ ($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "AccessDenied*") && ($.sourceIPAddress!="delivery.logs.amazonaws.com") && ($.eventName!="HeadBucket") }`},
+}
+
+// sharedDir finds ../shared next to the module root, or skips the test.
+func sharedDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Skip("go.mod not found above the test directory; cannot locate ../shared")
+		}
+		dir = parent
+	}
+	shared := filepath.Join(filepath.Dir(dir), "shared")
+	if _, err := os.Stat(shared); err != nil {
+		t.Skipf("shared data directory %s is absent (it lives beside the module root); skipping", shared)
+	}
+	return shared
+}
+
+// loadSamples returns the "event" object of every line of samples.jsonl, re-encoded compactly.
+func loadSamples(t testing.TB) [][]byte {
+	t.Helper()
+	f, err := os.Open(filepath.Join(sharedDir(t), "data", "cloudtrail", "samples.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out [][]byte
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var rec struct {
+			Event json.RawMessage `json:"event"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, []byte(rec.Event))
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func loadCISExpected(t *testing.T) map[string][]int {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "cis_expected.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]int{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		parts := strings.Split(line, "\t")
+		if len(parts) != 3 {
+			t.Fatalf("bad line %q", line)
+		}
+		var nums []int
+		for _, s := range strings.Split(parts[2], ",") {
+			if s == "" {
+				continue
+			}
+			n, err := strconv.Atoi(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			nums = append(nums, n)
+		}
+		if c, _ := strconv.Atoi(parts[1]); c != len(nums) {
+			t.Fatalf("%s: count %d but %d lines", parts[0], c, len(nums))
+		}
+		out[parts[0]] = nums
+	}
+	return out
+}
+
+// TestCISSamples runs every CIS pattern over the 400 sample records and compares with the
+// line numbers derived independently in testdata/cis_expected.txt (see cis_derive.py). It
+// checks Pattern.Match, Filter.Eval and one Set of all the patterns.
+func TestCISSamples(t *testing.T) {
+	events := loadSamples(t)
+	want := loadCISExpected(t)
+	var filters []*Filter
+	for _, c := range cisPatterns {
+		f, err := CompileFilter(c.pattern, Transformation{MetricValue: "1"})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		filters = append(filters, f)
+	}
+	set := NewSet(filters)
+	setGot := make([][]int, len(filters))
+	for i, ev := range events {
+		set.Eval(ev, func(j int, r *Result) {
+			if !r.Publish || r.Value != 1 {
+				t.Errorf("line %d filter %d: result %+v", i+1, j, r)
+			}
+			setGot[j] = append(setGot[j], i+1)
+		})
+	}
+	for ci, c := range cisPatterns {
+		exp, ok := want[c.name]
+		if !ok {
+			t.Fatalf("%s missing from cis_expected.txt", c.name)
+		}
+		var got, gotEval []int
+		var r Result
+		for i, ev := range events {
+			if filters[ci].Pattern().Match(ev) {
+				got = append(got, i+1)
+			}
+			if filters[ci].Eval(ev, &r) {
+				gotEval = append(gotEval, i+1)
+			}
+		}
+		if !slices.Equal(got, exp) {
+			t.Errorf("%s Match: got lines %v\nwant %v", c.name, got, exp)
+		}
+		if !slices.Equal(gotEval, exp) {
+			t.Errorf("%s Filter.Eval: got lines %v\nwant %v", c.name, gotEval, exp)
+		}
+		if !slices.Equal(setGot[ci], exp) {
+			t.Errorf("%s Set.Eval: got lines %v\nwant %v", c.name, setGot[ci], exp)
+		}
+	}
+}

@@ -1,0 +1,300 @@
+package pattern
+
+import (
+	"bytes"
+	"regexp"
+	"strconv"
+	"unsafe"
+)
+
+// ---- text literals with * wildcards (§4.4) ----
+
+// textMatcher compares a text against a literal that may contain * wildcards.
+type textMatcher struct {
+	lit  []byte
+	segs [][]byte // split on *, when the literal has one
+}
+
+func newTextMatcher(lit string) textMatcher {
+	m := textMatcher{lit: []byte(lit)}
+	if bytes.IndexByte(m.lit, '*') >= 0 {
+		m.segs = bytes.Split(m.lit, []byte{'*'})
+	}
+	return m
+}
+
+func (m *textMatcher) match(s []byte) bool {
+	if m.segs == nil {
+		return bytes.Equal(s, m.lit)
+	}
+	return globMatch(m.segs, s)
+}
+
+// globMatch implements AWS's non-backtracking wildcard (§4.4, inferred from AWS-validated
+// observations): the first segment is a prefix; each later segment binds to its first
+// occurrence after the previous one; a non-empty last segment must end exactly at the end of
+// the text. So "*111.111.111" does not match "111.111.111.111", and neither does "111*111".
+func globMatch(segs [][]byte, s []byte) bool {
+	first := segs[0]
+	if !bytes.HasPrefix(s, first) {
+		return false
+	}
+	pos := len(first)
+	last := len(segs) - 1
+	for i := 1; i < last; i++ {
+		j := bytes.Index(s[pos:], segs[i])
+		if j < 0 {
+			return false
+		}
+		pos += j + len(segs[i])
+	}
+	tail := segs[last]
+	if len(tail) == 0 {
+		return true
+	}
+	j := bytes.Index(s[pos:], tail)
+	return j >= 0 && pos+j+len(tail) == len(s)
+}
+
+// ---- numbers ----
+
+// numericText parses b as a number under the pattern grammar (§4.1), without allocating.
+func numericText(b []byte) (float64, bool) {
+	if len(b) == 0 {
+		return 0, false
+	}
+	return parseNumber(unsafe.String(&b[0], len(b)))
+}
+
+func compareNum(o op, a, b float64) bool {
+	switch o {
+	case opEq:
+		return a == b
+	case opNe:
+		return a != b
+	case opLt:
+		return a < b
+	case opGt:
+		return a > b
+	case opLe:
+		return a <= b
+	case opGe:
+		return a >= b
+	}
+	return false
+}
+
+// ---- compiled conditions shared by JSON and delimited patterns ----
+
+// test is a compiled condition on one value's text.
+type test struct {
+	op   op
+	kind valKind
+	num  float64
+	text textMatcher
+	re   *regexp.Regexp
+}
+
+func newTest(o op, v value) test {
+	t := test{op: o, kind: v.kind, num: v.num}
+	switch v.kind {
+	case valQuoted, valBare:
+		t.text = newTextMatcher(v.text)
+	case valRegex:
+		t.re = v.re.re
+	}
+	return t
+}
+
+// matchText applies the test to a text: a JSON string's decoded text, a JSON number's source
+// text (for non-number literals), or a delimited field.
+func (t *test) matchText(s []byte) bool {
+	switch t.kind {
+	case valNumber:
+		n, ok := numericText(s)
+		if !ok {
+			// A number literal against non-numeric text: only != holds (§4.3, CFCHOU).
+			return t.op == opNe
+		}
+		return compareNum(t.op, n, t.num)
+	case valRegex:
+		found := t.re.Match(s)
+		return found == (t.op == opEq)
+	default:
+		return t.text.match(s) == (t.op == opEq)
+	}
+}
+
+// ---- JSON programs ----
+
+// jnode is a compiled JSON expression.
+type jnode struct {
+	and, or bool
+	kids    []jnode
+	c       *jcond
+}
+
+// jcond is a compiled JSON condition on the values found at one selector.
+type jcond struct {
+	slot     int
+	wildcard bool
+	t        test
+}
+
+// jsonProg is a compiled JSON pattern: the selectors it needs (slot i is paths[i]) and the
+// expression over them.
+type jsonProg struct {
+	paths []selector
+	root  *pathNode
+	expr  jnode
+}
+
+// slotOf returns the slot of sel in paths, adding it if new.
+func slotOf(paths *[]selector, sel selector) int {
+	s := sel.String()
+	for i, p := range *paths {
+		if p.String() == s {
+			return i
+		}
+	}
+	*paths = append(*paths, sel)
+	return len(*paths) - 1
+}
+
+func compileJSON(e expr, paths *[]selector) jnode {
+	switch e := e.(type) {
+	case *orExpr:
+		n := jnode{or: true}
+		for _, x := range e.x {
+			n.kids = append(n.kids, compileJSON(x, paths))
+		}
+		return n
+	case *andExpr:
+		n := jnode{and: true}
+		for _, x := range e.x {
+			n.kids = append(n.kids, compileJSON(x, paths))
+		}
+		return n
+	case *condExpr:
+		c := &jcond{slot: slotOf(paths, e.sel), wildcard: e.sel.wildcards() > 0, t: newTest(e.op, e.val)}
+		if e.op.unary() {
+			c.t = test{op: e.op}
+		}
+		return jnode{c: c}
+	}
+	panic("pattern: unknown expression node")
+}
+
+// evalJSON evaluates n over the values the scanner found; slotMap maps the program's slots to
+// the scanner's (nil: identity).
+func (s *scanState) evalJSON(n *jnode, slotMap []int) bool {
+	switch {
+	case n.and:
+		for i := range n.kids {
+			if !s.evalJSON(&n.kids[i], slotMap) {
+				return false
+			}
+		}
+		return true
+	case n.or:
+		for i := range n.kids {
+			if s.evalJSON(&n.kids[i], slotMap) {
+				return true
+			}
+		}
+		return false
+	}
+	c := n.c
+	slot := c.slot
+	if slotMap != nil {
+		slot = slotMap[slot]
+	}
+	vals := s.vals[slot]
+	if c.t.op == opNotExists {
+		return len(vals) == 0
+	}
+	if len(vals) == 0 {
+		return false
+	}
+	if !c.wildcard {
+		// A repeated key: the last one wins, as in encoding/json.
+		return s.testValue(&c.t, vals[len(vals)-1])
+	}
+	// Decision (§11 item 6): a wildcard selector matches when any value it reaches passes,
+	// for every operator including !=.
+	for _, v := range vals {
+		if s.testValue(&c.t, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// text returns the decoded text of a string or the source text of a number. The result may
+// live in s.scratch and is valid until the next call.
+func (s *scanState) text(v jval) []byte {
+	b := s.data[v.start:v.end]
+	if v.esc {
+		s.scratch = unescape(s.scratch[:0], b)
+		return s.scratch
+	}
+	return b
+}
+
+// testValue applies t to one value, following the table of §4.2 and the decisions on §11.
+func (s *scanState) testValue(t *test, v jval) bool {
+	switch v.kind {
+	case jObject, jArray:
+		return false // neither = nor != matches an object or array (§4.2)
+	case jNull:
+		// Decision (§11 item 4): null only satisfies IS NULL.
+		return t.op == opIsNull
+	case jTrue:
+		return t.op == opIsTrue
+	case jFalse:
+		return t.op == opIsFalse
+	case jNumber:
+		if t.op.unary() {
+			return false
+		}
+		b := s.data[v.start:v.end]
+		if t.kind == valNumber {
+			n, ok := numericText(b)
+			return ok && compareNum(t.op, n, t.num)
+		}
+		// Quoted and bare literals compare with the number's source text (§4.4).
+		return t.matchText(b)
+	case jString:
+		if t.op.unary() {
+			return false
+		}
+		return t.matchText(s.text(v))
+	}
+	return false
+}
+
+// valueText returns the text of a value for a dimension or metric value: strings decoded,
+// numbers as written, booleans as true/false. ok is false for null, objects and arrays.
+func (s *scanState) valueText(v jval) ([]byte, bool) {
+	switch v.kind {
+	case jString, jNumber, jTrue, jFalse:
+		if v.kind == jString {
+			return s.text(v), true
+		}
+		return s.data[v.start:v.end], true
+	}
+	return nil, false
+}
+
+// valueNumber returns a value as a metric value: a number, or a string holding one
+// (decision on §11 item 14).
+func (s *scanState) valueNumber(v jval) (float64, bool) {
+	switch v.kind {
+	case jNumber, jString:
+		return numericText(s.text(v))
+	}
+	return 0, false
+}
+
+// formatNumber renders a metric value the way the CLI prints it.
+func formatNumber(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }

@@ -1,0 +1,759 @@
+package pattern
+
+import (
+	"strconv"
+	"unicode/utf8"
+)
+
+// MaxLength is the longest pattern AWS accepts, in characters (§1).
+const MaxLength = 1024
+
+// maxWildcardSelectors is AWS's quota of wildcard selectors ($.* and [*]) in one JSON pattern.
+const maxWildcardSelectors = 3
+
+// parse dispatches on the first character (§2) and parses src into an ast.
+func parse(src string) (*ast, *Error) {
+	// Reject long input before looking at it: 4 bytes per character is the UTF-8 maximum, so
+	// anything longer is over the limit whatever it holds.
+	if len(src) > 4*MaxLength || (len(src) > MaxLength && utf8.RuneCountInString(src) > MaxLength) {
+		return nil, lengthErr(src)
+	}
+	p := &parser{src: src}
+	p.skipWS()
+	if p.pos == len(src) {
+		return &ast{kind: KindMatchAll}, nil
+	}
+	// No trimming before dispatch: " {…}" is a term pattern, and fails as one (§2).
+	var a *ast
+	var err *Error
+	switch src[0] {
+	case '{':
+		a, err = p.parseJSON()
+	case '[':
+		a, err = p.parseDelimited()
+	default:
+		a, err = p.parseTerms()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if p.regexes > maxRegexes {
+		return nil, syntaxErr(-1, "a filter pattern may contain at most %d regular expressions", maxRegexes)
+	}
+	return a, nil
+}
+
+// parser is a hand-written scanner and recursive-descent parser over the pattern text. Each
+// sub-language has its own token rules, so the parser reads characters directly rather than
+// through a shared token stream.
+type parser struct {
+	src       string
+	pos       int
+	regexes   int
+	wildcards int // wildcard selectors seen
+}
+
+func isWS(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func (p *parser) skipWS() {
+	for p.pos < len(p.src) && isWS(p.src[p.pos]) {
+		p.pos++
+	}
+}
+
+func (p *parser) peek() byte {
+	if p.pos < len(p.src) {
+		return p.src[p.pos]
+	}
+	return 0
+}
+
+func (p *parser) hasPrefix(s string) bool {
+	return len(p.src)-p.pos >= len(s) && p.src[p.pos:p.pos+len(s)] == s
+}
+
+// badChar reports the character at the current position as AWS does.
+func (p *parser) badChar(detail string) *Error {
+	if p.pos >= len(p.src) {
+		return syntaxErr(p.pos, "unexpected end of pattern: %s", detail)
+	}
+	return charErr(p.pos, runeAt(p.src, p.pos), detail)
+}
+
+// ---- term patterns (§3) ----
+
+func (p *parser) parseTerms() (*ast, *Error) {
+	a := &ast{kind: KindTerms}
+	allMatchAll := true
+	for {
+		p.skipWS()
+		if p.pos >= len(p.src) {
+			break
+		}
+		start := p.pos
+		t := term{}
+		switch p.peek() {
+		case '?':
+			t.op = termOptional
+			p.pos++
+		case '-':
+			t.op = termExcluded
+			p.pos++
+		}
+		if p.pos >= len(p.src) || isWS(p.src[p.pos]) {
+			// A lone prefix ("- term" with a space is not documented; §11 item 10).
+			p.pos = start
+			return nil, p.badChar("a ? or - prefix must be followed by a term")
+		}
+		switch c := p.peek(); {
+		case c == '"':
+			s, err := p.quoted()
+			if err != nil {
+				return nil, err
+			}
+			t.text, t.quoted = s, true
+			t.all = isBlank(s)
+		case c == '%':
+			body, bodyPos, err := p.regexBody()
+			if err != nil {
+				return nil, err
+			}
+			re, err := compileRegex(body, bodyPos)
+			if err != nil {
+				return nil, err
+			}
+			t.text, t.re = body, re
+		case isWordByte(c):
+			for p.pos < len(p.src) && isWordByte(p.src[p.pos]) {
+				p.pos++
+			}
+			t.text = p.src[start+boolInt(t.op != termRequired) : p.pos]
+		default:
+			return nil, p.badChar("characters other than letters, digits and _ must be quoted")
+		}
+		if p.pos < len(p.src) && !isWS(p.src[p.pos]) {
+			return nil, p.badChar("characters other than letters, digits and _ must be quoted")
+		}
+		if !t.all || t.op != termRequired {
+			allMatchAll = false
+		}
+		a.terms = append(a.terms, t)
+	}
+	for _, t := range a.terms {
+		// Decision (§11 item 12): a %regex% term must be the whole pattern.
+		if t.re != nil && (len(a.terms) > 1 || t.op != termRequired) {
+			return nil, syntaxErr(-1, "a regular expression term must be the whole pattern")
+		}
+	}
+	if allMatchAll {
+		a.kind = KindMatchAll
+	}
+	return a, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func isBlank(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isWS(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// quoted reads a double-quoted string at p.pos. `\"` stands for `"` and `\\` for `\`; any other
+// backslash is kept as written (§3.2).
+func (p *parser) quoted() (string, *Error) {
+	start := p.pos
+	p.pos++ // opening quote
+	var buf []byte
+	simple := true
+	for p.pos < len(p.src) {
+		c := p.src[p.pos]
+		switch {
+		case c == '"':
+			var s string
+			if simple {
+				s = p.src[start+1 : p.pos]
+			} else {
+				s = string(buf)
+			}
+			p.pos++
+			return s, nil
+		case c == '\\' && p.pos+1 < len(p.src) && (p.src[p.pos+1] == '"' || p.src[p.pos+1] == '\\'):
+			if simple {
+				buf = append(buf, p.src[start+1:p.pos]...)
+				simple = false
+			}
+			buf = append(buf, p.src[p.pos+1])
+			p.pos += 2
+		default:
+			if !simple {
+				buf = append(buf, c)
+			}
+			p.pos++
+		}
+	}
+	return "", syntaxErr(start, "unterminated quoted string")
+}
+
+// regexBody reads %…% at p.pos and returns the body and its position. A body cannot contain
+// '%' (it is not an allowed regex character), so the next '%' closes it.
+func (p *parser) regexBody() (string, int, *Error) {
+	start := p.pos
+	p.pos++
+	for p.pos < len(p.src) && p.src[p.pos] != '%' {
+		p.pos++
+	}
+	if p.pos >= len(p.src) {
+		return "", 0, syntaxErr(start, "unterminated regular expression (missing closing %%)")
+	}
+	body := p.src[start+1 : p.pos]
+	p.pos++
+	p.regexes++
+	return body, start + 1, nil
+}
+
+// ---- JSON patterns (§4) ----
+
+func (p *parser) parseJSON() (*ast, *Error) {
+	p.pos++ // {
+	p.skipWS()
+	if p.peek() == '}' {
+		// Decision (§11 item 16): {} is rejected.
+		return nil, syntaxErr(p.pos, "empty JSON pattern")
+	}
+	e, err := p.orExpr(0)
+	if err != nil {
+		return nil, err
+	}
+	p.skipWS()
+	if p.peek() != '}' {
+		if p.pos >= len(p.src) {
+			return nil, syntaxErr(p.pos, "missing closing }")
+		}
+		return nil, p.unexpected("expected && or || or }")
+	}
+	p.pos++
+	p.skipWS()
+	if p.pos < len(p.src) {
+		// Decision (§11 item 15): text after the closing brace is rejected.
+		return nil, syntaxErr(p.pos, "unexpected text after the closing }")
+	}
+	if p.wildcards > maxWildcardSelectors {
+		return nil, syntaxErr(-1, "a JSON pattern may contain at most %d wildcard selectors", maxWildcardSelectors)
+	}
+	return &ast{kind: KindJSON, json: e}, nil
+}
+
+// unexpected reports a syntax error at the current position: a character AWS would echo when
+// it cannot start any token, a generic error otherwise.
+func (p *parser) unexpected(detail string) *Error {
+	if p.pos >= len(p.src) {
+		return syntaxErr(p.pos, "unexpected end of pattern: %s", detail)
+	}
+	c := p.src[p.pos]
+	if isValueByte(c) || c == '"' || c == '%' || c == '$' || c == '(' || c == ')' || c == '{' ||
+		c == '}' || c == '[' || c == ']' || c == '&' || c == '|' || c == '=' || c == '!' || c == '<' || c == '>' {
+		return syntaxErr(p.pos, "%s", detail)
+	}
+	return p.badChar(detail)
+}
+
+func (p *parser) orExpr(depth int) (expr, *Error) {
+	x, err := p.andExpr(depth)
+	if err != nil {
+		return nil, err
+	}
+	list := []expr{x}
+	for {
+		save := p.pos
+		p.skipWS()
+		if !p.hasPrefix("||") {
+			p.pos = save
+			break
+		}
+		p.pos += 2
+		y, err := p.andExpr(depth)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, y)
+	}
+	if len(list) == 1 {
+		return x, nil
+	}
+	return &orExpr{x: list}, nil
+}
+
+func (p *parser) andExpr(depth int) (expr, *Error) {
+	x, err := p.primary(depth)
+	if err != nil {
+		return nil, err
+	}
+	list := []expr{x}
+	for {
+		save := p.pos
+		p.skipWS()
+		if !p.hasPrefix("&&") {
+			p.pos = save
+			break
+		}
+		p.pos += 2
+		y, err := p.primary(depth)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, y)
+	}
+	if len(list) == 1 {
+		return x, nil
+	}
+	return &andExpr{x: list}, nil
+}
+
+func (p *parser) primary(depth int) (expr, *Error) {
+	p.skipWS()
+	if p.peek() == '(' {
+		open := p.pos
+		p.pos++
+		p.skipWS()
+		if p.peek() == ')' {
+			return nil, syntaxErr(p.pos, "empty parentheses")
+		}
+		e, err := p.orExpr(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		p.skipWS()
+		if p.peek() != ')' {
+			if p.pos >= len(p.src) || p.peek() == '}' {
+				return nil, syntaxErr(open, "unbalanced parenthesis")
+			}
+			return nil, p.unexpected("expected && or || or )")
+		}
+		p.pos++
+		return e, nil
+	}
+	return p.condition()
+}
+
+func (p *parser) condition() (expr, *Error) {
+	if p.peek() != '$' {
+		return nil, p.unexpected("expected a selector starting with $")
+	}
+	sel, err := p.selector()
+	if err != nil {
+		return nil, err
+	}
+	c := &condExpr{sel: sel}
+	hadWS := p.pos < len(p.src) && isWS(p.src[p.pos])
+	p.skipWS()
+	switch {
+	case p.hasPrefix("!="):
+		c.op, p.pos = opNe, p.pos+2
+	case p.hasPrefix("<="):
+		c.op, p.pos = opLe, p.pos+2
+	case p.hasPrefix(">="):
+		c.op, p.pos = opGe, p.pos+2
+	case p.hasPrefix("=="):
+		// Decision (§11 item 9): == is not an operator.
+		return nil, syntaxErr(p.pos, "== is not an operator; use =")
+	case p.hasPrefix("="):
+		c.op, p.pos = opEq, p.pos+1
+	case p.hasPrefix("<"):
+		c.op, p.pos = opLt, p.pos+1
+	case p.hasPrefix(">"):
+		c.op, p.pos = opGt, p.pos+1
+	case hadWS && isLetter(p.peek()):
+		return p.keywordTest(c)
+	default:
+		return nil, p.unexpected("expected an operator after the selector")
+	}
+	p.skipWS()
+	v, err := p.value(c.op)
+	if err != nil {
+		return nil, err
+	}
+	c.val = v
+	return c, nil
+}
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+func (p *parser) word() string {
+	start := p.pos
+	for p.pos < len(p.src) && isWordByte(p.src[p.pos]) {
+		p.pos++
+	}
+	return p.src[start:p.pos]
+}
+
+// keywordTest parses IS NULL, IS TRUE, IS FALSE and NOT EXISTS. Decision (§11 item 7): only the
+// upper-case spellings the documentation shows are accepted.
+func (p *parser) keywordTest(c *condExpr) (expr, *Error) {
+	start := p.pos
+	w1 := p.word()
+	if (w1 != "IS" && w1 != "NOT") || p.pos >= len(p.src) || !isWS(p.src[p.pos]) {
+		return nil, syntaxErr(start, "expected an operator, IS or NOT EXISTS after the selector, found %q", w1)
+	}
+	p.skipWS()
+	w2pos := p.pos
+	w2 := p.word()
+	switch {
+	case w1 == "IS" && w2 == "NULL":
+		c.op = opIsNull
+	case w1 == "IS" && w2 == "TRUE":
+		c.op = opIsTrue
+	case w1 == "IS" && w2 == "FALSE":
+		c.op = opIsFalse
+	case w1 == "NOT" && w2 == "EXISTS":
+		c.op = opNotExists
+	default:
+		return nil, syntaxErr(w2pos, "unsupported test %q (IS NULL, IS TRUE, IS FALSE and NOT EXISTS are supported)", w1+" "+w2)
+	}
+	return c, nil
+}
+
+// selector parses $ followed by steps.
+func (p *parser) selector() (selector, *Error) {
+	start := p.pos
+	p.pos++ // $
+	var sel selector
+	for p.pos < len(p.src) {
+		c := p.src[p.pos]
+		switch {
+		case c == '.':
+			p.pos++
+			switch n := p.peek(); {
+			case n == '*':
+				p.pos++
+				sel = append(sel, step{kind: stepAnyField})
+			case n == '[':
+				// .['key'] for keys containing dots.
+				if !p.hasPrefix("['") {
+					return nil, charErr(start, p.src[start:min(p.pos+2, len(p.src))], "expected .['key']")
+				}
+				p.pos += 2
+				ks := p.pos
+				for p.pos < len(p.src) && p.src[p.pos] != '\'' {
+					p.pos++
+				}
+				if !p.hasPrefix("']") || p.pos == ks {
+					return nil, syntaxErr(ks, "unterminated or empty .['key'] selector")
+				}
+				sel = append(sel, step{kind: stepField, name: p.src[ks:p.pos], bracket: true})
+				p.pos += 2
+			case isWordByte(n) || n == '-':
+				ns := p.pos
+				for p.pos < len(p.src) && (isWordByte(p.src[p.pos]) || p.src[p.pos] == '-') {
+					p.pos++
+				}
+				sel = append(sel, step{kind: stepField, name: p.src[ns:p.pos]})
+			case p.pos >= len(p.src):
+				return nil, syntaxErr(p.pos, "selector ends with a dot")
+			default:
+				// AWS echoes the selector up to the bad character: `$."`.
+				return nil, charErr(start, p.src[start:p.pos]+runeAt(p.src, p.pos), "a property name is letters, digits, _ and -")
+			}
+		case c == '[':
+			p.pos++
+			if p.peek() == '*' {
+				p.pos++
+				sel = append(sel, step{kind: stepAnyIndex})
+			} else {
+				ds := p.pos
+				for p.pos < len(p.src) && p.src[p.pos] >= '0' && p.src[p.pos] <= '9' {
+					p.pos++
+				}
+				n, err := strconv.Atoi(p.src[ds:p.pos])
+				if p.pos == ds || err != nil || p.pos-ds > 9 {
+					// Decision (§11 item 8): $['key'] and $["key"] are not selectors.
+					return nil, charErr(start, p.src[start:min(p.pos+1, len(p.src))], "expected [n], [*] or .['key']")
+				}
+				sel = append(sel, step{kind: stepIndex, index: n})
+			}
+			if p.peek() != ']' {
+				return nil, syntaxErr(p.pos, "expected ] in selector")
+			}
+			p.pos++
+		default:
+			goto done
+		}
+	}
+done:
+	if len(sel) == 0 {
+		return nil, charErr(start, p.src[start:min(p.pos+1, len(p.src))], "a selector is $ followed by .name, [n] or a wildcard")
+	}
+	if w := sel.wildcards(); w > 1 {
+		return nil, syntaxErr(start, "a property selector may contain at most one wildcard")
+	} else if w == 1 {
+		p.wildcards++
+	}
+	// The selector must be followed by a separator or an operator.
+	if p.pos < len(p.src) {
+		switch c := p.src[p.pos]; {
+		case isWS(c), c == '=', c == '!', c == '<', c == '>':
+		default:
+			return nil, p.badChar("unexpected character after the selector")
+		}
+	}
+	return sel, nil
+}
+
+// isValueByte reports whether c may appear in an unquoted value: alphanumerics, and '.', '*',
+// '_', '+', '-' as in AWS's own examples (kms.amazonaws.com, 123.123.*, +1000, 1e-3).
+func isValueByte(c byte) bool {
+	return isWordByte(c) || c == '.' || c == '*' || c == '+' || c == '-'
+}
+
+// value parses the literal after operator o.
+func (p *parser) value(o op) (value, *Error) {
+	start := p.pos
+	var v value
+	switch c := p.peek(); {
+	case c == '"':
+		s, err := p.quoted()
+		if err != nil {
+			return v, err
+		}
+		v = value{kind: valQuoted, text: s}
+	case c == '%':
+		body, bodyPos, err := p.regexBody()
+		if err != nil {
+			return v, err
+		}
+		re, err := compileRegex(body, bodyPos)
+		if err != nil {
+			return v, err
+		}
+		v = value{kind: valRegex, text: body, re: re}
+	case isValueByte(c):
+		for p.pos < len(p.src) && isValueByte(p.src[p.pos]) {
+			p.pos++
+		}
+		text := p.src[start:p.pos]
+		if n, ok := parseNumber(text); ok {
+			v = value{kind: valNumber, text: text, num: n}
+		} else {
+			v = value{kind: valBare, text: text}
+		}
+	case p.pos >= len(p.src):
+		return v, syntaxErr(p.pos, "expected a value after %s", opText[o])
+	case c == '}' || c == ')' || c == ']':
+		return v, syntaxErr(p.pos, "expected a value after %s", opText[o])
+	default:
+		return v, p.badChar("unquoted values are letters, digits and . * _ + -; quote anything else with \"")
+	}
+	if p.pos < len(p.src) {
+		switch c := p.src[p.pos]; {
+		case isWS(c), c == ')', c == '}', c == ']', c == ',', c == '&', c == '|':
+		default:
+			return v, p.badChar("unexpected character after the value")
+		}
+	}
+	if o.ordering() && v.kind != valNumber {
+		// AWS: `{ $.x > "123" }` gives Invalid character(s) in term '"123"' (§4.3).
+		return v, charErr(start, p.src[start:p.pos], "<, >, <= and >= need an unquoted number")
+	}
+	return v, nil
+}
+
+// parseNumber recognises the numeric literal grammar of §4.1: an optional sign, digits, an
+// optional fraction and an optional exponent.
+func parseNumber(s string) (float64, bool) {
+	i := 0
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		i++
+	}
+	d := i
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i == d {
+		return 0, false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		d = i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return 0, false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		d = i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return 0, false
+		}
+	}
+	if i != len(s) {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, false
+	}
+	return f, true
+}
+
+// ---- space-delimited patterns (§5) ----
+
+func (p *parser) parseDelimited() (*ast, *Error) {
+	p.pos++ // [
+	a := &ast{kind: KindDelimited}
+	p.skipWS()
+	if p.peek() == ']' {
+		p.pos++
+		return a, p.endDelimited()
+	}
+	names := map[string]bool{}
+	ellipses := 0
+	for {
+		p.skipWS()
+		f, err := p.field()
+		if err != nil {
+			return nil, err
+		}
+		if f.ellipsis {
+			ellipses++
+			if ellipses > 1 {
+				// Decision: one ellipsis per pattern (CDK's rule); two would make field binding ambiguous.
+				return nil, syntaxErr(p.pos-3, "a pattern may contain at most one ...")
+			}
+		}
+		if f.name != "" {
+			if names[f.name] {
+				return nil, syntaxErr(p.pos, "field name %q is used twice", f.name)
+			}
+			names[f.name] = true
+		}
+		a.fields = append(a.fields, f)
+		p.skipWS()
+		switch p.peek() {
+		case ',':
+			p.pos++
+			continue
+		case ']':
+			p.pos++
+			return a, p.endDelimited()
+		}
+		if p.pos >= len(p.src) {
+			return nil, syntaxErr(p.pos, "missing closing ]")
+		}
+		return nil, p.unexpected("expected , or ]")
+	}
+}
+
+func (p *parser) endDelimited() *Error {
+	p.skipWS()
+	if p.pos < len(p.src) {
+		return syntaxErr(p.pos, "unexpected text after the closing ]")
+	}
+	return nil
+}
+
+func (p *parser) field() (field, *Error) {
+	if p.hasPrefix("...") {
+		p.pos += 3
+		return field{ellipsis: true}, nil
+	}
+	if c := p.peek(); c == ',' || c == ']' {
+		return field{}, nil // empty slot
+	}
+	if !isWordByte(p.peek()) {
+		return field{}, p.unexpected("expected a field name")
+	}
+	name := p.word()
+	f := field{name: name}
+	save := p.pos
+	p.skipWS()
+	if c := p.peek(); c == ',' || c == ']' || p.pos >= len(p.src) {
+		return f, nil
+	}
+	p.pos = save
+	for {
+		var and []fieldCond
+		for {
+			c, err := p.fieldCond(name, len(f.or) == 0 && len(and) == 0)
+			if err != nil {
+				return f, err
+			}
+			and = append(and, c)
+			save := p.pos
+			p.skipWS()
+			if !p.hasPrefix("&&") {
+				p.pos = save
+				break
+			}
+			p.pos += 2
+		}
+		f.or = append(f.or, and)
+		save := p.pos
+		p.skipWS()
+		if !p.hasPrefix("||") {
+			p.pos = save
+			break
+		}
+		p.pos += 2
+	}
+	return f, nil
+}
+
+// fieldCond parses "name op value"; first says the name was already read.
+func (p *parser) fieldCond(name string, first bool) (fieldCond, *Error) {
+	var c fieldCond
+	if !first {
+		p.skipWS()
+		start := p.pos
+		if !isWordByte(p.peek()) {
+			return c, p.unexpected("expected a field name")
+		}
+		if n := p.word(); n != name {
+			// awsdocs#21: `status_code = 4* && bytes > 1000` in one slot is rejected. Decision
+			// (§11 item 17): names are compared case-sensitively.
+			return c, syntaxErr(start, "a field condition may only test its own field %q, not %q", name, n)
+		}
+	}
+	p.skipWS()
+	switch {
+	case p.hasPrefix("!="):
+		c.op, p.pos = opNe, p.pos+2
+	case p.hasPrefix("<="):
+		c.op, p.pos = opLe, p.pos+2
+	case p.hasPrefix(">="):
+		c.op, p.pos = opGe, p.pos+2
+	case p.hasPrefix("=="):
+		return c, syntaxErr(p.pos, "== is not an operator; use =")
+	case p.hasPrefix("="):
+		c.op, p.pos = opEq, p.pos+1
+	case p.hasPrefix("<"):
+		c.op, p.pos = opLt, p.pos+1
+	case p.hasPrefix(">"):
+		c.op, p.pos = opGt, p.pos+1
+	default:
+		return c, p.unexpected("expected an operator, , or ]")
+	}
+	p.skipWS()
+	v, err := p.value(c.op)
+	if err != nil {
+		return c, err
+	}
+	c.val = v
+	return c, nil
+}
