@@ -440,4 +440,3 @@ func (s *Service) TestMetricFilter(ctx context.Context, pat string, messages []s
 	}
 	return matches, nil
 }
-

@@ -62,7 +62,7 @@ func names[T any](items []T, name func(T) string) []string {
 	return out
 }
 
-func groupName(g logs.LogGroup) string  { return g.Name }
+func groupName(g logs.LogGroup) string   { return g.Name }
 func streamName(s logs.LogStream) string { return s.Name }
 
 func equal(t *testing.T, what string, got, want any) {
