@@ -516,3 +516,5 @@ func newTestEnv(t *testing.T, now func() time.Time) *testEnv {
 	t.Cleanup(e.srv.Close)
 	return e
 }
+
+func (d dimension) equal(name, value string) bool { return d.Name == name && d.Value == value }
