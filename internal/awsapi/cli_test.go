@@ -148,7 +148,9 @@ func testCLICloudWatch(t *testing.T, bin string, wantProto string) {
 	if len(d.MetricData) != 2 || *d.MetricData[0].Value != 1.5 || d.MetricData[0].Timestamp.UnixMilli() != 1764183607000 || len(d.MetricData[1].Values) != 3 {
 		t.Errorf("put-metric-data decoded %+v", d)
 	}
-	var lm struct{ Metrics []struct{ Namespace, MetricName string } }
+	var lm struct {
+		Metrics []struct{ Namespace, MetricName string }
+	}
 	c.ok(&lm, "cloudwatch", "list-metrics", "--metric-name", "Errors")
 	if len(lm.Metrics) != 1 || lm.Metrics[0].Namespace != "App" {
 		t.Errorf("list-metrics = %+v", lm)
