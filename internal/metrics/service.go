@@ -20,7 +20,7 @@ type Store interface {
 	ListMetrics(ctx context.Context, scope Scope, q ListQuery) (metrics []Metric, next string, err error)
 	// QueryAggregates returns the stored minute aggregates of exactly metric m (same namespace, name
 	// and dimension set) whose minute start lies in [start, end), in every unit, each with the real
-	// statistics and the default bookkeeping as stored.
+	// statistics and the default bookkeeping as stored, ordered by minute then unit.
 	QueryAggregates(ctx context.Context, scope Scope, m Metric, start, end time.Time) ([]Aggregate, error)
 }
 
