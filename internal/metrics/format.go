@@ -22,8 +22,8 @@ func formatNumber(v float64) string {
 	}
 	neg := math.Signbit(v)
 	v = math.Abs(v)
-	// Java keeps 17 significant digits and pads with zeros; do the same from the shortest repr.
-	digits, exp := shortestDigits(v)
+	// Java prints 17 significant digits and pads with zeros.
+	digits, exp := decimalDigits(v)
 	var intPart, frac string
 	switch {
 	case exp >= len(digits):
@@ -63,14 +63,18 @@ func formatNumber(v float64) string {
 	return b.String()
 }
 
-// shortestDigits returns the shortest decimal digits d and exponent e with v = 0.d × 10^e.
-func shortestDigits(v float64) (string, int) {
+// decimalDigits returns v's first 17 significant decimal digits d (trailing zeros removed) and the
+// exponent e with v ≈ 0.d × 10^e.
+func decimalDigits(v float64) (string, int) {
 	if v == 0 {
 		return "0", 1
 	}
-	s := strconv.FormatFloat(v, 'e', -1, 64) // d.ddddde±xx
+	s := strconv.FormatFloat(v, 'e', 16, 64) // d.dddddddddddddddde±xx
 	mant, expStr, _ := strings.Cut(s, "e")
 	exp, _ := strconv.Atoi(expStr)
-	digits := strings.Replace(mant, ".", "", 1)
+	digits := strings.TrimRight(strings.Replace(mant, ".", "", 1), "0")
+	if digits == "" {
+		digits = "0"
+	}
 	return digits, exp + 1
 }
