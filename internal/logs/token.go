@@ -22,8 +22,9 @@ func encodeKeyToken(kind string, parts ...string) string {
 }
 
 func decodeKeyToken(tok, kind string, n int) ([]string, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil {
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(tok)
+	// The decoder skips line breaks; only the exact encoding we issue is a valid token.
+	if err != nil || base64.RawURLEncoding.EncodeToString(raw) != tok {
 		return nil, errInvalidToken
 	}
 	parts := strings.Split(string(raw), "\x00")
@@ -43,6 +44,11 @@ func encodeEventToken(dir byte, c EventCursor) string {
 func decodeEventToken(tok string) (dir byte, c EventCursor, err error) {
 	if len(tok) != 42 || tok[1] != '/' || (tok[0] != 'f' && tok[0] != 'b') {
 		return 0, c, errInvalidToken
+	}
+	for i := 2; i < len(tok); i++ {
+		if tok[i] < '0' || tok[i] > '9' {
+			return 0, c, errInvalidToken
+		}
 	}
 	ts, err1 := strconv.ParseInt(tok[2:22], 10, 64)
 	seq, err2 := strconv.ParseInt(tok[22:], 10, 64)
