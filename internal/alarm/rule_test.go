@@ -29,9 +29,9 @@ func TestParseRule(t *testing.T) {
 		{"TRUE", true, nil, "TRUE"},
 		{"False", false, nil, "FALSE"}, // CWUG: change the AlarmRule "to `False`"
 		{"NOT NOT TRUE", true, nil, "NOT NOT TRUE"},
-		{"TRUE OR FALSE AND FALSE", true, nil, ""},   // AND binds tighter than OR
+		{"TRUE OR FALSE AND FALSE", true, nil, ""},    // AND binds tighter than OR
 		{"(TRUE OR FALSE) AND FALSE", false, nil, ""}, // parentheses override
-		{"NOT FALSE AND FALSE", false, nil, ""},      // NOT binds tightest
+		{"NOT FALSE AND FALSE", false, nil, ""},       // NOT binds tightest
 		{`ALARM("a b")`, true, []string{"a b"}, `ALARM("a b")`},
 		{`INSUFFICIENT_DATA(DeploymentInProgress)`, true, nil, ""},
 		{`ALARM(arn:aws:cloudwatch:us-east-1:123456789012:alarm:x:y)`, true, nil, ""},
