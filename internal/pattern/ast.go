@@ -218,8 +218,8 @@ func (e *condExpr) render(b *strings.Builder, _ bool) {
 // field is one slot of a space-delimited pattern.
 type field struct {
 	ellipsis bool
-	name     string          // "" for an empty slot
-	or       [][]fieldCond   // OR of ANDs; nil when the slot only captures
+	name     string        // "" for an empty slot
+	or       [][]fieldCond // OR of ANDs; nil when the slot only captures
 }
 
 // fieldCond is one test of a delimited field; name always equals the slot's name.

@@ -359,18 +359,31 @@ type Set struct {
 	maps     [][]int // per filter: its slot -> the set's slot
 	hasJSON  bool
 	hasDelim bool
-	pool     sync.Pool // *setState
+	// Filters whose pattern requires `$.x = "literal"` (guarded filters) are reached through
+	// an index from the value at $.x, so an event is only evaluated against the filters it can
+	// match; the others are in always.
+	indexes []guardIndex
+	always  []int
+	pool    sync.Pool // *setState
+}
+
+// guardIndex maps the text at one selector to the guarded filters that need that text.
+type guardIndex struct {
+	slot    int
+	byValue map[string][]int
 }
 
 type setState struct {
 	scanState
 	results []Result
+	marks   []bool
 }
 
 // NewSet prepares filters for evaluation together; indexes passed to Eval's callback are
 // indexes into filters.
 func NewSet(filters []*Filter) *Set {
 	s := &Set{filters: filters, maps: make([][]int, len(filters))}
+	bySlot := map[int]int{} // set slot -> index in s.indexes
 	for i, f := range filters {
 		switch f.pattern.ast.kind {
 		case KindJSON:
@@ -380,9 +393,23 @@ func NewSet(filters []*Filter) *Set {
 				m[j] = slotOf(&s.paths, sel)
 			}
 			s.maps[i] = m
+			if slot, lits, ok := guard(&f.pattern.json.expr); ok {
+				gs := m[slot]
+				k, seen := bySlot[gs]
+				if !seen {
+					k = len(s.indexes)
+					bySlot[gs] = k
+					s.indexes = append(s.indexes, guardIndex{slot: gs, byValue: map[string][]int{}})
+				}
+				for _, lit := range lits {
+					s.indexes[k].byValue[lit] = append(s.indexes[k].byValue[lit], i)
+				}
+				continue
+			}
 		case KindDelimited:
 			s.hasDelim = true
 		}
+		s.always = append(s.always, i)
 	}
 	if s.hasJSON {
 		s.root = buildTrie(s.paths)
@@ -402,6 +429,7 @@ func (s *Set) Eval(msg []byte, fn func(i int, r *Result)) {
 	defer s.pool.Put(st)
 	if len(st.results) < len(s.filters) {
 		st.results = make([]Result, len(s.filters))
+		st.marks = make([]bool, len(s.filters))
 	}
 	jsonOK := false
 	if s.hasJSON {
@@ -410,7 +438,33 @@ func (s *Set) Eval(msg []byte, fn func(i int, r *Result)) {
 	if s.hasDelim {
 		st.fields = tokenize(msg, st.fields[:0])
 	}
+	// Mark the candidate filters: the unguarded ones, and the guarded ones whose guard value
+	// is the event's.
+	marks := st.marks
+	for _, i := range s.always {
+		marks[i] = true
+	}
+	if jsonOK {
+		for k := range s.indexes {
+			ix := &s.indexes[k]
+			vals := st.vals[ix.slot]
+			if len(vals) == 0 {
+				continue
+			}
+			v := vals[len(vals)-1]
+			if v.kind != jString && v.kind != jNumber {
+				continue
+			}
+			for _, i := range ix.byValue[string(st.text(v))] {
+				marks[i] = true
+			}
+		}
+	}
 	for i, f := range s.filters {
+		if !marks[i] {
+			continue
+		}
+		marks[i] = false
 		p := f.pattern
 		var ok bool
 		switch p.ast.kind {

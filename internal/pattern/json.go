@@ -402,17 +402,36 @@ func (s *scanState) number() bool {
 	return true
 }
 
+// strSpecial marks the bytes that end the fast path of a string scan: the closing quote, an
+// escape, and the control characters JSON forbids in strings.
+var strSpecial = [256]bool{
+	'"': true, '\\': true,
+	0x00: true, 0x01: true, 0x02: true, 0x03: true, 0x04: true, 0x05: true, 0x06: true, 0x07: true,
+	0x08: true, 0x09: true, 0x0a: true, 0x0b: true, 0x0c: true, 0x0d: true, 0x0e: true, 0x0f: true,
+	0x10: true, 0x11: true, 0x12: true, 0x13: true, 0x14: true, 0x15: true, 0x16: true, 0x17: true,
+	0x18: true, 0x19: true, 0x1a: true, 0x1b: true, 0x1c: true, 0x1d: true, 0x1e: true, 0x1f: true,
+}
+
 // str scans a string starting at the opening quote, leaving pos after the closing quote.
 func (s *scanState) str() (esc, ok bool) {
 	d := s.data
 	i := s.pos + 1
-	for i < len(d) {
-		c := d[i]
-		switch {
-		case c == '"':
+	for {
+		// Fast path: ordinary characters, four at a time.
+		for i+3 < len(d) && !strSpecial[d[i]] && !strSpecial[d[i+1]] && !strSpecial[d[i+2]] && !strSpecial[d[i+3]] {
+			i += 4
+		}
+		for i < len(d) && !strSpecial[d[i]] {
+			i++
+		}
+		if i >= len(d) {
+			return esc, false
+		}
+		switch d[i] {
+		case '"':
 			s.pos = i + 1
 			return esc, true
-		case c == '\\':
+		case '\\':
 			esc = true
 			if i+1 >= len(d) {
 				return esc, false
@@ -428,13 +447,10 @@ func (s *scanState) str() (esc, ok bool) {
 			default:
 				return esc, false
 			}
-		case c < 0x20:
-			return esc, false
 		default:
-			i++
+			return esc, false // control character
 		}
 	}
-	return esc, false
 }
 
 func (s *scanState) object(n *pathNode) bool {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"regexp"
 	"strconv"
+	"strings"
 	"unsafe"
 )
 
@@ -127,12 +128,24 @@ func (t *test) matchText(s []byte) bool {
 
 // ---- JSON programs ----
 
-// jnode is a compiled JSON expression.
+// jnode is a compiled JSON expression: an AND or OR of kids, one condition, or a set of
+// equality literals on one selector (an OR of `$.x = A || $.x = B || …`, the shape of most CIS
+// patterns, becomes one map lookup).
 type jnode struct {
 	and, or bool
 	kids    []jnode
 	c       *jcond
+	set     *eqSet
 }
+
+// eqSet is an OR of = conditions with wildcard-free text literals on one plain selector.
+type eqSet struct {
+	slot int
+	lits map[string]struct{}
+}
+
+// minEqSet is the number of equality literals on one selector from which an OR uses a map.
+const minEqSet = 3
 
 // jcond is a compiled JSON condition on the values found at one selector.
 type jcond struct {
@@ -165,8 +178,34 @@ func compileJSON(e expr, paths *[]selector) jnode {
 	switch e := e.(type) {
 	case *orExpr:
 		n := jnode{or: true}
+		// Group `$.x = "lit"` kids by selector; OR is commutative and conditions have no effects,
+		// so a group can be tested as one set membership.
+		groups := map[string][]*condExpr{}
 		for _, x := range e.x {
+			if c, ok := x.(*condExpr); ok && isEqText(c) {
+				k := c.sel.String()
+				groups[k] = append(groups[k], c)
+			}
+		}
+		done := map[string]bool{}
+		for _, x := range e.x {
+			if c, ok := x.(*condExpr); ok && isEqText(c) && len(groups[c.sel.String()]) >= minEqSet {
+				k := c.sel.String()
+				if done[k] {
+					continue
+				}
+				done[k] = true
+				set := &eqSet{slot: slotOf(paths, c.sel), lits: map[string]struct{}{}}
+				for _, g := range groups[k] {
+					set.lits[g.val.text] = struct{}{}
+				}
+				n.kids = append(n.kids, jnode{set: set})
+				continue
+			}
 			n.kids = append(n.kids, compileJSON(x, paths))
+		}
+		if len(n.kids) == 1 {
+			return n.kids[0]
 		}
 		return n
 	case *andExpr:
@@ -183,6 +222,49 @@ func compileJSON(e expr, paths *[]selector) jnode {
 		return jnode{c: c}
 	}
 	panic("pattern: unknown expression node")
+}
+
+// guard returns a necessary condition of n, if it has one of the form "the text at slot is
+// one of lits" (the same test as `$.x = "lit"`): Set uses it to skip filters an event cannot
+// match.
+func guard(n *jnode) (slot int, lits []string, ok bool) {
+	switch {
+	case n.set != nil:
+		for l := range n.set.lits {
+			lits = append(lits, l)
+		}
+		return n.set.slot, lits, true
+	case n.c != nil:
+		c := n.c
+		if c.t.op == opEq && !c.wildcard && (c.t.kind == valQuoted || c.t.kind == valBare) && c.t.text.segs == nil {
+			return c.slot, []string{string(c.t.text.lit)}, true
+		}
+		return 0, nil, false
+	case n.and:
+		for i := range n.kids {
+			if slot, lits, ok := guard(&n.kids[i]); ok {
+				return slot, lits, true
+			}
+		}
+		return 0, nil, false
+	case n.or:
+		for i := range n.kids {
+			s, l, ok := guard(&n.kids[i])
+			if !ok || (i > 0 && s != slot) {
+				return 0, nil, false
+			}
+			slot = s
+			lits = append(lits, l...)
+		}
+		return slot, lits, true
+	}
+	return 0, nil, false
+}
+
+// isEqText reports whether c is `$.plain.selector = literal` with a wildcard-free text literal.
+func isEqText(c *condExpr) bool {
+	return c.op == opEq && c.sel.wildcards() == 0 &&
+		(c.val.kind == valQuoted || c.val.kind == valBare) && !strings.Contains(c.val.text, "*")
 }
 
 // evalJSON evaluates n over the values the scanner found; slotMap maps the program's slots to
@@ -203,6 +285,22 @@ func (s *scanState) evalJSON(n *jnode, slotMap []int) bool {
 			}
 		}
 		return false
+	}
+	if n.set != nil {
+		slot := n.set.slot
+		if slotMap != nil {
+			slot = slotMap[slot]
+		}
+		vals := s.vals[slot]
+		if len(vals) == 0 {
+			return false
+		}
+		v := vals[len(vals)-1]
+		if v.kind != jString && v.kind != jNumber {
+			return false
+		}
+		_, ok := n.set.lits[string(s.text(v))]
+		return ok
 	}
 	c := n.c
 	slot := c.slot
