@@ -68,6 +68,10 @@ type wireError struct {
 	jsonStatus int
 	// noMessage omits the message member entirely.
 	noMessage bool
+	// coral marks errors raised by the framework (AWS's Coral front end) rather than by the
+	// service model: their JSON/CBOR __type is in the com.amazon.coral.service namespace when the
+	// service uses namespaced types, as in {"__type":"com.amazon.coral.service#UnknownOperationException"}.
+	coral bool
 }
 
 // resolveError turns a handler error into a wireError; ok is false for errors that are not API
@@ -96,7 +100,7 @@ func resolveError(err error) (wireError, bool) {
 // internalFailure is what clients see for errors that are not API errors.
 var internalFailure = wireError{
 	code: "InternalFailure", message: "The request processing has failed because of an unknown error, exception or failure.",
-	status: http.StatusInternalServerError, sender: false,
+	status: http.StatusInternalServerError, sender: false, coral: true,
 }
 
 // Errors raised by the framework itself. Auth errors carry both spellings: the awsQuery code and
@@ -104,21 +108,21 @@ var internalFailure = wireError{
 func errMissingAuth() wireError {
 	return wireError{
 		code: "MissingAuthenticationToken", message: "Request is missing Authentication Token", status: http.StatusForbidden, sender: true,
-		jsonCode: "MissingAuthenticationTokenException", jsonStatus: http.StatusBadRequest,
+		jsonCode: "MissingAuthenticationTokenException", jsonStatus: http.StatusBadRequest, coral: true,
 	}
 }
 
 func errIncompleteSignature(msg string) wireError {
 	return wireError{
 		code: "IncompleteSignature", message: msg, status: http.StatusBadRequest, sender: true,
-		jsonCode: "IncompleteSignatureException",
+		jsonCode: "IncompleteSignatureException", coral: true,
 	}
 }
 
 func errUnknownKey() wireError {
 	return wireError{
 		code: "InvalidClientTokenId", message: "The security token included in the request is invalid.", status: http.StatusForbidden, sender: true,
-		jsonCode: "UnrecognizedClientException", jsonStatus: http.StatusBadRequest,
+		jsonCode: "UnrecognizedClientException", jsonStatus: http.StatusBadRequest, coral: true,
 	}
 }
 
@@ -127,10 +131,10 @@ const badSignatureMessage = "The request signature we calculated does not match 
 func errSignature(msg string) wireError {
 	return wireError{
 		code: "SignatureDoesNotMatch", message: msg, status: http.StatusForbidden, sender: true,
-		jsonCode: "InvalidSignatureException", jsonStatus: http.StatusBadRequest,
+		jsonCode: "InvalidSignatureException", jsonStatus: http.StatusBadRequest, coral: true,
 	}
 }
 
 func errSerialization(msg string) wireError {
-	return wireError{code: "SerializationException", message: msg, status: http.StatusBadRequest, sender: true}
+	return wireError{code: "SerializationException", message: msg, status: http.StatusBadRequest, sender: true, coral: true}
 }

@@ -106,7 +106,8 @@ type call struct {
 	svc       *Service // nil until known
 	op        string
 	requestID string
-	queryMode bool // X-Amzn-Query-Mode: true
+	queryMode bool       // X-Amzn-Query-Mode: true
+	form      url.Values // awsQuery parameters, URL and body
 }
 
 func newRequestID() string {
@@ -192,6 +193,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		c.op = form.Get("Action")
+		c.form = form
 	}
 
 	auth, aerr := parseSigV4(r.Header, r.URL.Query())
@@ -323,13 +325,13 @@ func (h *handler) guessQueryService(form url.Values) *Service {
 // unknownOperation is AWS's answer to an operation the service does not have, per protocol.
 func unknownOperation(c *call) wireError {
 	if c.proto == ProtocolQuery {
-		msg := fmt.Sprintf("Could not find operation %s for version %s", truncate(c.op, 128), truncate(c.r.FormValue("Version"), 64))
+		msg := fmt.Sprintf("Could not find operation %s for version %s", truncate(c.op, 128), truncate(c.form.Get("Version"), 64))
 		if c.op == "" {
 			msg = "Could not find operation for this request"
 		}
 		return wireError{code: "InvalidAction", message: msg, status: http.StatusBadRequest, sender: true}
 	}
-	return wireError{code: "UnknownOperationException", status: http.StatusBadRequest, sender: true, noMessage: true}
+	return wireError{code: "UnknownOperationException", status: http.StatusBadRequest, sender: true, noMessage: true, coral: true}
 }
 
 // readBody reads the body within the size limit. It returns the bytes as transmitted (which SigV4

@@ -69,7 +69,11 @@ func (h *handler) writeError(c *call, e wireError) {
 			if shape, ok := c.svc.ErrorShapes[e.code]; ok {
 				typ = shape
 			}
-			if c.svc.ErrorNamespace != "" && !strings.Contains(typ, "#") {
+			switch {
+			case c.svc.ErrorNamespace == "" || strings.Contains(typ, "#"):
+			case e.coral:
+				typ = "com.amazon.coral.service#" + typ
+			default:
 				typ = c.svc.ErrorNamespace + "#" + typ
 			}
 			if c.svc.QueryCompatible {
@@ -79,7 +83,7 @@ func (h *handler) writeError(c *call, e wireError) {
 				}
 				hdr.Set("x-amzn-query-error", e.code+";"+fault)
 				if c.queryMode {
-					status = e.status
+					status = e.status // the awsQuery status, e.g. 404 ResourceNotFound, 403 SignatureDoesNotMatch
 				} else if status >= 400 && status < 500 {
 					status = http.StatusBadRequest
 				}

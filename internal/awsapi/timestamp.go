@@ -54,11 +54,10 @@ func epochSeconds(f float64) (time.Time, error) {
 // (1764183600.123, or 1764183600 for whole seconds).
 func appendEpoch(b []byte, t time.Time) []byte {
 	ms := t.UnixMilli()
-	sec, rem := ms/1000, ms%1000
-	if rem < 0 {
-		sec--
-		rem += 1000
+	if ms < 0 {
+		return strconv.AppendFloat(b, float64(ms)/1000, 'f', -1, 64) // before 1970: exotic, exactness is moot
 	}
+	sec, rem := ms/1000, ms%1000
 	b = strconv.AppendInt(b, sec, 10)
 	if rem != 0 {
 		frac := strconv.AppendInt(nil, 1000+rem, 10)[1:] // zero padded to 3 digits

@@ -1,0 +1,274 @@
+package awsapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+
+// golden compares got with testdata/name, rewriting it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden: %v (run with -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs:\ngot  %s\nwant %s", name, got, want)
+	}
+}
+
+type xDim struct {
+	Name  string `json:"Name"`
+	Value string `json:"Value"`
+}
+
+type xAlarm struct {
+	AlarmName             *string  `json:"AlarmName,omitempty"`
+	ActionsEnabled        *bool    `json:"ActionsEnabled,omitempty"`
+	AlarmActions          []string `json:"AlarmActions"`
+	OKActions             []string `json:"OKActions"`
+	StateUpdatedTimestamp *Time    `json:"StateUpdatedTimestamp,omitempty"`
+	Dimensions            []xDim   `json:"Dimensions"`
+	Period                *int32   `json:"Period,omitempty"`
+	Threshold             *float64 `json:"Threshold,omitempty"`
+	DatapointsToAlarm     *int32   `json:"DatapointsToAlarm,omitempty"`
+	AlarmDescription      *string  `json:"AlarmDescription,omitempty"`
+}
+
+type xDescribe struct {
+	MetricAlarms    []xAlarm `json:"MetricAlarms"`
+	CompositeAlarms []xAlarm `json:"CompositeAlarms"`
+	NextToken       *string  `json:"NextToken,omitempty"`
+}
+
+type xAttrs struct {
+	Attributes map[string]string           `json:"Attributes"`
+	Flat       []string                    `json:"Flat,omitempty" aws:"flat,member=Item"`
+	Renamed    map[string]map[string]int64 `json:"Renamed,omitempty" aws:"key=Name,value=Value"`
+	Blob       []byte                      `json:"Blob,omitempty"`
+	Values     []float64                   `json:"Values,omitempty"`
+	Text       string                      `json:"Text"`
+}
+
+var goldenAlarm = xDescribe{MetricAlarms: []xAlarm{{
+	AlarmName:             ptrTo("Root <login> & \"more\""),
+	ActionsEnabled:        ptrTo(true),
+	AlarmActions:          []string{"arn:aws:sns:us-east-1:111111111111:t"},
+	StateUpdatedTimestamp: &Time{time.Date(2025, 11, 26, 19, 0, 0, 123456789, time.UTC)},
+	Dimensions:            []xDim{{"InstanceId", "abc"}},
+	Period:                ptrTo(int32(60)),
+	Threshold:             ptrTo(1.0),
+}}}
+
+func TestEncodeQueryResponseGolden(t *testing.T) {
+	golden(t, "describe_alarms.xml", encodeQueryResponse("DescribeAlarms", "http://monitoring.amazonaws.com/doc/2010-08-01/", "req-1", reflect.ValueOf(&goldenAlarm)))
+	golden(t, "put_metric_alarm.xml", encodeQueryResponse("PutMetricAlarm", "http://monitoring.amazonaws.com/doc/2010-08-01/", "req-2", reflect.ValueOf(&struct{}{})))
+	attrs := xAttrs{
+		Attributes: map[string]string{"b": "2", "a": "1\n"},
+		Flat:       []string{"x", "y"},
+		Renamed:    map[string]map[string]int64{"k": {"z": -1}},
+		Blob:       []byte{0, 1, 255},
+		Values:     []float64{0, 21.5, 1.6e10, 1e-4, math.Inf(1), math.NaN()},
+	}
+	golden(t, "get_attributes.xml", encodeQueryResponse("GetTopicAttributes", "http://sns.amazonaws.com/doc/2010-03-31/", "req-3", reflect.ValueOf(&attrs)))
+	golden(t, "error.xml", encodeQueryError("http://sns.amazonaws.com/doc/2010-03-31/", "req-4", wireError{code: "NotFound", message: "Topic does not exist", sender: true}))
+	golden(t, "error_receiver_nomessage.xml", encodeQueryError("http://monitoring.amazonaws.com/doc/2010-08-01/", "req-5", wireError{code: "InternalFailure", sender: false, noMessage: true}))
+}
+
+func TestEncodeJSONGolden(t *testing.T) {
+	b, err := encodeJSON(&goldenAlarm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "describe_alarms.json", b)
+	if !json.Valid(b) {
+		t.Errorf("invalid JSON %s", b)
+	}
+	attrs := xAttrs{Values: []float64{0, 21.5, 1.6e21, 1e-7, math.Inf(-1), math.NaN()}, Text: "q\"\\\n\r\t\x01<>&\u2028\xff"}
+	b, err = encodeJSON(&attrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "attributes.json", b)
+	if !json.Valid(b) {
+		t.Errorf("invalid JSON %s", b)
+	}
+}
+
+func TestFormatJavaDouble(t *testing.T) {
+	tests := map[float64]string{
+		1: "1.0", 21.5: "21.5", 0: "0.0", -3: "-3.0", 1.6e10: "1.6E10", 3.088453632e9: "3.088453632E9",
+		1e7: "1.0E7", 9999999: "9999999.0", 0.001: "0.001", 0.0001: "1.0E-4", 123456.789: "123456.789",
+		math.Inf(1): "Infinity", math.Inf(-1): "-Infinity", -1.5e-5: "-1.5E-5",
+	}
+	for in, want := range tests {
+		if got := formatJavaDouble(in); got != want {
+			t.Errorf("formatJavaDouble(%v) = %q, want %q", in, got, want)
+		}
+	}
+	if got := formatJavaDouble(math.NaN()); got != "NaN" {
+		t.Errorf("NaN = %q", got)
+	}
+}
+
+func TestTimeJSON(t *testing.T) {
+	tests := []struct {
+		t    time.Time
+		want string
+	}{
+		{time.Date(2025, 11, 26, 19, 0, 0, 0, time.UTC), "1764183600"},
+		{time.Date(2025, 11, 26, 19, 0, 0, 123e6, time.UTC), "1764183600.123"},
+		{time.Date(2025, 11, 26, 19, 0, 0, 5e8, time.UTC), "1764183600.5"},
+		{time.Date(1969, 12, 31, 23, 59, 59, 5e8, time.UTC), "-0.5"},
+	}
+	for _, tt := range tests {
+		b, _ := Time{tt.t}.MarshalJSON()
+		if string(b) != tt.want {
+			t.Errorf("MarshalJSON(%v) = %s, want %s", tt.t, b, tt.want)
+		}
+		var back Time
+		if err := back.UnmarshalJSON(b); err != nil || !back.Equal(tt.t) {
+			t.Errorf("UnmarshalJSON(%s) = %v, %v", b, back, err)
+		}
+	}
+	var v Time
+	for in, want := range map[string]time.Time{
+		"1764183600.123":             time.Date(2025, 11, 26, 19, 0, 0, 123e6, time.UTC),
+		`"2025-11-26T19:00:00.123Z"`: time.Date(2025, 11, 26, 19, 0, 0, 123e6, time.UTC),
+		"1.764183600123E9":           time.Date(2025, 11, 26, 19, 0, 0, 123e6, time.UTC),
+	} {
+		if err := v.UnmarshalJSON([]byte(in)); err != nil || !v.Equal(want) {
+			t.Errorf("UnmarshalJSON(%s) = %v, %v", in, v, err)
+		}
+	}
+	for _, bad := range []string{`"soon"`, "true", "1e300", `"`} {
+		if err := v.UnmarshalJSON([]byte(bad)); err == nil {
+			t.Errorf("UnmarshalJSON(%s) accepted", bad)
+		}
+	}
+}
+
+func TestTimeCBOR(t *testing.T) {
+	whole := Time{time.Date(2025, 11, 26, 19, 0, 0, 0, time.UTC)}
+	frac := Time{time.Date(2025, 11, 26, 19, 0, 0, 250e6, time.UTC)}
+	for _, tt := range []Time{whole, frac} {
+		b, err := tt.MarshalCBOR()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b[0] != 0xc1 {
+			t.Errorf("encoding of %v does not start with tag 1: % x", tt, b)
+		}
+		var back Time
+		if err := back.UnmarshalCBOR(b); err != nil || !back.Equal(tt.Time) {
+			t.Errorf("round trip %v = %v, %v", tt, back, err)
+		}
+	}
+	// botocore sends integer seconds; Java SDKs send float64; both tagged.
+	intTag, _ := cbor.Marshal(cbor.Tag{Number: 1, Content: 1764183600})
+	floatTag, _ := cbor.Marshal(cbor.Tag{Number: 1, Content: 1764183600.5})
+	otherTag, _ := cbor.Marshal(cbor.Tag{Number: 0, Content: "2025-11-26T19:00:00Z"})
+	var v Time
+	if err := v.UnmarshalCBOR(intTag); err != nil || v.Unix() != 1764183600 {
+		t.Errorf("int tag = %v, %v", v, err)
+	}
+	if err := v.UnmarshalCBOR(floatTag); err != nil || v.UnixMilli() != 1764183600500 {
+		t.Errorf("float tag = %v, %v", v, err)
+	}
+	if err := v.UnmarshalCBOR(otherTag); err == nil {
+		t.Errorf("tag 0 accepted")
+	}
+}
+
+type cInput struct {
+	Name   string   `json:"Name"`
+	Values []string `json:"Values,omitempty"`
+	At     *Time    `json:"At,omitempty"`
+	N      *int32   `json:"N,omitempty"`
+}
+
+func TestDecodeCBORIndefinite(t *testing.T) {
+	// {_ "Name": "x", "Values": [_ "a", "b"], "At": 1(1764183600), "N": 7}, indefinite map and array.
+	body := []byte{0xbf,
+		0x64, 'N', 'a', 'm', 'e', 0x61, 'x',
+		0x66, 'V', 'a', 'l', 'u', 'e', 's', 0x9f, 0x61, 'a', 0x61, 'b', 0xff,
+		0x62, 'A', 't', 0xc1, 0x1a, 0x69, 0x27, 0x4e, 0x30,
+		0x61, 'N', 0x07,
+		0xff}
+	var got cInput
+	if err := decodeCBOR(body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != "x" || len(got.Values) != 2 || got.At.Unix() != 0x69274e30 || *got.N != 7 {
+		t.Errorf("got %+v", got)
+	}
+	// Member names match case-sensitively.
+	b, _ := cbor.Marshal(map[string]any{"name": "lower"})
+	got = cInput{}
+	if err := decodeCBOR(b, &got); err != nil || got.Name != "" {
+		t.Errorf("case-insensitive match: %+v, %v", got, err)
+	}
+	// A string where a number belongs is an error.
+	b, _ = cbor.Marshal(map[string]any{"N": "seven"})
+	if err := decodeCBOR(b, &got); err == nil {
+		t.Errorf("type mismatch accepted")
+	}
+}
+
+func TestEncodeCBORNilContainers(t *testing.T) {
+	b, err := encodeCBOR(&xDescribe{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := cbor.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if l, ok := m["MetricAlarms"].([]any); !ok || len(l) != 0 {
+		t.Errorf("MetricAlarms = %#v, want empty array", m["MetricAlarms"])
+	}
+	if _, ok := m["NextToken"]; ok {
+		t.Errorf("nil optional member sent")
+	}
+}
+
+func FuzzJSONDecode(f *testing.F) {
+	f.Add([]byte(`{"Name":"x","Values":["a"],"At":1764183600.5,"N":3}`))
+	f.Add([]byte(`{"At":"2025-11-26T19:00:00Z"}`))
+	f.Add([]byte(`null`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var in cInput
+		_ = decodeJSON(b, &in)
+		var q qInput
+		_ = decodeJSON(b, &q)
+	})
+}
+
+func FuzzCBORDecode(f *testing.F) {
+	b, _ := cbor.Marshal(map[string]any{"Name": "x", "Values": []string{"a"}, "At": cbor.Tag{Number: 1, Content: 1.5}, "N": 3})
+	f.Add(b)
+	f.Add([]byte{0xbf, 0x64, 'N', 'a', 'm', 'e', 0x61, 'x', 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var in cInput
+		_ = decodeCBOR(b, &in)
+		var q qInput
+		_ = decodeCBOR(b, &q)
+	})
+}
