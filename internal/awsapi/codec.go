@@ -34,8 +34,7 @@ var cborDec = func() cbor.DecMode {
 	return dm
 }()
 
-// cborEnc encodes RPC v2 CBOR bodies; nil lists and maps are sent as empty ones, like the XML and
-// JSON encoders do.
+// cborEnc encodes error bodies and documents (any-typed members); shapes go through cborWriter.
 var cborEnc = func() cbor.EncMode {
 	em, err := cbor.EncOptions{
 		NilContainers: cbor.NilContainerAsEmpty,
@@ -69,9 +68,6 @@ func decodeCBOR(body []byte, out any) error {
 	}
 	return cborDec.Unmarshal(body, out)
 }
-
-// encodeCBOR renders an RPC v2 CBOR response body.
-func encodeCBOR(v any) ([]byte, error) { return cborEnc.Marshal(v) }
 
 // jsonWriter renders awsJson bodies. It is a small reflective encoder rather than encoding/json
 // because AWS JSON differs in three ways: nil lists are sent as [] when the member is not
@@ -170,7 +166,7 @@ func (w *jsonWriter) object(v reflect.Value) error {
 	for i := range sh.fields {
 		f := &sh.fields[i]
 		fv := v.FieldByIndex(f.index)
-		if (f.omitEmpty && isEmptyValue(fv)) || ((fv.Kind() == reflect.Pointer || fv.Kind() == reflect.Interface) && fv.IsNil()) {
+		if !sendMember(f, fv) {
 			continue
 		}
 		if !first {

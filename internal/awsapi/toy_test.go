@@ -3,6 +3,7 @@ package awsapi_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"sort"
 	"sync"
@@ -512,9 +513,14 @@ func newTestEnv(t *testing.T, now func() time.Time) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.srv = httptest.NewServer(h)
-	t.Cleanup(e.srv.Close)
+	e.srv = newServer(t, h)
 	return e
+}
+
+func newServer(t *testing.T, h http.Handler) *httptest.Server {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 func (d dimension) equal(name, value string) bool { return d.Name == name && d.Value == value }

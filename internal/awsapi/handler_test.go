@@ -1,0 +1,85 @@
+package awsapi_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trailwatch/trailwatch/internal/awsapi"
+)
+
+func TestNewHandlerRejectsBadConfig(t *testing.T) {
+	creds := staticCreds{}
+	ok := func(context.Context, *struct{}) (*struct{}, error) { return nil, nil }
+	tests := []struct {
+		name string
+		cfg  awsapi.Config
+		want string
+	}{
+		{"no credentials", awsapi.Config{}, "Credentials is required"},
+		{"no signing name", awsapi.Config{Credentials: creds, Services: []*awsapi.Service{{}}}, "without SigningName"},
+		{"duplicate service", awsapi.Config{Credentials: creds, Services: []*awsapi.Service{{SigningName: "a"}, {SigningName: "a"}}}, "duplicate service"},
+		{"duplicate prefix", awsapi.Config{Credentials: creds, Services: []*awsapi.Service{
+			{SigningName: "a", TargetPrefixes: []string{"P"}, JSONVersion: "1.1"}, {SigningName: "b", TargetPrefixes: []string{"P"}, JSONVersion: "1.1"}}}, "duplicate target prefix"},
+		{"bad JSON version", awsapi.Config{Credentials: creds, Services: []*awsapi.Service{{SigningName: "a", TargetPrefixes: []string{"P"}, JSONVersion: "2"}}}, "JSONVersion"},
+		{"unsupported field", awsapi.Config{Credentials: creds, Services: []*awsapi.Service{{SigningName: "a", Operations: map[string]awsapi.Operation{
+			"X": awsapi.Op(func(context.Context, *struct {
+				C chan int `json:"C"`
+			}) (*struct{}, error) {
+				return nil, nil
+			})}}}}, "unsupported type chan int"},
+		{"non-struct input", awsapi.Config{Credentials: creds, Services: []*awsapi.Service{{SigningName: "a", Operations: map[string]awsapi.Operation{
+			"X": awsapi.Op(func(context.Context, *string) (*struct{}, error) { return nil, nil })}}}}, "is not a struct"},
+		{"nil operation", awsapi.Config{Credentials: creds, Services: []*awsapi.Service{{SigningName: "a", Operations: map[string]awsapi.Operation{"X": nil}}}}, "nil operation"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := awsapi.NewHandler(tt.cfg)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+	if _, err := awsapi.NewHandler(awsapi.Config{Credentials: creds, Services: []*awsapi.Service{{SigningName: "a", Operations: map[string]awsapi.Operation{"X": awsapi.Op(ok)}}}}); err != nil {
+		t.Errorf("valid config rejected: %v", err)
+	}
+}
+
+// TestInternalFailureIsLogged checks that a non-API error and a panic are logged with the request
+// id and answered with InternalFailure, without the internal text.
+func TestInternalFailureIsLogged(t *testing.T) {
+	var logs bytes.Buffer
+	svc := &awsapi.Service{SigningName: "logs", TargetPrefixes: []string{"Logs_20140328"}, JSONVersion: "1.1", Operations: map[string]awsapi.Operation{
+		"Fail":  awsapi.Op(func(context.Context, *struct{}) (*struct{}, error) { return nil, errSecret }),
+		"Panic": awsapi.Op(func(context.Context, *struct{}) (*struct{}, error) { panic("secret panic") }),
+	}}
+	h, err := awsapi.NewHandler(awsapi.Config{Services: []*awsapi.Service{svc}, Credentials: staticCreds{testAccessKey: {testSecret, testAccount}},
+		Now: func() time.Time { return fixedNow }, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &testEnv{}
+	e.srv = newServer(t, h)
+	for _, op := range []string{"Fail", "Panic"} {
+		r := e.do(t, jsonReq("Logs_20140328."+op, "1.1", `{}`))
+		m := parseJSONErr(t, r)
+		if r.status != 500 || m["__type"] != "InternalFailure" || strings.Contains(string(r.body), "secret") {
+			t.Errorf("%s: %d %s", op, r.status, r.body)
+		}
+		if !strings.Contains(logs.String(), r.header.Get("x-amzn-RequestId")) {
+			t.Errorf("%s: log %q lacks the request id", op, logs.String())
+		}
+	}
+	if !strings.Contains(logs.String(), "secret panic") || !strings.Contains(logs.String(), "disk on fire") {
+		t.Errorf("log = %q", logs.String())
+	}
+}
+
+type secretError struct{}
+
+func (secretError) Error() string { return "disk on fire" }
+
+var errSecret = secretError{}
