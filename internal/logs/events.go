@@ -190,8 +190,9 @@ type GetLogEventsInput struct {
 	StartTime          int64
 	EndTime            int64
 	NextToken          string
-	Limit              int
-	StartFromHead      bool
+	// Limit is the page size; nil means the maximum.
+	Limit         *int
+	StartFromHead bool
 }
 
 // GetLogEventsOutput is the output of GetLogEvents. Both tokens are always set.
@@ -243,10 +244,7 @@ func (s *Service) GetLogEvents(ctx context.Context, sc Scope, in GetLogEventsInp
 	if _, err := s.store.GetLogStream(ctx, sc, group, in.LogStreamName); err != nil {
 		return GetLogEventsOutput{}, storeErr("get log stream", err)
 	}
-	limit := in.Limit
-	if limit == 0 {
-		limit = maxEventsLimit
-	}
+	limit := limitOr(in.Limit, maxEventsLimit)
 	q := EventQuery{LogGroupName: group, Streams: []string{in.LogStreamName}}
 	q.StartTime, q.EndTime = s.window(st, in.StartTime, in.EndTime)
 	switch {
@@ -313,7 +311,8 @@ type FilterLogEventsInput struct {
 	EndTime             int64
 	FilterPattern       string
 	NextToken           string
-	Limit               int
+	// Limit is the page size; nil means the maximum.
+	Limit *int
 }
 
 // FilterLogEventsOutput is the output of FilterLogEvents.
@@ -386,10 +385,7 @@ func (s *Service) FilterLogEvents(ctx context.Context, sc Scope, in FilterLogEve
 		return FilterLogEventsOutput{}, err
 	}
 	q.StartTime, q.EndTime = s.window(st, in.StartTime, in.EndTime)
-	limit := in.Limit
-	if limit == 0 {
-		limit = maxEventsLimit
-	}
+	limit := limitOr(in.Limit, maxEventsLimit)
 	var (
 		out     FilterLogEventsOutput
 		size    int

@@ -320,7 +320,8 @@ type DescribeMetricFiltersInput struct {
 	MetricName       string
 	MetricNamespace  string
 	NextToken        string
-	Limit            int
+	// Limit is the page size; nil means the maximum.
+	Limit *int
 }
 
 // DescribeMetricFiltersOutput is the output of DescribeMetricFilters.
@@ -360,10 +361,7 @@ func (s *Service) DescribeMetricFilters(ctx context.Context, sc Scope, in Descri
 			return DescribeMetricFiltersOutput{}, storeErr("get log group", err)
 		}
 	}
-	limit := in.Limit
-	if limit == 0 {
-		limit = maxDescribeLimit
-	}
+	limit := limitOr(in.Limit, maxDescribeLimit)
 	q := FilterQuery{LogGroupName: in.LogGroupName, MetricName: in.MetricName, MetricNamespace: in.MetricNamespace, Limit: limit + 1}
 	if in.LogGroupName != "" {
 		q.FilterNamePrefix = in.FilterNamePrefix

@@ -187,7 +187,7 @@ func TestValidationErrors(t *testing.T) {
 			return err
 		}, ip, "LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters."},
 		{"describe groups limit", func() error {
-			_, err := s.DescribeLogGroups(ctx, scope, DescribeLogGroupsInput{Limit: 51})
+			_, err := s.DescribeLogGroups(ctx, scope, DescribeLogGroupsInput{Limit: intp(51)})
 			return err
 		}, ip, "1 validation error detected: Value '51' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 50"},
 		{"describe groups bad token", func() error {
@@ -205,9 +205,13 @@ func TestValidationErrors(t *testing.T) {
 		{"retention value", func() error { return s.PutRetentionPolicy(ctx, scope, "g", 2) }, ip,
 			"1 validation error detected: Value '2' at 'retentionInDays' failed to satisfy constraint: Member must satisfy enum value set: [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]"},
 		{"get events limit", func() error {
-			_, err := s.GetLogEvents(ctx, scope, GetLogEventsInput{LogGroupName: "g", LogStreamName: "s", Limit: 10001})
+			_, err := s.GetLogEvents(ctx, scope, GetLogEventsInput{LogGroupName: "g", LogStreamName: "s", Limit: intp(10001)})
 			return err
 		}, ip, "1 validation error detected: Value '10001' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 10000"},
+		{"describe groups limit zero", func() error {
+			_, err := s.DescribeLogGroups(ctx, scope, DescribeLogGroupsInput{Limit: intp(0)})
+			return err
+		}, ip, "1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1"},
 		{"get events bad token", func() error {
 			_, err := s.GetLogEvents(ctx, scope, GetLogEventsInput{LogGroupName: "g", LogStreamName: "s", NextToken: "f/1"})
 			return err
@@ -221,7 +225,7 @@ func TestValidationErrors(t *testing.T) {
 			return err
 		}, ip, "logStreamNames and logStreamNamePrefix are mutually exclusive parameters."},
 		{"filter events limit", func() error {
-			_, err := s.FilterLogEvents(ctx, scope, FilterLogEventsInput{LogGroupName: "g", Limit: 10001})
+			_, err := s.FilterLogEvents(ctx, scope, FilterLogEventsInput{LogGroupName: "g", Limit: intp(10001)})
 			return err
 		}, ip, "1 validation error detected: Value '10001' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 10000"},
 		{"metric filter invalid pattern", func() error {

@@ -124,7 +124,8 @@ type DescribeLogGroupsInput struct {
 	LogGroupNamePrefix  string
 	LogGroupNamePattern string
 	NextToken           string
-	Limit               int
+	// Limit is the page size; nil means the maximum.
+	Limit *int
 }
 
 // DescribeLogGroupsOutput is the output of DescribeLogGroups.
@@ -161,10 +162,7 @@ func (s *Service) DescribeLogGroups(ctx context.Context, sc Scope, in DescribeLo
 	if in.LogGroupNamePrefix != "" && in.LogGroupNamePattern != "" {
 		return DescribeLogGroupsOutput{}, invalidParameter("LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters.")
 	}
-	limit := in.Limit
-	if limit == 0 {
-		limit = maxDescribeLimit
-	}
+	limit := limitOr(in.Limit, maxDescribeLimit)
 	q := GroupQuery{Prefix: in.LogGroupNamePrefix, Contains: in.LogGroupNamePattern, Limit: limit + 1}
 	if in.NextToken != "" {
 		parts, err := decodeKeyToken(in.NextToken, "g", 1)
@@ -226,7 +224,8 @@ type DescribeLogStreamsInput struct {
 	OrderBy    string
 	Descending bool
 	NextToken  string
-	Limit      int
+	// Limit is the page size; nil means the maximum.
+	Limit *int
 }
 
 // DescribeLogStreamsOutput is the output of DescribeLogStreams.
@@ -269,10 +268,7 @@ func (s *Service) DescribeLogStreams(ctx context.Context, sc Scope, in DescribeL
 		// API reference, logStreamNamePrefix). The wording is ours: AWS's text is not recorded.
 		return DescribeLogStreamsOutput{}, invalidParameter("Cannot order by LastEventTime with a logStreamNamePrefix.")
 	}
-	limit := in.Limit
-	if limit == 0 {
-		limit = maxDescribeLimit
-	}
+	limit := limitOr(in.Limit, maxDescribeLimit)
 	q := StreamQuery{Prefix: in.LogStreamNamePrefix, ByLastEventTime: byTime, Descending: in.Descending, Limit: limit + 1}
 	if in.NextToken != "" {
 		parts, err := decodeKeyToken(in.NextToken, "s", 2)

@@ -64,7 +64,11 @@ func eventID(e Event) string {
 	return fmt.Sprintf("%020d%036d", e.Timestamp, e.Seq)
 }
 
-// sequenceToken renders an upload sequence as AWS's 56-digit sequence tokens.
+// SequenceToken renders an upload sequence as AWS's 56-digit sequence tokens (PutLogEvents
+// nextSequenceToken, DescribeLogStreams uploadSequenceToken). Clients may send them back; they are
+// ignored.
+func SequenceToken(seq int64) string { return sequenceToken(seq) }
+
 func sequenceToken(seq int64) string {
 	return fmt.Sprintf("%056d", seq)
 }

@@ -84,11 +84,12 @@ func checkLen(v *violations, member, s string, min, max int) {
 	}
 }
 
-// checkLimit validates an optional limit (0 means unset).
-func checkLimit(v *violations, limit, max int) {
-	if limit == 0 {
+// checkLimit validates an optional limit.
+func checkLimit(v *violations, p *int, max int) {
+	if p == nil {
 		return
 	}
+	limit := *p
 	if limit < 1 {
 		v.add(limit, "limit", "Member must have value greater than or equal to 1")
 	} else if limit > max {
@@ -143,4 +144,12 @@ var validRetention = map[int]bool{
 // validLogGroupClass lists the LogGroupClass enum values (aws-sdk-go-v2 types/enums.go).
 var validLogGroupClass = map[string]bool{
 	"STANDARD": true, "INFREQUENT_ACCESS": true, "DELIVERY": true, "ESSENTIALS": true,
+}
+
+// limitOr returns the requested limit, or def when none was given.
+func limitOr(p *int, def int) int {
+	if p == nil {
+		return def
+	}
+	return *p
 }
