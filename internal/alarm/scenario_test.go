@@ -94,7 +94,9 @@ func TestScenarioMissingDefault(t *testing.T) {
 func TestScenarioMofN(t *testing.T) {
 	a := testAlarm(3, 2, TreatNotBreaching)
 	base := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	minute := func(m int, v float64) sample { return sample{at: base.Add(time.Duration(m)*time.Minute + 5*time.Second), value: v} }
+	minute := func(m int, v float64) sample {
+		return sample{at: base.Add(time.Duration(m)*time.Minute + 5*time.Second), value: v}
+	}
 	samples := []sample{minute(0, 0), minute(1, 5), minute(2, 0), minute(3, 5), minute(4, 0), minute(5, 0), minute(6, 0)}
 	got := strings.Join(run(a, samples, base.Add(37*time.Second), base.Add(10*time.Minute)), ", ")
 	// 10:04 evaluates minutes 1..3 (X 0 X): ALARM; 10:05 evaluates 2..4 (0 X 0): OK.
@@ -169,46 +171,51 @@ func TestEvaluateEarly(t *testing.T) {
 // every way later data can change the window (a missing bucket gets any value, a present bucket
 // grows) leaves the regular evaluation at T in the same state.
 func TestEvaluateEarlyExhaustive(t *testing.T) {
-	for n := 1; n <= 3; n++ {
-		for m := 1; m <= n; m++ {
-			a := testAlarm(n, m, TreatMissing)
-			a.Statistic = StatMaximum
-			end := a.NextEvaluation(evalNow)
-			r := RangeSize(n)
-			cells := []string{"-", "0", "X"}
-			var walk func(prefix []string)
-			walk = func(prefix []string) {
-				if len(prefix) < r {
-					for _, c := range cells {
-						walk(append(prefix, c))
-					}
-					return
-				}
-				pat := strings.Join(prefix, " ")
-				res, final := EvaluateEarly(a, pattern(t, a, end, pat), StateOK, evalNow, true)
-				if !final {
-					return
-				}
-				// Every completion: "-" may become "0" or "X", "0" may become "X".
-				var complete func(i int, cur []string)
-				complete = func(i int, cur []string) {
-					if i == len(cur) {
-						got := Evaluate(a, pattern(t, a, end, strings.Join(cur, " ")), StateOK, end)
-						if got.State != res.State || got.Retained {
-							t.Errorf("N=%d M=%d %q final %v, but completion %q gives %v", n, m, pat, res.State, strings.Join(cur, " "), got.State)
-						}
-						return
-					}
-					options := map[string][]string{"-": {"-", "0", "X"}, "0": {"0", "X"}, "X": {"X"}}[prefix[i]]
-					for _, o := range options {
-						next := append([]string(nil), cur...)
-						next[i] = o
-						complete(i+1, next)
-					}
-				}
-				complete(0, append([]string(nil), prefix...))
+	for _, treat := range []string{TreatMissing, TreatIgnore, TreatBreaching, TreatNotBreaching} {
+		for n := 1; n <= 3; n++ {
+			for m := 1; m <= n; m++ {
+				exhaustEarly(t, testAlarm(n, m, treat), n, m)
 			}
-			walk(nil)
 		}
 	}
+}
+
+func exhaustEarly(t *testing.T, a *MetricAlarm, n, m int) {
+	a.Statistic = StatMaximum
+	end := a.NextEvaluation(evalNow)
+	r := RangeSize(n)
+	cells := []string{"-", "0", "X"}
+	var walk func(prefix []string)
+	walk = func(prefix []string) {
+		if len(prefix) < r {
+			for _, c := range cells {
+				walk(append(prefix, c))
+			}
+			return
+		}
+		pat := strings.Join(prefix, " ")
+		res, final := EvaluateEarly(a, pattern(t, a, end, pat), StateOK, evalNow, true)
+		if !final {
+			return
+		}
+		// Every completion: "-" may become "0" or "X", "0" may become "X".
+		var complete func(i int, cur []string)
+		complete = func(i int, cur []string) {
+			if i == len(cur) {
+				got := Evaluate(a, pattern(t, a, end, strings.Join(cur, " ")), StateOK, end)
+				if got.State != res.State || got.Retained {
+					t.Errorf("N=%d M=%d %q final %v, but completion %q gives %v", n, m, pat, res.State, strings.Join(cur, " "), got.State)
+				}
+				return
+			}
+			options := map[string][]string{"-": {"-", "0", "X"}, "0": {"0", "X"}, "X": {"X"}}[prefix[i]]
+			for _, o := range options {
+				next := append([]string(nil), cur...)
+				next[i] = o
+				complete(i+1, next)
+			}
+		}
+		complete(0, append([]string(nil), prefix...))
+	}
+	walk(nil)
 }
