@@ -52,7 +52,14 @@ type Aggregate struct {
 
 // AddSample folds one sample into a. A Default sample only sets the default (the first one wins, so a
 // minute has at most one default datapoint); real samples update the statistics.
+//
+// A sample with a NaN or infinite value (or statistic set) is ignored: CloudWatch cannot store one
+// (PutMetricData rejects it), and a metric filter extracting such a value must not make the log
+// events it came with fail to store.
 func (a *Aggregate) AddSample(s *Sample) {
+	if !s.finite() {
+		return
+	}
 	if s.Default {
 		if !a.HasDefault {
 			a.HasDefault = true

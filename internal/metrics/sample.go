@@ -3,7 +3,10 @@
 // ListMetrics, GetMetricStatistics and GetMetricData.
 package metrics
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // Dimension is one name/value pair of a metric's identity.
 type Dimension struct {
@@ -51,4 +54,14 @@ func (s *Sample) weight() float64 {
 		return 1
 	}
 	return s.Count
+}
+
+// finite reports whether every number of s is finite.
+func (s *Sample) finite() bool {
+	ok := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	if s.Stats != nil {
+		st := s.Stats
+		return ok(st.SampleCount) && ok(st.Sum) && ok(st.Minimum) && ok(st.Maximum)
+	}
+	return ok(s.Value) && ok(s.Count)
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -37,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) metrics.Store) {
 		{"ListPagination", testListPagination},
 		{"ListInvalidCursor", testListInvalidCursor},
 		{"EmptyBatch", testEmptyBatch},
+		{"NonFiniteIgnored", testNonFinite},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -392,4 +394,22 @@ func testEmptyBatch(t *testing.T, s metrics.Store) {
 	if err := s.AddSamples(context.Background(), nil); err != nil {
 		t.Errorf("AddSamples(nil): %v", err)
 	}
+}
+
+func testNonFinite(t *testing.T, s metrics.Store) {
+	nan := sample(cpu, t0, math.NaN())
+	inf := sample(cpu, t0, math.Inf(1))
+	def := sample(cpu, t0.Add(time.Minute), math.Inf(-1))
+	def.Default = true
+	set := sample(cpu, t0, 0)
+	set.Stats = &metrics.StatisticSet{SampleCount: 1, Sum: math.NaN(), Minimum: 1, Maximum: 1}
+	// The batch still stores its finite samples.
+	add(t, s, nan, sample(cpu, t0, 2), inf, def, set)
+	var real []metrics.Aggregate
+	for _, a := range query(t, s, scope, cpu, t0, t0.Add(time.Hour)) {
+		if a.HasData() || a.HasDefault {
+			real = append(real, a)
+		}
+	}
+	check(t, real, "12:00:00 None n=1 sum=2 min=2 max=2 dist=[{2 1}]")
 }

@@ -113,6 +113,9 @@ func (db *DB) insertSamplesTx(ctx context.Context, tx *sql.Tx, samples []metrics
 		}
 		for _, mk := range b.order {
 			add := b.minutes[mk]
+			if !add.HasData() && !add.HasDefault {
+				continue // only ignored (non-finite) samples
+			}
 			stored, found, err := scanMinute(readMinute.QueryRowContext(ctx, id, mk.minute, mk.unit))
 			if err != nil {
 				return fmt.Errorf("read metric minute: %w", err)

@@ -77,3 +77,33 @@ func BenchmarkAddSamples(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAlarmQuery is what an alarm evaluation costs: a day of one-minute data exists, and the
+// alarm asks for five 5-minute buckets of Sum.
+func BenchmarkAlarmQuery(b *testing.B) {
+	db, err := Open(context.Background(), b.TempDir(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	end := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	var day []metrics.Sample
+	for i := range 1440 {
+		day = append(day, metrics.Sample{AccountID: "111111111111", Region: "us-east-1", Namespace: "CloudTrailMetrics",
+			MetricName: "RootAccountUsageCount", Timestamp: end.Add(-time.Duration(i) * time.Minute), Value: 1})
+	}
+	if err := db.AddSamples(ctx, day); err != nil {
+		b.Fatal(err)
+	}
+	svc := metrics.NewService(db, func() time.Time { return end })
+	q := metrics.AggregateQuery{Metric: metrics.Metric{Namespace: "CloudTrailMetrics", MetricName: "RootAccountUsageCount"},
+		Start: end.Add(-25 * time.Minute), End: end, Period: 300}
+	b.ReportAllocs()
+	for b.Loop() {
+		aggs, err := svc.Aggregates(ctx, metrics.Scope{AccountID: "111111111111", Region: "us-east-1"}, q)
+		if err != nil || len(aggs) != 5 {
+			b.Fatalf("Aggregates = %d buckets, %v", len(aggs), err)
+		}
+	}
+}
