@@ -61,4 +61,40 @@
 //     negative. TestEvaluateEarly.
 //   - Anomaly-detection operators validate but are never evaluated (Retained), since the band
 //     model is out of scope.
+//   - Known conflicts with captures, accepted: one 2024 capture (period 300, queryDate
+//     20:50:27) shows a 20:44 bucket, i.e. a window ending a minute before the query, and one
+//     2021 capture lists only the newest of two evaluated datapoints in evaluatedDatapoints. We
+//     take the majority: window ending at the query minute, evaluatedDatapoints = every evaluated
+//     datapoint (real or filled, N of them), newest first. TestReasonDataObserved.
+//
+// Messages and history:
+//
+//   - §6.3: CloudWatch publishes {"default": Message, "email": EmailBody} with
+//     MessageStructure=json; email-json subscribers get "default". TestActionHistory.
+//   - §6.4: the email always prints "- TreatMissingData:" with the effective value. TestEmailBody.
+//   - §6.5: a Subject longer than 99 characters is cut to 99. TestSubjectLimit.
+//   - §6.6: ConfigurationUpdate items for update and delete mirror the observed create item
+//     (summary `Alarm "x" updated|deleted`, type Update|Delete, key updatedAlarm|deletedAlarm);
+//     StateUpdate items omit stateReasonData when the state has none (SetAlarmState without
+//     data). TestConfigurationHistory, TestStateUpdateHistory.
+//   - §6.8 (datapoint time of metric-filter samples) is the caller's: Evaluate only sees
+//     Datapoint timestamps.
+//   - Region long names keep CloudWatch's legacy "EU (…)" form for European regions opened
+//     before 2021 and botocore's names elsewhere. TestRegionNames.
+//   - Dimension objects in messages and history are {"value":…,"name":…}.
+//
+// Composite alarms:
+//
+//   - AlarmRule keywords are case-insensitive; NOT binds tighter than AND, AND tighter than OR;
+//     an unquoted name is one blank-free token; errors are "Error in AlarmRule [Unsupported token
+//     '<t>' at char <0-based offset>[, must be: '<x>']]" as observed; the limit messages are ours.
+//     TestParseRule, TestParseRuleErrors, TestParseRuleLimits, FuzzParseRule.
+//   - A child alarm that no longer exists counts as INSUFFICIENT_DATA.
+//   - triggeringAlarms lists the child whose transition caused the evaluation, or all children
+//     (in rule order) for creation and update. TestCompositeReasons.
+//   - Suppression: the suppressor in ALARM suppresses ("Alarm"); ExtensionPeriod runs from the
+//     moment it leaves ALARM; WaitPeriod runs from the composite's transition and only matters
+//     while the suppressor has not been in ALARM since. TestSuppress.
+//   - AT_LEAST (added by AWS in November 2025) is not supported and is rejected as an
+//     unsupported token.
 package alarm

@@ -63,6 +63,16 @@ func (o *object) String() string { return o.b.String() + "}" }
 
 // jsonString quotes s as a JSON string without Go's HTML escaping, as Jackson writes it.
 func jsonString(s string) string {
+	plain := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return `"` + s + `"`
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
