@@ -13,8 +13,8 @@ import (
 
 var _ logs.Store = (*DB)(nil)
 
-// eventChunk is the number of events per multi-row INSERT. Each row binds two parameters
-// (timestamp, message); group, stream and ingestion time are bound once per statement as ?1..?3.
+// eventChunk is the number of events per multi-row INSERT (five parameters per row, well under
+// SQLite's 32766).
 const eventChunk = 500
 
 // querier is what both *sql.DB and *sql.Tx offer.
@@ -349,19 +349,12 @@ func (db *DB) ListLogStreams(ctx context.Context, sc logs.Scope, group string, q
 	return out, nil
 }
 
-// insertEventsSQL builds a multi-row INSERT for n events; ?1, ?2 and ?3 are the group id, stream
-// id and ingestion time shared by every row.
+// insertEventsSQL builds a multi-row INSERT for n events. Parameters are anonymous: numbered
+// ones (?NNN) would make the driver look every parameter's name up in a linear list, which was
+// 10% of ingestion CPU.
 func insertEventsSQL(n int) string {
-	var b strings.Builder
-	b.Grow(80 + n*24)
-	b.WriteString(`INSERT INTO log_events (group_id, stream_id, ingestion_time, ts, message) VALUES `)
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, "(?1,?2,?3,?%d,?%d)", 4+2*i, 5+2*i)
-	}
-	return b.String()
+	return `INSERT INTO log_events (group_id, stream_id, ingestion_time, ts, message) VALUES ` +
+		strings.Repeat("(?,?,?,?,?),", n-1) + "(?,?,?,?,?)"
 }
 
 // AppendEvents implements logs.Store: the events, the stream's bookkeeping and the metric samples
@@ -382,13 +375,12 @@ func (db *DB) AppendEvents(ctx context.Context, sc logs.Scope, b logs.AppendBatc
 		if n := len(b.Events); n > 0 {
 			first, last = b.Events[0].Timestamp, b.Events[n-1].Timestamp
 		}
-		args := make([]any, 3, 3+2*min(len(b.Events), eventChunk))
-		args[0], args[1], args[2] = gid, sid, b.IngestionTime
+		args := make([]any, 0, 5*min(len(b.Events), eventChunk))
 		for start := 0; start < len(b.Events); start += eventChunk {
 			chunk := b.Events[start:min(start+eventChunk, len(b.Events))]
-			args = args[:3]
+			args = args[:0]
 			for _, e := range chunk {
-				args = append(args, e.Timestamp, e.Message)
+				args = append(args, gid, sid, b.IngestionTime, e.Timestamp, e.Message)
 				bytes += int64(len(e.Message))
 				first, last = min(first, e.Timestamp), max(last, e.Timestamp)
 			}
