@@ -59,6 +59,7 @@ func (o *object) strs(k string, l []string) *object {
 	return o.raw(k, "["+strings.Join(parts, ",")+"]")
 }
 
+// String closes the object and returns its JSON text.
 func (o *object) String() string { return o.b.String() + "}" }
 
 // jsonString quotes s as a JSON string without Go's HTML escaping, as Jackson writes it.

@@ -99,6 +99,15 @@ func Message(t Transition) string {
 	return o.String()
 }
 
+// configuredTreatment is TreatMissingData as configured ("missing" when unset), which messages
+// echo even for AWS/DynamoDB alarms that always ignore missing data.
+func (a *MetricAlarm) configuredTreatment() string {
+	if a.TreatMissingData == "" {
+		return TreatMissing
+	}
+	return a.TreatMissingData
+}
+
 func nonNil(l []string) []string {
 	if l == nil {
 		return []string{}
@@ -129,7 +138,7 @@ func trigger(a *MetricAlarm) string {
 	} else {
 		o.str("ThresholdMetricId", a.ThresholdMetricId)
 	}
-	o.str("TreatMissingData", a.Treatment()).str("EvaluateLowSampleCountPercentile", a.EvaluateLowSampleCountPercentile)
+	o.str("TreatMissingData", a.configuredTreatment()).str("EvaluateLowSampleCountPercentile", a.EvaluateLowSampleCountPercentile)
 	if len(a.Metrics) > 0 {
 		items := make([]string, len(a.Metrics))
 		for i, q := range a.Metrics {
@@ -224,7 +233,7 @@ func EmailBody(t Transition) string {
 	line(pad("- Period:", 39, strconv.Itoa(a.PeriodSeconds())+" seconds"))
 	line(pad("- Statistic:", 39, stat))
 	line(pad("- Unit:", 39, unit))
-	line(pad("- TreatMissingData:", 39, a.Treatment()))
+	line(pad("- TreatMissingData:", 39, a.configuredTreatment()))
 	line("")
 	line("")
 	line("State Change Actions:")

@@ -65,6 +65,10 @@ func TestMessageQuirks(t *testing.T) {
 			t.Errorf("message lacks %s: %s", want, msg)
 		}
 	}
+	a.Namespace, a.TreatMissingData = "AWS/DynamoDB", TreatBreaching
+	if msg := Message(Transition{Alarm: a, AccountID: "1", Region: "eu-west-1", OldState: StateOK, NewState: StateAlarm}); !strings.Contains(msg, `"TreatMissingData":"breaching"`) {
+		t.Errorf("a DynamoDB alarm echoes its configured TreatMissingData: %s", msg)
+	}
 	var v map[string]any
 	if err := json.Unmarshal([]byte(msg), &v); err != nil {
 		t.Fatalf("message is not JSON: %v", err)
