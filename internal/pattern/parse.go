@@ -2,6 +2,7 @@ package pattern
 
 import (
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -456,7 +457,7 @@ func (p *parser) selector() (selector, *Error) {
 					p.pos++
 				}
 				sel = append(sel, step{kind: stepField, name: p.src[ns:p.pos]})
-			case p.pos >= len(p.src):
+			case p.pos >= len(p.src) || isWS(n) || strings.IndexByte("=!<>()&|}", n) >= 0:
 				return nil, syntaxErr(p.pos, "selector ends with a dot")
 			default:
 				// AWS echoes the selector up to the bad character: `$."`.
@@ -489,7 +490,10 @@ func (p *parser) selector() (selector, *Error) {
 	}
 done:
 	if len(sel) == 0 {
-		return nil, charErr(start, p.src[start:min(p.pos+1, len(p.src))], "a selector is $ followed by .name, [n] or a wildcard")
+		if p.pos >= len(p.src) || isWS(p.src[p.pos]) || strings.IndexByte("=!<>()&|}", p.src[p.pos]) >= 0 {
+			return nil, syntaxErr(start, "a selector is $ followed by .name, [n] or a wildcard")
+		}
+		return nil, charErr(start, p.src[start:p.pos]+runeAt(p.src, p.pos), "a selector is $ followed by .name, [n] or a wildcard")
 	}
 	if w := sel.wildcards(); w > 1 {
 		return nil, syntaxErr(start, "a property selector may contain at most one wildcard")
