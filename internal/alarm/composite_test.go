@@ -106,3 +106,20 @@ func TestSuppress(t *testing.T) {
 		t.Fatalf("old suppressor: %+v", got)
 	}
 }
+
+func TestCycle(t *testing.T) {
+	graph := map[string][]string{
+		"a": {"b", "m"}, "b": {acct + "c"}, "c": {"a"}, "m": nil,
+		"x": {"y"}, "y": {"y2"}, "y2": {"y"},
+	}
+	children := func(n string) []string { return graph[n] }
+	if got := strings.Join(Cycle("a", children), " -> "); got != "a -> b -> c -> a" {
+		t.Errorf("cycle through a: %q", got)
+	}
+	if got := Cycle("x", children); got != nil {
+		t.Errorf("x only feeds a cycle it is not part of: %q", got)
+	}
+	if got := Cycle("m", children); got != nil {
+		t.Errorf("metric alarm: %q", got)
+	}
+}

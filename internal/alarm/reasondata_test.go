@@ -1,6 +1,7 @@
 package alarm
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -72,4 +73,45 @@ func BenchmarkEvaluateEarly(b *testing.B) {
 	for b.Loop() {
 		EvaluateEarly(a, pts, StateOK, evalNow, true)
 	}
+}
+
+// FuzzEvaluate drives the evaluator with arbitrary windows and configurations: it must not
+// panic, must return a valid state, and must produce well-formed StateReasonData.
+func FuzzEvaluate(f *testing.F) {
+	f.Add(uint8(3), uint8(3), uint8(0), []byte{0, 1, 2, 1, 2})
+	f.Add(uint8(3), uint8(2), uint8(2), []byte{2, 2, 1, 2, 2})
+	f.Add(uint8(1), uint8(0), uint8(3), []byte{})
+	f.Fuzz(func(t *testing.T, n, m, treat uint8, cells []byte) {
+		n = n%12 + 1
+		treatments := []string{TreatMissing, TreatIgnore, TreatBreaching, TreatNotBreaching, ""}
+		a := testAlarm(int(n), int(m%(n+1)), treatments[int(treat)%len(treatments)])
+		end := a.EvaluationTime(evalNow)
+		var pts []Datapoint
+		for i, c := range cells {
+			if i > 40 {
+				break
+			}
+			switch c % 3 {
+			case 1:
+				pts = append(pts, Datapoint{Timestamp: end.Add(-time.Duration(i+1) * time.Minute), Value: 0, SampleCount: 1})
+			case 2:
+				pts = append(pts, Datapoint{Timestamp: end.Add(-time.Duration(i+1) * time.Minute), Value: float64(c), SampleCount: 2})
+			}
+		}
+		for _, prev := range []State{StateOK, StateAlarm, StateInsufficientData} {
+			r := Evaluate(a, pts, prev, evalNow)
+			if !r.State.Valid() {
+				t.Fatalf("invalid state %v", r.State)
+			}
+			if r.Retained {
+				if r.State != prev || r.Reason != "" {
+					t.Fatalf("retained result must keep the state and carry no reason: %+v", r)
+				}
+				continue
+			}
+			if !json.Valid([]byte(r.ReasonData)) || !strings.HasSuffix(r.Reason, ".") {
+				t.Fatalf("malformed reason %q / %s", r.Reason, r.ReasonData)
+			}
+		}
+	})
 }

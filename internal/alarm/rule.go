@@ -357,3 +357,40 @@ func (p *ruleParser) primary() (ruleNode, error) {
 	}
 	return nil, unsupported(t, "")
 }
+
+// Cycle returns a dependency cycle through the composite alarm named start — start, the alarms it
+// leads back through, and start again — or nil. children returns the names referenced by a
+// composite alarm's rule (nil for a metric alarm). CloudWatch stops evaluating composite alarms
+// caught in a cycle (§1.12); the scheduler uses this to skip them.
+func Cycle(start string, children func(name string) []string) []string {
+	const (
+		unseen = iota
+		active
+		done
+	)
+	mark := map[string]int{}
+	var path []string
+	var visit func(name string) []string
+	visit = func(name string) []string {
+		switch mark[name] {
+		case active:
+			if name != start {
+				return nil // a cycle not through start is reported for its own members
+			}
+			return append(append([]string(nil), path...), name)
+		case done:
+			return nil
+		}
+		mark[name] = active
+		path = append(path, name)
+		for _, c := range children(name) {
+			if cyc := visit(RefName(c)); cyc != nil {
+				return cyc
+			}
+		}
+		path = path[:len(path)-1]
+		mark[name] = done
+		return nil
+	}
+	return visit(start)
+}
