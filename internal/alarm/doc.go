@@ -10,12 +10,16 @@
 //     buckets starting at the range start, as []Datapoint;
 //  2. calls Evaluate(alarm, points, currentState, now);
 //  3. if result.Changed(currentState), stores State, Reason and ReasonData, appends
-//     StateUpdateHistory, and (when ActionsEnabled) publishes Message / EmailBody to the actions of
-//     the new state, recording ActionHistory items.
+//     StateUpdateHistory, and (when ActionsEnabled) publishes PublishedMessage with Subject to the
+//     SNS actions of the new state, recording one ActionHistory item per action.
 //
 // A new datapoint may be acted on before the next minute with EvaluateEarly, which says whether the
-// outcome is already final. Composite alarms are re-evaluated with EvaluateComposite whenever a
-// child changes state.
+// outcome is already final. SetStateRequest validates SetAlarmState; the next Evaluate restores the
+// actual state. Composite alarms are re-evaluated with EvaluateComposite whenever a child changes
+// state (skipping those Cycle reports), their actions gated by Suppress, and announced with
+// CompositeMessage. PutMetricAlarm and PutCompositeAlarm input is checked with
+// MetricAlarm.Validate and CompositeAlarm.Validate; their errors are *Error values carrying AWS's
+// code and message.
 //
 // References in comments (§n.n, [CWUG], [FINDSTR n], …) point into
 // shared/reference/aws-alarms-sns-protocols.md.
