@@ -75,7 +75,10 @@
 //
 //   - §6.3: CloudWatch publishes {"default": Message, "email": EmailBody} with
 //     MessageStructure=json; email-json subscribers get "default". TestActionHistory.
-//   - §6.4: the email always prints "- TreatMissingData:" with the effective value. TestEmailBody.
+//   - §6.4: the email prints "- TreatMissingData:" only when the alarm sets it, leaving an empty
+//     line otherwise, as a 2025 email of an alarm created without it shows (console and
+//     Terraform always send it, which explains the other captures). Empty fields keep their
+//     label padding minus one space. TestEmailBody, TestEmailBodyUnsetFields.
 //   - §6.5: a Subject longer than 99 characters is cut to 99. TestSubjectLimit.
 //   - §6.6: ConfigurationUpdate items for update and delete mirror the observed create item
 //     (summary `Alarm "x" updated|deleted`, type Update|Delete, key updatedAlarm|deletedAlarm);

@@ -108,7 +108,7 @@ func emailTransition() Transition {
 			{Name: "TargetGroup", Value: "targetgroup/tg/1"}, {Name: "LoadBalancer", Value: "app/lb/2"},
 		},
 		Period: ptr(int32(60)), EvaluationPeriods: ptr(int32(1)), DatapointsToAlarm: ptr(int32(1)),
-		Threshold: ptr(0.0), ComparisonOperator: GreaterThanThreshold,
+		Threshold: ptr(0.0), ComparisonOperator: GreaterThanThreshold, TreatMissingData: TreatMissing,
 	}
 	return Transition{
 		Alarm: a, AccountID: "761184649109", Region: "ap-northeast-1", OldState: StateOK, NewState: StateAlarm,
@@ -145,6 +145,28 @@ func TestEmailBody(t *testing.T) {
 		t.Errorf("email must end with two blank lines for the SNS footer")
 	}
 	golden(t, "email_raisetech.golden", body)
+}
+
+// TestEmailBodyUnsetFields checks the layout of empty fields against 2020-2026 emails: an empty
+// description and dimension list keep their padding minus one space, and an unset
+// TreatMissingData leaves an empty line instead of "- TreatMissingData:" (decision on §6.4 from
+// the 2025 eu-central-1 "lambda-alerts-Errors" email).
+func TestEmailBodyUnsetFields(t *testing.T) {
+	tr := emailTransition()
+	tr.Alarm.AlarmDescription, tr.Alarm.Dimensions, tr.Alarm.TreatMissingData = "", nil, ""
+	body := EmailBody(tr)
+	for _, want := range []string{
+		"\n- Description:               \n- State Change:",
+		"\n- Dimensions:                         \n- Period:",
+		"- Unit:                                not specified\n\n\n\nState Change Actions:\n",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("email lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "TreatMissingData") {
+		t.Errorf("unset TreatMissingData printed")
+	}
 }
 
 // TestMessageGolden covers shapes no capture shows byte for byte: percentile Trigger, metric-math
