@@ -68,7 +68,32 @@ const (
 	opNotExists
 )
 
-var opText = [...]string{"=", "!=", "<", ">", "<=", ">=", "IS NULL", "IS TRUE", "IS FALSE", "NOT EXISTS"}
+// String returns the operator as written in a pattern.
+func (o op) String() string {
+	switch o {
+	case opEq:
+		return "="
+	case opNe:
+		return "!="
+	case opLt:
+		return "<"
+	case opGt:
+		return ">"
+	case opLe:
+		return "<="
+	case opGe:
+		return ">="
+	case opIsNull:
+		return "IS NULL"
+	case opIsTrue:
+		return "IS TRUE"
+	case opIsFalse:
+		return "IS FALSE"
+	case opNotExists:
+		return "NOT EXISTS"
+	}
+	return "op(" + strconv.Itoa(int(o)) + ")"
+}
 
 func (o op) ordering() bool { return o >= opLt && o <= opGe }
 func (o op) unary() bool    { return o >= opIsNull }
@@ -208,7 +233,7 @@ func (e *andExpr) render(b *strings.Builder, _ bool) {
 func (e *condExpr) render(b *strings.Builder, _ bool) {
 	b.WriteString(e.sel.String())
 	b.WriteByte(' ')
-	b.WriteString(opText[e.op])
+	b.WriteString(e.op.String())
 	if !e.op.unary() {
 		b.WriteByte(' ')
 		b.WriteString(e.val.String())
@@ -244,7 +269,7 @@ func (f field) String() string {
 			if j > 0 {
 				b.WriteString(" && ")
 			}
-			b.WriteString(f.name + " " + opText[c.op] + " " + c.val.String())
+			b.WriteString(f.name + " " + c.op.String() + " " + c.val.String())
 		}
 	}
 	return b.String()

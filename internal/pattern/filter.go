@@ -2,6 +2,7 @@ package pattern
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,14 +30,13 @@ const (
 	maxMetricValueLen = 100
 )
 
-// standardUnits is CloudWatch's StandardUnit enumeration.
-var standardUnits = []string{
-	"Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes",
-	"Terabytes", "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count",
-	"Bytes/Second", "Kilobytes/Second", "Megabytes/Second", "Gigabytes/Second", "Terabytes/Second",
-	"Bits/Second", "Kilobits/Second", "Megabits/Second", "Gigabits/Second", "Terabits/Second",
-	"Count/Second", "None",
-}
+// standardUnits is CloudWatch's StandardUnit enumeration, in the order AWS lists it in
+// validation messages.
+const standardUnits = "Seconds, Microseconds, Milliseconds, Bytes, Kilobytes, Megabytes, Gigabytes, " +
+	"Terabytes, Bits, Kilobits, Megabits, Gigabits, Terabits, Percent, Count, " +
+	"Bytes/Second, Kilobytes/Second, Megabytes/Second, Gigabytes/Second, Terabytes/Second, " +
+	"Bits/Second, Kilobits/Second, Megabits/Second, Gigabits/Second, Terabits/Second, " +
+	"Count/Second, None"
 
 // refKind says where a metric value or dimension value comes from.
 type refKind int
@@ -132,14 +132,8 @@ func (f *Filter) compileTransformation() *Error {
 		return validationErr(mv, "metricValue", "Member must have length less than or equal to 100")
 	}
 	if t.Unit != "" {
-		ok := false
-		for _, u := range standardUnits {
-			if u == t.Unit {
-				ok = true
-			}
-		}
-		if !ok {
-			return validationErr(t.Unit, "unit", "Member must satisfy enum value set: ["+strings.Join(standardUnits, ", ")+"]")
+		if !slices.Contains(strings.Split(standardUnits, ", "), t.Unit) {
+			return validationErr(t.Unit, "unit", "Member must satisfy enum value set: ["+standardUnits+"]")
 		}
 	}
 	r, err := f.parseRef(mv, true)

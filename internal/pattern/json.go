@@ -1,6 +1,7 @@
 package pattern
 
 import (
+	"encoding/binary"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -35,7 +36,7 @@ type jval struct {
 // already includes what the wildcard child would match, so the scanner follows one node per key.
 type pathNode struct {
 	names    []namedChild
-	byName   map[string]*pathNode // when there are many names
+	buckets  *[nameBuckets][]namedChild // when there are many names
 	anyField *pathNode
 	indexes  []indexChild
 	anyIndex *pathNode
@@ -56,11 +57,26 @@ func (n *pathNode) hasChildren() bool {
 	return len(n.names) > 0 || n.anyField != nil || len(n.indexes) > 0 || n.anyIndex != nil
 }
 
+// nameBuckets is the size of the hash table of a node with many names. The hash is cheap
+// (length, first and last byte), so keys the node does not need are usually rejected without
+// comparing any bytes.
+const nameBuckets = 64
+
+func nameHash(key []byte) int {
+	if len(key) == 0 {
+		return 0
+	}
+	return (len(key)*7 + int(key[0])*3 + int(key[len(key)-1])) & (nameBuckets - 1)
+}
+
 // field returns the child for key (nil if the key is not needed).
 func (n *pathNode) field(key []byte) *pathNode {
-	if n.byName != nil {
-		if c, ok := n.byName[string(key)]; ok {
-			return c
+	if n.buckets != nil {
+		b := n.buckets[nameHash(key)]
+		for i := range b {
+			if b[i].name == string(key) {
+				return b[i].node
+			}
 		}
 		return n.anyField
 	}
@@ -201,10 +217,11 @@ func buildTrie(paths []selector) *pathNode {
 			sub = append(sub, anyF...)
 			n.names = append(n.names, namedChild{name: nm, node: build(sub)})
 		}
-		if len(n.names) > 8 {
-			n.byName = make(map[string]*pathNode, len(n.names))
+		if len(n.names) > 4 {
+			n.buckets = new([nameBuckets][]namedChild)
 			for _, c := range n.names {
-				n.byName[c.name] = c.node
+				h := nameHash([]byte(c.name))
+				n.buckets[h] = append(n.buckets[h], c)
 			}
 		}
 		n.anyField = build(anyF)
@@ -412,14 +429,27 @@ var strSpecial = [256]bool{
 	0x18: true, 0x19: true, 0x1a: true, 0x1b: true, 0x1c: true, 0x1d: true, 0x1e: true, 0x1f: true,
 }
 
+// lo8 and hi8 are the SWAR constants: 0x01 and 0x80 in every byte.
+const (
+	lo8 = 0x0101010101010101
+	hi8 = 0x8080808080808080
+)
+
 // str scans a string starting at the opening quote, leaving pos after the closing quote.
 func (s *scanState) str() (esc, ok bool) {
 	d := s.data
 	i := s.pos + 1
 	for {
-		// Fast path: ordinary characters, four at a time.
-		for i+3 < len(d) && !strSpecial[d[i]] && !strSpecial[d[i+1]] && !strSpecial[d[i+2]] && !strSpecial[d[i+3]] {
-			i += 4
+		// Fast path: eight ordinary characters at a time (SWAR: no byte is '"', '\\' or a
+		// control character).
+		for i+8 <= len(d) {
+			x := binary.LittleEndian.Uint64(d[i:])
+			q := x ^ 0x2222222222222222
+			b := x ^ 0x5c5c5c5c5c5c5c5c
+			if ((q-lo8)&^q|(b-lo8)&^b|(x-0x2020202020202020)&^x)&hi8 != 0 {
+				break
+			}
+			i += 8
 		}
 		for i < len(d) && !strSpecial[d[i]] {
 			i++

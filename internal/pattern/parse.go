@@ -549,9 +549,9 @@ func (p *parser) value(o op) (value, *Error) {
 			v = value{kind: valBare, text: text}
 		}
 	case p.pos >= len(p.src):
-		return v, syntaxErr(p.pos, "expected a value after %s", opText[o])
+		return v, syntaxErr(p.pos, "expected a value after %s", o)
 	case c == '}' || c == ')' || c == ']':
-		return v, syntaxErr(p.pos, "expected a value after %s", opText[o])
+		return v, syntaxErr(p.pos, "expected a value after %s", o)
 	default:
 		return v, p.badChar("unquoted values are letters, digits and . * _ + -; quote anything else with \"")
 	}
