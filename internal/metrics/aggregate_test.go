@@ -255,3 +255,28 @@ func FuzzParseStat(f *testing.F) {
 		}
 	})
 }
+
+// FuzzNextTokens feeds arbitrary NextTokens to both token decoders: they must reject or accept
+// without panicking, and an accepted token must round-trip.
+func FuzzNextTokens(f *testing.F) {
+	f.Add(encodeToken("42"))
+	f.Add(encodeDataToken(7))
+	f.Add("")
+	f.Add("not base64!")
+	f.Fuzz(func(t *testing.T, tok string) {
+		if cur, err := decodeToken(tok); err == nil && tok != "" && encodeToken(cur) != tok {
+			// Base64 has non-canonical spellings of the same bytes; only the bytes must agree.
+			if again, err := decodeToken(encodeToken(cur)); err != nil || again != cur {
+				t.Fatalf("list token %q decoded to %q, which does not round-trip", tok, cur)
+			}
+		}
+		if n, err := decodeDataToken(tok); err == nil {
+			if n < 0 {
+				t.Fatalf("data token %q decoded to negative offset %d", tok, n)
+			}
+			if again, err := decodeDataToken(encodeDataToken(n)); err != nil || again != n {
+				t.Fatalf("data token offset %d does not round-trip", n)
+			}
+		}
+	})
+}
