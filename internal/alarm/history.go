@@ -46,11 +46,11 @@ func (s StateSnapshot) json() string {
 // summary "Alarm updated from OLD to NEW", and the old and new states in HistoryData with
 // stateReasonData embedded as an object, omitted when there is none (SetAlarmState without data,
 // §6.6 decision).
-func StateUpdateHistory(alarmName, alarmType string, at time.Time, old, new StateSnapshot) HistoryItem {
-	data := newObject().str("version", "1.0").raw("oldState", old.json()).raw("newState", new.json())
+func StateUpdateHistory(alarmName, alarmType string, at time.Time, from, to StateSnapshot) HistoryItem {
+	data := newObject().str("version", "1.0").raw("oldState", from.json()).raw("newState", to.json())
 	return HistoryItem{
 		AlarmName: alarmName, AlarmType: alarmType, Timestamp: at, HistoryItemType: HistoryStateUpdate,
-		HistorySummary: "Alarm updated from " + old.Value.String() + " to " + new.Value.String(),
+		HistorySummary: "Alarm updated from " + from.Value.String() + " to " + to.Value.String(),
 		HistoryData:    data.String(),
 	}
 }
