@@ -315,3 +315,60 @@ func TestEncodeCBORRoundTrip(t *testing.T) {
 		t.Errorf("nil pointer without omitempty was sent")
 	}
 }
+
+// BenchmarkEncodeJSON compares the awsJson encoder with encoding/json (the baseline) on a
+// 100-alarm DescribeAlarms output.
+func BenchmarkEncodeJSON(b *testing.B) {
+	out := xDescribe{}
+	for range 100 {
+		out.MetricAlarms = append(out.MetricAlarms, goldenAlarm.MetricAlarms[0])
+	}
+	b.Run("awsapi", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := encodeJSON(&out); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := json.Marshal(&out); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("awsapi-cbor", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := encodeCBOR(&out); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("fxamacker-cbor", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := cborEnc.Marshal(&out); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func TestDecodeCBORIntIntoDouble(t *testing.T) {
+	type in struct {
+		Threshold *float64 `json:"Threshold,omitempty"`
+		Small     float32  `json:"Small"`
+	}
+	b, _ := cbor.Marshal(map[string]any{"Threshold": 3, "Small": -2})
+	var got in
+	if err := decodeCBOR(b, &got); err != nil || *got.Threshold != 3 || got.Small != -2 {
+		t.Errorf("got %+v, %v", got, err)
+	}
+	// Half-precision floats (which some encoders use for small values) decode too.
+	if err := decodeCBOR([]byte{0xa1, 0x69, 'T', 'h', 'r', 'e', 's', 'h', 'o', 'l', 'd', 0xf9, 0x3e, 0x00}, &got); err != nil || *got.Threshold != 1.5 {
+		t.Errorf("float16: %v, %v", got.Threshold, err)
+	}
+}

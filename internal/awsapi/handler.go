@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 )
@@ -208,6 +209,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if aerr != nil {
+		if aerr.code == "MissingAuthenticationToken" && c.svc != nil && slices.Contains(c.svc.UnsignedOperations, c.op) {
+			h.serveOperation(c, body, Identity{RequestID: c.requestID, Protocol: c.proto})
+			return
+		}
 		h.writeError(c, *aerr)
 		return
 	}
@@ -221,6 +226,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	h.serveOperation(c, body, Identity{AccountID: account, Region: auth.region, AccessKeyID: auth.accessKeyID, RequestID: c.requestID, Protocol: c.proto})
+}
+
+// serveOperation decodes the input, calls the operation as id and writes its result.
+func (h *handler) serveOperation(c *call, body []byte, id Identity) {
+	form := c.form
 	op := c.svc.Operations[c.op]
 	switch {
 	case c.proto == ProtocolQuery && (c.svc.QueryVersion == "" || op == nil):
@@ -264,8 +275,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	id := Identity{AccountID: account, Region: auth.region, AccessKeyID: auth.accessKeyID, RequestID: c.requestID, Protocol: c.proto}
-	ctx := WithCaller(r.Context(), id)
+	ctx := WithCaller(c.r.Context(), id)
 	out, err := h.invoke(ctx, op, in.Interface())
 	if err != nil {
 		we, ok := resolveError(err)
@@ -337,14 +347,18 @@ func unknownOperation(c *call) wireError {
 // readBody reads the body within the size limit. It returns the bytes as transmitted (which SigV4
 // signs) and the decoded payload, which differ when the client gzip-compressed the body (the Go SDK
 // compresses PutMetricData bodies of 10 KiB or more).
-func (h *handler) readBody(r *http.Request) (raw, payload []byte, werr *wireError) {
+func (h *handler) readBody(r *http.Request) (_, _ []byte, werr *wireError) {
 	tooLarge := &wireError{code: "RequestEntityTooLarge", message: fmt.Sprintf("Request size exceeded %d bytes", h.maxBody), status: http.StatusRequestEntityTooLarge, sender: true,
 		jsonCode: "RequestEntityTooLargeException"}
 	unreadable := &wireError{code: "IncompleteBody", message: "The request body could not be read.", status: http.StatusBadRequest, sender: true}
-	raw, err := io.ReadAll(io.LimitReader(r.Body, h.maxBody+1))
-	if err != nil {
+	if r.ContentLength > h.maxBody {
+		return nil, nil, tooLarge
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, max(r.ContentLength, 0)+bytes.MinRead))
+	if _, err := buf.ReadFrom(io.LimitReader(r.Body, h.maxBody+1)); err != nil {
 		return nil, nil, unreadable
 	}
+	raw := buf.Bytes()
 	if int64(len(raw)) > h.maxBody {
 		return nil, nil, tooLarge
 	}

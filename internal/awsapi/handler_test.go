@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -83,3 +84,46 @@ type secretError struct{}
 func (secretError) Error() string { return "disk on fire" }
 
 var errSecret = secretError{}
+
+func TestUnsignedOperation(t *testing.T) {
+	e := newTestEnv(t, func() time.Time { return fixedNow })
+	// SubscribeURL: an unsigned GET.
+	r := e.do(t, rawReq{method: http.MethodGet, noSign: true, path: "/?Action=ConfirmSubscription&Version=2010-03-31&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A1%3At&Token=tok"})
+	if r.status != 200 || !strings.Contains(string(r.body), "<SubscriptionArn>arn:aws:sns:us-east-1:1:t:tok/account=</SubscriptionArn>") {
+		t.Errorf("unsigned ConfirmSubscription = %d %s", r.status, r.body)
+	}
+	// A signature, when present, is still checked.
+	r = e.do(t, rawReq{method: http.MethodGet, service: "sns", key: testAccessKey, secret: "wrong", path: "/?Action=ConfirmSubscription&Version=2010-03-31&TopicArn=t&Token=tok"})
+	if r.status != 403 {
+		t.Errorf("badly signed ConfirmSubscription = %d %s", r.status, r.body)
+	}
+	// Other operations still need a signature.
+	r = e.do(t, rawReq{method: http.MethodGet, noSign: true, path: "/?Action=ListTopics&Version=2010-03-31"})
+	if r.status != 403 || parseQueryErr(t, r).Error.Code != "MissingAuthenticationToken" {
+		t.Errorf("unsigned ListTopics = %d %s", r.status, r.body)
+	}
+}
+
+// TestTargetSpellings routes both CloudTrail X-Amz-Target spellings (awscli uses the namespaced
+// one, aws-sdk-go-v2 the short one) to one service.
+func TestTargetSpellings(t *testing.T) {
+	svc := &awsapi.Service{SigningName: "cloudtrail", JSONVersion: "1.1",
+		TargetPrefixes: []string{"CloudTrail_20131101", "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101"},
+		Operations: map[string]awsapi.Operation{"DescribeTrails": awsapi.Op(func(context.Context, *struct{}) (*struct {
+			TrailList []string `json:"trailList"`
+		}, error) {
+			return nil, nil
+		})}}
+	h, err := awsapi.NewHandler(awsapi.Config{Services: []*awsapi.Service{svc}, Credentials: staticCreds{testAccessKey: {testSecret, testAccount}}, Now: func() time.Time { return fixedNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &testEnv{srv: newServer(t, h)}
+	for _, target := range []string{"CloudTrail_20131101.DescribeTrails", "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.DescribeTrails"} {
+		req := jsonReq(target, "1.1", `{}`)
+		req.service = "cloudtrail"
+		if r := e.do(t, req); r.status != 200 || string(r.body) != `{"trailList":[]}` {
+			t.Errorf("%s = %d %s", target, r.status, r.body)
+		}
+	}
+}

@@ -44,6 +44,11 @@ type Service struct {
 	// QueryValidationCode is the awsQuery error code for a form value that does not parse as its
 	// member's type; "" means "ValidationError" (CloudWatch). SNS uses "InvalidParameter".
 	QueryValidationCode string
+	// UnsignedOperations lists operations that may be called without SigV4, such as SNS's
+	// ConfirmSubscription, which subscribers call by visiting the unsigned SubscribeURL. A signed
+	// request to them is still verified. Unsigned calls carry an Identity with only RequestID and
+	// Protocol set; the handler must derive the scope from its input (the TopicArn).
+	UnsignedOperations []string
 	// Operations maps operation names (PascalCase, as in the API reference) to handlers.
 	Operations map[string]Operation
 }

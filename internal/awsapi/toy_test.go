@@ -407,7 +407,19 @@ func (s *toySNS) service() *awsapi.Service {
 		QueryVersion:        "2010-03-31",
 		XMLNamespace:        "http://sns.amazonaws.com/doc/2010-03-31/",
 		QueryValidationCode: "InvalidParameter",
+		UnsignedOperations:  []string{"ConfirmSubscription"},
 		Operations: map[string]awsapi.Operation{
+			"ConfirmSubscription": awsapi.Op(func(ctx context.Context, in *struct {
+				TopicArn string `json:"TopicArn"`
+				Token    string `json:"Token"`
+			}) (*struct {
+				SubscriptionArn string `json:"SubscriptionArn"`
+			}, error) {
+				id := awsapi.Caller(ctx)
+				return &struct {
+					SubscriptionArn string `json:"SubscriptionArn"`
+				}{in.TopicArn + ":" + in.Token + "/account=" + id.AccountID}, nil
+			}),
 			"CreateTopic": awsapi.Op(func(ctx context.Context, in *createTopicInput) (*struct {
 				TopicArn *string `json:"TopicArn,omitempty"`
 			}, error) {
