@@ -1,0 +1,279 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"regexp"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/trailwatch/trailwatch/internal/awsapi"
+	"github.com/trailwatch/trailwatch/internal/store/sqlite"
+)
+
+// Defaults of `trailwatch serve`. The port is not LocalStack's 4566, so both can run side by side.
+const (
+	DefaultListen    = "127.0.0.1:4590"
+	DefaultDataDir   = "trailwatch-data"
+	DefaultRegion    = "us-east-1"
+	DefaultAccountID = "000000000000"
+)
+
+// Options configures a trailwatch server. The zero value is not valid; start from DefaultOptions.
+type Options struct {
+	// Listen is the TCP address of the one listener that serves the AWS API and /healthz.
+	Listen string
+	// DataDir holds the SQLite database and the generated credentials.
+	DataDir string
+	// Region is the region of the credentials' default scope and of resources created without one.
+	Region string
+	// AccountID is the 12-digit account every key of this server acts in.
+	AccountID string
+	// TLSCert and TLSKey, both set, make the listener serve HTTPS.
+	TLSCert, TLSKey string
+	// AccessKeyID and SecretAccessKey, both set, are the API credentials; when both are empty a pair is
+	// generated on first start and kept in DataDir.
+	AccessKeyID, SecretAccessKey string
+	// Logger receives operational logs; nil discards them.
+	Logger *slog.Logger
+	// Stdout receives the one-time notice of generated credentials; nil discards it.
+	Stdout io.Writer
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// ShutdownTimeout bounds how long in-flight requests may take to finish on shutdown.
+	ShutdownTimeout time.Duration
+}
+
+// DefaultOptions returns the options of `trailwatch serve` without flags, with credentials taken from
+// TRAILWATCH_ACCESS_KEY_ID and TRAILWATCH_SECRET_ACCESS_KEY when set.
+func DefaultOptions() Options {
+	return Options{
+		Listen:          DefaultListen,
+		DataDir:         DefaultDataDir,
+		Region:          DefaultRegion,
+		AccountID:       DefaultAccountID,
+		AccessKeyID:     os.Getenv("TRAILWATCH_ACCESS_KEY_ID"),
+		SecretAccessKey: os.Getenv("TRAILWATCH_SECRET_ACCESS_KEY"),
+		ShutdownTimeout: 30 * time.Second,
+	}
+}
+
+var (
+	accountIDRe = regexp.MustCompile(`^[0-9]{12}$`)
+	regionRe    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+)
+
+// validate reports every problem with the options at once.
+func (o *Options) validate() error {
+	var errs []error
+	if o.Listen == "" {
+		errs = append(errs, errors.New("--listen must not be empty"))
+	}
+	if o.DataDir == "" {
+		errs = append(errs, errors.New("--data must not be empty"))
+	}
+	if !regionRe.MatchString(o.Region) {
+		errs = append(errs, fmt.Errorf("--region %q is not a region name such as us-east-1", o.Region))
+	}
+	if !accountIDRe.MatchString(o.AccountID) {
+		errs = append(errs, fmt.Errorf("--account-id %q is not a 12-digit account id", o.AccountID))
+	}
+	if (o.TLSCert == "") != (o.TLSKey == "") {
+		errs = append(errs, errors.New("--tls-cert and --tls-key go together"))
+	}
+	if (o.AccessKeyID == "") != (o.SecretAccessKey == "") {
+		errs = append(errs, errors.New("TRAILWATCH_ACCESS_KEY_ID and TRAILWATCH_SECRET_ACCESS_KEY go together"))
+	}
+	return errors.Join(errs...)
+}
+
+// Server is a running or runnable trailwatch server.
+type Server struct {
+	opts   Options
+	logger *slog.Logger
+	now    func() time.Time
+
+	ready chan struct{}
+	addr  atomic.Value // string, set once listening
+	live  atomic.Bool  // false while starting and shutting down: /healthz answers 503
+}
+
+// New validates the options and returns a server ready to Run.
+func New(opts Options) (*Server, error) {
+	if err := opts.validate(); err != nil {
+		return nil, fmt.Errorf("invalid options: %w", err)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Stdout == nil {
+		opts.Stdout = io.Discard
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = 30 * time.Second
+	}
+	return &Server{opts: opts, logger: opts.Logger, now: opts.Now, ready: make(chan struct{})}, nil
+}
+
+// Ready is closed once the server accepts requests.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// Addr is the listener's address; valid after Ready is closed.
+func (s *Server) Addr() string {
+	a, _ := s.addr.Load().(string)
+	return a
+}
+
+// Run opens storage, serves until ctx is cancelled, then shuts down gracefully: it stops accepting, lets
+// in-flight requests finish, stops background work and closes storage.
+func (s *Server) Run(ctx context.Context) error {
+	cred, err := s.credential()
+	if err != nil {
+		return err
+	}
+	db, err := sqlite.Open(ctx, s.opts.DataDir, sqlite.Options{Now: s.now})
+	if err != nil {
+		return fmt.Errorf("open storage: %w", err)
+	}
+	defer db.Close()
+
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	var background sync.WaitGroup
+	defer background.Wait()
+	defer stopBackground()
+
+	services, err := s.wire(bgCtx, db, &background)
+	if err != nil {
+		return err
+	}
+	api, err := awsapi.NewHandler(awsapi.Config{
+		Services:    services,
+		Credentials: &keyStore{accountID: s.opts.AccountID, keys: map[string]string{cred.AccessKeyID: cred.SecretAccessKey}},
+		Now:         s.now,
+		Logger:      s.logger,
+	})
+	if err != nil {
+		return fmt.Errorf("build API: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.Handle("/", api)
+
+	ln, err := net.Listen("tcp", s.opts.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+	scheme := "http"
+	if s.opts.TLSCert != "" {
+		certificate, err := tls.LoadX509KeyPair(s.opts.TLSCert, s.opts.TLSKey)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("load TLS key pair: %w", err)
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{certificate}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, srv.TLSConfig)
+		scheme = "https"
+	}
+	s.addr.Store(ln.Addr().String())
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	s.live.Store(true)
+	close(s.ready)
+	s.logger.Info("trailwatch serving", "url", scheme+"://"+ln.Addr().String(), "region", s.opts.Region, "account", s.opts.AccountID, "data", s.opts.DataDir)
+
+	select {
+	case err := <-serveErr:
+		s.live.Store(false)
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.live.Store(false)
+	s.logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shut down HTTP server: %w", err)
+	}
+	return nil
+}
+
+// credential returns the configured key pair, or the one kept in the data directory, generating and
+// announcing it on first start.
+func (s *Server) credential() (Credential, error) {
+	if s.opts.AccessKeyID != "" {
+		return Credential{AccessKeyID: s.opts.AccessKeyID, SecretAccessKey: s.opts.SecretAccessKey}, nil
+	}
+	if err := os.MkdirAll(s.opts.DataDir, 0o700); err != nil {
+		return Credential{}, fmt.Errorf("create data directory: %w", err)
+	}
+	cred, created, err := loadOrCreateCredential(s.opts.DataDir)
+	if err != nil {
+		return Credential{}, err
+	}
+	if created {
+		fmt.Fprintf(s.opts.Stdout, "trailwatch generated API credentials (kept in %s, shown only now):\n"+
+			"  export AWS_ACCESS_KEY_ID=%s\n  export AWS_SECRET_ACCESS_KEY=%s\n  export AWS_DEFAULT_REGION=%s\n",
+			s.opts.DataDir, cred.AccessKeyID, cred.SecretAccessKey, s.opts.Region)
+	}
+	return cred, nil
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if !s.live.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, "starting or stopping\n")
+		return
+	}
+	io.WriteString(w, "ok\n")
+}
+
+// runServe is `trailwatch serve`.
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	opts := DefaultOptions()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&opts.Listen, "listen", opts.Listen, "`address` of the API listener")
+	fs.StringVar(&opts.DataDir, "data", opts.DataDir, "`directory` for the database and generated credentials")
+	fs.StringVar(&opts.Region, "region", opts.Region, "default `region`")
+	fs.StringVar(&opts.AccountID, "account-id", opts.AccountID, "12-digit AWS account `id` of this server")
+	fs.StringVar(&opts.TLSCert, "tls-cert", "", "PEM certificate `file`; with --tls-key the listener serves HTTPS")
+	fs.StringVar(&opts.TLSKey, "tls-key", "", "PEM private key `file`")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "trailwatch serve: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	opts.Stdout = stdout
+	srv, err := New(opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "trailwatch serve: %v\n", err)
+		return 2
+	}
+	if err := srv.Run(ctx); err != nil {
+		fmt.Fprintf(stderr, "trailwatch serve: %v\n", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,47 @@
+package app
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/trailwatch/trailwatch/internal/awsapi"
+	"github.com/trailwatch/trailwatch/internal/awsapi/logsapi"
+	"github.com/trailwatch/trailwatch/internal/awsapi/monitoringapi"
+	"github.com/trailwatch/trailwatch/internal/logs"
+	"github.com/trailwatch/trailwatch/internal/metrics"
+	"github.com/trailwatch/trailwatch/internal/store/sqlite"
+)
+
+// retentionSweepEvery is how often events past their log group's retention are deleted. Reads already
+// hide expired events, so the sweep only reclaims space and can be infrequent.
+const retentionSweepEvery = time.Minute
+
+// wire builds the domain services over the database and returns the AWS services the API serves. Background
+// work it starts runs until ctx is cancelled and is tracked by wg.
+func (s *Server) wire(ctx context.Context, db *sqlite.DB, wg *sync.WaitGroup) ([]*awsapi.Service, error) {
+	metricsSvc := metrics.NewService(db, s.now)
+	logsSvc := logs.NewService(db, s.now)
+
+	wg.Go(func() {
+		tick := time.NewTicker(retentionSweepEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if n, err := logsSvc.ExpireEvents(ctx, s.now()); err != nil {
+					s.logger.Warn("retention sweep failed", "err", err)
+				} else if n > 0 {
+					s.logger.Info("retention sweep deleted expired events", "events", n)
+				}
+			}
+		}
+	})
+
+	return []*awsapi.Service{
+		logsapi.NewService(logsSvc),
+		monitoringapi.NewService(metricsSvc),
+	}, nil
+}
