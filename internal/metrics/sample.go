@@ -1,6 +1,3 @@
-// Package metrics is the CloudWatch metrics domain: metric identity, samples and their per-minute
-// aggregation, statistics and percentiles, and the semantics and validation of PutMetricData,
-// ListMetrics, GetMetricStatistics and GetMetricData.
 package metrics
 
 import (

@@ -309,6 +309,32 @@ func TestCLIQuery(t *testing.T) {
 	if ts, err := time.Parse(time.RFC3339, gs.Datapoints[0].Timestamp); err != nil || !ts.Equal(base) {
 		t.Errorf("datapoint timestamp %q, want %s", gs.Datapoints[0].Timestamp, base)
 	}
+	out, stderr, err = run("cloudwatch", "get-metric-data", "--start-time", base.Format(time.RFC3339),
+		"--end-time", base.Add(5*time.Minute).Format(time.RFC3339), "--metric-data-queries",
+		`[{"Id":"root","MetricStat":{"Metric":{"Namespace":"CloudTrailMetrics","MetricName":"RootAccountUsageCount"},"Period":60,"Stat":"Sum"}}]`)
+	if err != nil {
+		t.Fatalf("get-metric-data: %v %s", err, stderr)
+	}
+	var gd struct {
+		MetricDataResults []struct {
+			ID         string `json:"Id"`
+			Label      string
+			StatusCode string
+			Timestamps []string
+			Values     []float64
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &gd); err != nil {
+		t.Fatalf("output %q: %v", out, err)
+	}
+	if len(gd.MetricDataResults) != 1 || gd.MetricDataResults[0].ID != "root" || gd.MetricDataResults[0].StatusCode != "Complete" ||
+		len(gd.MetricDataResults[0].Values) != 1 || gd.MetricDataResults[0].Values[0] != 6 || len(gd.MetricDataResults[0].Timestamps) != 1 {
+		t.Errorf("get-metric-data = %s", out)
+	}
+	out, stderr, err = run("cloudwatch", "list-metrics", "--namespace", "CloudTrailMetrics")
+	if err != nil || !strings.Contains(out, `"MetricName": "RootAccountUsageCount"`) {
+		t.Errorf("list-metrics: %v %s %s", err, out, stderr)
+	}
 	_, stderr, err = run("cloudwatch", "put-metric-data", "--namespace", "AWS/Logs", "--metric-name", "x", "--value", "1")
 	if err == nil || !strings.Contains(stderr, "(InvalidParameterValue)") || !strings.Contains(stderr, "The value AWS/ for parameter Namespace is invalid.") {
 		t.Errorf("AWS/ namespace via CLI: %v %s", err, stderr)
