@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -162,5 +163,50 @@ func TestCISSamples(t *testing.T) {
 		if !slices.Equal(setGot[ci], exp) {
 			t.Errorf("%s Set.Eval: got lines %v\nwant %v", c.name, setGot[ci], exp)
 		}
+	}
+}
+
+// TestCISRootGeneratedCorpus checks CloudWatch.1 against the count gen-cloudtrail computes
+// independently (its own Python model of the pattern) for a corpus with injected root events.
+func TestCISRootGeneratedCorpus(t *testing.T) {
+	shared := sharedDir(t)
+	if testing.Short() {
+		t.Skip("runs a Python generator")
+	}
+	dir := t.TempDir()
+	corpus, summary := filepath.Join(dir, "ct.ndjson"), filepath.Join(dir, "summary.json")
+	cmd := exec.Command(filepath.Join(shared, "tools", "gen-cloudtrail"), "--events", "5000", "--seed", "11",
+		"--root-every", "37", "--out", corpus, "--summary", summary)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Skipf("gen-cloudtrail unavailable (%v): %s", err, out)
+	}
+	var sum struct {
+		Events         int `json:"events"`
+		CISRootMatches int `json:"cis_root_matches"`
+	}
+	b, err := os.ReadFile(summary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &sum); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Compile(cisPatterns[0].pattern)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(corpus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, matches := 0, 0
+	for _, line := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+		events++
+		if p.Match([]byte(line)) {
+			matches++
+		}
+	}
+	if events != sum.Events || matches != sum.CISRootMatches || matches == 0 {
+		t.Errorf("%d events, %d matches; generator says %d events, %d matches", events, matches, sum.Events, sum.CISRootMatches)
 	}
 }

@@ -38,9 +38,6 @@ func parse(src string) (*ast, *Error) {
 	if err != nil {
 		return nil, err
 	}
-	if p.regexes > maxRegexes {
-		return nil, syntaxErr(-1, "a filter pattern may contain at most %d regular expressions", maxRegexes)
-	}
 	return a, nil
 }
 
@@ -85,6 +82,7 @@ func (p *parser) badChar(detail string) *Error {
 
 func (p *parser) parseTerms() (*ast, *Error) {
 	a := &ast{kind: KindTerms}
+	var starts []int
 	allMatchAll := true
 	for {
 		p.skipWS()
@@ -139,11 +137,12 @@ func (p *parser) parseTerms() (*ast, *Error) {
 			allMatchAll = false
 		}
 		a.terms = append(a.terms, t)
+		starts = append(starts, start)
 	}
-	for _, t := range a.terms {
+	for i, t := range a.terms {
 		// Decision (§11 item 12): a %regex% term must be the whole pattern.
 		if t.re != nil && (len(a.terms) > 1 || t.op != termRequired) {
-			return nil, syntaxErr(-1, "a regular expression term must be the whole pattern")
+			return nil, syntaxErr(starts[i], "a regular expression term must be the whole pattern")
 		}
 	}
 	if allMatchAll {
@@ -218,6 +217,9 @@ func (p *parser) regexBody() (string, int, *Error) {
 	body := p.src[start+1 : p.pos]
 	p.pos++
 	p.regexes++
+	if p.regexes > maxRegexes {
+		return "", 0, syntaxErr(start, "a filter pattern may contain at most %d regular expressions", maxRegexes)
+	}
 	return body, start + 1, nil
 }
 
@@ -246,9 +248,6 @@ func (p *parser) parseJSON() (*ast, *Error) {
 	if p.pos < len(p.src) {
 		// Decision (§11 item 15): text after the closing brace is rejected.
 		return nil, syntaxErr(p.pos, "unexpected text after the closing }")
-	}
-	if p.wildcards > maxWildcardSelectors {
-		return nil, syntaxErr(-1, "a JSON pattern may contain at most %d wildcard selectors", maxWildcardSelectors)
 	}
 	return &ast{kind: KindJSON, json: e}, nil
 }
@@ -499,6 +498,9 @@ done:
 		return nil, syntaxErr(start, "a property selector may contain at most one wildcard")
 	} else if w == 1 {
 		p.wildcards++
+		if p.wildcards > maxWildcardSelectors {
+			return nil, syntaxErr(start, "a JSON pattern may contain at most %d wildcard selectors", maxWildcardSelectors)
+		}
 	}
 	// The selector must be followed by a separator or an operator.
 	if p.pos < len(p.src) {

@@ -82,6 +82,18 @@ def main():
     print("# evaluated on the record's \"event\" object. Derived by cis_derive.py from the rules of")
     print("# filter-patterns.md, not from the Go implementation; see that script for the reasoning.")
     print("# Format: control<TAB>count<TAB>comma-separated line numbers")
+    print("#")
+    print("# Reviewed by hand against the records (and their 'features' tags):")
+    print("# - CloudWatch.1: 43 records have userIdentity.type Root; lines 10 and 11 carry invokedBy and")
+    print("#   are excluded; the 5 AwsServiceEvent records have no userIdentity.type, so they fail the")
+    print("#   first clause as well as the eventType != clause (!= on a missing field is false).")
+    print("# - CloudWatch.2: 87 records are tagged accessdenied, but line 384's errorCode is")
+    print("#   VpceAccessDenied, which \"AccessDenied*\" (a prefix) does not match: 86 lines.")
+    print("# - CloudWatch.3: the IAMUser successful console logins with MFAUsed \"No\". Lines 177 and 396")
+    print("#   have no MFAUsed at all, and != on a missing field is false, so they do not match; lines 187")
+    print("#   and 201 have \"Yes\". Line 2 (root, MFAUsed \"YES\") is not an IAMUser.")
+    print("# - CIS-4.1 equals CloudWatch.2 on these samples: no AccessDenied record comes from")
+    print("#   delivery.logs.amazonaws.com or is a HeadBucket call.")
     for name, fn in CONTROLS.items():
         lines = [i + 1 for i, e in enumerate(events) if fn(e)]
         print(f"{name}\t{len(lines)}\t{','.join(map(str, lines))}")
