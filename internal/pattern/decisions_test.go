@@ -215,9 +215,16 @@ func TestDecision11_18ErrorWording(t *testing.T) {
 	}
 }
 
-// TestRepeatedKeys pins "the last value wins" for a repeated key (encoding/json's rule).
+// TestRepeatedKeys pins the behaviour for a repeated key, which JSON leaves undefined: a plain
+// selector sees the last occurrence (encoding/json's rule), a wildcard selector every one, and
+// a path below a repeated key every object it was found in.
 func TestRepeatedKeys(t *testing.T) {
 	runMatchCases(t, []matchCase{
 		{"last wins", `{ $.a = 2 }`, []string{`{"a":1,"a":2}`, `{"a":2,"a":1}`}, []bool{true, false}},
+		{"wildcard sees all", `{ $.* = 1 }`, []string{`{"a":1,"a":2}`, `{"a":2,"a":1}`}, []bool{true, true}},
+		{"nested", `{ $.a.b = 1 }`, []string{`{"a":{"b":1},"a":{"c":2}}`}, []bool{true}},
 	})
+	if !hasRepeatedKey([]byte(`{"x":[{"a":1,"a":2}]}`)) || hasRepeatedKey([]byte(`{"a":{"a":1},"b":[{"a":1},{"a":2}]}`)) {
+		t.Error("hasRepeatedKey is wrong")
+	}
 }

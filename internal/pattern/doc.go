@@ -66,5 +66,7 @@
 //     message, with the detail and position in Error.Detail and Error.Pos.
 //
 // Other choices: an event is a JSON event only if it is one JSON object or array (nothing but
-// whitespace around it); with a repeated key the last value wins, as in encoding/json.
+// whitespace around it). JSON leaves repeated keys undefined: a plain selector sees the last
+// occurrence (as encoding/json does), a wildcard selector every occurrence, and a path below a
+// repeated key is looked up in every object that key held.
 package pattern
