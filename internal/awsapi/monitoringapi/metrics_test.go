@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,6 +43,21 @@ func (c creds) Lookup(id string) (string, string, bool) {
 type env struct {
 	url string
 	db  *sqlite.DB
+
+	mu        sync.Mutex
+	protocols map[string]bool // wire protocols seen, from the request headers
+}
+
+// protocolOf names the protocol of a request the way the awsapi dispatcher tells them apart.
+func protocolOf(r *http.Request) string {
+	switch ct := r.Header.Get("Content-Type"); {
+	case r.Header.Get("Smithy-Protocol") == "rpc-v2-cbor":
+		return "cbor"
+	case strings.HasPrefix(ct, "application/x-amz-json"):
+		return "json"
+	default:
+		return "query"
+	}
 }
 
 // newEnv serves the monitoring service over a fresh SQLite database. The clock is the real one:
@@ -60,9 +77,16 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
+	e := &env{db: db, protocols: map[string]bool{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.mu.Lock()
+		e.protocols[protocolOf(r)] = true
+		e.mu.Unlock()
+		h.ServeHTTP(w, r)
+	}))
 	t.Cleanup(srv.Close)
-	return &env{url: srv.URL, db: db}
+	e.url = srv.URL
+	return e
 }
 
 func (e *env) client(key, secret string) *cloudwatch.Client {
@@ -260,12 +284,27 @@ func TestSDKMetricsErrors(t *testing.T) {
 	}
 }
 
-// TestCLIQuery drives the metric operations through the aws CLI v2, which speaks awsQuery to
-// CloudWatch: form-encoded lists and structures in, XML (with the ExtendedStatistics map) out.
-func TestCLIQuery(t *testing.T) {
-	const bin = "/usr/bin/aws"
+// TestCLIv2Query drives the metric operations through Debian's aws CLI v2, which speaks awsQuery
+// to CloudWatch: form-encoded lists and structures in, XML (with the ExtendedStatistics map) out.
+func TestCLIv2Query(t *testing.T) {
+	if e := testCLI(t, "/usr/bin/aws"); e != nil && (!e.protocols["query"] || len(e.protocols) != 1) {
+		t.Errorf("CLI v2 used %v, want awsQuery only", e.protocols)
+	}
+}
+
+// TestCLIv1 drives them through the pip aws CLI v1, whose newer botocore picks another of
+// CloudWatch's protocols (JSON or CBOR), so the same checks cover a second wire format.
+func TestCLIv1(t *testing.T) {
+	if e := testCLI(t, "/root/.pyenv/shims/aws"); e != nil && e.protocols["query"] {
+		t.Errorf("CLI v1 used %v, want a non-query protocol", e.protocols)
+	}
+}
+
+// testCLI runs the CLI checks with bin and returns the environment (nil when bin is missing).
+func testCLI(t *testing.T, bin string) *env {
 	if _, err := os.Stat(bin); err != nil {
 		t.Skipf("%s not installed", bin)
+		return nil
 	}
 	e := newEnv(t)
 	home := t.TempDir()
@@ -294,7 +333,7 @@ func TestCLIQuery(t *testing.T) {
 	var gs struct {
 		Label      string
 		Datapoints []struct {
-			Timestamp          string
+			Timestamp          any // ISO 8601 from CLI v2, epoch seconds from CLI v1
 			Unit               string
 			ExtendedStatistics map[string]float64
 		}
@@ -306,8 +345,8 @@ func TestCLIQuery(t *testing.T) {
 		gs.Datapoints[0].ExtendedStatistics["p50"] != 1 || gs.Datapoints[0].ExtendedStatistics["p90"] != 3 {
 		t.Errorf("get-metric-statistics = %s", out)
 	}
-	if ts, err := time.Parse(time.RFC3339, gs.Datapoints[0].Timestamp); err != nil || !ts.Equal(base) {
-		t.Errorf("datapoint timestamp %q, want %s", gs.Datapoints[0].Timestamp, base)
+	if ts := cliTime(gs.Datapoints[0].Timestamp); !ts.Equal(base) {
+		t.Errorf("datapoint timestamp %v, want %s", gs.Datapoints[0].Timestamp, base)
 	}
 	out, stderr, err = run("cloudwatch", "get-metric-data", "--start-time", base.Format(time.RFC3339),
 		"--end-time", base.Add(5*time.Minute).Format(time.RFC3339), "--metric-data-queries",
@@ -320,7 +359,7 @@ func TestCLIQuery(t *testing.T) {
 			ID         string `json:"Id"`
 			Label      string
 			StatusCode string
-			Timestamps []string
+			Timestamps []any
 			Values     []float64
 		}
 	}
@@ -339,4 +378,18 @@ func TestCLIQuery(t *testing.T) {
 	if err == nil || !strings.Contains(stderr, "(InvalidParameterValue)") || !strings.Contains(stderr, "The value AWS/ for parameter Namespace is invalid.") {
 		t.Errorf("AWS/ namespace via CLI: %v %s", err, stderr)
 	}
+	t.Logf("%s used %v", bin, e.protocols)
+	return e
+}
+
+// cliTime reads a timestamp the CLI printed: an ISO 8601 string (CLI v2) or epoch seconds (CLI v1).
+func cliTime(v any) time.Time {
+	switch v := v.(type) {
+	case string:
+		t, _ := time.Parse(time.RFC3339, v)
+		return t
+	case float64:
+		return time.Unix(0, int64(v*1e9)).UTC()
+	}
+	return time.Time{}
 }
