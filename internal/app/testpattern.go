@@ -2,6 +2,7 @@ package app
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -39,8 +40,8 @@ type tmfMatch struct {
 	Value           *string           `json:"value,omitempty"`
 }
 
-// runTestPattern implements `trailwatch test-pattern`. It buffers the matches and prints one JSON
-// document at the end, the shape of a TestMetricFilter response.
+// runTestPattern implements `trailwatch test-pattern`. It prints one JSON document, the shape of a
+// TestMetricFilter response, streaming the matches as it reads the events.
 func runTestPattern(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("test-pattern", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -104,11 +105,14 @@ func runTestPattern(ctx context.Context, args []string, stdin io.Reader, stdout,
 		in = f
 	}
 
-	matches := []tmfMatch{}
+	// Stream the document: the input has no size limit, so matches are not held in memory.
+	w := bufio.NewWriter(stdout)
+	w.WriteString(`{"matches":[`)
 	sc := bufio.NewScanner(in)
 	// CloudWatch Logs events are at most 256 KB; allow some slack for a line terminator.
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	var r pattern.Result
+	first := true
 	for n := 1; sc.Scan(); n++ {
 		if n%4096 == 0 && ctx.Err() != nil {
 			fmt.Fprintf(stderr, "test-pattern: %v\n", ctx.Err())
@@ -127,19 +131,37 @@ func runTestPattern(ctx context.Context, args []string, stdin io.Reader, stdout,
 			v := strconv.FormatFloat(r.Value, 'f', -1, 64)
 			m.Value = &v
 		}
-		matches = append(matches, m)
+		if !first {
+			w.WriteByte(',')
+		}
+		first = false
+		b, err := marshalNoEscape(m)
+		if err != nil {
+			fmt.Fprintf(stderr, "test-pattern: encode: %v\n", err)
+			return 1
+		}
+		w.Write(b)
 	}
 	if err := sc.Err(); err != nil {
 		fmt.Fprintf(stderr, "test-pattern: read events: %v\n", err)
 		return 1
 	}
-	enc := json.NewEncoder(stdout)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(struct {
-		Matches []tmfMatch `json:"matches"`
-	}{matches}); err != nil {
+	w.WriteString("]}\n")
+	if err := w.Flush(); err != nil {
 		fmt.Fprintf(stderr, "test-pattern: write: %v\n", err)
 		return 1
 	}
 	return 0
+}
+
+// marshalNoEscape encodes v as JSON without escaping <, > and & (log messages are shown as
+// they are) and without a trailing newline.
+func marshalNoEscape(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
