@@ -61,6 +61,24 @@ func BenchmarkInsertSamplesTx(b *testing.B) {
 	}
 }
 
+// BenchmarkTxBaseline is the begin/rollback pair BenchmarkInsertSamplesTx also pays: subtract it
+// to get the cost of insertSamplesTx itself.
+func BenchmarkTxBaseline(b *testing.B) {
+	db, err := Open(context.Background(), b.TempDir(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	for b.Loop() {
+		tx, err := db.write.BeginTx(ctx, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tx.Rollback()
+	}
+}
+
 // BenchmarkAddSamples is the same batch committed (with synchronous=FULL).
 func BenchmarkAddSamples(b *testing.B) {
 	db, err := Open(context.Background(), b.TempDir(), Options{})
