@@ -34,10 +34,12 @@ const (
 // so they carry AWS's exact texts (recorded against AWS in LocalStack's snapshot tests
 // tests/aws/services/logs/test_logs_{groups,streams,events}.snapshot.json).
 var (
-	ErrLogGroupNotFound     = &Error{CodeResourceNotFound, "The specified log group does not exist."}
-	ErrLogStreamNotFound    = &Error{CodeResourceNotFound, "The specified log stream does not exist."}
-	ErrLogGroupExists       = &Error{CodeResourceAlreadyExists, "The specified log group already exists"}
-	ErrLogStreamExists      = &Error{CodeResourceAlreadyExists, "The specified log stream already exists"}
+	ErrLogGroupNotFound  = &Error{CodeResourceNotFound, "The specified log group does not exist."}
+	ErrLogStreamNotFound = &Error{CodeResourceNotFound, "The specified log stream does not exist."}
+	ErrLogGroupExists    = &Error{CodeResourceAlreadyExists, "The specified log group already exists"}
+	ErrLogStreamExists   = &Error{CodeResourceAlreadyExists, "The specified log stream already exists"}
+	// ErrMetricFilterNotFound: the code is AWS's (DeleteMetricFilter API reference); the message
+	// is ours, AWS's text for a missing filter is not recorded anywhere we could find.
 	ErrMetricFilterNotFound = &Error{CodeResourceNotFound, "The specified metric filter does not exist."}
 	// ErrMetricFilterLimit is returned by Store.PutMetricFilter when a new filter would exceed the
 	// per-group quota (100, "cannot be changed": filter-patterns.md §8).

@@ -265,7 +265,8 @@ func (s *Service) DescribeLogStreams(ctx context.Context, sc Scope, in DescribeL
 	}
 	if byTime && in.LogStreamNamePrefix != "" {
 		// "If orderBy is LastEventTime, you cannot specify this parameter." (DescribeLogStreams
-		// API reference, logStreamNamePrefix). The wording is ours: AWS's text is not recorded.
+		// API reference, logStreamNamePrefix); the text is AWS's, as quoted in
+		// turbot/steampipe-plugin-aws#1949.
 		return DescribeLogStreamsOutput{}, invalidParameter("Cannot order by LastEventTime with a logStreamNamePrefix.")
 	}
 	limit := limitOr(in.Limit, maxDescribeLimit)
