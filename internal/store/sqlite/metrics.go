@@ -34,6 +34,10 @@ type seriesBatch struct {
 	lastTS                                 int64
 	minutes                                map[minuteKey]*metrics.Aggregate
 	order                                  []minuteKey
+	// last is the aggregate the previous sample of this metric went to: consecutive samples
+	// usually share a minute and a unit, which spares the map lookup.
+	lastKey minuteKey
+	last    *metrics.Aggregate
 }
 
 type minuteKey struct {
@@ -75,11 +79,15 @@ func (db *DB) insertSamplesTx(ctx context.Context, tx *sql.Tx, samples []metrics
 		ts := s.Timestamp.UnixMilli()
 		b.lastTS = max(b.lastTS, ts)
 		mk := minuteKey{minute: s.Timestamp.Unix() - mod(s.Timestamp.Unix(), 60), unit: metrics.NormalizeUnit(s.Unit)}
-		agg := b.minutes[mk]
-		if agg == nil {
-			agg = &metrics.Aggregate{Time: time.Unix(mk.minute, 0).UTC(), Unit: mk.unit}
-			b.minutes[mk] = agg
-			b.order = append(b.order, mk)
+		agg := b.last
+		if agg == nil || mk != b.lastKey {
+			agg = b.minutes[mk]
+			if agg == nil {
+				agg = &metrics.Aggregate{Time: time.Unix(mk.minute, 0).UTC(), Unit: mk.unit}
+				b.minutes[mk] = agg
+				b.order = append(b.order, mk)
+			}
+			b.lastKey, b.last = mk, agg
 		}
 		agg.AddSample(s)
 	}
