@@ -38,6 +38,7 @@ func (s *Service) group(ctx context.Context, sc Scope, name string) (*groupState
 	k := groupKey{sc, name}
 	s.mu.Lock()
 	st, ok := s.groups[k]
+	gen := s.gen
 	s.mu.Unlock()
 	if ok {
 		return st, nil
@@ -64,15 +65,21 @@ func (s *Service) group(ctx context.Context, sc Scope, name string) (*groupState
 	}
 	st.set = pattern.NewSet(compiled)
 	s.mu.Lock()
-	s.groups[k] = st
+	// A change committed while this state was loading may not be in it: use it for this call
+	// but do not cache it.
+	if s.gen == gen {
+		s.groups[k] = st
+	}
 	s.mu.Unlock()
 	return st, nil
 }
 
-// forget drops a group's cached state after a change to it.
+// forget drops a group's cached state after a change to it, and makes states loaded
+// concurrently with the change uncacheable.
 func (s *Service) forget(sc Scope, name string) {
 	s.mu.Lock()
 	delete(s.groups, groupKey{sc, name})
+	s.gen++
 	s.mu.Unlock()
 }
 

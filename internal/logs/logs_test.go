@@ -378,6 +378,7 @@ type fakeStore struct {
 	group   LogGroup
 	filters []MetricFilter
 	batches []AppendBatch
+	onList  func() // called inside ListMetricFilters, to interleave a concurrent change
 }
 
 func (f *fakeStore) GetLogGroup(_ context.Context, _ Scope, name string) (LogGroup, error) {
@@ -388,7 +389,31 @@ func (f *fakeStore) GetLogGroup(_ context.Context, _ Scope, name string) (LogGro
 }
 
 func (f *fakeStore) ListMetricFilters(context.Context, Scope, FilterQuery) ([]MetricFilter, error) {
+	if f.onList != nil {
+		f.onList()
+	}
 	return f.filters, nil
+}
+
+// TestGroupCacheRace checks that state loaded while a change to the group commits is used once
+// but not cached, so the change is seen by the next batch.
+func TestGroupCacheRace(t *testing.T) {
+	fs := &fakeStore{group: LogGroup{Name: "g"}}
+	s := NewService(fs, func() time.Time { return now })
+	fs.onList = func() { s.forget(scope, "g") }
+	if _, err := s.group(context.Background(), scope, "g"); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.groups) != 0 {
+		t.Fatalf("state loaded during a change was cached")
+	}
+	fs.onList = nil
+	if _, err := s.group(context.Background(), scope, "g"); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.groups) != 1 {
+		t.Fatalf("state loaded without a concurrent change was not cached")
+	}
 }
 
 func (f *fakeStore) AppendEvents(_ context.Context, _ Scope, b AppendBatch) (int64, error) {

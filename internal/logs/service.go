@@ -23,6 +23,7 @@ type Service struct {
 
 	mu     sync.Mutex
 	groups map[groupKey]*groupState // cached per-group ingestion state, see groupState
+	gen    uint64                   // bumped by every forget
 }
 
 // NewService returns a Service over store; now is its clock (nil means time.Now).
