@@ -48,6 +48,10 @@ func (s *Memory) AddSamples(_ context.Context, samples []metrics.Sample) error {
 	defer s.mu.Unlock()
 	for i := range samples {
 		smp := &samples[i]
+		var probe metrics.Aggregate
+		if probe.AddSample(smp); !probe.HasData() && !probe.HasDefault {
+			continue // ignored sample (non-finite): it must not create the metric
+		}
 		k := memKey(smp.Scope(), smp.Metric())
 		pos, ok := s.index[k]
 		if !ok {

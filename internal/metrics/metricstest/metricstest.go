@@ -412,4 +412,10 @@ func testNonFinite(t *testing.T, s metrics.Store) {
 		}
 	}
 	check(t, real, "12:00:00 None n=1 sum=2 min=2 max=2 dist=[{2 1}]")
+	// A metric that only ever received ignored samples does not exist.
+	only := metrics.Metric{Namespace: "App", MetricName: "OnlyNaN"}
+	add(t, s, sample(only, t0, math.NaN()))
+	if got := list(t, s, metrics.ListQuery{MetricName: "OnlyNaN"}); len(got) != 0 {
+		t.Errorf("metric with only non-finite samples is listed: %q", got)
+	}
 }

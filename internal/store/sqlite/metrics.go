@@ -40,6 +40,16 @@ type seriesBatch struct {
 	last    *metrics.Aggregate
 }
 
+// hasContent reports whether any of b's minutes holds a sample or a default.
+func (b *seriesBatch) hasContent() bool {
+	for _, a := range b.minutes {
+		if a.HasData() || a.HasDefault {
+			return true
+		}
+	}
+	return false
+}
+
 type minuteKey struct {
 	minute int64
 	unit   string
@@ -115,6 +125,9 @@ func (db *DB) insertSamplesTx(ctx context.Context, tx *sql.Tx, samples []metrics
 	defer writeMinute.Close()
 
 	for _, b := range order {
+		if !b.hasContent() {
+			continue // only ignored (non-finite) samples: do not create or refresh the metric
+		}
 		var id int64
 		if err := upsertSeries.QueryRowContext(ctx, b.account, b.region, b.namespace, b.name, b.dims, b.lastTS).Scan(&id); err != nil {
 			return fmt.Errorf("upsert metric: %w", err)
@@ -122,7 +135,7 @@ func (db *DB) insertSamplesTx(ctx context.Context, tx *sql.Tx, samples []metrics
 		for _, mk := range b.order {
 			add := b.minutes[mk]
 			if !add.HasData() && !add.HasDefault {
-				continue // only ignored (non-finite) samples
+				continue
 			}
 			stored, found, err := scanMinute(readMinute.QueryRowContext(ctx, id, mk.minute, mk.unit))
 			if err != nil {
