@@ -15,11 +15,13 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -34,10 +36,33 @@ var schemaFS embed.FS
 // DB is the SQLite backend. Its methods are safe for concurrent use.
 type DB struct {
 	path  string
-	write *sql.DB // exactly one connection: all writes are serialised here
+	write *sql.DB // exactly one connection, used only by the committer goroutine (and migrations)
 	read  *sql.DB // a pool of read-only connections
+	ckpt  *sql.DB // one connection for WAL checkpoints
 	now   func() time.Time
+
+	commits   chan *txRequest // write transactions waiting for the committer
+	quit      chan struct{}   // closed by Close: the committer drains the queue and stops
+	committer sync.WaitGroup
+
+	// closing guards closed: withTx enqueues under the read lock, Close sets closed under the write lock,
+	// so nothing is enqueued after the committer's final drain.
+	closing sync.RWMutex
+	closed  bool
 }
+
+// maxGroup bounds how many queued write transactions share one commit.
+const maxGroup = 64
+
+// txRequest is one caller's write transaction, queued for group commit.
+type txRequest struct {
+	ctx  context.Context
+	fn   func(tx *sql.Tx) error
+	done chan error
+}
+
+// errClosed is returned for writes attempted after Close.
+var errClosed = errors.New("database is closed")
 
 // Options tunes Open; the zero value is the production default.
 type Options struct {
@@ -54,7 +79,9 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
-	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_txlock=immediate"
+	// wal_autocheckpoint(0): checkpoints run on their own connection (checkpointLoop), not inside a commit,
+	// where copying pages back and syncing the database file would stall every waiting writer.
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=wal_autocheckpoint(0)&_txlock=immediate"
 	write, err := sql.Open("sqlite", "file:"+path+"?"+pragmas)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
@@ -73,23 +100,44 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	}
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
+	ckpt, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	ckpt.SetMaxOpenConns(1)
 	now := opts.Now
 	if now == nil {
 		now = time.Now
 	}
-	db := &DB{path: path, write: write, read: read, now: now}
+	db := &DB{path: path, write: write, read: read, ckpt: ckpt, now: now,
+		commits: make(chan *txRequest, 1024), quit: make(chan struct{})}
 	if err := db.migrate(ctx); err != nil {
-		db.Close()
+		write.Close()
+		read.Close()
+		ckpt.Close()
 		return nil, err
 	}
+	db.committer.Go(db.commitLoop)
+	db.committer.Go(db.checkpointLoop)
 	return db, nil
 }
 
 // Path returns the database file's path.
 func (db *DB) Path() string { return db.path }
 
-// Close closes both connection pools. A WAL checkpoint runs as the last connection closes.
+// Close waits for queued writes to commit, then closes both connection pools. A WAL checkpoint runs as
+// the last connection closes.
 func (db *DB) Close() error {
+	db.closing.Lock()
+	if !db.closed {
+		db.closed = true
+		close(db.quit)
+	}
+	db.closing.Unlock()
+	db.committer.Wait()
+	db.ckpt.Close()
 	rerr := db.read.Close()
 	werr := db.write.Close()
 	if werr != nil {
@@ -150,18 +198,140 @@ func (db *DB) applyMigration(ctx context.Context, name string) error {
 	return nil
 }
 
-// withTx runs fn in a write transaction and commits it when fn returns nil.
+// checkpointEvery is how often the WAL is copied back into the database file.
+const checkpointEvery = time.Second
+
+// checkpointLoop copies committed WAL pages into the database file in the background. PASSIVE never waits
+// for writers or readers, so ingestion is not stalled; the WAL is reset automatically once a checkpoint
+// has caught up, which keeps the file from growing without bound.
+func (db *DB) checkpointLoop() {
+	tick := time.NewTicker(checkpointEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-db.quit:
+			return
+		case <-tick.C:
+			// A failed passive checkpoint is retried on the next tick; nothing is lost by skipping one.
+			db.ckpt.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+		}
+	}
+}
+
+// withTx runs fn in a write transaction and returns once that transaction has committed (nil) or failed.
+//
+// Writes use group commit: with synchronous=FULL every commit costs an fsync (tens of milliseconds on
+// virtualised disks), which would cap PutLogEvents at one batch per fsync. So a single committer goroutine
+// takes every transaction queued while the previous commit was syncing, runs each fn inside its own
+// SAVEPOINT of one shared transaction, and commits them with one fsync. A fn that fails is rolled back to its
+// savepoint alone and gets its error; if the shared COMMIT fails, every fn of the group gets that error and
+// none of them took effect. Each caller's outcome is therefore exactly that of its own transaction, as if
+// run alone in the order the committer ran them.
+//
+// fn runs on the committer goroutine: it must only use tx (never call withTx itself, which would wait for
+// the committer forever) and must not keep side effects outside tx if it returns an error.
 func (db *DB) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.write.BeginTx(ctx, nil)
+	req := &txRequest{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	db.closing.RLock()
+	if db.closed {
+		db.closing.RUnlock()
+		return errClosed
+	}
+	select {
+	case db.commits <- req:
+	case <-ctx.Done():
+		db.closing.RUnlock()
+		return ctx.Err()
+	}
+	db.closing.RUnlock()
+	// Once queued, wait for the outcome even if ctx ends: the caller must learn whether it committed.
+	return <-req.done
+}
+
+// commitLoop is the committer goroutine: it runs queued transactions in groups until Close.
+func (db *DB) commitLoop() {
+	group := make([]*txRequest, 0, maxGroup)
+	for {
+		var first *txRequest
+		select {
+		case first = <-db.commits:
+		case <-db.quit:
+			// Drain what was queued before Close, then stop.
+			for {
+				select {
+				case req := <-db.commits:
+					db.commitGroup(append(group[:0], req))
+				default:
+					return
+				}
+			}
+		}
+		group = append(group[:0], first)
+	gather:
+		for len(group) < maxGroup {
+			select {
+			case req := <-db.commits:
+				group = append(group, req)
+			default:
+				break gather
+			}
+		}
+		db.commitGroup(group)
+	}
+}
+
+// commitGroup runs the group's transactions in one SQLite transaction, each under a savepoint, and reports
+// each outcome.
+func (db *DB) commitGroup(group []*txRequest) {
+	results := make([]error, len(group))
+	fail := func(err error) {
+		for _, req := range group {
+			req.done <- err
+		}
+	}
+	tx, err := db.write.BeginTx(context.Background(), nil)
 	if err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
+		fail(fmt.Errorf("begin transaction: %w", err))
+		return
 	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
+	committed := 0
+	for i, req := range group {
+		if err := req.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		if _, err := tx.Exec("SAVEPOINT txreq"); err != nil {
+			tx.Rollback()
+			fail(fmt.Errorf("begin savepoint: %w", err))
+			return
+		}
+		if err := req.fn(tx); err != nil {
+			results[i] = err
+			if _, rerr := tx.Exec("ROLLBACK TO txreq"); rerr != nil {
+				tx.Rollback()
+				fail(fmt.Errorf("roll back savepoint after %v: %w", err, rerr))
+				return
+			}
+		} else {
+			committed++
+		}
+		if _, err := tx.Exec("RELEASE txreq"); err != nil {
+			tx.Rollback()
+			fail(fmt.Errorf("release savepoint: %w", err))
+			return
+		}
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit transaction: %w", err)
+	if committed == 0 {
+		tx.Rollback()
+	} else if err := tx.Commit(); err != nil {
+		err = fmt.Errorf("commit transaction: %w", err)
+		for i := range results {
+			if results[i] == nil {
+				results[i] = err
+			}
+		}
 	}
-	return nil
+	for i, req := range group {
+		req.done <- results[i]
+	}
 }
