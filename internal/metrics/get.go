@@ -235,11 +235,16 @@ type GetMetricDataInput struct {
 type MetricDataQuery struct {
 	ID         string
 	Expression string
+	// Label names the result; empty means the metric name.
 	Label      string
 	MetricStat *MetricStat
-	Period     *int32
+	// Period applies to expressions only, so it is ignored.
+	Period *int32
+	// ReturnData false leaves the query's result out of the response.
 	ReturnData *bool
-	AccountID  string
+	// AccountID selects a linked source account in cross-account observability; trailwatch has no
+	// linked accounts, so it is ignored and the caller's own metrics are read.
+	AccountID string
 }
 
 // MetricStat names a metric, a period, a statistic and optionally a unit.
