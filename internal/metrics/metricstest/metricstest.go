@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) metrics.Store) {
 		{"ListInvalidCursor", testListInvalidCursor},
 		{"EmptyBatch", testEmptyBatch},
 		{"NonFiniteIgnored", testNonFinite},
+		{"ConcurrentAdds", testConcurrentAdds},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -417,5 +419,40 @@ func testNonFinite(t *testing.T, s metrics.Store) {
 	add(t, s, sample(only, t0, math.NaN()))
 	if got := list(t, s, metrics.ListQuery{MetricName: "OnlyNaN"}); len(got) != 0 {
 		t.Errorf("metric with only non-finite samples is listed: %q", got)
+	}
+}
+
+// testConcurrentAdds checks that concurrent batches on the same metric-minutes never lose an
+// update (each batch reads and rewrites the stored aggregate).
+func testConcurrentAdds(t *testing.T, s metrics.Store) {
+	const writers, batches = 4, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range batches {
+				b := []metrics.Sample{sample(cpu, t0, float64(w)), sample(cpu, t0.Add(time.Minute), float64(i))}
+				if err := s.AddSamples(context.Background(), b); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("AddSamples: %v", err)
+	}
+	got := query(t, s, scope, cpu, t0, t0.Add(time.Hour))
+	if len(got) != 2 || got[0].SampleCount != writers*batches || got[1].SampleCount != writers*batches ||
+		got[0].Sum != batches*(0+1+2+3) || got[1].Sum != writers*(batches*(batches-1)/2) {
+		var lines []string
+		for _, a := range got {
+			lines = append(lines, summary(a))
+		}
+		t.Errorf("after %d concurrent batches: %q", writers*batches, lines)
 	}
 }
