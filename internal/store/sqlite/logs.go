@@ -352,9 +352,11 @@ func (db *DB) ListLogStreams(ctx context.Context, sc logs.Scope, group string, q
 
 // insertEventsSQL builds a multi-row INSERT for n events. Parameters are anonymous: numbered
 // ones (?NNN) would make the driver look every parameter's name up in a linear list, which was
-// 10% of ingestion CPU.
+// 10% of ingestion CPU. OR FAIL spares SQLite the statement journal it keeps to undo a failed
+// statement inside a transaction (~13% of CPU, in writes to a temp file): any failure aborts the
+// whole append transaction anyway, so undoing just the statement is never needed.
 func insertEventsSQL(n int) string {
-	return `INSERT INTO log_events (group_id, stream_id, ingestion_time, ts, message) VALUES ` +
+	return `INSERT OR FAIL INTO log_events (group_id, stream_id, ingestion_time, ts, message) VALUES ` +
 		strings.Repeat("(?,?,?,?,?),", n-1) + "(?,?,?,?,?)"
 }
 
