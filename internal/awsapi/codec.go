@@ -1,10 +1,8 @@
 package awsapi
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -45,21 +43,6 @@ var cborEnc = func() cbor.EncMode {
 	}
 	return em
 }()
-
-// decodeJSON fills out from an awsJson body. An empty body is the empty input.
-func decodeJSON(body []byte, out any) error {
-	body = bytes.TrimSpace(body)
-	if len(body) == 0 {
-		return nil
-	}
-	if body[0] != '{' && !bytes.Equal(body, []byte("null")) {
-		return errors.New("Start of structure or map found where not expected.")
-	}
-	if err := json.Unmarshal(body, out); err != nil {
-		return err
-	}
-	return nil
-}
 
 // decodeCBOR fills out from an RPC v2 CBOR body. An empty body is the empty input.
 func decodeCBOR(body []byte, out any) error {

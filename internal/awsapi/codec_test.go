@@ -3,6 +3,7 @@ package awsapi
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"math"
 	"os"
@@ -253,11 +254,26 @@ func FuzzJSONDecode(f *testing.F) {
 	f.Add([]byte(`{"Name":"x","Values":["a"],"At":1764183600.5,"N":3}`))
 	f.Add([]byte(`{"At":"2025-11-26T19:00:00Z"}`))
 	f.Add([]byte(`null`))
+	f.Add([]byte(`{"str":"\ud83d\ude00","list":[{"name":"a"}],"doc":{"x":[1,2]},"double":"NaN"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var in cInput
 		_ = decodeJSON(b, &in)
 		var q qInput
 		_ = decodeJSON(b, &q)
+		// Differential check against encoding/json's grammar: a syntax error only for invalid
+		// JSON (or nesting beyond the limit), and never success for invalid JSON.
+		var j jInput
+		err := decodeJSON(b, &j)
+		var se *jsonSyntaxError
+		valid := json.Valid(b) || len(bytes.TrimSpace(b)) == 0
+		trimmed := bytes.TrimSpace(b)
+		object := len(trimmed) > 0 && trimmed[0] == '{' // top-level scalars are rejected by design
+		if errors.As(err, &se) && valid && object && bytes.Count(b, []byte("["))+bytes.Count(b, []byte("{")) <= maxJSONDepth {
+			t.Fatalf("syntax error %v for valid JSON %q", err, b)
+		}
+		if err == nil && !valid {
+			t.Fatalf("accepted invalid JSON %q", b)
+		}
 	})
 }
 

@@ -25,8 +25,25 @@
 // them; the most visible ones are:
 //
 //   - A request whose query-form value does not parse as its member's type is answered with the
-//     service's Service.QueryValidationCode (default "ValidationError") and a message naming the
-//     member, status 400. JSON and CBOR bodies that do not decode give SerializationException.
+//     service's Service.QueryValidationCode (default "ValidationError"), status 400, and a message
+//     in AWS's validation style naming the member ("1 validation error detected: Value 'sixty' at
+//     'Period' failed to satisfy constraint: Member must be an integer").
+//   - JSON and CBOR bodies that do not decode give SerializationException: malformed bodies without
+//     a message, values of the wrong type with the Coral deserializer's wording ("class
+//     java.lang.String can not be converted to an Integer", "Start of list found where not
+//     expected"). JSON member names match case-sensitively; doubles accept "NaN", "Infinity" and
+//     "-Infinity"; unknown members are ignored.
+//   - Errors raised by the framework itself (authentication, serialization, unknown operation,
+//     internal failure) carry the com.amazon.coral.service namespace in __type when the service
+//     namespaces its types, and SerializationException spells its message member "Message".
+//   - With X-Amzn-Query-Mode: true, a query-compatible service answers JSON/CBOR errors with the
+//     awsQuery status (404 ResourceNotFound, 403 SignatureDoesNotMatch); without it, 4xx becomes
+//     400 and authentication errors use the awsJson status (400).
+//   - SigV4: the clock-skew window is five minutes; X-Amz-Date is required (the Date header form is
+//     not supported); requests whose signed headers include one the aws-sdk-go-v2 signer never
+//     signs (user-agent, expect, transfer-encoding, x-amzn-trace-id) cannot be verified and get a
+//     signature mismatch; the Host header the client sent is used, so a proxy in front must keep
+//     it. Any lowercase region name is accepted, since a region is only a scope here.
 //   - JSON and CBOR no-output operations answer "{}" and an empty CBOR map respectively.
 //   - Authentication errors on JSON and CBOR use the awsJson codes (UnrecognizedClientException,
 //     InvalidSignatureException, …); query-compatible services add the awsQuery code in

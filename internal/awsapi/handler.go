@@ -265,12 +265,12 @@ func (h *handler) serveOperation(c *call, body []byte, id Identity) {
 		}
 	case ProtocolJSON10, ProtocolJSON11:
 		if err = decodeJSON(body, in.Interface()); err != nil {
-			h.writeError(c, errSerialization(jsonErrorMessage(err)))
+			h.writeError(c, decodeError(err))
 			return
 		}
 	case ProtocolCBOR:
 		if err = decodeCBOR(body, in.Interface()); err != nil {
-			h.writeError(c, errSerialization("Unable to parse CBOR body: "+truncate(err.Error(), 200)))
+			h.writeError(c, decodeError(err))
 			return
 		}
 	}

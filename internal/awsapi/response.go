@@ -2,8 +2,10 @@ package awsapi
 
 import (
 	"encoding/json"
+
 	"errors"
 	"fmt"
+	"github.com/fxamacker/cbor/v2"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -91,7 +93,11 @@ func (h *handler) writeError(c *call, e wireError) {
 		}
 		m := map[string]string{"__type": typ}
 		if !e.noMessage {
-			m["message"] = e.message
+			if e.code == "SerializationException" {
+				m["Message"] = e.message // Coral's spelling for this exception
+			} else {
+				m["message"] = e.message
+			}
 		}
 		var err error
 		if c.proto == ProtocolCBOR {
@@ -120,17 +126,42 @@ func shapeName(typ string) string {
 	return typ
 }
 
-// jsonErrorMessage words a JSON decoding failure like AWS's SerializationException, without
-// echoing Go type names.
-func jsonErrorMessage(err error) string {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
+// decodeError turns a JSON or CBOR decoding failure into AWS's SerializationException: malformed
+// bodies get no message (as AWS answers), values of the wrong type get Coral's wording.
+func decodeError(err error) wireError {
+	e := errSerialization("")
+	var te *jsonTypeError
+	var ce *cbor.UnmarshalTypeError
 	switch {
-	case errors.As(err, &se):
-		return fmt.Sprintf("Unable to parse JSON body: syntax error at offset %d", se.Offset)
 	case errors.As(err, &te):
-		return fmt.Sprintf("Unexpected value type for member %s", te.Field)
+		e.message = te.msg
+	case errors.As(err, &ce):
+		e.message = fmt.Sprintf("CBOR %s can not be converted to %s", ce.CBORType, coralTarget(ce.GoType))
 	default:
-		return truncate(err.Error(), 200)
+		e.noMessage = true
 	}
+	return e
+}
+
+// coralTarget names a Go type the way Coral's conversion messages name shapes.
+func coralTarget(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "[]uint8"):
+		return "a Blob"
+	case strings.HasPrefix(goType, "[]"):
+		return "a List"
+	case strings.HasPrefix(goType, "map["):
+		return "a Map"
+	case goType == "string":
+		return "an String"
+	case goType == "bool":
+		return "an Boolean"
+	case goType == "int64" || goType == "uint64" || goType == "int":
+		return "an Long"
+	case strings.HasPrefix(goType, "int") || strings.HasPrefix(goType, "uint"):
+		return "an Integer"
+	case strings.HasPrefix(goType, "float"):
+		return "an Double"
+	}
+	return "a Structure"
 }
