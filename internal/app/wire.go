@@ -2,9 +2,11 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
+	"github.com/trailwatch/trailwatch/internal/alarm"
 	"github.com/trailwatch/trailwatch/internal/awsapi"
 	"github.com/trailwatch/trailwatch/internal/awsapi/logsapi"
 	"github.com/trailwatch/trailwatch/internal/awsapi/monitoringapi"
@@ -22,6 +24,20 @@ const retentionSweepEvery = time.Minute
 func (s *Server) wire(ctx context.Context, db *sqlite.DB, wg *sync.WaitGroup) ([]*awsapi.Service, error) {
 	metricsSvc := metrics.NewService(db, s.now)
 	logsSvc := logs.NewService(db, s.now)
+
+	alarmSvc, err := alarm.NewService(ctx, db, metricsSvc, s.now)
+	if err != nil {
+		return nil, fmt.Errorf("load alarms: %w", err)
+	}
+	alarmSvc.OnError = func(err error) { s.logger.Warn("alarm evaluation failed", "err", err) }
+	logsSvc.OnSamples = alarmSvc.OnSamples
+	// Until trailwatch has SNS, actions are recorded in the outbox and shown in the alarm history
+	// as executed; the SNS component will replace RecordOnly with its publisher.
+	dispatcher := alarm.NewDispatcher(db, alarm.RecordOnly{}, s.now)
+	dispatcher.OnError = func(err error) { s.logger.Warn("alarm action dispatch failed", "err", err) }
+	alarmSvc.OnActions = dispatcher.Notify
+	wg.Go(func() { _ = alarmSvc.Run(ctx) })
+	wg.Go(func() { _ = dispatcher.Run(ctx) })
 
 	wg.Go(func() {
 		tick := time.NewTicker(retentionSweepEvery)
@@ -42,6 +58,6 @@ func (s *Server) wire(ctx context.Context, db *sqlite.DB, wg *sync.WaitGroup) ([
 
 	return []*awsapi.Service{
 		logsapi.NewService(logsSvc),
-		monitoringapi.NewService(metricsSvc),
+		monitoringapi.NewService(metricsSvc, monitoringapi.AlarmOperations(metricsSvc, alarmSvc)),
 	}, nil
 }

@@ -1,0 +1,262 @@
+package alarm
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/trailwatch/trailwatch/internal/metrics"
+)
+
+// highResStep is the evaluation interval of alarms with periods below a minute [§1.4].
+const highResStep = 10 * time.Second
+
+// Run is the scheduler. It evaluates every alarm once at start (catching up on anything a crash
+// interrupted: a transition either committed with its actions or is recomputed now), then runs a
+// regular round at every minute boundary (and every 10 s for alarms with periods below a
+// minute), and early evaluations whenever OnSamples or OnMetricData report new datapoints. It
+// returns when ctx is cancelled.
+func (s *Service) Run(ctx context.Context) error {
+	s.Round(ctx, s.now(), false)
+	s.earlyAll(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.wake:
+				s.drainDirty(ctx)
+			}
+		}
+	}()
+	defer func() { <-done }()
+	for {
+		now := s.now()
+		next := now.Truncate(highResStep).Add(highResStep)
+		t := time.NewTimer(next.Sub(now))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+		at := s.now()
+		if at.Before(next) {
+			at = next // a timer may fire a hair early by the wall clock
+		}
+		s.Round(ctx, at, at.Truncate(time.Minute) != at.Truncate(highResStep))
+	}
+}
+
+// Round is one regular evaluation round at now: every metric alarm is evaluated with Evaluate
+// (only high-resolution ones when highResOnly), transitions applied, and composites whose
+// suppression may have ended re-checked. It returns the number of transitions.
+func (s *Service) Round(ctx context.Context, now time.Time, highResOnly bool) int {
+	s.mu.RLock()
+	entries := make([]*entry, 0, len(s.alarms))
+	for _, e := range s.alarms {
+		entries = append(entries, e)
+	}
+	s.mu.RUnlock()
+	n := 0
+	for _, e := range entries {
+		if ctx.Err() != nil {
+			break
+		}
+		r := e.rec.Load()
+		if r == nil {
+			continue
+		}
+		if r.Metric != nil {
+			if highResOnly && r.Metric.PeriodSeconds() >= 60 {
+				continue
+			}
+			changed, err := s.evaluate(ctx, e, now, false)
+			s.report(err)
+			if changed {
+				n++
+			}
+		} else if r.ActionsWaiting && !highResOnly {
+			e.mu.Lock()
+			s.report(s.releaseSuppressed(ctx, e, now))
+			e.mu.Unlock()
+		}
+	}
+	return n
+}
+
+// OnSamples is the hook for logs.Service.OnSamples and PutMetricData: it marks the samples'
+// metrics for an early evaluation and returns at once.
+func (s *Service) OnSamples(samples []metrics.Sample) {
+	if len(samples) == 0 {
+		return
+	}
+	s.dirtyMu.Lock()
+	var last string
+	for i := range samples {
+		sm := &samples[i]
+		k := sampleKey(sm.AccountID, sm.Region, sm.Metric())
+		if k != last {
+			s.dirty[k] = struct{}{}
+			last = k
+		}
+	}
+	s.dirtyMu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// OnMetricData is OnSamples for callers that know only the metrics written (PutMetricData).
+func (s *Service) OnMetricData(scope metrics.Scope, ms []metrics.Metric) {
+	s.dirtyMu.Lock()
+	for _, m := range ms {
+		s.dirty[sampleKey(scope.AccountID, scope.Region, m)] = struct{}{}
+	}
+	s.dirtyMu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// drainDirty runs the early evaluations of the alarms on the metrics marked dirty.
+func (s *Service) drainDirty(ctx context.Context) {
+	for {
+		s.dirtyMu.Lock()
+		if len(s.dirty) == 0 {
+			s.dirtyMu.Unlock()
+			return
+		}
+		dirty := s.dirty
+		s.dirty = map[string]struct{}{}
+		s.dirtyMu.Unlock()
+		var entries []*entry
+		s.mu.RLock()
+		for mk := range dirty {
+			for k := range s.byMetric[mk] {
+				entries = append(entries, s.alarms[k])
+			}
+		}
+		s.mu.RUnlock()
+		for _, e := range entries {
+			if e == nil {
+				continue
+			}
+			_, err := s.evaluate(ctx, e, s.now(), true)
+			s.report(err)
+		}
+	}
+}
+
+// earlyAll runs an early evaluation of every metric alarm.
+func (s *Service) earlyAll(ctx context.Context) {
+	s.mu.RLock()
+	entries := make([]*entry, 0, len(s.alarms))
+	for _, e := range s.alarms {
+		entries = append(entries, e)
+	}
+	s.mu.RUnlock()
+	for _, e := range entries {
+		if r := e.rec.Load(); r != nil && r.Metric != nil {
+			_, err := s.evaluate(ctx, e, s.now(), true)
+			s.report(err)
+		}
+	}
+}
+
+// evaluateMetric is evaluate for callers that only need the error.
+func (s *Service) evaluateMetric(ctx context.Context, e *entry, now time.Time, early bool) error {
+	_, err := s.evaluate(ctx, e, now, early)
+	return err
+}
+
+// evaluate evaluates a metric alarm at now: regularly (Evaluate over the window ending at the
+// current evaluation minute) or early (EvaluateEarly over the window of the next regular
+// evaluation, applied only when final). A transition is applied and composites referencing the
+// alarm re-evaluated.
+func (s *Service) evaluate(ctx context.Context, e *entry, now time.Time, early bool) (bool, error) {
+	e.mu.Lock()
+	rec := e.rec.Load()
+	if rec == nil || rec.Metric == nil {
+		e.mu.Unlock()
+		return false, nil
+	}
+	a := rec.Metric
+	at := now
+	if early {
+		at = a.NextEvaluation(now)
+	}
+	start, end := a.Range(at)
+	points, nonNeg, err := s.points(ctx, rec, start, end)
+	if err != nil {
+		e.mu.Unlock()
+		return false, fmt.Errorf("evaluate alarm %q: %w", rec.Name, err)
+	}
+	var res Result
+	if early {
+		r, final := EvaluateEarly(a, points, rec.State, now, nonNeg)
+		if !final {
+			e.mu.Unlock()
+			return false, nil
+		}
+		res = r
+	} else {
+		res = Evaluate(a, points, rec.State, now)
+	}
+	if !res.Changed(rec.State) {
+		e.mu.Unlock()
+		return false, nil
+	}
+	err = s.transition(ctx, e, rec, res, now, nil)
+	e.mu.Unlock()
+	if err != nil {
+		return false, err
+	}
+	s.afterTransition(ctx, AlarmKey{rec.Scope, rec.Name})
+	return true, nil
+}
+
+// points fetches the datapoints of rec's metric over [start, end) in its period and statistic.
+// nonNeg reports that no real value in the range is negative, which is how the scheduler vouches
+// for Sum's monotonicity in EvaluateEarly (a decision: a negative sample arriving later in the
+// same period would make the early ALARM premature; metric-filter metrics never have one).
+func (s *Service) points(ctx context.Context, rec *Record, start, end time.Time) ([]Datapoint, bool, error) {
+	a := rec.Metric
+	m, ok := alarmMetric(a)
+	if !ok {
+		return nil, false, nil
+	}
+	stat, ok := metrics.ParseStat(a.StatisticName())
+	if !ok {
+		return nil, false, nil
+	}
+	unit := a.Unit
+	if unit == "" {
+		for _, q := range a.Metrics {
+			if q.returns() && q.MetricStat != nil {
+				unit = q.MetricStat.Unit
+			}
+		}
+	}
+	aggs, err := s.metrics.Aggregates(ctx, metrics.Scope{AccountID: rec.Scope.AccountID, Region: rec.Scope.Region},
+		metrics.AggregateQuery{Metric: m, Start: start, End: end, Period: a.PeriodSeconds(), Unit: unit})
+	if err != nil {
+		return nil, false, err
+	}
+	out := make([]Datapoint, 0, len(aggs))
+	nonNeg := true
+	for i := range aggs {
+		ag := &aggs[i]
+		if ag.Minimum < 0 {
+			nonNeg = false
+		}
+		if v, ok := ag.Value(stat); ok {
+			out = append(out, Datapoint{Timestamp: ag.Time, Value: v, SampleCount: ag.SampleCount})
+		}
+	}
+	return out, nonNeg, nil
+}
