@@ -32,7 +32,7 @@ type Service struct {
 
 	mu       sync.RWMutex
 	alarms   map[AlarmKey]*entry
-	byMetric map[string]map[AlarmKey]struct{} // metric identity → metric alarms on it
+	byMetric map[string]map[AlarmKey]struct{}   // metric identity → metric alarms on it
 	parents  map[AlarmKey]map[AlarmKey]struct{} // alarm → composites whose rule or suppressor names it
 
 	dirtyMu sync.Mutex
