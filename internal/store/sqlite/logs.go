@@ -558,6 +558,7 @@ func (db *DB) ExpireEvents(ctx context.Context, now int64) (int64, error) {
 	}
 	var total int64
 	for _, g := range groups {
+		var n int64
 		err := db.withTx(ctx, func(tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, `UPDATE log_streams SET stored_bytes = stored_bytes - coalesce((
 				SELECT sum(length(CAST(message AS BLOB))) FROM log_events e
@@ -569,8 +570,9 @@ func (db *DB) ExpireEvents(ctx context.Context, now int64) (int64, error) {
 			if err != nil {
 				return fmt.Errorf("delete expired events: %w", err)
 			}
-			n, _ := res.RowsAffected()
-			total += n
+			if n, err = res.RowsAffected(); err != nil {
+				return fmt.Errorf("delete expired events: %w", err)
+			}
 			if n > 0 {
 				if _, err := tx.ExecContext(ctx, `UPDATE log_groups SET stored_bytes =
 					(SELECT coalesce(sum(stored_bytes), 0) FROM log_streams WHERE group_id = ?1) WHERE id = ?1`, g.id); err != nil {
@@ -582,6 +584,7 @@ func (db *DB) ExpireEvents(ctx context.Context, now int64) (int64, error) {
 		if err != nil {
 			return total, err
 		}
+		total += n // counted only once the deletion has committed
 	}
 	return total, nil
 }

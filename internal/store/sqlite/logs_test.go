@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -383,73 +385,104 @@ func loadCorpus(b *testing.B) []string {
 }
 
 // BenchmarkPutLogEvents measures durable ingestion through logs.Service over SQLite (WAL,
-// synchronous=FULL, one transaction per batch) in batches of 1,000 CloudTrail records. "none" is
-// the baseline without metric filters; "cis" has the 14 CIS filters installed, so every event is
-// also evaluated and matches become metric datapoints in the same transaction.
+// synchronous=FULL) of a CloudTrail corpus. "filters=none" is the baseline without metric
+// filters; "filters=cis" has the 14 CIS filters installed, so every event is also evaluated and
+// matches become metric datapoints in the same transaction. "writers=1" sends one batch at a time
+// (each waits for its own fsync); "writers=4" has four concurrent senders, as a server has, so
+// group commit can share fsyncs between their batches.
 func BenchmarkPutLogEvents(b *testing.B) {
 	corpus := loadCorpus(b)
-	const batch = 1000
-	for _, withFilters := range []bool{false, true} {
-		name := "filters=none"
-		if withFilters {
-			name = "filters=cis"
-		}
-		b.Run(name, func(b *testing.B) {
-			ctx := context.Background()
-			now := time.Date(2025, 11, 26, 19, 0, 0, 0, time.UTC)
-			db := openLogsDB(b)
-			svc := logs.NewService(db, func() time.Time { return now })
-			sc := logs.Scope{AccountID: "111111111111", Region: "us-east-1"}
-			if err := svc.CreateLogGroup(ctx, sc, logs.CreateLogGroupInput{LogGroupName: "CloudTrail/DefaultLogGroup"}); err != nil {
-				b.Fatal(err)
-			}
-			if err := svc.CreateLogStream(ctx, sc, "CloudTrail/DefaultLogGroup", "trail"); err != nil {
-				b.Fatal(err)
-			}
+	for _, writers := range []int{1, 4} {
+		for _, withFilters := range []bool{false, true} {
+			name := fmt.Sprintf("writers=%d/filters=none", writers)
 			if withFilters {
-				for _, f := range cisFilters {
-					err := svc.PutMetricFilter(ctx, sc, logs.PutMetricFilterInput{LogGroupName: "CloudTrail/DefaultLogGroup",
-						FilterName: f.name, FilterPattern: f.pattern, MetricTransformations: []logs.MetricTransformation{{
-							MetricName: f.name, MetricNamespace: "CloudTrailMetrics", MetricValue: "1"}}})
-					if err != nil {
-						b.Fatal(err)
-					}
-				}
+				name = fmt.Sprintf("writers=%d/filters=cis", writers)
 			}
-			// Batches hold up to 1,000 events but never more than PutLogEvents' 1 MiB (message bytes
-			// plus 26 per event): CloudTrail records average ~1.3 KB, so a batch is ~790 events.
-			var batches [][]logs.InputLogEvent
-			start := now.Add(-time.Hour).UnixMilli()
-			for i := 0; i < len(corpus); {
-				var evs []logs.InputLogEvent
-				size := 0
-				for ; i < len(corpus) && len(evs) < batch && size+len(corpus[i])+26 <= 1048576; i++ {
-					size += len(corpus[i]) + 26
-					evs = append(evs, logs.InputLogEvent{Timestamp: start + int64(i), Message: corpus[i]})
-				}
-				batches = append(batches, evs)
-			}
-			events, bytes := 0, int64(0)
-			cpu0 := cpuTime()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				evs := batches[i%len(batches)]
-				_, err := svc.PutLogEvents(ctx, sc, logs.PutLogEventsInput{LogGroupName: "CloudTrail/DefaultLogGroup",
-					LogStreamName: "trail", LogEvents: evs})
-				if err != nil {
-					b.Fatal(err)
-				}
-				events += len(evs)
-				for _, e := range evs {
-					bytes += int64(len(e.Message))
-				}
-			}
-			b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
-			// The machine this runs on is often shared; CPU time per event says what a dedicated
-			// core would sustain, independent of how long the process waited for one.
-			b.ReportMetric(float64(events)/(cpuTime()-cpu0).Seconds(), "events/cpu-s")
-			b.ReportMetric(float64(bytes)/b.Elapsed().Seconds()/1e6, "MB/s")
-			b.ReportMetric(float64(events)/float64(b.N), "events/batch")
-		})
+			b.Run(name, func(b *testing.B) { benchIngest(b, corpus, withFilters, writers) })
+		}
 	}
+}
+
+func benchIngest(b *testing.B, corpus []string, withFilters bool, writers int) {
+	const group = "CloudTrail/DefaultLogGroup"
+	ctx := context.Background()
+	now := time.Date(2025, 11, 26, 19, 0, 0, 0, time.UTC)
+	db := openLogsDB(b)
+	svc := logs.NewService(db, func() time.Time { return now })
+	sc := logs.Scope{AccountID: "111111111111", Region: "us-east-1"}
+	if err := svc.CreateLogGroup(ctx, sc, logs.CreateLogGroupInput{LogGroupName: group}); err != nil {
+		b.Fatal(err)
+	}
+	for w := range writers {
+		if err := svc.CreateLogStream(ctx, sc, group, fmt.Sprintf("trail-%d", w)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if withFilters {
+		for _, f := range cisFilters {
+			err := svc.PutMetricFilter(ctx, sc, logs.PutMetricFilterInput{LogGroupName: group,
+				FilterName: f.name, FilterPattern: f.pattern, MetricTransformations: []logs.MetricTransformation{{
+					MetricName: f.name, MetricNamespace: "CloudTrailMetrics", MetricValue: "1"}}})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	// Batches hold up to 1,000 events but never more than PutLogEvents' 1 MiB (message bytes plus
+	// 26 per event): CloudTrail records average ~1.3 KB, so a batch is ~800 events.
+	var batches [][]logs.InputLogEvent
+	start := now.Add(-time.Hour).UnixMilli()
+	for i := 0; i < len(corpus); {
+		var evs []logs.InputLogEvent
+		size := 0
+		for ; i < len(corpus) && len(evs) < 1000 && size+len(corpus[i])+26 <= 1048576; i++ {
+			size += len(corpus[i]) + 26
+			evs = append(evs, logs.InputLogEvent{Timestamp: start + int64(i), Message: corpus[i]})
+		}
+		batches = append(batches, evs)
+	}
+	var (
+		next   atomic.Int64 // batches handed out
+		events atomic.Int64
+		bytes  atomic.Int64
+		wg     sync.WaitGroup
+		errs   = make(chan error, writers)
+	)
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stream := fmt.Sprintf("trail-%d", w)
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(b.N) {
+					return
+				}
+				evs := batches[i%int64(len(batches))]
+				_, err := svc.PutLogEvents(ctx, sc, logs.PutLogEventsInput{LogGroupName: group, LogStreamName: stream, LogEvents: evs})
+				if err != nil {
+					errs <- err
+					return
+				}
+				events.Add(int64(len(evs)))
+				for _, e := range evs {
+					bytes.Add(int64(len(e.Message)))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+	close(errs)
+	if err := <-errs; err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(events.Load())/b.Elapsed().Seconds(), "events/s")
+	// The machine this runs on is often shared; CPU time per event says what a dedicated core
+	// would sustain, independent of how long the process waited for one.
+	b.ReportMetric(float64(events.Load())/(cpuTime()-cpu0).Seconds(), "events/cpu-s")
+	b.ReportMetric(float64(bytes.Load())/b.Elapsed().Seconds()/1e6, "MB/s")
+	b.ReportMetric(float64(events.Load())/float64(b.N), "events/batch")
 }
