@@ -49,7 +49,10 @@
 //     ignored.
 //   - §11.12 A %regex% term must be the whole term pattern (no other terms, no ? or - prefix),
 //     and every pattern kind is capped at 2 regexes. The regex flavour is RE2 restricted to
-//     DOC-REGEX's characters; {,n} means {0,n}; space is allowed.
+//     DOC-REGEX's characters; {,n} means {0,n}; space is allowed. A regex that compiles to more
+//     than 1000 RE2 instructions (e.g. %.{1000}.{1000}%) is rejected with AWS's "Regular
+//     expression evaluation time exceeded allowed limit", since RE2's cost is the event length
+//     times the program size and AWS applies an evaluation-time limit of its own.
 //   - §11.13 eventNumber starts at 1 (the aws-cli example); `trailwatch test-pattern` numbers
 //     lines from 1 too and has no 50-message limit.
 //   - §11.14 metricValue `$.field` need not appear in the pattern. A missing, null, boolean,

@@ -1,7 +1,9 @@
 package pattern
 
 import (
+	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 )
 
@@ -10,6 +12,27 @@ import (
 type regex struct {
 	src string
 	re  *regexp.Regexp
+}
+
+// maxRegexProg bounds the size of a compiled regular expression. RE2 runs in time proportional
+// to the event's length times the program's size, so a pattern such as %.{1000}x% would take
+// seconds on a 256 KB event. AWS rejects regexes that evaluate too slowly at PutMetricFilter
+// with "Regular expression evaluation time exceeded allowed limit" (§6, aws-cdk#36901); we
+// apply the same message to programs over this size, which no realistic pattern reaches (the
+// pattern of aws-cdk#36901 has 49 instructions).
+const maxRegexProg = 1000
+
+// progSize returns the number of instructions of the compiled form of a valid Go regexp.
+func progSize(src string) int {
+	re, err := syntax.Parse(src, syntax.Perl)
+	if err != nil {
+		return 0
+	}
+	prog, err := syntax.Compile(re.Simplify())
+	if err != nil {
+		return 0
+	}
+	return len(prog.Inst)
 }
 
 // maxRegexes is AWS's quota of regular expressions in one filter pattern (§6, §8).
@@ -81,6 +104,14 @@ func compileRegex(body string, pos int) (*regex, *Error) {
 	re, err := regexp.Compile(b.String())
 	if err != nil {
 		return nil, syntaxErr(pos, "invalid regular expression: %v", err)
+	}
+	if n := progSize(b.String()); n > maxRegexProg {
+		return nil, &Error{
+			Pos:    pos,
+			Detail: fmt.Sprintf("the regular expression compiles to %d instructions, more than %d", n, maxRegexProg),
+			kind:   kindOther,
+			msg:    "Regular expression evaluation time exceeded allowed limit",
+		}
 	}
 	return &regex{src: body, re: re}, nil
 }
