@@ -534,9 +534,14 @@ func (db *DB) streamIDs(ctx context.Context, gid int64, names []string, prefix s
 	return ids, rows.Err()
 }
 
-// ExpireEvents implements logs.Store. Each group with a retention policy is swept in its own
-// transaction, so a long sweep never holds the writer for long; stored-byte counters shrink with
-// the deleted events.
+// expireChunk is how many expired events one sweep transaction deletes. Deleting in chunks keeps
+// every transaction short, so a sweep over millions of events never holds up PutLogEvents (all
+// writes share one committer) for more than a moment.
+const expireChunk = 5000
+
+// ExpireEvents implements logs.Store. Each group with a retention policy is swept in chunks of
+// expireChunk events, oldest first, one transaction each; stored-byte counters shrink with the
+// deleted events.
 func (db *DB) ExpireEvents(ctx context.Context, now int64) (int64, error) {
 	type group struct{ id, cutoff int64 }
 	rows, err := db.read.QueryContext(ctx, `SELECT id, retention_days FROM log_groups WHERE retention_days > 0`)
@@ -558,35 +563,67 @@ func (db *DB) ExpireEvents(ctx context.Context, now int64) (int64, error) {
 	}
 	var total int64
 	for _, g := range groups {
-		var n int64
-		err := db.withTx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, `UPDATE log_streams SET stored_bytes = stored_bytes - coalesce((
-				SELECT sum(length(CAST(message AS BLOB))) FROM log_events e
-				WHERE e.stream_id = log_streams.id AND e.group_id = ?1 AND e.ts < ?2), 0)
-				WHERE group_id = ?1`, g.id, g.cutoff); err != nil {
-				return fmt.Errorf("update log streams: %w", err)
-			}
-			res, err := tx.ExecContext(ctx, `DELETE FROM log_events WHERE group_id = ? AND ts < ?`, g.id, g.cutoff)
+		for {
+			var n int64
+			err := db.withTx(ctx, func(tx *sql.Tx) error {
+				var err error
+				n, err = expireChunkTx(ctx, tx, g.id, g.cutoff)
+				return err
+			})
 			if err != nil {
-				return fmt.Errorf("delete expired events: %w", err)
+				return total, err
 			}
-			if n, err = res.RowsAffected(); err != nil {
-				return fmt.Errorf("delete expired events: %w", err)
+			total += n // counted only once the deletion has committed
+			if n < expireChunk {
+				break
 			}
-			if n > 0 {
-				if _, err := tx.ExecContext(ctx, `UPDATE log_groups SET stored_bytes =
-					(SELECT coalesce(sum(stored_bytes), 0) FROM log_streams WHERE group_id = ?1) WHERE id = ?1`, g.id); err != nil {
-					return fmt.Errorf("update log group: %w", err)
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return total, err
 		}
-		total += n // counted only once the deletion has committed
 	}
 	return total, nil
+}
+
+// expireChunkTx deletes up to expireChunk events of a group older than cutoff and adjusts the
+// stored-byte counters of their streams and of the group.
+func expireChunkTx(ctx context.Context, tx *sql.Tx, gid, cutoff int64) (int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, stream_id, length(CAST(message AS BLOB)) FROM log_events
+		WHERE group_id = ? AND ts < ? ORDER BY ts, id LIMIT ?`, gid, cutoff, expireChunk)
+	if err != nil {
+		return 0, fmt.Errorf("find expired events: %w", err)
+	}
+	var (
+		ids       []any
+		perStream = map[int64]int64{}
+		total     int64
+	)
+	for rows.Next() {
+		var id, sid, size int64
+		if err := rows.Scan(&id, &sid, &size); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("find expired events: %w", err)
+		}
+		ids = append(ids, id)
+		perStream[sid] += size
+		total += size
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("find expired events: %w", err)
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM log_events WHERE id IN (`+strings.Repeat("?,", len(ids)-1)+`?)`, ids...); err != nil {
+		return 0, fmt.Errorf("delete expired events: %w", err)
+	}
+	for sid, size := range perStream {
+		if _, err := tx.ExecContext(ctx, `UPDATE log_streams SET stored_bytes = stored_bytes - ? WHERE id = ?`, size, sid); err != nil {
+			return 0, fmt.Errorf("update log stream: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE log_groups SET stored_bytes = stored_bytes - ? WHERE id = ?`, total, gid); err != nil {
+		return 0, fmt.Errorf("update log group: %w", err)
+	}
+	return int64(len(ids)), nil
 }
 
 // PutMetricFilter implements logs.Store.

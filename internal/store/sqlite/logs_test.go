@@ -325,6 +325,39 @@ func TestServiceFilterCache(t *testing.T) {
 	}
 }
 
+// TestExpireEventsChunks sweeps more events than one chunk holds: every chunk commits and the
+// counters end right.
+func TestExpireEventsChunks(t *testing.T) {
+	db := openLogsDB(t)
+	ctx := context.Background()
+	sc := logs.Scope{AccountID: "111111111111", Region: "us-east-1"}
+	mustOK(t, db.CreateLogGroup(ctx, sc, logs.LogGroup{Name: "g", LogGroupClass: "STANDARD"}))
+	mustOK(t, db.CreateLogStream(ctx, sc, "g", logs.LogStream{Name: "s"}))
+	const day = 24 * 60 * 60 * 1000
+	now := int64(1000 * day)
+	old := 2*expireChunk + 1
+	b := logs.AppendBatch{LogGroupName: "g", LogStreamName: "s", IngestionTime: now}
+	for i := range old {
+		b.Events = append(b.Events, logs.InputLogEvent{Timestamp: now - 2*day + int64(i), Message: "old"})
+	}
+	b.Events = append(b.Events, logs.InputLogEvent{Timestamp: now, Message: "new!"})
+	_, err := db.AppendEvents(ctx, sc, b)
+	mustOK(t, err)
+	mustOK(t, db.SetRetention(ctx, sc, "g", 1))
+	n, err := db.ExpireEvents(ctx, now)
+	mustOK(t, err)
+	if n != int64(old) {
+		t.Fatalf("expired %d, want %d", n, old)
+	}
+	st, err := db.GetLogStream(ctx, sc, "g", "s")
+	mustOK(t, err)
+	g, err := db.GetLogGroup(ctx, sc, "g")
+	mustOK(t, err)
+	if st.StoredBytes != 4 || g.StoredBytes != 4 {
+		t.Fatalf("stored bytes: stream %d, group %d, want 4", st.StoredBytes, g.StoredBytes)
+	}
+}
+
 // cpuTime is the user plus system CPU time the process has used.
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
