@@ -8,4 +8,37 @@
 //
 // Timestamps are int64 milliseconds since the Unix epoch throughout, because that is what the
 // CloudWatch Logs API speaks (its timestamp members are typed long, not timestamp).
+//
+// # Decisions
+//
+// Where AWS's behaviour is undocumented or unrecorded, this package decides as follows; each is
+// pinned by a test.
+//
+//   - Event size is the message's UTF-8 bytes plus 26, for the 256 KiB per-event limit
+//     ("Log event too large: <n> bytes exceeds limit of 262144") as for the 1 MiB batch limit
+//     ("Upload too large: ..."). Some clients report AWS has since raised the per-event quota to
+//     1 MB; the brief and the reference keep 256 KiB.
+//   - A batch's rejected events are a prefix (more than 14 days old: tooOldLogEventEndIndex;
+//     older than the group's retention: expiredLogEventEndIndex) and a suffix (more than 2 hours
+//     ahead: tooNewLogEventStartIndex), each index computed on its own; the boundaries themselves
+//     are accepted. Order, size and 24-hour-span violations reject the whole batch.
+//   - Sequence tokens are accepted and ignored. nextSequenceToken and uploadSequenceToken are the
+//     stream's count of accepted PutLogEvents calls as 56 digits, like AWS's tokens.
+//   - A metric-filter sample carries the log event's timestamp (ARCHITECTURE.md). A filter with a
+//     defaultValue publishes it, marked Default, for each minute of a batch in which the filter
+//     matched none of the batch's events.
+//   - storedBytes counts UTF-8 message bytes.
+//   - GetLogEvents tokens are "f/" or "b/" plus 40 digits (timestamp and sequence of the event a
+//     page ended at). An exhausted direction returns the token passed in; the opposite token then
+//     points just past that position, so paging back from the end includes the last event.
+//   - FilterLogEvents examines at most 200,000 events per call and then returns what it found with
+//     a nextToken, possibly with no events, as AWS's documentation allows.
+//   - startTime and endTime of 0 mean "unbounded": no event can be older than the epoch, and an
+//     explicit endTime of 0 would select nothing.
+//   - Reads never return events older than the group's retention, even before ExpireEvents has
+//     deleted them.
+//   - PutMetricFilter on an existing name replaces the filter, creation time included.
+//   - Messages AWS's text for which is not recorded are ours and say so where they are defined:
+//     a missing metric filter, logStreamNames with logStreamNamePrefix, metricName without
+//     metricNamespace.
 package logs
