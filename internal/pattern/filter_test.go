@@ -164,3 +164,57 @@ func TestZeroAllocs(t *testing.T) {
 		t.Errorf("sanity: %v %+v", wild.Match(ev), r)
 	}
 }
+
+// TestConcurrentUse runs one Set, Filter and Pattern from several goroutines (run with -race).
+func TestConcurrentUse(t *testing.T) {
+	var filters []*Filter
+	for _, src := range []string{cisPatterns[0].pattern, `[a, b = 2*, c]`, `ERROR`} {
+		f, err := CompileFilter(src, Transformation{MetricValue: "1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		filters = append(filters, f)
+	}
+	dimf, err := CompileFilter(`{ $.k = * }`, Transformation{MetricValue: "$.v", Dimensions: map[string]string{"k": "$.k"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	filters = append(filters, dimf)
+	set := NewSet(filters)
+	events := [][]byte{
+		[]byte(`{"userIdentity":{"type":"Root"},"eventType":"AwsApiCall","k":"a","v":1}`),
+		[]byte(`x 20 ERROR`),
+		[]byte(`{"k":"b","v":2}`),
+	}
+	want := [][]int{{0, 3}, {1, 2}, {3}}
+	done := make(chan bool)
+	for g := 0; g < 4; g++ {
+		go func() {
+			defer func() { done <- true }()
+			for n := 0; n < 300; n++ {
+				for e, ev := range events {
+					var got []int
+					set.Eval(ev, func(i int, r *Result) {
+						got = append(got, i)
+						wantK, wantV := map[int]string{0: "a", 2: "b"}[e], map[int]float64{0: 1, 2: 2}[e]
+						if i == 3 && (r.Dimensions[0].Value != wantK || r.Value != wantV || !r.Publish) {
+							t.Errorf("event %d: result %+v", e, r)
+						}
+					})
+					if !slices.Equal(got, want[e]) {
+						t.Errorf("event %d: filters %v, want %v", e, got, want[e])
+						return
+					}
+					var r Result
+					if filters[0].Eval(ev, &r) != (e == 0) || filters[1].Pattern().Match(ev) != (e == 1) {
+						t.Errorf("event %d: wrong single result", e)
+						return
+					}
+				}
+			}
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		<-done
+	}
+}
