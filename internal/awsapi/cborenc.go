@@ -30,8 +30,11 @@ const (
 )
 
 // encodeCBOR renders v (a pointer to a struct) as an RPC v2 CBOR body.
-func encodeCBOR(v any) ([]byte, error) {
-	w := cborWriter{buf: make([]byte, 0, 256)}
+func encodeCBOR(v any) ([]byte, error) { return appendCBOR(make([]byte, 0, 256), v) }
+
+// appendCBOR renders v into buf, which may come from bufPool.
+func appendCBOR(buf []byte, v any) ([]byte, error) {
+	w := cborWriter{buf: buf}
 	if err := w.value(reflect.ValueOf(v)); err != nil {
 		return nil, err
 	}
@@ -75,7 +78,7 @@ func (w *cborWriter) value(v reflect.Value) error {
 	t := v.Type()
 	switch {
 	case t == timeType:
-		ms := v.Interface().(Time).UnixMilli()
+		ms := timeOf(v).UnixMilli()
 		w.head(cborTag, 1)
 		if ms%1000 == 0 {
 			w.int(ms / 1000)

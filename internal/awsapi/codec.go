@@ -61,8 +61,11 @@ type jsonWriter struct {
 }
 
 // encodeJSON renders v (a pointer to a struct) as an awsJson body.
-func encodeJSON(v any) ([]byte, error) {
-	w := jsonWriter{buf: make([]byte, 0, 256)}
+func encodeJSON(v any) ([]byte, error) { return appendJSON(make([]byte, 0, 256), v) }
+
+// appendJSON renders v into buf, which may come from bufPool.
+func appendJSON(buf []byte, v any) ([]byte, error) {
+	w := jsonWriter{buf: buf}
 	if err := w.value(reflect.ValueOf(v)); err != nil {
 		return nil, err
 	}
@@ -73,7 +76,7 @@ func (w *jsonWriter) value(v reflect.Value) error {
 	t := v.Type()
 	switch {
 	case t == timeType:
-		w.buf = appendEpoch(w.buf, v.Interface().(Time).Time)
+		w.buf = appendEpoch(w.buf, timeOf(v).Time)
 		return nil
 	case t == bytesType:
 		w.buf = append(w.buf, '"')
@@ -156,8 +159,7 @@ func (w *jsonWriter) object(v reflect.Value) error {
 			w.buf = append(w.buf, ',')
 		}
 		first = false
-		w.buf = appendJSONString(w.buf, f.name)
-		w.buf = append(w.buf, ':')
+		w.buf = append(w.buf, f.jsonKey...)
 		if err := w.value(fv); err != nil {
 			return err
 		}
@@ -186,6 +188,14 @@ func appendJSONFloat(b []byte, f float64, bits int) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// jsonSafe marks the ASCII bytes that appendJSONString copies as they are.
+var jsonSafe = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // appendJSONString quotes s; invalid UTF-8 becomes U+FFFD. Unlike encoding/json it does not
 // escape <, > and &, matching AWS.
 func appendJSONString(b []byte, s string) []byte {
@@ -194,7 +204,7 @@ func appendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
+			if jsonSafe[c] {
 				i++
 				continue
 			}

@@ -10,6 +10,7 @@ import (
 // field is one member of a shape struct.
 type field struct {
 	name      string // AWS member name from the json tag
+	jsonKey   []byte // `"name":`, pre-rendered for the JSON encoder
 	index     []int
 	typ       reflect.Type
 	omitEmpty bool
@@ -75,6 +76,7 @@ func shapeOf(t reflect.Type) *shape {
 	}
 	for i := range s.fields {
 		s.byName[s.fields[i].name] = &s.fields[i]
+		s.fields[i].jsonKey = append(appendJSONString(nil, s.fields[i].name), ':')
 	}
 	actual, _ := shapeCache.LoadOrStore(t, s)
 	return actual.(*shape)
@@ -126,4 +128,13 @@ func checkType(t reflect.Type, seen map[reflect.Type]bool) error {
 		}
 	}
 	return fmt.Errorf("unsupported type %v", t)
+}
+
+// timeOf reads a Time value without boxing it when v is addressable (the usual case: a field
+// reached through a pointer).
+func timeOf(v reflect.Value) Time {
+	if v.CanAddr() {
+		return *v.Addr().Interface().(*Time)
+	}
+	return v.Interface().(Time)
 }

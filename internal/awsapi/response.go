@@ -10,25 +10,40 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 )
+
+// bufPool recycles response buffers: large Logs responses (GetLogEvents up to 1 MB) would otherwise
+// regrow a buffer per request.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// maxPooledBuf keeps exceptionally large buffers out of the pool.
+const maxPooledBuf = 4 << 20
 
 // writeOutput sends a successful result in the request's protocol.
 func (h *handler) writeOutput(c *call, out any) {
+	bp := bufPool.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= maxPooledBuf {
+			bufPool.Put(bp)
+		}
+	}()
 	var body []byte
 	var err error
 	hdr := c.w.Header()
 	switch c.proto {
 	case ProtocolQuery:
 		hdr.Set("Content-Type", "text/xml")
-		body = encodeQueryResponse(c.op, c.svc.XMLNamespace, c.requestID, reflect.ValueOf(out))
+		body = appendQueryResponse((*bp)[:0], c.op, c.svc.XMLNamespace, c.requestID, reflect.ValueOf(out))
 	case ProtocolJSON10, ProtocolJSON11:
 		hdr.Set("Content-Type", jsonContentType(c.proto))
-		body, err = encodeJSON(out)
+		body, err = appendJSON((*bp)[:0], out)
 	case ProtocolCBOR:
 		hdr.Set("Smithy-Protocol", "rpc-v2-cbor")
 		hdr.Set("Content-Type", "application/cbor")
-		body, err = encodeCBOR(out)
+		body, err = appendCBOR((*bp)[:0], out)
 	}
+	*bp = body
 	if err != nil {
 		h.log.Error("encode response", "service", c.svc.SigningName, "operation", c.op, "request_id", c.requestID, "err", err)
 		h.writeError(c, internalFailure)

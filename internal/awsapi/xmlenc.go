@@ -57,7 +57,12 @@ func (w *xmlWriter) element(name, text string) {
 // encodeQueryResponse renders the awsQuery success document for operation op. An output shape
 // without members gets no <OpResult> element, as AWS sends for PutMetricAlarm.
 func encodeQueryResponse(op, ns, requestID string, out reflect.Value) []byte {
-	var w xmlWriter
+	return appendQueryResponse(nil, op, ns, requestID, out)
+}
+
+// appendQueryResponse renders into buf, which may come from bufPool.
+func appendQueryResponse(buf []byte, op, ns, requestID string, out reflect.Value) []byte {
+	w := xmlWriter{buf: *bytes.NewBuffer(buf)}
 	w.buf.WriteByte('<')
 	w.buf.WriteString(op)
 	w.buf.WriteString("Response")
@@ -113,7 +118,7 @@ func (w *xmlWriter) structFields(v reflect.Value) {
 // isEmptyValue follows encoding/json's omitempty, plus the zero Time.
 func isEmptyValue(v reflect.Value) bool {
 	if v.Type() == timeType {
-		return v.Interface().(Time).IsZero()
+		return timeOf(v).IsZero()
 	}
 	switch v.Kind() {
 	case reflect.Slice, reflect.Map, reflect.String:
@@ -138,7 +143,7 @@ func (w *xmlWriter) member(name string, v reflect.Value, f *field) {
 	t := v.Type()
 	switch {
 	case t == timeType:
-		w.element(name, formatISO(v.Interface().(Time).Time))
+		w.element(name, formatISO(timeOf(v).Time))
 		return
 	case t == bytesType:
 		w.element(name, base64.StdEncoding.EncodeToString(v.Bytes()))
