@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -131,46 +132,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// Protocol detection, in LocalStack's priority order (reference §4.2).
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	var target string
-	switch {
-	case strings.EqualFold(r.Header.Get("Smithy-Protocol"), "rpc-v2-cbor"):
-		c.proto = ProtocolCBOR
-		svcName, op, ok := cborPath(r.URL.Path)
-		if ok {
-			c.svc, c.op = h.byCBOR[svcName], op
-		}
-		if c.svc == nil {
-			h.writeError(c, unknownOperation(c))
-			return
-		}
-	case strings.HasPrefix(ct, "application/x-amz-json-1."):
-		c.proto = ProtocolJSON11
-		if ct == "application/x-amz-json-1.0" {
-			c.proto = ProtocolJSON10
-		}
-		target = r.Header.Get("X-Amz-Target")
-		prefix, op, _ := strings.Cut(target, ".")
-		if i := strings.LastIndexByte(target, '.'); i >= 0 {
-			prefix, op = target[:i], target[i+1:]
-		}
-		c.svc, c.op = h.byTarget[prefix], op
-		if c.svc == nil {
-			h.writeError(c, unknownOperation(c))
-			return
-		}
-		// Responses use the service's version whatever the request declared.
-		if c.svc.JSONVersion == "1.0" {
-			c.proto = ProtocolJSON10
-		} else {
-			c.proto = ProtocolJSON11
-		}
-	case ct == "application/x-www-form-urlencoded" || r.URL.Query().Get("Action") != "":
-		c.proto = ProtocolQuery
-	default:
-		c.proto = ProtocolQuery
-		h.writeError(c, wireError{code: "UnknownOperationException", message: "Cannot determine the protocol of the request: unsupported Content-Type", status: http.StatusBadRequest, sender: true, jsonCode: "UnknownOperationException"})
+	if werr := h.route(c, ct); werr != nil {
+		h.writeError(c, *werr)
 		return
 	}
 
@@ -180,9 +144,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	var form url.Values
 	if c.proto == ProtocolQuery {
-		form = r.URL.Query()
+		c.form = r.URL.Query()
 		if ct == "application/x-www-form-urlencoded" {
 			bf, err := url.ParseQuery(string(body))
 			if err != nil {
@@ -190,11 +153,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			for k, v := range bf {
-				form[k] = append(form[k], v...)
+				c.form[k] = append(c.form[k], v...)
 			}
 		}
-		c.op = form.Get("Action")
-		c.form = form
+		c.op = c.form.Get("Action")
 	}
 
 	auth, aerr := parseSigV4(r.Header, r.URL.Query())
@@ -205,7 +167,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			c.svc = h.bySign[auth.service]
 		}
 		if c.svc == nil {
-			c.svc = h.guessQueryService(form)
+			c.svc = h.guessQueryService(c.form)
 		}
 	}
 	if aerr != nil {
@@ -289,12 +251,53 @@ func (h *handler) serveOperation(c *call, body []byte, id Identity) {
 	h.writeOutput(c, out)
 }
 
+// route detects the protocol, in LocalStack's priority order (reference §4.2), and for JSON and
+// CBOR the service and operation; awsQuery requests are routed later, by their credential scope.
+func (h *handler) route(c *call, ct string) *wireError {
+	r := c.r
+	switch {
+	case strings.EqualFold(r.Header.Get("Smithy-Protocol"), "rpc-v2-cbor"):
+		c.proto = ProtocolCBOR
+		if svcName, op, ok := cborPath(r.URL.Path); ok {
+			c.svc, c.op = h.byCBOR[svcName], op
+		}
+	case strings.HasPrefix(ct, "application/x-amz-json-1."):
+		c.proto = ProtocolJSON11
+		if ct == "application/x-amz-json-1.0" {
+			c.proto = ProtocolJSON10
+		}
+		target := r.Header.Get("X-Amz-Target")
+		if i := strings.LastIndexByte(target, '.'); i >= 0 {
+			c.svc, c.op = h.byTarget[target[:i]], target[i+1:]
+		}
+		if c.svc != nil {
+			// Responses use the service's version whatever the request declared.
+			c.proto = ProtocolJSON11
+			if c.svc.JSONVersion == "1.0" {
+				c.proto = ProtocolJSON10
+			}
+		}
+	case ct == "application/x-www-form-urlencoded" || r.URL.Query().Get("Action") != "":
+		c.proto = ProtocolQuery
+		return nil
+	default:
+		c.proto = ProtocolQuery
+		return &wireError{code: "UnknownOperationException", message: "Cannot determine the protocol of the request: unsupported Content-Type",
+			status: http.StatusBadRequest, sender: true}
+	}
+	if c.svc == nil {
+		e := unknownOperation(c)
+		return &e
+	}
+	return nil
+}
+
 // invoke calls the operation, turning a panic into an internal failure so that one bad request
 // cannot take the listener down.
 func (h *handler) invoke(ctx context.Context, op Operation, in any) (out any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("panic in operation: %v", p)
+			err = fmt.Errorf("panic in operation: %v\n%s", p, debug.Stack())
 		}
 	}()
 	return op.invoke(ctx, in)
