@@ -59,8 +59,9 @@
 //     object, array or non-numeric value publishes nothing for that event (Result.Publish is
 //     false); a JSON string holding a number ("50") is used as that number. A missing
 //     dimension field also publishes nothing.
-//   - §11.15 Leading whitespace before { or [ makes the pattern a term pattern (and thus
-//     invalid); text after the closing } or ] is rejected, trailing whitespace is not.
+//   - §11.15 Leading whitespace before { or [ makes the pattern a term pattern, which fails
+//     with the generic "Invalid metric filter pattern" (AWS's answer in CFCHOU's e2e test);
+//     text after the closing } or ] is rejected, trailing whitespace is not.
 //   - §11.16 {} and () are rejected.
 //   - §11.17 Delimited field names are case sensitive, and a condition in a slot must name
 //     that slot's field. A name may be used once; at most one "..." per pattern.

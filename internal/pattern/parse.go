@@ -127,6 +127,10 @@ func (p *parser) parseTerms() (*ast, *Error) {
 				p.pos++
 			}
 			t.text = p.src[start+boolInt(t.op != termRequired) : p.pos]
+		case c == '{' || c == '[':
+			// AWS answers " {$.ThisFlag IS TRUE} " (leading space) with the generic message,
+			// not with an invalid character (CFCHOU e2e test_simple::test_patterns_invalid).
+			return nil, syntaxErr(p.pos, "a JSON or space-delimited pattern must start at the first character")
 		default:
 			return nil, p.badChar("characters other than letters, digits and _ must be quoted")
 		}

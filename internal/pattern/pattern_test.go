@@ -274,7 +274,7 @@ func TestCompileErrors(t *testing.T) {
 		{"%\\x28(x)%", `Invalid character(s) in term '('`},
 		{"%something!%", `Invalid character(s) in term '!'`},
 		{`request-id-123`, `Invalid character(s) in term '-'`},
-		{` {$.ThisFlag IS TRUE} `, `Invalid character(s) in term '{'`},
+		{` {$.ThisFlag IS TRUE} `, `Invalid metric filter pattern`},
 		{`{ $."detail-type" = "x" }`, `Invalid character(s) in term '$."'`},
 		{`{ $.someString > "someString" }`, `Invalid character(s) in term '"someString"'`},
 		{`{ $.someString < "123" }`, `Invalid character(s) in term '"123"'`},
