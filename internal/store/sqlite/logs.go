@@ -36,21 +36,22 @@ func logGroupID(ctx context.Context, q querier, sc logs.Scope, name string) (int
 	return id, nil
 }
 
-// logStreamID returns the ids of a stream and its group, distinguishing a missing group from a
-// missing stream.
+// logStreamID returns the ids of a stream and its group in one query, distinguishing a missing
+// group from a missing stream.
 func logStreamID(ctx context.Context, q querier, sc logs.Scope, group, stream string) (gid, sid int64, err error) {
-	gid, err = logGroupID(ctx, q, sc, group)
-	if err != nil {
-		return 0, 0, err
-	}
-	err = q.QueryRowContext(ctx, `SELECT id FROM log_streams WHERE group_id = ? AND name = ?`, gid, stream).Scan(&sid)
-	if errors.Is(err, sql.ErrNoRows) {
+	var s sql.NullInt64
+	err = q.QueryRowContext(ctx, `SELECT g.id, s.id FROM log_groups g
+		LEFT JOIN log_streams s ON s.group_id = g.id AND s.name = ?
+		WHERE g.account_id = ? AND g.region = ? AND g.name = ?`, stream, sc.AccountID, sc.Region, group).Scan(&gid, &s)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, 0, logs.ErrLogGroupNotFound
+	case err != nil:
+		return 0, 0, fmt.Errorf("look up log stream: %w", err)
+	case !s.Valid:
 		return 0, 0, logs.ErrLogStreamNotFound
 	}
-	if err != nil {
-		return 0, 0, fmt.Errorf("look up log stream: %w", err)
-	}
-	return gid, sid, nil
+	return gid, s.Int64, nil
 }
 
 // CreateLogGroup implements logs.Store.
