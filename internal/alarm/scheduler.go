@@ -191,6 +191,12 @@ func (s *Service) evaluate(ctx context.Context, e *entry, now time.Time, early b
 		at = a.NextEvaluation(now)
 	}
 	start, end := a.Range(at)
+	// A window older than the state's deciding evaluation, or ending before the configuration
+	// existed, is one AWS never evaluated after what the alarm already shows.
+	if end.Before(rec.DecidedThrough) || end.Before(rec.ConfigUpdated) {
+		e.mu.Unlock()
+		return false, nil
+	}
 	points, nonNeg, err := s.points(ctx, rec, start, end)
 	if err != nil {
 		e.mu.Unlock()
@@ -211,7 +217,7 @@ func (s *Service) evaluate(ctx context.Context, e *entry, now time.Time, early b
 		e.mu.Unlock()
 		return false, nil
 	}
-	err = s.transition(ctx, e, rec, res, now, nil)
+	err = s.transition(ctx, e, rec, res, now, end, nil)
 	e.mu.Unlock()
 	if err != nil {
 		return false, err

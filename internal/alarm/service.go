@@ -493,7 +493,7 @@ func (s *Service) SetAlarmState(ctx context.Context, scope Scope, name string, r
 		e.mu.Unlock()
 		return nil
 	}
-	err = s.transition(ctx, e, rec, Result{State: state, Reason: req.StateReason, ReasonData: req.StateReasonData}, s.now(), nil)
+	err = s.transition(ctx, e, rec, Result{State: state, Reason: req.StateReason, ReasonData: req.StateReasonData}, s.now(), time.Time{}, nil)
 	e.mu.Unlock()
 	if err != nil {
 		return err
@@ -505,8 +505,11 @@ func (s *Service) SetAlarmState(ctx context.Context, scope Scope, name string, r
 // transition applies a state change of e (whose lock the caller holds): the new record, its
 // StateUpdate item and, when actions are enabled (and not suppressed), one outbox action per
 // configured action of the new state, all in one Change.
-func (s *Service) transition(ctx context.Context, e *entry, old *Record, res Result, now time.Time, triggering []ChildState) error {
+func (s *Service) transition(ctx context.Context, e *entry, old *Record, res Result, now, through time.Time, triggering []ChildState) error {
 	r := old.clone()
+	if !through.IsZero() {
+		r.DecidedThrough = through
+	}
 	r.State, r.Reason, r.ReasonData = res.State, res.Reason, res.ReasonData
 	r.StateUpdated, r.StateTransitioned = now, now
 	if old.State == StateAlarm {
@@ -676,7 +679,7 @@ func (s *Service) evaluateComposite(ctx context.Context, e *entry, cause Composi
 			triggering = append(triggering, children[ref])
 		}
 	}
-	err := s.transition(ctx, e, rec, res, now, triggering)
+	err := s.transition(ctx, e, rec, res, now, time.Time{}, triggering)
 	e.mu.Unlock()
 	if err != nil {
 		return err

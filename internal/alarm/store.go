@@ -41,6 +41,11 @@ type Record struct {
 	ReasonData        string `json:",omitempty"`
 	StateUpdated      time.Time
 	StateTransitioned time.Time
+	// DecidedThrough is the evaluation instant (window end) of the evaluation that set the
+	// current state. A regular evaluation of an older window (the catch-up round after a
+	// restart, in the minute of an early transition) must not undo it: AWS made that
+	// evaluation before the transition.
+	DecidedThrough time.Time `json:",omitempty"`
 	// LeftAlarm is when the alarm last left ALARM (zero if never): a suppressor's
 	// ExtensionPeriod runs from it.
 	LeftAlarm time.Time `json:",omitempty"`
