@@ -267,7 +267,9 @@ func TestAlarmsWithCLIs(t *testing.T) {
 			}
 
 			c.run(t, s, "cloudwatch", "disable-alarm-actions", "--alarm-names", "RootAccountUsage")
-			var dis struct{ MetricAlarms []struct{ ActionsEnabled bool } }
+			var dis struct {
+				MetricAlarms []struct{ ActionsEnabled bool }
+			}
 			decode(t, c.run(t, s, "cloudwatch", "describe-alarms"), &dis)
 			if len(dis.MetricAlarms) != 1 || dis.MetricAlarms[0].ActionsEnabled {
 				t.Errorf("after disable-alarm-actions: %+v", dis)
