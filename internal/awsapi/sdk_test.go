@@ -3,6 +3,7 @@ package awsapi_test
 import (
 	"context"
 	"errors"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -266,5 +267,33 @@ func TestSDKAuthErrors(t *testing.T) {
 				t.Errorf("code = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestSDKOverTLS runs the three SDK clients against an HTTPS endpoint (HTTP/2 where negotiated):
+// the signer's host canonicalisation and payload signing differ on TLS.
+func TestSDKOverTLS(t *testing.T) {
+	e := newTestEnv(t, nil)
+	h := e.srv.Config.Handler
+	tlsSrv := httptest.NewUnstartedServer(h)
+	tlsSrv.EnableHTTP2 = true
+	tlsSrv.StartTLS()
+	t.Cleanup(tlsSrv.Close)
+	ctx := context.Background()
+	creds := sdkCreds(testAccessKey, testSecret)
+	cw := cloudwatch.New(cloudwatch.Options{BaseEndpoint: aws.String(tlsSrv.URL), Region: "us-east-1", Credentials: creds, RetryMaxAttempts: 1, HTTPClient: tlsSrv.Client()})
+	if _, err := cw.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("tls"), Threshold: aws.Float64(1)}); err != nil {
+		t.Errorf("CloudWatch over TLS: %v", err)
+	}
+	cl := cloudwatchlogs.New(cloudwatchlogs.Options{BaseEndpoint: aws.String(tlsSrv.URL), Region: "us-east-1", Credentials: creds, RetryMaxAttempts: 1, HTTPClient: tlsSrv.Client()})
+	if _, err := cl.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("tls")}); err != nil {
+		t.Errorf("Logs over TLS: %v", err)
+	}
+	sc := sns.New(sns.Options{BaseEndpoint: aws.String(tlsSrv.URL), Region: "us-east-1", Credentials: creds, RetryMaxAttempts: 1, HTTPClient: tlsSrv.Client()})
+	if _, err := sc.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("tls")}); err != nil {
+		t.Errorf("SNS over TLS: %v", err)
+	}
+	if len(e.mon.callers) != 1 || len(e.logs.groups) != 1 || len(e.sns.topics) != 1 {
+		t.Errorf("calls not served: %d alarms callers, %d groups, %d topics", len(e.mon.callers), len(e.logs.groups), len(e.sns.topics))
 	}
 }

@@ -207,19 +207,47 @@ func verifySigV4(ctx context.Context, a *sigV4Auth, r *http.Request, body []byte
 			a.amzDate, now.Add(maxClockSkew).Format(amzDateLayout), now.Format(amzDateLayout))))
 	}
 
-	want, werr := expectedSignature(ctx, a, r, body, secret, t)
-	if werr != nil {
+	sum := sha256.Sum256(body)
+	bodyHash := hex.EncodeToString(sum[:])
+	payloadHash := r.Header.Get("X-Amz-Content-Sha256")
+	switch {
+	case payloadHash == "" && a.presigned:
+		payloadHash = "UNSIGNED-PAYLOAD"
+	case payloadHash == "":
+		payloadHash = bodyHash
+	case payloadHash != "UNSIGNED-PAYLOAD" && payloadHash != bodyHash:
+		// A signed header hash must be the body's: otherwise a captured request could carry
+		// another body under a valid signature.
+		return fail(errSignature("The provided 'x-amz-content-sha256' header does not match what was computed."))
+	}
+	if ok, werr := signatureMatches(ctx, a, r, payloadHash, secret, t); werr != nil {
 		return fail(*werr)
+	} else if ok {
+		return account, nil
 	}
-	if subtle.ConstantTimeCompare([]byte(want), []byte(a.signature)) != 1 {
-		return fail(errSignature(badSignatureMessage))
+	// SDKs sign over the literal UNSIGNED-PAYLOAD without sending the header when they skip
+	// payload signing on TLS; such a signature covers no body, so accepting it weakens nothing.
+	if r.Header.Get("X-Amz-Content-Sha256") == "" && !a.presigned {
+		if ok, _ := signatureMatches(ctx, a, r, "UNSIGNED-PAYLOAD", secret, t); ok {
+			return account, nil
+		}
 	}
-	return account, nil
+	return fail(errSignature(badSignatureMessage))
+}
+
+// signatureMatches compares the client's signature with the one computed for payloadHash, in
+// constant time.
+func signatureMatches(ctx context.Context, a *sigV4Auth, r *http.Request, payloadHash, secret string, t time.Time) (bool, *wireError) {
+	want, werr := expectedSignature(ctx, a, r, payloadHash, secret, t)
+	if werr != nil {
+		return false, werr
+	}
+	return subtle.ConstantTimeCompare([]byte(want), []byte(a.signature)) == 1, nil
 }
 
 // expectedSignature recomputes the signature with aws-sdk-go-v2's signer over a reconstruction of
 // r that carries exactly the headers the client signed.
-func expectedSignature(ctx context.Context, a *sigV4Auth, r *http.Request, body []byte, secret string, t time.Time) (string, *wireError) {
+func expectedSignature(ctx context.Context, a *sigV4Auth, r *http.Request, payloadHash, secret string, t time.Time) (string, *wireError) {
 	hasHost := false
 	for _, h := range a.signedHeaders {
 		if h == "host" {
@@ -264,16 +292,6 @@ func expectedSignature(ctx context.Context, a *sigV4Auth, r *http.Request, body 
 			} else {
 				req.Header[h] = nil // signed but absent: not reproducible, fails the comparison
 			}
-		}
-	}
-
-	payloadHash := r.Header.Get("X-Amz-Content-Sha256")
-	if payloadHash == "" {
-		if a.presigned {
-			payloadHash = "UNSIGNED-PAYLOAD"
-		} else {
-			sum := sha256.Sum256(body)
-			payloadHash = hex.EncodeToString(sum[:])
 		}
 	}
 

@@ -2,6 +2,7 @@ package awsapi_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -191,5 +192,48 @@ func TestSigV4Variants(t *testing.T) {
 	}
 	if got := get(strings.Replace(presign(fixedNow, "300"), "Action=ListTopics", "Action=CreateTopic", 1)); got != 403 {
 		t.Errorf("tampered presigned = %d", got)
+	}
+}
+
+// TestSigV4PayloadHash covers the payload hash forms: a header that lies about the body, and a
+// signature over UNSIGNED-PAYLOAD sent without the header (SDKs skipping payload signing on TLS).
+func TestSigV4PayloadHash(t *testing.T) {
+	e := newTestEnv(t, func() time.Time { return fixedNow })
+	creds := aws.Credentials{AccessKeyID: testAccessKey, SecretAccessKey: testSecret}
+	body := "Action=ListTopics&Version=2010-03-31"
+	send := func(req *http.Request) rawResp {
+		t.Helper()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return rawResp{status: resp.StatusCode, header: resp.Header, body: b}
+	}
+	newReq := func(b string) *http.Request {
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/", strings.NewReader(b))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		return req
+	}
+
+	// The header is signed with the hash of one body, and another body is sent.
+	req := newReq(body + "&NextToken=x")
+	req.Header.Set("X-Amz-Content-Sha256", sha256Hex(body))
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, sha256Hex(body), "sns", "us-east-1", fixedNow); err != nil {
+		t.Fatal(err)
+	}
+	r := send(req)
+	if q := parseQueryErr(t, r); r.status != 403 || q.Error.Code != "SignatureDoesNotMatch" ||
+		*q.Error.Message != "The provided 'x-amz-content-sha256' header does not match what was computed." {
+		t.Errorf("lying hash header = %d %s", r.status, r.body)
+	}
+
+	req = newReq(body)
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, "UNSIGNED-PAYLOAD", "sns", "us-east-1", fixedNow); err != nil {
+		t.Fatal(err)
+	}
+	if r := send(req); r.status != 200 {
+		t.Errorf("UNSIGNED-PAYLOAD without header = %d %s", r.status, r.body)
 	}
 }

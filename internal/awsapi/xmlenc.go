@@ -34,8 +34,17 @@ func (w *xmlWriter) empty(name string) {
 	w.buf.WriteString("/>")
 }
 
+// text writes s as escaped character data. Plain printable ASCII, the common case, is copied
+// as is; anything else goes through encoding/xml, which also replaces characters XML cannot carry
+// by U+FFFD.
 func (w *xmlWriter) text(s string) {
-	_ = xml.EscapeText(&w.buf, []byte(s)) // writes to a bytes.Buffer cannot fail
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '<' || c == '>' || c == '&' || c == '"' || c == '\'' {
+			_ = xml.EscapeText(&w.buf, []byte(s)) // writes to a bytes.Buffer cannot fail
+			return
+		}
+	}
+	w.buf.WriteString(s)
 }
 
 // xmlns closes a start tag, with the namespace attribute when ns is set.
@@ -167,9 +176,13 @@ func (w *xmlWriter) member(name string, v reflect.Value, f *field) {
 	case reflect.Bool:
 		w.element(name, strconv.FormatBool(v.Bool()))
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		w.element(name, strconv.FormatInt(v.Int(), 10))
+		w.open(name)
+		w.buf.Write(strconv.AppendInt(w.buf.AvailableBuffer(), v.Int(), 10))
+		w.close(name)
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		w.element(name, strconv.FormatUint(v.Uint(), 10))
+		w.open(name)
+		w.buf.Write(strconv.AppendUint(w.buf.AvailableBuffer(), v.Uint(), 10))
+		w.close(name)
 	case reflect.Float32, reflect.Float64:
 		w.element(name, formatJavaDouble(v.Float()))
 	case reflect.Struct:
