@@ -94,7 +94,6 @@ type dimRef struct {
 
 type filterState struct {
 	scanState
-	result Result
 }
 
 // CompileFilter validates a pattern together with its metric transformation, with AWS's

@@ -3,7 +3,6 @@ package pattern
 import (
 	"bytes"
 	"regexp"
-	"strconv"
 	"strings"
 	"unsafe"
 )
@@ -393,6 +392,3 @@ func (s *scanState) valueNumber(v jval) (float64, bool) {
 	}
 	return 0, false
 }
-
-// formatNumber renders a metric value the way the CLI prints it.
-func formatNumber(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
