@@ -84,16 +84,12 @@ type Filter struct {
 	dims    []dimRef
 	paths   []selector // JSON: the pattern's selectors, then the value's and dimensions'
 	root    *pathNode
-	pool    sync.Pool // *filterState
+	pool    sync.Pool // *scanState
 }
 
 type dimRef struct {
 	name string
 	ref  ref
-}
-
-type filterState struct {
-	scanState
 }
 
 // CompileFilter validates a pattern together with its metric transformation, with AWS's
@@ -239,11 +235,11 @@ func (f *Filter) Pattern() *Pattern { return f.pattern }
 // Transformation returns the transformation the filter was compiled with.
 func (f *Filter) Transformation() Transformation { return f.t }
 
-func (f *Filter) state() *filterState {
-	if s, ok := f.pool.Get().(*filterState); ok {
+func (f *Filter) state() *scanState {
+	if s, ok := f.pool.Get().(*scanState); ok {
 		return s
 	}
-	return &filterState{}
+	return &scanState{}
 }
 
 // Eval matches msg and, when it matches, fills r with what the event publishes. It allocates
@@ -263,11 +259,11 @@ func (f *Filter) Eval(msg []byte, r *Result) (matched bool) {
 			return false
 		}
 	default:
-		if !p.matchState(&s.scanState, msg) {
+		if !p.matchState(s, msg) {
 			return false
 		}
 	}
-	f.fill(&s.scanState, msg, nil, r)
+	f.fill(s, msg, nil, r)
 	return true
 }
 
