@@ -349,11 +349,19 @@ type Set struct {
 	hasJSON  bool
 	hasDelim bool
 	// Filters whose pattern requires `$.x = "literal"` (guarded filters) are reached through
-	// an index from the value at $.x, so an event is only evaluated against the filters it can
-	// match; the others are in always.
+	// an index from the value at $.x, and filters that only require $.x to be present through
+	// present, so an event is only evaluated against the filters it can match; the others are
+	// in always.
 	indexes []guardIndex
+	present []presenceIndex
 	always  []int
 	pool    sync.Pool // *setState
+}
+
+// presenceIndex lists the filters that can only match when a selector has a value.
+type presenceIndex struct {
+	slot    int
+	filters []int
 }
 
 // guardIndex maps the text at one selector to the guarded filters that need that text.
@@ -372,7 +380,8 @@ type setState struct {
 // indexes into filters.
 func NewSet(filters []*Filter) *Set {
 	s := &Set{filters: filters, maps: make([][]int, len(filters))}
-	bySlot := map[int]int{} // set slot -> index in s.indexes
+	bySlot := map[int]int{}    // set slot -> index in s.indexes
+	byPresent := map[int]int{} // set slot -> index in s.present
 	for i, f := range filters {
 		switch f.pattern.ast.kind {
 		case KindJSON:
@@ -393,6 +402,17 @@ func NewSet(filters []*Filter) *Set {
 				for _, lit := range lits {
 					s.indexes[k].byValue[lit] = append(s.indexes[k].byValue[lit], i)
 				}
+				continue
+			}
+			if slot, ok := presence(&f.pattern.json.expr); ok {
+				gs := m[slot]
+				k, seen := byPresent[gs]
+				if !seen {
+					k = len(s.present)
+					byPresent[gs] = k
+					s.present = append(s.present, presenceIndex{slot: gs})
+				}
+				s.present[k].filters = append(s.present[k].filters, i)
 				continue
 			}
 		case KindDelimited:
@@ -446,6 +466,13 @@ func (s *Set) Eval(msg []byte, fn func(i int, r *Result)) {
 			}
 			for _, i := range ix.byValue[string(st.text(v))] {
 				marks[i] = true
+			}
+		}
+		for k := range s.present {
+			if len(st.vals[s.present[k].slot]) > 0 {
+				for _, i := range s.present[k].filters {
+					marks[i] = true
+				}
 			}
 		}
 	}

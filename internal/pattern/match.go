@@ -260,6 +260,34 @@ func guard(n *jnode) (slot int, lits []string, ok bool) {
 	return 0, nil, false
 }
 
+// presence returns a selector that must have a value for n to hold, if there is one: every
+// test but NOT EXISTS is false on a selector that reaches nothing (§4.2).
+func presence(n *jnode) (slot int, ok bool) {
+	switch {
+	case n.set != nil:
+		return n.set.slot, true
+	case n.c != nil:
+		return n.c.slot, n.c.t.op != opNotExists
+	case n.and:
+		for i := range n.kids {
+			if slot, ok := presence(&n.kids[i]); ok {
+				return slot, true
+			}
+		}
+		return 0, false
+	case n.or:
+		for i := range n.kids {
+			s, ok := presence(&n.kids[i])
+			if !ok || (i > 0 && s != slot) {
+				return 0, false
+			}
+			slot = s
+		}
+		return slot, true
+	}
+	return 0, false
+}
+
 // isEqText reports whether c is `$.plain.selector = literal` with a wildcard-free text literal.
 func isEqText(c *condExpr) bool {
 	return c.op == opEq && c.sel.wildcards() == 0 &&
