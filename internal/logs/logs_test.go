@@ -504,3 +504,36 @@ func FuzzTokens(f *testing.F) {
 		}
 	})
 }
+
+// FuzzClassify checks the invariants of batch classification on arbitrary chronological
+// batches: the accepted window lies within the batch, every event before it is too old or
+// expired, every event after it is too new, and every event inside it is acceptable.
+func FuzzClassify(f *testing.F) {
+	f.Add(int64(0), int64(1000), int64(3*hour), 7)
+	f.Add(int64(-15*day), int64(day), int64(2*hour+1), 1)
+	f.Fuzz(func(t *testing.T, first, step, last int64, retention int) {
+		if step < 0 || step > day || retention < 0 || retention > 4000 {
+			return
+		}
+		n := nowMs()
+		var evs []InputLogEvent
+		for ts := n + first; ts <= n+last && len(evs) < 50; ts += max(step, 1) {
+			evs = append(evs, InputLogEvent{Timestamp: ts, Message: "m"})
+		}
+		lo, hi, info := classify(evs, n, retention)
+		if lo < 0 || hi < lo || hi > len(evs) {
+			t.Fatalf("window [%d,%d) of %d events", lo, hi, len(evs))
+		}
+		ok := func(ts int64) bool {
+			return ts >= n-maxPast && ts <= n+maxFuture && (retention == 0 || ts >= n-int64(retention)*dayMillis)
+		}
+		for i, e := range evs {
+			if in := i >= lo && i < hi; in != ok(e.Timestamp) {
+				t.Fatalf("event %d (ts %d) accepted=%v, acceptable=%v", i, e.Timestamp-n, in, ok(e.Timestamp))
+			}
+		}
+		if (info == nil) != (lo == 0 && hi == len(evs)) {
+			t.Fatalf("info %+v for window [%d,%d) of %d", info, lo, hi, len(evs))
+		}
+	})
+}
