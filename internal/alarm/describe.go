@@ -170,7 +170,7 @@ func (s *Service) DescribeAlarms(ctx context.Context, scope Scope, in DescribeIn
 			if r.Type != typ || !keep(r) {
 				continue
 			}
-			pos := typ + "\x00" + r.Name
+			pos := typePos(typ) + r.Name
 			if after != "" && pos <= after {
 				continue
 			}
@@ -191,9 +191,17 @@ func (s *Service) DescribeAlarms(ctx context.Context, scope Scope, in DescribeIn
 
 func lastPos(o DescribeOutput) string {
 	if n := len(o.CompositeAlarms); n > 0 {
-		return TypeComposite + "\x00" + o.CompositeAlarms[n-1].Name
+		return typePos(TypeComposite) + o.CompositeAlarms[n-1].Name
 	}
-	return TypeMetric + "\x00" + o.MetricAlarms[len(o.MetricAlarms)-1].Name
+	return typePos(TypeMetric) + o.MetricAlarms[len(o.MetricAlarms)-1].Name
+}
+
+// typePos is the paging-order prefix of a type: metric alarms page before composite alarms.
+func typePos(typ string) string {
+	if typ == TypeMetric {
+		return "0\x00"
+	}
+	return "1\x00"
 }
 
 // ForMetricInput is DescribeAlarmsForMetric's input.
