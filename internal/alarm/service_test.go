@@ -19,7 +19,7 @@ var sc = alarm.Scope{AccountID: "111122223333", Region: "us-east-1"}
 
 const topic = "arn:aws:sns:us-east-1:111122223333:alerts"
 
-func p32(v int32) *int32 { return &v }
+func p32(v int32) *int32    { return &v }
 func pf(v float64) *float64 { return &v }
 
 // rig is an alarm service over in-memory stores, inside a synctest bubble.
