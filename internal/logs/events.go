@@ -390,7 +390,7 @@ func (s *Service) FilterLogEvents(ctx context.Context, sc Scope, in FilterLogEve
 		out     FilterLogEventsOutput
 		size    int
 		scanned int
-		last    *Event
+		last    EventCursor // the last event examined, where a next page resumes
 		more    bool
 	)
 	err = s.store.ScanEvents(ctx, sc, q, func(e Event) bool {
@@ -407,14 +407,14 @@ func (s *Service) FilterLogEvents(ctx context.Context, sc Scope, in FilterLogEve
 			out.Events = append(out.Events, e)
 		}
 		scanned++
-		last = &e
+		last = EventCursor{e.Timestamp, e.Seq}
 		return true
 	})
 	if err != nil {
 		return FilterLogEventsOutput{}, storeErr("filter log events", err)
 	}
-	if more && last != nil {
-		out.NextToken = encodeEventToken('f', EventCursor{last.Timestamp, last.Seq})
+	if more && scanned > 0 {
+		out.NextToken = encodeEventToken('f', last)
 	}
 	return out, nil
 }
