@@ -3,8 +3,10 @@ package awsapi_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -295,5 +297,45 @@ func TestSDKOverTLS(t *testing.T) {
 	}
 	if len(e.mon.callers) != 1 || len(e.logs.groups) != 1 || len(e.sns.topics) != 1 {
 		t.Errorf("calls not served: %d alarms callers, %d groups, %d topics", len(e.mon.callers), len(e.logs.groups), len(e.sns.topics))
+	}
+}
+
+// TestSDKConcurrent serves many clients at once (run with -race: shapes are cached and response
+// buffers pooled across requests).
+func TestSDKConcurrent(t *testing.T) {
+	e := newTestEnv(t, nil)
+	ctx := context.Background()
+	cw := cwClient(e, testAccessKey, testSecret)
+	cl := logsClient(e, testAccessKey, testSecret)
+	sc := snsClient(e, testAccessKey, testSecret)
+	if _, err := cw.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("a"), Threshold: aws.Float64(2)}); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 64)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 10 {
+				out, err := cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{})
+				if err == nil && (len(out.MetricAlarms) != 1 || aws.ToFloat64(out.MetricAlarms[0].Threshold) != 2) {
+					err = fmt.Errorf("DescribeAlarms = %+v", out.MetricAlarms)
+				}
+				if err == nil {
+					_, err = cl.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{})
+				}
+				if err == nil {
+					_, err = sc.ListTopics(ctx, &sns.ListTopicsInput{})
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }

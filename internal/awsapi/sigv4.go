@@ -131,9 +131,6 @@ func (a *sigV4Auth) setCredential(cred string) *wireError {
 	parts := strings.Split(cred, "/")
 	if len(parts) != 5 || parts[0] == "" {
 		e := errIncompleteSignature(fmt.Sprintf("Credential should have exactly 5 slash-delimited elements, e.g. keyId/date/region/service/term, got '%s'", truncate(cred, 200)))
-		if len(parts) >= 1 && parts[0] != "" && len(parts) != 5 {
-			return &e
-		}
 		return &e
 	}
 	a.accessKeyID, a.date, a.region, a.service, a.terminator = parts[0], parts[1], parts[2], parts[3], parts[4]
