@@ -3,8 +3,9 @@
 // TestMetricFilter. The specification is ../shared/reference/filter-patterns.md (section
 // numbers below refer to it).
 //
-// The pipeline is a hand-written scanner and recursive-descent parser (parse.go) that produces
-// an AST whose String method prints canonical pattern text (ast.go), and a compiler that turns
+// The pipeline is a hand-written lexer (lex.go: one routine per token kind, shared by the three
+// sub-languages) and recursive-descent parser (parse.go) that produce an AST whose String method
+// prints canonical pattern text (ast.go), and a compiler that turns
 // the AST into small matcher values (match.go, pattern.go, delimited.go). JSON patterns never
 // decode the event: a byte scanner (json.go) walks the event once, following a trie of just the
 // selectors the filters need, and records where their values are; the conditions then compare
