@@ -76,5 +76,5 @@ func BenchmarkAlarmRound10k(b *testing.B) {
 		}
 		rounds++
 	}
-	b.ReportMetric((cpuTime() - cpu0).Seconds()/float64(rounds), "cpu-s/round")
+	b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(rounds), "cpu-s/round")
 }

@@ -1,0 +1,209 @@
+package monitoringapi_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+
+	"github.com/trailwatch/trailwatch/internal/alarm"
+	"github.com/trailwatch/trailwatch/internal/awsapi"
+	"github.com/trailwatch/trailwatch/internal/awsapi/monitoringapi"
+	"github.com/trailwatch/trailwatch/internal/metrics"
+	"github.com/trailwatch/trailwatch/internal/store/sqlite"
+)
+
+// newAlarmEnv serves the monitoring service with the alarm operations over SQLite and runs the
+// scheduler; it returns the server URL.
+func newAlarmEnv(t *testing.T) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	db, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msvc := metrics.NewService(db, nil)
+	asvc, err := alarm.NewService(ctx, db, msvc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asvc.OnError = func(err error) { t.Errorf("alarm evaluation: %v", err) }
+	done := make(chan struct{})
+	go func() { asvc.Run(ctx); close(done) }()
+	h, err := awsapi.NewHandler(awsapi.Config{
+		Services:    []*awsapi.Service{monitoringapi.NewService(msvc, monitoringapi.AlarmOperations(msvc, asvc))},
+		Credentials: creds{key1: {secret1, account1}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() {
+		srv.Close()
+		cancel()
+		<-done
+		db.Close()
+	})
+	return srv.URL
+}
+
+// send signs and sends a raw request (the protocols no SDK here speaks: awsJson 1.0 and raw query).
+func send(t *testing.T, base, contentType string, headers map[string]string, body string) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, base+"/", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	sum := sha256.Sum256([]byte(body))
+	err = v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: key1, SecretAccessKey: secret1},
+		req, hex.EncodeToString(sum[:]), "monitoring", "us-east-1", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+func jsonOp(t *testing.T, base, op string, queryMode bool, body string) (int, http.Header, string) {
+	h := map[string]string{"X-Amz-Target": "GraniteServiceVersion20100801." + op}
+	if queryMode {
+		h["X-Amzn-Query-Mode"] = "true"
+	}
+	return send(t, base, "application/x-amz-json-1.0", h, body)
+}
+
+// TestAlarmsJSON10 drives the alarm operations over awsJson 1.0, the third protocol CloudWatch accepts.
+func TestAlarmsJSON10(t *testing.T) {
+	base := newAlarmEnv(t)
+	st, _, body := jsonOp(t, base, "PutMetricAlarm", false, `{"AlarmName":"root","MetricName":"RootAccountUsage","Namespace":"CloudTrailMetrics",
+		"Statistic":"Sum","Period":300,"EvaluationPeriods":1,"Threshold":1,"ComparisonOperator":"GreaterThanOrEqualToThreshold",
+		"AlarmActions":["arn:aws:sns:us-east-1:111111111111:t"],"Tags":[{"Key":"k","Value":"v"}]}`)
+	if st != 200 {
+		t.Fatalf("PutMetricAlarm: %d %s", st, body)
+	}
+	st, _, body = jsonOp(t, base, "DescribeAlarms", false, `{}`)
+	var out struct {
+		MetricAlarms    []map[string]any
+		CompositeAlarms []any
+	}
+	if err := json.Unmarshal([]byte(body), &out); st != 200 || err != nil {
+		t.Fatalf("DescribeAlarms: %d %s", st, body)
+	}
+	if out.CompositeAlarms == nil || len(out.MetricAlarms) != 1 {
+		t.Fatalf("DescribeAlarms body %s", body)
+	}
+	m := out.MetricAlarms[0]
+	if _, ok := m["StateUpdatedTimestamp"].(float64); !ok || m["StateValue"] != "INSUFFICIENT_DATA" || m["StateReason"] != "Unchecked: Initial alarm creation" {
+		t.Errorf("alarm %v", m)
+	}
+	for _, absent := range []string{"AlarmDescription", "Unit", "TreatMissingData", "DatapointsToAlarm", "StateReasonData"} {
+		if _, ok := m[absent]; ok {
+			t.Errorf("%s present in %v", absent, m)
+		}
+	}
+	if d, ok := m["Dimensions"].([]any); !ok || len(d) != 0 {
+		t.Errorf("Dimensions %v", m["Dimensions"])
+	}
+
+	// ResourceNotFound: 400 without query mode, 404 with it, and the query code in x-amzn-query-error.
+	for _, qm := range []bool{false, true} {
+		st, hdr, body := jsonOp(t, base, "SetAlarmState", qm, `{"AlarmName":"nope","StateValue":"OK","StateReason":"x"}`)
+		want := 400
+		if qm {
+			want = 404
+		}
+		if st != want || hdr.Get("x-amzn-query-error") != "ResourceNotFound;Sender" || !strings.Contains(body, "ResourceNotFound") {
+			t.Errorf("query mode %v: %d %v %s", qm, st, hdr.Get("x-amzn-query-error"), body)
+		}
+	}
+	st, _, body = jsonOp(t, base, "PutMetricAlarm", false, `{"AlarmName":"x","MetricName":"m","Namespace":"n","Statistic":"Sum",
+		"Period":60,"EvaluationPeriods":1,"DatapointsToAlarm":3,"Threshold":1,"ComparisonOperator":"GreaterThanThreshold"}`)
+	if st != 400 || !strings.Contains(body, `"message":"DatapointsToAlarm must be less than or equal to EvaluationPeriods"`) ||
+		!strings.Contains(body, "ValidationException") {
+		t.Errorf("M > N: %d %s", st, body)
+	}
+	st, _, body = jsonOp(t, base, "DescribeAlarmHistory", false, `{"AlarmName":"root"}`)
+	if st != 200 || !strings.Contains(body, `"HistorySummary":"Alarm \"root\" created"`) {
+		t.Errorf("history: %d %s", st, body)
+	}
+}
+
+// TestAlarmsQueryXML checks the awsQuery rendering: both lists present when empty, the Result wrapper,
+// and ResourceNotFound as a 404.
+func TestAlarmsQueryXML(t *testing.T) {
+	base := newAlarmEnv(t)
+	form := url.Values{"Action": {"DescribeAlarms"}, "Version": {"2010-08-01"}}
+	st, _, body := send(t, base, "application/x-www-form-urlencoded; charset=utf-8", nil, form.Encode())
+	if st != 200 || !strings.Contains(body, "<DescribeAlarmsResult><MetricAlarms/><CompositeAlarms/></DescribeAlarmsResult>") &&
+		!strings.Contains(body, "<DescribeAlarmsResult><CompositeAlarms/><MetricAlarms/></DescribeAlarmsResult>") {
+		t.Errorf("DescribeAlarms: %d %s", st, body)
+	}
+	form = url.Values{"Action": {"SetAlarmState"}, "Version": {"2010-08-01"}, "AlarmName": {"nope"}, "StateValue": {"OK"}, "StateReason": {"x"}}
+	st, _, body = send(t, base, "application/x-www-form-urlencoded; charset=utf-8", nil, form.Encode())
+	if st != 404 || !strings.Contains(body, "<Code>ResourceNotFound</Code>") {
+		t.Errorf("SetAlarmState unknown: %d %s", st, body)
+	}
+}
+
+// TestSDKPutMetricDataTriggersAlarm: over RPCv2 CBOR, a PutMetricData datapoint moves a Sum >= alarm to
+// ALARM without waiting for the minute (the early evaluation), and DescribeAlarmsForMetric finds it.
+func TestSDKPutMetricDataTriggersAlarm(t *testing.T) {
+	base := newAlarmEnv(t)
+	c := cloudwatch.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(base), RetryMaxAttempts: 1,
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: key1, SecretAccessKey: secret1}, nil
+		})})
+	ctx := context.Background()
+	_, err := c.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("a"), MetricName: aws.String("Count"),
+		Namespace: aws.String("App"), Statistic: cwtypes.StatisticSum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1),
+		Threshold: aws.Float64(2), ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold,
+		Dimensions: []cwtypes.Dimension{{Name: aws.String("Host"), Value: aws.String("h1")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("App"), MetricData: []cwtypes.MetricDatum{
+		{MetricName: aws.String("Count"), Value: aws.Float64(2), Dimensions: []cwtypes.Dimension{{Name: aws.String("Host"), Value: aws.String("h1")}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		out, err := c.DescribeAlarmsForMetric(ctx, &cloudwatch.DescribeAlarmsForMetricInput{MetricName: aws.String("Count"),
+			Namespace: aws.String("App"), Dimensions: []cwtypes.Dimension{{Name: aws.String("Host"), Value: aws.String("h1")}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.MetricAlarms) == 1 && out.MetricAlarms[0].StateValue == cwtypes.StateValueAlarm {
+			if !bytes.Contains([]byte(aws.ToString(out.MetricAlarms[0].StateReason)), []byte("was greater than or equal to the threshold (2.0)")) {
+				t.Errorf("reason %q", aws.ToString(out.MetricAlarms[0].StateReason))
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("alarm not in ALARM: %+v", out.MetricAlarms)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
