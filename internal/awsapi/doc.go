@@ -24,10 +24,11 @@
 // Decisions on questions the AWS documentation leaves open are written beside the code that makes
 // them; the most visible ones are:
 //
-//   - A request whose query-form value does not parse as its member's type is answered with the
-//     service's Service.QueryValidationCode (default "ValidationError"), status 400, and a message
-//     in AWS's validation style naming the member ("1 validation error detected: Value 'sixty' at
-//     'Period' failed to satisfy constraint: Member must be an integer").
+//   - A query-form value that does not parse as its member's type (Period=30.0) is answered as AWS
+//     CloudWatch does: 400 MalformedInput without a message (boto/boto#3530). A service that sets
+//     Service.QueryValidationCode gets that code with a message naming the member ("1 validation
+//     error detected: Value 'sixty' at 'Period' failed to satisfy constraint: Member must be an
+//     integer").
 //   - JSON and CBOR bodies that do not decode give SerializationException: malformed bodies without
 //     a message, values of the wrong type with the Coral deserializer's wording ("class
 //     java.lang.String can not be converted to an Integer", "Start of list found where not

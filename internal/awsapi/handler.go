@@ -213,16 +213,7 @@ func (h *handler) serveOperation(c *call, body []byte, id Identity) {
 	case ProtocolQuery:
 		err = decodeQuery(form, in.Interface())
 		if err != nil {
-			code := c.svc.QueryValidationCode
-			if code == "" {
-				code = "ValidationError"
-			}
-			msg := err.Error()
-			var qe *queryError
-			if errors.As(err, &qe) {
-				msg = "1 validation error detected: " + msg
-			}
-			h.writeError(c, wireError{code: code, message: msg, status: http.StatusBadRequest, sender: true})
+			h.writeError(c, queryDecodeError(c.svc, err))
 			return
 		}
 	case ProtocolJSON10, ProtocolJSON11:
@@ -290,6 +281,22 @@ func (h *handler) route(c *call, ct string) *wireError {
 		return &e
 	}
 	return nil
+}
+
+// queryDecodeError is the answer to a form value that does not parse as its member's type. AWS
+// CloudWatch answers Period=30.0 with <Code>MalformedInput</Code> and no message (boto/boto#3530),
+// which is the default; a service with its own code gets a validation-style message naming the
+// member.
+func queryDecodeError(svc *Service, err error) wireError {
+	if svc.QueryValidationCode == "" {
+		return wireError{code: "MalformedInput", status: http.StatusBadRequest, sender: true, noMessage: true}
+	}
+	msg := err.Error()
+	var qe *queryError
+	if errors.As(err, &qe) {
+		msg = "1 validation error detected: " + msg
+	}
+	return wireError{code: svc.QueryValidationCode, message: msg, status: http.StatusBadRequest, sender: true}
 }
 
 // invoke calls the operation, turning a panic into an internal failure so that one bad request

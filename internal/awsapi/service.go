@@ -42,7 +42,8 @@ type Service struct {
 	// "com.amazon.coral.validate#ValidationException". Codes not listed are sent as they are.
 	ErrorShapes map[string]string
 	// QueryValidationCode is the awsQuery error code for a form value that does not parse as its
-	// member's type; "" means "ValidationError" (CloudWatch). SNS uses "InvalidParameter".
+	// member's type, sent with a message naming the member. "" means AWS CloudWatch's answer:
+	// MalformedInput without a message.
 	QueryValidationCode string
 	// UnsignedOperations lists operations that may be called without SigV4, such as SNS's
 	// ConfirmSubscription, which subscribers call by visiting the unsigned SubscribeURL. A signed

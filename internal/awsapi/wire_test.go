@@ -187,8 +187,9 @@ func TestQueryErrors(t *testing.T) {
 			"http://sns.amazonaws.com/doc/2010-03-31/", "Topic does not exist", ""},
 		{"sns bad parameter type", formReq("sns", "Action=Publish&Version=2010-03-31&Message=m&MessageAttributes.entry.1.Name=k&MessageAttributes.entry.1.Value.BinaryValue=!"),
 			400, "Sender", "InvalidParameter", "http://sns.amazonaws.com/doc/2010-03-31/", "", "MessageAttributes.entry.1.Value.BinaryValue"},
-		{"cloudwatch bad parameter type", formReq("monitoring", "Action=PutMetricAlarm&Version=2010-08-01&AlarmName=a&Period=sixty"),
-			400, "Sender", "ValidationError", "http://monitoring.amazonaws.com/doc/2010-08-01/", "1 validation error detected: Value 'sixty' at 'Period' failed to satisfy constraint: Member must be an integer", ""},
+		{"sns bad parameter message", formReq("sns", "Action=Publish&Version=2010-03-31&Message=m&MessageAttributes.entry.1.Name=k&MessageAttributes.entry.1.Value.BinaryValue=!"),
+			400, "Sender", "InvalidParameter", "http://sns.amazonaws.com/doc/2010-03-31/",
+			"1 validation error detected: Value '!' at 'MessageAttributes.entry.1.Value.BinaryValue' failed to satisfy constraint: Member must be base64-encoded binary", ""},
 		{"modeled error with query code", formReq("monitoring", "Action=PutMetricAlarm&Version=2010-08-01"), 400, "Sender", "MissingParameter",
 			"http://monitoring.amazonaws.com/doc/2010-08-01/", "The parameter AlarmName is required.", ""},
 		{"internal failure", formReq("monitoring", "Action=DeleteAlarms&Version=2010-08-01&AlarmNames.member.1=a"), 500, "Receiver", "InternalFailure",
@@ -221,6 +222,19 @@ func TestQueryErrors(t *testing.T) {
 				t.Errorf("no Date header")
 			}
 		})
+	}
+}
+
+// TestQueryMalformedInput pins CloudWatch's answer to an unparsable form value: Period=30.0 gives
+// MalformedInput without a message (boto/boto#3530).
+func TestQueryMalformedInput(t *testing.T) {
+	e := newTestEnv(t, func() time.Time { return fixedNow })
+	for _, body := range []string{"Period=30.0", "Period=sixty", "Threshold=abc", "ActionsEnabled=yes", "Dimensions.member.x.Name=a"} {
+		r := e.do(t, formReq("monitoring", "Action=PutMetricAlarm&Version=2010-08-01&AlarmName=a&"+body))
+		q := parseQueryErr(t, r)
+		if r.status != 400 || q.Error.Type != "Sender" || q.Error.Code != "MalformedInput" || q.Error.Message != nil {
+			t.Errorf("%s: %d %s", body, r.status, r.body)
+		}
 	}
 }
 
