@@ -7,16 +7,30 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"sync"
 	"testing"
 )
 
 // benchEvents is the number of CloudTrail records in the benchmark corpus.
 const benchEvents = 20000
 
+// corpusCache holds the corpus once loaded, so that benchmarks run one after another do not
+// reload 26 MB each (and measure the garbage collector instead of the matcher).
+var corpusCache struct {
+	sync.Mutex
+	events [][]byte
+}
+
 // benchCorpus returns a deterministic CloudTrail corpus made by ../shared/tools/gen-cloudtrail,
 // cached in the temporary directory between runs (never committed).
 func benchCorpus(b *testing.B) [][]byte {
 	b.Helper()
+	corpusCache.Lock()
+	defer corpusCache.Unlock()
+	if corpusCache.events != nil {
+		return corpusCache.events
+	}
 	shared := sharedDir(b)
 	path := filepath.Join(os.TempDir(), fmt.Sprintf("trailwatch-pattern-bench-%d.ndjson", benchEvents))
 	if _, err := os.Stat(path); err != nil {
@@ -44,6 +58,8 @@ func benchCorpus(b *testing.B) [][]byte {
 	if err := sc.Err(); err != nil {
 		b.Fatal(err)
 	}
+	corpusCache.events = events
+	runtime.GC()
 	return events
 }
 
