@@ -17,6 +17,8 @@ type Error struct {
 	// Status is the HTTP status; 0 means 400.
 	Status int
 	// Sender reports a client fault (<Type>Sender</Type>); false means a Receiver (server) fault.
+	// Almost every modeled error is a client fault, so set it; domain error types that have no
+	// ErrorFault method are classified by status instead (Sender below 500).
 	Sender bool
 }
 
