@@ -8,6 +8,10 @@ import (
 	"github.com/trailwatch/trailwatch/internal/metrics"
 )
 
+// futureSlack bounds how far in the future a datapoint may be stamped (PutMetricData and
+// PutLogEvents both reject more than two hours), plus a margin.
+const futureSlack = 2*time.Hour + 10*time.Minute
+
 // highResStep is the evaluation interval of alarms with periods below a minute [§1.4].
 const highResStep = 10 * time.Second
 
@@ -93,17 +97,15 @@ func (s *Service) OnSamples(samples []metrics.Sample) {
 	if len(samples) == 0 {
 		return
 	}
-	s.dirtyMu.Lock()
-	var last string
+	var keys []string
 	for i := range samples {
 		sm := &samples[i]
 		k := sampleKey(sm.AccountID, sm.Region, sm.Metric())
-		if k != last {
-			s.dirty[k] = struct{}{}
-			last = k
+		if len(keys) == 0 || keys[len(keys)-1] != k {
+			keys = append(keys, k)
 		}
 	}
-	s.dirtyMu.Unlock()
+	s.markDirty(keys)
 	select {
 	case s.wake <- struct{}{}:
 	default:
@@ -112,9 +114,25 @@ func (s *Service) OnSamples(samples []metrics.Sample) {
 
 // OnMetricData is OnSamples for callers that know only the metrics written (PutMetricData).
 func (s *Service) OnMetricData(scope metrics.Scope, ms []metrics.Metric) {
+	keys := make([]string, len(ms))
+	for i, m := range ms {
+		keys[i] = sampleKey(scope.AccountID, scope.Region, m)
+	}
+	s.markDirty(keys)
+}
+
+// markDirty records new data on the metrics keys: it drops their "no data" cache entries and
+// queues their alarms for an early evaluation.
+func (s *Service) markDirty(keys []string) {
+	s.emptyMu.Lock()
+	s.gen++
+	for _, k := range keys {
+		delete(s.empty, k)
+	}
+	s.emptyMu.Unlock()
 	s.dirtyMu.Lock()
-	for _, m := range ms {
-		s.dirty[sampleKey(scope.AccountID, scope.Region, m)] = struct{}{}
+	for _, k := range keys {
+		s.dirty[k] = struct{}{}
 	}
 	s.dirtyMu.Unlock()
 	select {
@@ -248,15 +266,36 @@ func (s *Service) points(ctx context.Context, rec *Record, start, end time.Time)
 			}
 		}
 	}
+	mk := metricKey(rec.Scope, a)
+	s.emptyMu.Lock()
+	since, known := s.empty[mk]
+	gen := s.gen
+	s.emptyMu.Unlock()
+	if known && !start.Before(since) {
+		return nil, true, nil
+	}
+	// The query reaches past end (by the furthest a datapoint may be stamped in the future, 2 h
+	// for PutMetricData and log events) so that an empty answer proves the metric empty from start
+	// on, which the cache above remembers.
 	aggs, err := s.metrics.Aggregates(ctx, metrics.Scope{AccountID: rec.Scope.AccountID, Region: rec.Scope.Region},
-		metrics.AggregateQuery{Metric: m, Start: start, End: end, Period: a.PeriodSeconds(), Unit: unit})
+		metrics.AggregateQuery{Metric: m, Start: start, End: end.Add(futureSlack), Period: a.PeriodSeconds(), Unit: unit})
 	if err != nil {
 		return nil, false, err
+	}
+	if len(aggs) == 0 {
+		s.emptyMu.Lock()
+		if s.gen == gen {
+			s.empty[mk] = start
+		}
+		s.emptyMu.Unlock()
 	}
 	out := make([]Datapoint, 0, len(aggs))
 	nonNeg := true
 	for i := range aggs {
 		ag := &aggs[i]
+		if !ag.Time.Before(end) {
+			break
+		}
 		if ag.Minimum < 0 {
 			nonNeg = false
 		}
