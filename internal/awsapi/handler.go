@@ -110,6 +110,7 @@ type call struct {
 	requestID string
 	queryMode bool       // X-Amzn-Query-Mode: true
 	form      url.Values // awsQuery parameters, URL and body
+	status    int        // the status written, for the request log
 }
 
 func newRequestID() string {
@@ -123,7 +124,18 @@ func newRequestID() string {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &call{w: w, r: r, requestID: newRequestID(), queryMode: strings.EqualFold(r.Header.Get("X-Amzn-Query-Mode"), "true")}
-	w.Header().Set("Date", h.now().UTC().Format(http.TimeFormat))
+	start := h.now()
+	defer func() {
+		if h.log.Enabled(r.Context(), slog.LevelDebug) {
+			svc := ""
+			if c.svc != nil {
+				svc = c.svc.SigningName
+			}
+			h.log.DebugContext(r.Context(), "aws request", "service", svc, "operation", c.op, "protocol", string(c.proto),
+				"status", c.status, "request_id", c.requestID, "duration", h.now().Sub(start))
+		}
+	}()
+	w.Header().Set("Date", start.UTC().Format(http.TimeFormat))
 	w.Header().Set("x-amzn-RequestId", c.requestID)
 
 	if r.Method != http.MethodPost && !(r.Method == http.MethodGet && r.URL.Query().Get("Action") != "") {

@@ -58,7 +58,7 @@ func TestInternalFailureIsLogged(t *testing.T) {
 		"Panic": awsapi.Op(func(context.Context, *struct{}) (*struct{}, error) { panic("secret panic") }),
 	}}
 	h, err := awsapi.NewHandler(awsapi.Config{Services: []*awsapi.Service{svc}, Credentials: staticCreds{testAccessKey: {testSecret, testAccount}},
-		Now: func() time.Time { return fixedNow }, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		Now: func() time.Time { return fixedNow }, Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,6 +73,9 @@ func TestInternalFailureIsLogged(t *testing.T) {
 		if !strings.Contains(logs.String(), r.header.Get("x-amzn-RequestId")) {
 			t.Errorf("%s: log %q lacks the request id", op, logs.String())
 		}
+	}
+	if !strings.Contains(logs.String(), `msg="aws request" service=logs operation=Fail protocol=awsJson1_1 status=500`) {
+		t.Errorf("no debug request log in %q", logs.String())
 	}
 	if !strings.Contains(logs.String(), "secret panic") || !strings.Contains(logs.String(), "disk on fire") {
 		t.Errorf("log = %q", logs.String())

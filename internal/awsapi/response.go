@@ -50,6 +50,7 @@ func (h *handler) writeOutput(c *call, out any) {
 		return
 	}
 	hdr.Set("Content-Length", strconv.Itoa(len(body)))
+	c.status = http.StatusOK
 	c.w.WriteHeader(http.StatusOK)
 	_, _ = c.w.Write(body) // the client went away; nothing left to tell it
 }
@@ -129,6 +130,7 @@ func (h *handler) writeError(c *call, e wireError) {
 		}
 	}
 	hdr.Set("Content-Length", strconv.Itoa(len(body)))
+	c.status = status
 	c.w.WriteHeader(status)
 	_, _ = c.w.Write(body)
 }
