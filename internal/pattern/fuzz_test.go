@@ -103,6 +103,9 @@ func FuzzMatch(f *testing.F) {
 				t.Fatalf("Match(%q, %q) = %v, reference %v", src, event, got, want)
 			}
 		}
+		if q, err := Compile(p.String()); err != nil || q.Match(msg) != got {
+			t.Fatalf("canonical form %q of %q: %v, disagrees on %q", p.String(), src, err, event)
+		}
 		ex, ok := p.Extract(msg)
 		if ok != got || (ok && ex == nil) {
 			t.Fatalf("Extract(%q, %q) = %v %v, Match %v", src, event, ex, ok, got)
