@@ -77,8 +77,8 @@ func compileRegex(body string, pos int) (*regex, *Error) {
 				b.WriteByte(n)
 				i++
 			case n == 'x':
-				if i+3 >= len(body) || !isHex(body[i+2]) || !isHex(body[i+3]) {
-					return nil, syntaxErr(pos+i, `\x must be followed by two hexadecimal digits`)
+				if i+3 >= len(body) || !isHex(body[i+2]) || !isHex(body[i+3]) || hex4([]byte(body[i+2:i+4])) > 0x7f {
+					return nil, syntaxErr(pos+i, `\x must be followed by two hexadecimal digits of an ASCII character`)
 				}
 				b.WriteString(body[i : i+4])
 				i += 3
