@@ -18,7 +18,8 @@ import (
 // testPatternUsage is printed for -h and on usage errors.
 const testPatternUsage = `usage: trailwatch test-pattern --filter-pattern PATTERN [--metric-value EXPR] [FILE]
 
-Reads log event messages, one per line, from FILE or standard input, and prints the events the
+Reads log event messages, one per line, from FILE (or standard input when FILE is absent or
+"-"), and prints the events the
 pattern matches as a TestMetricFilter response:
   {"matches":[{"eventNumber":N,"eventMessage":"...","extractedValues":{...}}]}
 With --metric-value, each match also has "value", the metric value the event would publish
@@ -95,7 +96,7 @@ func runTestPattern(ctx context.Context, args []string, stdin io.Reader, stdout,
 	}
 
 	in := stdin
-	if fs.NArg() == 1 {
+	if fs.NArg() == 1 && fs.Arg(0) != "-" {
 		f, err := os.Open(fs.Arg(0))
 		if err != nil {
 			fmt.Fprintf(stderr, "test-pattern: %v\n", err)

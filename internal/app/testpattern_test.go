@@ -49,6 +49,12 @@ func TestRunTestPattern(t *testing.T) {
 			wantOut: `{"matches":[{"eventNumber":1,"eventMessage":"1.2.3.4 bob 404 10","extractedValues":{"$bytes":"10","$ip":"1.2.3.4","$status":"404","$user":"bob"},"value":"10"}]}` + "\n",
 		},
 		{
+			name:    "dash is stdin",
+			args:    []string{"--filter-pattern", `ERROR`, "-"},
+			stdin:   events,
+			wantOut: `{"matches":[{"eventNumber":3,"eventMessage":"not json ERROR","extractedValues":{}}]}` + "\n",
+		},
+		{
 			name:    "no matches",
 			args:    []string{"--filter-pattern", `NOTHING`},
 			stdin:   events,
