@@ -18,9 +18,8 @@ import (
 // testPatternUsage is printed for -h and on usage errors.
 const testPatternUsage = `usage: trailwatch test-pattern --filter-pattern PATTERN [--metric-value EXPR] [FILE]
 
-Reads log event messages, one per line, from FILE (or standard input when FILE is absent or
-"-"), and prints the events the
-pattern matches as a TestMetricFilter response:
+Reads log event messages, one per line, from FILE (standard input when FILE is absent or "-")
+and prints the events the pattern matches as a TestMetricFilter response:
   {"matches":[{"eventNumber":N,"eventMessage":"...","extractedValues":{...}}]}
 With --metric-value, each match also has "value", the metric value the event would publish
 (absent when the event publishes nothing, e.g. the field is missing or not a number).
