@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"regexp"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/trailwatch/trailwatch/internal/awsapi"
+	"github.com/trailwatch/trailwatch/internal/notify"
 	"github.com/trailwatch/trailwatch/internal/store/sqlite"
 )
 
@@ -51,6 +53,22 @@ type Options struct {
 	Now func() time.Time
 	// ShutdownTimeout bounds how long in-flight requests may take to finish on shutdown.
 	ShutdownTimeout time.Duration
+
+	// PublicURL is the base of the links trailwatch puts in SNS messages (confirmation and
+	// unsubscribe links, SigningCertURL); empty means http(s)://<Listen>.
+	PublicURL string
+	// SMTPAddr (host:port) is the mail server email subscriptions are delivered through; empty
+	// leaves email deliveries waiting in the outbox.
+	SMTPAddr string
+	// SMTPFrom is the sender address of SNS emails.
+	SMTPFrom string
+	// SMTPTLS is starttls, tls (implicit), opportunistic (the default) or none.
+	SMTPTLS string
+	// SMTPUser and SMTPPassword authenticate to the mail server when SMTPUser is set.
+	SMTPUser, SMTPPassword string
+	// SNSAllowPrivate lets HTTP/S subscriptions deliver to loopback, link-local and private
+	// addresses, which the SSRF guard refuses by default.
+	SNSAllowPrivate bool
 }
 
 // DefaultOptions returns the options of `trailwatch serve` without flags, with credentials taken from
@@ -64,6 +82,8 @@ func DefaultOptions() Options {
 		AccessKeyID:     os.Getenv("TRAILWATCH_ACCESS_KEY_ID"),
 		SecretAccessKey: os.Getenv("TRAILWATCH_SECRET_ACCESS_KEY"),
 		ShutdownTimeout: 30 * time.Second,
+		SMTPTLS:         notify.TLSOpportunistic,
+		SMTPPassword:    os.Getenv("TRAILWATCH_SMTP_PASSWORD"),
 	}
 }
 
@@ -93,6 +113,17 @@ func (o *Options) validate() error {
 	if (o.AccessKeyID == "") != (o.SecretAccessKey == "") {
 		errs = append(errs, errors.New("TRAILWATCH_ACCESS_KEY_ID and TRAILWATCH_SECRET_ACCESS_KEY go together"))
 	}
+	if o.PublicURL != "" {
+		if u, err := url.Parse(o.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			errs = append(errs, fmt.Errorf("--public-url %q is not an http(s) URL such as https://alerts.example.com", o.PublicURL))
+		}
+	}
+	if o.SMTPAddr != "" || o.SMTPFrom != "" {
+		m := notify.Mailer{Addr: o.SMTPAddr, From: o.SMTPFrom, TLS: o.SMTPTLS}
+		if err := m.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("--smtp-addr/--smtp-from/--smtp-tls: %w", err))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -101,6 +132,8 @@ type Server struct {
 	opts   Options
 	logger *slog.Logger
 	now    func() time.Time
+
+	sns *snsParts // set by wireSNS during Run
 
 	ready chan struct{}
 	addr  atomic.Value // string, set once listening
@@ -154,10 +187,16 @@ func (s *Server) Run(ctx context.Context) error {
 	defer background.Wait()
 	defer stopBackground()
 
+	snsParts, err := s.wireSNS(bgCtx, db, &background)
+	if err != nil {
+		return err
+	}
+	s.sns = snsParts
 	services, err := s.wire(bgCtx, db, &background)
 	if err != nil {
 		return err
 	}
+	services = append(services, snsParts.api)
 	api, err := awsapi.NewHandler(awsapi.Config{
 		Services:    services,
 		Credentials: &keyStore{accountID: s.opts.AccountID, keys: map[string]string{cred.AccessKeyID: cred.SecretAccessKey}},
@@ -169,6 +208,9 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
+	for pattern, h := range snsParts.pages {
+		mux.Handle(pattern, h)
+	}
 	mux.Handle("/", api)
 
 	ln, err := net.Listen("tcp", s.opts.Listen)
@@ -257,6 +299,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&opts.AccountID, "account-id", opts.AccountID, "12-digit AWS account `id` of this server")
 	fs.StringVar(&opts.TLSCert, "tls-cert", "", "PEM certificate `file`; with --tls-key the listener serves HTTPS")
 	fs.StringVar(&opts.TLSKey, "tls-key", "", "PEM private key `file`")
+	fs.StringVar(&opts.PublicURL, "public-url", "", "base `URL` of links in SNS messages (default http(s)://<listen>)")
+	fs.StringVar(&opts.SMTPAddr, "smtp-addr", "", "SMTP server `host:port` for email subscriptions")
+	fs.StringVar(&opts.SMTPFrom, "smtp-from", "", "sender `address` of SNS emails")
+	fs.StringVar(&opts.SMTPTLS, "smtp-tls", opts.SMTPTLS, "SMTP TLS `mode`: starttls, tls (implicit), opportunistic or none")
+	fs.StringVar(&opts.SMTPUser, "smtp-user", "", "SMTP `user` name (password from TRAILWATCH_SMTP_PASSWORD)")
+	fs.BoolVar(&opts.SNSAllowPrivate, "sns-allow-private-endpoints", false, "let HTTP/S subscriptions reach loopback, link-local and private addresses")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

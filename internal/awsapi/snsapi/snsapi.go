@@ -386,11 +386,18 @@ type TagResourceInput struct {
 	Tags        []Tag   `json:"Tags,omitempty"`
 }
 
-func (h handlers) tagResource(ctx context.Context, in *TagResourceInput) (*struct{}, error) {
+// WrappedEmpty is the output of TagResource and UntagResource: their model output is an empty
+// structure with a result wrapper, and botocore insists on finding <TagResourceResult/>. The
+// never-set member makes awsapi write the (empty) wrapper element.
+type WrappedEmpty struct {
+	Unset *string `json:"TrailwatchUnset,omitempty"`
+}
+
+func (h handlers) tagResource(ctx context.Context, in *TagResourceInput) (*WrappedEmpty, error) {
 	if in.ResourceArn == nil {
 		return nil, missing("ResourceArn")
 	}
-	return nil, h.svc.TagResource(ctx, scope(ctx), *in.ResourceArn, tagMap(in.Tags))
+	return &WrappedEmpty{}, h.svc.TagResource(ctx, scope(ctx), *in.ResourceArn, tagMap(in.Tags))
 }
 
 // UntagResourceInput is the model's UntagResourceRequest.
@@ -399,11 +406,11 @@ type UntagResourceInput struct {
 	TagKeys     []string `json:"TagKeys,omitempty"`
 }
 
-func (h handlers) untagResource(ctx context.Context, in *UntagResourceInput) (*struct{}, error) {
+func (h handlers) untagResource(ctx context.Context, in *UntagResourceInput) (*WrappedEmpty, error) {
 	if in.ResourceArn == nil {
 		return nil, missing("ResourceArn")
 	}
-	return nil, h.svc.UntagResource(ctx, scope(ctx), *in.ResourceArn, in.TagKeys)
+	return &WrappedEmpty{}, h.svc.UntagResource(ctx, scope(ctx), *in.ResourceArn, in.TagKeys)
 }
 
 // ListTagsForResourceInput is the model's ListTagsForResourceRequest.

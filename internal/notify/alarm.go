@@ -1,0 +1,308 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/trailwatch/trailwatch/internal/alarm"
+	"github.com/trailwatch/trailwatch/internal/logs"
+	"github.com/trailwatch/trailwatch/internal/sns"
+)
+
+// LogSearcher is the part of the logs service the alert enrichment reads.
+type LogSearcher interface {
+	DescribeMetricFilters(ctx context.Context, sc logs.Scope, in logs.DescribeMetricFiltersInput) (logs.DescribeMetricFiltersOutput, error)
+	FilterLogEvents(ctx context.Context, sc logs.Scope, in logs.FilterLogEventsInput) (logs.FilterLogEventsOutput, error)
+}
+
+// Enrichment limits: at most ShownEvents events are described, and at most ScannedEvents are
+// read to count the rest, so one alarm never turns into an unbounded log scan.
+const (
+	ShownEvents   = 10
+	ScannedEvents = 1000
+)
+
+// EvidenceKey is the extra member added to the alarm's JSON message (after CloudWatch's own
+// members, so the AWS shape is unchanged for parsers that ignore unknown keys).
+const EvidenceKey = "TrailwatchLogEvidence"
+
+// AlarmPublisher is the alarm engine's Publisher: it publishes each alarm action to its SNS topic
+// exactly as CloudWatch does (MessageStructure=json with the JSON message as "default" and the
+// email text as "email"), deduplicated by the action id so that an action republished after a
+// crash is delivered once. When the alarm's metric comes from metric filters and the alarm went
+// to ALARM, the log events of the evaluation window that the filters matched are added to both.
+type AlarmPublisher struct {
+	SNS *sns.Service
+	// Logs, when set, enables the enrichment.
+	Logs LogSearcher
+}
+
+// PublishAction implements alarm.Publisher.
+func (p *AlarmPublisher) PublishAction(ctx context.Context, a alarm.Action) error {
+	msg := a.Message
+	if p.Logs != nil && a.NewState == alarm.StateAlarm {
+		if enriched, err := p.enrich(ctx, a); err == nil && enriched != "" {
+			msg = enriched
+		}
+	}
+	subject := asciiSubject(a.Subject)
+	_, err := p.SNS.Publish(ctx, sns.Scope{AccountID: a.Scope.AccountID, Region: a.Scope.Region}, sns.PublishInput{
+		TopicARN: a.ActionARN, Message: msg, Subject: &subject, MessageStructure: "json",
+		DedupKey: "alarm-action/" + strconv.FormatInt(a.ID, 10),
+	})
+	return err
+}
+
+// asciiSubject makes an alarm subject acceptable as an SNS Subject (printable ASCII, fewer than
+// 100 characters): other characters become '?'. Alarm names may hold any Unicode; AWS's
+// behaviour for them is unknown.
+func asciiSubject(s string) string {
+	b := []byte{}
+	for _, r := range s {
+		if r >= 0x20 && r <= 0x7e {
+			b = append(b, byte(r))
+		} else {
+			b = append(b, '?')
+		}
+		if len(b) == 99 {
+			break
+		}
+	}
+	if len(b) == 0 {
+		return "ALARM"
+	}
+	return string(b)
+}
+
+// alarmMessage is what the enrichment reads from CloudWatch's JSON message.
+type alarmMessage struct {
+	StateChangeTime string
+	Trigger         struct {
+		MetricName        string
+		Namespace         string
+		Period            int
+		EvaluationPeriods int
+	}
+}
+
+// Evidence is one log event behind an alarm.
+type Evidence struct {
+	LogGroupName  string `json:"logGroupName"`
+	LogStreamName string `json:"logStreamName"`
+	FilterName    string `json:"filterName"`
+	Timestamp     int64  `json:"timestamp"`
+	// CloudTrail is set when the event is a CloudTrail record.
+	CloudTrail *CloudTrailSummary `json:"cloudTrail,omitempty"`
+	// Message is the raw event, cut to 1,000 bytes, for events that are not CloudTrail records.
+	Message string `json:"message,omitempty"`
+}
+
+// CloudTrailSummary is the who / what / where of a CloudTrail record.
+type CloudTrailSummary struct {
+	EventTime          string `json:"eventTime"`
+	UserIdentityType   string `json:"userIdentityType"`
+	UserIdentityARN    string `json:"userIdentityArn"`
+	EventSource        string `json:"eventSource"`
+	EventName          string `json:"eventName"`
+	Outcome            string `json:"outcome"`
+	ErrorCode          string `json:"errorCode,omitempty"`
+	SourceIPAddress    string `json:"sourceIPAddress"`
+	UserAgent          string `json:"userAgent"`
+	AWSRegion          string `json:"awsRegion"`
+	RecipientAccountID string `json:"recipientAccountId"`
+	MFAUsed            string `json:"mfaUsed"`
+}
+
+// evidenceDoc is the EvidenceKey member.
+type evidenceDoc struct {
+	LogEvents []Evidence `json:"LogEvents"`
+	// Omitted counts matching events not listed; OmittedIsLowerBound is true when the scan
+	// stopped at ScannedEvents.
+	Omitted             int  `json:"Omitted"`
+	OmittedIsLowerBound bool `json:"OmittedIsLowerBound"`
+}
+
+// Window returns the time range searched for an alarm's evidence: the alarm's evaluation
+// periods up to the transition, aligned to the period, plus one minute after it for events
+// stamped slightly ahead.
+func Window(stateChange time.Time, period, evaluationPeriods int) (start, end time.Time) {
+	p := time.Duration(max(period, 60)) * time.Second
+	start = stateChange.Truncate(p).Add(-time.Duration(max(evaluationPeriods, 1)) * p)
+	return start, stateChange.Add(time.Minute)
+}
+
+func (p *AlarmPublisher) enrich(ctx context.Context, a alarm.Action) (string, error) {
+	var published map[string]string
+	if err := json.Unmarshal([]byte(a.Message), &published); err != nil {
+		return "", err
+	}
+	var m alarmMessage
+	if err := json.Unmarshal([]byte(published["default"]), &m); err != nil {
+		return "", err
+	}
+	if m.Trigger.MetricName == "" {
+		return "", nil
+	}
+	sc := logs.Scope{AccountID: a.Scope.AccountID, Region: a.Scope.Region}
+	filters, err := p.Logs.DescribeMetricFilters(ctx, sc, logs.DescribeMetricFiltersInput{MetricName: m.Trigger.MetricName, MetricNamespace: m.Trigger.Namespace})
+	if err != nil || len(filters.MetricFilters) == 0 {
+		return "", err
+	}
+	start, end := Window(a.StateUpdated, m.Trigger.Period, m.Trigger.EvaluationPeriods)
+	doc := evidenceDoc{LogEvents: []Evidence{}}
+	scanned := 0
+	for _, f := range filters.MetricFilters {
+		token := ""
+		for pages := 0; pages < 10 && scanned < ScannedEvents; pages++ {
+			limit := min(ScannedEvents-scanned, 1000)
+			out, err := p.Logs.FilterLogEvents(ctx, sc, logs.FilterLogEventsInput{LogGroupName: f.LogGroupName, FilterPattern: f.FilterPattern,
+				StartTime: start.UnixMilli(), EndTime: end.UnixMilli(), NextToken: token, Limit: &limit})
+			if err != nil {
+				break
+			}
+			for _, e := range out.Events {
+				scanned++
+				if len(doc.LogEvents) < ShownEvents {
+					doc.LogEvents = append(doc.LogEvents, describe(f, e))
+				} else {
+					doc.Omitted++
+				}
+			}
+			if out.NextToken == "" {
+				break
+			}
+			token = out.NextToken
+		}
+	}
+	if scanned >= ScannedEvents {
+		doc.OmittedIsLowerBound = true
+	}
+	if len(doc.LogEvents) == 0 {
+		return "", nil
+	}
+	ev, err := json.Marshal(doc)
+	if err != nil {
+		return "", err
+	}
+	def := published["default"]
+	if !strings.HasSuffix(def, "}") {
+		return "", nil
+	}
+	enrichedDefault := def[:len(def)-1] + `,"` + EvidenceKey + `":` + string(ev) + "}"
+	email := published["email"]
+	if email == "" {
+		email = def
+	}
+	email += "\n\n" + EvidenceText(doc.LogEvents, doc.Omitted, doc.OmittedIsLowerBound)
+	out, err := json.Marshal(map[string]string{"default": enrichedDefault, "email": email})
+	return string(out), err
+}
+
+// clean makes an event field safe to print on one line of text: control characters become
+// spaces and long values are cut.
+func clean(s string, n int) string {
+	s = headerSafe(s)
+	if len(s) > n {
+		s = s[:n] + "…"
+	}
+	return s
+}
+
+func describe(f logs.MetricFilter, e logs.Event) Evidence {
+	ev := Evidence{LogGroupName: f.LogGroupName, LogStreamName: e.LogStreamName, FilterName: f.FilterName, Timestamp: e.Timestamp}
+	if ct, ok := cloudTrail(e.Message); ok {
+		ev.CloudTrail = ct
+	} else {
+		ev.Message = clean(e.Message, 1000)
+	}
+	return ev
+}
+
+// cloudTrail summarises a CloudTrail record; ok is false for anything else.
+func cloudTrail(msg string) (*CloudTrailSummary, bool) {
+	var r struct {
+		EventVersion string `json:"eventVersion"`
+		EventTime    string `json:"eventTime"`
+		EventSource  string `json:"eventSource"`
+		EventName    string `json:"eventName"`
+		ErrorCode    string `json:"errorCode"`
+		ErrorMessage string `json:"errorMessage"`
+		SourceIP     string `json:"sourceIPAddress"`
+		UserAgent    string `json:"userAgent"`
+		AWSRegion    string `json:"awsRegion"`
+		Recipient    string `json:"recipientAccountId"`
+		UserIdentity struct {
+			Type           string `json:"type"`
+			ARN            string `json:"arn"`
+			SessionContext struct {
+				Attributes struct {
+					MFAAuthenticated any `json:"mfaAuthenticated"`
+				} `json:"attributes"`
+			} `json:"sessionContext"`
+		} `json:"userIdentity"`
+		ResponseElements    map[string]any `json:"responseElements"`
+		AdditionalEventData map[string]any `json:"additionalEventData"`
+	}
+	if err := json.Unmarshal([]byte(msg), &r); err != nil || r.EventSource == "" || r.EventName == "" {
+		return nil, false
+	}
+	const n = 256
+	s := &CloudTrailSummary{
+		EventTime: clean(r.EventTime, n), UserIdentityType: clean(r.UserIdentity.Type, n), UserIdentityARN: clean(r.UserIdentity.ARN, n),
+		EventSource: clean(r.EventSource, n), EventName: clean(r.EventName, n), ErrorCode: clean(r.ErrorCode, n),
+		SourceIPAddress: clean(r.SourceIP, n), UserAgent: clean(r.UserAgent, n), AWSRegion: clean(r.AWSRegion, n),
+		RecipientAccountID: clean(r.Recipient, n), MFAUsed: "unknown",
+	}
+	switch {
+	case r.ResponseElements["ConsoleLogin"] != nil:
+		s.Outcome = clean(fmt.Sprint(r.ResponseElements["ConsoleLogin"]), n)
+	case r.ErrorCode != "":
+		s.Outcome = "Failure"
+	default:
+		s.Outcome = "Success"
+	}
+	if v, ok := r.AdditionalEventData["MFAUsed"]; ok {
+		s.MFAUsed = clean(fmt.Sprint(v), n)
+	} else if v := r.UserIdentity.SessionContext.Attributes.MFAAuthenticated; v != nil {
+		s.MFAUsed = clean(fmt.Sprint(v), n)
+	}
+	return s, true
+}
+
+// EvidenceText is the email section listing the log events behind an alarm.
+func EvidenceText(events []Evidence, omitted int, lowerBound bool) string {
+	var b strings.Builder
+	total := len(events) + omitted
+	fmt.Fprintf(&b, "Log events that crossed the threshold (trailwatch):\n")
+	for i, e := range events {
+		ts := time.UnixMilli(e.Timestamp).UTC().Format(time.RFC3339)
+		fmt.Fprintf(&b, "\n[%d] %s  log group %s, stream %s, metric filter %s\n", i+1, ts, clean(e.LogGroupName, 512), clean(e.LogStreamName, 512), clean(e.FilterName, 512))
+		if c := e.CloudTrail; c != nil {
+			fmt.Fprintf(&b, "- Who:    %s %s\n", c.UserIdentityType, c.UserIdentityARN)
+			what := c.EventSource + " " + c.EventName + ", outcome " + c.Outcome
+			if c.ErrorCode != "" {
+				what += ", error " + c.ErrorCode
+			}
+			fmt.Fprintf(&b, "- What:   %s\n", what)
+			fmt.Fprintf(&b, "- Where:  source IP %s, user agent %s, region %s, account %s\n", c.SourceIPAddress, c.UserAgent, c.AWSRegion, c.RecipientAccountID)
+			fmt.Fprintf(&b, "- MFA:    %s\n", c.MFAUsed)
+			fmt.Fprintf(&b, "- When:   %s\n", c.EventTime)
+		} else {
+			fmt.Fprintf(&b, "- Event:  %s\n", e.Message)
+		}
+	}
+	if omitted > 0 {
+		more := strconv.Itoa(omitted)
+		if lowerBound {
+			more = "at least " + more
+		}
+		fmt.Fprintf(&b, "\n... and %s more matching events (%d shown).\n", more, len(events))
+	} else {
+		fmt.Fprintf(&b, "\n%d matching event(s).\n", total)
+	}
+	return b.String()
+}

@@ -1,0 +1,234 @@
+package sns
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// MessageAttribute is one Publish message attribute.
+type MessageAttribute struct {
+	DataType    string
+	StringValue string
+	BinaryValue []byte
+}
+
+func (a MessageAttribute) binaryBase64() string {
+	return base64.StdEncoding.EncodeToString(a.BinaryValue)
+}
+
+// PublishInput is the input of Publish.
+type PublishInput struct {
+	TopicARN string
+	// TargetARN and PhoneNumber are accepted by the API but trailwatch publishes to topics only.
+	TargetARN         string
+	PhoneNumber       string
+	Message           string
+	Subject           *string
+	MessageStructure  string
+	MessageAttributes map[string]MessageAttribute
+	// DedupKey, when set, makes the publish idempotent: a second publish with the same key
+	// delivers nothing and returns the first message id. Alarm actions use it, so an action
+	// republished after a crash is not delivered twice.
+	DedupKey string
+}
+
+// MaxMessageBytes is SNS's message size limit (256 KiB, attributes included).
+const MaxMessageBytes = 262144
+
+// checkSubject applies SNS's Subject rules: ASCII, no line breaks or control characters, fewer
+// than 100 characters, not empty [§3.1]. These rules are also what keeps a Subject from
+// injecting mail headers.
+func checkSubject(s string) error {
+	if s == "" || len(s) >= 100 {
+		return invalid("Subject")
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return invalid("Subject")
+		}
+	}
+	return nil
+}
+
+func checkAttributes(attrs map[string]MessageAttribute) (int, error) {
+	size := 0
+	if len(attrs) > 10 {
+		return 0, &Error{Code: "InvalidParameterValue", Message: "Number of message attributes [" + fmt.Sprint(len(attrs)) + "] exceeds the allowed maximum [10]."}
+	}
+	for name, a := range attrs {
+		size += len(name) + len(a.DataType) + len(a.StringValue) + len(a.BinaryValue)
+		if name == "" || len(name) > 256 || strings.HasPrefix(strings.ToLower(name), "aws.") || strings.HasPrefix(strings.ToLower(name), "amazon.") {
+			return 0, &Error{Code: "ParameterValueInvalid", Message: "The message attribute name '" + name + "' is invalid."}
+		}
+		base, _, _ := strings.Cut(a.DataType, ".")
+		switch {
+		case a.DataType == "":
+			return 0, &Error{Code: "ParameterValueInvalid", Message: "The message attribute '" + name + "' must contain non-empty message attribute type."}
+		case base == "String" || base == "Number":
+			if a.StringValue == "" {
+				return 0, &Error{Code: "ParameterValueInvalid", Message: "The message attribute '" + name + "' must contain non-empty message attribute value for message attribute type '" + a.DataType + "'."}
+			}
+			if strings.HasPrefix(a.DataType, "String.Array") {
+				var arr []any
+				if json.Unmarshal([]byte(a.StringValue), &arr) != nil {
+					return 0, &Error{Code: "ParameterValueInvalid", Message: "The message attribute '" + name + "' with type 'String.Array' has an invalid value."}
+				}
+			}
+		case base == "Binary":
+			if len(a.BinaryValue) == 0 {
+				return 0, &Error{Code: "ParameterValueInvalid", Message: "The message attribute '" + name + "' must contain non-empty message attribute value for message attribute type '" + a.DataType + "'."}
+			}
+		default:
+			return 0, &Error{Code: "ParameterValueInvalid", Message: "The message attribute '" + name + "' has an invalid message attribute type, the set of supported type prefixes is Binary, Number, and String."}
+		}
+	}
+	return size, nil
+}
+
+// Publish validates a message, renders one delivery per confirmed subscription whose filter
+// policy accepts it, and stores them all durably before returning the message id [§3.1].
+func (s *Service) Publish(ctx context.Context, sc Scope, in PublishInput) (string, error) {
+	if in.TopicARN == "" {
+		if in.TargetARN != "" || in.PhoneNumber != "" {
+			return "", invalid("TargetArn Reason: trailwatch publishes to topics only")
+		}
+		return "", invalid("TopicArn or TargetArn Reason: no value for required parameter")
+	}
+	if in.Message == "" {
+		return "", invalid("Empty message")
+	}
+	if !utf8.ValidString(in.Message) {
+		return "", invalid("Message Reason: Message must be valid UTF-8")
+	}
+	asize, err := checkAttributes(in.MessageAttributes)
+	if err != nil {
+		return "", err
+	}
+	if len(in.Message)+asize > MaxMessageBytes {
+		return "", invalid("Message too long")
+	}
+	if in.Subject != nil {
+		if err := checkSubject(*in.Subject); err != nil {
+			return "", err
+		}
+	}
+	var perProtocol map[string]any
+	switch in.MessageStructure {
+	case "":
+	case "json":
+		if err := json.Unmarshal([]byte(in.Message), &perProtocol); err != nil {
+			return "", invalid("Message Structure - JSON message body failed to parse")
+		}
+		if _, ok := perProtocol["default"].(string); !ok {
+			return "", invalid("Message Structure - No default entry in JSON message body")
+		}
+	default:
+		return "", invalid("MessageStructure")
+	}
+	t, err := s.topic(ctx, sc, in.TopicARN)
+	if err != nil {
+		return "", err
+	}
+	subs, err := s.store.ListSubscriptions(ctx, t.Scope, t.ARN, "", 1<<30)
+	if err != nil {
+		return "", storeErr("list subscriptions", err)
+	}
+	id := newUUID()
+	var ds []Delivery
+	for _, sub := range subs {
+		if !sub.Confirmed {
+			continue
+		}
+		msg := in.Message
+		if perProtocol != nil {
+			msg = perProtocol["default"].(string)
+			if v, ok := perProtocol[sub.Protocol].(string); ok {
+				msg = v
+			}
+		}
+		if !accepts(sub, msg, in.MessageAttributes) {
+			continue
+		}
+		d, err := s.notification(t, sub, id, msg, in)
+		if err != nil {
+			return "", err
+		}
+		ds = append(ds, d)
+	}
+	got, err := s.store.Enqueue(ctx, in.DedupKey, id, ds)
+	if err != nil {
+		return "", storeErr("enqueue message", err)
+	}
+	if len(ds) > 0 {
+		s.wake()
+	}
+	return got, nil
+}
+
+// accepts applies the subscription's filter policy. A stored policy that no longer compiles
+// (it was validated when set) accepts nothing.
+func accepts(sub *Subscription, msg string, attrs map[string]MessageAttribute) bool {
+	src := sub.Attributes["FilterPolicy"]
+	if src == "" {
+		return true
+	}
+	p, err := ParseFilterPolicy(src)
+	if err != nil {
+		return false
+	}
+	if sub.Attributes["FilterPolicyScope"] == "MessageBody" {
+		return p.MatchBody(msg)
+	}
+	return p.MatchAttributes(attrs)
+}
+
+// notification renders the delivery of message id to sub.
+func (s *Service) notification(t *Topic, sub *Subscription, id, msg string, in PublishInput) (Delivery, error) {
+	now := s.now()
+	d := Delivery{
+		MessageID: id, Type: TypeNotification, Scope: t.Scope, TopicARN: t.ARN, SubscriptionARN: sub.ARN,
+		Protocol: sub.Protocol, Endpoint: sub.Endpoint, Created: now, NextAttempt: now, Status: DeliveryPending,
+	}
+	env := envelope{Type: TypeNotification, MessageID: id, TopicARN: t.ARN, Message: msg, Timestamp: snsTime(now),
+		SignatureVersion: signatureVersion(t), UnsubscribeURL: s.links.unsubscribeURL(sub.ARN), Attributes: in.MessageAttributes}
+	if in.Subject != nil {
+		env.Subject, env.HasSubject = *in.Subject, true
+	}
+	subject := defaultEmailSubject
+	if in.Subject != nil {
+		subject = *in.Subject
+	}
+	switch sub.Protocol {
+	case "email":
+		d.Subject, d.FromName, d.Policy = subject, fromName(t), EmailPolicy
+		d.UnsubscribeURL = s.links.unsubscribePage(sub.ARN, sub.Endpoint)
+		d.Body = msg + emailFooter(d.UnsubscribeURL)
+	case "email-json":
+		body, err := env.render(s.signer)
+		if err != nil {
+			return d, err
+		}
+		d.Subject, d.FromName, d.Policy, d.Body = subject, fromName(t), EmailPolicy, body
+		d.UnsubscribeURL = s.links.unsubscribePage(sub.ARN, sub.Endpoint)
+	default:
+		p, ct := httpPolicy(t.Attributes["DeliveryPolicy"], sub.Attributes["DeliveryPolicy"])
+		d.Policy = p
+		d.Headers = map[string]string{"Content-Type": ct, "x-amz-sns-message-type": TypeNotification, "x-amz-sns-message-id": id,
+			"x-amz-sns-topic-arn": t.ARN, "x-amz-sns-subscription-arn": sub.ARN}
+		if sub.Attributes["RawMessageDelivery"] == "true" {
+			d.Body = msg
+			d.Headers["x-amz-sns-rawdelivery"] = "true"
+		} else {
+			body, err := env.render(s.signer)
+			if err != nil {
+				return d, err
+			}
+			d.Body = body
+		}
+	}
+	return d, nil
+}

@@ -1,0 +1,779 @@
+package sns
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/mail"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+)
+
+// TokenValidity is how long a confirmation token is accepted ("Confirmation tokens are valid
+// for three days" [§3.1]).
+const TokenValidity = 72 * time.Hour
+
+// pageSize is the ListTopics / ListSubscriptions page size (AWS: 100).
+const pageSize = 100
+
+// Service implements the SNS API over a Store. Mutations are serialised by a mutex, which makes
+// CreateTopic and Subscribe idempotent under concurrent calls; Publish runs concurrently.
+type Service struct {
+	store  Store
+	signer *Signer
+	links  links
+	now    func() time.Time
+	// OnEnqueue, when set, is called after deliveries have been committed, to wake the delivery
+	// worker.
+	OnEnqueue func()
+	mu        sync.Mutex
+}
+
+// NewService returns the SNS service. baseURL is the public URL of trailwatch (no trailing
+// slash), the base of every link put in messages: SubscribeURL, UnsubscribeURL and the email
+// confirmation and unsubscribe pages.
+func NewService(store Store, signer *Signer, baseURL string, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: store, signer: signer, links: links{base: strings.TrimRight(baseURL, "/")}, now: now}
+}
+
+// newUUID returns a random (version 4) UUID.
+func newUUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	s := hex.EncodeToString(b[:])
+	return s[0:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:32]
+}
+
+// newToken returns a confirmation token: 288 hex characters, the length of AWS's [§3.2].
+func newToken() string {
+	var b [144]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (s *Service) wake() {
+	if s.OnEnqueue != nil {
+		s.OnEnqueue()
+	}
+}
+
+func storeErr(what string, err error) error {
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// ---- topics ----
+
+// topicAttributes are the attributes CreateTopic and SetTopicAttributes accept.
+var topicAttributes = map[string]bool{
+	"DisplayName": true, "Policy": true, "DeliveryPolicy": true, "SignatureVersion": true,
+	"KmsMasterKeyId": true, "TracingConfig": true, "ArchivePolicy": true, "DataProtectionPolicy": true,
+	"ContentBasedDeduplication": true, "FifoTopic": true, "FifoThroughputScope": true,
+}
+
+func validTopicAttribute(name string) bool {
+	return topicAttributes[name] || strings.HasSuffix(name, "FeedbackRoleArn") || strings.HasSuffix(name, "SuccessFeedbackSampleRate")
+}
+
+func checkTopicAttribute(name, value string) error {
+	if !validTopicAttribute(name) {
+		return invalid("AttributeName")
+	}
+	switch name {
+	case "SignatureVersion":
+		if value != "1" && value != "2" {
+			return invalid("Attributes Reason: SignatureVersion: Invalid value [" + value + "]. Must be 1 or 2.")
+		}
+	case "DeliveryPolicy":
+		if value != "" {
+			if _, err := parseDeliveryPolicy(value); err != nil {
+				return invalid("DeliveryPolicy: " + err.Error())
+			}
+		}
+	case "DisplayName":
+		// A display name becomes the From name of emails: no control characters, at most
+		// 100 characters (AWS's limit).
+		if len(value) > 100 || strings.ContainsFunc(value, unicode.IsControl) {
+			return invalid("DisplayName")
+		}
+	}
+	return nil
+}
+
+// CreateTopic creates a topic or returns the existing one of the same name [§3.1].
+func (s *Service) CreateTopic(ctx context.Context, sc Scope, name string, attrs, tags map[string]string) (string, error) {
+	fifo := strings.HasSuffix(name, ".fifo")
+	base := strings.TrimSuffix(name, ".fifo")
+	if !topicNameRe.MatchString(base) || len(name) > 256 {
+		return "", invalid("Topic Name")
+	}
+	if fifo != (attrs["FifoTopic"] == "true") {
+		if fifo {
+			return "", invalid("Topic Name Reason: FIFO topics need the FifoTopic attribute set to true")
+		}
+		if attrs["FifoTopic"] == "true" {
+			return "", invalid("Topic Name Reason: Fifo Topic names must end with .fifo and must be made up of only uppercase and lowercase ASCII letters, numbers, underscores, and hyphens, and must be between 1 and 256 characters long.")
+		}
+	}
+	for k, v := range attrs {
+		if err := checkTopicAttribute(k, v); err != nil {
+			return "", err
+		}
+	}
+	if err := checkTags(tags); err != nil {
+		return "", err
+	}
+	arn := TopicARN(sc, name)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, err := s.store.GetTopic(ctx, arn)
+	switch {
+	case err == nil:
+		for k, v := range attrs {
+			if old.Attributes[k] != v {
+				return "", invalid("Attributes Reason: Topic already exists with different attributes")
+			}
+		}
+		for k, v := range tags {
+			if ov, ok := old.Tags[k]; !ok || ov != v {
+				return "", invalid("Tags Reason: Topic already exists with different tags")
+			}
+		}
+		return arn, nil
+	case !errors.Is(err, ErrNotFound):
+		return "", storeErr("get topic", err)
+	}
+	t := &Topic{Scope: sc, Name: name, ARN: arn, Attributes: maps.Clone(attrs), Tags: maps.Clone(tags), Created: s.now()}
+	if t.Attributes == nil {
+		t.Attributes = map[string]string{}
+	}
+	if t.Tags == nil {
+		t.Tags = map[string]string{}
+	}
+	if err := s.store.PutTopic(ctx, t); err != nil {
+		return "", storeErr("put topic", err)
+	}
+	return arn, nil
+}
+
+// topic loads a topic of the caller's scope.
+func (s *Service) topic(ctx context.Context, caller Scope, arn string) (*Topic, error) {
+	sc, err := parseTopicARN(caller, arn)
+	if err != nil {
+		return nil, err
+	}
+	if caller != (Scope{}) && sc.AccountID != caller.AccountID {
+		return nil, errTopicNotFound()
+	}
+	t, err := s.store.GetTopic(ctx, arn)
+	if errors.Is(err, ErrNotFound) {
+		return nil, errTopicNotFound()
+	}
+	if err != nil {
+		return nil, storeErr("get topic", err)
+	}
+	return t, nil
+}
+
+// DeleteTopic deletes a topic and its subscriptions; deleting a missing topic succeeds, as on
+// AWS [§3.1].
+func (s *Service) DeleteTopic(ctx context.Context, sc Scope, arn string) error {
+	if _, err := parseTopicARN(sc, arn); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.store.DeleteTopic(ctx, arn); err != nil {
+		return storeErr("delete topic", err)
+	}
+	return nil
+}
+
+func decodeToken(tok string) (string, error) {
+	if tok == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || len(b) == 0 {
+		return "", invalid("NextToken")
+	}
+	return string(b), nil
+}
+
+func encodeToken(after string) string { return base64.RawURLEncoding.EncodeToString([]byte(after)) }
+
+// ListTopics returns a page of the scope's topic ARNs and the next token ("" at the end).
+func (s *Service) ListTopics(ctx context.Context, sc Scope, nextToken string) ([]string, string, error) {
+	after, err := decodeToken(nextToken)
+	if err != nil {
+		return nil, "", err
+	}
+	ts, err := s.store.ListTopics(ctx, sc, after, pageSize+1)
+	if err != nil {
+		return nil, "", storeErr("list topics", err)
+	}
+	next := ""
+	if len(ts) > pageSize {
+		ts = ts[:pageSize]
+		next = encodeToken(ts[pageSize-1].ARN)
+	}
+	arns := make([]string, len(ts))
+	for i, t := range ts {
+		arns[i] = t.ARN
+	}
+	return arns, next, nil
+}
+
+// defaultEffectiveDeliveryPolicy is EffectiveDeliveryPolicy of a topic without DeliveryPolicy
+// [§3.1, LS-SNS-SNAP].
+const defaultEffectiveDeliveryPolicy = `{"http":{"defaultHealthyRetryPolicy":{"minDelayTarget":20,"maxDelayTarget":20,"numRetries":3,"numMaxDelayRetries":0,"numNoDelayRetries":0,"numMinDelayRetries":0,"backoffFunction":"linear"},"disableSubscriptionOverrides":false,"defaultRequestPolicy":{"headerContentType":"text/plain; charset=UTF-8"}}}`
+
+func defaultPolicy(t *Topic) string {
+	return `{"Version":"2008-10-17","Id":"__default_policy_ID","Statement":[{"Sid":"__default_statement_ID","Effect":"Allow","Principal":{"AWS":"*"},"Action":["SNS:GetTopicAttributes","SNS:SetTopicAttributes","SNS:AddPermission","SNS:RemovePermission","SNS:DeleteTopic","SNS:Subscribe","SNS:ListSubscriptionsByTopic","SNS:Publish"],"Resource":"` +
+		t.ARN + `","Condition":{"StringEquals":{"AWS:SourceOwner":"` + t.Scope.AccountID + `"}}}]}`
+}
+
+// GetTopicAttributes returns the topic's attributes, computed ones included [§3.1]:
+// SignatureVersion is absent unless it was set.
+func (s *Service) GetTopicAttributes(ctx context.Context, sc Scope, arn string) (map[string]string, error) {
+	t, err := s.topic(ctx, sc, arn)
+	if err != nil {
+		return nil, err
+	}
+	subs, err := s.store.ListSubscriptions(ctx, t.Scope, t.ARN, "", 1<<30)
+	if err != nil {
+		return nil, storeErr("list subscriptions", err)
+	}
+	var confirmed, pending int
+	for _, sub := range subs {
+		if sub.Confirmed {
+			confirmed++
+		} else {
+			pending++
+		}
+	}
+	out := map[string]string{
+		"Policy": defaultPolicy(t), "Owner": t.Scope.AccountID, "TopicArn": t.ARN, "DisplayName": "",
+		"SubscriptionsConfirmed": strconv.Itoa(confirmed), "SubscriptionsPending": strconv.Itoa(pending),
+		"SubscriptionsDeleted":    strconv.Itoa(t.SubscriptionsDeleted),
+		"EffectiveDeliveryPolicy": defaultEffectiveDeliveryPolicy,
+	}
+	maps.Copy(out, t.Attributes)
+	if dp := t.Attributes["DeliveryPolicy"]; dp != "" {
+		out["EffectiveDeliveryPolicy"] = dp
+	}
+	return out, nil
+}
+
+// SetTopicAttributes sets one attribute.
+func (s *Service) SetTopicAttributes(ctx context.Context, sc Scope, arn, name, value string) error {
+	if name == "FifoTopic" {
+		return invalid("AttributeName")
+	}
+	if err := checkTopicAttribute(name, value); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.topic(ctx, sc, arn)
+	if err != nil {
+		return err
+	}
+	if value == "" && name != "DisplayName" {
+		delete(t.Attributes, name)
+	} else {
+		t.Attributes[name] = value
+	}
+	if err := s.store.PutTopic(ctx, t); err != nil {
+		return storeErr("put topic", err)
+	}
+	return nil
+}
+
+// ---- tags ----
+
+func checkTags(tags map[string]string) error {
+	if len(tags) > 50 {
+		return &Error{Code: "TagLimitExceeded", Message: "Could not complete request: tag quota of per resource exceeded", Status: http.StatusBadRequest}
+	}
+	for k, v := range tags {
+		if k == "" || len(k) > 128 || len(v) > 256 {
+			return invalid("Tags")
+		}
+	}
+	return nil
+}
+
+func (s *Service) tagged(ctx context.Context, sc Scope, arn string) (*Topic, error) {
+	t, err := s.topic(ctx, sc, arn)
+	var e *Error
+	if errors.As(err, &e) && e.Code == "NotFound" {
+		return nil, errResourceNotFound()
+	}
+	return t, err
+}
+
+// TagResource adds tags to a topic.
+func (s *Service) TagResource(ctx context.Context, sc Scope, arn string, tags map[string]string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tagged(ctx, sc, arn)
+	if err != nil {
+		return err
+	}
+	merged := maps.Clone(t.Tags)
+	if merged == nil {
+		merged = map[string]string{}
+	}
+	maps.Copy(merged, tags)
+	if err := checkTags(merged); err != nil {
+		return err
+	}
+	t.Tags = merged
+	return s.store.PutTopic(ctx, t)
+}
+
+// UntagResource removes tags from a topic.
+func (s *Service) UntagResource(ctx context.Context, sc Scope, arn string, keys []string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tagged(ctx, sc, arn)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		delete(t.Tags, k)
+	}
+	return s.store.PutTopic(ctx, t)
+}
+
+// ListTagsForResource returns a topic's tags.
+func (s *Service) ListTagsForResource(ctx context.Context, sc Scope, arn string) (map[string]string, error) {
+	t, err := s.tagged(ctx, sc, arn)
+	if err != nil {
+		return nil, err
+	}
+	return t.Tags, nil
+}
+
+// ---- subscriptions ----
+
+// Protocols trailwatch delivers to. Decision: the other SNS protocols (sqs, lambda, firehose,
+// application, sms) are refused at Subscribe with a clear reason rather than accepted and never
+// delivered.
+var deliverable = map[string]bool{"http": true, "https": true, "email": true, "email-json": true}
+
+var knownProtocols = map[string]bool{"http": true, "https": true, "email": true, "email-json": true,
+	"sms": true, "sqs": true, "application": true, "lambda": true, "firehose": true}
+
+// subscriptionAttributes are the attributes Subscribe and SetSubscriptionAttributes accept.
+var subscriptionAttributes = map[string]bool{"DeliveryPolicy": true, "FilterPolicy": true, "FilterPolicyScope": true,
+	"RawMessageDelivery": true, "RedrivePolicy": true, "SubscriptionRoleArn": true, "ReplayPolicy": true}
+
+func checkSubscriptionAttribute(protocol, name, value string) error {
+	if !subscriptionAttributes[name] {
+		return invalid("AttributeName")
+	}
+	switch name {
+	case "RawMessageDelivery":
+		if value != "true" && value != "false" {
+			return invalid("Attributes Reason: RawMessageDelivery: Invalid value [" + value + "]. Must be true or false.")
+		}
+		if protocol == "email" || protocol == "email-json" {
+			return invalid("Attributes Reason: Delivery protocol [" + protocol + "] does not support raw message delivery.")
+		}
+	case "FilterPolicy":
+		if value != "" {
+			if _, err := ParseFilterPolicy(value); err != nil {
+				return invalid("Attributes Reason: FilterPolicy: " + err.Error())
+			}
+		}
+	case "FilterPolicyScope":
+		if value != "MessageAttributes" && value != "MessageBody" {
+			return invalid("Attributes Reason: FilterPolicyScope: Invalid value [" + value + "]. Please use either MessageBody or MessageAttributes")
+		}
+	case "DeliveryPolicy":
+		if value != "" {
+			if _, err := parseDeliveryPolicy(value); err != nil {
+				return invalid("DeliveryPolicy: " + err.Error())
+			}
+		}
+	}
+	return nil
+}
+
+// checkEndpoint validates an endpoint for its protocol. Email endpoints must be a bare address
+// with no display name and no line breaks, so that nothing a subscriber types can become a mail
+// header.
+func checkEndpoint(protocol, endpoint string) error {
+	switch protocol {
+	case "email", "email-json":
+		a, err := mail.ParseAddress(endpoint)
+		if err != nil || a.Address != endpoint || a.Name != "" || strings.ContainsAny(endpoint, "\r\n<>\" ,") || len(endpoint) > 254 {
+			return invalid("Email address")
+		}
+	case "http", "https":
+		u, err := url.Parse(endpoint)
+		if err != nil || u.Scheme != protocol || u.Host == "" || strings.ContainsFunc(endpoint, unicode.IsControl) || len(endpoint) > 2048 {
+			return invalid("Endpoint must match the specified protocol")
+		}
+	}
+	return nil
+}
+
+// SubscribeInput is the input of Subscribe.
+type SubscribeInput struct {
+	TopicARN              string
+	Protocol              string
+	Endpoint              string
+	Attributes            map[string]string
+	ReturnSubscriptionARN bool
+}
+
+// PendingConfirmation is what Subscribe returns for a subscription awaiting confirmation
+// (lower case, with a space [§3.1]); ListSubscriptions shows PendingConfirmationARN instead.
+const (
+	PendingConfirmation    = "pending confirmation"
+	PendingConfirmationARN = "PendingConfirmation"
+)
+
+// Subscribe subscribes an endpoint. HTTP/S and email endpoints must confirm: a confirmation
+// message is enqueued in the same transaction as the subscription.
+func (s *Service) Subscribe(ctx context.Context, sc Scope, in SubscribeInput) (string, error) {
+	if in.Protocol == "" {
+		return "", invalid("Protocol")
+	}
+	if !knownProtocols[in.Protocol] {
+		return "", invalid("Amazon SNS does not support this protocol string: " + in.Protocol)
+	}
+	if !deliverable[in.Protocol] {
+		return "", invalid("Protocol Reason: trailwatch delivers only to http, https, email and email-json endpoints")
+	}
+	if err := checkEndpoint(in.Protocol, in.Endpoint); err != nil {
+		return "", err
+	}
+	for k, v := range in.Attributes {
+		if err := checkSubscriptionAttribute(in.Protocol, k, v); err != nil {
+			return "", err
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.topic(ctx, sc, in.TopicARN)
+	if err != nil {
+		return "", err
+	}
+	existing, err := s.store.ListSubscriptions(ctx, t.Scope, t.ARN, "", 1<<30)
+	if err != nil {
+		return "", storeErr("list subscriptions", err)
+	}
+	now := s.now()
+	for _, sub := range existing {
+		if sub.Protocol != in.Protocol || sub.Endpoint != in.Endpoint {
+			continue
+		}
+		for k, v := range in.Attributes {
+			if sub.Attributes[k] != v {
+				return "", invalid("Attributes Reason: Subscription already exists with different attributes")
+			}
+		}
+		if sub.Confirmed || in.ReturnSubscriptionARN {
+			return sub.ARN, nil
+		}
+		// Still pending: send the confirmation again with a fresh validity period.
+		sub.TokenExpires = now.Add(TokenValidity)
+		d, err := s.confirmation(t, sub, TypeSubscriptionConfirmation)
+		if err != nil {
+			return "", err
+		}
+		if err := s.store.PutSubscription(ctx, sub, []Delivery{d}); err != nil {
+			return "", storeErr("put subscription", err)
+		}
+		s.wake()
+		return PendingConfirmation, nil
+	}
+	sub := &Subscription{
+		Scope: t.Scope, ARN: t.ARN + ":" + newUUID(), TopicARN: t.ARN, Owner: sc.AccountID,
+		Protocol: in.Protocol, Endpoint: in.Endpoint, Token: newToken(), TokenExpires: now.Add(TokenValidity),
+		Attributes: maps.Clone(in.Attributes), Created: now,
+	}
+	if sub.Attributes == nil {
+		sub.Attributes = map[string]string{}
+	}
+	d, err := s.confirmation(t, sub, TypeSubscriptionConfirmation)
+	if err != nil {
+		return "", err
+	}
+	if err := s.store.PutSubscription(ctx, sub, []Delivery{d}); err != nil {
+		return "", storeErr("put subscription", err)
+	}
+	s.wake()
+	if in.ReturnSubscriptionARN {
+		return sub.ARN, nil
+	}
+	return PendingConfirmation, nil
+}
+
+// confirmation renders a SubscriptionConfirmation or UnsubscribeConfirmation delivery.
+func (s *Service) confirmation(t *Topic, sub *Subscription, typ string) (Delivery, error) {
+	now := s.now()
+	d := Delivery{
+		MessageID: newUUID(), Type: typ, Scope: t.Scope, TopicARN: t.ARN, SubscriptionARN: sub.ARN,
+		Protocol: sub.Protocol, Endpoint: sub.Endpoint, Created: now, NextAttempt: now, Status: DeliveryPending,
+	}
+	msg := "You have chosen to subscribe to the topic " + t.ARN + ".\nTo confirm the subscription, visit the SubscribeURL included in this message."
+	if typ == TypeUnsubscribeConfirmation {
+		msg = "You have chosen to deactivate subscription " + sub.ARN + ".\nTo cancel this operation and restore the subscription, visit the SubscribeURL included in this message."
+	}
+	env := envelope{Type: typ, MessageID: d.MessageID, Token: sub.Token, TopicARN: t.ARN, Message: msg,
+		SubscribeURL: s.links.subscribeURL(t.ARN, sub.Token), Timestamp: snsTime(now), SignatureVersion: signatureVersion(t)}
+	switch sub.Protocol {
+	case "email":
+		d.Subject, d.FromName, d.Policy = confirmationSubject, fromName(t), EmailPolicy
+		d.Body = confirmationEmail(t.ARN, s.links.confirmationPage(t.ARN, sub.Token, sub.Endpoint))
+	case "email-json":
+		// Decision on §6.12: an email-json confirmation carries the same signed JSON document an
+		// HTTP endpoint receives, whose SubscribeURL confirms.
+		body, err := env.render(s.signer)
+		if err != nil {
+			return d, err
+		}
+		d.Subject, d.FromName, d.Policy, d.Body = confirmationSubject, fromName(t), EmailPolicy, body
+	default:
+		body, err := env.render(s.signer)
+		if err != nil {
+			return d, err
+		}
+		p, ct := httpPolicy(t.Attributes["DeliveryPolicy"], sub.Attributes["DeliveryPolicy"])
+		d.Body, d.Policy = body, p
+		d.Headers = map[string]string{"Content-Type": ct, "x-amz-sns-message-type": typ, "x-amz-sns-message-id": d.MessageID, "x-amz-sns-topic-arn": t.ARN}
+		if typ != TypeSubscriptionConfirmation {
+			d.Headers["x-amz-sns-subscription-arn"] = sub.ARN
+		}
+	}
+	return d, nil
+}
+
+func signatureVersion(t *Topic) string {
+	if t.Attributes["SignatureVersion"] == "2" {
+		return "2"
+	}
+	return "1"
+}
+
+// fromName is the display name of email From headers: the topic's DisplayName, else AWS's
+// "AWS Notifications" [§2.2].
+func fromName(t *Topic) string {
+	if n := t.Attributes["DisplayName"]; n != "" {
+		return n
+	}
+	return defaultFromName
+}
+
+// ConfirmSubscription confirms the subscription holding token. caller is the zero Scope for an
+// unsigned call (a visited SubscribeURL); then authenticateOnUnsubscribe cannot be "true". The
+// token decides: a topic ARN naming a missing topic in the right region still confirms [§3.1].
+func (s *Service) ConfirmSubscription(ctx context.Context, caller Scope, topicARN, token, authenticateOnUnsubscribe string) (string, error) {
+	sc, _, sub, err := arnParts("Topic", topicARN)
+	if err != nil || sub != "" || (caller != Scope{} && sc.Region != caller.Region) {
+		return "", invalid("Topic")
+	}
+	if token == "" {
+		return "", invalid("Token")
+	}
+	auth := strings.EqualFold(authenticateOnUnsubscribe, "true")
+	if auth && caller == (Scope{}) {
+		return "", errAuthorization("AuthenticateOnUnsubscribe requires a signed request")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	su, err := s.store.SubscriptionByToken(ctx, token)
+	if errors.Is(err, ErrNotFound) || (err == nil && (su.Scope.Region != sc.Region || su.Scope.AccountID != sc.AccountID)) {
+		return "", invalid("Token")
+	}
+	if err != nil {
+		return "", storeErr("find subscription", err)
+	}
+	if su.Confirmed {
+		return su.ARN, nil
+	}
+	if s.now().After(su.TokenExpires) {
+		return "", invalid("Token")
+	}
+	su.Confirmed, su.Authenticated = true, auth
+	if err := s.store.PutSubscription(ctx, su, nil); err != nil {
+		return "", storeErr("put subscription", err)
+	}
+	return su.ARN, nil
+}
+
+func (s *Service) subscription(ctx context.Context, caller Scope, arn string) (*Subscription, error) {
+	if _, err := parseSubscriptionARN(caller, arn); err != nil {
+		return nil, err
+	}
+	sub, err := s.store.GetSubscription(ctx, arn)
+	if errors.Is(err, ErrNotFound) || (err == nil && caller != (Scope{}) && sub.Scope.AccountID != caller.AccountID) {
+		return nil, errSubscriptionNotFound()
+	}
+	if err != nil {
+		return nil, storeErr("get subscription", err)
+	}
+	return sub, nil
+}
+
+// Unsubscribe deletes a subscription. An unsigned call (caller is the zero Scope: a visited
+// UnsubscribeURL or email unsubscribe link) is refused for a subscription confirmed with
+// AuthenticateOnUnsubscribe, and sends HTTP/S endpoints a final UnsubscribeConfirmation.
+// Decision: unsubscribing a subscription that does not exist succeeds, like DeleteTopic.
+func (s *Service) Unsubscribe(ctx context.Context, caller Scope, arn string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sub, err := s.subscription(ctx, caller, arn)
+	var e *Error
+	if errors.As(err, &e) && e.Code == "NotFound" {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var ds []Delivery
+	if caller == (Scope{}) {
+		if sub.Authenticated {
+			return errAuthorization("Unsubscribe of this subscription requires a signed request")
+		}
+		if sub.Confirmed && (sub.Protocol == "http" || sub.Protocol == "https") {
+			t, err := s.store.GetTopic(ctx, sub.TopicARN)
+			if err == nil {
+				d, err := s.confirmation(t, sub, TypeUnsubscribeConfirmation)
+				if err != nil {
+					return err
+				}
+				ds = append(ds, d)
+			}
+		}
+	}
+	if err := s.store.DeleteSubscription(ctx, arn, ds); err != nil {
+		return storeErr("delete subscription", err)
+	}
+	if len(ds) > 0 {
+		s.wake()
+	}
+	return nil
+}
+
+// SubscriptionSummary is one entry of ListSubscriptions[ByTopic].
+type SubscriptionSummary struct {
+	SubscriptionARN, Owner, Protocol, Endpoint, TopicARN string
+}
+
+// ListSubscriptions returns a page of the scope's subscriptions (of topicARN only, unless it is
+// ""). Pending ones show SubscriptionArn "PendingConfirmation" [§3.1].
+func (s *Service) ListSubscriptions(ctx context.Context, sc Scope, topicARN, nextToken string) ([]SubscriptionSummary, string, error) {
+	if topicARN != "" {
+		if _, err := s.topic(ctx, sc, topicARN); err != nil {
+			return nil, "", err
+		}
+	}
+	after, err := decodeToken(nextToken)
+	if err != nil {
+		return nil, "", err
+	}
+	subs, err := s.store.ListSubscriptions(ctx, sc, topicARN, after, pageSize+1)
+	if err != nil {
+		return nil, "", storeErr("list subscriptions", err)
+	}
+	next := ""
+	if len(subs) > pageSize {
+		subs = subs[:pageSize]
+		next = encodeToken(subs[pageSize-1].ARN)
+	}
+	out := make([]SubscriptionSummary, len(subs))
+	for i, sub := range subs {
+		arn := sub.ARN
+		if !sub.Confirmed {
+			arn = PendingConfirmationARN
+		}
+		out[i] = SubscriptionSummary{SubscriptionARN: arn, Owner: sub.Owner, Protocol: sub.Protocol, Endpoint: sub.Endpoint, TopicARN: sub.TopicARN}
+	}
+	return out, next, nil
+}
+
+// GetSubscriptionAttributes returns a subscription's attributes [§3.1].
+func (s *Service) GetSubscriptionAttributes(ctx context.Context, sc Scope, arn string) (map[string]string, error) {
+	sub, err := s.subscription(ctx, sc, arn)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{
+		"SubscriptionArn": sub.ARN, "TopicArn": sub.TopicARN, "Owner": sub.Owner, "Protocol": sub.Protocol,
+		"Endpoint": sub.Endpoint, "PendingConfirmation": strconv.FormatBool(!sub.Confirmed),
+		"ConfirmationWasAuthenticated": strconv.FormatBool(sub.Authenticated), "RawMessageDelivery": "false",
+		"SubscriptionPrincipal": "arn:aws:iam::" + sub.Owner + ":root",
+	}
+	maps.Copy(out, sub.Attributes)
+	if out["FilterPolicy"] != "" && out["FilterPolicyScope"] == "" {
+		out["FilterPolicyScope"] = "MessageAttributes"
+	}
+	if sub.Protocol == "http" || sub.Protocol == "https" {
+		t, err := s.store.GetTopic(ctx, sub.TopicARN)
+		tp := ""
+		if err == nil {
+			tp = t.Attributes["DeliveryPolicy"]
+		}
+		p, ct := httpPolicy(tp, sub.Attributes["DeliveryPolicy"])
+		out["EffectiveDeliveryPolicy"] = effectivePolicyJSON(p, ct)
+	}
+	return out, nil
+}
+
+func effectivePolicyJSON(p RetryPolicy, ct string) string {
+	return fmt.Sprintf(`{"healthyRetryPolicy":{"minDelayTarget":%d,"maxDelayTarget":%d,"numRetries":%d,"numMaxDelayRetries":%d,"numNoDelayRetries":%d,"numMinDelayRetries":%d,"backoffFunction":%s},"requestPolicy":{"headerContentType":%s}}`,
+		p.MinDelayTarget, p.MaxDelayTarget, p.NumRetries, p.NumMaxDelayRetries, p.NumNoDelayRetries, p.NumMinDelayRetries, jsonString(cmpOr(p.BackoffFunction, "linear")), jsonString(ct))
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// SetSubscriptionAttributes sets one attribute (RawMessageDelivery, FilterPolicy, …).
+func (s *Service) SetSubscriptionAttributes(ctx context.Context, sc Scope, arn, name, value string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sub, err := s.subscription(ctx, sc, arn)
+	if err != nil {
+		return err
+	}
+	if err := checkSubscriptionAttribute(sub.Protocol, name, value); err != nil {
+		return err
+	}
+	if value == "" && name != "RawMessageDelivery" {
+		delete(sub.Attributes, name)
+	} else {
+		sub.Attributes[name] = value
+	}
+	if err := s.store.PutSubscription(ctx, sub, nil); err != nil {
+		return storeErr("put subscription", err)
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
+}
