@@ -415,7 +415,7 @@ func (s *Service) DeleteAlarms(ctx context.Context, scope Scope, names []string)
 		}
 	}
 	s.mu.Unlock()
-	go s.childrenChanged(context.WithoutCancel(ctx), affected, "")
+	s.childrenChanged(context.WithoutCancel(ctx), affected, "")
 	return nil
 }
 

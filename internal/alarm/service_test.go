@@ -542,3 +542,29 @@ func (p *recorder) PublishAction(_ context.Context, a alarm.Action) error {
 	}
 	return nil
 }
+
+// Tags given at creation are kept by updates, and the tagging operations edit them by ARN.
+func TestTags(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, nil, nil)
+		ctx := context.Background()
+		if err := r.svc.PutMetricAlarm(ctx, sc, seedAlarm("x", "M", alarm.TreatIgnore), []alarm.Tag{{Key: "a", Value: "1"}}); err != nil {
+			t.Fatal(err)
+		}
+		arn := "arn:aws:cloudwatch:us-east-1:111122223333:alarm:x"
+		if err := r.svc.TagResource(ctx, sc, arn, []alarm.Tag{{Key: "a", Value: "2"}, {Key: "b", Value: "3"}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.svc.UntagResource(ctx, sc, arn, []string{"b", "zz"}); err != nil {
+			t.Fatal(err)
+		}
+		tags, err := r.svc.ListTagsForResource(ctx, sc, arn)
+		if err != nil || len(tags) != 1 || tags[0] != (alarm.Tag{Key: "a", Value: "2"}) {
+			t.Errorf("tags %v %v", tags, err)
+		}
+		var nf *alarm.ResourceNotFoundException
+		if _, err := r.svc.ListTagsForResource(ctx, sc, arn+"-nope"); !errors.As(err, &nf) {
+			t.Errorf("unknown ARN: %v", err)
+		}
+	})
+}

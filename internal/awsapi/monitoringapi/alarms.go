@@ -26,6 +26,9 @@ func AlarmOperations(m *metrics.Service, a *alarm.Service) map[string]awsapi.Ope
 		"EnableAlarmActions":      awsapi.Op(h.enableAlarmActions),
 		"DisableAlarmActions":     awsapi.Op(h.disableAlarmActions),
 		"DescribeAlarmHistory":    awsapi.Op(h.describeAlarmHistory),
+		"ListTagsForResource":     awsapi.Op(h.listTagsForResource),
+		"TagResource":             awsapi.Op(h.tagResource),
+		"UntagResource":           awsapi.Op(h.untagResource),
 	}
 }
 
@@ -458,4 +461,52 @@ func (h alarmHandlers) describeAlarmHistory(ctx context.Context, in *DescribeAla
 		})
 	}
 	return out, nil
+}
+
+// ListTagsForResourceInput is the model's ListTagsForResourceInput.
+type ListTagsForResourceInput struct {
+	ResourceARN *string `json:"ResourceARN,omitempty"`
+}
+
+// ListTagsForResourceOutput is the model's ListTagsForResourceOutput.
+type ListTagsForResourceOutput struct {
+	Tags []Tag `json:"Tags"`
+}
+
+func (h alarmHandlers) listTagsForResource(ctx context.Context, in *ListTagsForResourceInput) (*ListTagsForResourceOutput, error) {
+	tags, err := h.svc.ListTagsForResource(ctx, alarmScope(ctx), deref(in.ResourceARN))
+	if err != nil {
+		return nil, err
+	}
+	out := &ListTagsForResourceOutput{Tags: []Tag{}}
+	for _, t := range tags {
+		out.Tags = append(out.Tags, Tag{Key: optional(t.Key), Value: &t.Value})
+	}
+	return out, nil
+}
+
+// TagResourceInput is the model's TagResourceInput.
+type TagResourceInput struct {
+	ResourceARN *string `json:"ResourceARN,omitempty"`
+	Tags        []Tag   `json:"Tags,omitempty"`
+}
+
+func (h alarmHandlers) tagResource(ctx context.Context, in *TagResourceInput) (*struct{}, error) {
+	if err := h.svc.TagResource(ctx, alarmScope(ctx), deref(in.ResourceARN), toTags(in.Tags)); err != nil {
+		return nil, err
+	}
+	return &struct{}{}, nil
+}
+
+// UntagResourceInput is the model's UntagResourceInput.
+type UntagResourceInput struct {
+	ResourceARN *string  `json:"ResourceARN,omitempty"`
+	TagKeys     []string `json:"TagKeys,omitempty"`
+}
+
+func (h alarmHandlers) untagResource(ctx context.Context, in *UntagResourceInput) (*struct{}, error) {
+	if err := h.svc.UntagResource(ctx, alarmScope(ctx), deref(in.ResourceARN), in.TagKeys); err != nil {
+		return nil, err
+	}
+	return &struct{}{}, nil
 }
