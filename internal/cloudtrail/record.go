@@ -1,0 +1,249 @@
+package cloudtrail
+
+import (
+	"encoding/json"
+	"errors"
+	"time"
+	"unicode/utf8"
+)
+
+// Record is one CloudTrail record ready to become a log event.
+type Record struct {
+	// Raw is the record's JSON as delivered; it becomes the log event's message unchanged.
+	Raw []byte
+	// Time is eventTime, the log event's timestamp.
+	Time time.Time
+	// EventID is CloudTrail's eventID; "" when the record has none.
+	EventID string
+	// AccountID is recipientAccountId (or the envelope's account); Region is awsRegion (or the
+	// envelope's region).
+	AccountID, Region string
+}
+
+// StreamName is the log stream CloudTrail delivers the record to: <accountId>_CloudTrail_<region>
+// ("CloudTrail creates a log stream ... named <AccountID>_CloudTrail_<Region>", CloudTrail user guide,
+// send-cloudtrail-events-to-cloudwatch-logs). An organization trail prefixes the organization id;
+// trailwatch keeps the member-account form for every record.
+func (r Record) StreamName() string {
+	return r.AccountID + "_CloudTrail_" + r.Region
+}
+
+// DedupKey identifies the record for deduplication: "<account>/<eventID>", or "" when the record
+// has no eventID.
+func (r Record) DedupKey() string {
+	if r.EventID == "" {
+		return ""
+	}
+	return r.AccountID + "/" + r.EventID
+}
+
+// TimestampMillis is the log event timestamp: eventTime in epoch milliseconds.
+func (r Record) TimestampMillis() int64 { return r.Time.UnixMilli() }
+
+// Errors a record or an envelope can be rejected with.
+var (
+	// ErrNotRecords marks an input that is well formed but holds no CloudTrail records: a digest
+	// file, a control message, an object without Records. Sources ignore such inputs.
+	ErrNotRecords = errors.New("not a CloudTrail record file")
+	errNotObject  = errors.New("record is not a JSON object")
+	errNoTime     = errors.New("record has no valid eventTime")
+)
+
+// ParseRecord reads the fields trailwatch needs from one record. raw must be a complete JSON value;
+// it is not validated beyond what reading the top-level members needs (callers validate envelopes
+// with encoding/json first, or call ParseRecordChecked). The record keeps raw, not a copy.
+func ParseRecord(raw []byte) (Record, error) {
+	r := Record{Raw: raw}
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		return r, errNotObject
+	}
+	var eventTime []byte
+	var timeEscaped bool
+	err := members(raw, i, func(key, val []byte, escaped bool) {
+		switch string(key) {
+		case "eventTime":
+			eventTime, timeEscaped = val, escaped
+		case "eventID":
+			r.EventID = stringValue(val, escaped)
+		case "recipientAccountId":
+			r.AccountID = stringValue(val, escaped)
+		case "awsRegion":
+			r.Region = stringValue(val, escaped)
+		}
+	})
+	if err != nil {
+		return r, err
+	}
+	if eventTime == nil || eventTime[0] != '"' {
+		return r, errNoTime
+	}
+	t, ok := parseTime(stringValue(eventTime, timeEscaped))
+	if !ok {
+		return r, errNoTime
+	}
+	r.Time = t
+	return r, nil
+}
+
+// timeLayouts are the eventTime spellings accepted: CloudTrail writes RFC 3339 in UTC
+// ("2026-11-25T20:10:04Z"); test corpora (panther-analysis) also use a space for the T and omit the
+// zone, which is read as UTC.
+var timeLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05Z07:00", "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999"}
+
+func parseTime(s string) (time.Time, bool) {
+	for _, l := range timeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// ParseRecordChecked is ParseRecord for input that has not been validated as JSON yet.
+func ParseRecordChecked(raw []byte) (Record, error) {
+	if !json.Valid(raw) {
+		return Record{Raw: raw}, errors.New("record is not valid JSON")
+	}
+	return ParseRecord(raw)
+}
+
+// stringValue returns the text of a JSON string value (quotes included in val), "" for any other
+// value.
+func stringValue(val []byte, escaped bool) string {
+	if len(val) < 2 || val[0] != '"' {
+		return ""
+	}
+	if !escaped {
+		return string(val[1 : len(val)-1])
+	}
+	var s string
+	if json.Unmarshal(val, &s) != nil {
+		return ""
+	}
+	return s
+}
+
+var errSyntax = errors.New("malformed JSON")
+
+// members calls fn for each member of the object starting at raw[i] ('{'): the key without
+// quotes (raw bytes; escaped keys are passed escaped and so never equal a plain name), the value's
+// raw bytes, and whether a string value contains escapes.
+func members(raw []byte, i int, fn func(key, val []byte, escaped bool)) error {
+	i++ // '{'
+	i = skipSpace(raw, i)
+	if i < len(raw) && raw[i] == '}' {
+		return nil
+	}
+	for {
+		i = skipSpace(raw, i)
+		if i >= len(raw) || raw[i] != '"' {
+			return errSyntax
+		}
+		end, _, err := skipString(raw, i)
+		if err != nil {
+			return err
+		}
+		key := raw[i+1 : end-1]
+		i = skipSpace(raw, end)
+		if i >= len(raw) || raw[i] != ':' {
+			return errSyntax
+		}
+		i = skipSpace(raw, i+1)
+		start := i
+		var escaped bool
+		if i < len(raw) && raw[i] == '"' {
+			i, escaped, err = skipString(raw, i)
+		} else {
+			i, err = skipValue(raw, i)
+		}
+		if err != nil {
+			return err
+		}
+		fn(key, raw[start:i], escaped)
+		i = skipSpace(raw, i)
+		if i >= len(raw) {
+			return errSyntax
+		}
+		switch raw[i] {
+		case ',':
+			i++
+		case '}':
+			return nil
+		default:
+			return errSyntax
+		}
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index just past the string starting at b[i] ('"') and whether it
+// contains a backslash escape.
+func skipString(b []byte, i int) (int, bool, error) {
+	escaped := false
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			escaped = true
+			j++
+		case '"':
+			return j + 1, escaped, nil
+		}
+	}
+	return 0, false, errSyntax
+}
+
+// skipValue returns the index just past the JSON value starting at b[i].
+func skipValue(b []byte, i int) (int, error) {
+	if i >= len(b) {
+		return 0, errSyntax
+	}
+	switch b[i] {
+	case '"':
+		end, _, err := skipString(b, i)
+		return end, err
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				end, _, err := skipString(b, j)
+				if err != nil {
+					return 0, err
+				}
+				j = end - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1, nil
+				}
+			}
+		}
+		return 0, errSyntax
+	default:
+		j := i
+		for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\n' && b[j] != '\r' && b[j] != '\t' {
+			j++
+		}
+		if j == i {
+			return 0, errSyntax
+		}
+		return j, nil
+	}
+}
+
+// MaxRecordBytes is the largest record CloudTrail delivers to CloudWatch Logs: "events larger than
+// 256 KB are not sent" (CloudTrail user guide, limitation of sending events to CloudWatch Logs); the
+// CloudWatch Logs per-event limit counts 26 bytes of overhead.
+const MaxRecordBytes = 262144 - 26
+
+// validUTF8 reports whether b is valid UTF-8, which CloudWatch Logs requires of messages.
+func validUTF8(b []byte) bool { return utf8.Valid(b) }
