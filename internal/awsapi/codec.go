@@ -1,14 +1,8 @@
 package awsapi
 
 import (
-	"encoding/base64"
-	"encoding/json"
-	"fmt"
 	"math"
-	"reflect"
-	"slices"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/fxamacker/cbor/v2"
@@ -50,122 +44,6 @@ func decodeCBOR(body []byte, out any) error {
 		return nil
 	}
 	return cborDec.Unmarshal(body, out)
-}
-
-// jsonWriter renders awsJson bodies. It is a small reflective encoder rather than encoding/json
-// because AWS JSON differs in three ways: nil lists are sent as [] when the member is not
-// omitempty, nil pointers are never sent as null, and NaN/Infinity are the strings "NaN",
-// "Infinity" and "-Infinity".
-type jsonWriter struct {
-	buf []byte
-}
-
-// encodeJSON renders v (a pointer to a struct) as an awsJson body.
-func encodeJSON(v any) ([]byte, error) { return appendJSON(make([]byte, 0, 256), v) }
-
-// appendJSON renders v into buf, which may come from bufPool.
-func appendJSON(buf []byte, v any) ([]byte, error) {
-	w := jsonWriter{buf: buf}
-	if err := w.value(reflect.ValueOf(v)); err != nil {
-		return nil, err
-	}
-	return w.buf, nil
-}
-
-func (w *jsonWriter) value(v reflect.Value) error {
-	t := v.Type()
-	switch {
-	case t == timeType:
-		w.buf = appendEpoch(w.buf, timeOf(v).Time)
-		return nil
-	case t == bytesType:
-		w.buf = append(w.buf, '"')
-		w.buf = base64.StdEncoding.AppendEncode(w.buf, v.Bytes())
-		w.buf = append(w.buf, '"')
-		return nil
-	}
-	switch t.Kind() {
-	case reflect.Pointer:
-		if v.IsNil() {
-			w.buf = append(w.buf, "null"...)
-			return nil
-		}
-		return w.value(v.Elem())
-	case reflect.Interface:
-		if v.IsNil() {
-			w.buf = append(w.buf, "null"...)
-			return nil
-		}
-		b, err := json.Marshal(v.Interface())
-		if err != nil {
-			return fmt.Errorf("encode document: %w", err)
-		}
-		w.buf = append(w.buf, b...)
-	case reflect.String:
-		w.buf = appendJSONString(w.buf, v.String())
-	case reflect.Bool:
-		w.buf = strconv.AppendBool(w.buf, v.Bool())
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		w.buf = strconv.AppendInt(w.buf, v.Int(), 10)
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		w.buf = strconv.AppendUint(w.buf, v.Uint(), 10)
-	case reflect.Float32, reflect.Float64:
-		w.buf = appendJSONFloat(w.buf, v.Float(), t.Bits())
-	case reflect.Struct:
-		return w.object(v)
-	case reflect.Slice:
-		w.buf = append(w.buf, '[')
-		for i := range v.Len() {
-			if i > 0 {
-				w.buf = append(w.buf, ',')
-			}
-			if err := w.value(v.Index(i)); err != nil {
-				return err
-			}
-		}
-		w.buf = append(w.buf, ']')
-	case reflect.Map:
-		keys := v.MapKeys()
-		slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(a.String(), b.String()) })
-		w.buf = append(w.buf, '{')
-		for i, k := range keys {
-			if i > 0 {
-				w.buf = append(w.buf, ',')
-			}
-			w.buf = appendJSONString(w.buf, k.String())
-			w.buf = append(w.buf, ':')
-			if err := w.value(v.MapIndex(k)); err != nil {
-				return err
-			}
-		}
-		w.buf = append(w.buf, '}')
-	default:
-		return fmt.Errorf("encode %v: unsupported type", t)
-	}
-	return nil
-}
-
-func (w *jsonWriter) object(v reflect.Value) error {
-	w.buf = append(w.buf, '{')
-	first := true
-	sh := shapeOf(v.Type())
-	for i := range sh.fields {
-		f := &sh.fields[i]
-		fv := v.FieldByIndex(f.index)
-		if !sendMember(f, fv) {
-			continue
-		}
-		if !first {
-			w.buf = append(w.buf, ',')
-		}
-		first = false
-		w.buf = append(w.buf, f.jsonKey...)
-		if err := w.value(fv); err != nil {
-			return err
-		}
-	}
-	w.buf = append(w.buf, '}')
-	return nil
 }
 
 // appendJSONFloat prints like encoding/json, with AWS's strings for the special values.

@@ -60,9 +60,13 @@ func appendEpoch(b []byte, t time.Time) []byte {
 	sec, rem := ms/1000, ms%1000
 	b = strconv.AppendInt(b, sec, 10)
 	if rem != 0 {
-		frac := strconv.AppendInt(nil, 1000+rem, 10)[1:] // zero padded to 3 digits
+		digits := [3]byte{byte('0' + rem/100), byte('0' + rem/10%10), byte('0' + rem%10)}
+		n := 3
+		for digits[n-1] == '0' {
+			n--
+		}
 		b = append(b, '.')
-		b = append(b, strings.TrimRight(string(frac), "0")...)
+		b = append(b, digits[:n]...)
 	}
 	return b
 }
