@@ -4,14 +4,17 @@
 // DescribeAlarmHistory items, and composite alarms (AlarmRule parsing and evaluation, actions
 // suppression).
 //
-// Nothing here does I/O or reads a clock. The scheduler that builds on it:
+// The evaluator and the texts do no I/O and read no clock. Service (service.go, scheduler.go)
+// builds the CloudWatch alarm operations and the scheduler on them, over a Store (store.go) and a
+// MetricSource, with an injected clock. Each evaluation:
 //
 //  1. asks the alarm for Range(now) and fetches the metric with StatisticName and PeriodSeconds in
 //     buckets starting at the range start, as []Datapoint;
 //  2. calls Evaluate(alarm, points, currentState, now);
-//  3. if result.Changed(currentState), stores State, Reason and ReasonData, appends
-//     StateUpdateHistory, and (when ActionsEnabled) publishes PublishedMessage with Subject to the
-//     SNS actions of the new state, recording one ActionHistory item per action.
+//  3. if result.Changed(currentState), writes in one Store.Apply the new state, its
+//     StateUpdateHistory item and (when ActionsEnabled) one outbox Action per action of the new
+//     state, carrying PublishedMessage and Subject. The Dispatcher hands outbox actions to a
+//     Publisher (SNS) and MarkActionDone records the ActionHistory item.
 //
 // A new datapoint may be acted on before the next minute with EvaluateEarly, which says whether the
 // outcome is already final. SetStateRequest validates SetAlarmState; the next Evaluate restores the
@@ -89,6 +92,44 @@
 //   - Region long names keep CloudWatch's legacy "EU (…)" form for European regions opened
 //     before 2021 and botocore's names elsewhere. TestRegionNames.
 //   - Dimension objects in messages and history are {"value":…,"name":…}.
+//
+// Service and scheduler:
+//
+//   - Every alarm is held in memory (a few hundred bytes each) and written through to the Store
+//     on every change; the Store is the truth at start-up. Evaluations and updates of one alarm
+//     hold its lock, so no two transitions of an alarm interleave.
+//   - Regular rounds run at every minute boundary (and every 10 s for alarms with periods below
+//     a minute). Early evaluations run when OnSamples (logs.Service.OnSamples) or OnMetricData
+//     (PutMetricData, wrapped in monitoringapi until metrics has its own hook) report new data,
+//     and after PutMetricAlarm; they apply EvaluateEarly's result only when final, so the state
+//     sequence is the one the regular evaluation at the next minute would produce, only earlier.
+//     TestEarlyAlarmThenRegularRounds, TestNonMonotoneWaitsForTheMinute.
+//   - Sum counts as monotone for EvaluateEarly when no datapoint in the window has a negative
+//     minimum: metric-filter metrics never do; a negative PutMetricData value arriving later in
+//     the same period could make such an early ALARM one AWS would not raise (accepted).
+//   - Each state remembers the window end of the evaluation that decided it (DecidedThrough); an
+//     evaluation of an older window, or of a window ending before the configuration was written,
+//     is skipped: AWS made it before what the alarm already shows. Without this the catch-up round
+//     after a restart would undo an early transition of the same minute.
+//   - Start-up runs one regular round and one early pass over every alarm: a transition whose
+//     datapoint committed before a crash is found again, one that committed is not repeated
+//     (state, history item and actions are one transaction). TestRestartNeitherRepeatsNorMisses
+//     and e2e TestAlarmTransitionsSurviveKill.
+//   - SetAlarmState on a metric alarm holds until the next regular round (at most a minute; AWS
+//     says "often within seconds"), or an earlier final early evaluation.
+//     TestSetAlarmStateIsTemporary.
+//   - A metric proven to have no datapoint from a window start on (the query reaches 2 h 10 min
+//     past the window, beyond the future limit of PutMetricData and PutLogEvents) is not queried
+//     again until a hook reports data for it: idle alarms cost no I/O.
+//   - Alarms whose Metrics list returns an expression (metric math) are stored and described but
+//     not evaluated: they stay in their state. Only a returning MetricStat is evaluated.
+//   - DeleteAlarms ignores names that do not exist, as CloudWatch does
+//     (panther-labs/panther#925, aws-cloudformation/cloudformation-cli#456).
+//   - DescribeAlarms pages metric alarms then composite alarms, each by name, 50 per page by
+//     default; NextToken is opaque. A PutMetricAlarm over a composite of the same name (or the
+//     reverse) is refused with InvalidParameterValue (unobserved).
+//   - Until trailwatch has SNS, RecordOnly completes every action, so the history shows
+//     "Successfully executed action …" as AWS does after publishing to the topic.
 //
 // Composite alarms:
 //
