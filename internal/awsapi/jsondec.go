@@ -78,7 +78,7 @@ func (d *jsonDecoder) skipWS() {
 	}
 }
 
-// jsonKind is the kind of the next value, in Coral's vocabulary for error messages.
+// peek returns the byte at the cursor, or 0 at the end of the body.
 func (d *jsonDecoder) peek() byte {
 	if d.pos < len(d.data) {
 		return d.data[d.pos]
