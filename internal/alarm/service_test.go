@@ -568,3 +568,102 @@ func TestTags(t *testing.T) {
 		}
 	})
 }
+
+// Concurrent SetAlarmState calls and evaluation rounds on one alarm never interleave: every
+// StateUpdate item starts from the state the previous one ended in.
+func TestTransitionsAreSerialised(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, nil, nil)
+		ctx := context.Background()
+		if err := r.svc.PutMetricAlarm(ctx, sc, seedAlarm("x", "M", alarm.TreatNotBreaching), nil); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for g := range 4 {
+			wg.Go(func() {
+				for i := range 50 {
+					st := []string{"OK", "ALARM", "INSUFFICIENT_DATA"}[(g+i)%3]
+					if err := r.svc.SetAlarmState(ctx, sc, "x", alarm.SetStateRequest{StateValue: st, StateReason: "t"}); err != nil {
+						t.Error(err)
+					}
+					if i%10 == 0 {
+						r.svc.Round(ctx, time.Now(), false)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		items, _, err := r.svc.DescribeAlarmHistory(ctx, sc, alarm.HistoryInput{AlarmName: "x", HistoryItemType: alarm.HistoryStateUpdate,
+			ScanBy: "TimestampAscending", MaxRecords: p32(100)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		prev := "INSUFFICIENT_DATA"
+		for _, it := range items {
+			from, to, ok := strings.Cut(strings.TrimPrefix(it.HistorySummary, "Alarm updated from "), " to ")
+			if !ok || from != prev {
+				t.Fatalf("history chain broken at %q (previous state %s)", it.HistorySummary, prev)
+			}
+			prev = to
+		}
+		if n := len(items); n == 0 {
+			t.Fatal("no transitions")
+		}
+	})
+}
+
+// With actions disabled a transition is written to the history but records no action (§1.10).
+func TestDisabledActions(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, nil, nil)
+		ctx := context.Background()
+		if err := r.svc.PutMetricAlarm(ctx, sc, seedAlarm("x", "M", alarm.TreatIgnore), nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.svc.SetActionsEnabled(ctx, sc, []string{"x", "unknown"}, false); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.svc.SetAlarmState(ctx, sc, "x", alarm.SetStateRequest{StateValue: "ALARM", StateReason: "t"}); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(r.store.Actions()); n != 0 || len(r.history("x", alarm.HistoryStateUpdate)) != 1 {
+			t.Errorf("%d actions, history %q", n, r.history("x", alarm.HistoryStateUpdate))
+		}
+		if err := r.svc.SetActionsEnabled(ctx, sc, []string{"x"}, true); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.svc.SetAlarmState(ctx, sc, "x", alarm.SetStateRequest{StateValue: "OK", StateReason: "t"}); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(r.store.Actions()); n != 1 {
+			t.Errorf("%d actions after enabling", n)
+		}
+	})
+}
+
+// FuzzDescribeNextToken feeds arbitrary NextToken values to DescribeAlarms and DescribeAlarmHistory:
+// they page or answer InvalidNextToken, never panic or fail otherwise.
+func FuzzDescribeNextToken(f *testing.F) {
+	f.Add("MF4wYQ")
+	f.Add("!!")
+	f.Add("")
+	store := alarmtest.NewMemory()
+	svc, err := alarm.NewService(context.Background(), store, metrics.NewService(metricstest.NewMemory(), nil), nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, n := range []string{"a", "b"} {
+		if err := svc.PutMetricAlarm(context.Background(), sc, seedAlarm(n, "M", alarm.TreatIgnore), nil); err != nil {
+			f.Fatal(err)
+		}
+	}
+	f.Fuzz(func(t *testing.T, tok string) {
+		var ae *alarm.Error
+		if _, err := svc.DescribeAlarms(context.Background(), sc, alarm.DescribeInput{NextToken: tok}); err != nil && (!errors.As(err, &ae) || ae.Code != "InvalidNextToken") {
+			t.Errorf("DescribeAlarms(%q): %v", tok, err)
+		}
+		if _, _, err := svc.DescribeAlarmHistory(context.Background(), sc, alarm.HistoryInput{NextToken: tok}); err != nil && (!errors.As(err, &ae) || ae.Code != "InvalidNextToken") {
+			t.Errorf("DescribeAlarmHistory(%q): %v", tok, err)
+		}
+	})
+}
