@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -58,6 +59,12 @@ func apiCode(t *testing.T, err error) string {
 
 func TestSDKCloudWatchCBOR(t *testing.T) {
 	e := newTestEnv(t, nil)
+	var encodings sync.Map // operation path → Content-Encoding
+	inner := e.srv.Config.Handler
+	e.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		encodings.Store(r.URL.Path, r.Header.Get("Content-Encoding"))
+		inner.ServeHTTP(w, r)
+	})
 	cw := cwClient(e, testAccessKey, testSecret)
 	ctx := context.Background()
 
@@ -120,6 +127,9 @@ func TestSDKCloudWatchCBOR(t *testing.T) {
 	}
 	if _, err := cw.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("App"), MetricData: data}); err != nil {
 		t.Fatalf("PutMetricData: %v", err)
+	}
+	if enc, _ := encodings.Load("/service/GraniteServiceVersion20100801/operation/PutMetricData"); enc != "gzip" {
+		t.Errorf("PutMetricData Content-Encoding = %q, want the SDK's gzip", enc)
 	}
 	pd := e.mon.data[0]
 	if len(pd.MetricData) != 200 || *pd.MetricData[199].Value != 199.25 || !pd.MetricData[61].Timestamp.Equal(time.Date(2025, 11, 26, 19, 0, 1, 0, time.UTC)) {
