@@ -164,6 +164,17 @@ func (s *Service) PutLogEvents(ctx context.Context, sc Scope, in PutLogEventsInp
 	now := s.nowMillis()
 	lo, hi, info := classify(in.LogEvents, now, st.retentionDays)
 	accepted := in.LogEvents[lo:hi]
+	if st.dedup && s.RecordKey != nil && len(accepted) > 0 {
+		keys := make([]string, len(accepted))
+		for i, e := range accepted {
+			keys[i] = s.RecordKey(e.Message)
+		}
+		res, err := s.appendUnique(ctx, sc, st, in.LogGroupName, in.LogStreamName, accepted, keys, now)
+		if err != nil {
+			return PutLogEventsOutput{}, err
+		}
+		return PutLogEventsOutput{NextSequenceToken: sequenceToken(res.UploadSequence), RejectedLogEventsInfo: info}, nil
+	}
 	samples := st.samples(sc, accepted)
 	seq, err := s.store.AppendEvents(ctx, sc, AppendBatch{
 		LogGroupName:  in.LogGroupName,

@@ -28,8 +28,10 @@ type groupKey struct {
 // changes the group's filters or retention, so ingestion costs no store reads in steady state.
 type groupState struct {
 	retentionDays int
-	filters       []MetricFilter
-	set           *pattern.Set
+	// dedup marks a CloudTrail log group: PutLogEvents drops records it already holds.
+	dedup   bool
+	filters []MetricFilter
+	set     *pattern.Set
 }
 
 // group returns the cached state of a group, loading it on a miss. A missing group is
@@ -51,7 +53,12 @@ func (s *Service) group(ctx context.Context, sc Scope, name string) (*groupState
 	if err != nil {
 		return nil, storeErr("list metric filters", err)
 	}
-	st = &groupState{retentionDays: g.RetentionInDays}
+	st = &groupState{retentionDays: g.RetentionInDays, dedup: g.Tags[DedupTag] == DedupTagValue}
+	if !st.dedup && s.IsRecordGroup != nil {
+		if st.dedup, err = s.IsRecordGroup(ctx, sc, name); err != nil {
+			return nil, fmt.Errorf("check record group: %w", err)
+		}
+	}
 	compiled := make([]*pattern.Filter, 0, len(filters))
 	for _, f := range filters {
 		cf, err := pattern.CompileFilter(f.FilterPattern, transformation(f.Transformation))
@@ -98,9 +105,17 @@ func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)
 // for every minute of the batch in which it matched nothing (the metrics store counts it only if
 // that minute has no other sample).
 func (st *groupState) samples(sc Scope, events []InputLogEvent) []metrics.Sample {
+	out, _ := st.samplesOf(sc, events, false)
+	return out
+}
+
+// samplesOf is samples that, when withIndex is set, also returns for each sample the index of
+// the event that produced it (-1 for a defaultValue sample), for deduplicating batches.
+func (st *groupState) samplesOf(sc Scope, events []InputLogEvent, withIndex bool) ([]metrics.Sample, []int) {
 	if len(st.filters) == 0 || len(events) == 0 {
-		return nil
+		return nil, nil
 	}
+	var index []int
 	var out []metrics.Sample
 	// matched[i] records the minutes in which filter i matched, only for filters with a default.
 	var matched []map[int64]bool
@@ -113,7 +128,7 @@ func (st *groupState) samples(sc Scope, events []InputLogEvent) []metrics.Sample
 	if hasDefault {
 		matched = make([]map[int64]bool, len(st.filters))
 	}
-	for _, e := range events {
+	for ei, e := range events {
 		ts := e.Timestamp
 		st.set.Eval(bytesOf(e.Message), func(i int, r *pattern.Result) {
 			if matched != nil && matched[i] == nil {
@@ -136,10 +151,13 @@ func (st *groupState) samples(sc Scope, events []InputLogEvent) []metrics.Sample
 				Timestamp:  millisTime(ts),
 				Value:      r.Value,
 			})
+			if withIndex {
+				index = append(index, ei)
+			}
 		})
 	}
 	if !hasDefault {
-		return out
+		return out, index
 	}
 	var minutes []int64
 	seen := map[int64]bool{}
@@ -169,9 +187,12 @@ func (st *groupState) samples(sc Scope, events []InputLogEvent) []metrics.Sample
 				Value:      *t.DefaultValue,
 				Default:    true,
 			})
+			if withIndex {
+				index = append(index, -1)
+			}
 		}
 	}
-	return out
+	return out, index
 }
 
 // dimensions copies a Result's dimensions, which the pattern package reuses between calls.

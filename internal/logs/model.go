@@ -143,4 +143,22 @@ type AppendBatch struct {
 	Events        []InputLogEvent
 	IngestionTime int64
 	Samples       []metrics.Sample
+	// DedupKeys, when non-nil, is parallel to Events: an event with a non-empty key is stored only
+	// if no event of the log group (already stored, or earlier in the batch) has that key. Only
+	// Store.AppendUnique reads it.
+	DedupKeys []string
+	// SampleEvents, when non-nil, is parallel to Samples: the index in Events of the event that
+	// produced each sample, or -1 for a sample tied to no single event (a defaultValue). A sample of
+	// a dropped duplicate is dropped with it. Only Store.AppendUnique reads it.
+	SampleEvents []int
+}
+
+// AppendResult is what Store.AppendUnique did with a batch.
+type AppendResult struct {
+	UploadSequence int64
+	// Duplicate is parallel to the batch's Events: true for an event that was not stored because
+	// its key was already taken.
+	Duplicate []bool
+	// Samples are the samples stored (those of the stored events and the unattached ones).
+	Samples []metrics.Sample
 }

@@ -20,6 +20,12 @@ type Service struct {
 	// OnSamples, when non-nil, is called after a PutLogEvents batch that produced metric samples
 	// has committed (the alarm scheduler's trigger). It must not block for long.
 	OnSamples func([]metrics.Sample)
+	// IsRecordGroup, when non-nil, tells whether a log group receives CloudTrail records (a trail
+	// delivers to it), which makes PutLogEvents deduplicate its events by RecordKey. It is asked
+	// when the group's state is loaded; call Forget when its answer changes.
+	IsRecordGroup func(ctx context.Context, sc Scope, group string) (bool, error)
+	// RecordKey returns the deduplication key of a record group's event message, "" for none.
+	RecordKey func(message string) string
 
 	mu     sync.Mutex
 	groups map[groupKey]*groupState // cached per-group ingestion state, see groupState
@@ -372,7 +378,9 @@ func (s *Service) TagResource(ctx context.Context, sc Scope, arn string, tags ma
 	if err != nil {
 		return err
 	}
-	return storeErr("tag log group", s.store.TagLogGroup(ctx, sc, group, tags))
+	err = s.store.TagLogGroup(ctx, sc, group, tags)
+	s.forget(sc, group) // the dedup tag is part of the group's cached state
+	return storeErr("tag log group", err)
 }
 
 // UntagResource removes tags from a log group named by ARN.
@@ -381,7 +389,9 @@ func (s *Service) UntagResource(ctx context.Context, sc Scope, arn string, keys 
 	if err != nil {
 		return err
 	}
-	return storeErr("untag log group", s.store.UntagLogGroup(ctx, sc, group, keys))
+	err = s.store.UntagLogGroup(ctx, sc, group, keys)
+	s.forget(sc, group)
+	return storeErr("untag log group", err)
 }
 
 // ListTagsForResource returns the tags of a log group named by ARN.
@@ -403,7 +413,9 @@ func (s *Service) TagLogGroup(ctx context.Context, sc Scope, group string, tags 
 	if err := v.err(); err != nil {
 		return err
 	}
-	return storeErr("tag log group", s.store.TagLogGroup(ctx, sc, group, tags))
+	err := s.store.TagLogGroup(ctx, sc, group, tags)
+	s.forget(sc, group) // the dedup tag is part of the group's cached state
+	return storeErr("tag log group", err)
 }
 
 // UntagLogGroup is the legacy, name-addressed form of UntagResource.
@@ -415,7 +427,9 @@ func (s *Service) UntagLogGroup(ctx context.Context, sc Scope, group string, key
 	if err := v.err(); err != nil {
 		return err
 	}
-	return storeErr("untag log group", s.store.UntagLogGroup(ctx, sc, group, keys))
+	err := s.store.UntagLogGroup(ctx, sc, group, keys)
+	s.forget(sc, group)
+	return storeErr("untag log group", err)
 }
 
 // ListTagsLogGroup is the legacy, name-addressed form of ListTagsForResource.

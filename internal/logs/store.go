@@ -36,6 +36,11 @@ type Store interface {
 	// in one transaction. It returns the stream's new upload sequence. An empty b.Events still
 	// checks that the stream exists and advances the sequence.
 	AppendEvents(ctx context.Context, s Scope, b AppendBatch) (uploadSequence int64, err error)
+	// AppendUnique is AppendEvents with deduplication by b.DedupKeys, decided inside the
+	// transaction so that concurrent deliveries of one record store it once: duplicates are
+	// skipped together with their samples (b.SampleEvents), and the stream's bookkeeping counts only
+	// the events stored.
+	AppendUnique(ctx context.Context, s Scope, b AppendBatch) (AppendResult, error)
 	// ScanEvents calls fn for the events q selects, in (Timestamp, Seq) order (reversed when
 	// q.Descending), until fn returns false or the events run out. It reports ErrLogGroupNotFound
 	// for a missing group.

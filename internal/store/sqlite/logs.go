@@ -740,3 +740,115 @@ func (db *DB) ListMetricFilters(ctx context.Context, sc logs.Scope, q logs.Filte
 	}
 	return out, nil
 }
+
+func insertUniqueEventsSQL(n int) string {
+	return `INSERT INTO log_events (group_id, stream_id, ingestion_time, ts, message, dedup_key) VALUES ` +
+		strings.Repeat("(?,?,?,?,?,?),", n-1) + "(?,?,?,?,?,?) ON CONFLICT DO NOTHING RETURNING dedup_key"
+}
+
+// AppendUnique implements logs.Store. Each chunk is one multi-row INSERT ... ON CONFLICT DO
+// NOTHING RETURNING dedup_key against the (group_id, dedup_key) unique index: the keys it returns
+// are the events stored, so deduplication costs no extra lookup and holds across concurrent
+// batches (the decision is made inside the write transaction). Within a batch the first event
+// with a key wins.
+func (db *DB) AppendUnique(ctx context.Context, sc logs.Scope, b logs.AppendBatch) (logs.AppendResult, error) {
+	var res logs.AppendResult
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		res = logs.AppendResult{Duplicate: make([]bool, len(b.Events))}
+		gid, sid, err := logStreamID(ctx, tx, sc, b.LogGroupName, b.LogStreamName)
+		if err != nil {
+			return err
+		}
+		var full, rest *sql.Stmt
+		args := make([]any, 0, 6*min(len(b.Events), eventChunk))
+		var gidArg, sidArg, ingestArg any = gid, sid, b.IngestionTime
+		inserted := make(map[string]bool)
+		for start := 0; start < len(b.Events); start += eventChunk {
+			chunk := b.Events[start:min(start+eventChunk, len(b.Events))]
+			args = args[:0]
+			for i, e := range chunk {
+				var key any
+				if k := b.DedupKeys[start+i]; k != "" {
+					key = k
+				}
+				args = append(args, gidArg, sidArg, ingestArg, e.Timestamp, e.Message, key)
+			}
+			stmt := &full
+			if len(chunk) < eventChunk {
+				stmt = &rest
+			}
+			if *stmt == nil {
+				if *stmt, err = tx.PrepareContext(ctx, insertUniqueEventsSQL(len(chunk))); err != nil {
+					return fmt.Errorf("prepare event insert: %w", err)
+				}
+				defer (*stmt).Close()
+			}
+			rows, err := (*stmt).QueryContext(ctx, args...)
+			if err != nil {
+				return fmt.Errorf("insert log events: %w", err)
+			}
+			for rows.Next() {
+				var k sql.NullString
+				if err := rows.Scan(&k); err != nil {
+					rows.Close()
+					return fmt.Errorf("insert log events: %w", err)
+				}
+				if k.Valid {
+					inserted[k.String] = true
+				}
+			}
+			if err := rows.Close(); err != nil {
+				return fmt.Errorf("insert log events: %w", err)
+			}
+		}
+		var bytes, first, last int64
+		stored := 0
+		for i, e := range b.Events {
+			if k := b.DedupKeys[i]; k != "" {
+				if !inserted[k] {
+					res.Duplicate[i] = true
+					continue
+				}
+				delete(inserted, k) // a later event with the same key is a duplicate
+			}
+			if stored == 0 || e.Timestamp < first {
+				first = e.Timestamp
+			}
+			last = max(last, e.Timestamp)
+			bytes += int64(len(e.Message))
+			stored++
+		}
+		var row *sql.Row
+		if stored > 0 {
+			row = tx.QueryRowContext(ctx, `UPDATE log_streams SET
+				first_event = CASE WHEN first_event = 0 OR first_event > ?1 THEN ?1 ELSE first_event END,
+				last_event = max(last_event, ?2), last_ingestion = ?3, stored_bytes = stored_bytes + ?4,
+				upload_seq = upload_seq + 1
+				WHERE id = ?5 RETURNING upload_seq`, first, last, b.IngestionTime, bytes, sid)
+		} else {
+			row = tx.QueryRowContext(ctx, `UPDATE log_streams SET upload_seq = upload_seq + 1 WHERE id = ? RETURNING upload_seq`, sid)
+		}
+		if err := row.Scan(&res.UploadSequence); err != nil {
+			return fmt.Errorf("update log stream: %w", err)
+		}
+		if bytes > 0 {
+			if _, err := tx.ExecContext(ctx, `UPDATE log_groups SET stored_bytes = stored_bytes + ? WHERE id = ?`, bytes, gid); err != nil {
+				return fmt.Errorf("update log group: %w", err)
+			}
+		}
+		for j, smp := range b.Samples {
+			if j < len(b.SampleEvents) && b.SampleEvents[j] >= 0 && res.Duplicate[b.SampleEvents[j]] {
+				continue
+			}
+			res.Samples = append(res.Samples, smp)
+		}
+		if err := db.insertSamplesTx(ctx, tx, res.Samples); err != nil {
+			return fmt.Errorf("insert metric samples: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return logs.AppendResult{}, err
+	}
+	return res, nil
+}
