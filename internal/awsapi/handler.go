@@ -156,29 +156,20 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if c.proto == ProtocolQuery {
-		c.form = r.URL.Query()
-		if ct == "application/x-www-form-urlencoded" {
-			bf, err := url.ParseQuery(string(body))
-			if err != nil {
-				h.writeError(c, wireError{code: "MalformedQueryString", message: "The request body is not a valid form encoding.", status: http.StatusBadRequest, sender: true})
-				return
-			}
-			for k, v := range bf {
-				c.form[k] = append(c.form[k], v...)
-			}
-		}
-		c.op = c.form.Get("Action")
-	}
-
 	auth, aerr := parseSigV4(r.Header, r.URL.Query())
 	if c.proto == ProtocolQuery {
-		// Query requests are routed by the credential scope; without one, the service whose
-		// Action and Version match renders the error.
+		// Query requests are routed by the credential scope, and their form is parsed only once
+		// the signature holds, so that unauthenticated bodies cannot make the server build large
+		// forms. Without a usable scope, a small form decides which service answers (unsigned
+		// operations, and the namespace of the error).
 		if auth != nil {
 			c.svc = h.bySign[auth.service]
 		}
-		if c.svc == nil {
+		if c.svc == nil && len(body) <= maxUnsignedForm {
+			if werr := c.parseForm(ct, body); werr != nil {
+				h.writeError(c, *werr)
+				return
+			}
 			c.svc = h.guessQueryService(c.form)
 		}
 	}
@@ -199,8 +190,33 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeError(c, *aerr)
 		return
 	}
+	if c.proto == ProtocolQuery && c.form == nil {
+		if werr := c.parseForm(ct, body); werr != nil {
+			h.writeError(c, *werr)
+			return
+		}
+	}
 
 	h.serveOperation(c, body, Identity{AccountID: account, Region: auth.region, AccessKeyID: auth.accessKeyID, RequestID: c.requestID, Protocol: c.proto})
+}
+
+// maxUnsignedForm bounds the awsQuery body parsed before authentication.
+const maxUnsignedForm = 64 << 10
+
+// parseForm collects the awsQuery parameters from the URL and a form body.
+func (c *call) parseForm(ct string, body []byte) *wireError {
+	c.form = c.r.URL.Query()
+	if ct == "application/x-www-form-urlencoded" {
+		bf, err := url.ParseQuery(string(body))
+		if err != nil {
+			return &wireError{code: "MalformedQueryString", message: "The request body is not a valid form encoding.", status: http.StatusBadRequest, sender: true}
+		}
+		for k, v := range bf {
+			c.form[k] = append(c.form[k], v...)
+		}
+	}
+	c.op = c.form.Get("Action")
+	return nil
 }
 
 // serveOperation decodes the input, calls the operation as id and writes its result.

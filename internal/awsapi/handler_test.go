@@ -100,6 +100,13 @@ func TestUnsignedOperation(t *testing.T) {
 	if r.status != 403 {
 		t.Errorf("badly signed ConfirmSubscription = %d %s", r.status, r.body)
 	}
+	// A large unsigned form is not parsed; it is refused without a service namespace.
+	big := formReq("sns", "Action=ConfirmSubscription&Version=2010-03-31&TopicArn=t&Token="+strings.Repeat("x", 70<<10))
+	big.noSign = true
+	r = e.do(t, big)
+	if q := parseQueryErr(t, r); r.status != 403 || q.Error.Code != "MissingAuthenticationToken" || q.Xmlns != "" {
+		t.Errorf("large unsigned form = %d %+v", r.status, q)
+	}
 	// Other operations still need a signature.
 	r = e.do(t, rawReq{method: http.MethodGet, noSign: true, path: "/?Action=ListTopics&Version=2010-03-31"})
 	if r.status != 403 || parseQueryErr(t, r).Error.Code != "MissingAuthenticationToken" {
