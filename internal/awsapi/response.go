@@ -1,8 +1,6 @@
 package awsapi
 
 import (
-	"encoding/json"
-
 	"errors"
 	"fmt"
 	"github.com/fxamacker/cbor/v2"
@@ -107,26 +105,30 @@ func (h *handler) writeError(c *call, e wireError) {
 				}
 			}
 		}
-		m := map[string]string{"__type": typ}
-		if !e.noMessage {
-			if e.code == "SerializationException" {
-				m["Message"] = e.message // Coral's spelling for this exception
-			} else {
-				m["message"] = e.message
-			}
+		msgKey := "message"
+		if e.code == "SerializationException" {
+			msgKey = "Message" // Coral's spelling for this exception
 		}
-		var err error
 		if c.proto == ProtocolCBOR {
 			hdr.Set("Smithy-Protocol", "rpc-v2-cbor")
 			hdr.Set("Content-Type", "application/cbor")
-			body, err = cborEnc.Marshal(m)
+			m := map[string]string{"__type": typ}
+			if !e.noMessage {
+				m[msgKey] = e.message
+			}
+			var err error
+			if body, err = appendCBOR(nil, &m); err != nil {
+				body = nil // a map of strings always encodes
+			}
 		} else {
 			hdr.Set("Content-Type", jsonContentType(c.proto))
 			hdr.Set("X-Amzn-ErrorType", shapeName(typ))
-			body, err = json.Marshal(m)
-		}
-		if err != nil {
-			body = nil // a map of strings always encodes
+			body = append(appendJSONString([]byte(`{"__type":`), typ), '}')
+			if !e.noMessage {
+				body = append(body[:len(body)-1], ',')
+				body = appendJSONString(body, msgKey)
+				body = append(appendJSONString(append(body, ':'), e.message), '}')
+			}
 		}
 	}
 	hdr.Set("Content-Length", strconv.Itoa(len(body)))
