@@ -1,0 +1,88 @@
+package sqlite
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/trailwatch/trailwatch/internal/sns"
+	"github.com/trailwatch/trailwatch/internal/sns/snstest"
+)
+
+func openSNSDB(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestSNSConformance(t *testing.T) {
+	snstest.Run(t, func(t *testing.T) snstest.Store { return openSNSDB(t) })
+}
+
+// TestSNSOutbox checks the outbox side: due order, attempts recorded with the new state in one
+// step, delivered messages no longer due, and the state surviving a reopen.
+func TestSNSOutbox(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 25, 20, 0, 0, 0, time.UTC)
+	mk := func(id string, due time.Time) sns.Delivery {
+		return sns.Delivery{MessageID: id, Type: sns.TypeNotification, SubscriptionARN: "arn:s", Protocol: "email", Endpoint: "a@b.c",
+			Body: "body " + id, Created: t0, NextAttempt: due, Status: sns.DeliveryPending, Policy: sns.EmailPolicy}
+	}
+	if _, err := db.Enqueue(ctx, "", "m1", []sns.Delivery{mk("m1", t0.Add(time.Second)), mk("m2", t0)}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.Enqueue(ctx, "key", "m3", []sns.Delivery{mk("m3", t0)}); err != nil || got != "m3" {
+		t.Fatal(got, err)
+	}
+	if got, err := db.Enqueue(ctx, "key", "m4", []sns.Delivery{mk("m4", t0)}); err != nil || got != "m3" {
+		t.Fatalf("dedup key reused: %q %v", got, err)
+	}
+	due, err := db.DueDeliveries(ctx, t0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(due) != 2 || due[0].MessageID != "m2" || due[1].MessageID != "m3" || due[0].Body != "body m2" || due[0].Policy != sns.EmailPolicy {
+		t.Fatalf("due at t0: %+v", due)
+	}
+	next, ok, err := db.NextDeliveryDue(ctx)
+	if err != nil || !ok || !next.Equal(t0) {
+		t.Fatalf("next due %v %v %v", next, ok, err)
+	}
+	if err := db.RecordAttempt(ctx, sns.Attempt{DeliveryID: due[0].ID, N: 1, At: t0, Outcome: "retry", Detail: "connection refused"}, sns.DeliveryPending, t0.Add(10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.RecordAttempt(ctx, sns.Attempt{DeliveryID: due[1].ID, N: 1, At: t0, Duration: 3 * time.Millisecond, Outcome: "delivered", Detail: "250"}, sns.DeliveryDelivered, t0); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db, err = Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	due, _ = db.DueDeliveries(ctx, t0.Add(5*time.Second), 10)
+	if len(due) != 1 || due[0].MessageID != "m1" {
+		t.Fatalf("due at t0+5s after reopen: %+v", due)
+	}
+	due, _ = db.DueDeliveries(ctx, t0.Add(10*time.Second), 10)
+	if len(due) != 2 || due[1].MessageID != "m2" || due[1].Attempts != 1 || due[1].LastError != "connection refused" {
+		t.Fatalf("due at t0+10s: %+v", due)
+	}
+	all, _ := db.Deliveries(ctx, 0, 10)
+	if len(all) != 3 || all[2].Status != sns.DeliveryDelivered {
+		t.Fatalf("all deliveries %+v", all)
+	}
+	as, err := db.Attempts(ctx, all[2].ID)
+	if err != nil || len(as) != 1 || as[0].Outcome != "delivered" || as[0].Duration != 3*time.Millisecond {
+		t.Fatalf("attempts %+v %v", as, err)
+	}
+}
