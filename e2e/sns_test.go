@@ -95,7 +95,9 @@ func TestSNSEmailRootLoginFlowCLI(t *testing.T) {
 	if sub.SubscriptionArn != "pending confirmation" {
 		t.Fatalf("Subscribe returned %q, want the literal \"pending confirmation\"", sub.SubscriptionArn)
 	}
-	var list struct{ Subscriptions []struct{ SubscriptionArn, Protocol, Endpoint string } }
+	var list struct {
+		Subscriptions []struct{ SubscriptionArn, Protocol, Endpoint string }
+	}
 	decode(t, aws2.run(t, s, "sns", "list-subscriptions-by-topic", "--topic-arn", topicARN), &list)
 	if len(list.Subscriptions) != 1 || list.Subscriptions[0].SubscriptionArn != "PendingConfirmation" {
 		t.Fatalf("pending subscription listed as %+v", list.Subscriptions)

@@ -14,12 +14,12 @@ import (
 // a store for tests of code built on the SNS service. Values are copied in and out through JSON,
 // as a database would, so callers cannot alias stored state.
 type Memory struct {
-	mu         sync.Mutex
-	topics     map[string]string // arn → JSON
-	deleted    map[string]int
-	subs       map[string]string
-	published  map[string]string
-	ds         []sns.Delivery
+	mu        sync.Mutex
+	topics    map[string]string // arn → JSON
+	deleted   map[string]int
+	subs      map[string]string
+	published map[string]string
+	ds        []sns.Delivery
 }
 
 // NewMemory returns an empty store.
