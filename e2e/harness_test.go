@@ -1,6 +1,7 @@
 // Package e2e holds the end-to-end tests: they build the real trailwatch binary, start it on a free port with
 // a fresh data directory, and drive it with real clients: the aws CLI v2 from Debian's awscli (awsQuery for
-// CloudWatch), the aws CLI v1 with botocore 1.43 (RPCv2 CBOR for CloudWatch), and aws-sdk-go-v2.
+// CloudWatch), the aws CLI v1 with botocore 1.43 (awsJson 1.0 for CloudWatch: botocore prefers JSON when a service
+// offers both), and aws-sdk-go-v2 (RPCv2 CBOR for CloudWatch).
 //
 // A missing CLI skips the tests that need it, unless TRAILWATCH_E2E_REQUIRE=1 (as in CI), where it fails.
 package e2e

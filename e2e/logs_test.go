@@ -161,7 +161,7 @@ func TestRootLoginSetupWithCLI(t *testing.T) {
 	}
 
 	// The metric filter published one datapoint per matching event; both CLIs read the same sum
-	// (v2 over awsQuery, v1 over RPCv2 CBOR).
+	// (v2 over awsQuery, v1 over awsJson 1.0).
 	for _, c := range []cli{v2, v1} {
 		var stats struct {
 			Datapoints []struct {
