@@ -207,7 +207,7 @@ func BenchmarkSetFilters(b *testing.B) {
 			b.SetBytes(avg)
 			b.ReportAllocs()
 			runtime.GC() // do not pay for the garbage of the previous benchmark
-		b.ResetTimer()
+			b.ResetTimer()
 			for i := 0; b.Loop(); i++ {
 				set.Eval(events[i%len(events)], fn)
 			}
@@ -233,7 +233,7 @@ func BenchmarkMatch(b *testing.B) {
 			b.SetBytes(avg)
 			b.ReportAllocs()
 			runtime.GC() // do not pay for the garbage of the previous benchmark
-		b.ResetTimer()
+			b.ResetTimer()
 			for i := 0; b.Loop(); i++ {
 				p.Match(events[i%len(events)])
 			}
