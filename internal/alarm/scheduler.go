@@ -266,9 +266,11 @@ func (s *Service) points(ctx context.Context, rec *Record, start, end time.Time)
 			}
 		}
 	}
+	// The cache key carries the unit filter: data in another unit is invisible to this query but
+	// not to an alarm on the same metric without a Unit.
 	mk := metricKey(rec.Scope, a)
 	s.emptyMu.Lock()
-	since, known := s.empty[mk]
+	since, known := s.empty[mk][unit]
 	gen := s.gen
 	s.emptyMu.Unlock()
 	if known && !start.Before(since) {
@@ -285,7 +287,10 @@ func (s *Service) points(ctx context.Context, rec *Record, start, end time.Time)
 	if len(aggs) == 0 {
 		s.emptyMu.Lock()
 		if s.gen == gen {
-			s.empty[mk] = start
+			if s.empty[mk] == nil {
+				s.empty[mk] = map[string]time.Time{}
+			}
+			s.empty[mk][unit] = start
 		}
 		s.emptyMu.Unlock()
 	}

@@ -39,12 +39,12 @@ type Service struct {
 	dirty   map[string]struct{} // metric identities with new data since the last early pass
 	wake    chan struct{}
 
-	// emptyMu guards empty and gen: empty[mk] = t records that metric mk had no datapoint at
-	// or after t when last queried (every write reaches the service through OnSamples or
+	// emptyMu guards empty and gen: empty[mk][unit] = t records that metric mk had no datapoint
+	// (in the alarm's Unit filter, "" for any) at or after t when last queried (every write reaches the service through OnSamples or
 	// OnMetricData, which drop the entry), so evaluations of windows starting at or after t need
 	// no query. gen counts hook calls, so that a query racing a write never caches.
 	emptyMu sync.Mutex
-	empty   map[string]time.Time
+	empty   map[string]map[string]time.Time
 	gen     uint64
 }
 
@@ -65,7 +65,7 @@ func NewService(ctx context.Context, store Store, source MetricSource, now func(
 		store: store, metrics: source, now: now,
 		alarms: map[AlarmKey]*entry{}, byMetric: map[string]map[AlarmKey]struct{}{},
 		parents: map[AlarmKey]map[AlarmKey]struct{}{},
-		dirty:   map[string]struct{}{}, wake: make(chan struct{}, 1), empty: map[string]time.Time{},
+		dirty:   map[string]struct{}{}, wake: make(chan struct{}, 1), empty: map[string]map[string]time.Time{},
 	}
 	recs, err := store.LoadAlarms(ctx)
 	if err != nil {

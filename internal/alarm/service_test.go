@@ -667,3 +667,25 @@ func FuzzDescribeNextToken(f *testing.F) {
 		}
 	})
 }
+
+// An alarm with a Unit filter that sees no data must not hide the data from an alarm on the same
+// metric without one (the idle-metric cache is per unit filter).
+func TestIdleCacheRespectsUnit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, nil, nil)
+		ctx := context.Background()
+		base := time.Now().Truncate(time.Hour).Add(time.Hour)
+		advanceTo(base.Add(10 * time.Second))
+		r.sample("M", 1) // unit None, before the alarms exist: no hook consumer yet
+		withUnit := seedAlarm("bytes", "M", alarm.TreatMissing)
+		withUnit.Unit = "Bytes"
+		for _, a := range []alarm.MetricAlarm{withUnit, seedAlarm("any", "M", alarm.TreatMissing)} {
+			if err := r.svc.PutMetricAlarm(ctx, sc, a, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if r.state("any") != alarm.StateAlarm || r.state("bytes") != alarm.StateInsufficientData {
+			t.Errorf("any %v, bytes %v", r.state("any"), r.state("bytes"))
+		}
+	})
+}
