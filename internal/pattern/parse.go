@@ -11,16 +11,16 @@ const MaxLength = 1024
 const maxWildcardSelectors = 3
 
 // parse dispatches on the first character (§2) and parses src into an ast.
-func parse(src string) (*ast, *Error) {
+func parse(src string) (*ast, int, *Error) {
 	// Reject long input before looking at it: 4 bytes per character is the UTF-8 maximum, so
 	// anything longer is over the limit whatever it holds.
 	if len(src) > 4*MaxLength || (len(src) > MaxLength && utf8.RuneCountInString(src) > MaxLength) {
-		return nil, lengthErr(src)
+		return nil, 0, lengthErr(src)
 	}
 	p := &parser{src: src}
 	p.skipWS()
 	if p.pos == len(src) {
-		return &ast{kind: KindMatchAll}, nil
+		return &ast{kind: KindMatchAll}, 0, nil
 	}
 	// No trimming before dispatch: " {…}" is a term pattern, and fails as one (§2).
 	var a *ast
@@ -34,14 +34,14 @@ func parse(src string) (*ast, *Error) {
 		a, err = p.parseTerms()
 	}
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return a, nil
+	return a, p.regexes, nil
 }
 
-// parser is a hand-written scanner and recursive-descent parser over the pattern text. Each
-// sub-language has its own token rules, so the parser reads characters directly rather than
-// through a shared token stream.
+// parser is the recursive-descent parser over the pattern text. Each sub-language has its own
+// token rules, so the grammar calls the token reader it expects next (lex.go) instead of
+// pulling from a shared token stream.
 type parser struct {
 	src       string
 	pos       int

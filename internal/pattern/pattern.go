@@ -8,8 +8,9 @@ import (
 
 // Pattern is a compiled filter pattern. It is immutable and safe for concurrent use.
 type Pattern struct {
-	src   string
-	ast   *ast
+	src     string
+	ast     *ast
+	regexes int
 	terms *termProg
 	json  *jsonProg
 	delim *delimProg
@@ -27,11 +28,11 @@ func Compile(src string) (*Pattern, error) {
 }
 
 func compile(src string) (*Pattern, *Error) {
-	a, err := parse(src)
+	a, regexes, err := parse(src)
 	if err != nil {
 		return nil, err
 	}
-	p := &Pattern{src: src, ast: a}
+	p := &Pattern{src: src, ast: a, regexes: regexes}
 	switch a.kind {
 	case KindTerms:
 		p.terms = compileTerms(a.terms)
@@ -51,6 +52,11 @@ func (p *Pattern) Source() string { return p.src }
 
 // String returns the canonical form of the pattern; Compile(p.String()) matches the same events.
 func (p *Pattern) String() string { return p.ast.String() }
+
+// Regexes returns the number of %regex% in the pattern. AWS allows at most 5 filters containing
+// a regex per log group (metric and subscription filters together, §6); that quota belongs to
+// the caller, which uses this count to enforce it.
+func (p *Pattern) Regexes() int { return p.regexes }
 
 // Kind returns the sub-language of the pattern.
 func (p *Pattern) Kind() Kind { return p.ast.kind }

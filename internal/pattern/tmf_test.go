@@ -52,3 +52,22 @@ func TestRunTestMetricFilter(t *testing.T) {
 		t.Errorf("bad pattern: %v", err)
 	}
 }
+
+func TestRegexes(t *testing.T) {
+	for src, want := range map[string]int{
+		"":                           0,
+		"ERROR":                      0,
+		"%a%":                        1,
+		`{ $.a = %x% || $.b = %y% }`: 2,
+		`[a = %x%, b]`:               1,
+		`{ $.a = "%not a regex%" }`:  0,
+	} {
+		p, err := Compile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.Regexes(); got != want {
+			t.Errorf("Regexes(%q) = %d, want %d", src, got, want)
+		}
+	}
+}
