@@ -1,0 +1,132 @@
+package ingest
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/trailwatch/trailwatch/internal/cloudtrail"
+	"github.com/trailwatch/trailwatch/internal/logs"
+)
+
+// PutLogEvents' batch limits (PutLogEvents API reference), which CloudTrail's own delivery obeys.
+const (
+	MaxBatchEvents = 10000
+	MaxBatchBytes  = 1048576
+	EventOverhead  = 26
+	MaxBatchSpan   = 24 * time.Hour
+)
+
+// RecordWriter stores batches of records; *logs.Service implements it.
+type RecordWriter interface {
+	PutRecords(ctx context.Context, sc logs.Scope, in logs.PutRecordsInput) (logs.PutRecordsOutput, error)
+}
+
+// Destination is the log group records go to, in a trailwatch account and region.
+type Destination struct {
+	Scope    logs.Scope
+	LogGroup string
+}
+
+// Stats counts what a delivery did.
+type Stats struct {
+	Records, Stored, Duplicates, Rejected, Skipped int
+	Bytes                                          int64
+}
+
+// Add accumulates o into s.
+func (s *Stats) Add(o Stats) {
+	s.Records += o.Records
+	s.Stored += o.Stored
+	s.Duplicates += o.Duplicates
+	s.Rejected += o.Rejected
+	s.Skipped += o.Skipped
+	s.Bytes += o.Bytes
+}
+
+// Sink writes decoded records to log groups. It also remembers the time of the last successful
+// delivery and the last error, which GetTrailStatus reports. It is safe for concurrent use.
+type Sink struct {
+	w   RecordWriter
+	now func() time.Time
+
+	lastDelivery atomic.Int64 // epoch ms of the last stored batch
+}
+
+// NewSink returns a Sink over w; now is its clock (nil means time.Now).
+func NewSink(w RecordWriter, now func() time.Time) *Sink {
+	if now == nil {
+		now = time.Now
+	}
+	return &Sink{w: w, now: now}
+}
+
+// LastDelivery is when a batch was last written, zero if never.
+func (s *Sink) LastDelivery() time.Time {
+	if ms := s.lastDelivery.Load(); ms != 0 {
+		return time.UnixMilli(ms).UTC()
+	}
+	return time.Time{}
+}
+
+// Deliver writes records to dest: grouped by log stream, each stream's records in eventTime order
+// (stable, so equal times keep their delivery order), cut into batches within PutLogEvents' limits.
+// It returns after every batch is durably stored, or with the first error; batches stored before
+// an error stay stored, and delivering the same records again is harmless (deduplication).
+func (s *Sink) Deliver(ctx context.Context, dest Destination, res cloudtrail.Result) (Stats, error) {
+	st := Stats{Records: len(res.Records), Skipped: res.Skipped}
+	if len(res.Records) == 0 {
+		return st, nil
+	}
+	for _, batch := range Batches(res.Records) {
+		in := logs.PutRecordsInput{LogGroupName: dest.LogGroup, LogStreamName: batch[0].StreamName(),
+			Events: make([]logs.InputLogEvent, len(batch)), DedupKeys: make([]string, len(batch))}
+		for i, r := range batch {
+			in.Events[i] = logs.InputLogEvent{Timestamp: r.TimestampMillis(), Message: string(r.Raw)}
+			in.DedupKeys[i] = r.DedupKey()
+			st.Bytes += int64(len(r.Raw))
+		}
+		out, err := s.w.PutRecords(ctx, dest.Scope, in)
+		if err != nil {
+			return st, fmt.Errorf("deliver to log group %s: %w", dest.LogGroup, err)
+		}
+		st.Stored += out.Stored
+		st.Duplicates += out.Duplicates
+		st.Rejected += out.Rejected
+		s.lastDelivery.Store(s.now().UnixMilli())
+	}
+	return st, nil
+}
+
+// Batches groups records by log stream and cuts each stream's records, sorted by eventTime, into
+// PutLogEvents batches: at most 10,000 events and 1,048,576 bytes (message bytes plus 26 per
+// event), spanning at most 24 hours. The input slice is reordered.
+func Batches(recs []cloudtrail.Record) [][]cloudtrail.Record {
+	slices.SortStableFunc(recs, func(a, b cloudtrail.Record) int {
+		if c := cmp.Compare(a.AccountID, b.AccountID); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.Region, b.Region); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.TimestampMillis(), b.TimestampMillis())
+	})
+	var out [][]cloudtrail.Record
+	start, size := 0, 0
+	for i, r := range recs {
+		n := len(r.Raw) + EventOverhead
+		if i > start && (r.AccountID != recs[start].AccountID || r.Region != recs[start].Region || i-start >= MaxBatchEvents || size+n > MaxBatchBytes ||
+			r.TimestampMillis()-recs[start].TimestampMillis() > MaxBatchSpan.Milliseconds()) {
+			out = append(out, recs[start:i])
+			start, size = i, 0
+		}
+		size += n
+	}
+	if start < len(recs) {
+		out = append(out, recs[start:])
+	}
+	return out
+}

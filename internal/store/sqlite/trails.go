@@ -1,0 +1,152 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/trailwatch/trailwatch/internal/trail"
+)
+
+// CreateTrail implements trail.Store.
+func (db *DB) CreateTrail(ctx context.Context, sc trail.Scope, t trail.Trail) error {
+	doc, err := json.Marshal(t)
+	if err != nil {
+		return fmt.Errorf("encode trail: %w", err)
+	}
+	return db.withTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO trails (account_id, region, name, config) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			sc.AccountID, sc.Region, t.Name, string(doc))
+		if err != nil {
+			return fmt.Errorf("insert trail: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return trail.ErrExists
+		}
+		return nil
+	})
+}
+
+// GetTrail implements trail.Store.
+func (db *DB) GetTrail(ctx context.Context, sc trail.Scope, name string) (trail.Trail, error) {
+	var doc string
+	err := db.read.QueryRowContext(ctx, `SELECT config FROM trails WHERE account_id = ? AND region = ? AND name = ?`, sc.AccountID, sc.Region, name).Scan(&doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return trail.Trail{}, trail.ErrNotFound
+	}
+	if err != nil {
+		return trail.Trail{}, fmt.Errorf("get trail: %w", err)
+	}
+	var t trail.Trail
+	if err := json.Unmarshal([]byte(doc), &t); err != nil {
+		return trail.Trail{}, fmt.Errorf("decode trail: %w", err)
+	}
+	return t, nil
+}
+
+// ListTrails implements trail.Store.
+func (db *DB) ListTrails(ctx context.Context, sc trail.Scope) ([]trail.Trail, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT config FROM trails WHERE account_id = ? AND region = ? ORDER BY name`, sc.AccountID, sc.Region)
+	if err != nil {
+		return nil, fmt.Errorf("list trails: %w", err)
+	}
+	defer rows.Close()
+	var out []trail.Trail
+	for rows.Next() {
+		var doc string
+		if err := rows.Scan(&doc); err != nil {
+			return nil, fmt.Errorf("list trails: %w", err)
+		}
+		var t trail.Trail
+		if err := json.Unmarshal([]byte(doc), &t); err != nil {
+			return nil, fmt.Errorf("decode trail: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// ScopedTrail is a trail with its scope, as AllTrails lists them.
+type ScopedTrail struct {
+	Scope trail.Scope
+	Trail trail.Trail
+}
+
+// AllTrails lists every trail of every scope, for starting their sources.
+func (db *DB) AllTrails(ctx context.Context) ([]ScopedTrail, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT account_id, region, config FROM trails ORDER BY account_id, region, name`)
+	if err != nil {
+		return nil, fmt.Errorf("list trails: %w", err)
+	}
+	defer rows.Close()
+	var out []ScopedTrail
+	for rows.Next() {
+		var st ScopedTrail
+		var doc string
+		if err := rows.Scan(&st.Scope.AccountID, &st.Scope.Region, &doc); err != nil {
+			return nil, fmt.Errorf("list trails: %w", err)
+		}
+		if err := json.Unmarshal([]byte(doc), &st.Trail); err != nil {
+			return nil, fmt.Errorf("decode trail: %w", err)
+		}
+		out = append(out, st)
+	}
+	return out, rows.Err()
+}
+
+// UpdateTrail implements trail.Store.
+func (db *DB) UpdateTrail(ctx context.Context, sc trail.Scope, t trail.Trail) error {
+	doc, err := json.Marshal(t)
+	if err != nil {
+		return fmt.Errorf("encode trail: %w", err)
+	}
+	return db.withTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE trails SET config = ? WHERE account_id = ? AND region = ? AND name = ?`, string(doc), sc.AccountID, sc.Region, t.Name)
+		if err != nil {
+			return fmt.Errorf("update trail: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return trail.ErrNotFound
+		}
+		return nil
+	})
+}
+
+// DeleteTrail implements trail.Store.
+func (db *DB) DeleteTrail(ctx context.Context, sc trail.Scope, name string) error {
+	return db.withTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM trails WHERE account_id = ? AND region = ? AND name = ?`, sc.AccountID, sc.Region, name)
+		if err != nil {
+			return fmt.Errorf("delete trail: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return trail.ErrNotFound
+		}
+		return nil
+	})
+}
+
+// Processed implements ingest.ObjectLog.
+func (db *DB) Processed(ctx context.Context, source, key string) (bool, error) {
+	var n int
+	err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM ingest_objects WHERE source = ? AND key = ?`, source, key).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("check processed object: %w", err)
+	}
+	return n > 0, nil
+}
+
+// MarkProcessed implements ingest.ObjectLog.
+func (db *DB) MarkProcessed(ctx context.Context, source, key string, at time.Time, records int) error {
+	return db.withTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO ingest_objects (source, key, processed_at, records) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			source, key, at.UnixMilli(), records)
+		if err != nil {
+			return fmt.Errorf("record processed object: %w", err)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,32 @@
+package trail
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error is an error shown to CloudTrail API clients (code and message verbatim).
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string        { return e.Code + ": " + e.Message }
+func (e *Error) ErrorCode() string    { return e.Code }
+func (e *Error) ErrorMessage() string { return e.Message }
+
+// Sentinels a Store returns (possibly wrapped).
+var (
+	ErrNotFound = errors.New("trail not found")
+	ErrExists   = errors.New("trail exists")
+)
+
+func notFound(sc Scope, name string) *Error {
+	return &Error{"TrailNotFoundException", fmt.Sprintf("Unknown trail: %s for the user: %s", name, sc.AccountID)}
+}
+
+func alreadyExists(sc Scope, name string) *Error {
+	return &Error{"TrailAlreadyExistsException", fmt.Sprintf("Trail %s already exists for customer: %s", name, sc.AccountID)}
+}
+
+func invalidName(msg string) *Error { return &Error{"InvalidTrailNameException", msg} }
