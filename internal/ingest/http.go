@@ -163,4 +163,3 @@ func (h *FirehoseHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	reply(http.StatusOK, "")
 }
-
