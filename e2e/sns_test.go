@@ -131,7 +131,7 @@ func TestSNSEmailRootLoginFlowCLI(t *testing.T) {
 		"--filter-pattern", cisRoot, "--metric-transformations", "metricName=RootAccountUsageCount,metricNamespace=CloudTrailMetrics,metricValue=1")
 	aws2.run(t, s, "cloudwatch", "put-metric-alarm", "--alarm-name", "root-account-usage", "--metric-name", "RootAccountUsageCount",
 		"--namespace", "CloudTrailMetrics", "--statistic", "Sum", "--period", "300", "--evaluation-periods", "1", "--threshold", "1",
-		"--comparison-operator", "GreaterThanOrEqualToThreshold", "--treat-missing-data", "notBreaching", "--alarm-actions", topicARN)
+		"--comparison-operator", "GreaterThanOrEqualToThreshold", "--treat-missing-data", "notBreaching", "--alarm-actions", topicARN, "--ok-actions", topicARN)
 
 	ev := rootLogin(t, time.Now())
 	events, _ := json.Marshal([]map[string]any{{"timestamp": time.Now().UnixMilli(), "message": ev}})
@@ -140,7 +140,7 @@ func TestSNSEmailRootLoginFlowCLI(t *testing.T) {
 	returned := time.Now()
 	wantSubject := `ALARM: "root-account-usage" in US East (N. Virginia)`
 	alarmMail := mb.wait(time.Second, func(m received) bool { return m.Subject == wantSubject })
-	t.Logf("put-log-events returned -> ALARM email received: %v", alarmMail.At.Sub(returned))
+	t.Logf("put-log-events returned -> ALARM email received: %v (the CLI process exit is part of the wait)\n%s", alarmMail.At.Sub(returned), alarmMail.Body)
 
 	var rec map[string]any
 	json.Unmarshal([]byte(ev), &rec)
