@@ -14,7 +14,8 @@ type gen struct{ r *rand.Rand }
 
 func (g gen) pick(xs ...string) string { return xs[g.r.IntN(len(xs))] }
 
-var diffKeys = []string{"a", "b", "c", "cluster.name", "x-y"}
+// diffKeys are JSON-encoded keys; `"a\u0062"` is the key ab written with an escape.
+var diffKeys = []string{`"a"`, `"b"`, `"c"`, `"cluster.name"`, `"x-y"`, `"a\u0062"`}
 
 func (g gen) jsonValue(depth int) string {
 	switch n := g.r.IntN(10); {
@@ -43,7 +44,7 @@ func (g gen) jsonObject(depth int) string {
 	k := g.r.IntN(len(keys) + 1)
 	parts := make([]string, k)
 	for i := range parts {
-		parts[i] = fmt.Sprintf("%q:%s", keys[i], g.jsonValue(depth))
+		parts[i] = keys[i] + ":" + g.jsonValue(depth)
 	}
 	return "{" + strings.Join(parts, ", ") + "}"
 }
@@ -75,7 +76,7 @@ func (g gen) selector() string {
 		case 3:
 			b.WriteString(".['cluster.name']")
 		default:
-			k := g.pick("a", "b", "c", "x-y")
+			k := g.pick("a", "b", "c", "x-y", "ab")
 			b.WriteString("." + k)
 		}
 	}
