@@ -11,10 +11,10 @@ type Pattern struct {
 	src     string
 	ast     *ast
 	regexes int
-	terms *termProg
-	json  *jsonProg
-	delim *delimProg
-	pool  sync.Pool // *scanState
+	terms   *termProg
+	json    *jsonProg
+	delim   *delimProg
+	pool    sync.Pool // *scanState
 }
 
 // Compile parses and validates a filter pattern of any of the four sub-languages. Every error
