@@ -57,12 +57,18 @@ type Worker struct {
 	wake     chan struct{}
 	mu       sync.Mutex
 	inflight map[int64]bool
+	// gen numbers the outbox queries; finished maps a delivery whose attempt was recorded to the
+	// gen current at that moment. A query of gen g may still return a delivery finished at gen
+	// >= g (its read began before the attempt was recorded), so such a delivery is skipped.
+	gen      uint64
+	finished map[int64]uint64
 }
 
 func (w *Worker) init() {
 	w.wakeOnce.Do(func() {
 		w.wake = make(chan struct{}, 1)
 		w.inflight = map[int64]bool{}
+		w.finished = map[int64]uint64{}
 		if w.Now == nil {
 			w.Now = time.Now
 		}
@@ -104,6 +110,7 @@ func (w *Worker) Run(ctx context.Context) error {
 				w.deliver(ctx, d)
 				w.mu.Lock()
 				delete(w.inflight, d.ID)
+				w.finished[d.ID] = w.gen
 				w.mu.Unlock()
 				w.Notify()
 			}
@@ -115,6 +122,15 @@ func (w *Worker) Run(ctx context.Context) error {
 	}()
 	for {
 		wait := poll
+		w.mu.Lock()
+		w.gen++
+		g := w.gen
+		for id, fg := range w.finished {
+			if fg < g {
+				delete(w.finished, id)
+			}
+		}
+		w.mu.Unlock()
 		due, err := w.Outbox.DueDeliveries(ctx, w.Now(), 4*n)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -125,7 +141,8 @@ func (w *Worker) Run(ctx context.Context) error {
 	dispatch:
 		for _, d := range due {
 			w.mu.Lock()
-			busy := w.inflight[d.ID]
+			fg, done := w.finished[d.ID]
+			busy := w.inflight[d.ID] || (done && fg >= g)
 			if !busy {
 				w.inflight[d.ID] = true
 			}
