@@ -307,14 +307,20 @@ func (s *Service) PutMetricFilter(ctx context.Context, sc Scope, in PutMetricFil
 		return err
 	}
 	t := in.MetricTransformations[0]
-	if _, err := pattern.CompileFilter(in.FilterPattern, transformation(t)); err != nil {
+	compiled, err := pattern.CompileFilter(in.FilterPattern, transformation(t))
+	if err != nil {
 		var pe *pattern.Error
 		if errors.As(err, &pe) {
 			return pe
 		}
 		return fmt.Errorf("compile metric filter: %w", err)
 	}
-	err := s.store.PutMetricFilter(ctx, sc, MetricFilter{
+	if compiled.Pattern().Regexes() > 0 {
+		if err := s.checkRegexQuota(ctx, sc, in.LogGroupName, in.FilterName); err != nil {
+			return err
+		}
+	}
+	err = s.store.PutMetricFilter(ctx, sc, MetricFilter{
 		LogGroupName:   in.LogGroupName,
 		FilterName:     in.FilterName,
 		FilterPattern:  in.FilterPattern,
@@ -323,6 +329,35 @@ func (s *Service) PutMetricFilter(ctx context.Context, sc Scope, in PutMetricFil
 	}, maxMetricFilters)
 	s.forget(sc, in.LogGroupName)
 	return storeErr("put metric filter", err)
+}
+
+// maxRegexFilters is AWS's quota of filter patterns containing a regular expression per log group
+// (filter-patterns.md §6, DOC-REGEX "Quotas").
+const maxRegexFilters = 5
+
+// checkRegexQuota refuses a sixth metric filter with a %regex% in one log group; replacing a filter of
+// the same name does not count against the quota. The check reads before the store writes, so two
+// concurrent PutMetricFilter calls could both pass at the fifth filter; the quota guards against
+// runaway regex cost, not an exact count, so that window is accepted. AWS's exact message for this
+// quota is not recorded; the generic LimitExceededException text is used.
+func (s *Service) checkRegexQuota(ctx context.Context, sc Scope, group, name string) error {
+	filters, err := s.store.ListMetricFilters(ctx, sc, FilterQuery{LogGroupName: group})
+	if err != nil {
+		return storeErr("list metric filters", err)
+	}
+	n := 0
+	for _, f := range filters {
+		if f.LogGroupName != group || f.FilterName == name {
+			continue
+		}
+		if p, err := pattern.Compile(f.FilterPattern); err == nil && p.Regexes() > 0 {
+			n++
+		}
+	}
+	if n >= maxRegexFilters {
+		return ErrMetricFilterLimit
+	}
+	return nil
 }
 
 // DeleteMetricFilter deletes a metric filter.
