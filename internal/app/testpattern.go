@@ -80,14 +80,9 @@ func runTestPattern(ctx context.Context, args []string, stdin io.Reader, stdout,
 	if err != nil {
 		var pe *pattern.Error
 		if errors.As(err, &pe) {
-			fmt.Fprintf(stderr, "%s: %s\n", pe.ErrorCode(), pe.ErrorMessage())
-			if pe.Detail != "" {
-				if pe.Pos >= 0 {
-					fmt.Fprintf(stderr, "  at offset %d: %s\n", pe.Pos, pe.Detail)
-				} else {
-					fmt.Fprintf(stderr, "  %s\n", pe.Detail)
-				}
-			}
+			// One line, so scripts can read it: AWS's code and message, then where and what went wrong,
+			// e.g. "InvalidParameterException: Invalid metric filter pattern (at offset 7: ...)".
+			fmt.Fprintln(stderr, pe.Error())
 			return 2
 		}
 		fmt.Fprintf(stderr, "test-pattern: %v\n", err)

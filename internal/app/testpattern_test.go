@@ -64,13 +64,13 @@ func TestRunTestPattern(t *testing.T) {
 			name:       "invalid pattern",
 			args:       []string{"--filter-pattern", `?Status: timeout`},
 			wantCode:   2,
-			wantErrSub: "InvalidParameterException: Invalid character(s) in term ':'\n",
+			wantErrSub: "InvalidParameterException: Invalid character(s) in term ':' (at offset 7: characters other than letters, digits and _ must be quoted)\n",
 		},
 		{
 			name:       "invalid json pattern",
 			args:       []string{"--filter-pattern", `{ $.a = `},
 			wantCode:   2,
-			wantErrSub: "InvalidParameterException: Invalid metric filter pattern\n",
+			wantErrSub: "InvalidParameterException: Invalid metric filter pattern (at offset 8: expected a value after =)\n",
 		},
 		{
 			name:       "invalid metric value",
