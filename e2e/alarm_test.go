@@ -2,9 +2,13 @@ package e2e
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"regexp"
 	"slices"
@@ -14,6 +18,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
@@ -22,6 +27,32 @@ import (
 )
 
 const topicARN = "arn:aws:sns:" + testRegion + ":" + testAccount + ":security-alerts"
+
+// createTopic creates the SNS topic of topicARN with a signed awsQuery CreateTopic (the SDK's SNS module is
+// not a dependency of the tests), so that alarm actions publish successfully.
+func createTopic(t *testing.T, s *server) {
+	t.Helper()
+	body := "Action=CreateTopic&Version=2010-03-31&Name=" + topicARN[strings.LastIndexByte(topicARN, ':')+1:]
+	req, err := http.NewRequest(http.MethodPost, s.URL+"/", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	sum := sha256.Sum256([]byte(body))
+	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: testAccessKey, SecretAccessKey: testSecretKey},
+		req, hex.EncodeToString(sum[:]), "sns", testRegion, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.Contains(string(out), topicARN) {
+		t.Fatalf("CreateTopic: %d %s", resp.StatusCode, out)
+	}
+}
 
 // rootLogin returns a root ConsoleLogin record from the shared samples that the CIS root filter
 // matches, re-stamped with eventTime t.
@@ -112,6 +143,7 @@ func TestRootLoginAlarmSDK(t *testing.T) {
 	s := startServer(t, "")
 	ctx := context.Background()
 	lc, cc := logsClient(s), cwClient(s)
+	createTopic(t, s)
 	setupRootFilter(t, ctx, lc, "CloudTrail/DefaultLogGroup", "stream")
 	putSeedAlarm(t, ctx, cc, "RootAccountUsage", "RootAccountUsage")
 
@@ -200,7 +232,8 @@ func TestRootLoginAlarmSDK(t *testing.T) {
 	}
 }
 
-// TestAlarmsWithCLIs drives the alarm operations with both CLIs: v2 speaks awsQuery, v1 RPCv2 CBOR.
+// TestAlarmsWithCLIs drives the alarm operations with both CLIs: v2 speaks awsQuery, v1 awsJson 1.0 (the SDK
+// tests cover RPCv2 CBOR).
 func TestAlarmsWithCLIs(t *testing.T) {
 	for _, major := range []string{"v2", "v1"} {
 		t.Run(major, func(t *testing.T) {
@@ -311,6 +344,7 @@ func TestAlarmTransitionsSurviveKill(t *testing.T) {
 	ctx := context.Background()
 	const rounds = 4
 	s := startServer(t, dir)
+	createTopic(t, s)
 	for r := range rounds {
 		lc, cc := logsClient(s), cwClient(s)
 		group := fmt.Sprintf("g%d", r)

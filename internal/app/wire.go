@@ -31,9 +31,9 @@ func (s *Server) wire(ctx context.Context, db *sqlite.DB, wg *sync.WaitGroup) ([
 	}
 	alarmSvc.OnError = func(err error) { s.logger.Warn("alarm evaluation failed", "err", err) }
 	logsSvc.OnSamples = alarmSvc.OnSamples
-	// Until trailwatch has SNS, actions are recorded in the outbox and shown in the alarm history
-	// as executed; the SNS component will replace RecordOnly with its publisher.
-	dispatcher := alarm.NewDispatcher(db, alarm.RecordOnly{}, s.now)
+	// Alarm actions go through the durable outbox to SNS (wireSNS ran before, see Run); without it
+	// they would only be recorded (alarm.RecordOnly).
+	dispatcher := alarm.NewDispatcher(db, s.alarmPublisher(logsSvc), s.now)
 	dispatcher.OnError = func(err error) { s.logger.Warn("alarm action dispatch failed", "err", err) }
 	alarmSvc.OnActions = dispatcher.Notify
 	wg.Go(func() { _ = alarmSvc.Run(ctx) })
