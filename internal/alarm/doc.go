@@ -128,8 +128,10 @@
 //   - DescribeAlarms pages metric alarms then composite alarms, each by name, 50 per page by
 //     default; NextToken is opaque. A PutMetricAlarm over a composite of the same name (or the
 //     reverse) is refused with InvalidParameterValue (unobserved).
-//   - Until trailwatch has SNS, RecordOnly completes every action, so the history shows
-//     "Successfully executed action …" as AWS does after publishing to the topic.
+//   - The Dispatcher publishes outbox actions through a Publisher (SNS's, which deduplicates by
+//     action id, so a republish after a crash is delivered once); RecordOnly, for a server
+//     without SNS, completes every action so the history still shows "Successfully executed
+//     action …" as AWS does after publishing to the topic.
 //
 // Composite alarms:
 //
