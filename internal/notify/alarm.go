@@ -197,7 +197,9 @@ func (p *AlarmPublisher) enrich(ctx context.Context, a alarm.Action) (string, er
 	if email == "" {
 		email = def
 	}
-	email += "\n\n" + EvidenceText(doc.LogEvents, doc.Omitted, doc.OmittedIsLowerBound)
+	// CloudWatch's text ends with the blank lines before SNS's footer; the evidence goes
+	// between them and the footer.
+	email = strings.TrimRight(email, "\n") + "\n\n" + EvidenceText(doc.LogEvents, doc.Omitted, doc.OmittedIsLowerBound) + "\n"
 	out, err := json.Marshal(map[string]string{"default": enrichedDefault, "email": email})
 	return string(out), err
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	gomail "github.com/wneessen/go-mail"
 
@@ -72,12 +73,26 @@ func (m *Mailer) Validate() error {
 // (CR, LF, NUL, ...) become spaces. Subjects published through the API are already ASCII without
 // line breaks; alarm names, topic display names and enrichment data pass through here too.
 func headerSafe(s string) string {
+	s = strings.ToValidUTF8(s, "?")
 	return strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f || r == 0x85 || r == 0x2028 || r == 0x2029 {
 			return ' '
 		}
 		return r
 	}, s)
+}
+
+// displayName keeps a From display name to letters, digits, spaces and plain punctuation, so
+// that whatever a topic's DisplayName holds, the header encodes and parses back cleanly.
+func displayName(s string) string {
+	s = strings.ToValidUTF8(s, " ")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune(" -_.:()!?&/'+#", r) {
+			return r
+		}
+		return ' '
+	}, s)
+	return strings.TrimSpace(s)
 }
 
 // MessageIDHeader is the Message-ID of a delivery's email: the same on every retry, so that a
@@ -99,9 +114,8 @@ func (m *Mailer) BuildMessage(d sns.Delivery) (*gomail.Msg, error) {
 		now = m.Now
 	}
 	msg := gomail.NewMsg(gomail.WithCharset(gomail.CharsetUTF8), gomail.WithEncoding(gomail.EncodingQP))
-	if err := msg.FromFormat(headerSafe(d.FromName), m.From); err != nil {
-		return nil, fmt.Errorf("set from: %w", err)
-	}
+	// net/mail quotes and encodes the display name itself, whatever characters it holds.
+	msg.FromMailAddress(&mail.Address{Name: displayName(d.FromName), Address: m.From})
 	if a, err := mail.ParseAddress(d.Endpoint); err != nil || a.Address != d.Endpoint || strings.ContainsAny(d.Endpoint, "\r\n") {
 		return nil, fmt.Errorf("invalid recipient %q", d.Endpoint)
 	}

@@ -43,7 +43,8 @@ var blockedPrefixes = func() []netip.Prefix {
 // addresses are judged as the IPv4 address they carry; 6to4 and NAT64 forms are refused outright
 // because they can embed any IPv4 address.
 func AllowedAddress(ip netip.Addr) bool {
-	ip = ip.Unmap()
+	// Prefix.Contains never matches an address with a zone (fe80::1%eth0): drop it first.
+	ip = ip.Unmap().WithZone("")
 	if !ip.IsValid() {
 		return false
 	}

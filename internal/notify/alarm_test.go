@@ -1,0 +1,169 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trailwatch/trailwatch/internal/alarm"
+	"github.com/trailwatch/trailwatch/internal/logs"
+	"github.com/trailwatch/trailwatch/internal/sns"
+	"github.com/trailwatch/trailwatch/internal/sns/snstest"
+)
+
+// fakeLogs serves one metric filter and a fixed list of events, recording the queries.
+type fakeLogs struct {
+	events  []logs.Event
+	queries []logs.FilterLogEventsInput
+}
+
+func (f *fakeLogs) DescribeMetricFilters(_ context.Context, _ logs.Scope, in logs.DescribeMetricFiltersInput) (logs.DescribeMetricFiltersOutput, error) {
+	if in.MetricName != "RootAccountUsageCount" || in.MetricNamespace != "CloudTrailMetrics" {
+		return logs.DescribeMetricFiltersOutput{}, nil
+	}
+	return logs.DescribeMetricFiltersOutput{MetricFilters: []logs.MetricFilter{{LogGroupName: "CloudTrail/DefaultLogGroup", FilterName: "RootAccountUsage", FilterPattern: "{ $.userIdentity.type = \"Root\" }"}}}, nil
+}
+
+func (f *fakeLogs) FilterLogEvents(_ context.Context, _ logs.Scope, in logs.FilterLogEventsInput) (logs.FilterLogEventsOutput, error) {
+	f.queries = append(f.queries, in)
+	var out []logs.Event
+	for _, e := range f.events {
+		if e.Timestamp >= in.StartTime && e.Timestamp < in.EndTime {
+			out = append(out, e)
+		}
+	}
+	return logs.FilterLogEventsOutput{Events: out}, nil
+}
+
+func rootEvent(i int, ts time.Time) logs.Event {
+	msg := fmt.Sprintf(`{"eventVersion":"1.08","userIdentity":{"type":"Root","principalId":"111122223333","arn":"arn:aws:iam::111122223333:root","accountId":"111122223333"},"eventTime":%q,"eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.%d","userAgent":"Mozilla/5.0\r\nBcc: x@y","responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"MFAUsed":"No"},"eventType":"AwsConsoleSignIn","recipientAccountId":"111122223333"}`,
+		ts.UTC().Format(time.RFC3339), i)
+	return logs.Event{LogStreamName: "111122223333_CloudTrail_us-east-1", Timestamp: ts.UnixMilli(), Message: msg}
+}
+
+func TestAlarmPublisherEnrichesAndDedups(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 20, 7, 30, 0, time.UTC)
+	st := snstest.NewMemory()
+	svc := snstest.NewService(st, func() time.Time { return now })
+	sc := snstest.Scope
+	topic, _ := svc.CreateTopic(ctx, sc, "alerts", nil, nil)
+	for _, p := range []struct{ proto, endpoint string }{{"email", "ops@example.com"}, {"https", "https://hooks.example/x"}} {
+		svc.Subscribe(ctx, sc, sns.SubscribeInput{TopicARN: topic, Protocol: p.proto, Endpoint: p.endpoint})
+	}
+	ds, _ := st.Deliveries(ctx, 0, 100)
+	for _, d := range ds {
+		body := d.Body
+		i := strings.Index(body, "Token=")
+		tok := body[i+6:]
+		tok = tok[:strings.IndexAny(tok, "&\"\n")]
+		if _, err := svc.ConfirmSubscription(ctx, sc, topic, tok, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	period, n, thr := int32(300), int32(1), 1.0
+	ma := &alarm.MetricAlarm{AlarmName: "root-usage", AlarmActions: []string{topic}, MetricName: "RootAccountUsageCount", Namespace: "CloudTrailMetrics",
+		Statistic: "Sum", Period: &period, EvaluationPeriods: &n, Threshold: &thr, ComparisonOperator: "GreaterThanOrEqualToThreshold"}
+	tr := alarm.Transition{Alarm: ma, AccountID: sc.AccountID, Region: sc.Region, OldState: alarm.StateOK, NewState: alarm.StateAlarm,
+		NewStateReason: "Threshold Crossed", StateChangeTime: now, ConfigUpdated: now}
+	act := alarm.Action{ID: 7, Scope: alarm.Scope{AccountID: sc.AccountID, Region: sc.Region}, AlarmName: "root-usage", ActionARN: topic,
+		NewState: alarm.StateAlarm, Subject: alarm.Subject(alarm.StateAlarm, "root-usage", sc.Region), Message: alarm.PublishedMessage(tr), StateUpdated: now}
+	fl := &fakeLogs{}
+	for i := range 12 {
+		fl.events = append(fl.events, rootEvent(i, now.Add(-time.Duration(i)*time.Second)))
+	}
+	fl.events = append(fl.events, rootEvent(99, now.Add(-time.Hour))) // outside the window
+	p := &AlarmPublisher{SNS: svc, Logs: fl}
+	if err := p.PublishAction(ctx, act); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.PublishAction(ctx, act); err != nil { // republished after a crash
+		t.Fatal(err)
+	}
+	all, _ := st.Deliveries(ctx, 0, 100)
+	notes := all[2:]
+	if len(notes) != 2 {
+		t.Fatalf("%d notifications, want 2 (one per subscription, once)", len(notes))
+	}
+	start, end := Window(now, 300, 1)
+	if q := fl.queries[0]; q.StartTime != start.UnixMilli() || q.EndTime != end.UnixMilli() || q.LogGroupName != "CloudTrail/DefaultLogGroup" {
+		t.Errorf("query %+v", q)
+	}
+	if !start.Equal(time.Date(2026, 11, 25, 20, 0, 0, 0, time.UTC)) {
+		t.Errorf("window start %v", start)
+	}
+	for _, d := range notes {
+		switch d.Protocol {
+		case "email":
+			if d.Subject != `ALARM: "root-usage" in EU (Ireland)` {
+				t.Errorf("subject %q", d.Subject)
+			}
+			for _, want := range []string{
+				"You are receiving this email because your Amazon CloudWatch Alarm \"root-usage\"",
+				"- Who:    Root arn:aws:iam::111122223333:root",
+				"- What:   signin.amazonaws.com ConsoleLogin, outcome Success",
+				"- Where:  source IP 203.0.113.0, user agent Mozilla/5.0  Bcc: x@y, region us-east-1, account 111122223333",
+				"- MFA:    No",
+				"... and 2 more matching events (10 shown).",
+				"\n--\nIf you wish to stop receiving notifications",
+			} {
+				if !strings.Contains(d.Body, want) {
+					t.Errorf("email lacks %q:\n%s", want, d.Body)
+				}
+			}
+		case "https":
+			var env struct{ Message string }
+			json.Unmarshal([]byte(d.Body), &env)
+			if !strings.HasPrefix(env.Message, alarm.Message(tr)[:len(alarm.Message(tr))-1]+`,"`+EvidenceKey+`":{"LogEvents":[{`) {
+				t.Errorf("JSON message does not extend CloudWatch's:\n%s", env.Message)
+			}
+			var m map[string]any
+			if err := json.Unmarshal([]byte(env.Message), &m); err != nil {
+				t.Fatal(err)
+			}
+			ev := m[EvidenceKey].(map[string]any)
+			if len(ev["LogEvents"].([]any)) != ShownEvents || ev["Omitted"].(float64) != 2 {
+				t.Errorf("evidence %v", ev)
+			}
+		}
+	}
+
+	// An OK transition is published unchanged.
+	tr.NewState, tr.OldState = alarm.StateOK, alarm.StateAlarm
+	act.ID, act.NewState, act.Message = 8, alarm.StateOK, alarm.PublishedMessage(tr)
+	if err := p.PublishAction(ctx, act); err != nil {
+		t.Fatal(err)
+	}
+	all, _ = st.Deliveries(ctx, 0, 100)
+	for _, d := range all[4:] {
+		if strings.Contains(d.Body, EvidenceKey) || strings.Contains(d.Body, "Log events that crossed") {
+			t.Errorf("OK notification enriched:\n%s", d.Body)
+		}
+	}
+}
+
+func TestAlarmPublisherMissingTopicFails(t *testing.T) {
+	st := snstest.NewMemory()
+	svc := snstest.NewService(st, time.Now)
+	p := &AlarmPublisher{SNS: svc}
+	err := p.PublishAction(context.Background(), alarm.Action{ID: 1, Scope: alarm.Scope{AccountID: snstest.Scope.AccountID, Region: snstest.Scope.Region},
+		ActionARN: "arn:aws:sns:eu-west-1:111122223333:gone", Subject: "ALARM: \"é\" in x", Message: `{"default":"{}"}`})
+	if err == nil || !strings.Contains(err.Error(), "Topic does not exist") {
+		t.Fatalf("err %v", err)
+	}
+}
+
+func TestASCIISubject(t *testing.T) {
+	for in, want := range map[string]string{
+		`ALARM: "root" in US East (N. Virginia)`: `ALARM: "root" in US East (N. Virginia)`,
+		"ALARM: \"é\r\n\" in x":                   `ALARM: "???" in x`,
+		strings.Repeat("a", 150):                  strings.Repeat("a", 99),
+	} {
+		if got := asciiSubject(in); got != want {
+			t.Errorf("asciiSubject(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
