@@ -159,8 +159,8 @@ func TestAlarmPublisherMissingTopicFails(t *testing.T) {
 func TestASCIISubject(t *testing.T) {
 	for in, want := range map[string]string{
 		`ALARM: "root" in US East (N. Virginia)`: `ALARM: "root" in US East (N. Virginia)`,
-		"ALARM: \"é\r\n\" in x":                   `ALARM: "???" in x`,
-		strings.Repeat("a", 150):                  strings.Repeat("a", 99),
+		"ALARM: \"é\r\n\" in x":                  `ALARM: "???" in x`,
+		strings.Repeat("a", 150):                 strings.Repeat("a", 99),
 	} {
 		if got := asciiSubject(in); got != want {
 			t.Errorf("asciiSubject(%q) = %q, want %q", in, got, want)
