@@ -1,0 +1,32 @@
+// Package sns is trailwatch's SNS domain: topics, subscriptions and their confirmation tokens,
+// Publish with filter policies, and the messages SNS sends (HTTP/S JSON bodies signed with
+// SignatureVersion 1 or 2, email and email-json texts). It never sends anything itself: every
+// message is rendered once, completely, into a Delivery and stored in the durable outbox in the
+// same transaction as the call that caused it (Publish, Subscribe, an unsigned Unsubscribe), so
+// a retry resends exactly the same bytes and an acknowledged Publish is never lost. The notify
+// package drains the outbox.
+//
+// Decisions on questions the AWS documentation and the reference leave open:
+//
+//   - Links: SubscribeURL and UnsubscribeURL are trailwatch's own awsQuery URLs (with
+//     Version=2010-03-31) under the public base URL; email links point at /confirmation.html and
+//     /unsubscribe.html there; SigningCertURL serves a self-signed certificate. Verifiers that
+//     insist on an amazonaws.com host must be pointed at the trailwatch host instead.
+//   - §6.3: per-protocol messages use the key of the subscription's protocol ("email",
+//     "email-json", "http", "https") and fall back to "default".
+//   - §6.12: an email-json confirmation carries the signed SubscriptionConfirmation JSON an HTTP
+//     endpoint would get; a notification email without Subject is titled "AWS Notification
+//     Message"; the email footer keeps AWS's unsubscribe text but drops the AWS support line.
+//   - Only http, https, email and email-json are delivered; Subscribe refuses sqs, lambda,
+//     firehose, application and sms with an InvalidParameter that says so.
+//   - Unsubscribe of a subscription that does not exist succeeds (like DeleteTopic); an unsigned
+//     Unsubscribe (a visited link) of a confirmed HTTP/S subscription sends a final
+//     UnsubscribeConfirmation, and is refused for subscriptions confirmed with
+//     AuthenticateOnUnsubscribe. The SubscribeURL of that final message cannot restore the
+//     deleted subscription (AWS's can); subscribe again instead.
+//   - Pending subscriptions whose token expired (three days) can no longer be confirmed; they are
+//     not yet swept from listings.
+//   - Retry schedules follow SNS's policies without jitter (see RetryPolicy).
+//   - Publish with a DedupKey is idempotent; alarm actions use it so an action republished after
+//     a crash is delivered once.
+package sns
