@@ -45,6 +45,9 @@ type DB struct {
 	quit      chan struct{}   // closed by Close: the committer drains the queue and stops
 	committer sync.WaitGroup
 
+	// readStmts caches prepared read statements by query text (see readStmt).
+	readStmts sync.Map // string -> *sql.Stmt
+
 	// closing guards closed: withTx enqueues under the read lock, Close sets closed under the write lock,
 	// so nothing is enqueued after the committer's final drain.
 	closing sync.RWMutex
@@ -138,6 +141,10 @@ func (db *DB) Close() error {
 	db.closing.Unlock()
 	db.committer.Wait()
 	db.ckpt.Close()
+	db.readStmts.Range(func(_, st any) bool {
+		st.(*sql.Stmt).Close()
+		return true
+	})
 	rerr := db.read.Close()
 	werr := db.write.Close()
 	if werr != nil {
@@ -196,6 +203,24 @@ func (db *DB) applyMigration(ctx context.Context, name string) error {
 		return fmt.Errorf("commit migration %s: %w", name, err)
 	}
 	return nil
+}
+
+// readStmt returns the prepared statement for query on the read pool, preparing it on first use. Hot read
+// paths (the alarm scheduler queries every active metric each minute) would otherwise have SQLite parse
+// the same SQL on every call; database/sql keeps one prepared copy per pooled connection.
+func (db *DB) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := db.readStmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := db.read.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("prepare statement: %w", err)
+	}
+	if prev, loaded := db.readStmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
 }
 
 // checkpointEvery is how often the WAL is copied back into the database file.

@@ -256,18 +256,26 @@ func activeSince(t time.Time) int64 {
 	return t.UnixMilli()
 }
 
+// queryAggregatesSQL selects one metric's minutes in [start, end); prepared once (readStmt) because the
+// alarm scheduler runs it for every active alarm every minute.
+const queryAggregatesSQL = `SELECT mm.minute, mm.unit, mm.sample_count, mm.sum, mm.minimum,
+	mm.maximum, mm.dist, mm.inexact, mm.default_value
+	FROM metric_series s JOIN metric_minutes mm ON mm.series_id = s.id
+	WHERE s.account_id = ? AND s.region = ? AND s.namespace = ? AND s.metric_name = ? AND s.dimensions = ?
+	  AND mm.minute >= ? AND mm.minute < ?
+	ORDER BY mm.minute, mm.unit`
+
 // QueryAggregates implements metrics.Store.
 func (db *DB) QueryAggregates(ctx context.Context, scope metrics.Scope, m metrics.Metric, start, end time.Time) ([]metrics.Aggregate, error) {
 	dims, err := encodeDimensions(m.Dimensions)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT mm.minute, mm.unit, mm.sample_count, mm.sum, mm.minimum,
-		mm.maximum, mm.dist, mm.inexact, mm.default_value
-		FROM metric_series s JOIN metric_minutes mm ON mm.series_id = s.id
-		WHERE s.account_id = ? AND s.region = ? AND s.namespace = ? AND s.metric_name = ? AND s.dimensions = ?
-		  AND mm.minute >= ? AND mm.minute < ?
-		ORDER BY mm.minute, mm.unit`,
+	st, err := db.readStmt(ctx, queryAggregatesSQL)
+	if err != nil {
+		return nil, fmt.Errorf("query metric aggregates: %w", err)
+	}
+	rows, err := st.QueryContext(ctx,
 		scope.AccountID, scope.Region, m.Namespace, m.MetricName, dims, ceilSeconds(start), ceilSeconds(end))
 	if err != nil {
 		return nil, fmt.Errorf("query metric aggregates: %w", err)
