@@ -2,6 +2,9 @@
 // (API version 2010-03-31; both aws CLIs and aws-sdk-go-v2's sns module speak awsQuery) mapped to
 // internal/sns, plus the unsigned pages subscribers reach from emails (confirmation.html,
 // unsubscribe.html) and the signing certificate.
+//
+// SNS is served over awsQuery only: AWS offers no JSON or CBOR protocol for SNS (reference §4.1),
+// so a JSON or CBOR request for SNS gets the framework's unknown-operation error.
 package snsapi
 
 import (
