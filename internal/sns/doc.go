@@ -24,8 +24,9 @@
 //     UnsubscribeConfirmation, and is refused for subscriptions confirmed with
 //     AuthenticateOnUnsubscribe. The SubscribeURL of that final message cannot restore the
 //     deleted subscription (AWS's can); subscribe again instead.
-//   - Pending subscriptions whose token expired (three days) can no longer be confirmed; they are
-//     not yet swept from listings.
+//   - A pending subscription whose token expired (three days) is treated as deleted, as SNS
+//     deletes it: it cannot be confirmed, is not listed or counted, and subscribing the same
+//     endpoint again starts a new subscription. Its row is removed then, not by a sweep.
 //   - Retry schedules follow SNS's policies without jitter (see RetryPolicy).
 //   - Publish with a DedupKey is idempotent; alarm actions use it so an action republished after
 //     a crash is delivered once.

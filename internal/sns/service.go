@@ -66,6 +66,23 @@ func newToken() string {
 	return hex.EncodeToString(b[:])
 }
 
+// expired reports whether sub is a pending subscription whose token has expired: SNS deletes
+// those after three days [§3.1], so they are treated as gone everywhere.
+func (s *Service) expired(sub *Subscription) bool {
+	return !sub.Confirmed && s.now().After(sub.TokenExpires)
+}
+
+// live drops expired pending subscriptions from a list.
+func (s *Service) live(subs []*Subscription) []*Subscription {
+	out := subs[:0]
+	for _, sub := range subs {
+		if !s.expired(sub) {
+			out = append(out, sub)
+		}
+	}
+	return out
+}
+
 func (s *Service) wake() {
 	if s.OnEnqueue != nil {
 		s.OnEnqueue()
@@ -259,7 +276,7 @@ func (s *Service) GetTopicAttributes(ctx context.Context, sc Scope, arn string) 
 		return nil, storeErr("list subscriptions", err)
 	}
 	var confirmed, pending int
-	for _, sub := range subs {
+	for _, sub := range s.live(subs) {
 		if sub.Confirmed {
 			confirmed++
 		} else {
@@ -486,6 +503,13 @@ func (s *Service) Subscribe(ctx context.Context, sc Scope, in SubscribeInput) (s
 		if sub.Protocol != in.Protocol || sub.Endpoint != in.Endpoint {
 			continue
 		}
+		if s.expired(sub) {
+			// SNS has deleted it by now: remove it and subscribe anew below.
+			if err := s.store.DeleteSubscription(ctx, sub.ARN, nil); err != nil {
+				return "", storeErr("delete expired subscription", err)
+			}
+			continue
+		}
 		for k, v := range in.Attributes {
 			if sub.Attributes[k] != v {
 				return "", invalid("Attributes Reason: Subscription already exists with different attributes")
@@ -626,7 +650,7 @@ func (s *Service) subscription(ctx context.Context, caller Scope, arn string) (*
 		return nil, err
 	}
 	sub, err := s.store.GetSubscription(ctx, arn)
-	if errors.Is(err, ErrNotFound) || (err == nil && caller != (Scope{}) && sub.Scope.AccountID != caller.AccountID) {
+	if errors.Is(err, ErrNotFound) || (err == nil && (s.expired(sub) || caller != (Scope{}) && sub.Scope.AccountID != caller.AccountID)) {
 		return nil, errSubscriptionNotFound()
 	}
 	if err != nil {
@@ -701,6 +725,9 @@ func (s *Service) ListSubscriptions(ctx context.Context, sc Scope, topicARN, nex
 		subs = subs[:pageSize]
 		next = encodeToken(subs[pageSize-1].ARN)
 	}
+	// A page may come out short when expired pending subscriptions are hidden; the token
+	// still continues after the last one read.
+	subs = s.live(subs)
 	out := make([]SubscriptionSummary, len(subs))
 	for i, sub := range subs {
 		arn := sub.ARN

@@ -231,6 +231,28 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		if _, err := svc.ConfirmSubscription(ctx, Scope, arn, tok, ""); code(err) != "InvalidParameter: Invalid parameter: Token" {
 			t.Fatalf("expired token: %s", code(err))
 		}
+		// SNS deletes unconfirmed subscriptions after three days: gone from listings and counts.
+		if subs, _, _ := svc.ListSubscriptions(ctx, Scope, arn, ""); len(subs) != 0 {
+			t.Fatalf("expired pending subscription listed: %+v", subs)
+		}
+		if attrs, _ := svc.GetTopicAttributes(ctx, Scope, arn); attrs["SubscriptionsPending"] != "0" {
+			t.Fatalf("SubscriptionsPending %s", attrs["SubscriptionsPending"])
+		}
+		// Subscribing again starts over with a new subscription and token.
+		if got, err := svc.Subscribe(ctx, Scope, sns.SubscribeInput{TopicARN: arn, Protocol: "email-json", Endpoint: "ops@example.com"}); err != nil || got != "pending confirmation" {
+			t.Fatalf("re-subscribe = %q, %v", got, err)
+		}
+		ds := deliveries(t, st)
+		tok2 := tokenOf(t, ds[len(ds)-1])
+		if tok2 == tok {
+			t.Fatal("same token after expiry")
+		}
+		if _, err := svc.ConfirmSubscription(ctx, Scope, arn, tok2, ""); err != nil {
+			t.Fatal(err)
+		}
+		if subs, _, _ := svc.ListSubscriptions(ctx, Scope, arn, ""); len(subs) != 1 || subs[0].SubscriptionARN == "PendingConfirmation" {
+			t.Fatalf("after re-subscribe: %+v", subs)
+		}
 	})
 
 	t.Run("PublishValidation", func(t *testing.T) {
