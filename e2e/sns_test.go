@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -28,6 +29,7 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
+	"github.com/aws/smithy-go"
 )
 
 const mailFrom = "trailwatch@alerts.example.com"
@@ -438,6 +440,35 @@ func TestSNSHTTPSubscription(t *testing.T) {
 	time.Sleep(300 * time.Millisecond) // the filtered-out message would have been sent first
 	if got := len(ep.all()) - before; got != 1 {
 		t.Fatalf("%d deliveries after the filter, want 1", got)
+	}
+
+	// AWS's errors, as the SDK sees them.
+	for _, c := range []struct {
+		call       func() error
+		code, text string
+	}{
+		{func() error {
+			_, err := c.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: aws.String("arn:aws:sns:us-east-1:111122223333:nope")})
+			return err
+		}, "NotFound", "Topic does not exist"},
+		{func() error {
+			_, err := c.Publish(ctx, &sns.PublishInput{TopicArn: top.TopicArn, Message: aws.String(`{"email":"x"}`), MessageStructure: aws.String("json")})
+			return err
+		}, "InvalidParameter", "Invalid parameter: Message Structure - No default entry in JSON message body"},
+		{func() error {
+			_, err := c.Subscribe(ctx, &sns.SubscribeInput{TopicArn: top.TopicArn, Protocol: aws.String("email"), Endpoint: aws.String("a@b.c\r\nBcc: d@e.f")})
+			return err
+		}, "InvalidParameter", "Invalid parameter: Email address"},
+		{func() error {
+			_, err := c.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: aws.String("nope")})
+			return err
+		}, "InvalidParameter", "Invalid parameter: TopicArn Reason: An ARN must have at least 6 elements, not 1"},
+	} {
+		err := c.call()
+		var ae smithy.APIError
+		if !errors.As(err, &ae) || ae.ErrorCode() != c.code || ae.ErrorMessage() != c.text {
+			t.Errorf("got %v, want %s: %s", err, c.code, c.text)
+		}
 	}
 }
 
