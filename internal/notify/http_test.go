@@ -130,3 +130,24 @@ func TestHTTPSenderRedirects(t *testing.T) {
 		t.Fatalf("cross-host redirect: %q", detail)
 	}
 }
+
+// TestHTTPSSender delivers to an https endpoint whose certificate the transport trusts.
+func TestHTTPSSender(t *testing.T) {
+	var body string
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b := make([]byte, 64)
+		n, _ := r.Body.Read(b)
+		body = string(b[:n])
+	}))
+	defer srv.Close()
+	tr := &http.Transport{TLSClientConfig: srv.Client().Transport.(*http.Transport).TLSClientConfig}
+	d := delivery(srv.URL)
+	d.Protocol = "https"
+	if _, err := NewHTTPSender(true, tr).Send(context.Background(), d); err != nil || body != d.Body {
+		t.Fatalf("https delivery: %v, body %q", err, body)
+	}
+	// Without trust in the certificate the attempt fails (and is retried).
+	if _, err := NewHTTPSender(true, nil).Send(context.Background(), d); err == nil {
+		t.Fatal("an untrusted certificate was accepted")
+	}
+}

@@ -100,8 +100,10 @@ type envelope struct {
 	HasSubject                                                                  bool
 }
 
-// render signs e and returns its JSON body [§3.3 key orders].
-func (e envelope) render(s *Signer) (string, error) {
+// render signs e and returns its JSON body [§3.3 key orders]. sigs, when non-nil, memoizes
+// signatures by string to sign: the signed fields of one published message are the same for every
+// subscription (UnsubscribeURL is not signed), so a fan-out signs once.
+func (e envelope) render(s *Signer, sigs map[string]string) (string, error) {
 	fields := map[string]string{"Type": e.Type, "MessageId": e.MessageID, "TopicArn": e.TopicARN, "Message": e.Message, "Timestamp": e.Timestamp}
 	if e.Type == TypeNotification {
 		if e.HasSubject {
@@ -111,9 +113,17 @@ func (e envelope) render(s *Signer) (string, error) {
 		fields["Token"] = e.Token
 		fields["SubscribeURL"] = e.SubscribeURL
 	}
-	sig, err := s.Sign(e.SignatureVersion, StringToSign(fields))
-	if err != nil {
-		return "", err
+	data := StringToSign(fields)
+	key := e.SignatureVersion + "\x00" + string(data)
+	sig, ok := sigs[key]
+	if !ok {
+		var err error
+		if sig, err = s.Sign(e.SignatureVersion, data); err != nil {
+			return "", err
+		}
+		if sigs != nil {
+			sigs[key] = sig
+		}
 	}
 	o := &object{}
 	o.add("Type", e.Type).add("MessageId", e.MessageID)

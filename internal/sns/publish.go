@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -138,6 +139,8 @@ func (s *Service) Publish(ctx context.Context, sc Scope, in PublishInput) (strin
 		return "", storeErr("list subscriptions", err)
 	}
 	id := newUUID()
+	now := s.now()
+	sigs := map[string]string{}
 	var ds []Delivery
 	for _, sub := range subs {
 		if !sub.Confirmed {
@@ -153,11 +156,14 @@ func (s *Service) Publish(ctx context.Context, sc Scope, in PublishInput) (strin
 		if !accepts(sub, msg, in.MessageAttributes) {
 			continue
 		}
-		d, err := s.notification(t, sub, id, msg, in)
+		d, err := s.notification(t, sub, id, msg, in, now, sigs)
 		if err != nil {
 			return "", err
 		}
 		ds = append(ds, d)
+	}
+	if len(ds) == 0 && in.DedupKey == "" {
+		return id, nil // nothing to store: no subscription accepts the message
 	}
 	got, err := s.store.Enqueue(ctx, in.DedupKey, id, ds)
 	if err != nil {
@@ -187,8 +193,7 @@ func accepts(sub *Subscription, msg string, attrs map[string]MessageAttribute) b
 }
 
 // notification renders the delivery of message id to sub.
-func (s *Service) notification(t *Topic, sub *Subscription, id, msg string, in PublishInput) (Delivery, error) {
-	now := s.now()
+func (s *Service) notification(t *Topic, sub *Subscription, id, msg string, in PublishInput, now time.Time, sigs map[string]string) (Delivery, error) {
 	d := Delivery{
 		MessageID: id, Type: TypeNotification, Scope: t.Scope, TopicARN: t.ARN, SubscriptionARN: sub.ARN,
 		Protocol: sub.Protocol, Endpoint: sub.Endpoint, Created: now, NextAttempt: now, Status: DeliveryPending,
@@ -208,7 +213,7 @@ func (s *Service) notification(t *Topic, sub *Subscription, id, msg string, in P
 		d.UnsubscribeURL = s.links.unsubscribePage(sub.ARN, sub.Endpoint)
 		d.Body = msg + emailFooter(d.UnsubscribeURL)
 	case "email-json":
-		body, err := env.render(s.signer)
+		body, err := env.render(s.signer, sigs)
 		if err != nil {
 			return d, err
 		}
@@ -223,7 +228,7 @@ func (s *Service) notification(t *Topic, sub *Subscription, id, msg string, in P
 			d.Body = msg
 			d.Headers["x-amz-sns-rawdelivery"] = "true"
 		} else {
-			body, err := env.render(s.signer)
+			body, err := env.render(s.signer, sigs)
 			if err != nil {
 				return d, err
 			}

@@ -572,13 +572,13 @@ func (s *Service) confirmation(t *Topic, sub *Subscription, typ string) (Deliver
 	case "email-json":
 		// Decision on §6.12: an email-json confirmation carries the same signed JSON document an
 		// HTTP endpoint receives, whose SubscribeURL confirms.
-		body, err := env.render(s.signer)
+		body, err := env.render(s.signer, nil)
 		if err != nil {
 			return d, err
 		}
 		d.Subject, d.FromName, d.Policy, d.Body = confirmationSubject, fromName(t), EmailPolicy, body
 	default:
-		body, err := env.render(s.signer)
+		body, err := env.render(s.signer, nil)
 		if err != nil {
 			return d, err
 		}

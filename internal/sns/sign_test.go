@@ -45,7 +45,7 @@ func TestRenderedSignatureVerifies(t *testing.T) {
 			{Type: TypeNotification, MessageID: "m1", TopicARN: "arn:t", Message: `{"a":"<b>&"}`, Subject: "subj", HasSubject: true, Timestamp: "2026-11-25T20:00:00.000Z", SignatureVersion: v, UnsubscribeURL: "u"},
 			{Type: TypeSubscriptionConfirmation, MessageID: "m2", TopicARN: "arn:t", Message: "confirm", Token: "tok", SubscribeURL: "https://x/?a=1&b=2", Timestamp: "ts", SignatureVersion: v},
 		} {
-			body, err := e.render(s)
+			body, err := e.render(s, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -77,7 +77,7 @@ func TestRenderedSignatureVerifies(t *testing.T) {
 func TestNotificationKeyOrder(t *testing.T) {
 	key, _ := rsa.GenerateKey(rand.Reader, 1024)
 	s := NewSigner(key, "C")
-	body, _ := envelope{Type: TypeNotification, MessageID: "M", TopicARN: "T", Message: "<x>", Timestamp: "TS", SignatureVersion: "1", UnsubscribeURL: "U"}.render(s)
+	body, _ := envelope{Type: TypeNotification, MessageID: "M", TopicARN: "T", Message: "<x>", Timestamp: "TS", SignatureVersion: "1", UnsubscribeURL: "U"}.render(s, nil)
 	var keys []string
 	dec := json.NewDecoder(strings.NewReader(body))
 	dec.Token()

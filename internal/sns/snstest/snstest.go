@@ -347,4 +347,53 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 			t.Fatalf("raw deliveries %+v", raw)
 		}
 	})
+
+	t.Run("UnsubscribeByLink", func(t *testing.T) {
+		st := open(t)
+		svc := NewService(st, clock)
+		svc.CreateTopic(ctx, Scope, "alerts", nil, nil)
+		sub := func(endpoint, auth string) string {
+			before := len(deliveries(t, st))
+			svc.Subscribe(ctx, Scope, sns.SubscribeInput{TopicARN: arn, Protocol: "https", Endpoint: endpoint})
+			caller := Scope
+			if auth == "" {
+				caller = sns.Scope{}
+			}
+			a, err := svc.ConfirmSubscription(ctx, caller, arn, tokenOf(t, deliveries(t, st)[before]), auth)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return a
+		}
+		plain := sub("https://a.example/", "")
+		before := len(deliveries(t, st))
+		if err := svc.Unsubscribe(ctx, sns.Scope{}, plain); err != nil {
+			t.Fatal(err)
+		}
+		ds := deliveries(t, st)[before:]
+		if len(ds) != 1 || ds[0].Type != sns.TypeUnsubscribeConfirmation || ds[0].Headers["x-amz-sns-subscription-arn"] != plain ||
+			!strings.Contains(ds[0].Body, "You have chosen to deactivate subscription "+plain) {
+			t.Fatalf("final message %+v", ds)
+		}
+		if _, err := svc.GetSubscriptionAttributes(ctx, Scope, plain); code(err) != "NotFound: Subscription does not exist" {
+			t.Fatalf("after unsubscribe: %s", code(err))
+		}
+		if _, err := svc.ConfirmSubscription(ctx, sns.Scope{}, arn, "x", "true"); !strings.HasPrefix(code(err), "AuthorizationError") {
+			t.Fatalf("unsigned AuthenticateOnUnsubscribe: %s", code(err))
+		}
+		guarded := sub("https://b.example/", "true")
+		if err := svc.Unsubscribe(ctx, sns.Scope{}, guarded); !strings.HasPrefix(code(err), "AuthorizationError") {
+			t.Fatalf("unsigned unsubscribe of an authenticated subscription: %s", code(err))
+		}
+		before = len(deliveries(t, st))
+		if err := svc.Unsubscribe(ctx, Scope, guarded); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(deliveries(t, st)) - before; n != 0 {
+			t.Fatalf("a signed unsubscribe by the owner sent %d messages", n)
+		}
+		if err := svc.Unsubscribe(ctx, Scope, guarded); err != nil {
+			t.Fatalf("unsubscribing twice: %v", err)
+		}
+	})
 }
