@@ -12,12 +12,16 @@ func TestSNSOptionsValidation(t *testing.T) {
 	}{
 		{func(o *Options) {}, ""},
 		{func(o *Options) { o.SMTPAddr, o.SMTPFrom = "mail.example.com:587", "alerts@example.com" }, ""},
-		{func(o *Options) { o.SMTPAddr, o.SMTPFrom, o.SMTPTLS = "mail.example.com:465", "alerts@example.com", "tls" }, ""},
+		{func(o *Options) {
+			o.SMTPAddr, o.SMTPFrom, o.SMTPTLS = "mail.example.com:465", "alerts@example.com", "tls"
+		}, ""},
 		{func(o *Options) { o.SMTPAddr = "mail.example.com:587" }, "--smtp-from"},
 		{func(o *Options) { o.SMTPAddr, o.SMTPFrom = "mail.example.com", "alerts@example.com" }, "not host:port"},
 		{func(o *Options) { o.SMTPAddr, o.SMTPFrom = "mail.example.com:587", "Alerts <alerts@example.com>" }, "bare email address"},
 		{func(o *Options) { o.SMTPAddr, o.SMTPFrom = "mail.example.com:587", "alerts@example.com\r\nBcc: x@y" }, "bare email address"},
-		{func(o *Options) { o.SMTPAddr, o.SMTPFrom, o.SMTPTLS = "mail.example.com:587", "alerts@example.com", "ssl" }, "TLS mode"},
+		{func(o *Options) {
+			o.SMTPAddr, o.SMTPFrom, o.SMTPTLS = "mail.example.com:587", "alerts@example.com", "ssl"
+		}, "TLS mode"},
 		{func(o *Options) { o.PublicURL = "https://alerts.example.com" }, ""},
 		{func(o *Options) { o.PublicURL = "ftp://alerts.example.com" }, "--public-url"},
 		{func(o *Options) { o.PublicURL = "https://alerts.example.com/?a=b" }, "--public-url"},
