@@ -33,7 +33,9 @@ type smtpSession struct {
 	authed bool
 }
 
-func (b *smtpBackend) NewSession(c *smtp.Conn) (smtp.Session, error) { return &smtpSession{be: b, conn: c}, nil }
+func (b *smtpBackend) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	return &smtpSession{be: b, conn: c}, nil
+}
 
 func (s *smtpSession) AuthMechanisms() []string { return []string{sasl.Plain} }
 func (s *smtpSession) Auth(string) (sasl.Server, error) {
