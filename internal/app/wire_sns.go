@@ -5,14 +5,18 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/trailwatch/trailwatch/internal/alarm"
 	"github.com/trailwatch/trailwatch/internal/awsapi"
@@ -155,3 +159,104 @@ func (s *Server) signingKey() (*rsa.PrivateKey, []byte, string, error) {
 
 // certName is the SigningCertURL file name of a certificate.
 func certName(der []byte) string { return sns.CertificateName(der) }
+
+// deliveryRecord is one line of `trailwatch deliveries`.
+type deliveryRecord struct {
+	ID              int64           `json:"id"`
+	MessageID       string          `json:"messageId"`
+	Type            string          `json:"type"`
+	Protocol        string          `json:"protocol"`
+	Endpoint        string          `json:"endpoint"`
+	SubscriptionARN string          `json:"subscriptionArn"`
+	TopicARN        string          `json:"topicArn"`
+	Status          string          `json:"status"`
+	Created         time.Time       `json:"created"`
+	NextAttempt     *time.Time      `json:"nextAttempt,omitempty"`
+	LastError       string          `json:"lastError,omitempty"`
+	Attempts        []attemptRecord `json:"attempts"`
+	Body            string          `json:"body,omitempty"`
+}
+
+type attemptRecord struct {
+	N          int       `json:"n"`
+	At         time.Time `json:"at"`
+	DurationMS float64   `json:"durationMs"`
+	Outcome    string    `json:"outcome"`
+	Detail     string    `json:"detail"`
+}
+
+// runDeliveries is `trailwatch deliveries`: it prints the SNS delivery outbox of a data directory,
+// one JSON object per delivery with every recorded attempt, oldest first. It reads the database
+// of a running server safely (WAL readers do not block the writer).
+func runDeliveries(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("deliveries", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dataDir := fs.String("data", DefaultDataDir, "`directory` of the server's database")
+	status := fs.String("status", "", "show only deliveries in this `status`: pending, delivered or failed")
+	limit := fs.Int("limit", 100, "show at most `n` deliveries (the most recent ones)")
+	body := fs.Bool("body", false, "include each message body")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	switch *status {
+	case "", sns.DeliveryPending, sns.DeliveryDelivered, sns.DeliveryFailed:
+	default:
+		fmt.Fprintf(stderr, "trailwatch deliveries: --status %q is not pending, delivered or failed\n", *status)
+		return 2
+	}
+	if _, err := os.Stat(filepath.Join(*dataDir, sqlite.FileName)); err != nil {
+		fmt.Fprintf(stderr, "trailwatch deliveries: no database in %s\n", *dataDir)
+		return 1
+	}
+	db, err := sqlite.Open(ctx, *dataDir, sqlite.Options{})
+	if err != nil {
+		fmt.Fprintf(stderr, "trailwatch deliveries: %v\n", err)
+		return 1
+	}
+	defer db.Close()
+	var keep []sns.Delivery
+	for after := int64(0); ; {
+		page, err := db.Deliveries(ctx, after, 1000)
+		if err != nil {
+			fmt.Fprintf(stderr, "trailwatch deliveries: %v\n", err)
+			return 1
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, d := range page {
+			if *status == "" || d.Status == *status {
+				keep = append(keep, d)
+			}
+		}
+		if len(keep) > *limit {
+			keep = keep[len(keep)-*limit:]
+		}
+		after = page[len(page)-1].ID
+	}
+	enc := json.NewEncoder(stdout)
+	for _, d := range keep {
+		r := deliveryRecord{ID: d.ID, MessageID: d.MessageID, Type: d.Type, Protocol: d.Protocol, Endpoint: d.Endpoint,
+			SubscriptionARN: d.SubscriptionARN, TopicARN: d.TopicARN, Status: d.Status, Created: d.Created, LastError: d.LastError,
+			Attempts: []attemptRecord{}}
+		if d.Status == sns.DeliveryPending {
+			next := d.NextAttempt
+			r.NextAttempt = &next
+		}
+		if *body {
+			r.Body = d.Body
+		}
+		as, err := db.Attempts(ctx, d.ID)
+		if err != nil {
+			fmt.Fprintf(stderr, "trailwatch deliveries: %v\n", err)
+			return 1
+		}
+		for _, a := range as {
+			r.Attempts = append(r.Attempts, attemptRecord{N: a.N, At: a.At, DurationMS: float64(a.Duration.Microseconds()) / 1000, Outcome: a.Outcome, Detail: a.Detail})
+		}
+		if err := enc.Encode(r); err != nil {
+			return 1
+		}
+	}
+	return 0
+}
