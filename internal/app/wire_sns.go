@@ -33,6 +33,13 @@ const (
 	signingCertFile = "sns-signing-cert.pem"
 )
 
+// Finished SNS deliveries (and publish dedup keys) are kept this long for inspection with
+// `trailwatch deliveries`, then pruned; pending ones are kept until delivered or expired.
+const (
+	deliveryRetention  = 14 * 24 * time.Hour
+	deliveryPruneEvery = time.Hour
+)
+
 // snsParts is the SNS component once wired.
 type snsParts struct {
 	svc    *sns.Service
@@ -75,6 +82,22 @@ func (s *Server) wireSNS(ctx context.Context, db *sqlite.DB, wg *sync.WaitGroup)
 	}
 	svc.OnEnqueue = w.Notify
 	wg.Go(func() { _ = w.Run(ctx) })
+	wg.Go(func() {
+		tick := time.NewTicker(deliveryPruneEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if n, err := db.PruneDeliveries(ctx, s.now().Add(-deliveryRetention)); err != nil {
+					s.logger.Warn("SNS delivery pruning failed", "err", err)
+				} else if n > 0 {
+					s.logger.Info("pruned finished SNS deliveries", "deliveries", n)
+				}
+			}
+		}
+	})
 	return &snsParts{svc: svc, api: snsapi.NewService(svc), pages: snsapi.Pages(svc, certName, certPEM), worker: w}, nil
 }
 

@@ -334,3 +334,27 @@ func (db *DB) Attempts(ctx context.Context, deliveryID int64) ([]sns.Attempt, er
 	}
 	return out, rows.Err()
 }
+
+// PruneDeliveries deletes finished deliveries (delivered or failed) created before before,
+// with their attempts, and the publish dedup keys recorded before it; pending deliveries are never
+// deleted. It returns the number of deliveries removed.
+func (db *DB) PruneDeliveries(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		ms := before.UnixMilli()
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sns_attempts WHERE delivery_id IN
+			(SELECT id FROM sns_deliveries WHERE status != 'pending' AND created < ?)`, ms); err != nil {
+			return fmt.Errorf("prune attempts: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM sns_deliveries WHERE status != 'pending' AND created < ?`, ms)
+		if err != nil {
+			return fmt.Errorf("prune deliveries: %w", err)
+		}
+		n, _ = res.RowsAffected()
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sns_published WHERE created < ?`, ms); err != nil {
+			return fmt.Errorf("prune dedup keys: %w", err)
+		}
+		return nil
+	})
+	return n, err
+}

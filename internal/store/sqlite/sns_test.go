@@ -30,11 +30,12 @@ func TestSNSConformance(t *testing.T) {
 func TestSNSOutbox(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := Open(ctx, dir, Options{})
+	t0 := time.Date(2026, 11, 25, 20, 0, 0, 0, time.UTC)
+	clock := Options{Now: func() time.Time { return t0 }}
+	db, err := Open(ctx, dir, clock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t0 := time.Date(2026, 11, 25, 20, 0, 0, 0, time.UTC)
 	mk := func(id string, due time.Time) sns.Delivery {
 		return sns.Delivery{MessageID: id, Type: sns.TypeNotification, SubscriptionARN: "arn:s", Protocol: "email", Endpoint: "a@b.c",
 			Body: "body " + id, Created: t0, NextAttempt: due, Status: sns.DeliveryPending, Policy: sns.EmailPolicy}
@@ -66,7 +67,7 @@ func TestSNSOutbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	db, err = Open(ctx, dir, Options{})
+	db, err = Open(ctx, dir, clock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,6 +87,21 @@ func TestSNSOutbox(t *testing.T) {
 	as, err := db.Attempts(ctx, all[2].ID)
 	if err != nil || len(as) != 1 || as[0].Outcome != "delivered" || as[0].Duration != 3*time.Millisecond {
 		t.Fatalf("attempts %+v %v", as, err)
+	}
+	// Pruning removes finished deliveries and old dedup keys, never pending ones.
+	n, err := db.PruneDeliveries(ctx, t0.Add(time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("pruned %d, %v", n, err)
+	}
+	all, _ = db.Deliveries(ctx, 0, 10)
+	if len(all) != 2 || all[0].Status != sns.DeliveryPending || all[1].Status != sns.DeliveryPending {
+		t.Fatalf("after prune %+v", all)
+	}
+	if as, _ := db.Attempts(ctx, 3); len(as) != 0 {
+		t.Fatalf("attempts of a pruned delivery kept: %+v", as)
+	}
+	if got, _ := db.Enqueue(ctx, "key", "m5", nil); got != "m5" {
+		t.Fatalf("dedup key survived pruning: %q", got)
 	}
 }
 
