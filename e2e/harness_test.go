@@ -10,6 +10,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -80,6 +81,12 @@ func freeAddr(t *testing.T) string {
 // startServer starts trailwatch serve with a new data directory (or dataDir, to restart on existing data).
 func startServer(t *testing.T, dataDir string, extra ...string) *server {
 	t.Helper()
+	return startServerScheme(t, "http", dataDir, extra...)
+}
+
+// startServerScheme is startServer for a server that listens with scheme ("http" or "https").
+func startServerScheme(t *testing.T, scheme, dataDir string, extra ...string) *server {
+	t.Helper()
 	if dataDir == "" {
 		dataDir = t.TempDir()
 	}
@@ -87,7 +94,7 @@ func startServer(t *testing.T, dataDir string, extra ...string) *server {
 	args := append([]string{"serve", "--listen", addr, "--data", dataDir, "--region", testRegion, "--account-id", testAccount}, extra...)
 	cmd := exec.Command(binPath, args...)
 	cmd.Env = append(os.Environ(), "TRAILWATCH_ACCESS_KEY_ID="+testAccessKey, "TRAILWATCH_SECRET_ACCESS_KEY="+testSecretKey)
-	s := &server{t: t, URL: "http://" + addr, Addr: addr, DataDir: dataDir, cmd: cmd, done: make(chan error, 1)}
+	s := &server{t: t, URL: scheme + "://" + addr, Addr: addr, DataDir: dataDir, cmd: cmd, done: make(chan error, 1)}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -112,8 +119,9 @@ func startServer(t *testing.T, dataDir string, extra ...string) *server {
 		}
 	})
 	deadline := time.Now().Add(30 * time.Second)
+	probe := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} // only asks /healthz
 	for {
-		resp, err := http.Get(s.URL + "/healthz")
+		resp, err := probe.Get(s.URL + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {

@@ -47,7 +47,7 @@ var cisPatterns = []string{
 // metric filters, with durable storage, and the server's resident memory over the run. It is a measurement,
 // not a check, so it runs only with TRAILWATCH_LOAD=1:
 //
-//	TRAILWATCH_LOAD=1 TRAILWATCH_LOAD_EVENTS=2000000 go test ./e2e -run TestIngestLoad -v -timeout 30m
+//	TRAILWATCH_LOAD=1 TRAILWATCH_LOAD_EVENTS=2000000 [TRAILWATCH_LOAD_WORKERS=4] go test ./e2e -run TestIngestLoad -v -timeout 30m
 func TestIngestLoad(t *testing.T) {
 	if os.Getenv("TRAILWATCH_LOAD") != "1" {
 		t.Skip("set TRAILWATCH_LOAD=1 to run the ingest load measurement")
@@ -61,6 +61,13 @@ func TestIngestLoad(t *testing.T) {
 		total = n
 	}
 	workers := 4
+	if v := os.Getenv("TRAILWATCH_LOAD_WORKERS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		workers = n
+	}
 	ctx := context.Background()
 	s := startServer(t, "")
 	lc := logsClient(s)
