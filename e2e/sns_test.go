@@ -175,10 +175,27 @@ func TestSNSEmailRootLoginFlowCLI(t *testing.T) {
 		return m.Subject == wantSubject && strings.Contains(m.Body, `because "drill"`)
 	})
 
-	// The footer's unsubscribe link works without credentials.
+	// The footer's unsubscribe link asks first (a link scanner's GET changes nothing), then
+	// its button, or a mail client's RFC 8058 one-click POST, unsubscribes without credentials.
+	if alarmMail.Header.Get("List-Unsubscribe") != "<"+unsub+">" || alarmMail.Header.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click" {
+		t.Errorf("List-Unsubscribe headers: %q %q", alarmMail.Header.Get("List-Unsubscribe"), alarmMail.Header.Get("List-Unsubscribe-Post"))
+	}
 	code, page = get(t, unsub)
-	if code != 200 || !strings.Contains(page, "Subscription removed") {
+	if code != 200 || !strings.Contains(page, `<form method="post"`) {
 		t.Fatalf("unsubscribe page %d:\n%s", code, page)
+	}
+	decode(t, aws2.run(t, s, "sns", "list-subscriptions-by-topic", "--topic-arn", topicARN), &list)
+	if len(list.Subscriptions) != 1 {
+		t.Fatalf("a GET of the unsubscribe link removed the subscription: %+v", list.Subscriptions)
+	}
+	resp, err := http.Post(unsub, "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "Subscription removed") {
+		t.Fatalf("unsubscribe POST %d:\n%s", resp.StatusCode, body)
 	}
 	decode(t, aws2.run(t, s, "sns", "list-subscriptions-by-topic", "--topic-arn", topicARN), &list)
 	if len(list.Subscriptions) != 0 {
@@ -469,6 +486,22 @@ func TestSNSHTTPSubscription(t *testing.T) {
 		if !errors.As(err, &ae) || ae.ErrorCode() != c.code || ae.ErrorMessage() != c.text {
 			t.Errorf("got %v, want %s: %s", err, c.code, c.text)
 		}
+	}
+
+	// The UnsubscribeURL of a notification works unsigned and sends a final, signed
+	// UnsubscribeConfirmation.
+	code, body := get(t, n.Message["UnsubscribeURL"])
+	if code != 200 || !strings.Contains(body, "<UnsubscribeResponse") {
+		t.Fatalf("UnsubscribeURL answered %d:\n%s", code, body)
+	}
+	bye := ep.wait(t, 5*time.Second, func(r endpointRequest) bool { return r.Message["Type"] == "UnsubscribeConfirmation" })
+	if bye.Header.Get("X-Amz-Sns-Subscription-Arn") != aws.ToString(subARN) {
+		t.Errorf("UnsubscribeConfirmation headers %v", bye.Header)
+	}
+	verifySNSSignature(t, bye.Message)
+	subs, err = c.ListSubscriptionsByTopic(ctx, &sns.ListSubscriptionsByTopicInput{TopicArn: top.TopicArn})
+	if err != nil || len(subs.Subscriptions) != 0 {
+		t.Fatalf("after unsubscribing: %+v %v", subs, err)
 	}
 }
 

@@ -128,6 +128,7 @@ func (m *Mailer) BuildMessage(d sns.Delivery) (*gomail.Msg, error) {
 	msg.SetGenHeader("X-Amz-Sns-Message-Id", d.MessageID)
 	if d.UnsubscribeURL != "" && !strings.ContainsAny(d.UnsubscribeURL, "\r\n<>") {
 		msg.SetGenHeaderPreformatted("List-Unsubscribe", "<"+d.UnsubscribeURL+">")
+		msg.SetGenHeaderPreformatted("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
 	}
 	msg.SetGenHeader("Auto-Submitted", "auto-generated")
 	ct := gomail.TypeTextPlain

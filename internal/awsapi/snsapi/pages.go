@@ -14,12 +14,15 @@ func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m
 
 var pageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>{{.Title}}</title></head>
-<body><h1>{{.Title}}</h1>{{range .Lines}}<p>{{.}}</p>{{end}}</body></html>
+<body><h1>{{.Title}}</h1>{{range .Lines}}<p>{{.}}</p>{{end}}{{if .Action}}
+<form method="post" action="{{.Action}}"><button type="submit">Unsubscribe</button></form>{{end}}</body></html>
 `))
 
 type page struct {
 	Title string
 	Lines []string
+	// Action, when set, adds the unsubscribe button posting to this URL.
+	Action string
 }
 
 func render(w http.ResponseWriter, status int, p page) {
@@ -32,9 +35,13 @@ func render(w http.ResponseWriter, status int, p page) {
 
 // Pages serves the pages subscribers reach from SNS emails and the signing certificate:
 //
-//	GET /confirmation.html?TopicArn=…&Token=…&Endpoint=…   confirms a subscription [§3.2]
-//	GET /unsubscribe.html?SubscriptionArn=…&Endpoint=…      unsubscribes (the email footer link)
-//	GET /<certName>                                         the PEM signing certificate
+//	GET  /confirmation.html?TopicArn=…&Token=…&Endpoint=…  confirms a subscription [§3.2]
+//	GET  /unsubscribe.html?SubscriptionArn=…&Endpoint=…     asks, with a button (the email footer link)
+//	POST /unsubscribe.html?SubscriptionArn=…&Endpoint=…     unsubscribes (the button, RFC 8058 one-click)
+//	GET  /<certName>                                        the PEM signing certificate
+//
+// Decision: unlike AWS, where visiting the footer link unsubscribes, a GET only asks, so that
+// link-scanning mail filters cannot silently cancel a security alert subscription.
 //
 // They need no credentials: the token, and the subscription ARN's random id, are the proof.
 func Pages(svc *sns.Service, certName string, certPEM []byte) map[string]http.Handler {
@@ -51,7 +58,17 @@ func Pages(svc *sns.Service, certName string, certPEM []byte) map[string]http.Ha
 				"Your subscription's id is: " + arn,
 			}})
 		}),
+		// Visiting the link only asks: mail security scanners open links, and a scanner must
+		// not be able to cancel an alert subscription. The button (or a mail client's RFC 8058
+		// one-click POST) unsubscribes.
 		"GET /unsubscribe.html": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			q := r.URL.Query()
+			render(w, http.StatusOK, page{Title: "Unsubscribe", Action: r.URL.RequestURI(), Lines: []string{
+				"Stop sending notifications of this topic to " + q.Get("Endpoint") + "?",
+				q.Get("SubscriptionArn"),
+			}})
+		}),
+		"POST /unsubscribe.html": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			q := r.URL.Query()
 			if err := unsubscribe(r.Context(), svc, q.Get("SubscriptionArn")); err != nil {
 				render(w, http.StatusBadRequest, page{Title: "Unsubscribe failed", Lines: []string{errText(err)}})
