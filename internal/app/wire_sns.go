@@ -63,7 +63,7 @@ func (s *Server) wireSNS(ctx context.Context, db *sqlite.DB, wg *sync.WaitGroup)
 		m := &notify.Mailer{Addr: s.opts.SMTPAddr, From: s.opts.SMTPFrom, TLS: s.opts.SMTPTLS, Username: s.opts.SMTPUser, Password: s.opts.SMTPPassword, Now: s.now}
 		senders["email"], senders["email-json"] = m, m
 	} else {
-		s.logger.Warn("no --smtp-addr: email and email-json deliveries wait in the outbox until trailwatch is restarted with an SMTP server")
+		s.logger.Warn("no --smtp-addr: email and email-json deliveries stay in the outbox, retried under SNS's email policy (over six hours), until trailwatch runs with an SMTP server")
 	}
 	w := &notify.Worker{Outbox: db, Senders: senders, Now: s.now}
 	w.OnError = func(err error) { s.logger.Warn("SNS delivery worker", "err", err) }
@@ -76,8 +76,8 @@ func (s *Server) wireSNS(ctx context.Context, db *sqlite.DB, wg *sync.WaitGroup)
 			"attempt", a.N, "outcome", a.Outcome, "detail", a.Detail, "duration", a.Duration)
 	}
 	if s.opts.SMTPAddr == "" {
-		// Without a mail sender the worker would burn the email retry policy; leave email
-		// deliveries pending instead.
+		// Without a mail server, email deliveries fail their attempts like an unreachable
+		// server's would: restarting with --smtp-addr within the policy's six hours delivers them.
 		w.Senders["email"], w.Senders["email-json"] = waitingSender{}, waitingSender{}
 	}
 	svc.OnEnqueue = w.Notify
