@@ -1,0 +1,216 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/trailwatch/trailwatch/internal/awsapi"
+	"github.com/trailwatch/trailwatch/internal/awsapi/cloudtrailapi"
+	"github.com/trailwatch/trailwatch/internal/cloudtrail"
+	"github.com/trailwatch/trailwatch/internal/ingest"
+	"github.com/trailwatch/trailwatch/internal/logs"
+	"github.com/trailwatch/trailwatch/internal/store/sqlite"
+	"github.com/trailwatch/trailwatch/internal/trail"
+)
+
+// HTTP paths of the delivery endpoints, served beside the AWS API on the same listener.
+const (
+	EventBridgePath = "/ingest/eventbridge"
+	FirehosePath    = "/ingest/firehose"
+)
+
+// IngestOptions configures trailwatch's CloudTrail sources. Trails (the CloudTrail API) configure
+// the S3 sources; these options say how to reach S3 and SQS and turn on the HTTP endpoints.
+type IngestOptions struct {
+	// AWSEndpoint overrides the S3 and SQS endpoint (moto, LocalStack, a VPC endpoint); "" uses
+	// AWS's. Credentials always come from the standard AWS chain (environment, shared files, IMDS).
+	AWSEndpoint string
+	// AWSRegion is the region of the S3 and SQS clients; "" takes it from the AWS chain, then the
+	// server's region.
+	AWSRegion string
+	// PollInterval is how long a source waits after a round that found nothing or failed.
+	PollInterval time.Duration
+	// WaitSeconds is the SQS long-poll wait (0 to 20).
+	WaitSeconds int
+
+	// EventBridgeLogGroup, with EventBridgeHeader and EventBridgeKey, turns on the EventBridge API
+	// destination endpoint at EventBridgePath, delivering to that log group of the server's
+	// account and region.
+	EventBridgeLogGroup, EventBridgeHeader, EventBridgeKey string
+	// FirehoseLogGroup, with FirehoseAccessKey, turns on the Firehose HTTP endpoint at FirehosePath.
+	FirehoseLogGroup, FirehoseAccessKey string
+}
+
+// DefaultIngestOptions returns the ingest defaults, with the endpoint keys taken from
+// TRAILWATCH_EVENTBRIDGE_KEY and TRAILWATCH_FIREHOSE_KEY (secrets are not flags, which other users
+// of the machine can read in the process list).
+func DefaultIngestOptions() IngestOptions {
+	return IngestOptions{
+		PollInterval:      time.Minute,
+		WaitSeconds:       20,
+		EventBridgeHeader: "x-trailwatch-api-key",
+		EventBridgeKey:    os.Getenv("TRAILWATCH_EVENTBRIDGE_KEY"),
+		FirehoseAccessKey: os.Getenv("TRAILWATCH_FIREHOSE_KEY"),
+	}
+}
+
+// RegisterFlags adds the ingest flags to the serve command's flag set.
+func (o *IngestOptions) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.AWSEndpoint, "aws-endpoint", o.AWSEndpoint, "S3 and SQS endpoint `URL` for trail sources (default: AWS)")
+	fs.StringVar(&o.AWSRegion, "aws-region", o.AWSRegion, "`region` of the S3 and SQS clients (default: AWS chain, then --region)")
+	fs.DurationVar(&o.PollInterval, "poll-interval", o.PollInterval, "pause of a trail source after a round without work")
+	fs.StringVar(&o.EventBridgeLogGroup, "eventbridge-log-group", o.EventBridgeLogGroup, "log group `name` for EventBridge API destination deliveries at "+EventBridgePath+" (key: TRAILWATCH_EVENTBRIDGE_KEY)")
+	fs.StringVar(&o.EventBridgeHeader, "eventbridge-header", o.EventBridgeHeader, "API key header `name` of the EventBridge connection")
+	fs.StringVar(&o.FirehoseLogGroup, "firehose-log-group", o.FirehoseLogGroup, "log group `name` for Firehose HTTP endpoint deliveries at "+FirehosePath+" (key: TRAILWATCH_FIREHOSE_KEY)")
+}
+
+func (o *IngestOptions) validate() error {
+	var errs []error
+	if o.EventBridgeLogGroup != "" && (o.EventBridgeHeader == "" || o.EventBridgeKey == "") {
+		errs = append(errs, errors.New("--eventbridge-log-group needs --eventbridge-header and TRAILWATCH_EVENTBRIDGE_KEY"))
+	}
+	if o.FirehoseLogGroup != "" && o.FirehoseAccessKey == "" {
+		errs = append(errs, errors.New("--firehose-log-group needs TRAILWATCH_FIREHOSE_KEY"))
+	}
+	if o.WaitSeconds < 0 || o.WaitSeconds > 20 {
+		errs = append(errs, errors.New("the SQS wait must be 0 to 20 seconds"))
+	}
+	return errors.Join(errs...)
+}
+
+// wireIngest builds the CloudTrail side of the server: the trail service and its API, the S3
+// sources of logging trails (started now and on every trail change), the EventBridge and
+// Firehose endpoints, and record-group deduplication on logsSvc. It must run before the server
+// accepts requests. Sources run until ctx is cancelled, tracked by wg.
+func (s *Server) wireIngest(ctx context.Context, db *sqlite.DB, logsSvc *logs.Service, wg *sync.WaitGroup, opts IngestOptions) ([]*awsapi.Service, map[string]http.Handler, error) {
+	if err := opts.validate(); err != nil {
+		return nil, nil, err
+	}
+	sink := ingest.NewSink(logsSvc, s.now)
+	trails := trail.NewService(db, s.now)
+	trails.LogGroupExists = func(ctx context.Context, sc trail.Scope, name string) (bool, error) {
+		_, err := db.GetLogGroup(ctx, logs.Scope(sc), name)
+		if errors.Is(err, logs.ErrLogGroupNotFound) {
+			return false, nil
+		}
+		return err == nil, err
+	}
+
+	// A log group a trail delivers to deduplicates PutLogEvents by eventID, like trailwatch's own
+	// sources: a file ingested twice through the API is counted once.
+	logsSvc.RecordKey = func(msg string) string {
+		r, err := cloudtrail.ParseRecord([]byte(msg))
+		if err != nil {
+			return ""
+		}
+		return r.DedupKey()
+	}
+	logsSvc.IsRecordGroup = func(ctx context.Context, sc logs.Scope, group string) (bool, error) {
+		ts, err := db.ListTrails(ctx, trail.Scope(sc))
+		if err != nil {
+			return false, err
+		}
+		for _, t := range ts {
+			if g, ok := trail.LogGroupName(trail.Scope(sc), t.CloudWatchLogsLogGroupArn); ok && g == group {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
+
+	var clientsOnce sync.Once
+	var s3c *s3.Client
+	var sqsc *sqs.Client
+	var clientsErr error
+	clients := func() (*s3.Client, *sqs.Client, error) {
+		clientsOnce.Do(func() {
+			var cfgOpts []func(*config.LoadOptions) error
+			if opts.AWSRegion != "" {
+				cfgOpts = append(cfgOpts, config.WithRegion(opts.AWSRegion))
+			}
+			cfg, err := config.LoadDefaultConfig(ctx, cfgOpts...)
+			if err != nil {
+				clientsErr = fmt.Errorf("load AWS configuration: %w", err)
+				return
+			}
+			if cfg.Region == "" {
+				cfg.Region = s.opts.Region
+			}
+			s3c = s3.NewFromConfig(cfg, func(o *s3.Options) {
+				if opts.AWSEndpoint != "" {
+					o.BaseEndpoint = aws.String(opts.AWSEndpoint)
+					o.UsePathStyle = true
+				}
+			})
+			sqsc = sqs.NewFromConfig(cfg, func(o *sqs.Options) {
+				if opts.AWSEndpoint != "" {
+					o.BaseEndpoint = aws.String(opts.AWSEndpoint)
+				}
+			})
+		})
+		return s3c, sqsc, clientsErr
+	}
+	runner := ingest.NewTrailRunner(ctx, wg, func(sc trail.Scope, t trail.Trail) (*ingest.S3Source, error) {
+		group, ok := trail.LogGroupName(sc, t.CloudWatchLogsLogGroupArn)
+		if !ok {
+			return nil, fmt.Errorf("invalid CloudWatchLogsLogGroupArn %q", t.CloudWatchLogsLogGroupArn)
+		}
+		s3c, sqsc, err := clients()
+		if err != nil {
+			return nil, err
+		}
+		prefix := t.S3KeyPrefix
+		if prefix != "" && prefix[len(prefix)-1] != '/' {
+			prefix += "/"
+		}
+		return &ingest.S3Source{
+			Name: trail.ARN(sc, t.Name), Bucket: t.S3BucketName, Prefix: prefix, QueueURL: t.SqsQueueURL,
+			S3: s3c, SQS: sqsc, Log: db, Sink: sink, Dest: ingest.Destination{Scope: logs.Scope(sc), LogGroup: group},
+			Interval: opts.PollInterval, WaitSeconds: int32(opts.WaitSeconds), Now: s.now,
+			OnError: func(err error) { s.logger.Warn("trail source round failed", "trail", t.Name, "err", err) },
+		}, nil
+	}, s.logger)
+	trails.Status = runner.Status
+	trails.OnChange = func(sc trail.Scope, name string, t *trail.Trail) {
+		// The group a trail delivered to, and the one it delivers to now, change their dedup flag.
+		if t != nil {
+			if g, ok := trail.LogGroupName(sc, t.CloudWatchLogsLogGroupArn); ok {
+				logsSvc.Forget(logs.Scope(sc), g)
+			}
+		}
+		runner.Apply(sc, name, t)
+	}
+	all, err := db.AllTrails(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load trails: %w", err)
+	}
+	for _, st := range all {
+		t := st.Trail
+		runner.Apply(st.Scope, t.Name, &t)
+	}
+
+	routes := map[string]http.Handler{}
+	home := ingest.Destination{Scope: logs.Scope{AccountID: s.opts.AccountID, Region: s.opts.Region}}
+	if opts.EventBridgeLogGroup != "" {
+		d := home
+		d.LogGroup = opts.EventBridgeLogGroup
+		routes[EventBridgePath] = &ingest.EventBridgeHandler{Sink: sink, Dest: d, HeaderName: opts.EventBridgeHeader, APIKey: opts.EventBridgeKey, Logger: s.logger}
+	}
+	if opts.FirehoseLogGroup != "" {
+		d := home
+		d.LogGroup = opts.FirehoseLogGroup
+		routes[FirehosePath] = &ingest.FirehoseHandler{Sink: sink, Dest: d, AccessKey: opts.FirehoseAccessKey, Now: s.now, Logger: s.logger}
+	}
+	return []*awsapi.Service{cloudtrailapi.NewService(trails)}, routes, nil
+}
