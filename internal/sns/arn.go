@@ -20,12 +20,19 @@ func arnParts(member, arn string) (sc Scope, topic, subID string, err error) {
 	if len(parts) < 6 {
 		return Scope{}, "", "", invalid(fmt.Sprintf("%s Reason: An ARN must have at least 6 elements, not %d", member, len(parts)))
 	}
+	switch parts[1] {
+	case "aws", "aws-cn", "aws-us-gov":
+	default:
+		return Scope{}, "", "", invalid(member)
+	}
 	if parts[0] != "arn" || parts[2] != "sns" || parts[3] == "" || parts[4] == "" || parts[5] == "" || len(parts) > 7 {
 		return Scope{}, "", "", invalid(member)
 	}
 	sc = Scope{Region: parts[3], AccountID: parts[4]}
 	if len(parts) == 7 {
-		subID = parts[6]
+		if subID = parts[6]; subID == "" {
+			return Scope{}, "", "", invalid(member)
+		}
 	}
 	return sc, parts[5], subID, nil
 }

@@ -224,8 +224,9 @@ func decodeToken(tok string) (string, error) {
 	if tok == "" {
 		return "", nil
 	}
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil || len(b) == 0 {
+	// The decoder skips CR and LF; a token must be exactly what encodeToken produced.
+	b, err := base64.RawURLEncoding.Strict().DecodeString(tok)
+	if err != nil || len(b) == 0 || strings.ContainsAny(tok, "\r\n") {
 		return "", invalid("NextToken")
 	}
 	return string(b), nil
