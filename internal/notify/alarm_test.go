@@ -167,3 +167,26 @@ func TestASCIISubject(t *testing.T) {
 		}
 	}
 }
+
+// FuzzEvidence: whatever a log event holds, its description is one line per field with no
+// control characters, and the JSON evidence stays valid.
+func FuzzEvidence(f *testing.F) {
+	f.Add(rootEvent(1, time.Unix(0, 0)).Message)
+	f.Add(`{"eventSource":"s","eventName":"n\r\nBcc: x","userIdentity":{"type":"Root\u2028x"},"additionalEventData":{"MFAUsed":true}}`)
+	f.Add("plain text\x00\x1b[2J")
+	f.Fuzz(func(t *testing.T, msg string) {
+		ev := describe(logs.MetricFilter{LogGroupName: "g", FilterName: "f"}, logs.Event{LogStreamName: "s", Message: msg})
+		text := EvidenceText([]Evidence{ev}, 0, false)
+		for _, r := range text {
+			if r != '\n' && (r < 0x20 || r == 0x7f || r == 0x85 || r == 0x2028 || r == 0x2029) {
+				t.Fatalf("control character %U in:\n%q", r, text)
+			}
+		}
+		if ev.CloudTrail != nil && strings.Count(text, "\n") != 10 {
+			t.Fatalf("CloudTrail description spans %d lines:\n%s", strings.Count(text, "\n"), text)
+		}
+		if _, err := json.Marshal(evidenceDoc{LogEvents: []Evidence{ev}}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
