@@ -119,6 +119,8 @@ func (s *HTTPSender) Send(ctx context.Context, d sns.Delivery) (string, error) {
 		req.Header.Set(k, v)
 	}
 	req.Header.Set("User-Agent", userAgent)
+	// As SNS sends it; the response body is discarded, so Go's transparent gunzip is not needed.
+	req.Header.Set("Accept-Encoding", "gzip,deflate")
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return "", err

@@ -93,7 +93,8 @@ func TestHTTPSenderSuccessRules(t *testing.T) {
 			t.Errorf("status %d: err %v", c.status, err)
 		}
 	}
-	if got.Get("User-Agent") != "Amazon Simple Notification Service Agent" || got.Get("X-Amz-Sns-Message-Type") != "Notification" || got.Get("Content-Type") != "text/plain; charset=UTF-8" {
+	if got.Get("User-Agent") != "Amazon Simple Notification Service Agent" || got.Get("X-Amz-Sns-Message-Type") != "Notification" || got.Get("Content-Type") != "text/plain; charset=UTF-8" ||
+		got.Get("Accept-Encoding") != "gzip,deflate" {
 		t.Errorf("headers %v", got)
 	}
 	status = 0
