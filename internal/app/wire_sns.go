@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -119,7 +120,8 @@ func (s *Server) alarmPublisher(logsSvc notify.LogSearcher) alarm.Publisher {
 	return &notify.AlarmPublisher{SNS: s.sns.svc, Logs: logsSvc}
 }
 
-// publicURL is the base of links in messages: --public-url, else the listener's address.
+// publicURL is the base of links in messages: --public-url, else the listener's address (with
+// 127.0.0.1 for a wildcard host, which no link can use: such a server should set --public-url).
 func (s *Server) publicURL() string {
 	if s.opts.PublicURL != "" {
 		return s.opts.PublicURL
@@ -128,7 +130,14 @@ func (s *Server) publicURL() string {
 	if s.opts.TLSCert != "" {
 		scheme = "https"
 	}
-	return scheme + "://" + s.opts.Listen
+	addr := s.opts.Listen
+	if host, port, err := net.SplitHostPort(addr); err == nil {
+		if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+			addr = net.JoinHostPort("127.0.0.1", port)
+			s.logger.Warn("links in SNS messages point at 127.0.0.1; set --public-url to the address subscribers can reach", "listen", s.opts.Listen)
+		}
+	}
+	return scheme + "://" + addr
 }
 
 // signingKey loads the SNS signing key and certificate from the data directory, creating them on

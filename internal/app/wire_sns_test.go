@@ -69,6 +69,14 @@ func TestSigningKeyKept(t *testing.T) {
 	if got := s.publicURL(); got != "http://"+DefaultListen {
 		t.Errorf("default public URL %q", got)
 	}
+	s.opts.Listen = "0.0.0.0:4590"
+	if got := s.publicURL(); got != "http://127.0.0.1:4590" {
+		t.Errorf("public URL of a wildcard listener %q", got)
+	}
+	s.opts.PublicURL = "https://alerts.example.com"
+	if got := s.publicURL(); got != "https://alerts.example.com" {
+		t.Errorf("--public-url ignored: %q", got)
+	}
 }
 
 // TestDeliveriesCommand runs a server with a mail server that refuses connections, publishes one
