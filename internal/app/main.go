@@ -15,6 +15,8 @@ const usage = `trailwatch: CloudTrail root-login alerting, AWS-compatible, in on
 Usage:
   trailwatch serve [--listen ADDR] [--data DIR] [--region REGION] [--account-id ID] [--tls-cert FILE --tls-key FILE]
   trailwatch test-pattern --filter-pattern PATTERN [--metric-value EXPR] [FILE]
+  trailwatch ingest --log-group NAME [--endpoint URL] [--region REGION] PATH...
+  trailwatch backfill --log-group NAME --filter-name NAME [--start TIME] [--end TIME] [--endpoint URL] [PATH...]
   trailwatch version
 
 Run 'trailwatch COMMAND -h' for the flags of a command.
@@ -36,6 +38,10 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return runServe(ctx, rest, stdout, stderr)
 	case "test-pattern":
 		return runTestPattern(ctx, rest, stdin, stdout, stderr)
+	case "ingest":
+		return runIngest(ctx, rest, stdout, stderr)
+	case "backfill":
+		return runBackfill(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "trailwatch", Version)
 		return 0

@@ -1,0 +1,345 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/trailwatch/trailwatch/internal/cloudtrail"
+	"github.com/trailwatch/trailwatch/internal/ingest"
+	"github.com/trailwatch/trailwatch/internal/logs"
+)
+
+const ingestUsage = `Usage: trailwatch ingest --log-group NAME [--endpoint URL] [--region REGION] [--workers N] PATH...
+
+Reads CloudTrail log files and sends their records to a CloudWatch Logs log group through the
+PutLogEvents API, as CloudTrail delivers them: one event per record, the record's JSON as the
+message, eventTime as the timestamp, in the stream <accountId>_CloudTrail_<region>.
+
+PATH is a CloudTrail S3 object ({"Records":[...]}, gzipped or not), a JSON array or
+newline-delimited records, or a directory (such as a copy of a bucket's AWSLogs/ tree), read
+recursively. Digest files and files that hold no records are skipped.
+
+--endpoint is the trailwatch (or other) endpoint; without it the records go to AWS. Credentials
+and the default region come from the standard AWS chain (AWS_ACCESS_KEY_ID, profiles, ...).
+The log group is created when missing and tagged trailwatch:dedup=eventID, which makes trailwatch
+store and count each record once however often it is ingested.
+
+Flags:
+`
+
+// ingestStats counts what the ingest command did; its fields are updated atomically by the workers.
+type ingestStats struct {
+	files, skippedFiles, failedFiles atomic.Int64
+	events, rejected, skipped        atomic.Int64
+	bytes                            atomic.Int64
+}
+
+// logsAPI is the part of the CloudWatch Logs client the ingest command uses.
+type logsAPI interface {
+	CreateLogGroup(ctx context.Context, in *cloudwatchlogs.CreateLogGroupInput, opts ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.CreateLogGroupOutput, error)
+	TagLogGroup(ctx context.Context, in *cloudwatchlogs.TagLogGroupInput, opts ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.TagLogGroupOutput, error)
+	CreateLogStream(ctx context.Context, in *cloudwatchlogs.CreateLogStreamInput, opts ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.CreateLogStreamOutput, error)
+	PutLogEvents(ctx context.Context, in *cloudwatchlogs.PutLogEventsInput, opts ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutLogEventsOutput, error)
+}
+
+func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, ingestUsage); fs.PrintDefaults() }
+	endpoint := fs.String("endpoint", "", "CloudWatch Logs endpoint `URL` (default: AWS)")
+	group := fs.String("log-group", "", "destination log group `name` (required)")
+	region := fs.String("region", "", "`region` (default: the AWS chain's, then us-east-1)")
+	workers := fs.Int("workers", 4, "concurrent PutLogEvents calls")
+	progress := fs.Bool("progress", isTerminal(stderr), "show progress (default: when stderr is a terminal)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if *group == "" || fs.NArg() == 0 || *workers < 1 {
+		fmt.Fprintln(stderr, "trailwatch ingest: --log-group and at least one PATH are required")
+		fs.Usage()
+		return 2
+	}
+	client, err := newLogsClient(ctx, *endpoint, *region)
+	if err != nil {
+		fmt.Fprintf(stderr, "trailwatch ingest: %v\n", err)
+		return 1
+	}
+	files, err := collectFiles(fs.Args())
+	if err != nil {
+		fmt.Fprintf(stderr, "trailwatch ingest: %v\n", err)
+		return 2
+	}
+	ing := &fileIngester{client: client, group: *group, workers: *workers, stderr: stderr}
+	start := time.Now()
+	var stopProgress func()
+	if *progress {
+		stopProgress = ing.showProgress(start, len(files))
+	}
+	err = ing.run(ctx, files)
+	if stopProgress != nil {
+		stopProgress()
+	}
+	el := time.Since(start).Seconds()
+	st := &ing.stats
+	fmt.Fprintf(stdout, "ingested %d events (%.1f MB) from %d files in %.2fs: %.0f events/s, %.1f MB/s; %d files without records, %d failed, %d records skipped, %d rejected by PutLogEvents\n",
+		st.events.Load(), float64(st.bytes.Load())/1e6, st.files.Load(), el, float64(st.events.Load())/el, float64(st.bytes.Load())/1e6/el,
+		st.skippedFiles.Load(), st.failedFiles.Load(), st.skipped.Load(), st.rejected.Load())
+	if err != nil {
+		fmt.Fprintf(stderr, "trailwatch ingest: %v\n", err)
+		return 1
+	}
+	if st.failedFiles.Load() > 0 {
+		return 1
+	}
+	return 0
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func newLogsClient(ctx context.Context, endpoint, region string) (*cloudwatchlogs.Client, error) {
+	var opts []func(*config.LoadOptions) error
+	if region != "" {
+		opts = append(opts, config.WithRegion(region))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = DefaultRegion
+	}
+	return cloudwatchlogs.NewFromConfig(cfg, func(o *cloudwatchlogs.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	}), nil
+}
+
+// collectFiles expands directories recursively, in lexical order.
+func collectFiles(paths []string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		err := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if !d.IsDir() {
+				out = append(out, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", p, err)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// fileIngester sends decoded files through PutLogEvents.
+type fileIngester struct {
+	client  logsAPI
+	group   string
+	workers int
+	stderr  io.Writer
+	stats   ingestStats
+
+	mu      sync.Mutex
+	streams map[string]bool
+}
+
+// chunkRecords is how many records are gathered before they are cut into batches: enough to fill
+// 10,000-event batches per stream, bounded to keep memory small.
+const chunkRecords = 100000
+
+func (f *fileIngester) run(ctx context.Context, files []string) error {
+	if err := f.ensureGroup(ctx); err != nil {
+		return err
+	}
+	f.streams = map[string]bool{}
+	batches := make(chan []cloudtrail.Record, f.workers)
+	var wg sync.WaitGroup
+	var firstErr error
+	var errOnce sync.Once
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for range f.workers {
+		wg.Go(func() {
+			for b := range batches {
+				if err := f.put(ctx, b); err != nil {
+					errOnce.Do(func() { firstErr = err; cancel() })
+				}
+			}
+		})
+	}
+	var pending []cloudtrail.Record
+	flush := func() {
+		for _, b := range ingest.Batches(pending) {
+			select {
+			case batches <- b:
+			case <-ctx.Done():
+				return
+			}
+		}
+		pending = nil
+	}
+	for _, path := range files {
+		if ctx.Err() != nil {
+			break
+		}
+		if cloudtrail.ParseKey(filepath.ToSlash(path)).Digest {
+			f.stats.skippedFiles.Add(1)
+			continue
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			f.stats.failedFiles.Add(1)
+			fmt.Fprintf(f.stderr, "trailwatch ingest: %v\n", err)
+			continue
+		}
+		res, err := cloudtrail.DecodeObject(filepath.ToSlash(path), data)
+		if errors.Is(err, cloudtrail.ErrNotRecords) {
+			f.stats.skippedFiles.Add(1)
+			continue
+		}
+		if err != nil {
+			f.stats.failedFiles.Add(1)
+			fmt.Fprintf(f.stderr, "trailwatch ingest: %s: %v\n", path, err)
+			continue
+		}
+		f.stats.files.Add(1)
+		f.stats.skipped.Add(int64(res.Skipped))
+		pending = append(pending, res.Records...)
+		if len(pending) >= chunkRecords {
+			flush()
+		}
+	}
+	flush()
+	close(batches)
+	wg.Wait()
+	return firstErr
+}
+
+func (f *fileIngester) ensureGroup(ctx context.Context) error {
+	_, err := f.client.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(f.group)})
+	var exists *cwltypes.ResourceAlreadyExistsException
+	if err != nil && !errors.As(err, &exists) {
+		return fmt.Errorf("create log group %s: %w", f.group, err)
+	}
+	_, err = f.client.TagLogGroup(ctx, &cloudwatchlogs.TagLogGroupInput{LogGroupName: aws.String(f.group), Tags: map[string]string{logs.DedupTag: logs.DedupTagValue}})
+	if err != nil {
+		// Deduplication is trailwatch's; a CloudWatch Logs that refuses the tag still gets the events.
+		fmt.Fprintf(f.stderr, "trailwatch ingest: warning: tag log group %s: %v\n", f.group, err)
+	}
+	return nil
+}
+
+func (f *fileIngester) ensureStream(ctx context.Context, name string) error {
+	f.mu.Lock()
+	done := f.streams[name]
+	f.mu.Unlock()
+	if done {
+		return nil
+	}
+	_, err := f.client.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(f.group), LogStreamName: aws.String(name)})
+	var exists *cwltypes.ResourceAlreadyExistsException
+	if err != nil && !errors.As(err, &exists) {
+		return fmt.Errorf("create log stream %s: %w", name, err)
+	}
+	f.mu.Lock()
+	f.streams[name] = true
+	f.mu.Unlock()
+	return nil
+}
+
+// put sends one batch and counts what PutLogEvents accepted.
+func (f *fileIngester) put(ctx context.Context, b []cloudtrail.Record) error {
+	stream := b[0].StreamName()
+	if err := f.ensureStream(ctx, stream); err != nil {
+		return err
+	}
+	in := &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String(f.group), LogStreamName: aws.String(stream), LogEvents: make([]cwltypes.InputLogEvent, len(b))}
+	var bytes int64
+	for i, r := range b {
+		in.LogEvents[i] = cwltypes.InputLogEvent{Timestamp: aws.Int64(r.TimestampMillis()), Message: aws.String(string(r.Raw))}
+		bytes += int64(len(r.Raw))
+	}
+	out, err := f.client.PutLogEvents(ctx, in)
+	if err != nil {
+		var ae smithy.APIError
+		if errors.As(err, &ae) {
+			return fmt.Errorf("put log events to %s: %s: %s", stream, ae.ErrorCode(), ae.ErrorMessage())
+		}
+		return fmt.Errorf("put log events to %s: %w", stream, err)
+	}
+	rejected := 0
+	if ri := out.RejectedLogEventsInfo; ri != nil {
+		lo, hi := 0, len(b)
+		if ri.TooOldLogEventEndIndex != nil {
+			lo = max(lo, int(*ri.TooOldLogEventEndIndex))
+		}
+		if ri.ExpiredLogEventEndIndex != nil {
+			lo = max(lo, int(*ri.ExpiredLogEventEndIndex))
+		}
+		if ri.TooNewLogEventStartIndex != nil {
+			hi = min(hi, int(*ri.TooNewLogEventStartIndex))
+		}
+		rejected = len(b) - max(0, hi-lo)
+	}
+	f.stats.events.Add(int64(len(b) - rejected))
+	f.stats.rejected.Add(int64(rejected))
+	f.stats.bytes.Add(bytes)
+	return nil
+}
+
+// showProgress redraws one status line every 200 ms until the returned function is called.
+func (f *fileIngester) showProgress(start time.Time, total int) func() {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	draw := func() {
+		el := time.Since(start).Seconds()
+		fmt.Fprintf(f.stderr, "\r%d/%d files, %d events, %.1f MB, %.0f events/s   ", f.stats.files.Load()+f.stats.skippedFiles.Load()+f.stats.failedFiles.Load(),
+			total, f.stats.events.Load(), float64(f.stats.bytes.Load())/1e6, float64(f.stats.events.Load())/max(el, 1e-9))
+	}
+	wg.Go(func() {
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				draw()
+				fmt.Fprintln(f.stderr)
+				return
+			case <-t.C:
+				draw()
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
+}
