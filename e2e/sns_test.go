@@ -783,3 +783,116 @@ func putAlarmTo(t *testing.T, ctx context.Context, cc *cloudwatch.Client, name, 
 		t.Fatal(err)
 	}
 }
+
+// TestSNSCLIOperations drives every SNS operation with both aws CLIs (awsQuery), checking the
+// shapes the CLIs parse and AWS's error codes.
+func TestSNSCLIOperations(t *testing.T) {
+	for _, major := range []string{"v2", "v1"} {
+		t.Run(major, func(t *testing.T) {
+			c := findCLI(t, major)
+			mb := startMailbox(t, "")
+			s := snsServer(t, "", mb)
+			arn := "arn:aws:sns:" + testRegion + ":" + testAccount + ":ops"
+			var top struct{ TopicArn string }
+			decode(t, c.run(t, s, "sns", "create-topic", "--name", "ops", "--attributes", "DisplayName=Ops team", "--tags", "Key=team,Value=sec"), &top)
+			if top.TopicArn != arn {
+				t.Fatalf("TopicArn %q", top.TopicArn)
+			}
+			decode(t, c.run(t, s, "sns", "create-topic", "--name", "ops", "--attributes", "DisplayName=Ops team"), &top)
+			var topics struct{ Topics []struct{ TopicArn string } }
+			decode(t, c.run(t, s, "sns", "list-topics"), &topics)
+			if len(topics.Topics) != 1 || topics.Topics[0].TopicArn != arn {
+				t.Fatalf("topics %+v", topics)
+			}
+			c.run(t, s, "sns", "set-topic-attributes", "--topic-arn", arn, "--attribute-name", "SignatureVersion", "--attribute-value", "2")
+			var attrs struct{ Attributes map[string]string }
+			decode(t, c.run(t, s, "sns", "get-topic-attributes", "--topic-arn", arn), &attrs)
+			if attrs.Attributes["DisplayName"] != "Ops team" || attrs.Attributes["SignatureVersion"] != "2" || attrs.Attributes["SubscriptionsPending"] != "0" {
+				t.Fatalf("attributes %v", attrs.Attributes)
+			}
+			var sub struct{ SubscriptionArn string }
+			decode(t, c.run(t, s, "sns", "subscribe", "--topic-arn", arn, "--protocol", "email-json", "--notification-endpoint", "bot@example.com",
+				"--return-subscription-arn"), &sub)
+			if !strings.HasPrefix(sub.SubscriptionArn, arn+":") {
+				t.Fatalf("SubscriptionArn %q", sub.SubscriptionArn)
+			}
+			// email-json: the confirmation is the signed JSON document; its SubscribeURL confirms.
+			conf := mb.wait(5*time.Second, func(m received) bool { return slices.Contains(m.To, "bot@example.com") })
+			var doc map[string]string
+			if err := json.Unmarshal([]byte(strings.TrimSpace(conf.Body)), &doc); err != nil || doc["Type"] != "SubscriptionConfirmation" {
+				t.Fatalf("email-json confirmation: %v\n%s", err, conf.Body)
+			}
+			if !strings.Contains(conf.Header.Get("From"), "Ops team") {
+				t.Errorf("From %q", conf.Header.Get("From"))
+			}
+			verifySNSSignature(t, doc)
+			var confirmed struct{ SubscriptionArn string }
+			decode(t, c.run(t, s, "sns", "confirm-subscription", "--topic-arn", arn, "--token", doc["Token"]), &confirmed)
+			if confirmed.SubscriptionArn != sub.SubscriptionArn {
+				t.Fatalf("confirm-subscription %q", confirmed.SubscriptionArn)
+			}
+			c.run(t, s, "sns", "set-subscription-attributes", "--subscription-arn", sub.SubscriptionArn, "--attribute-name", "FilterPolicy", "--attribute-value", `{"kind":["alert"]}`)
+			decode(t, c.run(t, s, "sns", "get-subscription-attributes", "--subscription-arn", sub.SubscriptionArn), &attrs)
+			if attrs.Attributes["PendingConfirmation"] != "false" || attrs.Attributes["FilterPolicy"] != `{"kind":["alert"]}` || attrs.Attributes["Protocol"] != "email-json" {
+				t.Fatalf("subscription attributes %v", attrs.Attributes)
+			}
+			var pub struct{ MessageId string }
+			decode(t, c.run(t, s, "sns", "publish", "--topic-arn", arn, "--message", "filtered out"), &pub)
+			decode(t, c.run(t, s, "sns", "publish", "--topic-arn", arn, "--message", "hello", "--subject", "cli test",
+				"--message-attributes", `{"kind":{"DataType":"String","StringValue":"alert"}}`), &pub)
+			note := mb.wait(5*time.Second, func(m received) bool { return m.Subject == "cli test" })
+			var raw map[string]any
+			if err := json.Unmarshal([]byte(strings.TrimSpace(note.Body)), &raw); err != nil {
+				t.Fatalf("email-json notification: %v\n%s", err, note.Body)
+			}
+			doc = map[string]string{}
+			for k, v := range raw {
+				if s, ok := v.(string); ok {
+					doc[k] = s
+				}
+			}
+			if doc["MessageId"] != pub.MessageId || doc["Message"] != "hello" || doc["SignatureVersion"] != "2" || raw["MessageAttributes"] == nil {
+				t.Fatalf("email-json notification:\n%s", note.Body)
+			}
+			verifySNSSignature(t, doc)
+			for _, m := range mb.all() {
+				if strings.Contains(m.Body, "filtered out") {
+					t.Fatal("the filter policy let a message through")
+				}
+			}
+			var list struct{ Subscriptions []struct{ SubscriptionArn string } }
+			decode(t, c.run(t, s, "sns", "list-subscriptions"), &list)
+			if len(list.Subscriptions) != 1 || list.Subscriptions[0].SubscriptionArn != sub.SubscriptionArn {
+				t.Fatalf("subscriptions %+v", list)
+			}
+			c.run(t, s, "sns", "tag-resource", "--resource-arn", arn, "--tags", "Key=env,Value=prod")
+			c.run(t, s, "sns", "untag-resource", "--resource-arn", arn, "--tag-keys", "team")
+			var tags struct{ Tags []struct{ Key, Value string } }
+			decode(t, c.run(t, s, "sns", "list-tags-for-resource", "--resource-arn", arn), &tags)
+			if len(tags.Tags) != 1 || tags.Tags[0].Key != "env" || tags.Tags[0].Value != "prod" {
+				t.Fatalf("tags %+v", tags)
+			}
+			c.run(t, s, "sns", "unsubscribe", "--subscription-arn", sub.SubscriptionArn)
+			c.run(t, s, "sns", "delete-topic", "--topic-arn", arn)
+			c.run(t, s, "sns", "delete-topic", "--topic-arn", arn) // idempotent
+			for _, e := range []struct {
+				args []string
+				want string
+			}{
+				{[]string{"sns", "get-topic-attributes", "--topic-arn", arn}, "(NotFound) when calling the GetTopicAttributes operation: Topic does not exist"},
+				{[]string{"sns", "create-topic", "--name", "bad name"}, "(InvalidParameter) when calling the CreateTopic operation: Invalid parameter: Topic Name"},
+				{[]string{"sns", "subscribe", "--topic-arn", arn, "--protocol", "test-protocol", "--notification-endpoint", "x"},
+					"(InvalidParameter) when calling the Subscribe operation: Invalid parameter: Amazon SNS does not support this protocol string: test-protocol"},
+				{[]string{"sns", "publish", "--topic-arn", arn, "--message", "m", "--message-structure", "json"},
+					"(InvalidParameter) when calling the Publish operation: Invalid parameter: Message Structure - JSON message body failed to parse"},
+			} {
+				_, errOut, code := c.try(t, s, e.args...)
+				// The CLI may add " (reached max retries: 0)" before the colon.
+				head, msg, _ := strings.Cut(e.want, ": ")
+				if code == 0 || !strings.Contains(errOut, head) || !strings.Contains(errOut, ": "+msg) {
+					t.Errorf("aws %s: exit %d\n%s\nwant %q", strings.Join(e.args, " "), code, errOut, e.want)
+				}
+			}
+		})
+	}
+}
