@@ -860,7 +860,9 @@ func TestSNSCLIOperations(t *testing.T) {
 					t.Fatal("the filter policy let a message through")
 				}
 			}
-			var list struct{ Subscriptions []struct{ SubscriptionArn string } }
+			var list struct {
+				Subscriptions []struct{ SubscriptionArn string }
+			}
 			decode(t, c.run(t, s, "sns", "list-subscriptions"), &list)
 			if len(list.Subscriptions) != 1 || list.Subscriptions[0].SubscriptionArn != sub.SubscriptionArn {
 				t.Fatalf("subscriptions %+v", list)
