@@ -93,9 +93,18 @@ func checkAttributes(attrs map[string]MessageAttribute) (int, error) {
 // Publish validates a message, renders one delivery per confirmed subscription whose filter
 // policy accepts it, and stores them all durably before returning the message id [§3.1].
 func (s *Service) Publish(ctx context.Context, sc Scope, in PublishInput) (string, error) {
-	if in.TopicARN == "" {
-		if in.TargetARN != "" || in.PhoneNumber != "" {
+	if in.TopicARN == "" && in.TargetARN != "" {
+		// A topic ARN given as TargetArn publishes to the topic; endpoint ARNs (mobile push)
+		// and phone numbers are not supported.
+		if _, _, sub, err := arnParts("TargetArn", in.TargetARN); err == nil && sub == "" {
+			in.TopicARN = in.TargetARN
+		} else {
 			return "", invalid("TargetArn Reason: trailwatch publishes to topics only")
+		}
+	}
+	if in.TopicARN == "" {
+		if in.PhoneNumber != "" {
+			return "", invalid("PhoneNumber Reason: trailwatch publishes to topics only")
 		}
 		return "", invalid("TopicArn or TargetArn Reason: no value for required parameter")
 	}

@@ -205,6 +205,15 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		if last.Policy != sns.EmailPolicy {
 			t.Errorf("email policy %+v", last.Policy)
 		}
+		// A topic ARN passed as TargetArn publishes to the topic.
+		n := len(deliveries(t, st))
+		if _, err := svc.Publish(ctx, Scope, sns.PublishInput{TargetARN: arn, Message: "via target"}); err != nil || len(deliveries(t, st)) != n+1 {
+			t.Fatalf("TargetArn publish: %v", err)
+		}
+		if _, err := svc.Publish(ctx, Scope, sns.PublishInput{PhoneNumber: "+15555550100", Message: "sms"}); code(err) != "InvalidParameter: Invalid parameter: PhoneNumber Reason: trailwatch publishes to topics only" {
+			t.Fatalf("PhoneNumber publish: %s", code(err))
+		}
+		ds = deliveries(t, st)
 		// Idempotent publishes by key.
 		id1, _ := svc.Publish(ctx, Scope, sns.PublishInput{TopicARN: arn, Message: "m", DedupKey: "k1"})
 		id2, _ := svc.Publish(ctx, Scope, sns.PublishInput{TopicARN: arn, Message: "m", DedupKey: "k1"})
