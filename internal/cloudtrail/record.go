@@ -1,6 +1,7 @@
 package cloudtrail
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"time"
@@ -184,19 +185,29 @@ func skipSpace(b []byte, i int) int {
 }
 
 // skipString returns the index just past the string starting at b[i] ('"') and whether it
-// contains a backslash escape.
+// contains a backslash escape. It jumps from quote to quote with bytes.IndexByte; a quote preceded
+// by an odd number of backslashes is escaped.
 func skipString(b []byte, i int) (int, bool, error) {
 	escaped := false
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			escaped = true
-			j++
-		case '"':
-			return j + 1, escaped, nil
+	j := i + 1
+	for {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return 0, false, errSyntax
 		}
+		q := j + k
+		if !escaped && bytes.IndexByte(b[j:q], '\\') >= 0 {
+			escaped = true
+		}
+		n := 0
+		for p := q - 1; p > i && b[p] == '\\'; p-- {
+			n++
+		}
+		if n%2 == 0 {
+			return q + 1, escaped, nil
+		}
+		j = q + 1
 	}
-	return 0, false, errSyntax
 }
 
 // skipValue returns the index just past the JSON value starting at b[i].
