@@ -33,8 +33,9 @@ type SQSAPI interface {
 type ObjectLog interface {
 	// Processed reports whether the source already processed the object.
 	Processed(ctx context.Context, source, key string) (bool, error)
-	// MarkProcessed records the object as processed (idempotent).
-	MarkProcessed(ctx context.Context, source, key string, at time.Time, records int) error
+	// MarkProcessed records objects (keys, with the number of records each held) as processed,
+	// in one transaction (idempotent).
+	MarkProcessed(ctx context.Context, source string, keys []string, records []int, at time.Time) error
 }
 
 // S3Source reads CloudTrail log files from an S3 bucket, either from SQS notifications of new
@@ -61,7 +62,10 @@ type S3Source struct {
 	Interval time.Duration
 	// WaitSeconds is the SQS long-poll wait, 0 to 20.
 	WaitSeconds int32
-	Now         func() time.Time
+	// Workers is how many objects (polling) or messages (queue) are processed at once; 0 means 4.
+	// Concurrent batches share SQLite commits (group commit), which is most of the gain.
+	Workers int
+	Now     func() time.Time
 	// OnError, when non-nil, is told of each failed round.
 	OnError func(error)
 
@@ -151,106 +155,204 @@ func (s *S3Source) Round(ctx context.Context) (Stats, error) {
 }
 
 func (s *S3Source) queueRound(ctx context.Context) (Stats, error) {
-	var total Stats
 	out, err := s.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 		QueueUrl: aws.String(s.QueueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: s.WaitSeconds,
 	})
 	if err != nil {
-		return total, fmt.Errorf("receive SQS messages: %w", err)
+		return Stats{}, fmt.Errorf("receive SQS messages: %w", err)
 	}
 	var errs []error
+	var keys []string
+	var handles []*string
+	seen := map[string]bool{}
 	for _, m := range out.Messages {
 		refs, err := ParseNotification(aws.ToString(m.Body))
 		if err != nil {
 			// A message that is not a notification can never succeed: drop it rather than let it
 			// come back forever.
 			errs = append(errs, fmt.Errorf("message %s: %w", aws.ToString(m.MessageId), err))
-			if _, err := s.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(s.QueueURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
-				errs = append(errs, fmt.Errorf("delete SQS message: %w", err))
-			}
-			continue
 		}
-		ok := true
 		for _, ref := range refs {
-			if ref.Bucket != s.Bucket || !strings.HasPrefix(ref.Key, s.Prefix) {
-				continue
-			}
-			st, err := s.object(ctx, ref.Key)
-			total.Add(st)
-			if err != nil {
-				errs = append(errs, err)
-				ok = false
-				break
+			if ref.Bucket == s.Bucket && strings.HasPrefix(ref.Key, s.Prefix) && !seen[ref.Key] {
+				seen[ref.Key] = true
+				keys = append(keys, ref.Key)
 			}
 		}
-		if !ok {
-			continue // the message comes back after its visibility timeout
-		}
-		if _, err := s.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(s.QueueURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
+		handles = append(handles, m.ReceiptHandle)
+	}
+	st, err := s.processKeys(ctx, keys)
+	if err != nil {
+		// The messages come back after their visibility timeout; objects already stored are
+		// skipped then.
+		return st, errors.Join(append(errs, err)...)
+	}
+	for _, h := range handles {
+		if _, err := s.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(s.QueueURL), ReceiptHandle: h}); err != nil {
 			errs = append(errs, fmt.Errorf("delete SQS message: %w", err))
 		}
 	}
-	return total, errors.Join(errs...)
+	return st, errors.Join(errs...)
 }
+
+// parallel runs fn(0..n-1) on up to Workers goroutines and waits for them.
+func (s *S3Source) parallel(n int, fn func(i int)) {
+	workers := s.Workers
+	if workers <= 0 {
+		workers = 4
+	}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(workers, n) {
+		wg.Go(func() {
+			for i := range next {
+				fn(i)
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+// pollChunk is how many objects a polling round stores together.
+const pollChunk = 100
 
 func (s *S3Source) pollRound(ctx context.Context) (Stats, error) {
-	var total Stats
-	p := s3.NewListObjectsV2Paginator(s.S3, &s3.ListObjectsV2Input{Bucket: aws.String(s.Bucket), Prefix: aws.String(s.Prefix)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return total, fmt.Errorf("list s3://%s/%s: %w", s.Bucket, s.Prefix, err)
-		}
-		for _, o := range page.Contents {
-			st, err := s.object(ctx, aws.ToString(o.Key))
-			total.Add(st)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// Chunks are fetched and decoded ahead while the previous chunk is being stored: decoding and
+	// SQLite's single writer then overlap.
+	chunks := make(chan prepared, 1)
+	var listErr error
+	go func() {
+		defer close(chunks)
+		p := s3.NewListObjectsV2Paginator(s.S3, &s3.ListObjectsV2Input{Bucket: aws.String(s.Bucket), Prefix: aws.String(s.Prefix)})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
 			if err != nil {
-				return total, err
+				listErr = fmt.Errorf("list s3://%s/%s: %w", s.Bucket, s.Prefix, err)
+				return
+			}
+			for i := 0; i < len(page.Contents); i += pollChunk {
+				var keys []string
+				for _, o := range page.Contents[i:min(i+pollChunk, len(page.Contents))] {
+					keys = append(keys, aws.ToString(o.Key))
+				}
+				select {
+				case chunks <- s.prepare(ctx, keys):
+				case <-ctx.Done():
+					return
+				}
 			}
 		}
+	}()
+	var total Stats
+	for p := range chunks {
+		st, err := s.commit(ctx, p)
+		total.Add(st)
+		if err != nil {
+			cancel()
+			for range chunks {
+			}
+			return total, err
+		}
 	}
-	return total, nil
+	return total, listErr
 }
 
-// object processes one object unless the log says it was processed.
-func (s *S3Source) object(ctx context.Context, key string) (Stats, error) {
-	if cloudtrail.ParseKey(key).Digest {
-		return Stats{}, nil
+// prepared is a set of objects fetched and decoded, ready to be stored.
+type prepared struct {
+	records cloudtrail.Result
+	keys    []string // objects to record as processed once the records are stored
+	counts  []int
+	err     error // failures to report (objects not in keys are retried later)
+}
+
+// fetched is one object read and decoded.
+type fetched struct {
+	key string
+	res cloudtrail.Result
+	err error // reading failed: retry later
+	bad error // decoding failed: the object never gets better
+}
+
+// processKeys stores the records of the objects not yet processed, together: they are fetched and
+// decoded concurrently, delivered as one set (a few large transactions), then recorded as
+// processed in one transaction. Nothing is recorded unless the records are stored.
+func (s *S3Source) processKeys(ctx context.Context, keys []string) (Stats, error) {
+	return s.commit(ctx, s.prepare(ctx, keys))
+}
+
+// prepare fetches and decodes the objects not yet processed.
+func (s *S3Source) prepare(ctx context.Context, keys []string) prepared {
+	var p prepared
+	var todo []string
+	for _, k := range keys {
+		if cloudtrail.ParseKey(k).Digest {
+			continue
+		}
+		done, err := s.Log.Processed(ctx, s.Name, k)
+		if err != nil {
+			p.err = fmt.Errorf("check processed objects: %w", err)
+			return prepared{err: p.err}
+		}
+		if !done {
+			todo = append(todo, k)
+		}
 	}
-	done, err := s.Log.Processed(ctx, s.Name, key)
+	objs := make([]fetched, len(todo))
+	s.parallel(len(todo), func(i int) { objs[i] = s.fetch(ctx, todo[i]) })
+	var errs []error
+	for _, o := range objs {
+		switch {
+		case o.err != nil:
+			errs = append(errs, o.err)
+		case o.bad != nil:
+			errs = append(errs, o.bad)
+			p.keys, p.counts = append(p.keys, o.key), append(p.counts, 0)
+		default:
+			p.records.Records = append(p.records.Records, o.res.Records...)
+			p.records.Skipped += o.res.Skipped
+			p.keys, p.counts = append(p.keys, o.key), append(p.counts, len(o.res.Records))
+		}
+	}
+	p.err = errors.Join(errs...)
+	return p
+}
+
+// commit stores prepared records, then records their objects as processed.
+func (s *S3Source) commit(ctx context.Context, p prepared) (Stats, error) {
+	st, err := s.Sink.Deliver(ctx, s.Dest, p.records)
 	if err != nil {
-		return Stats{}, fmt.Errorf("check processed objects: %w", err)
+		return st, err
 	}
-	if done {
-		return Stats{}, nil
+	if len(p.keys) > 0 {
+		if err := s.Log.MarkProcessed(ctx, s.Name, p.keys, p.counts, s.now()); err != nil {
+			return st, fmt.Errorf("record processed objects: %w", err)
+		}
 	}
+	return st, p.err
+}
+
+// fetch reads and decodes one object. Objects that hold no records decode to nothing.
+func (s *S3Source) fetch(ctx context.Context, key string) fetched {
+	f := fetched{key: key}
 	out, err := s.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(key)})
 	if err != nil {
-		return Stats{}, fmt.Errorf("get s3://%s/%s: %w", s.Bucket, key, err)
+		f.err = fmt.Errorf("get s3://%s/%s: %w", s.Bucket, key, err)
+		return f
 	}
 	data, err := io.ReadAll(out.Body)
 	out.Body.Close()
 	if err != nil {
-		return Stats{}, fmt.Errorf("read s3://%s/%s: %w", s.Bucket, key, err)
+		f.err = fmt.Errorf("read s3://%s/%s: %w", s.Bucket, key, err)
+		return f
 	}
-	res, err := cloudtrail.DecodeObject(key, data)
-	var st Stats
-	switch {
-	case errors.Is(err, cloudtrail.ErrNotRecords):
-	case err != nil:
-		// A corrupt object never gets better: record it as processed (with no records) so it does
-		// not block the queue, and report it.
-		if merr := s.Log.MarkProcessed(ctx, s.Name, key, s.now(), 0); merr != nil {
-			return st, fmt.Errorf("record processed object: %w", merr)
-		}
-		return st, fmt.Errorf("decode s3://%s/%s: %w", s.Bucket, key, err)
-	default:
-		if st, err = s.Sink.Deliver(ctx, s.Dest, res); err != nil {
-			return st, err
-		}
+	f.res, err = cloudtrail.DecodeObject(key, data)
+	if err != nil && !errors.Is(err, cloudtrail.ErrNotRecords) {
+		f.bad = fmt.Errorf("decode s3://%s/%s: %w", s.Bucket, key, err)
 	}
-	if err := s.Log.MarkProcessed(ctx, s.Name, key, s.now(), st.Records); err != nil {
-		return st, fmt.Errorf("record processed object: %w", err)
-	}
-	return st, nil
+	return f
 }

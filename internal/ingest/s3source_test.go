@@ -92,7 +92,7 @@ func genS3Corpus(t testing.TB, events int) (string, int) {
 	return dir, sum.CISRootMatches
 }
 
-// flakyLog fails MarkProcessed for every other object, as a crash after storing an object's
+// flakyLog fails every other MarkProcessed call (a whole set of objects), as a crash after storing an object's
 // events and before recording it would.
 type flakyLog struct {
 	ObjectLog
@@ -100,7 +100,7 @@ type flakyLog struct {
 	n  int
 }
 
-func (f *flakyLog) MarkProcessed(ctx context.Context, source, key string, at time.Time, records int) error {
+func (f *flakyLog) MarkProcessed(ctx context.Context, source string, keys []string, records []int, at time.Time) error {
 	f.mu.Lock()
 	f.n++
 	n := f.n
@@ -108,7 +108,7 @@ func (f *flakyLog) MarkProcessed(ctx context.Context, source, key string, at tim
 	if n%2 == 0 {
 		return errors.New("simulated crash")
 	}
-	return f.ObjectLog.MarkProcessed(ctx, source, key, at, records)
+	return f.ObjectLog.MarkProcessed(ctx, source, keys, records, at)
 }
 
 // drain runs rounds until the queue is empty.
@@ -279,10 +279,12 @@ func (m *memLog) Processed(_ context.Context, source, key string) (bool, error) 
 	return m.done[source+"\x00"+key], nil
 }
 
-func (m *memLog) MarkProcessed(_ context.Context, source, key string, _ time.Time, _ int) error {
+func (m *memLog) MarkProcessed(_ context.Context, source string, keys []string, _ []int, _ time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.done[source+"\x00"+key] = true
+	for _, k := range keys {
+		m.done[source+"\x00"+k] = true
+	}
 	return nil
 }
 

@@ -139,13 +139,21 @@ func (db *DB) Processed(ctx context.Context, source, key string) (bool, error) {
 	return n > 0, nil
 }
 
-// MarkProcessed implements ingest.ObjectLog.
-func (db *DB) MarkProcessed(ctx context.Context, source, key string, at time.Time, records int) error {
+// MarkProcessed implements ingest.ObjectLog: the objects are recorded in one transaction.
+func (db *DB) MarkProcessed(ctx context.Context, source string, keys []string, records []int, at time.Time) error {
+	if len(keys) != len(records) {
+		return fmt.Errorf("record processed objects: %d keys, %d record counts", len(keys), len(records))
+	}
 	return db.withTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO ingest_objects (source, key, processed_at, records) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-			source, key, at.UnixMilli(), records)
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO ingest_objects (source, key, processed_at, records) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`)
 		if err != nil {
-			return fmt.Errorf("record processed object: %w", err)
+			return fmt.Errorf("record processed objects: %w", err)
+		}
+		defer stmt.Close()
+		for i, k := range keys {
+			if _, err := stmt.ExecContext(ctx, source, k, at.UnixMilli(), records[i]); err != nil {
+				return fmt.Errorf("record processed object: %w", err)
+			}
 		}
 		return nil
 	})

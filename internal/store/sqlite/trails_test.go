@@ -42,8 +42,8 @@ func TestTrailStore(t *testing.T) {
 	if len(all) != 2 {
 		t.Fatalf("all: %+v", all)
 	}
-	mustOK(t, db.MarkProcessed(ctx, "src", "k1", time.Now(), 3))
-	mustOK(t, db.MarkProcessed(ctx, "src", "k1", time.Now(), 3))
+	mustOK(t, db.MarkProcessed(ctx, "src", []string{"k1", "k3"}, []int{3, 0}, time.Now()))
+	mustOK(t, db.MarkProcessed(ctx, "src", []string{"k1"}, []int{3}, time.Now()))
 	mustOK(t, db.DeleteTrail(ctx, b, "main"))
 	if err := db.DeleteTrail(ctx, b, "main"); !errors.Is(err, trail.ErrNotFound) {
 		t.Fatalf("delete missing: %v", err)
@@ -57,7 +57,7 @@ func TestTrailStore(t *testing.T) {
 	for _, c := range []struct {
 		source, key string
 		want        bool
-	}{{"src", "k1", true}, {"src", "k2", false}, {"other", "k1", false}} {
+	}{{"src", "k1", true}, {"src", "k3", true}, {"src", "k2", false}, {"other", "k1", false}} {
 		got, err := db.Processed(ctx, c.source, c.key)
 		mustOK(t, err)
 		if got != c.want {
