@@ -215,7 +215,7 @@ type TrailStatus struct {
 	StartLoggingTime, StopLoggingTime time.Time
 }
 
-// Status reports whether the trail is logging and, truthfully, when its source last delivered
+// GetStatus reports whether the trail is logging and, truthfully, when its source last delivered
 // records and the last error it met (both empty until it has run).
 func (s *Service) GetStatus(ctx context.Context, sc Scope, nameOrARN string) (TrailStatus, error) {
 	t, err := s.Get(ctx, sc, nameOrARN)
