@@ -20,6 +20,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/cloudtrail"
 	"github.com/trailwatch/trailwatch/internal/ingest"
 	"github.com/trailwatch/trailwatch/internal/logs"
+	"github.com/trailwatch/trailwatch/internal/metrics"
 	"github.com/trailwatch/trailwatch/internal/store/sqlite"
 	"github.com/trailwatch/trailwatch/internal/trail"
 )
@@ -212,5 +213,69 @@ func (s *Server) wireIngest(ctx context.Context, db *sqlite.DB, logsSvc *logs.Se
 		d.LogGroup = opts.FirehoseLogGroup
 		routes[FirehosePath] = &ingest.FirehoseHandler{Sink: sink, Dest: d, AccessKey: opts.FirehoseAccessKey, Now: s.now, Logger: s.logger}
 	}
-	return []*awsapi.Service{cloudtrailapi.NewService(trails)}, routes, nil
+	return []*awsapi.Service{cloudtrailapi.NewService(trails), backfillService(db, logsSvc)}, routes, nil
+}
+
+// BackfillTarget is the X-Amz-Target prefix of trailwatch's own API extension (awsJson 1.1, SigV4
+// service name "trailwatch"): BackfillMetricFilter.
+const BackfillTarget = "TrailWatch_20261125"
+
+type backfillInput struct {
+	LogGroupName string `json:"logGroupName"`
+	FilterName   string `json:"filterName"`
+	StartTime    *int64 `json:"startTime,omitempty"`
+	EndTime      *int64 `json:"endTime,omitempty"`
+}
+
+type backfillOutput struct {
+	EventsExamined   int     `json:"eventsExamined"`
+	SamplesPublished int     `json:"samplesPublished"`
+	Sum              float64 `json:"sum"`
+}
+
+// backfillService serves BackfillMetricFilter: the metric filter is applied to the events stored in
+// its log group between startTime and endTime (epoch ms; endTime exclusive, absent means now), and
+// the datapoints it would have published are stored and handed to the alarms, which then see
+// history. Samples carry the events' timestamps, so alarms evaluate them in their own periods.
+func backfillService(db *sqlite.DB, logsSvc *logs.Service) *awsapi.Service {
+	op := func(ctx context.Context, in *backfillInput) (*backfillOutput, error) {
+		id := awsapi.Caller(ctx)
+		bi := logs.BackfillInput{LogGroupName: in.LogGroupName, FilterName: in.FilterName}
+		if in.StartTime != nil {
+			bi.StartTime = *in.StartTime
+		}
+		if in.EndTime != nil {
+			bi.EndTime = *in.EndTime
+		}
+		if in.LogGroupName == "" || in.FilterName == "" {
+			return nil, &logs.Error{Code: logs.CodeInvalidParameter, Message: "logGroupName and filterName are required."}
+		}
+		res, err := logsSvc.Backfill(ctx, logs.Scope{AccountID: id.AccountID, Region: id.Region}, bi)
+		if err != nil {
+			return nil, err
+		}
+		var published []metrics.Sample
+		sum := 0.0
+		for _, smp := range res.Samples {
+			if !smp.Default {
+				sum += smp.Value
+			}
+			published = append(published, smp)
+		}
+		if len(published) > 0 {
+			if err := db.AddSamples(ctx, published); err != nil {
+				return nil, fmt.Errorf("store backfilled samples: %w", err)
+			}
+			if logsSvc.OnSamples != nil {
+				logsSvc.OnSamples(published)
+			}
+		}
+		return &backfillOutput{EventsExamined: res.Events, SamplesPublished: len(published), Sum: sum}, nil
+	}
+	return &awsapi.Service{
+		SigningName:    "trailwatch",
+		TargetPrefixes: []string{BackfillTarget},
+		JSONVersion:    "1.1",
+		Operations:     map[string]awsapi.Operation{"BackfillMetricFilter": awsapi.Op(op)},
+	}
 }

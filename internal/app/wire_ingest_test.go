@@ -122,13 +122,19 @@ func wire(t *testing.T, opts IngestOptions) *wired {
 // call sends a signed awsJson 1.1 CloudTrail request with the given X-Amz-Target prefix.
 func (w *wired) call(t *testing.T, prefix, op string, in any) (int, map[string]any) {
 	t.Helper()
+	return w.callAs(t, "cloudtrail", prefix, op, in)
+}
+
+// callAs is call with a SigV4 service name.
+func (w *wired) callAs(t *testing.T, service, prefix, op string, in any) (int, map[string]any) {
+	t.Helper()
 	body, _ := json.Marshal(in)
 	req, _ := http.NewRequest("POST", w.url+"/", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 	req.Header.Set("X-Amz-Target", prefix+"."+op)
 	sum := sha256.Sum256(body)
 	err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: wiKey, SecretAccessKey: wiSecret}, req,
-		hex.EncodeToString(sum[:]), "cloudtrail", wiRegion, time.Now())
+		hex.EncodeToString(sum[:]), service, wiRegion, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,5 +325,52 @@ func TestTrailDeliversFromS3(t *testing.T) {
 	}
 	if msg, _ := out["LatestDeliveryError"].(string); !strings.Contains(msg, "receive SQS messages") {
 		t.Fatalf("broken trail status: %v", out)
+	}
+}
+
+// TestBackfillAPI stores root sign-ins in a group without filters, adds the CIS filter (which does
+// not see them, as in AWS), then backfills it through BackfillMetricFilter: the datapoints appear
+// once per call over the chosen range, and errors are AWS-shaped.
+func TestBackfillAPI(t *testing.T) {
+	w := wire(t, DefaultIngestOptions())
+	ctx := context.Background()
+	sc := logs.Scope{AccountID: wiAccount, Region: wiRegion}
+	if err := w.logs.CreateLogGroup(ctx, sc, logs.CreateLogGroupInput{LogGroupName: "history"}); err != nil {
+		t.Fatal(err)
+	}
+	base := time.Now().Add(-30 * time.Minute).UnixMilli()
+	var evs []logs.InputLogEvent
+	var keys []string
+	for i := range 40 {
+		msg := fmt.Sprintf(`{"eventID":"h%d","eventTime":"x","userIdentity":{"type":%q},"eventType":"AwsApiCall"}`, i, map[bool]string{true: "Root", false: "IAMUser"}[i%4 == 0])
+		evs = append(evs, logs.InputLogEvent{Timestamp: base + int64(i)*1000, Message: msg})
+		keys = append(keys, fmt.Sprint(i))
+	}
+	if _, err := w.logs.PutRecords(ctx, sc, logs.PutRecordsInput{LogGroupName: "history", LogStreamName: "s", Events: evs, DedupKeys: keys}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.logs.PutMetricFilter(ctx, sc, logs.PutMetricFilterInput{LogGroupName: "history", FilterName: "root", FilterPattern: cisRoot,
+		MetricTransformations: []logs.MetricTransformation{{MetricName: "RootAccountUsage", MetricNamespace: "CloudTrailMetrics", MetricValue: "1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.rootSum(t); got != 0 {
+		t.Fatalf("root sum before backfill %v", got)
+	}
+	status, out := w.callAs(t, "trailwatch", BackfillTarget, "BackfillMetricFilter", map[string]any{"logGroupName": "history", "filterName": "root",
+		"startTime": base, "endTime": base + 20_000})
+	if status != 200 || out["eventsExamined"] != 20.0 || out["sum"] != 5.0 {
+		t.Fatalf("backfill of the first 20 s: %d %v", status, out)
+	}
+	if got := w.rootSum(t); got != 5 {
+		t.Fatalf("root sum %v, want 5", got)
+	}
+	status, out = w.callAs(t, "trailwatch", BackfillTarget, "BackfillMetricFilter", map[string]any{"logGroupName": "history", "filterName": "root", "startTime": base + 20_000})
+	if status != 200 || out["sum"] != 5.0 || w.rootSum(t) != 10 {
+		t.Fatalf("backfill of the rest: %d %v, sum %v", status, out, w.rootSum(t))
+	}
+	for _, in := range []map[string]any{{"logGroupName": "history", "filterName": "nope"}, {"logGroupName": "nope", "filterName": "root"}, {"logGroupName": "history"}} {
+		if status, out := w.callAs(t, "trailwatch", BackfillTarget, "BackfillMetricFilter", in); status != 400 || out["__type"] == nil {
+			t.Errorf("%v: %d %v", in, status, out)
+		}
 	}
 }
