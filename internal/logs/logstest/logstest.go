@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/trailwatch/trailwatch/internal/logs"
+	"github.com/trailwatch/trailwatch/internal/metrics"
 )
 
 var (
@@ -30,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) logs.Store) {
 		{"Streams", testStreams},
 		{"StreamOrder", testStreamOrder},
 		{"Append", testAppend},
+		{"AppendUnique", testAppendUnique},
 		{"Scan", testScan},
 		{"DeleteCascades", testDeleteCascades},
 		{"Expire", testExpire},
@@ -416,4 +419,44 @@ func testMetricFilters(t *testing.T, s logs.Store) {
 	must(t, s.DeleteMetricFilter(ctx, scopeA, "g1", "auth"))
 	wantErr(t, s.DeleteMetricFilter(ctx, scopeA, "g1", "auth"), logs.ErrMetricFilterNotFound)
 	wantErr(t, s.DeleteMetricFilter(ctx, scopeA, "nope", "auth"), logs.ErrLogGroupNotFound)
+}
+
+// testAppendUnique checks deduplication by key: duplicates (stored earlier, repeated in the batch)
+// are skipped with their samples, keyless events always stored, keys are per group, and the
+// stream's bookkeeping counts only stored events.
+func testAppendUnique(t *testing.T, s logs.Store) {
+	ctx := context.Background()
+	_, err := s.AppendUnique(ctx, scopeA, logs.AppendBatch{LogGroupName: "g", LogStreamName: "s"})
+	wantErr(t, err, logs.ErrLogGroupNotFound)
+	for _, g := range []string{"g", "h"} {
+		must(t, s.CreateLogGroup(ctx, scopeA, logs.LogGroup{Name: g, LogGroupClass: "STANDARD"}))
+		must(t, s.CreateLogStream(ctx, scopeA, g, logs.LogStream{Name: "s"}))
+	}
+	sample := func(v float64) metrics.Sample {
+		return metrics.Sample{AccountID: scopeA.AccountID, Region: scopeA.Region, Namespace: "N", MetricName: "M", Timestamp: time.UnixMilli(60000), Value: v}
+	}
+	b := logs.AppendBatch{LogGroupName: "g", LogStreamName: "s", IngestionTime: 9000,
+		Events:       []logs.InputLogEvent{{Timestamp: 1000, Message: "a"}, {Timestamp: 2000, Message: "b"}, {Timestamp: 3000, Message: "a-again"}, {Timestamp: 4000, Message: "nokey"}},
+		DedupKeys:    []string{"k1", "k2", "k1", ""},
+		Samples:      []metrics.Sample{sample(1), sample(2), sample(3), sample(4), sample(5)},
+		SampleEvents: []int{0, 1, 2, 3, -1},
+	}
+	res, err := s.AppendUnique(ctx, scopeA, b)
+	must(t, err)
+	equal(t, "duplicates", res.Duplicate, []bool{false, false, true, false})
+	equal(t, "samples", res.Samples, []metrics.Sample{sample(1), sample(2), sample(4), sample(5)})
+	equal(t, "sequence", res.UploadSequence, int64(1))
+	res, err = s.AppendUnique(ctx, scopeA, b)
+	must(t, err)
+	equal(t, "duplicates again", res.Duplicate, []bool{true, true, true, false})
+	equal(t, "samples again", res.Samples, []metrics.Sample{sample(4), sample(5)})
+	st, err := s.GetLogStream(ctx, scopeA, "g", "s")
+	must(t, err)
+	equal(t, "stream bookkeeping", st, logs.LogStream{Name: "s", FirstEventTimestamp: 1000, LastEventTimestamp: 4000,
+		LastIngestionTime: 9000, StoredBytes: int64(len("a") + len("b") + 2*len("nokey")), UploadSequence: 2})
+	equal(t, "events", scanAll(t, s, scopeA, logs.EventQuery{LogGroupName: "g"}), []string{"a", "b", "nokey", "nokey"})
+	b.LogGroupName = "h"
+	res, err = s.AppendUnique(ctx, scopeA, b)
+	must(t, err)
+	equal(t, "other group", res.Duplicate, []bool{false, false, true, false})
 }
