@@ -67,6 +67,8 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, int,
 	return body, 0, nil
 }
 
+// ServeHTTP checks the key, decodes the event and answers only once its record is durably stored,
+// so that EventBridge retries whatever trailwatch could not keep.
 func (h *EventBridgeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
@@ -123,6 +125,9 @@ type firehoseResponse struct {
 	ErrorMessage string `json:"errorMessage,omitempty"`
 }
 
+// ServeHTTP checks the access key, decodes every record of the request and answers 200 only once
+// all are durably stored; any other answer makes Firehose retry the whole request, which
+// deduplication makes harmless.
 func (h *FirehoseHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := time.Now
 	if h.Now != nil {

@@ -11,11 +11,17 @@ type Error struct {
 	Message string
 }
 
-func (e *Error) Error() string        { return e.Code + ": " + e.Message }
-func (e *Error) ErrorCode() string    { return e.Code }
+// Error implements error.
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// ErrorCode is the AWS error code, e.g. TrailNotFoundException.
+func (e *Error) ErrorCode() string { return e.Code }
+
+// ErrorMessage is the text AWS sends with the code.
 func (e *Error) ErrorMessage() string { return e.Message }
 
-// Sentinels a Store returns (possibly wrapped).
+// Sentinels a Store returns (possibly wrapped); the service turns them into AWS errors naming
+// the trail and account.
 var (
 	ErrNotFound = errors.New("trail not found")
 	ErrExists   = errors.New("trail exists")
