@@ -1,17 +1,23 @@
 package app
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
@@ -34,6 +40,10 @@ FilterLogEvents), or, when PATHs are given, the CloudTrail records in those file
 and dimension set and sent with PutMetricData (StatisticValues), in the filter's namespace, name and
 unit. Run it only for events the filter did not count when they arrived (events older than the
 filter), or they are counted twice.
+
+With --server-side the trailwatch server applies the filter to its stored events itself (the
+BackfillMetricFilter API extension: awsJson 1.1, X-Amz-Target TrailWatch_20261125, SigV4 service
+"trailwatch"), which moves no events over the network.
 
 TIME is RFC 3339 or a duration before now (e.g. 24h). Credentials, region and endpoint as for
 'trailwatch ingest'.
@@ -148,6 +158,7 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	startS := fs.String("start", "336h", "start `time` (inclusive)")
 	endS := fs.String("end", "0s", "end `time` (exclusive)")
 	dryRun := fs.Bool("dry-run", false, "print the datapoints instead of publishing them")
+	serverSide := fs.Bool("server-side", false, "let the trailwatch server apply the filter to its stored events (BackfillMetricFilter API extension)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -183,6 +194,20 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			o.BaseEndpoint = aws.String(*endpoint)
 		}
 	})
+	if *serverSide {
+		if fs.NArg() > 0 || *dryRun || *endpoint == "" {
+			fmt.Fprintln(stderr, "trailwatch backfill: --server-side needs --endpoint and takes no PATH or --dry-run")
+			return 2
+		}
+		out, err := backfillServerSide(ctx, cfg, *endpoint, backfillInput{LogGroupName: *group, FilterName: *filterName,
+			StartTime: aws.Int64(start.UnixMilli()), EndTime: aws.Int64(end.UnixMilli())})
+		if err != nil {
+			fmt.Fprintf(stderr, "trailwatch backfill: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "backfill of %s/%s on the server: %d events examined, %d samples, sum %g\n", *group, *filterName, out.EventsExamined, out.SamplesPublished, out.Sum)
+		return 0
+	}
 	mf, err := lc.DescribeMetricFilters(ctx, &cloudwatchlogs.DescribeMetricFiltersInput{LogGroupName: group, FilterNamePrefix: filterName})
 	if err != nil {
 		fmt.Fprintf(stderr, "trailwatch backfill: describe metric filters: %v\n", err)
@@ -277,4 +302,49 @@ func dimsText(ds []cwtypes.Dimension) string {
 		parts = append(parts, aws.ToString(d.Name)+"="+aws.ToString(d.Value))
 	}
 	return strings.Join(parts, ",")
+}
+
+// backfillServerSide calls the BackfillMetricFilter extension, signed with SigV4 for the service
+// name "trailwatch".
+func backfillServerSide(ctx context.Context, cfg aws.Config, endpoint string, in backfillInput) (backfillOutput, error) {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return backfillOutput{}, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(endpoint, "/")+"/", bytes.NewReader(body))
+	if err != nil {
+		return backfillOutput{}, fmt.Errorf("build request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", BackfillTarget+".BackfillMetricFilter")
+	creds, err := cfg.Credentials.Retrieve(ctx)
+	if err != nil {
+		return backfillOutput{}, fmt.Errorf("retrieve credentials: %w", err)
+	}
+	sum := sha256.Sum256(body)
+	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "trailwatch", cfg.Region, time.Now()); err != nil {
+		return backfillOutput{}, fmt.Errorf("sign request: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return backfillOutput{}, fmt.Errorf("call BackfillMetricFilter: %w", err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return backfillOutput{}, fmt.Errorf("read BackfillMetricFilter response: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Type    string `json:"__type"`
+			Message string `json:"message"`
+		}
+		json.Unmarshal(data, &e)
+		return backfillOutput{}, fmt.Errorf("BackfillMetricFilter: %s: %s", e.Type, e.Message)
+	}
+	var out backfillOutput
+	if err := json.Unmarshal(data, &out); err != nil {
+		return backfillOutput{}, fmt.Errorf("decode BackfillMetricFilter response: %w", err)
+	}
+	return out, nil
 }

@@ -368,6 +368,16 @@ func TestBackfillAPI(t *testing.T) {
 	if status != 200 || out["sum"] != 5.0 || w.rootSum(t) != 10 {
 		t.Fatalf("backfill of the rest: %d %v, sum %v", status, out, w.rootSum(t))
 	}
+	// The CLI's --server-side calls the same operation; run over the whole range, it counts the
+	// events again, as documented.
+	t.Setenv("AWS_ACCESS_KEY_ID", wiKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", wiSecret)
+	t.Setenv("AWS_REGION", wiRegion)
+	var stdout, stderr bytes.Buffer
+	code := Main(ctx, []string{"backfill", "--server-side", "--endpoint", w.url, "--log-group", "history", "--filter-name", "root", "--start", "2h"}, nil, &stdout, &stderr)
+	if code != 0 || !strings.Contains(stdout.String(), "40 events examined") || w.rootSum(t) != 20 {
+		t.Fatalf("backfill --server-side: exit %d, %s%s, sum %v", code, stdout.String(), stderr.String(), w.rootSum(t))
+	}
 	for _, in := range []map[string]any{{"logGroupName": "history", "filterName": "nope"}, {"logGroupName": "nope", "filterName": "root"}, {"logGroupName": "history"}} {
 		if status, out := w.callAs(t, "trailwatch", BackfillTarget, "BackfillMetricFilter", in); status != 400 || out["__type"] == nil {
 			t.Errorf("%v: %d %v", in, status, out)
