@@ -1,6 +1,8 @@
 package ingest
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -9,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/trailwatch/trailwatch/internal/cloudtrail"
@@ -150,6 +153,17 @@ func (h *FirehoseHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		reply(status, err.Error())
 		return
+	}
+	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
+		// The destination's "Content encoding: GZIP" setting compresses the whole request body.
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err == nil {
+			body, err = io.ReadAll(io.LimitReader(zr, maxFirehoseBody+1))
+		}
+		if err != nil || len(body) > maxFirehoseBody {
+			reply(http.StatusBadRequest, "request body is not valid gzip within the size limit")
+			return
+		}
 	}
 	id, res, err := cloudtrail.DecodeFirehose(body)
 	if id != "" {

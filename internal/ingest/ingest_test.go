@@ -263,6 +263,19 @@ func TestFirehoseHandler(t *testing.T) {
 	if s := e.rootSum(t); s != 3 {
 		t.Fatalf("root sum %v", s)
 	}
+	// "Content encoding: GZIP" on the destination compresses the request body.
+	req, _ := http.NewRequest("POST", srv.URL, bytes.NewReader(gzipped([]byte(firehoseBody("req-3", []string{rootLogin(t2, "e4")})))))
+	req.Header.Set("Content-Encoding", "gzip")
+	req.Header.Set("X-Amz-Firehose-Request-Id", "req-3")
+	req.Header.Set("X-Amz-Firehose-Access-Key", "fh-key")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || e.eventCount(t) != 4 {
+		t.Fatalf("gzip request: %d, %d events", resp.StatusCode, e.eventCount(t))
+	}
 }
 
 func TestParseNotification(t *testing.T) {
