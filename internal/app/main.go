@@ -14,9 +14,12 @@ const usage = `trailwatch: CloudTrail root-login alerting, AWS-compatible, in on
 
 Usage:
   trailwatch serve [--listen ADDR] [--data DIR] [--region REGION] [--account-id ID] [--tls-cert FILE --tls-key FILE]
+                   [--public-url URL] [--smtp-addr HOST:PORT --smtp-from ADDR [--smtp-tls MODE] [--smtp-user USER]]
+                   [--sns-allow-private-endpoints] [CloudTrail source flags: see 'trailwatch serve -h']
   trailwatch test-pattern --filter-pattern PATTERN [--metric-value EXPR] [FILE]
   trailwatch ingest --log-group NAME [--endpoint URL] [--region REGION] PATH...
   trailwatch backfill --log-group NAME --filter-name NAME [--start TIME] [--end TIME] [--endpoint URL] [PATH...]
+  trailwatch deliveries [--data DIR] [--status pending|delivered|failed] [--limit N] [--body]
   trailwatch version
 
 Run 'trailwatch COMMAND -h' for the flags of a command.
@@ -42,6 +45,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return runIngest(ctx, rest, stdout, stderr)
 	case "backfill":
 		return runBackfill(ctx, rest, stdout, stderr)
+	case "deliveries":
+		return runDeliveries(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "trailwatch", Version)
 		return 0

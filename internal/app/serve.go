@@ -69,6 +69,8 @@ type Options struct {
 	// SNSAllowPrivate lets HTTP/S subscriptions deliver to loopback, link-local and private
 	// addresses, which the SSRF guard refuses by default.
 	SNSAllowPrivate bool
+	// Ingest configures the CloudTrail sources and delivery endpoints (wire_ingest.go).
+	Ingest IngestOptions
 }
 
 // DefaultOptions returns the options of `trailwatch serve` without flags, with credentials taken from
@@ -84,6 +86,7 @@ func DefaultOptions() Options {
 		ShutdownTimeout: 30 * time.Second,
 		SMTPTLS:         notify.TLSOpportunistic,
 		SMTPPassword:    os.Getenv("TRAILWATCH_SMTP_PASSWORD"),
+		Ingest:          DefaultIngestOptions(),
 	}
 }
 
@@ -129,9 +132,11 @@ func (o *Options) validate() error {
 
 // Server is a running or runnable trailwatch server.
 type Server struct {
-	opts   Options
-	logger *slog.Logger
-	now    func() time.Time
+	opts Options
+	// ingestRoutes are the EventBridge and Firehose endpoints that wire adds to the mux.
+	ingestRoutes map[string]http.Handler
+	logger       *slog.Logger
+	now          func() time.Time
 
 	sns *snsParts // set by wireSNS during Run
 
@@ -210,6 +215,9 @@ func (s *Server) Run(ctx context.Context) error {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	for pattern, h := range snsParts.pages {
 		mux.Handle(pattern, h)
+	}
+	for p, h := range s.ingestRoutes {
+		mux.Handle(p, h)
 	}
 	mux.Handle("/", api)
 
@@ -305,7 +313,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&opts.SMTPTLS, "smtp-tls", opts.SMTPTLS, "SMTP TLS `mode`: starttls, tls (implicit), opportunistic or none")
 	fs.StringVar(&opts.SMTPUser, "smtp-user", "", "SMTP `user` name (password from TRAILWATCH_SMTP_PASSWORD)")
 	fs.BoolVar(&opts.SNSAllowPrivate, "sns-allow-private-endpoints", false, "let HTTP/S subscriptions reach loopback, link-local and private addresses")
+	opts.Ingest.RegisterFlags(fs)
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if fs.NArg() > 0 {

@@ -56,8 +56,13 @@ func (s *Server) wire(ctx context.Context, db *sqlite.DB, wg *sync.WaitGroup) ([
 		}
 	})
 
-	return []*awsapi.Service{
+	ingestServices, routes, err := s.wireIngest(ctx, db, logsSvc, wg, s.opts.Ingest)
+	if err != nil {
+		return nil, fmt.Errorf("wire CloudTrail ingest: %w", err)
+	}
+	s.ingestRoutes = routes
+	return append([]*awsapi.Service{
 		logsapi.NewService(logsSvc),
 		monitoringapi.NewService(metricsSvc, monitoringapi.AlarmOperations(metricsSvc, alarmSvc)),
-	}, nil
+	}, ingestServices...), nil
 }
