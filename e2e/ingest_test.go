@@ -127,10 +127,6 @@ func TestIngestFiles(t *testing.T) {
 			t.Fatalf("stream %q is not CloudTrail's <account>_CloudTrail_<region>", name)
 		}
 	}
-	if !serverHas(t, "aws-endpoint") {
-		t.Log("skipping the second ingest: record deduplication of PutLogEvents is set up by wireIngest, not wired into serve.go yet")
-		return
-	}
 	runCLI(t, "ingest", "--endpoint", s.URL, "--log-group", "CloudTrail/logs", dir)
 	if got, events := rootSum(t, ctx, cc), storedEvents(t, ctx, lc, "CloudTrail/logs"); got != float64(wantRoot) || events != n {
 		t.Fatalf("after ingesting twice: root sum %v, %d events; want %d, %d", got, events, wantRoot, n)
@@ -166,17 +162,13 @@ func TestBackfill(t *testing.T) {
 	}
 }
 
-// serverHas reports whether `trailwatch serve` knows a flag, i.e. whether the lead has wired the
-// ingest side into serve.go yet.
-func serverHas(t *testing.T, flagName string) bool {
-	out, _ := exec.Command(binPath, "serve", "-h").CombinedOutput()
-	return strings.Contains(string(out), "-"+flagName)
-}
-
 func startMoto(t *testing.T) string {
 	t.Helper()
 	path, err := exec.LookPath("moto_server")
 	if err != nil {
+		if os.Getenv("TRAILWATCH_E2E_REQUIRE") == "1" {
+			t.Fatal("moto_server not installed (TRAILWATCH_E2E_REQUIRE=1)")
+		}
 		t.Skip("moto_server not installed")
 	}
 	addr := freeAddr(t)
@@ -203,9 +195,6 @@ func startMoto(t *testing.T) string {
 // read it, kills the server with SIGKILL in the middle, restarts it, then notifies every object a
 // second time: the CIS root sum equals the generator's count exactly throughout.
 func TestS3SQSIngestSurvivesKill(t *testing.T) {
-	if !serverHas(t, "aws-endpoint") {
-		t.Skip("serve has no --aws-endpoint yet: wireIngest is not wired into serve.go")
-	}
 	cli := findCLI(t, "v2")
 	moto := startMoto(t)
 	dir, wantRoot := genS3(t, 30000, "--accounts", "5", "--per-file", "500")
@@ -305,9 +294,6 @@ func TestS3SQSIngestSurvivesKill(t *testing.T) {
 // delivers it and measures the time until the CIS alarm is ALARM. It also checks the endpoint's
 // auth and malformed-body answers.
 func TestEventBridgeToAlarmLatency(t *testing.T) {
-	if !serverHas(t, "eventbridge-log-group") {
-		t.Skip("serve has no --eventbridge-log-group yet: wireIngest is not wired into serve.go")
-	}
 	t.Setenv("TRAILWATCH_EVENTBRIDGE_KEY", "eb-secret")
 	s := startServer(t, "", "--eventbridge-log-group", "CloudTrail/logs")
 	ctx := context.Background()

@@ -34,6 +34,9 @@ func startMoto(t *testing.T) string {
 	t.Helper()
 	path, err := exec.LookPath("moto_server")
 	if err != nil {
+		if os.Getenv("TRAILWATCH_E2E_REQUIRE") == "1" {
+			t.Fatal("moto_server not installed (TRAILWATCH_E2E_REQUIRE=1)")
+		}
 		t.Skip("moto_server not installed")
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -79,7 +82,7 @@ func genS3Corpus(t testing.TB, events int) (string, int) {
 	cmd := exec.Command("python3", "../../../shared/tools/gen-cloudtrail", "--events", strconv.Itoa(events), "--format", "s3",
 		"--out", dir, "--start", start, "--rate", "50", "--accounts", "3", "--per-file", "1000", "--root-every", "97", "--summary", summary)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Skipf("gen-cloudtrail: %v\n%s", err, out)
+		t.Fatalf("gen-cloudtrail: %v\n%s", err, out)
 	}
 	var sum struct {
 		CISRootMatches int `json:"cis_root_matches"`
