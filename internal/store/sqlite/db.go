@@ -84,7 +84,7 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	path := filepath.Join(dir, FileName)
 	// wal_autocheckpoint(0): checkpoints run on their own connection (checkpointLoop), not inside a commit,
 	// where copying pages back and syncing the database file would stall every waiting writer.
-	pragmas := "_pragma=busy_timeout(10000)&_pragma=page_size(16384)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=wal_autocheckpoint(0)&_txlock=immediate"
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=page_size(16384)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=wal_autocheckpoint(0)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-65536)&_txlock=immediate"
 	write, err := sql.Open("sqlite", "file:"+path+"?"+pragmas)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
