@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -175,8 +176,9 @@ type fileIngester struct {
 }
 
 // chunkRecords is how many records are gathered before they are cut into batches: enough to fill
-// 10,000-event batches per stream, bounded to keep memory small.
-const chunkRecords = 100000
+// 1 MiB batches (about 800 CloudTrail records) for a few dozen streams, small enough that sending starts
+// while later files are still being decoded, and memory stays small.
+const chunkRecords = 32768
 
 func (f *fileIngester) run(ctx context.Context, files []string) error {
 	if err := f.ensureGroup(ctx); err != nil {
@@ -209,34 +211,47 @@ func (f *fileIngester) run(ctx context.Context, files []string) error {
 		}
 		pending = nil
 	}
-	for _, path := range files {
-		if ctx.Err() != nil {
-			break
+	// Files are read and decoded by a pool while earlier batches are being sent (gunzip and the JSON
+	// scan are this side's CPU cost), and gathered here in whatever order they finish: Batches orders
+	// each stream's records by time.
+	decoded := make(chan decodedFile, 64)
+	paths := make(chan string)
+	var decoders sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		decoders.Go(func() {
+			for path := range paths {
+				decoded <- decodeFile(path)
+			}
+		})
+	}
+	go func() {
+		defer close(paths)
+		for _, path := range files {
+			select {
+			case paths <- path:
+			case <-ctx.Done():
+				return
+			}
 		}
-		if cloudtrail.ParseKey(filepath.ToSlash(path)).Digest {
+	}()
+	go func() {
+		decoders.Wait()
+		close(decoded)
+	}()
+	for d := range decoded {
+		switch {
+		case d.skipped:
 			f.stats.skippedFiles.Add(1)
 			continue
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
+		case d.err != nil:
 			f.stats.failedFiles.Add(1)
-			fmt.Fprintf(f.stderr, "trailwatch ingest: %v\n", err)
-			continue
-		}
-		res, err := cloudtrail.DecodeObject(filepath.ToSlash(path), data)
-		if errors.Is(err, cloudtrail.ErrNotRecords) {
-			f.stats.skippedFiles.Add(1)
-			continue
-		}
-		if err != nil {
-			f.stats.failedFiles.Add(1)
-			fmt.Fprintf(f.stderr, "trailwatch ingest: %s: %v\n", path, err)
+			fmt.Fprintf(f.stderr, "trailwatch ingest: %v\n", d.err)
 			continue
 		}
 		f.stats.files.Add(1)
-		f.stats.skipped.Add(int64(res.Skipped))
-		pending = append(pending, res.Records...)
-		if len(pending) >= chunkRecords {
+		f.stats.skipped.Add(int64(d.res.Skipped))
+		pending = append(pending, d.res.Records...)
+		if len(pending) >= chunkRecords && ctx.Err() == nil {
 			flush()
 		}
 	}
@@ -276,6 +291,33 @@ func (f *fileIngester) ensureStream(ctx context.Context, name string) error {
 	f.streams[name] = true
 	f.mu.Unlock()
 	return nil
+}
+
+// decodedFile is one file's outcome: records, or skipped (a digest or a file without records), or an
+// error.
+type decodedFile struct {
+	res     cloudtrail.Result
+	skipped bool
+	err     error
+}
+
+// decodeFile reads and decodes one CloudTrail file.
+func decodeFile(path string) decodedFile {
+	if cloudtrail.ParseKey(filepath.ToSlash(path)).Digest {
+		return decodedFile{skipped: true}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return decodedFile{err: err}
+	}
+	res, err := cloudtrail.DecodeObject(filepath.ToSlash(path), data)
+	if errors.Is(err, cloudtrail.ErrNotRecords) {
+		return decodedFile{skipped: true}
+	}
+	if err != nil {
+		return decodedFile{err: fmt.Errorf("%s: %w", path, err)}
+	}
+	return decodedFile{res: res}
 }
 
 // put sends one batch and counts what PutLogEvents accepted.
