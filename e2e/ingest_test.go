@@ -73,15 +73,19 @@ func storedEvents(t *testing.T, ctx context.Context, lc *cloudwatchlogs.Client, 
 	t.Helper()
 	var lastErr error
 	for range 3 {
-		n := 0
-		p := cloudwatchlogs.NewFilterLogEventsPaginator(lc, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String(group)})
+		n, pages := 0, 0
+		// A fresh connection pool per attempt, so that a retry never reuses the connections of the
+		// attempt that failed (the cause of the failure is not known yet; see storedEvents' doc).
+		fresh := cloudwatchlogs.New(lc.Options(), func(o *cloudwatchlogs.Options) { o.HTTPClient = &http.Client{Transport: &http.Transport{}} })
+		p := cloudwatchlogs.NewFilterLogEventsPaginator(fresh, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String(group)})
 		for p.HasMorePages() {
 			page, err := p.NextPage(ctx)
 			if err != nil {
-				lastErr = err
+				lastErr = fmt.Errorf("page %d after %d events: %w", pages, n, err)
 				break
 			}
 			n += len(page.Events)
+			pages++
 		}
 		if lastErr == nil {
 			return n
