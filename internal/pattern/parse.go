@@ -186,33 +186,17 @@ func (p *parser) unexpected(detail string) *Error {
 }
 
 func (p *parser) orExpr(depth int) (expr, *Error) {
-	x, err := p.andExpr(depth)
-	if err != nil {
-		return nil, err
-	}
-	list := []expr{x}
-	for {
-		save := p.pos
-		p.skipWS()
-		if !p.hasPrefix("||") {
-			p.pos = save
-			break
-		}
-		p.pos += 2
-		y, err := p.andExpr(depth)
-		if err != nil {
-			return nil, err
-		}
-		list = append(list, y)
-	}
-	if len(list) == 1 {
-		return x, nil
-	}
-	return &orExpr{x: list}, nil
+	return p.chain(depth, "||", p.andExpr, func(x []expr) expr { return &orExpr{x: x} })
 }
 
 func (p *parser) andExpr(depth int) (expr, *Error) {
-	x, err := p.primary(depth)
+	return p.chain(depth, "&&", p.primary, func(x []expr) expr { return &andExpr{x: x} })
+}
+
+// chain parses operand (op operand)*, the shape of both binary levels (&& binds tighter than ||
+// because orExpr's operands are andExprs); a single operand is returned as is.
+func (p *parser) chain(depth int, op string, operand func(int) (expr, *Error), join func([]expr) expr) (expr, *Error) {
+	x, err := operand(depth)
 	if err != nil {
 		return nil, err
 	}
@@ -220,12 +204,12 @@ func (p *parser) andExpr(depth int) (expr, *Error) {
 	for {
 		save := p.pos
 		p.skipWS()
-		if !p.hasPrefix("&&") {
+		if !p.hasPrefix(op) {
 			p.pos = save
 			break
 		}
-		p.pos += 2
-		y, err := p.primary(depth)
+		p.pos += len(op)
+		y, err := operand(depth)
 		if err != nil {
 			return nil, err
 		}
@@ -234,7 +218,7 @@ func (p *parser) andExpr(depth int) (expr, *Error) {
 	if len(list) == 1 {
 		return x, nil
 	}
-	return &andExpr{x: list}, nil
+	return join(list), nil
 }
 
 func (p *parser) primary(depth int) (expr, *Error) {
