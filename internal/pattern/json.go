@@ -331,29 +331,11 @@ func (s *scanState) value(n *pathNode) bool {
 		}
 		return true
 	case 't':
-		if !s.lit("true") {
-			return false
-		}
-		if n != nil && len(n.slots) > 0 {
-			s.record(n, jval{kind: jTrue, start: int32(start), end: int32(s.pos)})
-		}
-		return true
+		return s.keyword(n, "true", jTrue, start)
 	case 'f':
-		if !s.lit("false") {
-			return false
-		}
-		if n != nil && len(n.slots) > 0 {
-			s.record(n, jval{kind: jFalse, start: int32(start), end: int32(s.pos)})
-		}
-		return true
+		return s.keyword(n, "false", jFalse, start)
 	case 'n':
-		if !s.lit("null") {
-			return false
-		}
-		if n != nil && len(n.slots) > 0 {
-			s.record(n, jval{kind: jNull, start: int32(start), end: int32(s.pos)})
-		}
-		return true
+		return s.keyword(n, "null", jNull, start)
 	default:
 		if !s.number() {
 			return false
@@ -363,6 +345,18 @@ func (s *scanState) value(n *pathNode) bool {
 		}
 		return true
 	}
+}
+
+// keyword scans the JSON literal w (true, false or null), which started at start, and records it for
+// n's slots.
+func (s *scanState) keyword(n *pathNode, w string, kind jsonKind, start int) bool {
+	if !s.lit(w) {
+		return false
+	}
+	if n != nil && len(n.slots) > 0 {
+		s.record(n, jval{kind: kind, start: int32(start), end: int32(s.pos)})
+	}
+	return true
 }
 
 func (s *scanState) lit(w string) bool {
