@@ -66,35 +66,39 @@ func runCLI(t *testing.T, args ...string) string {
 	return out.String()
 }
 
-// storedEvents counts a log group's events with FilterLogEvents, retrying a failed listing: a
-// FilterLogEvents page occasionally fails client-side with "use of closed network connection"
-// under load (seen with 50,000+ events; not specific to ingest), which must not fail these tests.
+// storedEvents counts a log group's events with FilterLogEvents. Under CI's parallel load a
+// FilterLogEvents page sometimes fails client-side after its 200 status, with "use of closed network
+// connection" while the body is read; the cause is not known yet (see the session notes). The count
+// is about what the server stored, so a failed page is asked for again (same token, fresh connection
+// pool) up to five times, and every retry is logged.
 func storedEvents(t *testing.T, ctx context.Context, lc *cloudwatchlogs.Client, group string) int {
 	t.Helper()
-	var lastErr error
-	for range 3 {
-		n, pages := 0, 0
-		// A fresh connection pool per attempt, so that a retry never reuses the connections of the
-		// attempt that failed (the cause of the failure is not known yet; see storedEvents' doc).
-		fresh := cloudwatchlogs.New(lc.Options(), func(o *cloudwatchlogs.Options) { o.HTTPClient = &http.Client{Transport: &http.Transport{}} })
-		p := cloudwatchlogs.NewFilterLogEventsPaginator(fresh, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String(group)})
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctx)
-			if err != nil {
-				lastErr = fmt.Errorf("page %d after %d events: %w", pages, n, err)
+	n, pages := 0, 0
+	var token *string
+	for {
+		var page *cloudwatchlogs.FilterLogEventsOutput
+		var err error
+		for attempt := range 5 {
+			client := lc
+			if attempt > 0 {
+				client = cloudwatchlogs.New(lc.Options(), func(o *cloudwatchlogs.Options) { o.HTTPClient = &http.Client{Transport: &http.Transport{}} })
+			}
+			page, err = client.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String(group), NextToken: token})
+			if err == nil {
 				break
 			}
-			n += len(page.Events)
-			pages++
+			t.Logf("counting events: page %d after %d events, attempt %d: %v", pages, n, attempt+1, err)
 		}
-		if lastErr == nil {
+		if err != nil {
+			t.Fatalf("cannot count events of %s", group)
+		}
+		n += len(page.Events)
+		pages++
+		if page.NextToken == nil || (token != nil && *page.NextToken == *token) {
 			return n
 		}
-		t.Logf("counting events: %v (retrying)", lastErr)
-		lastErr = nil
+		token = page.NextToken
 	}
-	t.Fatalf("cannot count events of %s", group)
-	return 0
 }
 
 var speedRe = regexp.MustCompile(`([0-9]+) events/s, ([0-9.]+) MB/s`)

@@ -126,21 +126,6 @@ func rootSum(t *testing.T, ctx context.Context, cc *cloudwatch.Client) float64 {
 	return sum
 }
 
-// countEvents counts the stored events of a log group with FilterLogEvents and the empty (match-all) pattern.
-func countEvents(t *testing.T, ctx context.Context, lc *cloudwatchlogs.Client, group string) int {
-	t.Helper()
-	n := 0
-	p := cloudwatchlogs.NewFilterLogEventsPaginator(lc, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String(group)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n += len(page.Events)
-	}
-	return n
-}
-
 // TestSDKIngestAndMetric puts a generated corpus through the SDK and checks the CIS root metric equals the
 // generator's count exactly.
 func TestSDKIngestAndMetric(t *testing.T) {
@@ -165,7 +150,7 @@ func TestSDKIngestAndMetric(t *testing.T) {
 		}
 		i = end
 	}
-	if got := countEvents(t, ctx, lc, "ct"); got != len(records) {
+	if got := storedEvents(t, ctx, lc, "ct"); got != len(records) {
 		t.Errorf("stored %d events, want %d", got, len(records))
 	}
 	if got := rootSum(t, ctx, cc); got != float64(wantRoot) {
@@ -241,7 +226,7 @@ func TestCrashKeepsAcknowledgedEvents(t *testing.T) {
 
 	s2 := startServer(t, dir)
 	lc2, cc2 := logsClient(s2), cwClient(s2)
-	stored := int64(countEvents(t, ctx, lc2, "ct"))
+	stored := int64(storedEvents(t, ctx, lc2, "ct"))
 	a, f := acked.Load(), inflight.Load()
 	if stored != a && stored != a+f {
 		t.Fatalf("after the crash %d events are stored; %d were acknowledged and %d in flight: a batch was lost or torn", stored, a, f)
