@@ -41,6 +41,22 @@ func newLogsService(t *testing.T, now *time.Time) *logs.Service {
 	return logs.NewService(openLogsDB(t), func() time.Time { return *now })
 }
 
+// collectPages calls page with each NextToken, starting from "", until the token comes back empty, and
+// returns every name the pages listed, in order.
+func collectPages(t *testing.T, page func(tok string) (names []string, next string, err error)) []string {
+	t.Helper()
+	var all []string
+	tok := ""
+	for {
+		names, next, err := page(tok)
+		mustOK(t, err)
+		all = append(all, names...)
+		if tok = next; tok == "" {
+			return all
+		}
+	}
+}
+
 func mustOK(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
@@ -232,48 +248,36 @@ func TestServiceDescribePaging(t *testing.T) {
 		mustOK(t, s.PutMetricFilter(ctx, svcScope, logs.PutMetricFilterInput{LogGroupName: "g1", FilterName: fmt.Sprintf("f%d", i),
 			MetricTransformations: []logs.MetricTransformation{{MetricName: "m", MetricNamespace: "n", MetricValue: "1"}}}))
 	}
-	var groups []string
-	tok := ""
-	for {
+	groups := collectPages(t, func(tok string) ([]string, string, error) {
 		out, err := s.DescribeLogGroups(ctx, svcScope, logs.DescribeLogGroupsInput{Limit: intp(2), NextToken: tok})
-		mustOK(t, err)
+		var names []string
 		for _, g := range out.LogGroups {
-			groups = append(groups, g.Name)
+			names = append(names, g.Name)
 		}
-		if tok = out.NextToken; tok == "" {
-			break
-		}
-	}
+		return names, out.NextToken, err
+	})
 	if !reflect.DeepEqual(groups, []string{"g0", "g1", "g2", "g3", "g4"}) {
 		t.Fatalf("groups = %v", groups)
 	}
-	var streams []string
-	tok = ""
-	for {
+	streams := collectPages(t, func(tok string) ([]string, string, error) {
 		out, err := s.DescribeLogStreams(ctx, svcScope, logs.DescribeLogStreamsInput{LogGroupName: "g0", Descending: true, Limit: intp(2), NextToken: tok})
-		mustOK(t, err)
+		var names []string
 		for _, st := range out.LogStreams {
-			streams = append(streams, st.Name)
+			names = append(names, st.Name)
 		}
-		if tok = out.NextToken; tok == "" {
-			break
-		}
-	}
+		return names, out.NextToken, err
+	})
 	if !reflect.DeepEqual(streams, []string{"s4", "s3", "s2", "s1", "s0"}) {
 		t.Fatalf("streams = %v", streams)
 	}
-	var filters []string
-	tok = ""
-	for {
+	filters := collectPages(t, func(tok string) ([]string, string, error) {
 		out, err := s.DescribeMetricFilters(ctx, svcScope, logs.DescribeMetricFiltersInput{Limit: intp(3), NextToken: tok})
-		mustOK(t, err)
+		var names []string
 		for _, f := range out.MetricFilters {
-			filters = append(filters, f.FilterName)
+			names = append(names, f.FilterName)
 		}
-		if tok = out.NextToken; tok == "" {
-			break
-		}
-	}
+		return names, out.NextToken, err
+	})
 	if !reflect.DeepEqual(filters, []string{"f0", "f1", "f2", "f3", "f4"}) {
 		t.Fatalf("filters = %v", filters)
 	}
