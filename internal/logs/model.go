@@ -144,8 +144,11 @@ type AppendBatch struct {
 	IngestionTime int64
 	Samples       []metrics.Sample
 	// DedupKeys, when non-nil, is parallel to Events: an event with a non-empty key is stored only
-	// if no event of the log group (already stored, or earlier in the batch) has that key. Only
-	// Store.AppendUnique reads it.
+	// if no event of the log group (already stored, or earlier in the batch) has that key and the
+	// same timestamp. The timestamp is part of the identity so that stores can keep keys in time
+	// order, where a batch's keys share a few index pages instead of one random page each; records
+	// lose nothing by it, since a CloudTrail record's timestamp is its own eventTime and so is the
+	// same in every delivery. Only Store.AppendUnique reads it.
 	DedupKeys []string
 	// SampleEvents, when non-nil, is parallel to Samples: the index in Events of the event that
 	// produced each sample, or -1 for a sample tied to no single event (a defaultValue). A sample of

@@ -421,9 +421,10 @@ func testMetricFilters(t *testing.T, s logs.Store) {
 	wantErr(t, s.DeleteMetricFilter(ctx, scopeA, "nope", "auth"), logs.ErrLogGroupNotFound)
 }
 
-// testAppendUnique checks deduplication by key: duplicates (stored earlier, repeated in the batch)
-// are skipped with their samples, keyless events always stored, keys are per group, and the
-// stream's bookkeeping counts only stored events.
+// testAppendUnique checks deduplication by key and timestamp: duplicates (stored earlier, repeated
+// in the batch) are skipped with their samples, keyless events always stored, a key at another
+// timestamp is another event, keys are per group, and the stream's bookkeeping counts only stored
+// events. Batches larger than one insert statement are covered too.
 func testAppendUnique(t *testing.T, s logs.Store) {
 	ctx := context.Background()
 	_, err := s.AppendUnique(ctx, scopeA, logs.AppendBatch{LogGroupName: "g", LogStreamName: "s"})
@@ -436,7 +437,7 @@ func testAppendUnique(t *testing.T, s logs.Store) {
 		return metrics.Sample{AccountID: scopeA.AccountID, Region: scopeA.Region, Namespace: "N", MetricName: "M", Timestamp: time.UnixMilli(60000), Value: v}
 	}
 	b := logs.AppendBatch{LogGroupName: "g", LogStreamName: "s", IngestionTime: 9000,
-		Events:       []logs.InputLogEvent{{Timestamp: 1000, Message: "a"}, {Timestamp: 2000, Message: "b"}, {Timestamp: 3000, Message: "a-again"}, {Timestamp: 4000, Message: "nokey"}},
+		Events:       []logs.InputLogEvent{{Timestamp: 1000, Message: "a"}, {Timestamp: 2000, Message: "b"}, {Timestamp: 1000, Message: "a-again"}, {Timestamp: 4000, Message: "nokey"}},
 		DedupKeys:    []string{"k1", "k2", "k1", ""},
 		Samples:      []metrics.Sample{sample(1), sample(2), sample(3), sample(4), sample(5)},
 		SampleEvents: []int{0, 1, 2, 3, -1},
@@ -459,4 +460,58 @@ func testAppendUnique(t *testing.T, s logs.Store) {
 	res, err = s.AppendUnique(ctx, scopeA, b)
 	must(t, err)
 	equal(t, "other group", res.Duplicate, []bool{false, false, true, false})
+
+	// The same key at another time is another event.
+	res, err = s.AppendUnique(ctx, scopeA, logs.AppendBatch{LogGroupName: "h", LogStreamName: "s", IngestionTime: 9000,
+		Events: []logs.InputLogEvent{{Timestamp: 1001, Message: "a-later"}}, DedupKeys: []string{"k1"}})
+	must(t, err)
+	equal(t, "same key, other time", res.Duplicate, []bool{false})
+
+	// A large batch: new keys, keys stored earlier and keys repeated in the batch, spread over
+	// many events so that a store inserting in chunks meets duplicates in several of them.
+	must(t, s.CreateLogGroup(ctx, scopeA, logs.LogGroup{Name: "big", LogGroupClass: "STANDARD"}))
+	must(t, s.CreateLogStream(ctx, scopeA, "big", logs.LogStream{Name: "s"}))
+	first := logs.AppendBatch{LogGroupName: "big", LogStreamName: "s", IngestionTime: 9000}
+	for i := range 500 {
+		first.Events = append(first.Events, logs.InputLogEvent{Timestamp: int64(3 * i), Message: fmt.Sprint("e", i)})
+		first.DedupKeys = append(first.DedupKeys, fmt.Sprint("k", i))
+	}
+	res, err = s.AppendUnique(ctx, scopeA, first)
+	must(t, err)
+	equal(t, "big first duplicates", res.Duplicate, make([]bool, 500))
+	var (
+		second = logs.AppendBatch{LogGroupName: "big", LogStreamName: "s", IngestionTime: 9000}
+		want   []bool
+		stored []string
+	)
+	for i := range 1000 {
+		// Every third event repeats an event of the first batch (at the same time); every other
+		// fifth repeats the event before it in this batch; the rest are new.
+		e, k, dup := logs.InputLogEvent{Timestamp: int64(i), Message: fmt.Sprint("n", i)}, fmt.Sprint("n", i), false
+		switch {
+		case i%3 == 0:
+			e, k, dup = first.Events[i/3], first.DedupKeys[i/3], true
+		case i%5 == 0:
+			prev := len(second.Events) - 1
+			e, k, dup = second.Events[prev], second.DedupKeys[prev], true
+		}
+		second.Events = append(second.Events, e)
+		second.DedupKeys = append(second.DedupKeys, k)
+		want = append(want, dup)
+		if !dup {
+			stored = append(stored, e.Message)
+		}
+	}
+	res, err = s.AppendUnique(ctx, scopeA, second)
+	must(t, err)
+	equal(t, "big second duplicates", res.Duplicate, want)
+	got := scanAll(t, s, scopeA, logs.EventQuery{LogGroupName: "big"})
+	var gotNew []string
+	for _, m := range got {
+		if m[0] == 'n' {
+			gotNew = append(gotNew, m)
+		}
+	}
+	equal(t, "big stored", len(got), 500+len(stored))
+	equal(t, "big stored new", gotNew, stored)
 }

@@ -77,8 +77,9 @@ func TestPutRecordsDedup(t *testing.T) {
 		t.Fatalf("second delivery: %+v", out)
 	}
 	// A batch that repeats a new key and an old one, plus an event without a key (never a duplicate).
+	// A repeated record carries its eventTime, so the repeat has the same timestamp.
 	more := []logs.InputLogEvent{evs[0], {Timestamp: start + 300, Message: `{"eventID":"new","userIdentity":{"type":"Root"},"eventType":"AwsApiCall"}`},
-		{Timestamp: start + 301, Message: `{"eventID":"new","userIdentity":{"type":"Root"},"eventType":"AwsApiCall"}`},
+		{Timestamp: start + 300, Message: `{"eventID":"new","userIdentity":{"type":"Root"},"eventType":"AwsApiCall"}`},
 		{Timestamp: start + 302, Message: `{"userIdentity":{"type":"Root"},"eventType":"AwsApiCall"}`}}
 	out, err = s.PutRecords(ctx, svcScope, logs.PutRecordsInput{LogGroupName: "ct", LogStreamName: in.LogStreamName, Events: more,
 		DedupKeys: []string{keys[0], "111122223333/new", "111122223333/new", ""}})

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"reflect"
@@ -402,6 +403,15 @@ func corpusPath() string {
 	return "/tmp/ct.ndjson"
 }
 
+// corpusKey is a record's dedup key, <recipientAccountId>/<eventID>, as the CloudTrail sources make it.
+func corpusKey(b *testing.B, rec string) string {
+	var r struct{ RecipientAccountID, EventID string }
+	if err := json.Unmarshal([]byte(rec), &r); err != nil {
+		b.Fatal(err)
+	}
+	return r.RecipientAccountID + "/" + r.EventID
+}
+
 func loadCorpus(b *testing.B) []string {
 	b.Helper()
 	f, err := os.Open(corpusPath())
@@ -431,16 +441,18 @@ func BenchmarkPutLogEvents(b *testing.B) {
 	corpus := loadCorpus(b)
 	for _, writers := range []int{1, 4} {
 		for _, withFilters := range []bool{false, true} {
-			name := fmt.Sprintf("writers=%d/filters=none", writers)
-			if withFilters {
-				name = fmt.Sprintf("writers=%d/filters=cis", writers)
+			for _, dedup := range []bool{false, true} {
+				name := fmt.Sprintf("writers=%d/filters=none/dedup=%v", writers, dedup)
+				if withFilters {
+					name = fmt.Sprintf("writers=%d/filters=cis/dedup=%v", writers, dedup)
+				}
+				b.Run(name, func(b *testing.B) { benchIngest(b, corpus, withFilters, dedup, writers) })
 			}
-			b.Run(name, func(b *testing.B) { benchIngest(b, corpus, withFilters, writers) })
 		}
 	}
 }
 
-func benchIngest(b *testing.B, corpus []string, withFilters bool, writers int) {
+func benchIngest(b *testing.B, corpus []string, withFilters, dedup bool, writers int) {
 	const group = "CloudTrail/DefaultLogGroup"
 	ctx := context.Background()
 	now := time.Date(2025, 11, 26, 19, 0, 0, 0, time.UTC)
@@ -467,16 +479,26 @@ func benchIngest(b *testing.B, corpus []string, withFilters bool, writers int) {
 	}
 	// Batches hold up to 1,000 events but never more than PutLogEvents' 1 MiB (message bytes plus
 	// 26 per event): CloudTrail records average ~1.3 KB, so a batch is ~800 events.
-	var batches [][]logs.InputLogEvent
+	// With dedup, batches go through PutRecords (as CloudTrail sources do) with each record's
+	// account/eventID as its key; every key is new until the corpus repeats.
+	var (
+		batches [][]logs.InputLogEvent
+		keys    [][]string
+	)
 	start := now.Add(-time.Hour).UnixMilli()
 	for i := 0; i < len(corpus); {
-		var evs []logs.InputLogEvent
+		var (
+			evs []logs.InputLogEvent
+			ks  []string
+		)
 		size := 0
 		for ; i < len(corpus) && len(evs) < 1000 && size+len(corpus[i])+26 <= 1048576; i++ {
 			size += len(corpus[i]) + 26
 			evs = append(evs, logs.InputLogEvent{Timestamp: start + int64(i), Message: corpus[i]})
+			ks = append(ks, corpusKey(b, corpus[i]))
 		}
 		batches = append(batches, evs)
+		keys = append(keys, ks)
 	}
 	var (
 		next   atomic.Int64 // batches handed out
@@ -498,7 +520,12 @@ func benchIngest(b *testing.B, corpus []string, withFilters bool, writers int) {
 					return
 				}
 				evs := batches[i%int64(len(batches))]
-				_, err := svc.PutLogEvents(ctx, sc, logs.PutLogEventsInput{LogGroupName: group, LogStreamName: stream, LogEvents: evs})
+				var err error
+				if dedup {
+					_, err = svc.PutRecords(ctx, sc, logs.PutRecordsInput{LogGroupName: group, LogStreamName: stream, Events: evs, DedupKeys: keys[i%int64(len(batches))]})
+				} else {
+					_, err = svc.PutLogEvents(ctx, sc, logs.PutLogEventsInput{LogGroupName: group, LogStreamName: stream, LogEvents: evs})
+				}
 				if err != nil {
 					errs <- err
 					return
