@@ -19,8 +19,10 @@ type Result struct {
 	Skipped int
 }
 
+// add keeps rec unless it is unusable. Every record comes from the strict scanner (ParseRecord or
+// scanRecord), so its Raw is valid JSON and valid UTF-8 already.
 func (r *Result) add(rec Record, err error) {
-	if err != nil || len(rec.Raw) > MaxRecordBytes || !validUTF8(rec.Raw) {
+	if err != nil || len(rec.Raw) > MaxRecordBytes {
 		r.Skipped++
 		return
 	}
@@ -132,82 +134,100 @@ func DecodeRecords(data []byte) (Result, error) {
 		}
 		return res, nil
 	case '{':
-		// One object spanning the input is a record file (or a digest or some other object);
-		// several objects are newline-delimited records.
+		// A CloudTrail log file: one pass that checks the JSON and splits and reads the records.
+		if hasRecordsKey(data, i) {
+			res, end, err := decodeFile(data, i)
+			if err != nil {
+				return Result{}, fmt.Errorf("decode record file: %w", err)
+			}
+			if skipSpace(data, end) == len(data) {
+				return res, nil
+			}
+			return decodeLines(data)
+		}
+		// One object spanning the input is a single record, a digest or some other object;
+		// several objects are newline-delimited records. A structural skip tells them apart
+		// without judging the first line, which decodeLines may skip alone.
 		end, err := skipValue(data, i)
 		if err != nil {
 			return Result{}, fmt.Errorf("decode records: %w", err)
 		}
-		if skipSpace(data, end) == len(data) {
-			return decodeFile(data[i:end])
+		if skipSpace(data, end) != len(data) {
+			return decodeLines(data)
 		}
-		return decodeLines(data)
+		res, _, err := decodeFile(data[:end], i)
+		if err != nil {
+			return Result{}, fmt.Errorf("decode record file: %w", err)
+		}
+		return res, nil
 	default:
 		return Result{}, errors.New("input is neither a JSON object, an array nor newline-delimited records")
 	}
 }
 
-// decodeFile decodes one JSON object: a {"Records":[...]} file, a single record, or a non-record
-// object. The object is validated once (json.Valid) and then split with the package's structural
-// scanner, which costs a fraction of decoding into json.RawMessage values.
-func decodeFile(obj []byte) (Result, error) {
-	if !json.Valid(obj) {
-		var v any
-		err := json.Unmarshal(obj, &v) // for encoding/json's description of the problem
-		return Result{}, fmt.Errorf("decode record file: %w", err)
-	}
-	var records, digest, eventTime []byte
-	if err := members(obj, 0, func(key, val []byte, _ bool) {
-		switch string(key) {
-		case "Records":
-			records = val
-		case "digestStartTime":
-			digest = val
-		case "eventTime", "eventVersion":
-			eventTime = val
-		}
-	}); err != nil {
-		return Result{}, fmt.Errorf("decode record file: %w", err)
-	}
-	var res Result
-	switch {
-	case records != nil:
-		if records[0] != '[' {
-			return Result{}, errors.New("decode record file: Records is not an array")
-		}
-		err := elements(records, func(raw []byte) { res.add(ParseRecord(raw)) })
-		return res, err
-	case digest != nil:
-		return res, ErrNotRecords
-	case eventTime != nil:
-		res.add(ParseRecord(obj))
-		return res, nil
-	default:
-		return res, ErrNotRecords
-	}
+// hasRecordsKey reports whether the object at data[i] starts with a "Records" member, as every
+// CloudTrail log file does.
+func hasRecordsKey(data []byte, i int) bool {
+	j := skipSpace(data, i+1)
+	return len(data)-j >= len(`"Records"`) && string(data[j:j+len(`"Records"`)]) == `"Records"`
 }
 
-// elements calls fn for each element of the valid JSON array arr.
-func elements(arr []byte, fn func(raw []byte)) error {
-	i := skipSpace(arr, 1)
-	if i < len(arr) && arr[i] == ']' {
-		return nil
-	}
-	for i < len(arr) {
-		i = skipSpace(arr, i)
-		end, err := skipValue(arr, i)
-		if err != nil {
-			return err
+var errRecordsNotArray = errors.New("Records is not an array")
+
+// decodeFile decodes the JSON object at data[i]: a {"Records":[...]} file, a single record, or a
+// non-record object (ErrNotRecords), checking it strictly in the same pass. It returns the index
+// just past the object.
+func decodeFile(data []byte, i int) (Result, int, error) {
+	var (
+		res                       Result
+		records, digest, isRecord bool
+		notArray                  bool
+	)
+	end, err := scanMembers(data, i, 1, func(key []byte, j int) (int, error) {
+		switch string(key) {
+		case "Records":
+			if j >= len(data) || data[j] != '[' {
+				notArray = true
+				break
+			}
+			records, notArray = true, false
+			res = Result{} // a repeated member replaces the earlier one, as with encoding/json
+			return scanElements(data, j, 2, func(k int) (int, error) {
+				if data[k] != '{' {
+					end, err := scanValue(data, k, 2)
+					res.Skipped++
+					return end, err
+				}
+				end, f, err := scanRecord(data, k, 2)
+				if err != nil {
+					return 0, err
+				}
+				res.add(f.record(Record{Raw: data[k:end]}))
+				return end, nil
+			})
+		case "digestStartTime":
+			digest = true
+		case "eventTime", "eventVersion":
+			isRecord = true
 		}
-		fn(arr[i:end])
-		i = skipSpace(arr, end)
-		if i < len(arr) && arr[i] == ',' {
-			i++
-			continue
-		}
-		return nil
+		return scanValue(data, j, 1)
+	})
+	if err != nil {
+		return Result{}, 0, err
 	}
-	return errSyntax
+	switch {
+	case notArray:
+		return Result{}, end, errRecordsNotArray
+	case records:
+		return res, end, nil
+	case digest:
+		return Result{}, end, ErrNotRecords
+	case isRecord:
+		res.add(ParseRecord(data[i:end]))
+		return res, end, nil
+	default:
+		return Result{}, end, ErrNotRecords
+	}
 }
 
 // decodeLines decodes newline-delimited records; blank lines are ignored and each unusable line
@@ -225,7 +245,7 @@ func decodeLines(data []byte) (Result, error) {
 		if len(line) == 0 {
 			continue
 		}
-		res.add(ParseRecordChecked(line))
+		res.add(ParseRecord(line))
 	}
 	return res, nil
 }
@@ -320,7 +340,7 @@ func DecodeSubscription(data []byte) (Result, error) {
 	}
 	var res Result
 	for _, e := range p.LogEvents {
-		res.add(ParseRecordChecked([]byte(e.Message)))
+		res.add(ParseRecord([]byte(e.Message)))
 	}
 	return res, nil
 }
@@ -380,10 +400,11 @@ func isSubscription(data []byte) bool {
 		return false
 	}
 	found := false
-	_ = members(data, i, func(key, _ []byte, _ bool) {
+	_, _ = scanMembers(data, i, 1, func(key []byte, j int) (int, error) {
 		if string(key) == "messageType" {
 			found = true
 		}
+		return scanValue(data, j, 1)
 	})
 	return found
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // sample is one record of ../shared/data/cloudtrail/samples.jsonl: its raw bytes as they appear in
@@ -290,7 +291,7 @@ func checkResult(t *testing.T, res Result) {
 		if s, ok := f.EventID.(string); ok && s != r.EventID {
 			t.Fatalf("eventID %q, encoding/json reads %q in %s", r.EventID, s, r.Raw)
 		}
-		if r.Time.IsZero() || len(r.Raw) > MaxRecordBytes {
+		if r.Time.IsZero() || len(r.Raw) > MaxRecordBytes || !utf8.Valid(r.Raw) {
 			t.Fatalf("bad record %+v", r)
 		}
 	}
@@ -300,9 +301,12 @@ func FuzzParseRecord(f *testing.F) {
 	f.Add([]byte(`{"eventTime":"2026-11-25T20:10:04Z","eventID":"e1","recipientAccountId":"1","awsRegion":"r"}`))
 	f.Add([]byte(`{"a":[{"b":"\"}"}],"eventTime":"2026-11-25 20:10:04Z","eventID":"\u0041"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		r, err := ParseRecordChecked(b)
+		r, err := ParseRecord(b)
 		if err != nil {
 			return
+		}
+		if !json.Valid(b) || !utf8.Valid(b) {
+			t.Fatalf("ParseRecord accepted %q, which is not valid UTF-8 JSON", b)
 		}
 		var f struct {
 			EventTime string `json:"eventTime"`

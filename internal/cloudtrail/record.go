@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"time"
-	"unicode/utf8"
 )
 
 // Record is one CloudTrail record ready to become a log event.
@@ -50,41 +49,24 @@ var (
 	errNoTime     = errors.New("record has no valid eventTime")
 )
 
-// ParseRecord reads the fields trailwatch needs from one record. raw must be a complete JSON value;
-// it is not validated beyond what reading the top-level members needs (callers validate envelopes
-// with encoding/json first, or call ParseRecordChecked). The record keeps raw, not a copy.
+// ParseRecord reads the fields trailwatch needs from one record. raw must be exactly one JSON
+// object (with optional surrounding space); it is checked strictly, UTF-8 included, so a record's
+// Raw is always a message CloudWatch Logs would accept and encoding/json would read. The record
+// keeps raw, not a copy.
 func ParseRecord(raw []byte) (Record, error) {
 	r := Record{Raw: raw}
 	i := skipSpace(raw, 0)
 	if i >= len(raw) || raw[i] != '{' {
 		return r, errNotObject
 	}
-	var eventTime []byte
-	var timeEscaped bool
-	err := members(raw, i, func(key, val []byte, escaped bool) {
-		switch string(key) {
-		case "eventTime":
-			eventTime, timeEscaped = val, escaped
-		case "eventID":
-			r.EventID = stringValue(val, escaped)
-		case "recipientAccountId":
-			r.AccountID = stringValue(val, escaped)
-		case "awsRegion":
-			r.Region = stringValue(val, escaped)
-		}
-	})
+	end, f, err := scanRecord(raw, i, 0)
 	if err != nil {
 		return r, err
 	}
-	if eventTime == nil || eventTime[0] != '"' {
-		return r, errNoTime
+	if skipSpace(raw, end) != len(raw) {
+		return r, errSyntax
 	}
-	t, ok := parseTime(stringValue(eventTime, timeEscaped))
-	if !ok {
-		return r, errNoTime
-	}
-	r.Time = t
-	return r, nil
+	return f.record(r)
 }
 
 // timeLayouts are the eventTime spellings accepted: CloudTrail writes RFC 3339 in UTC
@@ -99,14 +81,6 @@ func parseTime(s string) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
-}
-
-// ParseRecordChecked is ParseRecord for input that has not been validated as JSON yet.
-func ParseRecordChecked(raw []byte) (Record, error) {
-	if !json.Valid(raw) {
-		return Record{Raw: raw}, errors.New("record is not valid JSON")
-	}
-	return ParseRecord(raw)
 }
 
 // stringValue returns the text of a JSON string value (quotes included in val), "" for any other
@@ -126,56 +100,6 @@ func stringValue(val []byte, escaped bool) string {
 }
 
 var errSyntax = errors.New("malformed JSON")
-
-// members calls fn for each member of the object starting at raw[i] ('{'): the key without
-// quotes (raw bytes; escaped keys are passed escaped and so never equal a plain name), the value's
-// raw bytes, and whether a string value contains escapes.
-func members(raw []byte, i int, fn func(key, val []byte, escaped bool)) error {
-	i++ // '{'
-	i = skipSpace(raw, i)
-	if i < len(raw) && raw[i] == '}' {
-		return nil
-	}
-	for {
-		i = skipSpace(raw, i)
-		if i >= len(raw) || raw[i] != '"' {
-			return errSyntax
-		}
-		end, _, err := skipString(raw, i)
-		if err != nil {
-			return err
-		}
-		key := raw[i+1 : end-1]
-		i = skipSpace(raw, end)
-		if i >= len(raw) || raw[i] != ':' {
-			return errSyntax
-		}
-		i = skipSpace(raw, i+1)
-		start := i
-		var escaped bool
-		if i < len(raw) && raw[i] == '"' {
-			i, escaped, err = skipString(raw, i)
-		} else {
-			i, err = skipValue(raw, i)
-		}
-		if err != nil {
-			return err
-		}
-		fn(key, raw[start:i], escaped)
-		i = skipSpace(raw, i)
-		if i >= len(raw) {
-			return errSyntax
-		}
-		switch raw[i] {
-		case ',':
-			i++
-		case '}':
-			return nil
-		default:
-			return errSyntax
-		}
-	}
-}
 
 func skipSpace(b []byte, i int) int {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
@@ -255,6 +179,3 @@ func skipValue(b []byte, i int) (int, error) {
 // 256 KB are not sent" (CloudTrail user guide, limitation of sending events to CloudWatch Logs); the
 // CloudWatch Logs per-event limit counts 26 bytes of overhead.
 const MaxRecordBytes = 262144 - 26
-
-// validUTF8 reports whether b is valid UTF-8, which CloudWatch Logs requires of messages.
-func validUTF8(b []byte) bool { return utf8.Valid(b) }
