@@ -15,6 +15,7 @@ require (
 	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6
 	github.com/emersion/go-smtp v0.25.1
 	github.com/fxamacker/cbor/v2 v2.10.0
+	github.com/klauspost/compress v1.20.4
 	github.com/wneessen/go-mail v0.8.1
 	modernc.org/sqlite v1.62.0
 )
