@@ -514,4 +514,19 @@ func testAppendUnique(t *testing.T, s logs.Store) {
 	}
 	equal(t, "big stored", len(got), 500+len(stored))
 	equal(t, "big stored new", gotNew, stored)
+
+	// Events with keys at one timestamp come back in ingestion order, whatever their keys.
+	same := logs.AppendBatch{LogGroupName: "big", LogStreamName: "s", IngestionTime: 9000}
+	var wantSame, wantSameDesc []string
+	for i := range 20 {
+		m := fmt.Sprint("same", i)
+		same.Events = append(same.Events, logs.InputLogEvent{Timestamp: 5000, Message: m})
+		same.DedupKeys = append(same.DedupKeys, fmt.Sprint("key-", 19-i))
+		wantSame = append(wantSame, m)
+		wantSameDesc = append([]string{m}, wantSameDesc...)
+	}
+	_, err = s.AppendUnique(ctx, scopeA, same)
+	must(t, err)
+	equal(t, "one timestamp", scanAll(t, s, scopeA, logs.EventQuery{LogGroupName: "big", StartTime: 5000, EndTime: 5001}), wantSame)
+	equal(t, "one timestamp descending", scanAll(t, s, scopeA, logs.EventQuery{LogGroupName: "big", StartTime: 5000, EndTime: 5001, Descending: true}), wantSameDesc)
 }

@@ -176,6 +176,16 @@ func (db *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
+// migrationPreStep returns the Go code a migration needs before its SQL runs, in the same
+// transaction, for data changes SQL cannot express; nil for most migrations.
+func migrationPreStep(name string) func(context.Context, *sql.Tx) error {
+	switch name {
+	case "schema_070_group_index_dedup.sql":
+		return rehashDedupKeys
+	}
+	return nil
+}
+
 func (db *DB) applyMigration(ctx context.Context, name string) error {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
@@ -188,6 +198,11 @@ func (db *DB) applyMigration(ctx context.Context, name string) error {
 	}
 	if seen > 0 {
 		return nil
+	}
+	if step := migrationPreStep(name); step != nil {
+		if err := step(ctx, tx); err != nil {
+			return fmt.Errorf("apply migration %s: %w", name, err)
+		}
 	}
 	body, err := schemaFS.ReadFile(name)
 	if err != nil {

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -429,62 +430,23 @@ func (db *DB) AppendEvents(ctx context.Context, sc logs.Scope, b logs.AppendBatc
 	return seq, err
 }
 
-// ScanEvents implements logs.Store. A single stream is read through the (stream_id, ts, id) index,
-// anything else through (group_id, ts, id).
+// ScanEvents implements logs.Store.
 func (db *DB) ScanEvents(ctx context.Context, sc logs.Scope, q logs.EventQuery, fn func(logs.Event) bool) error {
 	gid, err := logGroupID(ctx, db.read, sc, q.LogGroupName)
 	if err != nil {
 		return err
 	}
-	var (
-		where strings.Builder
-		args  []any
-	)
-	switch {
-	case len(q.Streams) > 0 || q.StreamPrefix != "":
-		ids, err := db.streamIDs(ctx, gid, q.Streams, q.StreamPrefix)
-		if err != nil {
+	var ids []int64
+	if len(q.Streams) > 0 || q.StreamPrefix != "" {
+		if ids, err = db.streamIDs(ctx, gid, q.Streams, q.StreamPrefix); err != nil {
 			return err
 		}
 		if len(ids) == 0 {
 			return nil
 		}
-		if len(ids) == 1 {
-			where.WriteString(`e.stream_id = ?`)
-			args = append(args, ids[0])
-		} else {
-			where.WriteString(`e.group_id = ? AND e.stream_id IN (` + strings.Repeat("?,", len(ids)-1) + `?)`)
-			args = append(args, gid)
-			for _, id := range ids {
-				args = append(args, id)
-			}
-		}
-	default:
-		where.WriteString(`e.group_id = ?`)
-		args = append(args, gid)
 	}
-	if q.StartTime > 0 {
-		where.WriteString(` AND e.ts >= ?`)
-		args = append(args, q.StartTime)
-	}
-	if q.EndTime > 0 {
-		where.WriteString(` AND e.ts < ?`)
-		args = append(args, q.EndTime)
-	}
-	if q.After != nil {
-		where.WriteString(` AND (e.ts, e.id) > (?, ?)`)
-		args = append(args, q.After.Timestamp, q.After.Seq)
-	}
-	if q.Before != nil {
-		where.WriteString(` AND (e.ts, e.id) < (?, ?)`)
-		args = append(args, q.Before.Timestamp, q.Before.Seq)
-	}
-	order := ` ORDER BY e.ts, e.id`
-	if q.Descending {
-		order = ` ORDER BY e.ts DESC, e.id DESC`
-	}
-	rows, err := db.read.QueryContext(ctx, `SELECT e.id, s.name, e.ts, e.ingestion_time, e.message
-		FROM log_events e JOIN log_streams s ON s.id = e.stream_id WHERE `+where.String()+order, args...)
+	query, args := scanEventsQuery(gid, ids, q)
+	rows, err := db.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("scan log events: %w", err)
 	}
@@ -502,6 +464,54 @@ func (db *DB) ScanEvents(ctx context.Context, sc logs.Scope, q logs.EventQuery, 
 		return fmt.Errorf("scan log events: %w", err)
 	}
 	return nil
+}
+
+// scanEventsQuery is ScanEvents' SQL for group gid, restricted to the streams ids when there are
+// any. A single stream is read through (stream_id, ts, id), anything else through the group index
+// (group_id, ts, dedup_key), which SQLite completes by sorting each timestamp's events by id.
+func scanEventsQuery(gid int64, ids []int64, q logs.EventQuery) (string, []any) {
+	var (
+		where strings.Builder
+		args  []any
+	)
+	switch len(ids) {
+	case 0:
+		where.WriteString(`e.group_id = ?`)
+		args = append(args, gid)
+	case 1:
+		where.WriteString(`e.stream_id = ?`)
+		args = append(args, ids[0])
+	default:
+		where.WriteString(`e.group_id = ? AND e.stream_id IN (` + strings.Repeat("?,", len(ids)-1) + `?)`)
+		args = append(args, gid)
+		for _, id := range ids {
+			args = append(args, id)
+		}
+	}
+	if q.StartTime > 0 {
+		where.WriteString(` AND e.ts >= ?`)
+		args = append(args, q.StartTime)
+	}
+	if q.EndTime > 0 {
+		where.WriteString(` AND e.ts < ?`)
+		args = append(args, q.EndTime)
+	}
+	// The plain ts bounds beside the row values let the index seek to the token's timestamp: the
+	// group index is (group_id, ts, dedup_key), which a (ts, id) row value alone cannot range over.
+	if q.After != nil {
+		where.WriteString(` AND e.ts >= ? AND (e.ts, e.id) > (?, ?)`)
+		args = append(args, q.After.Timestamp, q.After.Timestamp, q.After.Seq)
+	}
+	if q.Before != nil {
+		where.WriteString(` AND e.ts <= ? AND (e.ts, e.id) < (?, ?)`)
+		args = append(args, q.Before.Timestamp, q.Before.Timestamp, q.Before.Seq)
+	}
+	order := ` ORDER BY e.ts, e.id`
+	if q.Descending {
+		order = ` ORDER BY e.ts DESC, e.id DESC`
+	}
+	return `SELECT e.id, s.name, e.ts, e.ingestion_time, e.message
+		FROM log_events e JOIN log_streams s ON s.id = e.stream_id WHERE ` + where.String() + order, args
 }
 
 func (db *DB) streamIDs(ctx context.Context, gid int64, names []string, prefix string) ([]int64, error) {
@@ -749,7 +759,7 @@ func insertUniqueEventsSQL(n int) string {
 // AppendUnique implements logs.Store. Each chunk is one multi-row INSERT ... ON CONFLICT DO
 // NOTHING against the (group_id, ts, dedup_key) unique index, so the decision is made inside the
 // write transaction and holds across concurrent batches; within a batch the first event with a
-// key wins.
+// key wins. Keys are stored hashed (dedupHash).
 //
 // Which events were stored is read off the statement's result rather than with RETURNING, which
 // cost about a third of the throughput (SQLite materialises the returned rows, and each one
@@ -777,7 +787,7 @@ func (db *DB) AppendUnique(ctx context.Context, sc logs.Scope, b logs.AppendBatc
 			for i, e := range chunk {
 				var key any
 				if k := b.DedupKeys[start+i]; k != "" {
-					key = k
+					key = dedupHash(k)
 				}
 				args = append(args, gidArg, sidArg, ingestArg, e.Timestamp, e.Message, key)
 			}
@@ -807,7 +817,7 @@ func (db *DB) AppendUnique(ctx context.Context, sc logs.Scope, b logs.AppendBatc
 				inserted = make(map[dedupEntry]bool)
 				for i, e := range b.Events[:start] {
 					if k := b.DedupKeys[i]; k != "" {
-						inserted[dedupEntry{e.Timestamp, k}] = true
+						inserted[dedupEntry{e.Timestamp, string(dedupHash(k))}] = true
 					}
 				}
 			}
@@ -826,7 +836,7 @@ func (db *DB) AppendUnique(ctx context.Context, sc logs.Scope, b logs.AppendBatc
 		stored := 0
 		for i, e := range b.Events {
 			if k := b.DedupKeys[i]; k != "" && inserted != nil {
-				ent := dedupEntry{e.Timestamp, k}
+				ent := dedupEntry{e.Timestamp, string(dedupHash(k))}
 				if !inserted[ent] {
 					res.Duplicate[i] = true
 					continue
@@ -875,10 +885,59 @@ func (db *DB) AppendUnique(ctx context.Context, sc logs.Scope, b logs.AppendBatc
 	return res, nil
 }
 
-// dedupEntry is what makes an event a duplicate: its key at its timestamp.
+// dedupEntry is what makes an event a duplicate: its key (hashed) at its timestamp.
 type dedupEntry struct {
 	ts  int64
 	key string
+}
+
+// dedupHash is how a dedup key is stored: the first 16 bytes of its SHA-256, as a BLOB. CloudTrail's
+// keys (<account>/<eventID>, ~49 bytes) would triple the size of the index entries that every
+// event adds to the group's time index; 128 bits keep two different keys from ever meeting (a
+// collision, which would drop a record as a duplicate, needs about 2^64 keys at one timestamp).
+func dedupHash(key string) []byte {
+	h := sha256.Sum256([]byte(key))
+	return h[:16]
+}
+
+// rehashDedupKeys is schema 070's step before its SQL: it replaces the text keys stored until then
+// by their hashes, so records stored before the upgrade are still recognised when they arrive again.
+func rehashDedupKeys(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, dedup_key FROM log_events WHERE typeof(dedup_key) = 'text'`)
+	if err != nil {
+		return fmt.Errorf("read dedup keys: %w", err)
+	}
+	type rekey struct {
+		id  int64
+		key []byte
+	}
+	var todo []rekey
+	for rows.Next() {
+		var (
+			id  int64
+			key string
+		)
+		if err := rows.Scan(&id, &key); err != nil {
+			rows.Close()
+			return fmt.Errorf("read dedup keys: %w", err)
+		}
+		todo = append(todo, rekey{id, dedupHash(key)})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read dedup keys: %w", err)
+	}
+	st, err := tx.PrepareContext(ctx, `UPDATE log_events SET dedup_key = ? WHERE id = ?`)
+	if err != nil {
+		return fmt.Errorf("rewrite dedup keys: %w", err)
+	}
+	defer st.Close()
+	for _, r := range todo {
+		if _, err := st.ExecContext(ctx, r.key, r.id); err != nil {
+			return fmt.Errorf("rewrite dedup keys: %w", err)
+		}
+	}
+	return nil
 }
 
 // storedKeys adds to into the keys of the events with rowids in (after, upto].
@@ -889,10 +948,14 @@ func storedKeys(ctx context.Context, tx *sql.Tx, after, upto int64, into map[ded
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var e dedupEntry
-		if err := rows.Scan(&e.ts, &e.key); err != nil {
+		var (
+			e   dedupEntry
+			key []byte
+		)
+		if err := rows.Scan(&e.ts, &key); err != nil {
 			return fmt.Errorf("read stored keys: %w", err)
 		}
+		e.key = string(key)
 		into[e] = true
 	}
 	if err := rows.Err(); err != nil {

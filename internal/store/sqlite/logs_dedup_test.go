@@ -2,7 +2,11 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"io/fs"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -173,5 +177,89 @@ func TestPutLogEventsRecordGroup(t *testing.T) {
 	put()
 	if got := rootSum(t, db, now); got != 30 {
 		t.Fatalf("trail group: root sum %v, want 30", got)
+	}
+}
+
+// TestDedupKeysSurviveSchema070 opens a database as schema 060 left it (text dedup keys, separate
+// dedup index) and checks that after the upgrade a stored record arriving again is still a
+// duplicate, and a new one is not.
+func TestDedupKeysSurviveSchema070(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	raw, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName))
+	mustOK(t, err)
+	_, err = raw.ExecContext(ctx, `CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`)
+	mustOK(t, err)
+	names, err := fs.Glob(schemaFS, "schema_*.sql")
+	mustOK(t, err)
+	for _, name := range names {
+		if name >= "schema_070" {
+			break
+		}
+		body, err := schemaFS.ReadFile(name)
+		mustOK(t, err)
+		_, err = raw.ExecContext(ctx, string(body))
+		mustOK(t, err)
+		_, err = raw.ExecContext(ctx, `INSERT INTO schema_migrations VALUES (?, 0)`, name)
+		mustOK(t, err)
+	}
+	for _, stmt := range []string{
+		`INSERT INTO log_groups (id, account_id, region, name, creation_time) VALUES (1, '111111111111', 'us-east-1', 'ct', 0)`,
+		`INSERT INTO log_streams (id, group_id, name, creation_time) VALUES (1, 1, 's', 0)`,
+		`INSERT INTO log_events (group_id, stream_id, ts, ingestion_time, message, dedup_key) VALUES (1, 1, 1000, 0, 'old', '111111111111/e1')`,
+	} {
+		_, err := raw.ExecContext(ctx, stmt)
+		mustOK(t, err)
+	}
+	mustOK(t, raw.Close())
+
+	db, err := Open(ctx, dir, Options{})
+	mustOK(t, err)
+	defer db.Close()
+	res, err := db.AppendUnique(ctx, svcScope, logs.AppendBatch{LogGroupName: "ct", LogStreamName: "s", IngestionTime: 2000,
+		Events:    []logs.InputLogEvent{{Timestamp: 1000, Message: "old again"}, {Timestamp: 1000, Message: "new"}},
+		DedupKeys: []string{"111111111111/e1", "111111111111/e2"}})
+	mustOK(t, err)
+	if !slices.Equal(res.Duplicate, []bool{true, false}) {
+		t.Fatalf("duplicates %v, want [true false]", res.Duplicate)
+	}
+}
+
+// TestScanEventsPlans pins the indexes event scans use: a group's events through the group index
+// (never a scan of the table or a sort of all rows), a single stream's through the stream index.
+func TestScanEventsPlans(t *testing.T) {
+	db := openLogsDB(t)
+	tok := &logs.EventCursor{Timestamp: 5, Seq: 7}
+	tests := []struct {
+		name  string
+		ids   []int64
+		q     logs.EventQuery
+		index string
+	}{
+		{"group", nil, logs.EventQuery{StartTime: 1, EndTime: 9}, "log_events_group (group_id=? AND ts>? AND ts<?)"},
+		{"group after token", nil, logs.EventQuery{After: tok}, "log_events_group (group_id=? AND ts>?)"},
+		{"group descending before token", nil, logs.EventQuery{Before: tok, Descending: true}, "log_events_group (group_id=? AND ts<?)"},
+		{"streams", []int64{1, 2}, logs.EventQuery{StartTime: 1}, "log_events_group (group_id=? AND ts>?)"},
+		{"one stream", []int64{1}, logs.EventQuery{StartTime: 1, After: tok}, "log_events_stream (stream_id=? AND ts>?)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			query, args := scanEventsQuery(1, tt.ids, tt.q)
+			rows, err := db.read.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+query, args...)
+			mustOK(t, err)
+			defer rows.Close()
+			var plan []string
+			for rows.Next() {
+				var id, parent, unused int
+				var detail string
+				mustOK(t, rows.Scan(&id, &parent, &unused, &detail))
+				plan = append(plan, detail)
+			}
+			joined := strings.Join(plan, "; ")
+			if !strings.Contains(joined, "SEARCH e USING INDEX "+tt.index) || strings.Contains(joined, "SCAN e") ||
+				strings.Contains(joined, "USE TEMP B-TREE FOR ORDER BY") {
+				t.Fatalf("plan %q, want a search of %s", joined, tt.index)
+			}
+		})
 	}
 }
