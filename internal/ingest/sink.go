@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -72,33 +73,95 @@ func (s *Sink) LastDelivery() time.Time {
 	return time.Time{}
 }
 
+// deliverStreams is how many log streams one Deliver writes at once. A set of S3 objects holds
+// one stream per account and region; writing them one after another made every small batch wait
+// for a commit of its own, while concurrent batches share one (the store's group commit).
+const deliverStreams = 16
+
 // Deliver writes records to dest: grouped by log stream, each stream's records in eventTime order
 // (stable, so equal times keep their delivery order), cut into batches within PutLogEvents' limits.
-// It returns after every batch is durably stored, or with the first error; batches stored before
-// an error stay stored, and delivering the same records again is harmless (deduplication).
+// Streams are written concurrently, each stream's batches in order. It returns after every batch
+// is durably stored, or with the first error, once the batches under way have finished; batches
+// stored before an error stay stored, and delivering the same records again is harmless
+// (deduplication).
 func (s *Sink) Deliver(ctx context.Context, dest Destination, res cloudtrail.Result) (Stats, error) {
 	st := Stats{Records: len(res.Records), Skipped: res.Skipped}
 	if len(res.Records) == 0 {
 		return st, nil
 	}
+	var streams [][][]cloudtrail.Record
 	for _, batch := range Batches(res.Records) {
-		in := logs.PutRecordsInput{LogGroupName: dest.LogGroup, LogStreamName: batch[0].StreamName(),
-			Events: make([]logs.InputLogEvent, len(batch)), DedupKeys: make([]string, len(batch))}
-		for i, r := range batch {
-			in.Events[i] = logs.InputLogEvent{Timestamp: r.TimestampMillis(), Message: string(r.Raw)}
-			in.DedupKeys[i] = r.DedupKey()
-			st.Bytes += int64(len(r.Raw))
+		if n := len(streams); n > 0 && streams[n-1][0][0].StreamName() == batch[0].StreamName() {
+			streams[n-1] = append(streams[n-1], batch)
+		} else {
+			streams = append(streams, [][]cloudtrail.Record{batch})
 		}
-		out, err := s.w.PutRecords(ctx, dest.Scope, in)
-		if err != nil {
-			return st, fmt.Errorf("deliver to log group %s: %w", dest.LogGroup, err)
-		}
-		st.Stored += out.Stored
-		st.Duplicates += out.Duplicates
-		st.Rejected += out.Rejected
-		s.lastDelivery.Store(s.now().UnixMilli())
 	}
-	return st, nil
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		firstErr error
+		next     = make(chan [][]cloudtrail.Record)
+		wg       sync.WaitGroup
+	)
+	for range min(deliverStreams, len(streams)) {
+		wg.Go(func() {
+			for batches := range next {
+				for _, batch := range batches {
+					out, bytes, err := s.put(ctx, dest, batch)
+					mu.Lock()
+					st.Bytes += bytes
+					st.Stored += out.Stored
+					st.Duplicates += out.Duplicates
+					st.Rejected += out.Rejected
+					if err != nil && firstErr == nil {
+						firstErr = err
+						cancel()
+					}
+					mu.Unlock()
+					if err != nil {
+						break
+					}
+				}
+			}
+		})
+	}
+feed:
+	for _, batches := range streams {
+		select {
+		case next <- batches:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if firstErr == nil && ctx.Err() != nil {
+		firstErr = ctx.Err()
+	}
+	return st, firstErr
+}
+
+// put writes one batch of one stream and returns what it did and the bytes it carried.
+func (s *Sink) put(ctx context.Context, dest Destination, batch []cloudtrail.Record) (logs.PutRecordsOutput, int64, error) {
+	in := logs.PutRecordsInput{LogGroupName: dest.LogGroup, LogStreamName: batch[0].StreamName(),
+		Events: make([]logs.InputLogEvent, len(batch)), DedupKeys: make([]string, len(batch))}
+	var bytes int64
+	for i, r := range batch {
+		in.Events[i] = logs.InputLogEvent{Timestamp: r.TimestampMillis(), Message: string(r.Raw)}
+		in.DedupKeys[i] = r.DedupKey()
+		bytes += int64(len(r.Raw))
+	}
+	if err := ctx.Err(); err != nil {
+		return logs.PutRecordsOutput{}, 0, err
+	}
+	out, err := s.w.PutRecords(ctx, dest.Scope, in)
+	if err != nil {
+		return out, 0, fmt.Errorf("deliver to log group %s: %w", dest.LogGroup, err)
+	}
+	s.lastDelivery.Store(s.now().UnixMilli())
+	return out, bytes, nil
 }
 
 // Batches groups records by log stream and cuts each stream's records, sorted by eventTime, into
