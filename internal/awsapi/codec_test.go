@@ -393,3 +393,22 @@ func TestDecodeCBORIntIntoDouble(t *testing.T) {
 		t.Errorf("float16: %v, %v", got.Threshold, err)
 	}
 }
+
+// FuzzJSONString checks string decoding against encoding/json: for any valid JSON string literal
+// both give the same text (invalid UTF-8 becoming U+FFFD in both).
+func FuzzJSONString(f *testing.F) {
+	for _, s := range []string{`"plain"`, `"{\"eventID\":\"a\\\\b\",\"x\":\"\u00e9\"}"`, `"\ud83d\ude00\n\t"`, `"\ud800"`, "\"caf\xc3\xa9 \xff\""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var want string
+		if len(b) == 0 || b[0] != '"' || json.Unmarshal(b, &want) != nil {
+			return
+		}
+		d := &jsonDecoder{data: b}
+		got, err := d.string()
+		if err != nil || got != want || d.pos != len(bytes.TrimRight(b, " \t\r\n")) {
+			t.Fatalf("string(%q) = %q, %v (pos %d); encoding/json reads %q", b, got, err, d.pos, want)
+		}
+	})
+}
