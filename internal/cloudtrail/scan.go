@@ -191,18 +191,26 @@ func scanMembers(b []byte, i, depth int, value func(key []byte, j int) (int, err
 		if i, err = value(key, skipSpace(b, i+1)); err != nil {
 			return 0, err
 		}
-		i = skipSpace(b, i)
-		if i >= len(b) {
-			return 0, errSyntax
+		var done bool
+		if i, done, err = afterItem(b, i, '}'); done || err != nil {
+			return i, err
 		}
-		switch b[i] {
-		case ',':
-			i = skipSpace(b, i+1)
-		case '}':
-			return i + 1, nil
-		default:
-			return 0, errSyntax
-		}
+	}
+}
+
+// afterItem reads what follows a member or element ending at b[i]: a comma (it returns the index
+// of the next item) or the container's closer (it returns the index past it, and done).
+func afterItem(b []byte, i int, closer byte) (int, bool, error) {
+	i = skipSpace(b, i)
+	switch {
+	case i >= len(b):
+		return 0, false, errSyntax
+	case b[i] == ',':
+		return skipSpace(b, i+1), false, nil
+	case b[i] == closer:
+		return i + 1, true, nil
+	default:
+		return 0, false, errSyntax
 	}
 }
 
@@ -225,17 +233,9 @@ func scanElements(b []byte, i, depth int, elem func(j int) (int, error)) (int, e
 		if i, err = elem(i); err != nil {
 			return 0, err
 		}
-		i = skipSpace(b, i)
-		if i >= len(b) {
-			return 0, errSyntax
-		}
-		switch b[i] {
-		case ',':
-			i = skipSpace(b, i+1)
-		case ']':
-			return i + 1, nil
-		default:
-			return 0, errSyntax
+		var done bool
+		if i, done, err = afterItem(b, i, ']'); done || err != nil {
+			return i, err
 		}
 	}
 }
