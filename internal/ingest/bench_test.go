@@ -158,7 +158,10 @@ func BenchmarkS3SourcePoll(b *testing.B) {
 		}
 		return err
 	})
-	var events, size int64
+	var (
+		events, size int64
+		cpu          time.Duration
+	)
 	for b.Loop() {
 		b.StopTimer()
 		e := newEnv(b, time.Now)
@@ -170,6 +173,7 @@ func BenchmarkS3SourcePoll(b *testing.B) {
 		}
 		src := &S3Source{Name: "bench", Bucket: "b", S3: bucket, Log: e.db, Sink: e.sink, Dest: e.dest}
 		b.StartTimer()
+		cpu0 := cpuTime()
 		st, err := src.Round(context.Background())
 		if err != nil {
 			b.Fatal(err)
@@ -177,6 +181,7 @@ func BenchmarkS3SourcePoll(b *testing.B) {
 		events += int64(st.Stored)
 		size += st.Bytes
 		b.StopTimer()
+		cpu += cpuTime() - cpu0
 		if got := e.rootSum(b); got != float64(wantRoot) || st.Stored != 50000 {
 			b.Fatalf("root sum %v (want %d), %+v", got, wantRoot, st)
 		}
@@ -184,4 +189,5 @@ func BenchmarkS3SourcePoll(b *testing.B) {
 	}
 	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(float64(size)/1e6/b.Elapsed().Seconds(), "MB/s")
+	b.ReportMetric(float64(events)/cpu.Seconds(), "events/cpu-s")
 }
