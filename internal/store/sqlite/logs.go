@@ -902,43 +902,54 @@ func dedupHash(key string) []byte {
 
 // rehashDedupKeys is schema 070's step before its SQL: it replaces the text keys stored until then
 // by their hashes, so records stored before the upgrade are still recognised when they arrive again.
+// It works through the events in rowid order, rehashChunk at a time, so memory stays bounded however
+// many events the database holds.
 func rehashDedupKeys(ctx context.Context, tx *sql.Tx) error {
-	rows, err := tx.QueryContext(ctx, `SELECT id, dedup_key FROM log_events WHERE typeof(dedup_key) = 'text'`)
-	if err != nil {
-		return fmt.Errorf("read dedup keys: %w", err)
-	}
 	type rekey struct {
 		id  int64
 		key []byte
 	}
-	var todo []rekey
-	for rows.Next() {
-		var (
-			id  int64
-			key string
-		)
-		if err := rows.Scan(&id, &key); err != nil {
-			rows.Close()
-			return fmt.Errorf("read dedup keys: %w", err)
-		}
-		todo = append(todo, rekey{id, dedupHash(key)})
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read dedup keys: %w", err)
-	}
-	st, err := tx.PrepareContext(ctx, `UPDATE log_events SET dedup_key = ? WHERE id = ?`)
+	update, err := tx.PrepareContext(ctx, `UPDATE log_events SET dedup_key = ? WHERE id = ?`)
 	if err != nil {
 		return fmt.Errorf("rewrite dedup keys: %w", err)
 	}
-	defer st.Close()
-	for _, r := range todo {
-		if _, err := st.ExecContext(ctx, r.key, r.id); err != nil {
-			return fmt.Errorf("rewrite dedup keys: %w", err)
+	defer update.Close()
+	for after := int64(0); ; {
+		rows, err := tx.QueryContext(ctx, `SELECT id, dedup_key FROM log_events
+			WHERE id > ? AND typeof(dedup_key) = 'text' ORDER BY id LIMIT ?`, after, rehashChunk)
+		if err != nil {
+			return fmt.Errorf("read dedup keys: %w", err)
 		}
+		var todo []rekey
+		for rows.Next() {
+			var (
+				id  int64
+				key string
+			)
+			if err := rows.Scan(&id, &key); err != nil {
+				rows.Close()
+				return fmt.Errorf("read dedup keys: %w", err)
+			}
+			todo = append(todo, rekey{id, dedupHash(key)})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read dedup keys: %w", err)
+		}
+		for _, r := range todo {
+			if _, err := update.ExecContext(ctx, r.key, r.id); err != nil {
+				return fmt.Errorf("rewrite dedup keys: %w", err)
+			}
+		}
+		if len(todo) < rehashChunk {
+			return nil
+		}
+		after = todo[len(todo)-1].id
 	}
-	return nil
 }
+
+// rehashChunk is how many keys rehashDedupKeys reads at a time.
+const rehashChunk = 10000
 
 // storedKeys adds to into the keys of the events with rowids in (after, upto].
 func storedKeys(ctx context.Context, tx *sql.Tx, after, upto int64, into map[dedupEntry]bool) error {

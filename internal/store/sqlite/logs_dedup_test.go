@@ -207,6 +207,10 @@ func TestDedupKeysSurviveSchema070(t *testing.T) {
 		`INSERT INTO log_groups (id, account_id, region, name, creation_time) VALUES (1, '111111111111', 'us-east-1', 'ct', 0)`,
 		`INSERT INTO log_streams (id, group_id, name, creation_time) VALUES (1, 1, 's', 0)`,
 		`INSERT INTO log_events (group_id, stream_id, ts, ingestion_time, message, dedup_key) VALUES (1, 1, 1000, 0, 'old', '111111111111/e1')`,
+		// More keys than one rehash chunk, so that the migration's chunked loop runs more than once.
+		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 25000)
+			INSERT INTO log_events (group_id, stream_id, ts, ingestion_time, message, dedup_key)
+			SELECT 1, 1, 2000 + i, 0, 'm', '111111111111/k' || i FROM n`,
 	} {
 		_, err := raw.ExecContext(ctx, stmt)
 		mustOK(t, err)
@@ -216,12 +220,18 @@ func TestDedupKeysSurviveSchema070(t *testing.T) {
 	db, err := Open(ctx, dir, Options{})
 	mustOK(t, err)
 	defer db.Close()
+	var text int
+	mustOK(t, db.write.QueryRowContext(ctx, `SELECT count(*) FROM log_events WHERE typeof(dedup_key) = 'text'`).Scan(&text))
+	if text != 0 {
+		t.Fatalf("%d text keys left after the migration", text)
+	}
 	res, err := db.AppendUnique(ctx, svcScope, logs.AppendBatch{LogGroupName: "ct", LogStreamName: "s", IngestionTime: 2000,
-		Events:    []logs.InputLogEvent{{Timestamp: 1000, Message: "old again"}, {Timestamp: 1000, Message: "new"}},
-		DedupKeys: []string{"111111111111/e1", "111111111111/e2"}})
+		Events: []logs.InputLogEvent{{Timestamp: 1000, Message: "old again"}, {Timestamp: 1000, Message: "new"},
+			{Timestamp: 2001, Message: "first of many"}, {Timestamp: 27000, Message: "last of many"}},
+		DedupKeys: []string{"111111111111/e1", "111111111111/e2", "111111111111/k1", "111111111111/k25000"}})
 	mustOK(t, err)
-	if !slices.Equal(res.Duplicate, []bool{true, false}) {
-		t.Fatalf("duplicates %v, want [true false]", res.Duplicate)
+	if !slices.Equal(res.Duplicate, []bool{true, false, true, true}) {
+		t.Fatalf("duplicates %v, want [true false true true]", res.Duplicate)
 	}
 }
 
