@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -514,6 +515,21 @@ func testAppendUnique(t *testing.T, s logs.Store) {
 	}
 	equal(t, "big stored", len(got), 500+len(stored))
 	equal(t, "big stored new", gotNew, stored)
+	// Long scans (a store may read in chunks) agree in both directions and within bounds.
+	desc := scanAll(t, s, scopeA, logs.EventQuery{LogGroupName: "big", Descending: true})
+	slices.Reverse(desc)
+	equal(t, "big descending", desc, got)
+	var inRange []string
+	for _, e := range append(first.Events, second.Events...) {
+		if e.Timestamp >= 100 && e.Timestamp < 1300 && !slices.Contains(inRange, e.Message) {
+			inRange = append(inRange, e.Message)
+		}
+	}
+	ranged := scanAll(t, s, scopeA, logs.EventQuery{LogGroupName: "big", StartTime: 100, EndTime: 1300})
+	slices.Sort(inRange)
+	sortedRanged := slices.Clone(ranged)
+	slices.Sort(sortedRanged)
+	equal(t, "big time range", sortedRanged, inRange)
 
 	// Events with keys at one timestamp come back in ingestion order, whatever their keys.
 	same := logs.AppendBatch{LogGroupName: "big", LogStreamName: "s", IngestionTime: 9000}

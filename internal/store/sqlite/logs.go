@@ -468,7 +468,7 @@ func (db *DB) ScanEvents(ctx context.Context, sc logs.Scope, q logs.EventQuery, 
 
 // scanEventsQuery is ScanEvents' SQL for group gid, restricted to the streams ids when there are
 // any. A single stream is read through (stream_id, ts, id), anything else through the group index
-// (group_id, ts, dedup_key), which SQLite completes by sorting each timestamp's events by id.
+// (group_id, ts, id); both are in the order asked for.
 func scanEventsQuery(gid int64, ids []int64, q logs.EventQuery) (string, []any) {
 	var (
 		where strings.Builder
@@ -496,8 +496,8 @@ func scanEventsQuery(gid int64, ids []int64, q logs.EventQuery) (string, []any) 
 		where.WriteString(` AND e.ts < ?`)
 		args = append(args, q.EndTime)
 	}
-	// The plain ts bounds beside the row values let the index seek to the token's timestamp: the
-	// group index is (group_id, ts, dedup_key), which a (ts, id) row value alone cannot range over.
+	// The plain ts bounds beside the row values make sure the index seeks to the token's timestamp
+	// rather than relying on the planner to derive it from the row value.
 	if q.After != nil {
 		where.WriteString(` AND e.ts >= ? AND (e.ts, e.id) > (?, ?)`)
 		args = append(args, q.After.Timestamp, q.After.Timestamp, q.After.Seq)
@@ -892,9 +892,9 @@ type dedupEntry struct {
 }
 
 // dedupHash is how a dedup key is stored: the first 16 bytes of its SHA-256, as a BLOB. CloudTrail's
-// keys (<account>/<eventID>, ~49 bytes) would triple the size of the index entries that every
-// event adds to the group's time index; 128 bits keep two different keys from ever meeting (a
-// collision, which would drop a record as a duplicate, needs about 2^64 keys at one timestamp).
+// keys (<account>/<eventID>, ~49 bytes) would triple the size of the dedup index's entries, and so
+// the pages each commit rewrites; 128 bits keep two different keys from ever meeting (a collision,
+// which would drop a record as a duplicate, needs about 2^64 keys at one timestamp).
 func dedupHash(key string) []byte {
 	h := sha256.Sum256([]byte(key))
 	return h[:16]

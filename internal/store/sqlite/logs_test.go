@@ -550,3 +550,65 @@ func benchIngest(b *testing.B, corpus []string, withFilters, dedup bool, writers
 	b.ReportMetric(float64(bytes.Load())/b.Elapsed().Seconds()/1e6, "MB/s")
 	b.ReportMetric(float64(events.Load())/float64(b.N), "events/batch")
 }
+
+// BenchmarkScanEvents measures reading a CloudTrail log group back the way FilterLogEvents pages
+// through it (10,000 events per page, resuming from a (timestamp, seq) cursor): the corpus is stored
+// in 20 streams with dedup keys and timestamps of one-second resolution, so many events share a
+// timestamp, as CloudTrail's do. It guards the read side of index changes made for ingestion
+// (schema 070 halved it; 080 restored it).
+func BenchmarkScanEvents(b *testing.B) {
+	corpus := loadCorpus(b)
+	ctx := context.Background()
+	now := time.Date(2025, 11, 26, 19, 0, 0, 0, time.UTC)
+	db := openLogsDB(b)
+	svc := logs.NewService(db, func() time.Time { return now })
+	sc := logs.Scope{AccountID: "111111111111", Region: "us-east-1"}
+	if err := svc.CreateLogGroup(ctx, sc, logs.CreateLogGroupInput{LogGroupName: "g"}); err != nil {
+		b.Fatal(err)
+	}
+	start := now.Add(-time.Hour).UnixMilli()
+	for s := 0; s < 20; s++ {
+		var evs []logs.InputLogEvent
+		var keys []string
+		// Stream s gets every 20th record; timestamps repeat in blocks of 100 (one-second resolution).
+		for i := s; i < len(corpus); i += 20 {
+			evs = append(evs, logs.InputLogEvent{Timestamp: start + int64(i/100)*1000, Message: corpus[i]})
+			keys = append(keys, corpusKey(b, corpus[i]))
+			if len(evs) == 700 {
+				if _, err := svc.PutRecords(ctx, sc, logs.PutRecordsInput{LogGroupName: "g", LogStreamName: fmt.Sprint("s", s), Events: evs, DedupKeys: keys}); err != nil {
+					b.Fatal(err)
+				}
+				evs, keys = nil, nil
+			}
+		}
+		if len(evs) > 0 {
+			if _, err := svc.PutRecords(ctx, sc, logs.PutRecordsInput{LogGroupName: "g", LogStreamName: fmt.Sprint("s", s), Events: evs, DedupKeys: keys}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		n := 0
+		var after *logs.EventCursor
+		for {
+			got := 0
+			err := db.ScanEvents(ctx, sc, logs.EventQuery{LogGroupName: "g", After: after}, func(e logs.Event) bool {
+				n++
+				got++
+				after = &logs.EventCursor{Timestamp: e.Timestamp, Seq: e.Seq}
+				return got < 10000
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if got < 10000 {
+				break
+			}
+		}
+		if n != len(corpus) {
+			b.Fatalf("read %d of %d", n, len(corpus))
+		}
+	}
+	b.ReportMetric(float64(len(corpus)*b.N)/b.Elapsed().Seconds(), "events/s")
+}
