@@ -169,7 +169,7 @@ func (s *Service) PutLogEvents(ctx context.Context, sc Scope, in PutLogEventsInp
 		for i, e := range accepted {
 			keys[i] = s.RecordKey(e.Message)
 		}
-		res, err := s.appendUnique(ctx, sc, st, in.LogGroupName, in.LogStreamName, accepted, keys, now)
+		res, err := s.appendUnique(ctx, sc, st, in.LogGroupName, in.LogStreamName, accepted, keys, now, false)
 		if err != nil {
 			return PutLogEventsOutput{}, err
 		}

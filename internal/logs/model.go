@@ -154,6 +154,10 @@ type AppendBatch struct {
 	// produced each sample, or -1 for a sample tied to no single event (a defaultValue). A sample of
 	// a dropped duplicate is dropped with it. Only Store.AppendUnique reads it.
 	SampleEvents []int
+	// CreateStream makes a missing stream be created (at IngestionTime) in the same transaction,
+	// as CloudTrail's delivery creates its stream: a source with one stream per account and region
+	// would otherwise spend three transactions on each new stream. Only Store.AppendUnique reads it.
+	CreateStream bool
 }
 
 // AppendResult is what Store.AppendUnique did with a batch.

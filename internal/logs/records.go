@@ -64,14 +64,8 @@ func (s *Service) PutRecords(ctx context.Context, sc Scope, in PutRecordsInput) 
 	if hi == lo {
 		return out, nil
 	}
-	res, err := s.appendUnique(ctx, sc, st, in.LogGroupName, in.LogStreamName, in.Events[lo:hi], in.DedupKeys[lo:hi], now)
-	if errors.Is(err, ErrLogStreamNotFound) {
-		// CloudTrail creates its stream on first delivery.
-		if cerr := s.store.CreateLogStream(ctx, sc, in.LogGroupName, LogStream{Name: in.LogStreamName, CreationTime: now}); cerr != nil && !errors.Is(cerr, ErrLogStreamExists) {
-			return out, storeErr("create log stream", cerr)
-		}
-		res, err = s.appendUnique(ctx, sc, st, in.LogGroupName, in.LogStreamName, in.Events[lo:hi], in.DedupKeys[lo:hi], now)
-	}
+	// CloudTrail creates its stream on first delivery (CreateStream in appendUnique).
+	res, err := s.appendUnique(ctx, sc, st, in.LogGroupName, in.LogStreamName, in.Events[lo:hi], in.DedupKeys[lo:hi], now, true)
 	if err != nil {
 		return out, err
 	}
@@ -85,8 +79,10 @@ func (s *Service) PutRecords(ctx context.Context, sc Scope, in PutRecordsInput) 
 	return out, nil
 }
 
-// appendUnique stores events with dedup keys and their samples, then reports the stored samples.
-func (s *Service) appendUnique(ctx context.Context, sc Scope, st *groupState, group, stream string, events []InputLogEvent, keys []string, now int64) (AppendResult, error) {
+// appendUnique stores events with dedup keys and their samples, creating the stream when missing
+// if create is set (CloudTrail's own delivery does; PutLogEvents does not), then reports the stored
+// samples.
+func (s *Service) appendUnique(ctx context.Context, sc Scope, st *groupState, group, stream string, events []InputLogEvent, keys []string, now int64, create bool) (AppendResult, error) {
 	samples, index := st.samplesOf(sc, events, true)
 	res, err := s.store.AppendUnique(ctx, sc, AppendBatch{
 		LogGroupName:  group,
@@ -96,6 +92,7 @@ func (s *Service) appendUnique(ctx context.Context, sc Scope, st *groupState, gr
 		Samples:       samples,
 		DedupKeys:     keys,
 		SampleEvents:  index,
+		CreateStream:  create,
 	})
 	if err != nil {
 		return res, storeErr("append log events", err)

@@ -462,6 +462,23 @@ func testAppendUnique(t *testing.T, s logs.Store) {
 	must(t, err)
 	equal(t, "other group", res.Duplicate, []bool{false, false, true, false})
 
+	// With CreateStream a missing stream is created, at the batch's ingestion time; without it the
+	// append fails.
+	_, err = s.AppendUnique(ctx, scopeA, logs.AppendBatch{LogGroupName: "h", LogStreamName: "new", IngestionTime: 9500,
+		Events: []logs.InputLogEvent{{Timestamp: 1000, Message: "x"}}, DedupKeys: []string{"kx"}})
+	wantErr(t, err, logs.ErrLogStreamNotFound)
+	res, err = s.AppendUnique(ctx, scopeA, logs.AppendBatch{LogGroupName: "h", LogStreamName: "new", IngestionTime: 9500, CreateStream: true,
+		Events: []logs.InputLogEvent{{Timestamp: 1000, Message: "x"}}, DedupKeys: []string{"kx"}})
+	must(t, err)
+	equal(t, "created stream duplicates", res.Duplicate, []bool{false})
+	st, err = s.GetLogStream(ctx, scopeA, "h", "new")
+	must(t, err)
+	equal(t, "created stream", st, logs.LogStream{Name: "new", CreationTime: 9500, FirstEventTimestamp: 1000, LastEventTimestamp: 1000,
+		LastIngestionTime: 9500, StoredBytes: 1, UploadSequence: 1})
+	_, err = s.AppendUnique(ctx, scopeA, logs.AppendBatch{LogGroupName: "missing", LogStreamName: "new", CreateStream: true,
+		Events: []logs.InputLogEvent{{Timestamp: 1000, Message: "x"}}, DedupKeys: []string{"kx"}})
+	wantErr(t, err, logs.ErrLogGroupNotFound)
+
 	// The same key at another time is another event.
 	res, err = s.AppendUnique(ctx, scopeA, logs.AppendBatch{LogGroupName: "h", LogStreamName: "s", IngestionTime: 9000,
 		Events: []logs.InputLogEvent{{Timestamp: 1001, Message: "a-later"}}, DedupKeys: []string{"k1"}})

@@ -50,7 +50,7 @@ func logStreamID(ctx context.Context, q querier, sc logs.Scope, group, stream st
 	case err != nil:
 		return 0, 0, fmt.Errorf("look up log stream: %w", err)
 	case !s.Valid:
-		return 0, 0, logs.ErrLogStreamNotFound
+		return gid, 0, logs.ErrLogStreamNotFound // the group's id, for callers that create the stream
 	}
 	return gid, s.Int64, nil
 }
@@ -772,6 +772,16 @@ func (db *DB) AppendUnique(ctx context.Context, sc logs.Scope, b logs.AppendBatc
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
 		res = logs.AppendResult{Duplicate: make([]bool, len(b.Events))}
 		gid, sid, err := logStreamID(ctx, tx, sc, b.LogGroupName, b.LogStreamName)
+		if errors.Is(err, logs.ErrLogStreamNotFound) && b.CreateStream {
+			var r sql.Result
+			if r, err = tx.ExecContext(ctx, `INSERT INTO log_streams (group_id, name, creation_time) VALUES (?, ?, ?)`,
+				gid, b.LogStreamName, b.IngestionTime); err != nil {
+				return fmt.Errorf("insert log stream: %w", err)
+			}
+			if sid, err = r.LastInsertId(); err != nil {
+				return fmt.Errorf("insert log stream: %w", err)
+			}
+		}
 		if err != nil {
 			return err
 		}

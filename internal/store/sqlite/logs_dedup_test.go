@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path/filepath"
@@ -177,6 +178,11 @@ func TestPutLogEventsRecordGroup(t *testing.T) {
 	put()
 	if got := rootSum(t, db, now); got != 30 {
 		t.Fatalf("trail group: root sum %v, want 30", got)
+	}
+	// PutLogEvents never creates a stream, in a record group either (CloudTrail's own sources do).
+	_, err := s.PutLogEvents(ctx, svcScope, logs.PutLogEventsInput{LogGroupName: "ct", LogStreamName: "missing", LogEvents: evs})
+	if !errors.Is(err, logs.ErrLogStreamNotFound) {
+		t.Fatalf("PutLogEvents to a missing stream of a record group: %v, want ErrLogStreamNotFound", err)
 	}
 }
 
