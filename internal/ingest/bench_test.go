@@ -19,24 +19,16 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/cloudtrail"
 	"github.com/trailwatch/trailwatch/internal/logs"
+	"github.com/trailwatch/trailwatch/internal/pattern"
 )
 
-// cisFilters are the CIS / Security Hub CloudWatch.1-14 metric filter patterns (filter-patterns.md §10).
-var cisFilters = []string{
-	`{$.userIdentity.type="Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType !="AwsServiceEvent"}`,
-	`{($.errorCode="*UnauthorizedOperation") || ($.errorCode="AccessDenied*")}`,
-	`{ ($.eventName = "ConsoleLogin") && ($.additionalEventData.MFAUsed != "Yes") && ($.userIdentity.type = "IAMUser") && ($.responseElements.ConsoleLogin = "Success") }`,
-	`{($.eventName=DeleteGroupPolicy) || ($.eventName=DeleteRolePolicy) || ($.eventName=DeleteUserPolicy) || ($.eventName=PutGroupPolicy) || ($.eventName=PutRolePolicy) || ($.eventName=PutUserPolicy) || ($.eventName=CreatePolicy) || ($.eventName=DeletePolicy) || ($.eventName=CreatePolicyVersion) || ($.eventName=DeletePolicyVersion) || ($.eventName=AttachRolePolicy) || ($.eventName=DetachRolePolicy) || ($.eventName=AttachUserPolicy) || ($.eventName=DetachUserPolicy) || ($.eventName=AttachGroupPolicy) || ($.eventName=DetachGroupPolicy)}`,
-	`{($.eventName=CreateTrail) || ($.eventName=UpdateTrail) || ($.eventName=DeleteTrail) || ($.eventName=StartLogging) || ($.eventName=StopLogging)}`,
-	`{($.eventName=ConsoleLogin) && ($.errorMessage="Failed authentication")}`,
-	`{($.eventSource=kms.amazonaws.com) && (($.eventName=DisableKey) || ($.eventName=ScheduleKeyDeletion))}`,
-	`{($.eventSource=s3.amazonaws.com) && (($.eventName=PutBucketAcl) || ($.eventName=PutBucketPolicy) || ($.eventName=PutBucketCors) || ($.eventName=PutBucketLifecycle) || ($.eventName=PutBucketReplication) || ($.eventName=DeleteBucketPolicy) || ($.eventName=DeleteBucketCors) || ($.eventName=DeleteBucketLifecycle) || ($.eventName=DeleteBucketReplication))}`,
-	`{($.eventSource=config.amazonaws.com) && (($.eventName=StopConfigurationRecorder) || ($.eventName=DeleteDeliveryChannel) || ($.eventName=PutDeliveryChannel) || ($.eventName=PutConfigurationRecorder))}`,
-	`{($.eventName=AuthorizeSecurityGroupIngress) || ($.eventName=AuthorizeSecurityGroupEgress) || ($.eventName=RevokeSecurityGroupIngress) || ($.eventName=RevokeSecurityGroupEgress) || ($.eventName=CreateSecurityGroup) || ($.eventName=DeleteSecurityGroup)}`,
-	`{($.eventName=CreateNetworkAcl) || ($.eventName=CreateNetworkAclEntry) || ($.eventName=DeleteNetworkAcl) || ($.eventName=DeleteNetworkAclEntry) || ($.eventName=ReplaceNetworkAclEntry) || ($.eventName=ReplaceNetworkAclAssociation)}`,
-	`{($.eventName=CreateCustomerGateway) || ($.eventName=DeleteCustomerGateway) || ($.eventName=AttachInternetGateway) || ($.eventName=CreateInternetGateway) || ($.eventName=DeleteInternetGateway) || ($.eventName=DetachInternetGateway)}`,
-	`{($.eventName=CreateRoute) || ($.eventName=CreateRouteTable) || ($.eventName=ReplaceRoute) || ($.eventName=ReplaceRouteTableAssociation) || ($.eventName=DeleteRouteTable) || ($.eventName=DeleteRoute) || ($.eventName=DisassociateRouteTable)}`,
-	`{($.eventName=CreateVpc) || ($.eventName=DeleteVpc) || ($.eventName=ModifyVpcAttribute) || ($.eventName=AcceptVpcPeeringConnection) || ($.eventName=CreateVpcPeeringConnection) || ($.eventName=DeleteVpcPeeringConnection) || ($.eventName=RejectVpcPeeringConnection) || ($.eventName=AttachClassicLinkVpc) || ($.eventName=DetachClassicLinkVpc) || ($.eventName=DisableVpcClassicLink) || ($.eventName=EnableVpcClassicLink)}`,
+// cisFilters are the CIS filters CloudWatch.2-14: newEnv installs CloudWatch.1 (root usage) itself.
+func cisFilters() []string {
+	var out []string
+	for _, f := range pattern.CIS()[1:] {
+		out = append(out, f.Pattern)
+	}
+	return out
 }
 
 type object struct {
@@ -66,7 +58,7 @@ func BenchmarkObjectIngest(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
 		e := newEnv(b, time.Now)
-		for i, p := range cisFilters[1:] {
+		for i, p := range cisFilters() {
 			if err := e.logs.PutMetricFilter(context.Background(), testScope, logs.PutMetricFilterInput{LogGroupName: "ct", FilterName: "cis" + string(rune('a'+i)),
 				FilterPattern: p, MetricTransformations: []logs.MetricTransformation{{MetricName: "CIS" + string(rune('a'+i)), MetricNamespace: "CloudTrailMetrics", MetricValue: "1"}}}); err != nil {
 				b.Fatal(err)
@@ -165,7 +157,7 @@ func BenchmarkS3SourcePoll(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
 		e := newEnv(b, time.Now)
-		for i, p := range cisFilters[1:] {
+		for i, p := range cisFilters() {
 			if err := e.logs.PutMetricFilter(context.Background(), testScope, logs.PutMetricFilterInput{LogGroupName: "ct", FilterName: "cis" + string(rune('a'+i)),
 				FilterPattern: p, MetricTransformations: []logs.MetricTransformation{{MetricName: "CIS" + string(rune('a'+i)), MetricNamespace: "CloudTrailMetrics", MetricValue: "1"}}}); err != nil {
 				b.Fatal(err)

@@ -12,24 +12,14 @@ import (
 	"testing"
 )
 
-// cisPatterns are the CIS / Security Hub patterns of §10, byte for byte.
-var cisPatterns = []struct{ name, pattern string }{
-	{"CloudWatch.1", `{$.userIdentity.type="Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType !="AwsServiceEvent"}`},
-	{"CloudWatch.2", `{($.errorCode="*UnauthorizedOperation") || ($.errorCode="AccessDenied*")}`},
-	{"CloudWatch.3", `{ ($.eventName = "ConsoleLogin") && ($.additionalEventData.MFAUsed != "Yes") && ($.userIdentity.type = "IAMUser") && ($.responseElements.ConsoleLogin = "Success") }`},
-	{"CloudWatch.4", `{($.eventName=DeleteGroupPolicy) || ($.eventName=DeleteRolePolicy) || ($.eventName=DeleteUserPolicy) || ($.eventName=PutGroupPolicy) || ($.eventName=PutRolePolicy) || ($.eventName=PutUserPolicy) || ($.eventName=CreatePolicy) || ($.eventName=DeletePolicy) || ($.eventName=CreatePolicyVersion) || ($.eventName=DeletePolicyVersion) || ($.eventName=AttachRolePolicy) || ($.eventName=DetachRolePolicy) || ($.eventName=AttachUserPolicy) || ($.eventName=DetachUserPolicy) || ($.eventName=AttachGroupPolicy) || ($.eventName=DetachGroupPolicy)}`},
-	{"CloudWatch.5", `{($.eventName=CreateTrail) || ($.eventName=UpdateTrail) || ($.eventName=DeleteTrail) || ($.eventName=StartLogging) || ($.eventName=StopLogging)}`},
-	{"CloudWatch.6", `{($.eventName=ConsoleLogin) && ($.errorMessage="Failed authentication")}`},
-	{"CloudWatch.7", `{($.eventSource=kms.amazonaws.com) && (($.eventName=DisableKey) || ($.eventName=ScheduleKeyDeletion))}`},
-	{"CloudWatch.8", `{($.eventSource=s3.amazonaws.com) && (($.eventName=PutBucketAcl) || ($.eventName=PutBucketPolicy) || ($.eventName=PutBucketCors) || ($.eventName=PutBucketLifecycle) || ($.eventName=PutBucketReplication) || ($.eventName=DeleteBucketPolicy) || ($.eventName=DeleteBucketCors) || ($.eventName=DeleteBucketLifecycle) || ($.eventName=DeleteBucketReplication))}`},
-	{"CloudWatch.9", `{($.eventSource=config.amazonaws.com) && (($.eventName=StopConfigurationRecorder) || ($.eventName=DeleteDeliveryChannel) || ($.eventName=PutDeliveryChannel) || ($.eventName=PutConfigurationRecorder))}`},
-	{"CloudWatch.10", `{($.eventName=AuthorizeSecurityGroupIngress) || ($.eventName=AuthorizeSecurityGroupEgress) || ($.eventName=RevokeSecurityGroupIngress) || ($.eventName=RevokeSecurityGroupEgress) || ($.eventName=CreateSecurityGroup) || ($.eventName=DeleteSecurityGroup)}`},
-	{"CloudWatch.11", `{($.eventName=CreateNetworkAcl) || ($.eventName=CreateNetworkAclEntry) || ($.eventName=DeleteNetworkAcl) || ($.eventName=DeleteNetworkAclEntry) || ($.eventName=ReplaceNetworkAclEntry) || ($.eventName=ReplaceNetworkAclAssociation)}`},
-	{"CloudWatch.12", `{($.eventName=CreateCustomerGateway) || ($.eventName=DeleteCustomerGateway) || ($.eventName=AttachInternetGateway) || ($.eventName=CreateInternetGateway) || ($.eventName=DeleteInternetGateway) || ($.eventName=DetachInternetGateway)}`},
-	{"CloudWatch.13", `{($.eventName=CreateRoute) || ($.eventName=CreateRouteTable) || ($.eventName=ReplaceRoute) || ($.eventName=ReplaceRouteTableAssociation) || ($.eventName=DeleteRouteTable) || ($.eventName=DeleteRoute) || ($.eventName=DisassociateRouteTable)}`},
-	{"CloudWatch.14", `{($.eventName=CreateVpc) || ($.eventName=DeleteVpc) || ($.eventName=ModifyVpcAttribute) || ($.eventName=AcceptVpcPeeringConnection) || ($.eventName=CreateVpcPeeringConnection) || ($.eventName=DeleteVpcPeeringConnection) || ($.eventName=RejectVpcPeeringConnection) || ($.eventName=AttachClassicLinkVpc) || ($.eventName=DetachClassicLinkVpc) || ($.eventName=DisableVpcClassicLink) || ($.eventName=EnableVpcClassicLink)}`},
-	{"CIS-4.1", `{ ($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "AccessDenied*") && ($.sourceIPAddress!="delivery.logs.amazonaws.com") && ($.eventName!="HeadBucket") }`},
-}
+// cisPatterns are the CIS / Security Hub patterns of §10 (CIS), plus the CIS benchmark 4.1 variant.
+var cisPatterns = func() []struct{ name, pattern string } {
+	var out []struct{ name, pattern string }
+	for _, f := range CIS() {
+		out = append(out, struct{ name, pattern string }{f.Control, f.Pattern})
+	}
+	return append(out, struct{ name, pattern string }{"CIS-4.1", `{ ($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "AccessDenied*") && ($.sourceIPAddress!="delivery.logs.amazonaws.com") && ($.eventName!="HeadBucket") }`})
+}()
 
 // sharedDir finds ../shared next to the module root, or skips the test.
 func sharedDir(t testing.TB) string {
@@ -217,5 +207,29 @@ func TestCISRootGeneratedCorpus(t *testing.T) {
 	}
 	if events != sum.Events || matches != sum.CISRootMatches || matches == 0 {
 		t.Errorf("%d events, %d matches; generator says %d events, %d matches", events, matches, sum.Events, sum.CISRootMatches)
+	}
+}
+
+// TestCISMatchesReference checks every CIS pattern appears byte for byte in the reference's §10
+// (filter-patterns.md), which quotes AWS's Security Hub documentation, and compiles.
+func TestCISMatchesReference(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join(sharedDir(t), "reference", "filter-patterns.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	filters := CIS()
+	if len(filters) != 14 {
+		t.Fatalf("%d CIS filters, want 14", len(filters))
+	}
+	for i, f := range filters {
+		if want := "CloudWatch." + strconv.Itoa(i+1); f.Control != want {
+			t.Errorf("filter %d is %s, want %s", i, f.Control, want)
+		}
+		if !strings.Contains(string(doc), f.Pattern) {
+			t.Errorf("%s: pattern not found verbatim in filter-patterns.md: %s", f.Control, f.Pattern)
+		}
+		if _, err := Compile(f.Pattern); err != nil {
+			t.Errorf("%s: %v", f.Control, err)
+		}
 	}
 }
