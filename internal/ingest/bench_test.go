@@ -22,13 +22,38 @@ import (
 	"github.com/trailwatch/trailwatch/internal/pattern"
 )
 
-// cisFilters are the CIS filters CloudWatch.2-14: newEnv installs CloudWatch.1 (root usage) itself.
-func cisFilters() []string {
-	var out []string
+// newCISEnv is newEnv (which installs CloudWatch.1, root usage) with the other CIS filters,
+// CloudWatch.2-14, on the same log group.
+func newCISEnv(b *testing.B) *env {
+	e := newEnv(b, time.Now)
 	for _, f := range pattern.CIS()[1:] {
-		out = append(out, f.Pattern)
+		if err := e.logs.PutMetricFilter(context.Background(), testScope, logs.PutMetricFilterInput{LogGroupName: "ct", FilterName: f.Control,
+			FilterPattern: f.Pattern, MetricTransformations: []logs.MetricTransformation{{MetricName: f.Control, MetricNamespace: "CloudTrailMetrics", MetricValue: "1"}}}); err != nil {
+			b.Fatal(err)
+		}
 	}
-	return out
+	return e
+}
+
+// loadObjects reads every file under dir as an S3 object keyed by its path below dir.
+func loadObjects(b *testing.B, dir string) []object {
+	var objs []object
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		objs = append(objs, object{rel, data})
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return objs
 }
 
 type object struct {
@@ -42,28 +67,14 @@ type object struct {
 // workers as a source processing objects concurrently would. It checks the root sum exactly.
 func BenchmarkObjectIngest(b *testing.B) {
 	dir, wantRoot := genS3Corpus(b, 50000)
-	var objs []object
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			data, _ := os.ReadFile(p)
-			rel, _ := filepath.Rel(dir, p)
-			objs = append(objs, object{rel, data})
-		}
-		return err
-	})
+	objs := loadObjects(b, dir)
 	var (
 		events, bytes int64
 		cpu           time.Duration
 	)
 	for b.Loop() {
 		b.StopTimer()
-		e := newEnv(b, time.Now)
-		for i, p := range cisFilters() {
-			if err := e.logs.PutMetricFilter(context.Background(), testScope, logs.PutMetricFilterInput{LogGroupName: "ct", FilterName: "cis" + string(rune('a'+i)),
-				FilterPattern: p, MetricTransformations: []logs.MetricTransformation{{MetricName: "CIS" + string(rune('a'+i)), MetricNamespace: "CloudTrailMetrics", MetricValue: "1"}}}); err != nil {
-				b.Fatal(err)
-			}
-		}
+		e := newCISEnv(b)
 		b.StartTimer()
 		cpu0 := cpuTime()
 		work := make(chan object)
@@ -141,28 +152,14 @@ func (m memBucket) ListObjectsV2(context.Context, *s3.ListObjectsV2Input, ...fun
 // with deduplication, apply the filters, record the processed objects. It checks the root sum.
 func BenchmarkS3SourcePoll(b *testing.B) {
 	dir, wantRoot := genS3Corpus(b, 50000)
-	var bucket memBucket
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			data, _ := os.ReadFile(p)
-			rel, _ := filepath.Rel(dir, p)
-			bucket.objs = append(bucket.objs, object{rel, data})
-		}
-		return err
-	})
+	bucket := memBucket{loadObjects(b, dir)}
 	var (
 		events, size int64
 		cpu          time.Duration
 	)
 	for b.Loop() {
 		b.StopTimer()
-		e := newEnv(b, time.Now)
-		for i, p := range cisFilters() {
-			if err := e.logs.PutMetricFilter(context.Background(), testScope, logs.PutMetricFilterInput{LogGroupName: "ct", FilterName: "cis" + string(rune('a'+i)),
-				FilterPattern: p, MetricTransformations: []logs.MetricTransformation{{MetricName: "CIS" + string(rune('a'+i)), MetricNamespace: "CloudTrailMetrics", MetricValue: "1"}}}); err != nil {
-				b.Fatal(err)
-			}
-		}
+		e := newCISEnv(b)
 		src := &S3Source{Name: "bench", Bucket: "b", S3: bucket, Log: e.db, Sink: e.sink, Dest: e.dest}
 		b.StartTimer()
 		cpu0 := cpuTime()
