@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"net"
@@ -29,27 +28,15 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/trailwatch/trailwatch/internal/corpus"
 )
 
-// genS3 runs gen-cloudtrail --format s3 with eventTimes in the last hour (PutLogEvents refuses events
-// older than 14 days) and returns the directory, its uncompressed size and the CIS root count.
+// genS3 makes an S3-layout corpus (corpus.S3) at 20 events per second of eventTime and returns its
+// directory and the CIS root count.
 func genS3(t *testing.T, events int, extra ...string) (string, int) {
 	t.Helper()
-	dir := t.TempDir()
-	summary := filepath.Join(t.TempDir(), "summary.json")
-	args := append([]string{filepath.Join("..", "..", "shared", "tools", "gen-cloudtrail"), "--events", strconv.Itoa(events), "--format", "s3",
-		"--out", dir, "--start", time.Now().UTC().Add(-time.Hour).Format(time.RFC3339), "--rate", "20", "--root-every", "97", "--summary", summary}, extra...)
-	if msg, err := exec.Command("python3", args...).CombinedOutput(); err != nil {
-		t.Fatalf("gen-cloudtrail: %v\n%s", err, msg)
-	}
-	var sum struct {
-		CISRootMatches int `json:"cis_root_matches"`
-	}
-	data, err := os.ReadFile(summary)
-	if err != nil {
-		t.Fatal(err)
-	}
-	json.Unmarshal(data, &sum)
+	dir, sum := corpus.S3(t, events, append([]string{"--rate", "20"}, extra...)...)
 	return dir, sum.CISRootMatches
 }
 

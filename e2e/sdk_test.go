@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
@@ -20,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	logtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/trailwatch/trailwatch/internal/corpus"
 )
 
 // sdkConfig is an aws-sdk-go-v2 configuration pointed at the server, with retries off so that a test sees
@@ -41,23 +42,7 @@ func cwClient(s *server) *cloudwatch.Client       { return cloudwatch.NewFromCon
 func genCorpus(t *testing.T, events int) ([]string, int) {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "ct.ndjson")
-	summary := filepath.Join(t.TempDir(), "summary.json")
-	cmd := exec.Command("python3", filepath.Join("..", "..", "shared", "tools", "gen-cloudtrail"),
-		"--events", strconv.Itoa(events), "--root-every", "97", "--out", out, "--summary", summary)
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("gen-cloudtrail: %v\n%s", err, msg)
-	}
-	var sum struct {
-		Events         int `json:"events"`
-		CISRootMatches int `json:"cis_root_matches"`
-	}
-	data, err := os.ReadFile(summary)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, &sum); err != nil {
-		t.Fatal(err)
-	}
+	sum := corpus.Generate(t, "--events", strconv.Itoa(events), "--root-every", "97", "--out", out)
 	f, err := os.Open(out)
 	if err != nil {
 		t.Fatal(err)

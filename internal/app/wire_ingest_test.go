@@ -30,6 +30,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/trailwatch/trailwatch/internal/awsapi"
+	"github.com/trailwatch/trailwatch/internal/corpus"
 	"github.com/trailwatch/trailwatch/internal/logs"
 	"github.com/trailwatch/trailwatch/internal/metrics"
 	"github.com/trailwatch/trailwatch/internal/store/sqlite"
@@ -261,21 +262,7 @@ func TestTrailDeliversFromS3(t *testing.T) {
 	}
 	w.call(t, cliTarget, "StartLogging", map[string]any{"Name": "main"})
 
-	dir := t.TempDir()
-	summary := filepath.Join(t.TempDir(), "summary.json")
-	gen := exec.Command("python3", "../../../shared/tools/gen-cloudtrail", "--events", "3000", "--format", "s3", "--out", dir,
-		"--start", time.Now().UTC().Add(-time.Hour).Format(time.RFC3339), "--rate", "50", "--accounts", "2", "--per-file", "500", "--root-every", "97", "--summary", summary)
-	if msg, err := gen.CombinedOutput(); err != nil {
-		if os.Getenv("TRAILWATCH_E2E_REQUIRE") == "1" { // CI must run this test, not skip it
-			t.Fatalf("gen-cloudtrail: %v %s", err, msg)
-		}
-		t.Skipf("gen-cloudtrail: %v %s", err, msg)
-	}
-	var sum struct {
-		CISRootMatches int `json:"cis_root_matches"`
-	}
-	data, _ := os.ReadFile(summary)
-	json.Unmarshal(data, &sum)
+	dir, sum := corpus.S3(t, 3000, "--rate", "50", "--accounts", "2", "--per-file", "500")
 	var records []string
 	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {

@@ -3,7 +3,6 @@ package ingest
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +26,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/trailwatch/trailwatch/internal/cloudtrail"
+	"github.com/trailwatch/trailwatch/internal/corpus"
 )
 
 // startMoto runs moto_server (S3 and SQS stand-in) on a free loopback port.
@@ -73,25 +73,11 @@ func motoClients(url string) (*s3.Client, *sqs.Client) {
 	return s3c, sqsc
 }
 
-// genS3Corpus runs gen-cloudtrail --format s3 and returns the directory and the summary.
+// genS3Corpus makes an S3-layout corpus of three accounts in objects of up to 1,000 records and
+// returns the directory and the CIS root count.
 func genS3Corpus(t testing.TB, events int) (string, int) {
 	t.Helper()
-	dir := t.TempDir()
-	summary := filepath.Join(t.TempDir(), "summary.json")
-	start := time.Now().UTC().Add(-time.Hour).Format(time.RFC3339)
-	cmd := exec.Command("python3", "../../../shared/tools/gen-cloudtrail", "--events", strconv.Itoa(events), "--format", "s3",
-		"--out", dir, "--start", start, "--rate", "50", "--accounts", "3", "--per-file", "1000", "--root-every", "97", "--summary", summary)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("gen-cloudtrail: %v\n%s", err, out)
-	}
-	var sum struct {
-		CISRootMatches int `json:"cis_root_matches"`
-	}
-	data, err := os.ReadFile(summary)
-	if err != nil {
-		t.Fatal(err)
-	}
-	json.Unmarshal(data, &sum)
+	dir, sum := corpus.S3(t, events, "--rate", "50", "--accounts", "3", "--per-file", "1000")
 	return dir, sum.CISRootMatches
 }
 

@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+
+	"github.com/trailwatch/trailwatch/internal/corpus"
 )
 
 // benchEvents is the number of CloudTrail records in the benchmark corpus.
@@ -31,7 +33,7 @@ func benchCorpus(b *testing.B) [][]byte {
 	if corpusCache.events != nil {
 		return corpusCache.events
 	}
-	shared := sharedDir(b)
+	shared := corpus.SharedDir(b)
 	path := filepath.Join(os.TempDir(), fmt.Sprintf("trailwatch-pattern-bench-%d.ndjson", benchEvents))
 	if _, err := os.Stat(path); err != nil {
 		tmp := path + ".tmp"

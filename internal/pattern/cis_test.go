@@ -4,12 +4,13 @@ import (
 	"bufio"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/trailwatch/trailwatch/internal/corpus"
 )
 
 // cisPatterns are the CIS / Security Hub patterns of §10 (CIS), plus the CIS benchmark 4.1 variant.
@@ -21,40 +22,10 @@ var cisPatterns = func() []struct{ name, pattern string } {
 	return append(out, struct{ name, pattern string }{"CIS-4.1", `{ ($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "AccessDenied*") && ($.sourceIPAddress!="delivery.logs.amazonaws.com") && ($.eventName!="HeadBucket") }`})
 }()
 
-// sharedDir finds ../shared next to the module root, or skips the test.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			if os.Getenv("TRAILWATCH_E2E_REQUIRE") == "1" { // CI must run this test, not skip it
-				t.Fatal("go.mod not found above the test directory; cannot locate ../shared")
-			}
-			t.Skip("go.mod not found above the test directory; cannot locate ../shared")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(filepath.Dir(dir), "shared")
-	if _, err := os.Stat(shared); err != nil {
-		if os.Getenv("TRAILWATCH_E2E_REQUIRE") == "1" { // CI must run this test, not skip it
-			t.Fatalf("shared data directory %s is absent (it lives beside the module root); skipping", shared)
-		}
-		t.Skipf("shared data directory %s is absent (it lives beside the module root); skipping", shared)
-	}
-	return shared
-}
-
 // loadSamples returns the "event" object of every line of samples.jsonl, re-encoded compactly.
 func loadSamples(t testing.TB) [][]byte {
 	t.Helper()
-	f, err := os.Open(filepath.Join(sharedDir(t), "data", "cloudtrail", "samples.jsonl"))
+	f, err := os.Open(filepath.Join(corpus.SharedDir(t), "data", "cloudtrail", "samples.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,36 +136,17 @@ func TestCISSamples(t *testing.T) {
 // TestCISRootGeneratedCorpus checks CloudWatch.1 against the count gen-cloudtrail computes
 // independently (its own Python model of the pattern) for a corpus with injected root events.
 func TestCISRootGeneratedCorpus(t *testing.T) {
-	shared := sharedDir(t)
+	corpus.SharedDir(t)
 	if testing.Short() {
 		t.Skip("runs a Python generator")
 	}
-	dir := t.TempDir()
-	corpus, summary := filepath.Join(dir, "ct.ndjson"), filepath.Join(dir, "summary.json")
-	cmd := exec.Command(filepath.Join(shared, "tools", "gen-cloudtrail"), "--events", "5000", "--seed", "11",
-		"--root-every", "37", "--out", corpus, "--summary", summary)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		if os.Getenv("TRAILWATCH_E2E_REQUIRE") == "1" { // CI must run this test, not skip it
-			t.Fatalf("gen-cloudtrail unavailable (%v): %s", err, out)
-		}
-		t.Skipf("gen-cloudtrail unavailable (%v): %s", err, out)
-	}
-	var sum struct {
-		Events         int `json:"events"`
-		CISRootMatches int `json:"cis_root_matches"`
-	}
-	b, err := os.ReadFile(summary)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &sum); err != nil {
-		t.Fatal(err)
-	}
+	path := filepath.Join(t.TempDir(), "ct.ndjson")
+	sum := corpus.Generate(t, "--events", "5000", "--seed", "11", "--root-every", "37", "--out", path)
 	p, err := Compile(cisPatterns[0].pattern)
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(corpus)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +165,7 @@ func TestCISRootGeneratedCorpus(t *testing.T) {
 // TestCISMatchesReference checks every CIS pattern appears byte for byte in the reference's §10
 // (filter-patterns.md), which quotes AWS's Security Hub documentation, and compiles.
 func TestCISMatchesReference(t *testing.T) {
-	doc, err := os.ReadFile(filepath.Join(sharedDir(t), "reference", "filter-patterns.md"))
+	doc, err := os.ReadFile(filepath.Join(corpus.SharedDir(t), "reference", "filter-patterns.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
