@@ -39,20 +39,11 @@ func (s *Server) wire(ctx context.Context, db *sqlite.DB, wg *sync.WaitGroup) ([
 	wg.Go(func() { _ = alarmSvc.Run(ctx) })
 	wg.Go(func() { _ = dispatcher.Run(ctx) })
 
-	wg.Go(func() {
-		tick := time.NewTicker(retentionSweepEvery)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				if n, err := logsSvc.ExpireEvents(ctx, s.now()); err != nil {
-					s.logger.Warn("retention sweep failed", "err", err)
-				} else if n > 0 {
-					s.logger.Info("retention sweep deleted expired events", "events", n)
-				}
-			}
+	every(ctx, wg, retentionSweepEvery, func() {
+		if n, err := logsSvc.ExpireEvents(ctx, s.now()); err != nil {
+			s.logger.Warn("retention sweep failed", "err", err)
+		} else if n > 0 {
+			s.logger.Info("retention sweep deleted expired events", "events", n)
 		}
 	})
 
@@ -65,4 +56,21 @@ func (s *Server) wire(ctx context.Context, db *sqlite.DB, wg *sync.WaitGroup) ([
 		logsapi.NewService(logsSvc),
 		monitoringapi.NewService(metricsSvc, monitoringapi.AlarmOperations(metricsSvc, alarmSvc)),
 	}, ingestServices...), nil
+}
+
+// every runs fn on wg each interval until ctx ends: the server's periodic sweeps. The ticker is
+// real time on purpose; what fn does is decided by the injected clock (s.now).
+func every(ctx context.Context, wg *sync.WaitGroup, interval time.Duration, fn func()) {
+	wg.Go(func() {
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				fn()
+			}
+		}
+	})
 }

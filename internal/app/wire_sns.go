@@ -83,20 +83,11 @@ func (s *Server) wireSNS(ctx context.Context, db *sqlite.DB, wg *sync.WaitGroup)
 	}
 	svc.OnEnqueue = w.Notify
 	wg.Go(func() { _ = w.Run(ctx) })
-	wg.Go(func() {
-		tick := time.NewTicker(deliveryPruneEvery)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				if n, err := db.PruneDeliveries(ctx, s.now().Add(-deliveryRetention)); err != nil {
-					s.logger.Warn("SNS delivery pruning failed", "err", err)
-				} else if n > 0 {
-					s.logger.Info("pruned finished SNS deliveries", "deliveries", n)
-				}
-			}
+	every(ctx, wg, deliveryPruneEvery, func() {
+		if n, err := db.PruneDeliveries(ctx, s.now().Add(-deliveryRetention)); err != nil {
+			s.logger.Warn("SNS delivery pruning failed", "err", err)
+		} else if n > 0 {
+			s.logger.Info("pruned finished SNS deliveries", "deliveries", n)
 		}
 	})
 	return &snsParts{svc: svc, api: snsapi.NewService(svc), pages: snsapi.Pages(svc, certName, certPEM), worker: w}, nil
