@@ -371,12 +371,9 @@ func (db *DB) AppendEvents(ctx context.Context, sc logs.Scope, b logs.AppendBatc
 		if err != nil {
 			return err
 		}
-		var (
-			bytes      int64
-			first      int64
-			last       int64
-			full, rest *sql.Stmt
-		)
+		var bytes, first, last int64
+		stmts := chunkStmts{sql: insertEventsSQL}
+		defer stmts.close()
 		if n := len(b.Events); n > 0 {
 			first, last = b.Events[0].Timestamp, b.Events[n-1].Timestamp
 		}
@@ -390,37 +387,16 @@ func (db *DB) AppendEvents(ctx context.Context, sc logs.Scope, b logs.AppendBatc
 				bytes += int64(len(e.Message))
 				first, last = min(first, e.Timestamp), max(last, e.Timestamp)
 			}
-			stmt := &full
-			if len(chunk) < eventChunk {
-				stmt = &rest
+			stmt, err := stmts.get(ctx, tx, len(chunk))
+			if err != nil {
+				return err
 			}
-			if *stmt == nil {
-				if *stmt, err = tx.PrepareContext(ctx, insertEventsSQL(len(chunk))); err != nil {
-					return fmt.Errorf("prepare event insert: %w", err)
-				}
-				defer (*stmt).Close()
-			}
-			if _, err := (*stmt).ExecContext(ctx, args...); err != nil {
+			if _, err := stmt.ExecContext(ctx, args...); err != nil {
 				return fmt.Errorf("insert log events: %w", err)
 			}
 		}
-		var row *sql.Row
-		if len(b.Events) > 0 {
-			row = tx.QueryRowContext(ctx, `UPDATE log_streams SET
-				first_event = CASE WHEN first_event = 0 OR first_event > ?1 THEN ?1 ELSE first_event END,
-				last_event = max(last_event, ?2), last_ingestion = ?3, stored_bytes = stored_bytes + ?4,
-				upload_seq = upload_seq + 1
-				WHERE id = ?5 RETURNING upload_seq`, first, last, b.IngestionTime, bytes, sid)
-		} else {
-			row = tx.QueryRowContext(ctx, `UPDATE log_streams SET upload_seq = upload_seq + 1 WHERE id = ? RETURNING upload_seq`, sid)
-		}
-		if err := row.Scan(&seq); err != nil {
-			return fmt.Errorf("update log stream: %w", err)
-		}
-		if bytes > 0 {
-			if _, err := tx.ExecContext(ctx, `UPDATE log_groups SET stored_bytes = stored_bytes + ? WHERE id = ?`, bytes, gid); err != nil {
-				return fmt.Errorf("update log group: %w", err)
-			}
+		if seq, err = recordAppendTx(ctx, tx, gid, sid, len(b.Events), first, last, b.IngestionTime, bytes); err != nil {
+			return err
 		}
 		if err := db.insertSamplesTx(ctx, tx, b.Samples); err != nil {
 			return fmt.Errorf("insert metric samples: %w", err)
@@ -751,6 +727,61 @@ func (db *DB) ListMetricFilters(ctx context.Context, sc logs.Scope, q logs.Filte
 	return out, nil
 }
 
+// chunkStmts prepares, once per transaction, the multi-row insert for full chunks of eventChunk
+// events and the one for a batch's shorter last chunk.
+type chunkStmts struct {
+	sql        func(rows int) string
+	full, rest *sql.Stmt
+}
+
+func (c *chunkStmts) get(ctx context.Context, tx *sql.Tx, rows int) (*sql.Stmt, error) {
+	stmt := &c.full
+	if rows < eventChunk {
+		stmt = &c.rest
+	}
+	if *stmt == nil {
+		var err error
+		if *stmt, err = tx.PrepareContext(ctx, c.sql(rows)); err != nil {
+			return nil, fmt.Errorf("prepare event insert: %w", err)
+		}
+	}
+	return *stmt, nil
+}
+
+func (c *chunkStmts) close() {
+	for _, st := range []*sql.Stmt{c.full, c.rest} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+// recordAppendTx updates the stream's and group's bookkeeping after stored events (first, last:
+// their time range; bytes: their size) were appended, and returns the stream's new upload sequence.
+// An append that stored nothing still advances the sequence.
+func recordAppendTx(ctx context.Context, tx *sql.Tx, gid, sid int64, stored int, first, last, ingestion, bytes int64) (int64, error) {
+	var row *sql.Row
+	if stored > 0 {
+		row = tx.QueryRowContext(ctx, `UPDATE log_streams SET
+			first_event = CASE WHEN first_event = 0 OR first_event > ?1 THEN ?1 ELSE first_event END,
+			last_event = max(last_event, ?2), last_ingestion = ?3, stored_bytes = stored_bytes + ?4,
+			upload_seq = upload_seq + 1
+			WHERE id = ?5 RETURNING upload_seq`, first, last, ingestion, bytes, sid)
+	} else {
+		row = tx.QueryRowContext(ctx, `UPDATE log_streams SET upload_seq = upload_seq + 1 WHERE id = ? RETURNING upload_seq`, sid)
+	}
+	var seq int64
+	if err := row.Scan(&seq); err != nil {
+		return 0, fmt.Errorf("update log stream: %w", err)
+	}
+	if bytes > 0 {
+		if _, err := tx.ExecContext(ctx, `UPDATE log_groups SET stored_bytes = stored_bytes + ? WHERE id = ?`, bytes, gid); err != nil {
+			return 0, fmt.Errorf("update log group: %w", err)
+		}
+	}
+	return seq, nil
+}
+
 func insertUniqueEventsSQL(n int) string {
 	return `INSERT INTO log_events (group_id, stream_id, ingestion_time, ts, message, dedup_key) VALUES ` +
 		strings.Repeat("(?,?,?,?,?,?),", n-1) + "(?,?,?,?,?,?) ON CONFLICT DO NOTHING"
@@ -785,7 +816,8 @@ func (db *DB) AppendUnique(ctx context.Context, sc logs.Scope, b logs.AppendBatc
 		if err != nil {
 			return err
 		}
-		var full, rest *sql.Stmt
+		stmts := chunkStmts{sql: insertUniqueEventsSQL}
+		defer stmts.close()
 		args := make([]any, 0, 6*min(len(b.Events), eventChunk))
 		var gidArg, sidArg, ingestArg any = gid, sid, b.IngestionTime
 		// inserted holds, for chunks where some rows were refused, the keys stored; nil while
@@ -801,17 +833,11 @@ func (db *DB) AppendUnique(ctx context.Context, sc logs.Scope, b logs.AppendBatc
 				}
 				args = append(args, gidArg, sidArg, ingestArg, e.Timestamp, e.Message, key)
 			}
-			stmt := &full
-			if len(chunk) < eventChunk {
-				stmt = &rest
+			stmt, err := stmts.get(ctx, tx, len(chunk))
+			if err != nil {
+				return err
 			}
-			if *stmt == nil {
-				if *stmt, err = tx.PrepareContext(ctx, insertUniqueEventsSQL(len(chunk))); err != nil {
-					return fmt.Errorf("prepare event insert: %w", err)
-				}
-				defer (*stmt).Close()
-			}
-			r, err := (*stmt).ExecContext(ctx, args...)
+			r, err := stmt.ExecContext(ctx, args...)
 			if err != nil {
 				return fmt.Errorf("insert log events: %w", err)
 			}
@@ -860,23 +886,8 @@ func (db *DB) AppendUnique(ctx context.Context, sc logs.Scope, b logs.AppendBatc
 			bytes += int64(len(e.Message))
 			stored++
 		}
-		var row *sql.Row
-		if stored > 0 {
-			row = tx.QueryRowContext(ctx, `UPDATE log_streams SET
-				first_event = CASE WHEN first_event = 0 OR first_event > ?1 THEN ?1 ELSE first_event END,
-				last_event = max(last_event, ?2), last_ingestion = ?3, stored_bytes = stored_bytes + ?4,
-				upload_seq = upload_seq + 1
-				WHERE id = ?5 RETURNING upload_seq`, first, last, b.IngestionTime, bytes, sid)
-		} else {
-			row = tx.QueryRowContext(ctx, `UPDATE log_streams SET upload_seq = upload_seq + 1 WHERE id = ? RETURNING upload_seq`, sid)
-		}
-		if err := row.Scan(&res.UploadSequence); err != nil {
-			return fmt.Errorf("update log stream: %w", err)
-		}
-		if bytes > 0 {
-			if _, err := tx.ExecContext(ctx, `UPDATE log_groups SET stored_bytes = stored_bytes + ? WHERE id = ?`, bytes, gid); err != nil {
-				return fmt.Errorf("update log group: %w", err)
-			}
+		if res.UploadSequence, err = recordAppendTx(ctx, tx, gid, sid, stored, first, last, b.IngestionTime, bytes); err != nil {
+			return err
 		}
 		for j, smp := range b.Samples {
 			if j < len(b.SampleEvents) && b.SampleEvents[j] >= 0 && res.Duplicate[b.SampleEvents[j]] {
