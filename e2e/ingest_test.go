@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,7 +18,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
@@ -30,6 +28,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/trailwatch/trailwatch/internal/corpus"
+	"github.com/trailwatch/trailwatch/internal/moto"
 )
 
 // genS3 makes an S3-layout corpus (corpus.S3) at 20 events per second of eventTime and returns its
@@ -157,53 +156,22 @@ func TestBackfill(t *testing.T) {
 	}
 }
 
-func startMoto(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("moto_server")
-	if err != nil {
-		if os.Getenv("TRAILWATCH_E2E_REQUIRE") == "1" {
-			t.Fatal("moto_server not installed (TRAILWATCH_E2E_REQUIRE=1)")
-		}
-		t.Skip("moto_server not installed")
-	}
-	addr := freeAddr(t)
-	_, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", port)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	url := "http://" + addr
-	for i := 0; ; i++ {
-		if resp, err := http.Get(url + "/moto-api/"); err == nil {
-			resp.Body.Close()
-			return url
-		}
-		if i > 200 {
-			t.Fatal("moto_server did not start")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // TestS3SQSIngestSurvivesKill uploads a corpus to moto's S3 with SQS notifications, makes a trail
 // read it, kills the server with SIGKILL in the middle, restarts it, then notifies every object a
 // second time: the CIS root sum equals the generator's count exactly throughout.
 func TestS3SQSIngestSurvivesKill(t *testing.T) {
 	cli := findCLI(t, "v2")
-	moto := startMoto(t)
+	motoURL := moto.Start(t)
 	dir, wantRoot := genS3(t, 30000, "--accounts", "5", "--per-file", "500")
 	t.Setenv("AWS_ACCESS_KEY_ID", "test") // for the server's S3/SQS clients (moto)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
 	data := t.TempDir()
-	s := startServer(t, data, "--aws-endpoint", moto, "--poll-interval", "200ms")
+	s := startServer(t, data, "--aws-endpoint", motoURL, "--poll-interval", "200ms")
 	ctx := context.Background()
 	lc, cc := logsClient(s), cwClient(s)
 	setupRootFilter(t, ctx, lc, "CloudTrail/logs", "unused")
 
-	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
-	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint = aws.String(moto); o.UsePathStyle = true })
-	sqsc := sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(moto) })
+	s3c, sqsc := moto.Clients(motoURL)
 	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("org-trail")}); err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +220,7 @@ func TestS3SQSIngestSurvivesKill(t *testing.T) {
 	}
 	s.cmd.Process.Signal(syscall.SIGKILL)
 	<-s.done
-	s = startServer(t, data, "--aws-endpoint", moto, "--poll-interval", "200ms")
+	s = startServer(t, data, "--aws-endpoint", motoURL, "--poll-interval", "200ms")
 	lc, cc = logsClient(s), cwClient(s)
 	waitFor := func(what string) {
 		deadline := time.Now().Add(120 * time.Second)

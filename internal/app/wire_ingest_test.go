@@ -9,13 +9,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -33,6 +30,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/corpus"
 	"github.com/trailwatch/trailwatch/internal/logs"
 	"github.com/trailwatch/trailwatch/internal/metrics"
+	"github.com/trailwatch/trailwatch/internal/moto"
 	"github.com/trailwatch/trailwatch/internal/store/sqlite"
 )
 
@@ -43,39 +41,6 @@ const (
 	wiSecret  = "wire/ingest/test/secret"
 	cisRoot   = `{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }`
 )
-
-func startMoto(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("moto_server")
-	if err != nil {
-		if os.Getenv("TRAILWATCH_E2E_REQUIRE") == "1" { // CI must run this test, not skip it
-			t.Fatal("moto_server not installed")
-		}
-		t.Skip("moto_server not installed")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	for i := 0; ; i++ {
-		if resp, err := http.Get(url + "/moto-api/"); err == nil {
-			resp.Body.Close()
-			return url
-		}
-		if i > 200 {
-			t.Fatal("moto_server did not start")
-		}
-		time.Sleep(50 * time.Millisecond) // waiting for an external process
-	}
-}
 
 // wired is a server's ingest side mounted on an httptest server, as serve.go will mount it.
 type wired struct {
@@ -234,7 +199,7 @@ func TestTrailAPI(t *testing.T) {
 // reaches the log group with the exact CIS root count, that GetTrailStatus reports the delivery,
 // and that the trail's log group deduplicates PutLogEvents of the same records.
 func TestTrailDeliversFromS3(t *testing.T) {
-	url := startMoto(t)
+	url := moto.Start(t)
 	t.Setenv("AWS_ACCESS_KEY_ID", "test")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
 	t.Setenv("AWS_REGION", "us-east-1")

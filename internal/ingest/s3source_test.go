@@ -7,19 +7,14 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -27,51 +22,8 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/cloudtrail"
 	"github.com/trailwatch/trailwatch/internal/corpus"
+	"github.com/trailwatch/trailwatch/internal/moto"
 )
-
-// startMoto runs moto_server (S3 and SQS stand-in) on a free loopback port.
-func startMoto(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("moto_server")
-	if err != nil {
-		if os.Getenv("TRAILWATCH_E2E_REQUIRE") == "1" {
-			t.Fatal("moto_server not installed (TRAILWATCH_E2E_REQUIRE=1)")
-		}
-		t.Skip("moto_server not installed")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	for i := 0; ; i++ {
-		resp, err := http.Get(url + "/moto-api/")
-		if err == nil {
-			resp.Body.Close()
-			return url
-		}
-		if i > 200 {
-			t.Fatalf("moto_server did not start: %v\n%s", err, out.String())
-		}
-		time.Sleep(50 * time.Millisecond) // waiting for an external process, not for time-driven logic
-	}
-}
-
-func motoClients(url string) (*s3.Client, *sqs.Client) {
-	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
-	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint = aws.String(url); o.UsePathStyle = true })
-	sqsc := sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(url) })
-	return s3c, sqsc
-}
 
 // genS3Corpus makes an S3-layout corpus of three accounts in objects of up to 1,000 records and
 // returns the directory and the CIS root count.
@@ -123,10 +75,10 @@ func drain(t *testing.T, src *S3Source) {
 // it (half the objects) and notifying every object a second time change nothing; a polling
 // source over the same bucket ingests the same corpus.
 func TestS3SourceMoto(t *testing.T) {
-	url := startMoto(t)
+	url := moto.Start(t)
 	corpus, wantRoot := genS3Corpus(t, 20000)
 	ctx := context.Background()
-	s3c, sqsc := motoClients(url)
+	s3c, sqsc := moto.Clients(url)
 	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("ct-bucket")}); err != nil {
 		t.Fatal(err)
 	}
