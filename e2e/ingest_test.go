@@ -52,34 +52,17 @@ func runCLI(t *testing.T, args ...string) string {
 	return out.String()
 }
 
-// storedEvents counts a log group's events with FilterLogEvents. Under CI's parallel load a
-// FilterLogEvents page sometimes fails client-side after its 200 status, with "use of closed network
-// connection" while the body is read; the cause is not known yet (see the session notes). The count
-// is about what the server stored, so a failed page is asked for again (same token, fresh connection
-// pool) up to five times, and every retry is logged.
+// storedEvents counts a log group's events with FilterLogEvents, page by page.
 func storedEvents(t *testing.T, ctx context.Context, lc *cloudwatchlogs.Client, group string) int {
 	t.Helper()
-	n, pages := 0, 0
+	n := 0
 	var token *string
 	for {
-		var page *cloudwatchlogs.FilterLogEventsOutput
-		var err error
-		for attempt := range 5 {
-			client := lc
-			if attempt > 0 {
-				client = cloudwatchlogs.New(lc.Options(), func(o *cloudwatchlogs.Options) { o.HTTPClient = &http.Client{Transport: &http.Transport{}} })
-			}
-			page, err = client.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String(group), NextToken: token})
-			if err == nil {
-				break
-			}
-			t.Logf("counting events: page %d after %d events, attempt %d: %v", pages, n, attempt+1, err)
-		}
+		page, err := lc.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String(group), NextToken: token})
 		if err != nil {
-			t.Fatalf("cannot count events of %s", group)
+			t.Fatalf("count events of %s after %d: %v", group, n, err)
 		}
 		n += len(page.Events)
-		pages++
 		if page.NextToken == nil || (token != nil && *page.NextToken == *token) {
 			return n
 		}

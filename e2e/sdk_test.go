@@ -20,17 +20,20 @@ import (
 	logtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/trailwatch/trailwatch/internal/awsclient"
 	"github.com/trailwatch/trailwatch/internal/corpus"
 )
 
 // sdkConfig is an aws-sdk-go-v2 configuration pointed at the server, with retries off so that a test sees
-// every failure.
+// every failure, and awsclient's HTTP client, without which a loaded machine makes smithy-go fail
+// random responses client-side (see package awsclient).
 func sdkConfig(s *server) aws.Config {
 	return aws.Config{
 		Region:           testRegion,
 		Credentials:      credentials.NewStaticCredentialsProvider(testAccessKey, testSecretKey, ""),
 		BaseEndpoint:     aws.String(s.URL),
 		RetryMaxAttempts: 1,
+		HTTPClient:       awsclient.HTTPClient(),
 	}
 }
 

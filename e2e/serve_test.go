@@ -23,6 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+
+	"github.com/trailwatch/trailwatch/internal/awsclient"
 )
 
 // writeSelfSigned writes a self-signed certificate for 127.0.0.1 and its key, and returns their paths and
@@ -68,7 +70,7 @@ func TestTLS(t *testing.T) {
 	certFile, keyFile, pool := writeSelfSigned(t)
 	s := startServerScheme(t, "https", "", "--tls-cert", certFile, "--tls-key", keyFile)
 	cfg := sdkConfig(s)
-	cfg.HTTPClient = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	cfg.HTTPClient = awsclient.Wrap(&http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}})
 	lc := cloudwatchlogs.NewFromConfig(cfg)
 	ctx := context.Background()
 	if _, err := lc.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("over-tls")}); err != nil {
@@ -186,7 +188,7 @@ func TestGeneratedCredentials(t *testing.T) {
 	ctx := context.Background()
 	client := func(id, secret string) *cloudwatchlogs.Client {
 		return cloudwatchlogs.NewFromConfig(aws.Config{Region: "us-east-1", RetryMaxAttempts: 1, BaseEndpoint: aws.String("http://" + addr),
-			Credentials: credentials.NewStaticCredentialsProvider(id, secret, "")})
+			Credentials: credentials.NewStaticCredentialsProvider(id, secret, ""), HTTPClient: awsclient.HTTPClient()})
 	}
 	if _, err := client(cred.AccessKeyID, cred.SecretAccessKey).DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{}); err != nil {
 		t.Fatalf("the stored credentials are not accepted after a restart: %v", err)

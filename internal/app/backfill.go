@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 
+	"github.com/trailwatch/trailwatch/internal/awsclient"
 	"github.com/trailwatch/trailwatch/internal/cloudtrail"
 	"github.com/trailwatch/trailwatch/internal/pattern"
 )
@@ -181,6 +182,7 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "trailwatch backfill: load AWS configuration: %v\n", err)
 		return 1
 	}
+	cfg.HTTPClient = awsclient.Wrap(cfg.HTTPClient)
 	if cfg.Region == "" {
 		cfg.Region = DefaultRegion
 	}

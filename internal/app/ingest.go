@@ -21,6 +21,7 @@ import (
 	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/trailwatch/trailwatch/internal/awsclient"
 	"github.com/trailwatch/trailwatch/internal/cloudtrail"
 	"github.com/trailwatch/trailwatch/internal/ingest"
 	"github.com/trailwatch/trailwatch/internal/logs"
@@ -136,6 +137,7 @@ func newLogsClient(ctx context.Context, endpoint, region string) (*cloudwatchlog
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
+	cfg.HTTPClient = awsclient.Wrap(cfg.HTTPClient)
 	if cfg.Region == "" {
 		cfg.Region = DefaultRegion
 	}

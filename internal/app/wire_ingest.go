@@ -17,6 +17,7 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/awsapi"
 	"github.com/trailwatch/trailwatch/internal/awsapi/cloudtrailapi"
+	"github.com/trailwatch/trailwatch/internal/awsclient"
 	"github.com/trailwatch/trailwatch/internal/cloudtrail"
 	"github.com/trailwatch/trailwatch/internal/ingest"
 	"github.com/trailwatch/trailwatch/internal/logs"
@@ -145,6 +146,7 @@ func (s *Server) wireIngest(ctx context.Context, db *sqlite.DB, logsSvc *logs.Se
 				clientsErr = fmt.Errorf("load AWS configuration: %w", err)
 				return
 			}
+			cfg.HTTPClient = awsclient.Wrap(cfg.HTTPClient)
 			if cfg.Region == "" {
 				cfg.Region = s.opts.Region
 			}

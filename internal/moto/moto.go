@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/trailwatch/trailwatch/internal/awsclient"
 )
 
 // Start runs moto_server on a free loopback port until the test ends and returns its URL. Without
@@ -60,7 +62,7 @@ func Start(tb testing.TB) string {
 // Clients returns S3 (path-style) and SQS clients for the moto_server at url, in us-east-1 with
 // moto's dummy credentials.
 func Clients(url string) (*s3.Client, *sqs.Client) {
-	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), HTTPClient: awsclient.HTTPClient()}
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint = aws.String(url); o.UsePathStyle = true })
 	sqsc := sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(url) })
 	return s3c, sqsc
