@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -49,37 +50,42 @@ func (w *recordingWriter) PutRecords(_ context.Context, _ logs.Scope, in logs.Pu
 	return logs.PutRecordsOutput{Stored: len(in.Events)}, nil
 }
 
-// TestDeliverStreams checks that Deliver writes streams concurrently (so the store's group commit
-// can share commits between them), each stream's batches in time order, and reports the first
-// error after the other streams' batches are stored.
-func TestDeliverStreams(t *testing.T) {
+// TestDeliverBatches checks that Deliver writes batches concurrently, those of one stream too (so
+// the store's group commit can share commits between them), delivers every record of every stream
+// exactly once, and reports the first error after the other batches are stored.
+func TestDeliverBatches(t *testing.T) {
 	t0 := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
-	var res cloudtrail.Result
-	for a := range 6 {
-		// 25,000 records per stream: three batches of at most 10,000, which must arrive in order.
-		for i := range 25000 {
-			res.Records = append(res.Records, rec(fmt.Sprint(a), "r", t0.Add(time.Duration(25000-i)*time.Millisecond), 10))
+	for _, streams := range []int{1, 6} {
+		var res cloudtrail.Result
+		for a := range streams {
+			// 25,000 records per stream, newest first: three batches of at most 10,000.
+			for i := range 25000 {
+				res.Records = append(res.Records, rec(fmt.Sprint(a), "r", t0.Add(time.Duration(25000-i)*time.Millisecond), 10))
+			}
 		}
-	}
-	w := &recordingWriter{batches: map[string][]int64{}, overlap: make(chan struct{})}
-	st, err := NewSink(w, nil).Deliver(context.Background(), Destination{Scope: testScope, LogGroup: "ct"}, res)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Stored != 150000 || st.Bytes != 1500000 {
-		t.Fatalf("stats %+v", st)
-	}
-	if !w.overlapped {
-		t.Fatal("no two batches were ever in flight together; streams were written one at a time")
-	}
-	for stream, firsts := range w.batches {
-		if len(firsts) != 3 || firsts[0] >= firsts[1] || firsts[1] >= firsts[2] {
-			t.Fatalf("stream %s: batches starting at %v, want three in time order", stream, firsts)
+		w := &recordingWriter{batches: map[string][]int64{}, overlap: make(chan struct{})}
+		st, err := NewSink(w, nil).Deliver(context.Background(), Destination{Scope: testScope, LogGroup: "ct"}, res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Stored != 25000*streams || st.Bytes != 250000*int64(streams) {
+			t.Fatalf("%d streams: stats %+v", streams, st)
+		}
+		if !w.overlapped {
+			t.Fatalf("%d streams: no two batches were ever in flight together", streams)
+		}
+		for stream, firsts := range w.batches {
+			slices.Sort(firsts)
+			// Batches cut a stream's records in time order: 10,000, 10,000, then 5,000 ms.
+			want := []int64{t0.Add(time.Millisecond).UnixMilli(), t0.Add(10001 * time.Millisecond).UnixMilli(), t0.Add(20001 * time.Millisecond).UnixMilli()}
+			if !slices.Equal(firsts, want) {
+				t.Fatalf("stream %s: batches starting at %v, want %v", stream, firsts, want)
+			}
 		}
 	}
 
-	w = &recordingWriter{batches: map[string][]int64{}, failStream: "3_CloudTrail_r"}
-	st, err = NewSink(w, nil).Deliver(context.Background(), Destination{Scope: testScope, LogGroup: "ct"}, cloudtrail.Result{Records: []cloudtrail.Record{
+	w := &recordingWriter{batches: map[string][]int64{}, failStream: "3_CloudTrail_r"}
+	st, err := NewSink(w, nil).Deliver(context.Background(), Destination{Scope: testScope, LogGroup: "ct"}, cloudtrail.Result{Records: []cloudtrail.Record{
 		rec("1", "r", t0, 10), rec("2", "r", t0, 10), rec("3", "r", t0, 10)}})
 	if err == nil || st.Stored > 2 {
 		t.Fatalf("failing stream: %+v, %v", st, err)
