@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 )
@@ -101,5 +104,146 @@ func TestMigrationsAreRecorded(t *testing.T) {
 			t.Fatalf("open %d recorded no migrations", i)
 		}
 		db.Close()
+	}
+}
+
+// syncHook replaces a DB's WAL fsync: each call announces itself on entered, then waits for release
+// and returns the error it carries.
+type syncHook struct {
+	entered chan struct{}
+	release chan error
+	calls   int
+}
+
+func hookSync(db *DB) *syncHook {
+	h := &syncHook{entered: make(chan struct{}), release: make(chan error)}
+	db.syncWAL = func() error {
+		h.calls++ // only syncLoop calls it
+		h.entered <- struct{}{}
+		return <-h.release
+	}
+	return h
+}
+
+func insertAsync(db *DB, k int) chan error {
+	done := make(chan error, 1)
+	go func() {
+		done <- db.withTx(context.Background(), func(tx *sql.Tx) error {
+			_, err := tx.Exec(`INSERT INTO sync_test (k) VALUES (?)`, k)
+			return err
+		})
+	}()
+	return done
+}
+
+// waitQueued waits until n committed groups wait for a sync. It spins instead of sleeping: the
+// committer gets there in a bounded number of steps once the write was sent.
+func waitQueued(t *testing.T, db *DB, n int) {
+	t.Helper()
+	for len(db.synced) < n {
+		runtime.Gosched()
+	}
+}
+
+// TestWritesWaitForWALSync checks withTx's durability contract: a caller hears of its committed
+// transaction only after a WAL fsync that started after the commit, while the committer goes on
+// committing; and one fsync answers every group committed while the previous one ran.
+func TestWritesWaitForWALSync(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.withTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`CREATE TABLE sync_test (k INTEGER PRIMARY KEY)`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h := hookSync(db)
+
+	first := insertAsync(db, 1)
+	<-h.entered // the first write committed; its sync has begun
+	second := insertAsync(db, 2)
+	waitQueued(t, db, 1)
+	third := insertAsync(db, 3)
+	waitQueued(t, db, 2) // two more groups committed while the first sync runs
+	for name, done := range map[string]chan error{"first": first, "second": second, "third": third} {
+		select {
+		case err := <-done:
+			t.Fatalf("the %s write was answered (%v) before its WAL sync returned", name, err)
+		default:
+		}
+	}
+	var visible int
+	if err := db.read.QueryRow(`SELECT count(*) FROM sync_test`).Scan(&visible); err != nil || visible != 3 {
+		t.Fatalf("committed rows visible to readers: %d, %v; want 3", visible, err)
+	}
+
+	h.release <- nil
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	<-h.entered // one sync for both waiting groups
+	h.release <- nil
+	if err := errors.Join(<-second, <-third); err != nil {
+		t.Fatal(err)
+	}
+	if h.calls != 2 {
+		t.Fatalf("%d WAL syncs for three writes in three groups, want 2", h.calls)
+	}
+}
+
+// TestWALSyncFailureSticks checks that a failed WAL fsync fails the writes it was to make durable
+// and every later write, since what the kernel kept of the WAL is no longer known.
+func TestWALSyncFailureSticks(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.withTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`CREATE TABLE sync_test (k INTEGER PRIMARY KEY)`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h := hookSync(db)
+	errIO := errors.New("input/output error")
+	done := insertAsync(db, 1)
+	<-h.entered
+	h.release <- errIO
+	if err := <-done; !errors.Is(err, errIO) {
+		t.Fatalf("write whose sync failed: %v, want %v", err, errIO)
+	}
+	ran := false
+	err = db.withTx(ctx, func(tx *sql.Tx) error { ran = true; return nil })
+	if !errors.Is(err, errIO) || ran {
+		t.Fatalf("write after a failed sync: %v (ran %v), want %v without running", err, ran, errIO)
+	}
+	if h.calls != 1 {
+		t.Fatalf("%d syncs, want 1", h.calls)
+	}
+}
+
+// TestFsyncWAL checks the real fsync: it syncs an existing WAL and treats a missing one (already
+// checkpointed and removed) as nothing to sync.
+func TestFsyncWAL(t *testing.T) {
+	db, err := Open(context.Background(), t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := os.Stat(db.path + "-wal"); err != nil {
+		t.Fatalf("no WAL after Open: %v", err)
+	}
+	if err := db.fsyncWAL(); err != nil {
+		t.Fatal(err)
+	}
+	gone := &DB{path: filepath.Join(t.TempDir(), "absent.db")}
+	if err := gone.fsyncWAL(); err != nil {
+		t.Fatalf("missing WAL: %v", err)
 	}
 }

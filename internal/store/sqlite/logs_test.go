@@ -414,7 +414,7 @@ func loadCorpus(b *testing.B) []string {
 }
 
 // BenchmarkPutLogEvents measures durable ingestion through logs.Service over SQLite (WAL,
-// synchronous=FULL) of a CloudTrail corpus. "filters=none" is the baseline without metric
+// WAL fsync before each answer) of a CloudTrail corpus. "filters=none" is the baseline without metric
 // filters; "filters=cis" has the 14 CIS filters installed, so every event is also evaluated and
 // matches become metric datapoints in the same transaction. "writers=1" sends one batch at a time
 // (each waits for its own fsync); "writers=4" has four concurrent senders, as a server has, so

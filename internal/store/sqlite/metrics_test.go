@@ -79,7 +79,7 @@ func BenchmarkTxBaseline(b *testing.B) {
 	}
 }
 
-// BenchmarkAddSamples is the same batch committed (with synchronous=FULL).
+// BenchmarkAddSamples is the same batch committed and synced.
 func BenchmarkAddSamples(b *testing.B) {
 	db, err := Open(context.Background(), b.TempDir(), Options{})
 	if err != nil {
