@@ -125,6 +125,25 @@ func hookSync(db *DB) *syncHook {
 	return h
 }
 
+// openSyncTest opens a database (closed when the test ends) with a table sync_test.
+func openSyncTest(t *testing.T) *DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := Open(ctx, t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.withTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`CREATE TABLE sync_test (k INTEGER PRIMARY KEY)`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// insertAsync inserts k into sync_test on a goroutine of its own and returns withTx's outcome.
 func insertAsync(db *DB, k int) chan error {
 	done := make(chan error, 1)
 	go func() {
@@ -149,18 +168,7 @@ func waitQueued(t *testing.T, db *DB, n int) {
 // transaction only after a WAL fsync that started after the commit, while the committer goes on
 // committing; and one fsync answers every group committed while the previous one ran.
 func TestWritesWaitForWALSync(t *testing.T) {
-	ctx := context.Background()
-	db, err := Open(ctx, t.TempDir(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.withTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.Exec(`CREATE TABLE sync_test (k INTEGER PRIMARY KEY)`)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	db := openSyncTest(t)
 	h := hookSync(db)
 
 	first := insertAsync(db, 1)
@@ -199,17 +207,7 @@ func TestWritesWaitForWALSync(t *testing.T) {
 // and every later write, since what the kernel kept of the WAL is no longer known.
 func TestWALSyncFailureSticks(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, t.TempDir(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.withTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.Exec(`CREATE TABLE sync_test (k INTEGER PRIMARY KEY)`)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	db := openSyncTest(t)
 	h := hookSync(db)
 	errIO := errors.New("input/output error")
 	done := insertAsync(db, 1)
@@ -219,7 +217,7 @@ func TestWALSyncFailureSticks(t *testing.T) {
 		t.Fatalf("write whose sync failed: %v, want %v", err, errIO)
 	}
 	ran := false
-	err = db.withTx(ctx, func(tx *sql.Tx) error { ran = true; return nil })
+	err := db.withTx(ctx, func(tx *sql.Tx) error { ran = true; return nil })
 	if !errors.Is(err, errIO) || ran {
 		t.Fatalf("write after a failed sync: %v (ran %v), want %v without running", err, ran, errIO)
 	}
