@@ -288,19 +288,38 @@ const walResetSize = 256 << 20
 // checkpointLoop copies committed WAL pages into the database file in the background. PASSIVE never waits
 // for writers or readers, so ingestion is not stalled by the copy; resetting the WAL is left to the
 // committer (resetWAL), the one writer, which can do it between two groups without fighting for the lock.
+//
+// Besides every checkpointEvery, it checkpoints as soon as the WAL has grown by a quarter of walResetSize
+// past half of it: under heavy ingestion the WAL reaches walResetSize in well under checkpointEvery, and
+// the committer's reset then had to copy every frame itself, with every writer waiting.
 func (db *DB) checkpointLoop() {
-	tick := time.NewTicker(checkpointEvery)
+	tick := time.NewTicker(checkpointPoll)
 	defer tick.Stop()
+	last, lastSize := time.Now(), int64(0)
 	for {
 		select {
 		case <-db.quit:
 			return
-		case <-tick.C:
+		case now := <-tick.C:
+			size := int64(0)
+			if info, err := os.Stat(db.path + "-wal"); err == nil {
+				size = info.Size()
+			}
+			if size < lastSize {
+				lastSize = 0 // the committer reset the WAL
+			}
+			if now.Sub(last) < checkpointEvery && (size < walResetSize/2 || size < lastSize+walResetSize/4) {
+				continue
+			}
 			// A failed checkpoint is retried on the next tick; nothing is lost by skipping one.
 			db.ckpt.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+			last, lastSize = now, size
 		}
 	}
 }
+
+// checkpointPoll is how often checkpointLoop looks at the WAL's size.
+const checkpointPoll = 250 * time.Millisecond
 
 // resetWAL runs on the committer between groups: once the WAL passes walResetSize it finishes the
 // checkpoint and truncates the WAL. Most frames were already copied by the passive checkpoints, so the
