@@ -348,10 +348,13 @@ func (db *DB) resetWAL() {
 // previous one syncs, and one fsync covers every group committed meanwhile. This was measured to matter
 // more than anything else in the commit path: an fsync costs about 8 ms on this project's VMs, the
 // committer sat idle through one per group, and the S3 ingest benchmarks ran 28-37% faster with
-// synchronous=NORMAL alone (benchstat, five alternating runs). The price is that another reader may
-// see a transaction up to one fsync before it is durable; nothing that acts on data (alarm actions,
-// SNS deliveries, SQS deletes) does so before its own write is acknowledged, and the WAL is replayed
-// in commit order, so what survives a power loss is always a prefix of what was committed.
+// synchronous=NORMAL alone (benchstat, five alternating runs). The price is that readers may see a
+// transaction up to one fsync (milliseconds) before it is durable: an API read, or the SNS worker's
+// timed poll of its outbox, which could then send a notification that a power cut in that window
+// takes back (the alarm would transition and notify again after the restart). Every acknowledgement
+// (PutLogEvents, EventBridge and Firehose answers, SQS deletes) still follows durability, and the WAL
+// is replayed in commit order, so what survives a power loss is always a prefix of what was committed.
+// A kill -9 loses nothing committed: the kernel keeps the written WAL.
 //
 // fn runs on the committer goroutine: it must only use tx (never call withTx itself, which would wait for
 // the committer forever) and must not keep side effects outside tx if it returns an error.
