@@ -5,9 +5,9 @@
 // transaction its caller was told committed survives a kill -9 or a power cut, which is what lets the API
 // acknowledge PutLogEvents only after its events and metric datapoints are durable. The fsync is made by
 // a goroutine of its own, one for every group committed meanwhile, rather than by SQLite inside each
-// commit (synchronous=NORMAL plus syncLoop; see withTx). Writes go through a single connection (SQLite allows one writer at a
-// time; serialising in Go avoids SQLITE_BUSY storms), reads use a small pool that WAL lets run beside
-// the writer.
+// commit (synchronous=NORMAL plus syncLoop; see withTx). Writes go through a single connection (SQLite
+// allows one writer at a time; serialising in Go avoids SQLITE_BUSY storms), reads use a small pool that
+// WAL lets run beside the writer.
 //
 // Each domain package declares the store interface it needs; DB implements all of them, one file per
 // domain (logs.go, metrics.go, ...), each with its own embedded schema_<part>_<NNN>.sql migrations.
@@ -413,15 +413,14 @@ func (db *DB) commitLoop() {
 }
 
 // commitGroup runs the group's transactions in one SQLite transaction, each under a savepoint, and returns
-// each outcome; sync reports whether any of them committed (and so must be synced before it is
-// reported).
-func (db *DB) commitGroup(group []*txRequest) (_ committedGroup, sync bool) {
+// each outcome: nil for exactly the transactions that committed.
+func (db *DB) commitGroup(group []*txRequest) committedGroup {
 	results := make([]error, len(group))
-	fail := func(err error) (committedGroup, bool) {
+	fail := func(err error) committedGroup {
 		for i := range results {
 			results[i] = err
 		}
-		return committedGroup{group, results}, false
+		return committedGroup{group, results}
 	}
 	tx, err := db.write.BeginTx(context.Background(), nil)
 	if err != nil {
@@ -453,23 +452,20 @@ func (db *DB) commitGroup(group []*txRequest) (_ committedGroup, sync bool) {
 	}
 	if committed == 0 {
 		tx.Rollback()
-		return committedGroup{group, results}, false
-	}
-	if err := tx.Commit(); err != nil {
+	} else if err := tx.Commit(); err != nil {
 		err = fmt.Errorf("commit transaction: %w", err)
 		for i := range results {
 			if results[i] == nil {
 				results[i] = err
 			}
 		}
-		return committedGroup{group, results}, false
 	}
-	return committedGroup{group, results}, true
+	return committedGroup{group, results}
 }
 
 // finish answers a group's callers now if nothing of it committed, or hands it to syncLoop.
-func (db *DB) finish(g committedGroup, sync bool) {
-	if !sync {
+func (db *DB) finish(g committedGroup) {
+	if !slices.Contains(g.results, nil) {
 		g.answer(nil)
 		return
 	}
