@@ -108,7 +108,12 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	// where copying pages back and syncing the database file would stall every waiting writer.
 	// synchronous(NORMAL): commits do not fsync the WAL themselves; syncLoop does, before any caller
 	// is told its transaction committed (see withTx). Checkpoints still sync as under FULL.
-	pragmas := "_pragma=busy_timeout(10000)&_pragma=page_size(16384)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=wal_autocheckpoint(0)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-65536)&_txlock=immediate"
+	//
+	// page_size(16384) only takes effect while the database file is new, and only before it is in WAL
+	// mode. The driver runs the _pragma list sorted by name (journal_mode before page_size), so WAL is
+	// asked for with _journal_mode, which it applies after the list. Databases created before this
+	// keep their 4 KiB pages (changing it needs a VACUUM out of WAL mode).
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=page_size(16384)&_journal_mode=WAL&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=wal_autocheckpoint(0)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-65536)&_txlock=immediate"
 	write, err := sql.Open("sqlite", "file:"+path+"?"+pragmas)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
