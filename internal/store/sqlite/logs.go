@@ -14,9 +14,9 @@ import (
 
 var _ logs.Store = (*DB)(nil)
 
-// eventChunk is the number of events per multi-row INSERT. The statements are prepared once per
-// transaction, and parsing a 500-row statement cost more than the extra executions of 100-row
-// ones save (BenchmarkPutLogEvents: ~7% more events per CPU second at 100).
+// eventChunk is the number of events per multi-row INSERT. It was chosen while each transaction
+// prepared its own statements, when parsing a 500-row statement cost more than the extra
+// executions of 100-row ones saved (BenchmarkPutLogEvents: ~7% more events per CPU second at 100).
 const eventChunk = 100
 
 // querier is what both *sql.DB and *sql.Tx offer.
@@ -357,10 +357,11 @@ func (db *DB) ListLogStreams(ctx context.Context, sc logs.Scope, group string, q
 // 10% of ingestion CPU. OR FAIL spares SQLite the statement journal it keeps to undo a failed
 // statement inside a transaction (~13% of CPU, in writes to a temp file): any failure aborts the
 // whole append transaction anyway, so undoing just the statement is never needed.
-func insertEventsSQL(n int) string {
+// insertEvents is AppendEvents' insert.
+var insertEvents = multiRow{name: "insert events", max: eventChunk, sql: func(n int) string {
 	return `INSERT OR FAIL INTO log_events (group_id, stream_id, ingestion_time, ts, message) VALUES ` +
 		strings.Repeat("(?,?,?,?,?),", n-1) + "(?,?,?,?,?)"
-}
+}}
 
 // AppendEvents implements logs.Store: the events, the stream's bookkeeping and the metric samples
 // commit in one transaction, with one multi-row INSERT per eventChunk events.
@@ -372,22 +373,21 @@ func (db *DB) AppendEvents(ctx context.Context, sc logs.Scope, b logs.AppendBatc
 			return err
 		}
 		var bytes, first, last int64
-		stmts := chunkStmts{sql: insertEventsSQL}
-		defer stmts.close()
 		if n := len(b.Events); n > 0 {
 			first, last = b.Events[0].Timestamp, b.Events[n-1].Timestamp
 		}
 		args := make([]any, 0, 5*min(len(b.Events), eventChunk))
 		var gidArg, sidArg, ingestArg any = gid, sid, b.IngestionTime // boxed once, not per row
-		for start := 0; start < len(b.Events); start += eventChunk {
-			chunk := b.Events[start:min(start+eventChunk, len(b.Events))]
+		for start, size := 0, 0; start < len(b.Events); start += size {
+			size = insertEvents.chunk(len(b.Events) - start)
+			chunk := b.Events[start : start+size]
 			args = args[:0]
 			for _, e := range chunk {
 				args = append(args, gidArg, sidArg, ingestArg, e.Timestamp, e.Message)
 				bytes += int64(len(e.Message))
 				first, last = min(first, e.Timestamp), max(last, e.Timestamp)
 			}
-			stmt, err := stmts.get(ctx, tx, len(chunk))
+			stmt, err := insertEvents.stmt(ctx, db, tx, size)
 			if err != nil {
 				return err
 			}
@@ -727,33 +727,33 @@ func (db *DB) ListMetricFilters(ctx context.Context, sc logs.Scope, q logs.Filte
 	return out, nil
 }
 
-// chunkStmts prepares, once per transaction, the multi-row insert for full chunks of eventChunk
-// events and the one for a batch's shorter last chunk.
-type chunkStmts struct {
-	sql        func(rows int) string
-	full, rest *sql.Stmt
+// multiRow is a kind of multi-row statement: sql builds it for n rows, and a batch is written in
+// statements of up to max rows. Statements are prepared once per row count on the write connection
+// (DB.txStmt): parsing a 100-row INSERT cost about as much as running it, and a transaction used to
+// prepare its own copies.
+type multiRow struct {
+	name string
+	sql  func(rows int) string
+	max  int
 }
 
-func (c *chunkStmts) get(ctx context.Context, tx *sql.Tx, rows int) (*sql.Stmt, error) {
-	stmt := &c.full
-	if rows < eventChunk {
-		stmt = &c.rest
+// chunk returns how many of the remaining rows the next statement takes: max, or for a shorter
+// tail the largest power of two that fits, so that at most log2(max)+2 statements of a kind are
+// ever prepared however batches are sized.
+func (m multiRow) chunk(remaining int) int {
+	if remaining >= m.max {
+		return m.max
 	}
-	if *stmt == nil {
-		var err error
-		if *stmt, err = tx.PrepareContext(ctx, c.sql(rows)); err != nil {
-			return nil, fmt.Errorf("prepare event insert: %w", err)
-		}
+	n := 1
+	for n*2 <= remaining {
+		n *= 2
 	}
-	return *stmt, nil
+	return n
 }
 
-func (c *chunkStmts) close() {
-	for _, st := range []*sql.Stmt{c.full, c.rest} {
-		if st != nil {
-			st.Close()
-		}
-	}
+// stmt returns the statement for rows rows, bound to tx.
+func (m multiRow) stmt(ctx context.Context, db *DB, tx *sql.Tx, rows int) (*sql.Stmt, error) {
+	return db.txStmt(ctx, tx, stmtKey{m.name, rows}, func() string { return m.sql(rows) })
 }
 
 // recordAppendTx updates the stream's and group's bookkeeping after stored events (first, last:
@@ -782,10 +782,11 @@ func recordAppendTx(ctx context.Context, tx *sql.Tx, gid, sid int64, stored int,
 	return seq, nil
 }
 
-func insertUniqueEventsSQL(n int) string {
+// insertUniqueEvents is AppendUnique's insert.
+var insertUniqueEvents = multiRow{name: "insert unique events", max: eventChunk, sql: func(n int) string {
 	return `INSERT INTO log_events (group_id, stream_id, ingestion_time, ts, message, dedup_key) VALUES ` +
 		strings.Repeat("(?,?,?,?,?,?),", n-1) + "(?,?,?,?,?,?) ON CONFLICT DO NOTHING"
-}
+}}
 
 // AppendUnique implements logs.Store. Each chunk is one multi-row INSERT ... ON CONFLICT DO
 // NOTHING against the (group_id, ts, dedup_key) unique index, so the decision is made inside the
@@ -816,15 +817,14 @@ func (db *DB) AppendUnique(ctx context.Context, sc logs.Scope, b logs.AppendBatc
 		if err != nil {
 			return err
 		}
-		stmts := chunkStmts{sql: insertUniqueEventsSQL}
-		defer stmts.close()
 		args := make([]any, 0, 6*min(len(b.Events), eventChunk))
 		var gidArg, sidArg, ingestArg any = gid, sid, b.IngestionTime
 		// inserted holds, for chunks where some rows were refused, the keys stored; nil while
 		// every row has been inserted.
 		var inserted map[dedupEntry]bool
-		for start := 0; start < len(b.Events); start += eventChunk {
-			chunk := b.Events[start:min(start+eventChunk, len(b.Events))]
+		for start, size := 0, 0; start < len(b.Events); start += size {
+			size = insertUniqueEvents.chunk(len(b.Events) - start)
+			chunk := b.Events[start : start+size]
 			args = args[:0]
 			for i, e := range chunk {
 				var key any
@@ -833,7 +833,7 @@ func (db *DB) AppendUnique(ctx context.Context, sc logs.Scope, b logs.AppendBatc
 				}
 				args = append(args, gidArg, sidArg, ingestArg, e.Timestamp, e.Message, key)
 			}
-			stmt, err := stmts.get(ctx, tx, len(chunk))
+			stmt, err := insertUniqueEvents.stmt(ctx, db, tx, size)
 			if err != nil {
 				return err
 			}

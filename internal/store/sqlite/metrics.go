@@ -102,28 +102,11 @@ func (db *DB) insertSamplesTx(ctx context.Context, tx *sql.Tx, samples []metrics
 		agg.AddSample(s)
 	}
 
-	upsertSeries, err := tx.PrepareContext(ctx, `INSERT INTO metric_series
-		(account_id, region, namespace, metric_name, dimensions, last_ts) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (account_id, region, namespace, metric_name, dimensions)
-		DO UPDATE SET last_ts = max(last_ts, excluded.last_ts) RETURNING id`)
+	upsertSeries, err := db.txStmt(ctx, tx, upsertSeriesKey, nil)
 	if err != nil {
-		return fmt.Errorf("prepare metric upsert: %w", err)
+		return err
 	}
-	defer upsertSeries.Close()
-	readMinute, err := tx.PrepareContext(ctx, `SELECT sample_count, sum, minimum, maximum, dist, inexact, default_value
-		FROM metric_minutes WHERE series_id = ? AND minute = ? AND unit = ?`)
-	if err != nil {
-		return fmt.Errorf("prepare metric minute read: %w", err)
-	}
-	defer readMinute.Close()
-	writeMinute, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO metric_minutes
-		(series_id, minute, unit, sample_count, sum, minimum, maximum, dist, inexact, default_value)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return fmt.Errorf("prepare metric minute write: %w", err)
-	}
-	defer writeMinute.Close()
-
+	w := minuteWriter{db: db}
 	for _, b := range order {
 		if !b.hasContent() {
 			continue // only ignored (non-finite) samples: do not create or refresh the metric
@@ -132,31 +115,136 @@ func (db *DB) insertSamplesTx(ctx context.Context, tx *sql.Tx, samples []metrics
 		if err := upsertSeries.QueryRowContext(ctx, b.account, b.region, b.namespace, b.name, b.dims, b.lastTS).Scan(&id); err != nil {
 			return fmt.Errorf("upsert metric: %w", err)
 		}
+		stored, err := db.readMinutes(ctx, tx, id, b)
+		if err != nil {
+			return err
+		}
 		for _, mk := range b.order {
 			add := b.minutes[mk]
 			if !add.HasData() && !add.HasDefault {
 				continue
 			}
-			stored, found, err := scanMinute(readMinute.QueryRowContext(ctx, id, mk.minute, mk.unit))
-			if err != nil {
-				return fmt.Errorf("read metric minute: %w", err)
-			}
 			agg := add
-			if found {
-				stored.Time, stored.Unit = add.Time, add.Unit
-				stored.Merge(add)
-				agg = &stored
+			if prev, ok := stored[mk]; ok {
+				prev.Time, prev.Unit = add.Time, add.Unit
+				prev.Merge(add)
+				agg = &prev
 			}
-			var def any
-			if agg.HasDefault {
-				def = agg.DefaultValue
-			}
-			if _, err := writeMinute.ExecContext(ctx, id, mk.minute, mk.unit, agg.SampleCount, agg.Sum,
-				agg.Minimum, agg.Maximum, encodeDist(agg), boolInt(agg.Inexact), def); err != nil {
-				return fmt.Errorf("write metric minute: %w", err)
+			if err := w.add(ctx, tx, id, mk, agg); err != nil {
+				return err
 			}
 		}
 	}
+	return w.flush(ctx, tx)
+}
+
+// readMinutes returns the stored aggregates of the minutes b touches, keyed like b.minutes. It reads
+// the series' rows between b's first and last minute in one query (a CloudTrail batch covers a few
+// dozen consecutive minutes, which one read per minute made cost more than the events' own insert),
+// unless the minutes are scattered over a span much wider than their number (a backfill batch
+// reaching days back), where it reads them one at a time.
+func (db *DB) readMinutes(ctx context.Context, tx *sql.Tx, id int64, b *seriesBatch) (map[minuteKey]metrics.Aggregate, error) {
+	first, last := b.order[0].minute, b.order[0].minute
+	for _, mk := range b.order {
+		first, last = min(first, mk.minute), max(last, mk.minute)
+	}
+	out := make(map[minuteKey]metrics.Aggregate, len(b.order))
+	if (last-first)/60 > int64(4*len(b.order)+60) {
+		one, err := db.txStmt(ctx, tx, readMinuteKey, nil)
+		if err != nil {
+			return nil, err
+		}
+		for _, mk := range b.order {
+			a, found, err := scanMinute(one.QueryRowContext(ctx, id, mk.minute, mk.unit))
+			if err != nil {
+				return nil, fmt.Errorf("read metric minute: %w", err)
+			}
+			if found {
+				out[mk] = a
+			}
+		}
+		return out, nil
+	}
+	span, err := db.txStmt(ctx, tx, readMinutesKey, nil)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := span.QueryContext(ctx, id, first, last)
+	if err != nil {
+		return nil, fmt.Errorf("read metric minutes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var mk minuteKey
+		a, err := scanMinuteRow(rows, &mk.minute, &mk.unit)
+		if err != nil {
+			return nil, fmt.Errorf("read metric minutes: %w", err)
+		}
+		if _, ok := b.minutes[mk]; ok {
+			out[mk] = a
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read metric minutes: %w", err)
+	}
+	return out, nil
+}
+
+// The single statements of insertSamplesTx, prepared once on the write connection (prepareWrites).
+var (
+	upsertSeriesKey = stmtKey{name: `INSERT INTO metric_series
+		(account_id, region, namespace, metric_name, dimensions, last_ts) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (account_id, region, namespace, metric_name, dimensions)
+		DO UPDATE SET last_ts = max(last_ts, excluded.last_ts) RETURNING id`}
+	readMinutesKey = stmtKey{name: `SELECT minute, unit, sample_count, sum, minimum, maximum, dist, inexact, default_value
+		FROM metric_minutes WHERE series_id = ? AND minute BETWEEN ? AND ?`}
+	readMinuteKey = stmtKey{name: `SELECT sample_count, sum, minimum, maximum, dist, inexact, default_value
+		FROM metric_minutes WHERE series_id = ? AND minute = ? AND unit = ?`}
+)
+
+// writeMinutes writes merged metric-minutes, up to 100 (10 parameters each) per statement.
+var writeMinutes = multiRow{name: "write metric minutes", max: 100, sql: func(n int) string {
+	return `INSERT INTO metric_minutes (series_id, minute, unit, sample_count, sum, minimum, maximum, dist, inexact, default_value) VALUES ` +
+		strings.Repeat("(?,?,?,?,?,?,?,?,?,?),", n-1) + `(?,?,?,?,?,?,?,?,?,?)
+		ON CONFLICT (series_id, minute, unit) DO UPDATE SET sample_count = excluded.sample_count, sum = excluded.sum,
+		minimum = excluded.minimum, maximum = excluded.maximum, dist = excluded.dist, inexact = excluded.inexact,
+		default_value = excluded.default_value`
+}}
+
+// minuteWriter writes merged metric-minutes with writeMinutes: a row is updated in place, where
+// INSERT OR REPLACE deleted and reinserted it, and a batch's minutes take a few statements instead
+// of one each.
+type minuteWriter struct {
+	db   *DB
+	args []any
+}
+
+func (w *minuteWriter) add(ctx context.Context, tx *sql.Tx, id int64, mk minuteKey, agg *metrics.Aggregate) error {
+	var def any
+	if agg.HasDefault {
+		def = agg.DefaultValue
+	}
+	w.args = append(w.args, id, mk.minute, mk.unit, agg.SampleCount, agg.Sum, agg.Minimum, agg.Maximum,
+		encodeDist(agg), boolInt(agg.Inexact), def)
+	if len(w.args) == 10*writeMinutes.max {
+		return w.flush(ctx, tx)
+	}
+	return nil
+}
+
+// flush writes the minutes added since the last flush.
+func (w *minuteWriter) flush(ctx context.Context, tx *sql.Tx) error {
+	for start, size := 0, 0; start < len(w.args)/10; start += size {
+		size = writeMinutes.chunk(len(w.args)/10 - start)
+		stmt, err := writeMinutes.stmt(ctx, w.db, tx, size)
+		if err != nil {
+			return err
+		}
+		if _, err := stmt.ExecContext(ctx, w.args[10*start:10*(start+size)]...); err != nil {
+			return fmt.Errorf("write metric minutes: %w", err)
+		}
+	}
+	w.args = w.args[:0]
 	return nil
 }
 

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -35,29 +36,50 @@ func benchSamples(n int) []metrics.Sample {
 	return out
 }
 
-// BenchmarkInsertSamplesTx measures the SQL cost of a 1,000-sample batch inside a transaction that
-// is rolled back, i.e. without the commit's fsync, which the logs store pays once per PutLogEvents.
+// cisBatchSamples is what the 14 CIS filters publish for one PutLogEvents batch of ~800 CloudTrail
+// records of one stream: ~290 samples of value 1 spread over 14 metrics and the 20 minutes the
+// batch's records cover, so most metric-minutes get one or two samples (measured on a
+// gen-cloudtrail corpus: 18,239 samples over 542 metric-minutes for 50,000 records in 30 streams).
+func cisBatchSamples() []metrics.Sample {
+	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	out := make([]metrics.Sample, 290)
+	for i := range out {
+		out[i] = metrics.Sample{AccountID: "111111111111", Region: "us-east-1", Namespace: "CloudTrailMetrics",
+			MetricName: fmt.Sprint("CloudWatch.", 1+i%14), Timestamp: t0.Add(time.Duration(i) * 1200 * time.Second / 290), Value: 1}
+	}
+	return out
+}
+
+// BenchmarkInsertSamplesTx measures the SQL cost of a batch's samples inside a transaction that is
+// rolled back, i.e. without the commit and its fsync, which the logs store pays once per group of
+// PutLogEvents: 1,000 samples on two metrics and two minutes, and a CIS-shaped batch (cisBatchSamples).
 func BenchmarkInsertSamplesTx(b *testing.B) {
-	db, err := Open(context.Background(), b.TempDir(), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	ctx := context.Background()
-	samples := benchSamples(1000)
-	if err := db.AddSamples(ctx, samples); err != nil { // rows exist: the upsert path is measured
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		tx, err := db.write.BeginTx(ctx, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := db.insertSamplesTx(ctx, tx, samples); err != nil {
-			b.Fatal(err)
-		}
-		tx.Rollback()
+	for _, c := range []struct {
+		name    string
+		samples []metrics.Sample
+	}{{"two-metrics", benchSamples(1000)}, {"cis-batch", cisBatchSamples()}} {
+		b.Run(c.name, func(b *testing.B) {
+			db, err := Open(context.Background(), b.TempDir(), Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			ctx := context.Background()
+			if err := db.AddSamples(ctx, c.samples); err != nil { // rows exist: the upsert path is measured
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				tx, err := db.write.BeginTx(ctx, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := db.insertSamplesTx(ctx, tx, c.samples); err != nil {
+					b.Fatal(err)
+				}
+				tx.Rollback()
+			}
+		})
 	}
 }
 
@@ -140,4 +162,84 @@ func FuzzDecodeDist(f *testing.F) {
 			t.Fatalf("decode/encode changed %x into %x", b, got)
 		}
 	})
+}
+
+// TestInsertSamplesMergesStoredMinutes checks that a batch's minutes are merged with those already
+// stored, both when insertSamplesTx reads them in one range (minutes close together, as a CloudTrail
+// batch's are) and one at a time (a few minutes scattered over days, as a backfill batch's can be),
+// and that minutes of the range the batch does not touch are left alone.
+func TestInsertSamplesMergesStoredMinutes(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	sample := func(at time.Duration, v float64) metrics.Sample {
+		return metrics.Sample{AccountID: "111111111111", Region: "us-east-1", Namespace: "CloudTrailMetrics",
+			MetricName: "RootAccountUsage", Timestamp: t0.Add(at), Value: v}
+	}
+	for _, tc := range []struct {
+		name string
+		step time.Duration // distance between the minutes a batch touches
+	}{{"consecutive minutes", time.Minute}, {"minutes days apart", 72 * time.Hour}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := openMetricsDB(t)
+			// Minutes 0, 2 and 4 (in steps) get one sample each; minute 1 two.
+			first := []metrics.Sample{sample(0, 1), sample(tc.step, 2), sample(tc.step+time.Second, 3), sample(2*tc.step, 4), sample(4*tc.step, 5)}
+			if err := db.AddSamples(ctx, first); err != nil {
+				t.Fatal(err)
+			}
+			// Minutes 0, 1 and 3 again or for the first time; 2 and 4 are left alone.
+			second := []metrics.Sample{sample(tc.step+2*time.Second, 10), sample(10*time.Second, 20), sample(3*tc.step, 30)}
+			if err := db.AddSamples(ctx, second); err != nil {
+				t.Fatal(err)
+			}
+			want := map[int64][2]float64{ // minute -> sample count, sum
+				0: {2, 21}, 1: {3, 15}, 2: {1, 4}, 3: {1, 30}, 4: {1, 5},
+			}
+			rows, err := db.read.QueryContext(ctx, `SELECT minute, sample_count, sum FROM metric_minutes ORDER BY minute`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			got := map[int64][2]float64{}
+			for rows.Next() {
+				var m int64
+				var c, s float64
+				if err := rows.Scan(&m, &c, &s); err != nil {
+					t.Fatal(err)
+				}
+				got[(m-t0.Unix())/int64(tc.step.Seconds())] = [2]float64{c, s}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("minutes (index: count, sum) = %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// TestMultiRowChunks checks how batches are cut into multi-row statements: full statements of max
+// rows, then a tail in falling powers of two, every size among those prepareWrites prepared, so no
+// transaction has to prepare its own.
+func TestMultiRowChunks(t *testing.T) {
+	db := openMetricsDB(t)
+	for _, m := range []multiRow{insertEvents, insertUniqueEvents, writeMinutes} {
+		if m.max != 100 {
+			t.Fatalf("%s: max %d; the sizes below assume 100", m.name, m.max)
+		}
+		for n := 1; n <= 3*m.max; n++ {
+			var sizes []int
+			for done := 0; done < n; {
+				size := m.chunk(n - done)
+				if size < 1 || size > n-done {
+					t.Fatalf("%s: chunk(%d) = %d", m.name, n-done, size)
+				}
+				if _, ok := db.writeStmts[stmtKey{m.name, size}]; !ok {
+					t.Fatalf("%s: %d rows is not prepared", m.name, size)
+				}
+				sizes = append(sizes, size)
+				done += size
+			}
+			if n == 299 && fmt.Sprint(sizes) != "[100 100 64 32 2 1]" {
+				t.Fatalf("%s: %d rows in statements of %v", m.name, n, sizes)
+			}
+		}
+	}
 }
