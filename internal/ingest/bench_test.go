@@ -24,12 +24,13 @@ import (
 
 // newCISEnv is newEnv (which installs CloudWatch.1, root usage) with the other CIS filters,
 // CloudWatch.2-14, on the same log group.
-func newCISEnv(b *testing.B) *env {
-	e := newEnv(b, time.Now)
+func newCISEnv(t testing.TB) *env {
+	t.Helper()
+	e := newEnv(t, time.Now)
 	for _, f := range pattern.CIS()[1:] {
 		if err := e.logs.PutMetricFilter(context.Background(), testScope, logs.PutMetricFilterInput{LogGroupName: "ct", FilterName: f.Control,
 			FilterPattern: f.Pattern, MetricTransformations: []logs.MetricTransformation{{MetricName: f.Control, MetricNamespace: "CloudTrailMetrics", MetricValue: "1"}}}); err != nil {
-			b.Fatal(err)
+			t.Fatal(err)
 		}
 	}
 	return e
