@@ -203,7 +203,15 @@ func TestIngestLoad(t *testing.T) {
 			t.Logf("server %s", line)
 		}
 	}
+	// Memory must not grow with what was ingested. The bound is well above the ~150 MiB measured and
+	// well below the 430 MiB that a 64 MiB page cache of 16 KiB pages took (see sqlite.Open).
+	if peak > maxServerRSS {
+		t.Errorf("server RSS peaked at %d MiB, over %d MiB", peak>>20, maxServerRSS>>20)
+	}
 }
+
+// maxServerRSS bounds the server's resident memory under TestIngestLoad.
+const maxServerRSS = 256 << 20
 
 // readRSS returns a process's resident set size in bytes, from /proc.
 func readRSS(pid int) int64 {

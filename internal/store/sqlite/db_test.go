@@ -258,18 +258,18 @@ func TestOpenSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	var (
-		pageSize, sync, autoCkpt int
-		mode                     string
+		pageSize, sync, autoCkpt, cache int
+		mode                            string
 	)
 	for q, dst := range map[string]any{"PRAGMA page_size": &pageSize, "PRAGMA journal_mode": &mode,
-		"PRAGMA synchronous": &sync, "PRAGMA wal_autocheckpoint": &autoCkpt} {
+		"PRAGMA synchronous": &sync, "PRAGMA wal_autocheckpoint": &autoCkpt, "PRAGMA cache_size": &cache} {
 		if err := db.write.QueryRowContext(ctx, q).Scan(dst); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	if pageSize != 16384 || mode != "wal" || sync != 1 || autoCkpt != 0 {
-		t.Fatalf("page_size %d, journal_mode %s, synchronous %d, wal_autocheckpoint %d; want 16384, wal, 1 (NORMAL), 0",
-			pageSize, mode, sync, autoCkpt)
+	if pageSize != 16384 || mode != "wal" || sync != 1 || autoCkpt != 0 || cache != -16384 {
+		t.Fatalf("page_size %d, journal_mode %s, synchronous %d, wal_autocheckpoint %d, cache_size %d; want 16384, wal, 1 (NORMAL), 0, -16384 (16 MiB)",
+			pageSize, mode, sync, autoCkpt, cache)
 	}
 	db.Close()
 
