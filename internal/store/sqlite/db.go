@@ -14,6 +14,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"embed"
@@ -55,6 +56,16 @@ type DB struct {
 	syncer   sync.WaitGroup
 	syncWAL  func() error          // fsyncs the WAL file; replaced in tests
 	syncFail atomic.Pointer[error] // the first failed sync: every later write gets it
+
+	// WAL resets (resetWAL, checkpointLoop).
+	groups      atomic.Int64  // groups committed: checkpointLoop tells idleness by it
+	walKick     chan struct{} // resetWAL asks checkpointLoop for a passive checkpoint now
+	walCaughtUp atomic.Bool   // the checkpoint asked for copied what the WAL held
+	walLap      atomic.Int64  // WAL file size at the last RESTART: the next lap ends past it
+	walReset    int64         // Options.WALResetSize or walResetSize
+	walRestarts atomic.Int64  // WAL rewinds in place (RESTART), for tests
+	walTruncs   atomic.Int64  // WAL truncations (TRUNCATE), for tests
+	ckptEvery   time.Duration // Options.CheckpointEvery or checkpointEvery
 
 	// readStmts caches prepared read statements by query text (see readStmt).
 	readStmts sync.Map // string -> *sql.Stmt
@@ -99,6 +110,12 @@ type Options struct {
 	Now func() time.Time
 	// ReadConns is the size of the read pool; zero means 4.
 	ReadConns int
+	// WALResetSize is how far the WAL may grow before the committer rewinds it; zero means
+	// walResetSize (256 MiB). Tests make it small to see resets without writing gigabytes.
+	WALResetSize int64
+	// CheckpointEvery is how often the WAL is checkpointed without heavy writes, and how long without
+	// a commit counts as idle; zero means checkpointEvery (5 s).
+	CheckpointEvery time.Duration
 }
 
 // Open opens (creating if needed) the database in dir and applies pending migrations.
@@ -156,7 +173,8 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 		now = time.Now
 	}
 	db := &DB{path: path, write: write, read: read, ckpt: ckpt, now: now,
-		commits: make(chan *txRequest, 1024), quit: make(chan struct{}), synced: make(chan committedGroup, syncQueue)}
+		commits: make(chan *txRequest, 1024), quit: make(chan struct{}), synced: make(chan committedGroup, syncQueue),
+		walKick: make(chan struct{}, 1), walReset: cmp.Or(opts.WALResetSize, walResetSize), ckptEvery: cmp.Or(opts.CheckpointEvery, checkpointEvery)}
 	db.syncWAL = db.fsyncWAL
 	err = db.migrate(ctx)
 	if err == nil {
@@ -359,59 +377,106 @@ func (db *DB) txStmt(ctx context.Context, tx *sql.Tx, key stmtKey, build func() 
 // Durability does not depend on it (commits fsync the WAL).
 const checkpointEvery = 5 * time.Second
 
-// walResetSize is the WAL size above which the committer resets the WAL. Under continuous writes a
-// passive checkpoint never catches up with the writer, and SQLite only rewinds the WAL after a checkpoint
-// that did, so without a reset the WAL grows without bound (3.3 GB after 2 million CloudTrail events),
-// doubling disk use and slowing every page lookup. Each reset is a full checkpoint and an fsync of the
-// database on the committer, and the writes after it extend the file again; 256 MiB (not 64) makes
-// them a quarter as frequent for a bounded quarter gigabyte of disk.
+// walResetSize is how far the WAL may grow before the committer rewinds it. Under continuous writes a
+// passive checkpoint never catches up with the writer, and SQLite only rewinds the WAL after a
+// checkpoint that did, so without a reset the WAL grows without bound (3.3 GB after 2 million
+// CloudTrail events), doubling disk use and slowing every page lookup. 256 MiB (not 64) makes resets a
+// quarter as frequent for a bounded quarter gigabyte of disk.
 const walResetSize = 256 << 20
 
-// checkpointLoop copies committed WAL pages into the database file in the background. PASSIVE never waits
-// for writers or readers, so ingestion is not stalled by the copy; resetting the WAL is left to the
-// committer (resetWAL), the one writer, which can do it between two groups without fighting for the lock.
+// checkpointLoop copies committed WAL pages into the database file in the background. PASSIVE never
+// waits for writers or readers, so ingestion is not stalled by the copy; rewinding the WAL is left to
+// the committer (resetWAL), the one writer, which can do it between two groups.
 //
-// Besides every checkpointEvery, it checkpoints as soon as the WAL has grown by a quarter of walResetSize
-// past half of it: under heavy ingestion the WAL reaches walResetSize in well under checkpointEvery, and
-// the committer's reset then had to copy every frame itself, with every writer waiting.
+// It checkpoints every checkpointEvery, on every tick while the WAL file is past half of
+// walResetSize (heavy ingestion fills it in well under checkpointEvery), and at once when the
+// committer asks (walKick) before a reset, so that the reset itself has only the last few commits
+// to copy. After checkpointEvery without a commit it truncates a WAL file left large by heavy
+// ingestion, which resetWAL does not (see there), giving the disk space back while nothing waits.
 func (db *DB) checkpointLoop() {
-	tick := time.NewTicker(checkpointPoll)
+	tick := time.NewTicker(min(checkpointPoll, db.ckptEvery))
 	defer tick.Stop()
-	last, lastSize := time.Now(), int64(0)
+	last, lastGroups := time.Now(), db.groups.Load()
+	idleSince := last
 	for {
+		kicked := false
+		var now time.Time
 		select {
 		case <-db.quit:
 			return
-		case now := <-tick.C:
-			size := int64(0)
-			if info, err := os.Stat(db.path + "-wal"); err == nil {
-				size = info.Size()
-			}
-			if size < lastSize {
-				lastSize = 0 // the committer reset the WAL
-			}
-			if now.Sub(last) < checkpointEvery && (size < walResetSize/2 || size < lastSize+walResetSize/4) {
-				continue
-			}
-			// A failed checkpoint is retried on the next tick; nothing is lost by skipping one.
-			db.ckpt.Exec("PRAGMA wal_checkpoint(PASSIVE)")
-			last, lastSize = now, size
+		case <-db.walKick:
+			kicked, now = true, time.Now()
+		case now = <-tick.C:
 		}
+		size := int64(0)
+		if info, err := os.Stat(db.path + "-wal"); err == nil {
+			size = info.Size()
+		}
+		if g := db.groups.Load(); g != lastGroups {
+			lastGroups, idleSince = g, now
+		} else if now.Sub(idleSince) >= db.ckptEvery && size > db.walReset/4 {
+			// A failed truncation is retried on the next tick.
+			if db.checkpoint(db.ckpt, "TRUNCATE") {
+				db.walLap.Store(0)
+				db.walTruncs.Add(1)
+			}
+			continue
+		}
+		if !kicked && now.Sub(last) < db.ckptEvery && size < db.walReset/2 {
+			continue
+		}
+		// A failed checkpoint is retried on the next tick; nothing is lost by skipping one.
+		if db.checkpoint(db.ckpt, "PASSIVE") && kicked {
+			db.walCaughtUp.Store(true)
+		}
+		last = now
 	}
+}
+
+// checkpoint runs a checkpoint of mode on conn and reports whether it copied every frame the WAL
+// held when it started.
+func (db *DB) checkpoint(conn *sql.DB, mode string) bool {
+	var busy, frames, copied int
+	err := conn.QueryRow("PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &frames, &copied)
+	return err == nil && busy == 0 && frames == copied
 }
 
 // checkpointPoll is how often checkpointLoop looks at the WAL's size.
 const checkpointPoll = 250 * time.Millisecond
 
-// resetWAL runs on the committer between groups: once the WAL passes walResetSize it finishes the
-// checkpoint and truncates the WAL. Most frames were already copied by the passive checkpoints, so the
-// pause is short; a failure (a long reader holding old frames) is retried after the next group.
+// resetWAL runs on the committer between groups. When the WAL has filled a lap (its file grew past
+// walResetSize, or past its size at the last reset), it asks checkpointLoop for a passive checkpoint,
+// and after that one has copied what the WAL held, it runs a RESTART checkpoint: that copies only the
+// frames committed since, and makes the next commit write the WAL from its start again.
+//
+// RESTART, not TRUNCATE: truncating a 256 MiB file costs ~50-70 ms on this project's VMs (freeing
+// its blocks), and the writes after it allocate them again, all while every writer waits; the reset
+// was the server's worst stall under sustained ingestion (PutLogEvents p99 200-300 ms, TestIngestLoad).
+// The WAL file keeps its size instead, and the next lap overwrites it in place. A lap can overshoot
+// the file by what is committed while the passive checkpoint runs, so the file grows a little per
+// lap; past twice walResetSize the reset truncates after all. A failure (a checkpoint already
+// running, a reader holding old frames) is retried after the next group.
 func (db *DB) resetWAL() {
 	info, err := os.Stat(db.path + "-wal")
-	if err != nil || info.Size() <= walResetSize {
+	if err != nil || info.Size() <= max(db.walReset, db.walLap.Load()) {
 		return
 	}
-	db.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	if !db.walCaughtUp.Load() {
+		select {
+		case db.walKick <- struct{}{}:
+		default:
+		}
+		return
+	}
+	mode, lap, count := "RESTART", info.Size(), &db.walRestarts
+	if info.Size() > 2*db.walReset {
+		mode, lap, count = "TRUNCATE", 0, &db.walTruncs
+	}
+	if db.checkpoint(db.write, mode) {
+		db.walCaughtUp.Store(false)
+		db.walLap.Store(lap)
+		count.Add(1)
+	}
 }
 
 // withTx runs fn in a write transaction and returns once that transaction has committed (nil) or failed.
@@ -490,6 +555,7 @@ func (db *DB) commitLoop() {
 			}
 		}
 		db.finish(db.commitGroup(slices.Clone(group)))
+		db.groups.Add(1)
 		db.resetWAL()
 	}
 }

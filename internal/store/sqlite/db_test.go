@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestGroupCommitIsolatesFailures runs many concurrent write transactions, some of which fail after
@@ -291,4 +292,66 @@ func TestOpenSettings(t *testing.T) {
 	if err := db.write.QueryRowContext(ctx, "PRAGMA page_size").Scan(&pageSize); err != nil || pageSize != 4096 {
 		t.Fatalf("existing database: page_size %d, %v; want 4096 kept", pageSize, err)
 	}
+}
+
+// TestWALRewoundInPlace writes continuously through a WAL limited to 512 KiB: the committer rewinds
+// it in place (RESTART) lap after lap, so its file stays within twice the limit without being
+// truncated under load, every row is kept, and once writes stop the idle checkpoint truncates it.
+func TestWALRewoundInPlace(t *testing.T) {
+	ctx := context.Background()
+	const limit = 512 << 10
+	db, err := Open(ctx, t.TempDir(), Options{WALResetSize: limit, CheckpointEvery: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.withTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`CREATE TABLE wal_test (k INTEGER PRIMARY KEY, v BLOB)`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	walSize := func() int64 {
+		info, err := os.Stat(db.path + "-wal")
+		if err != nil {
+			return 0
+		}
+		return info.Size()
+	}
+	const txs, rows = 600, 8
+	var peak int64
+	for i := range txs {
+		if err := db.withTx(ctx, func(tx *sql.Tx) error {
+			for j := range rows {
+				if _, err := tx.Exec(`INSERT INTO wal_test (k, v) VALUES (?, randomblob(2000))`, i*rows+j); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		peak = max(peak, walSize())
+	}
+	restarts, truncs := db.walRestarts.Load(), db.walTruncs.Load()
+	// ~10 MB of pages went through the WAL: many laps, rewound in place.
+	if restarts < 5 {
+		t.Fatalf("%d restarts and %d truncations of the WAL; want it rewound in place lap after lap", restarts, truncs)
+	}
+	// Past twice the limit a lap is truncated, once a passive checkpoint has caught up (a few commits).
+	if peak > 3*limit {
+		t.Fatalf("WAL file peaked at %d bytes with a %d limit", peak, limit)
+	}
+	var n int
+	if err := db.read.QueryRow(`SELECT count(*) FROM wal_test`).Scan(&n); err != nil || n != txs*rows {
+		t.Fatalf("%d rows (%v), want %d", n, err, txs*rows)
+	}
+	// Idle: the checkpoint loop truncates the WAL file.
+	for deadline := time.Now().Add(10 * time.Second); walSize() > limit/4; {
+		if time.Now().After(deadline) {
+			t.Fatalf("WAL file still %d bytes after the writes stopped", walSize())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("%d restarts, %d truncations, WAL file peak %d bytes", restarts, truncs, peak)
 }
