@@ -689,3 +689,34 @@ func TestIdleCacheRespectsUnit(t *testing.T) {
 		}
 	})
 }
+
+// TestHistoryRetention: an item is shown for alarm.HistoryRetention (14 days, open question 7) and
+// not after, even before the sweep (ExpireHistory) deletes it, which it then does.
+func TestHistoryRetention(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, nil, nil)
+		if err := r.svc.PutMetricAlarm(context.Background(), sc, seedAlarm("old", "M", alarm.TreatIgnore), nil); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(alarm.HistoryRetention - time.Minute)
+		if err := r.svc.PutMetricAlarm(context.Background(), sc, seedAlarm("new", "M", alarm.TreatIgnore), nil); err != nil {
+			t.Fatal(err)
+		}
+		if got := r.history("old", alarm.HistoryConfigurationUpdate); len(got) != 1 {
+			t.Fatalf("at 14 days less a minute: %v, want the creation item", got)
+		}
+		if n, err := r.svc.ExpireHistory(context.Background()); err != nil || n != 0 {
+			t.Fatalf("ExpireHistory within retention = %d, %v", n, err)
+		}
+		time.Sleep(2 * time.Minute)
+		if got := r.history("old", alarm.HistoryConfigurationUpdate); len(got) != 0 {
+			t.Fatalf("past 14 days: %v, want nothing", got)
+		}
+		if n, err := r.svc.ExpireHistory(context.Background()); err != nil || n != 1 {
+			t.Fatalf("ExpireHistory = %d, %v; want 1", n, err)
+		}
+		if got := r.history("new", alarm.HistoryConfigurationUpdate); len(got) != 1 {
+			t.Fatalf("the newer alarm's item: %v", got)
+		}
+	})
+}

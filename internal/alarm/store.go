@@ -197,6 +197,9 @@ type Store interface {
 	// History returns up to q.Limit items of scope matching q, and the cursor of the next page
 	// ("" when there is none).
 	History(ctx context.Context, scope Scope, q HistoryQuery) ([]HistoryItem, string, error)
+	// ExpireHistory deletes, across all scopes, the history items timestamped before before, and
+	// returns how many it deleted.
+	ExpireHistory(ctx context.Context, before time.Time) (int64, error)
 	ActionQueue
 }
 

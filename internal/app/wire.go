@@ -15,8 +15,9 @@ import (
 	"github.com/trailwatch/trailwatch/internal/store/sqlite"
 )
 
-// retentionSweepEvery is how often events past their log group's retention are deleted. Reads already
-// hide expired events, so the sweep only reclaims space and can be infrequent.
+// retentionSweepEvery is how often events past their log group's retention, and alarm history past
+// alarm.HistoryRetention, are deleted. Reads already hide what has expired, so the sweep only
+// reclaims space and can be infrequent.
 const retentionSweepEvery = time.Minute
 
 // wire builds the domain services over the database and returns the AWS services the API serves. Background
@@ -44,6 +45,11 @@ func (s *Server) wire(ctx context.Context, db *sqlite.DB, wg *sync.WaitGroup) ([
 			s.logger.Warn("retention sweep failed", "err", err)
 		} else if n > 0 {
 			s.logger.Info("retention sweep deleted expired events", "events", n)
+		}
+		if n, err := alarmSvc.ExpireHistory(ctx); err != nil {
+			s.logger.Warn("retention sweep failed", "err", err)
+		} else if n > 0 {
+			s.logger.Info("retention sweep deleted expired alarm history", "items", n)
 		}
 	})
 

@@ -5,6 +5,8 @@ package alarmtest
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -142,6 +144,43 @@ func Run(t *testing.T, open func(t *testing.T) alarm.Store) {
 		}
 		if it := items[0]; it.HistorySummary != "StateUpdate of a" || it.HistoryData != `{"version":"1.0"}` || !it.Timestamp.Equal(t0) {
 			t.Errorf("item fields: %+v", it)
+		}
+	})
+
+	t.Run("ExpireHistory", func(t *testing.T) {
+		st := open(t)
+		var hs []alarm.HistoryRecord
+		for i, age := range []time.Duration{20 * 24 * time.Hour, 15 * 24 * time.Hour, 14 * 24 * time.Hour, 13 * 24 * time.Hour, 0} {
+			sc := scopeA
+			if i%2 == 1 {
+				sc = scopeB // expiry crosses scopes
+			}
+			hs = append(hs, alarm.HistoryRecord{Scope: sc, Item: item(fmt.Sprint("a", i), alarm.TypeMetric, alarm.HistoryStateUpdate, t0.Add(-age))})
+		}
+		if err := st.Apply(ctx, alarm.Change{History: hs}); err != nil {
+			t.Fatal(err)
+		}
+		// Items strictly before the cutoff go; the one at the cutoff stays.
+		n, err := st.ExpireHistory(ctx, t0.Add(-14*24*time.Hour))
+		if err != nil || n != 2 {
+			t.Fatalf("ExpireHistory = %d, %v; want 2", n, err)
+		}
+		var left []string
+		for _, sc := range []alarm.Scope{scopeA, scopeB} {
+			items, _, err := st.History(ctx, sc, alarm.HistoryQuery{AlarmTypes: []string{alarm.TypeMetric}, Ascending: true, Limit: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range items {
+				left = append(left, it.AlarmName)
+			}
+		}
+		slices.Sort(left)
+		if want := []string{"a2", "a3", "a4"}; !slices.Equal(left, want) {
+			t.Errorf("left %v, want %v", left, want)
+		}
+		if n, err := st.ExpireHistory(ctx, t0.Add(-14*24*time.Hour)); err != nil || n != 0 {
+			t.Errorf("second ExpireHistory = %d, %v; want 0", n, err)
 		}
 	})
 

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/trailwatch/trailwatch/internal/alarm"
 )
@@ -124,6 +125,15 @@ func (m *Memory) History(ctx context.Context, scope alarm.Scope, q alarm.History
 		next = strconv.Itoa(end)
 	}
 	return out, next, nil
+}
+
+// ExpireHistory implements alarm.Store.
+func (m *Memory) ExpireHistory(ctx context.Context, before time.Time) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := len(m.history)
+	m.history = slices.DeleteFunc(m.history, func(h memHistory) bool { return h.item.Timestamp.Before(before) })
+	return int64(n - len(m.history)), nil
 }
 
 // PendingActions implements alarm.ActionQueue.
