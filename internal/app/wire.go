@@ -20,6 +20,11 @@ import (
 // reclaims space and can be infrequent.
 const retentionSweepEvery = time.Minute
 
+// metricRollupEvery is how often metric data is rolled up and expired as CloudWatch's retention
+// schedule says (metrics.Service.Compact). Reads apply the schedule themselves, and data ages into a
+// rollup five minutes at a time, so hourly only bounds the space kept.
+const metricRollupEvery = time.Hour
+
 // wire builds the domain services over the database and returns the AWS services the API serves. Background
 // work it starts runs until ctx is cancelled and is tracked by wg.
 func (s *Server) wire(ctx context.Context, db *sqlite.DB, wg *sync.WaitGroup) ([]*awsapi.Service, error) {
@@ -50,6 +55,14 @@ func (s *Server) wire(ctx context.Context, db *sqlite.DB, wg *sync.WaitGroup) ([
 			s.logger.Warn("retention sweep failed", "err", err)
 		} else if n > 0 {
 			s.logger.Info("retention sweep deleted expired alarm history", "items", n)
+		}
+	})
+
+	every(ctx, wg, metricRollupEvery, func() {
+		if n, err := metricsSvc.Compact(ctx); err != nil {
+			s.logger.Warn("metric rollup failed", "err", err)
+		} else if n > 0 {
+			s.logger.Info("metric rollup merged or expired stored datapoints", "aggregates", n)
 		}
 	})
 

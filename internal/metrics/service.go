@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -22,6 +23,10 @@ type Store interface {
 	// and dimension set) whose minute start lies in [start, end), in every unit, each with the real
 	// statistics and the default bookkeeping as stored, ordered by minute then unit.
 	QueryAggregates(ctx context.Context, scope Scope, m Metric, start, end time.Time) ([]Aggregate, error)
+	// Compact applies r to every metric of every scope: it replaces the aggregates before
+	// r.HoursBefore and r.FiveMinutesBefore with RollUp's (hours first), deletes those before
+	// r.DeleteBefore, and returns how many stored aggregates are gone.
+	Compact(ctx context.Context, r Rollup) (int64, error)
 }
 
 // ListQuery selects metrics for Store.ListMetrics. Empty strings match anything.
@@ -89,6 +94,9 @@ func (s *Service) buckets(ctx context.Context, scope Scope, m Metric, start, end
 	if err != nil {
 		return nil, fmt.Errorf("query metric aggregates: %w", err)
 	}
+	// Data past ExpireAfter is gone in CloudWatch, whether or not Compact has deleted it here yet.
+	expired := RollupAt(s.now()).DeleteBefore
+	raw = slices.DeleteFunc(raw, func(a Aggregate) bool { return a.Time.Before(expired) })
 	minutes := ResolveDefaults(raw)
 	if unit != "" {
 		unit = NormalizeUnit(unit)

@@ -130,3 +130,37 @@ func (s *Memory) QueryAggregates(_ context.Context, scope metrics.Scope, m metri
 	})
 	return out, nil
 }
+
+// Compact implements metrics.Store.
+func (s *Memory) Compact(_ context.Context, r metrics.Rollup) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var removed int64
+	for _, sr := range s.series {
+		before := len(sr.minutes)
+		for mk, a := range sr.minutes {
+			if a.Time.Before(r.DeleteBefore) {
+				delete(sr.minutes, mk)
+			}
+		}
+		for _, stage := range []struct {
+			before time.Time
+			slot   time.Duration
+		}{{r.HoursBefore, time.Hour}, {r.FiveMinutesBefore, 5 * time.Minute}} {
+			var old []metrics.Aggregate
+			for mk, a := range sr.minutes {
+				if a.Time.Before(stage.before) {
+					old = append(old, *a)
+					delete(sr.minutes, mk)
+				}
+			}
+			rolled, _ := metrics.RollUp(old, stage.slot)
+			for i := range rolled {
+				a := rolled[i]
+				sr.minutes[memMinute{minute: a.Time.Unix(), unit: a.Unit}] = &a
+			}
+		}
+		removed += int64(before - len(sr.minutes))
+	}
+	return removed, nil
+}

@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) metrics.Store) {
 		{"EmptyBatch", testEmptyBatch},
 		{"NonFiniteIgnored", testNonFinite},
 		{"ConcurrentAdds", testConcurrentAdds},
+		{"CompactKeepsAnswers", testCompactKeepsAnswers},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -455,4 +456,113 @@ func testConcurrentAdds(t *testing.T, s metrics.Store) {
 		}
 		t.Errorf("after %d concurrent batches: %q", writers*batches, lines)
 	}
+}
+
+// testCompactKeepsAnswers stores 500 days of one metric (several samples a minute here and there, two
+// units, defaults alone and beside real samples, values for percentiles), compacts it as
+// CloudWatch's retention schedule says, and checks that every GetMetricStatistics question AWS
+// allows for those ages gets the same answer before and after, that data past 455 days is gone from
+// the answers before and after, that far fewer aggregates remain, and that compacting again
+// changes nothing.
+func testCompactKeepsAnswers(t *testing.T, s metrics.Store) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	svc := metrics.NewService(s, func() time.Time { return now })
+	m := metrics.Metric{Namespace: "CloudTrailMetrics", MetricName: "RootAccountUsage"}
+	var batch []metrics.Sample
+	for i := 0; i < 500*24*6; i++ { // every 10 minutes for 500 days
+		ts := now.Add(-500*24*time.Hour + time.Duration(i)*10*time.Minute + time.Duration(i%7)*time.Second)
+		switch {
+		case i%11 == 0: // a default alone in its minute: counts as one datapoint
+			smp := sample(m, ts, 0)
+			smp.Default = true
+			batch = append(batch, smp)
+		case i%13 == 0: // a default beside a real sample: does not count
+			smp := sample(m, ts, 0)
+			smp.Default = true
+			batch = append(batch, smp, sample(m, ts.Add(time.Second), float64(i%5)))
+		case i%17 == 0: // another unit
+			smp := sample(m, ts, float64(i%9))
+			smp.Unit = "Count"
+			batch = append(batch, smp)
+		default:
+			batch = append(batch, sample(m, ts, float64(i%23)), sample(m, ts.Add(20*time.Second), float64(i%4)))
+		}
+		if len(batch) >= 5000 {
+			add(t, s, batch...)
+			batch = nil
+		}
+	}
+	add(t, s, batch...)
+
+	day := 24 * time.Hour
+	questions := []struct {
+		from, to time.Duration // ages of StartTime and EndTime
+		period   int32
+	}{
+		{14 * day, 13 * day, 60},     // minutes: untouched
+		{20 * day, 16 * day, 300},    // five-minute data
+		{20 * day, 16 * day, 900},    // five-minute data, coarser period
+		{40 * day, 0, 3600},          // five-minute data and minutes in one answer
+		{100 * day, 64 * day, 3600},  // hours
+		{300 * day, 64 * day, 86400}, // hours, by day
+		{460 * day, 300 * day, 86400},
+	}
+	answers := func() []string {
+		var out []string
+		f := func(p *float64) string {
+			if p == nil {
+				return "-"
+			}
+			return fmt.Sprint(*p)
+		}
+		for _, q := range questions {
+			for _, in := range []metrics.GetMetricStatisticsInput{
+				{Statistics: []string{"SampleCount", "Sum", "Minimum", "Maximum", "Average"}},
+				{ExtendedStatistics: []string{"p50", "p99"}},
+			} {
+				start, end := now.Add(-q.from), now.Add(-q.to)
+				in.Namespace, in.MetricName, in.StartTime, in.EndTime, in.Period = m.Namespace, m.MetricName, &start, &end, &q.period
+				res, err := svc.GetMetricStatistics(ctx, scope, in)
+				if err != nil {
+					t.Fatalf("GetMetricStatistics %+v: %v", q, err)
+				}
+				if len(res.Datapoints) == 0 {
+					t.Fatalf("GetMetricStatistics %+v: no datapoints; the question asks nothing", q)
+				}
+				for _, d := range res.Datapoints {
+					if d.Timestamp.Before(now.Add(-metrics.ExpireAfter)) {
+						t.Fatalf("datapoint at %v is past 455 days", d.Timestamp)
+					}
+					out = append(out, fmt.Sprintf("%d %v %s n=%s sum=%s min=%s max=%s avg=%s %v", q.period, d.Timestamp.Format(time.RFC3339), d.Unit,
+						f(d.SampleCount), f(d.Sum), f(d.Minimum), f(d.Maximum), f(d.Average), d.ExtendedStatistics))
+				}
+			}
+		}
+		return out
+	}
+	stored := func() int {
+		return len(query(t, s, scope, m, now.Add(-1000*day), now.Add(day)))
+	}
+	before, rowsBefore := answers(), stored()
+	removed, err := svc.Compact(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, rowsAfter := answers(), stored()
+	if len(before) != len(after) {
+		t.Fatalf("%d datapoints before compaction, %d after", len(before), len(after))
+	}
+	for i := range before {
+		if before[i] != after[i] {
+			t.Fatalf("datapoint %d changed:\nbefore %s\nafter  %s", i, before[i], after[i])
+		}
+	}
+	if int(removed) != rowsBefore-rowsAfter || rowsAfter > rowsBefore/3 {
+		t.Fatalf("compaction removed %d: %d stored aggregates before, %d after", removed, rowsBefore, rowsAfter)
+	}
+	if again, err := svc.Compact(ctx); err != nil || again != 0 {
+		t.Fatalf("compacting again removed %d, %v", again, err)
+	}
+	t.Logf("%d aggregates -> %d; %d datapoints compared", rowsBefore, rowsAfter, len(before))
 }

@@ -111,8 +111,14 @@ func (db *DB) insertSamplesTx(ctx context.Context, tx *sql.Tx, samples []metrics
 		if !b.hasContent() {
 			continue // only ignored (non-finite) samples: do not create or refresh the metric
 		}
+		// The batch's first hour is where a new metric's rollup starts, and where an older one's
+		// restarts if the batch reaches back before its watermarks.
+		first := b.order[0].minute
+		for _, mk := range b.order {
+			first = min(first, mk.minute)
+		}
 		var id int64
-		if err := upsertSeries.QueryRowContext(ctx, b.account, b.region, b.namespace, b.name, b.dims, b.lastTS).Scan(&id); err != nil {
+		if err := upsertSeries.QueryRowContext(ctx, b.account, b.region, b.namespace, b.name, b.dims, b.lastTS, first-mod(first, 3600)).Scan(&id); err != nil {
 			return fmt.Errorf("upsert metric: %w", err)
 		}
 		stored, err := db.readMinutes(ctx, tx, id, b)
@@ -193,9 +199,10 @@ func (db *DB) readMinutes(ctx context.Context, tx *sql.Tx, id int64, b *seriesBa
 // The single statements of insertSamplesTx, prepared once on the write connection (prepareWrites).
 var (
 	upsertSeriesKey = stmtKey{name: `INSERT INTO metric_series
-		(account_id, region, namespace, metric_name, dimensions, last_ts) VALUES (?, ?, ?, ?, ?, ?)
+		(account_id, region, namespace, metric_name, dimensions, last_ts, rolled_5m, rolled_1h) VALUES (?, ?, ?, ?, ?, ?, ?7, ?7)
 		ON CONFLICT (account_id, region, namespace, metric_name, dimensions)
-		DO UPDATE SET last_ts = max(last_ts, excluded.last_ts) RETURNING id`}
+		DO UPDATE SET last_ts = max(last_ts, excluded.last_ts), rolled_5m = min(rolled_5m, excluded.rolled_5m),
+		rolled_1h = min(rolled_1h, excluded.rolled_1h) RETURNING id`}
 	readMinutesKey = stmtKey{name: `SELECT minute, unit, sample_count, sum, minimum, maximum, dist, inexact, default_value
 		FROM metric_minutes WHERE series_id = ? AND minute BETWEEN ? AND ?`}
 	readMinuteKey = stmtKey{name: `SELECT sample_count, sum, minimum, maximum, dist, inexact, default_value
@@ -504,4 +511,141 @@ func mod(a, b int64) int64 {
 		r += b
 	}
 	return r
+}
+
+// compactSpan bounds the minutes one compaction transaction reads and rewrites for one metric (at most
+// 10,080 minutes per unit), so that a first compaction of a long history never holds up ingestion.
+const compactSpan = 7 * 24 * 60 * 60
+
+// Compact implements metrics.Store. For each metric, each stage (hours, then five minutes) works from
+// the metric's watermark up to the stage's cutoff, compactSpan at a time, each step one transaction:
+// read the minutes of the step, RollUp, replace them if anything changed, advance the watermark.
+func (db *DB) Compact(ctx context.Context, r metrics.Rollup) (int64, error) {
+	hours, fives, expire := r.HoursBefore.Unix(), r.FiveMinutesBefore.Unix(), r.DeleteBefore.Unix()
+	type series struct{ id, rolled5m, rolled1h int64 }
+	var list []series
+	rows, err := db.read.QueryContext(ctx, `SELECT id, rolled_5m, rolled_1h FROM metric_series`)
+	if err != nil {
+		return 0, fmt.Errorf("list metrics to compact: %w", err)
+	}
+	for rows.Next() {
+		var s series
+		if err := rows.Scan(&s.id, &s.rolled5m, &s.rolled1h); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("list metrics to compact: %w", err)
+		}
+		list = append(list, s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("list metrics to compact: %w", err)
+	}
+	var removed int64
+	for _, s := range list {
+		err := db.withTx(ctx, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, `DELETE FROM metric_minutes WHERE series_id = ? AND minute < ?`, s.id, expire)
+			if err != nil {
+				return fmt.Errorf("expire metric minutes: %w", err)
+			}
+			n, err := res.RowsAffected()
+			removed += n
+			return err
+		})
+		if err != nil {
+			return removed, err
+		}
+		for _, st := range []struct {
+			column      string
+			from, until int64
+			slot        time.Duration
+		}{{"rolled_1h", s.rolled1h, hours, time.Hour}, {"rolled_5m", s.rolled5m, fives, 5 * time.Minute}} {
+			for from := st.from; from < st.until; {
+				var n int64
+				err := db.withTx(ctx, func(tx *sql.Tx) error {
+					var err error
+					n, from, err = db.compactStep(ctx, tx, s.id, st.column, from, st.until, st.slot)
+					return err
+				})
+				if err != nil {
+					return removed, err
+				}
+				removed += n // counted once committed
+			}
+		}
+	}
+	return removed, nil
+}
+
+// compactStep rolls up, into slot-long aggregates, the minutes of metric id from the first stored at or
+// after from, for compactSpan at most and never reaching until, records the new watermark in column,
+// and returns how many aggregates are gone and the watermark.
+func (db *DB) compactStep(ctx context.Context, tx *sql.Tx, id int64, column string, from, until int64, slot time.Duration) (int64, int64, error) {
+	watermark := from
+	var first int64
+	err := tx.QueryRowContext(ctx, `SELECT minute FROM metric_minutes WHERE series_id = ? AND minute >= ? AND minute < ?
+		ORDER BY minute LIMIT 1`, id, from, until).Scan(&first)
+	to := until
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return 0, 0, fmt.Errorf("read metric minutes: %w", err)
+	default:
+		from = first - mod(first, int64(slot/time.Second))
+		to = min(until, from+compactSpan)
+	}
+	var n int64
+	if err == nil {
+		if n, err = db.rollUpRange(ctx, tx, id, from, to, slot); err != nil {
+			return 0, 0, err
+		}
+	}
+	// A sample stored since this compaction read the watermark may have lowered it (a backfill): then
+	// it stays lowered, and the next compaction starts there.
+	if _, err := tx.ExecContext(ctx, `UPDATE metric_series SET `+column+` = ? WHERE id = ? AND `+column+` >= ?`, to, id, watermark); err != nil {
+		return 0, 0, fmt.Errorf("record metric rollup: %w", err)
+	}
+	return n, to, nil
+}
+
+// rollUpRange replaces the minutes of metric id in [from, to) with metrics.RollUp's slots, when that
+// changes anything, and returns how many aggregates are gone.
+func (db *DB) rollUpRange(ctx context.Context, tx *sql.Tx, id, from, to int64, slot time.Duration) (int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT minute, unit, sample_count, sum, minimum, maximum, dist, inexact, default_value
+		FROM metric_minutes WHERE series_id = ? AND minute >= ? AND minute < ?`, id, from, to)
+	if err != nil {
+		return 0, fmt.Errorf("read metric minutes: %w", err)
+	}
+	var aggs []metrics.Aggregate
+	for rows.Next() {
+		var mk minuteKey
+		a, err := scanMinuteRow(rows, &mk.minute, &mk.unit)
+		if err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("read metric minutes: %w", err)
+		}
+		a.Time, a.Unit = time.Unix(mk.minute, 0).UTC(), mk.unit
+		aggs = append(aggs, a)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("read metric minutes: %w", err)
+	}
+	rolled, changed := metrics.RollUp(aggs, slot)
+	if !changed {
+		return 0, nil
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM metric_minutes WHERE series_id = ? AND minute >= ? AND minute < ?`, id, from, to); err != nil {
+		return 0, fmt.Errorf("roll up metric minutes: %w", err)
+	}
+	w := minuteWriter{db: db}
+	for i := range rolled {
+		a := &rolled[i]
+		if err := w.add(ctx, tx, id, minuteKey{minute: a.Time.Unix(), unit: a.Unit}, a); err != nil {
+			return 0, err
+		}
+	}
+	if err := w.flush(ctx, tx); err != nil {
+		return 0, err
+	}
+	return int64(len(aggs) - len(rolled)), nil
 }

@@ -243,3 +243,48 @@ func TestMultiRowChunks(t *testing.T) {
 		}
 	}
 }
+
+// TestCompactAfterBackfill: a sample stored into a slot that was already rolled up (a backfill
+// reaching 20 days back) lowers the metric's watermark, and the next compaction folds it into the
+// slot, so the slot is one aggregate again with every sample counted.
+func TestCompactAfterBackfill(t *testing.T) {
+	ctx := context.Background()
+	db := openMetricsDB(t)
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	slot := now.Add(-20 * 24 * time.Hour).Truncate(5 * time.Minute)
+	at := func(d time.Duration, v float64) metrics.Sample {
+		return metrics.Sample{AccountID: "111111111111", Region: "us-east-1", Namespace: "CloudTrailMetrics",
+			MetricName: "RootAccountUsage", Timestamp: slot.Add(d), Value: v}
+	}
+	rows := func() (n int, sum float64) {
+		if err := db.read.QueryRow(`SELECT count(*), coalesce(sum(sum), 0) FROM metric_minutes`).Scan(&n, &sum); err != nil {
+			t.Fatal(err)
+		}
+		return n, sum
+	}
+	if err := db.AddSamples(ctx, []metrics.Sample{at(0, 1), at(time.Minute, 2), at(3*time.Minute, 4), at(time.Hour, 8)}); err != nil {
+		t.Fatal(err)
+	}
+	if removed, err := db.Compact(ctx, metrics.RollupAt(now)); err != nil || removed != 2 {
+		t.Fatalf("first compaction removed %d, %v; want 2 (three minutes of one slot into one)", removed, err)
+	}
+	var watermark int64
+	if err := db.read.QueryRow(`SELECT rolled_5m FROM metric_series`).Scan(&watermark); err != nil || watermark != metrics.RollupAt(now).FiveMinutesBefore.Unix() {
+		t.Fatalf("watermark %d, %v; want the cutoff", watermark, err)
+	}
+	if err := db.AddSamples(ctx, []metrics.Sample{at(2*time.Minute, 16)}); err != nil { // the backfill
+		t.Fatal(err)
+	}
+	if err := db.read.QueryRow(`SELECT rolled_5m FROM metric_series`).Scan(&watermark); err != nil || watermark > slot.Unix() {
+		t.Fatalf("watermark %d after a sample in a rolled-up slot, %v; want at most %d", watermark, err, slot.Unix())
+	}
+	if n, sum := rows(); n != 3 || sum != 31 {
+		t.Fatalf("%d aggregates summing %v before the second compaction; want 3, 31", n, sum)
+	}
+	if removed, err := db.Compact(ctx, metrics.RollupAt(now)); err != nil || removed != 1 {
+		t.Fatalf("second compaction removed %d, %v; want 1", removed, err)
+	}
+	if n, sum := rows(); n != 2 || sum != 31 {
+		t.Fatalf("%d aggregates summing %v; want 2 (two slots), 31", n, sum)
+	}
+}

@@ -1,0 +1,103 @@
+package metrics
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// CloudWatch's retention schedule for metric data (Amazon CloudWatch concepts, "Metrics retention"):
+// one-minute data points are available for 15 days, five-minute ones for 63 days, one-hour ones for
+// 455 days (15 months), each rolled up from the finer one as it ages out. GetMetricStatistics already
+// applies the matching period rules by the age of StartTime (alignStart), which is what makes a
+// rollup invisible to every query AWS allows.
+const (
+	FiveMinuteAfter = 15 * 24 * time.Hour
+	HourAfter       = 63 * 24 * time.Hour
+	ExpireAfter     = 455 * 24 * time.Hour
+)
+
+// Rollup is one compaction of stored metric data, as Service.Compact computes it from the clock: the
+// minutes before FiveMinutesBefore are merged into five-minute slots, those before HoursBefore into
+// hours, and those before DeleteBefore are deleted. Each cutoff is aligned to its slot.
+type Rollup struct {
+	FiveMinutesBefore time.Time
+	HoursBefore       time.Time
+	DeleteBefore      time.Time
+}
+
+// RollupAt is the compaction due at now.
+func RollupAt(now time.Time) Rollup {
+	now = now.UTC()
+	return Rollup{
+		FiveMinutesBefore: now.Add(-FiveMinuteAfter).Truncate(5 * time.Minute),
+		HoursBefore:       now.Add(-HourAfter).Truncate(time.Hour),
+		DeleteBefore:      now.Add(-ExpireAfter).Truncate(time.Hour),
+	}
+}
+
+// RollUp merges the stored aggregates of one metric into one aggregate per (slot, unit), Time the slot's
+// start, and reports whether anything changed. Defaults are resolved minute by minute first
+// (ResolveDefaults), as a read would: a slot's aggregate then holds exactly the datapoints its minutes
+// counted for, so any period that is a multiple of slot, aligned to it, reads the same statistics
+// before and after. A slot already reduced to one aggregate per unit at its start, without a default,
+// is left as it is, so rolling up again changes nothing.
+//
+// What is lost is the minute of each datapoint within its slot: a default published later into a
+// rolled-up slot (a backfill reaching back that far) is weighed against the slot, not its minute.
+func RollUp(aggs []Aggregate, slot time.Duration) ([]Aggregate, bool) {
+	groups := map[time.Time][]Aggregate{}
+	var order []time.Time
+	for _, a := range aggs {
+		s := a.Time.UTC().Truncate(slot)
+		if _, ok := groups[s]; !ok {
+			order = append(order, s)
+		}
+		groups[s] = append(groups[s], a)
+	}
+	var out []Aggregate
+	changed := false
+	for _, s := range order {
+		g := groups[s]
+		if rolled(g, s) {
+			out = append(out, g...)
+			continue
+		}
+		changed = true
+		byUnit := map[string]int{}
+		for _, a := range ResolveDefaults(g) {
+			i, ok := byUnit[a.Unit]
+			if !ok {
+				i = len(out)
+				byUnit[a.Unit] = i
+				out = append(out, Aggregate{Time: s, Unit: a.Unit})
+			}
+			out[i].Merge(&a)
+		}
+	}
+	sortAggregates(out)
+	return out, changed
+}
+
+// rolled reports whether g, the aggregates of slot s, is already one per unit at s without defaults.
+func rolled(g []Aggregate, s time.Time) bool {
+	units := map[string]bool{}
+	for _, a := range g {
+		if !a.Time.Equal(s) || a.HasDefault || units[a.Unit] {
+			return false
+		}
+		units[a.Unit] = true
+	}
+	return true
+}
+
+// Compact rolls up and expires stored metric data as CloudWatch's retention schedule says
+// (RollupAt), and returns how many stored aggregates it removed. The server runs it periodically;
+// reads never depend on it having run (they apply the same cutoffs).
+func (s *Service) Compact(ctx context.Context) (int64, error) {
+	n, err := s.store.Compact(ctx, RollupAt(s.now()))
+	if err != nil {
+		return 0, fmt.Errorf("compact metric data: %w", err)
+	}
+	return n, nil
+}
