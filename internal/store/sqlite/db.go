@@ -412,6 +412,11 @@ func (db *DB) checkpointLoop() {
 		if info, err := os.Stat(db.path + "-wal"); err == nil {
 			size = info.Size()
 		}
+		if db.walCaughtUp.Load() {
+			// The committer is about to rewind the WAL: a checkpoint here would make its RESTART
+			// fail busy (one checkpointer at a time) and the WAL overshoot by another group.
+			continue
+		}
 		if g := db.groups.Load(); g != lastGroups {
 			lastGroups, idleSince = g, now
 		} else if now.Sub(idleSince) >= db.ckptEvery && size > db.walReset/4 {
