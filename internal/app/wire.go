@@ -20,9 +20,9 @@ import (
 // reclaims space and can be infrequent.
 const retentionSweepEvery = time.Minute
 
-// metricRollupEvery is how often metric data is rolled up and expired as CloudWatch's retention
-// schedule says (metrics.Service.Compact). Reads apply the schedule themselves, and data ages into a
-// rollup five minutes at a time, so hourly only bounds the space kept.
+// metricRollupEvery is how often the retention sweep also rolls up and expires metric data as
+// CloudWatch's retention schedule says (metrics.Service.Compact). Reads apply the schedule themselves,
+// and data ages into a rollup five minutes at a time, so hourly only bounds the space kept.
 const metricRollupEvery = time.Hour
 
 // wire builds the domain services over the database and returns the AWS services the API serves. Background
@@ -45,6 +45,7 @@ func (s *Server) wire(ctx context.Context, db *sqlite.DB, wg *sync.WaitGroup) ([
 	wg.Go(func() { _ = alarmSvc.Run(ctx) })
 	wg.Go(func() { _ = dispatcher.Run(ctx) })
 
+	var lastRollup time.Time // only the sweep goroutine uses it
 	every(ctx, wg, retentionSweepEvery, func() {
 		if n, err := logsSvc.ExpireEvents(ctx, s.now()); err != nil {
 			s.logger.Warn("retention sweep failed", "err", err)
@@ -56,13 +57,14 @@ func (s *Server) wire(ctx context.Context, db *sqlite.DB, wg *sync.WaitGroup) ([
 		} else if n > 0 {
 			s.logger.Info("retention sweep deleted expired alarm history", "items", n)
 		}
-	})
-
-	every(ctx, wg, metricRollupEvery, func() {
-		if n, err := metricsSvc.Compact(ctx); err != nil {
-			s.logger.Warn("metric rollup failed", "err", err)
-		} else if n > 0 {
-			s.logger.Info("metric rollup merged or expired stored datapoints", "aggregates", n)
+		// The first sweep compacts too, so that a server restarted more often than hourly still does.
+		if now := s.now(); lastRollup.IsZero() || now.Sub(lastRollup) >= metricRollupEvery {
+			lastRollup = now
+			if n, err := metricsSvc.Compact(ctx); err != nil {
+				s.logger.Warn("metric rollup failed", "err", err)
+			} else if n > 0 {
+				s.logger.Info("metric rollup merged or expired stored datapoints", "aggregates", n)
+			}
 		}
 	})
 
