@@ -3,6 +3,8 @@ package metrics
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sort"
 	"time"
 )
 
@@ -34,6 +36,62 @@ func RollupAt(now time.Time) Rollup {
 		HoursBefore:       now.Add(-HourAfter).Truncate(time.Hour),
 		DeleteBefore:      now.Add(-ExpireAfter).Truncate(time.Hour),
 	}
+}
+
+// view is what Compact would leave of raw, the stored aggregates of one metric: those past
+// DeleteBefore dropped, those before FiveMinutesBefore rolled up into five-minute slots, then those
+// before HoursBefore into hours, in the same steps (and so the same floating-point sums) as Compact.
+// Reads use it, so that whether Compact has run yet never shows.
+func (r Rollup) view(raw []Aggregate) []Aggregate {
+	raw = slices.DeleteFunc(raw, func(a Aggregate) bool { return a.Time.Before(r.DeleteBefore) })
+	if len(raw) == 0 || !raw[0].Time.Before(r.FiveMinutesBefore) { // sorted by time: nothing old
+		return raw
+	}
+	for _, st := range r.Stages() {
+		i := sort.Search(len(raw), func(i int) bool { return !raw[i].Time.Before(st.Before) })
+		if i == 0 {
+			continue
+		}
+		rolled, changed := RollUp(raw[:i], st.Slot)
+		if changed {
+			raw = append(rolled, raw[i:]...)
+		}
+	}
+	return raw
+}
+
+// Stage is one step of a compaction: the aggregates before Before are rolled up into Slot-long
+// slots.
+type Stage struct {
+	Before time.Time
+	Slot   time.Duration
+}
+
+// Stages are r's steps in the order Compact must take them: five-minute slots first, then hours
+// (which merge five-minute slots), so that an hour's sums are added up the same way whether its
+// minutes aged into it one stage at a time or were compacted late, all at once.
+func (r Rollup) Stages() []Stage {
+	return []Stage{{r.FiveMinutesBefore, 5 * time.Minute}, {r.HoursBefore, time.Hour}}
+}
+
+// slotEnd is end, moved to the end of the slot it falls in when the data there is kept in slots: a
+// slot starting before end is read whole.
+func (r Rollup) slotEnd(end time.Time) time.Time {
+	switch {
+	case !end.After(r.HoursBefore):
+		return ceil(end, time.Hour)
+	case !end.After(r.FiveMinutesBefore):
+		return ceil(end, 5*time.Minute)
+	}
+	return end
+}
+
+// ceil rounds t up to a multiple of d.
+func ceil(t time.Time, d time.Duration) time.Time {
+	if f := t.Truncate(d); f.Before(t) {
+		return f.Add(d)
+	}
+	return t
 }
 
 // RollUp merges the stored aggregates of one metric into one aggregate per (slot, unit), Time the slot's

@@ -3,7 +3,6 @@ package metrics
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 )
 
@@ -23,9 +22,9 @@ type Store interface {
 	// and dimension set) whose minute start lies in [start, end), in every unit, each with the real
 	// statistics and the default bookkeeping as stored, ordered by minute then unit.
 	QueryAggregates(ctx context.Context, scope Scope, m Metric, start, end time.Time) ([]Aggregate, error)
-	// Compact applies r to every metric of every scope: it replaces the aggregates before
-	// r.HoursBefore and r.FiveMinutesBefore with RollUp's (hours first), deletes those before
-	// r.DeleteBefore, and returns how many stored aggregates are gone.
+	// Compact applies r to every metric of every scope: it deletes the aggregates before
+	// r.DeleteBefore, replaces those before each of r.Stages(), in that order, with RollUp's, and
+	// returns how many stored aggregates are gone.
 	Compact(ctx context.Context, r Rollup) (int64, error)
 }
 
@@ -89,15 +88,16 @@ func (s *Service) Aggregates(ctx context.Context, scope Scope, q AggregateQuery)
 // buckets aligned on start. With splitUnits each unit gets its own aggregates (GetMetricStatistics
 // without Unit returns one datapoint per unit); otherwise units are merged.
 func (s *Service) buckets(ctx context.Context, scope Scope, m Metric, start, end time.Time, period int, unit string, splitUnits bool) ([]Aggregate, error) {
-	// Data is stored per minute; a minute belongs to the bucket that contains its start.
-	raw, err := s.store.QueryAggregates(ctx, scope, m.Normalized(), start, end)
+	// Data is stored per minute, or per slot once old enough (Rollup); a minute or slot belongs to
+	// the bucket that contains its start. Old data is read as Compact stores it (Rollup.view), so
+	// that an answer never depends on whether Compact has run: a slot that starts before end counts
+	// whole, as in CloudWatch, whose older data only exists in slots.
+	r := RollupAt(s.now())
+	raw, err := s.store.QueryAggregates(ctx, scope, m.Normalized(), start, r.slotEnd(end))
 	if err != nil {
 		return nil, fmt.Errorf("query metric aggregates: %w", err)
 	}
-	// Data past ExpireAfter is gone in CloudWatch, whether or not Compact has deleted it here yet.
-	expired := RollupAt(s.now()).DeleteBefore
-	raw = slices.DeleteFunc(raw, func(a Aggregate) bool { return a.Time.Before(expired) })
-	minutes := ResolveDefaults(raw)
+	minutes := ResolveDefaults(r.view(raw))
 	if unit != "" {
 		unit = NormalizeUnit(unit)
 	}

@@ -143,18 +143,15 @@ func (s *Memory) Compact(_ context.Context, r metrics.Rollup) (int64, error) {
 				delete(sr.minutes, mk)
 			}
 		}
-		for _, stage := range []struct {
-			before time.Time
-			slot   time.Duration
-		}{{r.HoursBefore, time.Hour}, {r.FiveMinutesBefore, 5 * time.Minute}} {
+		for _, stage := range r.Stages() {
 			var old []metrics.Aggregate
 			for mk, a := range sr.minutes {
-				if a.Time.Before(stage.before) {
+				if a.Time.Before(stage.Before) {
 					old = append(old, *a)
 					delete(sr.minutes, mk)
 				}
 			}
-			rolled, _ := metrics.RollUp(old, stage.slot)
+			rolled, _ := metrics.RollUp(old, stage.Slot)
 			for i := range rolled {
 				a := rolled[i]
 				sr.minutes[memMinute{minute: a.Time.Unix(), unit: a.Unit}] = &a

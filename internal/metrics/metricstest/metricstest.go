@@ -459,7 +459,8 @@ func testConcurrentAdds(t *testing.T, s metrics.Store) {
 }
 
 // testCompactKeepsAnswers stores 500 days of one metric (several samples a minute here and there, two
-// units, defaults alone and beside real samples, values for percentiles), compacts it as
+// units, defaults alone and beside real samples, fractional values for percentiles and sums whose
+// rounding depends on the order they are added in), compacts it as
 // CloudWatch's retention schedule says, and checks that every GetMetricStatistics question AWS
 // allows for those ages gets the same answer before and after, that data past 455 days is gone from
 // the answers before and after, that far fewer aggregates remain, and that compacting again
@@ -485,8 +486,8 @@ func testCompactKeepsAnswers(t *testing.T, s metrics.Store) {
 			smp := sample(m, ts, float64(i%9))
 			smp.Unit = "Count"
 			batch = append(batch, smp)
-		default:
-			batch = append(batch, sample(m, ts, float64(i%23)), sample(m, ts.Add(20*time.Second), float64(i%4)))
+		default: // fractions, so that the order sums are added up in shows
+			batch = append(batch, sample(m, ts, float64(i%23)/10+0.1), sample(m, ts.Add(20*time.Second), float64(i%4)/3))
 		}
 		if len(batch) >= 5000 {
 			add(t, s, batch...)
@@ -507,6 +508,9 @@ func testCompactKeepsAnswers(t *testing.T, s metrics.Store) {
 		{100 * day, 64 * day, 3600},  // hours
 		{300 * day, 64 * day, 86400}, // hours, by day
 		{460 * day, 300 * day, 86400},
+		// An EndTime inside a slot (found in review): the slot counts whole, compacted or not.
+		{20 * day, 16*day - 7*time.Minute, 300},
+		{100 * day, 64*day - 17*time.Minute, 3600},
 	}
 	answers := func() []string {
 		var out []string

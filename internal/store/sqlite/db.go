@@ -412,19 +412,22 @@ func (db *DB) checkpointLoop() {
 		if info, err := os.Stat(db.path + "-wal"); err == nil {
 			size = info.Size()
 		}
-		if db.walCaughtUp.Load() {
-			// The committer is about to rewind the WAL: a checkpoint here would make its RESTART
-			// fail busy (one checkpointer at a time) and the WAL overshoot by another group.
-			continue
-		}
 		if g := db.groups.Load(); g != lastGroups {
 			lastGroups, idleSince = g, now
 		} else if now.Sub(idleSince) >= db.ckptEvery && size > db.walReset/4 {
-			// A failed truncation is retried on the next tick.
+			// Idle, even with a rewind pending (writes stopped right after the checkpoint it
+			// asked for): truncate. A failed truncation is retried on the next tick.
 			if db.checkpoint(db.ckpt, "TRUNCATE") {
+				db.walCaughtUp.Store(false)
 				db.walLap.Store(0)
 				db.walTruncs.Add(1)
 			}
+			continue
+		}
+		if db.walCaughtUp.Load() || size > 2*db.walReset {
+			// The committer is about to rewind (or truncate) the WAL: a checkpoint here would make
+			// its RESTART or TRUNCATE fail busy (one checkpointer at a time) and the WAL overshoot
+			// by another group.
 			continue
 		}
 		if !kicked && now.Sub(last) < db.ckptEvery && size < db.walReset/2 {
@@ -459,11 +462,23 @@ const checkpointPoll = 250 * time.Millisecond
 // was the server's worst stall under sustained ingestion (PutLogEvents p99 200-300 ms, TestIngestLoad).
 // The WAL file keeps its size instead, and the next lap overwrites it in place. A lap can overshoot
 // the file by what is committed while the passive checkpoint runs, so the file grows a little per
-// lap; past twice walResetSize the reset truncates after all. A failure (a checkpoint already
-// running, a reader holding old frames) is retried after the next group.
+// lap; past twice walResetSize the reset truncates after all, without waiting for a passive
+// checkpoint to catch up (with readers always overlapping the writes, none would). A failure (a
+// checkpoint already running, a reader holding old frames) is retried after the next group.
 func (db *DB) resetWAL() {
 	info, err := os.Stat(db.path + "-wal")
 	if err != nil || info.Size() <= max(db.walReset, db.walLap.Load()) {
+		return
+	}
+	if info.Size() > 2*db.walReset {
+		// Past twice the limit, truncate whether or not a passive checkpoint caught up: while
+		// readers keep overlapping the writes none ever does (it cannot copy frames a reader may
+		// still need), and TRUNCATE waits for them (the busy handler) instead.
+		if db.checkpoint(db.write, "TRUNCATE") {
+			db.walCaughtUp.Store(false)
+			db.walLap.Store(0)
+			db.walTruncs.Add(1)
+		}
 		return
 	}
 	if !db.walCaughtUp.Load() {
@@ -473,14 +488,10 @@ func (db *DB) resetWAL() {
 		}
 		return
 	}
-	mode, lap, count := "RESTART", info.Size(), &db.walRestarts
-	if info.Size() > 2*db.walReset {
-		mode, lap, count = "TRUNCATE", 0, &db.walTruncs
-	}
-	if db.checkpoint(db.write, mode) {
+	if db.checkpoint(db.write, "RESTART") {
 		db.walCaughtUp.Store(false)
-		db.walLap.Store(lap)
-		count.Add(1)
+		db.walLap.Store(info.Size())
+		db.walRestarts.Add(1)
 	}
 }
 

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/binary"
@@ -258,8 +259,13 @@ func (w *minuteWriter) flush(ctx context.Context, tx *sql.Tx) error {
 // appendSeriesKey appends the batch key of s's scope and metric identity (dimensions in canonical
 // order) to buf.
 func appendSeriesKey(buf []byte, s *metrics.Sample) []byte {
+	// The order is SortedDimensions' (name, then value), the stored identity's: two orders of
+	// the same dimensions (repeated names included) must make one key, or one metric would get two
+	// batches, and the second's write of a minute would replace the first's.
 	dims := s.Dimensions
-	if !slices.IsSortedFunc(dims, func(a, b metrics.Dimension) int { return strings.Compare(a.Name, b.Name) }) {
+	if !slices.IsSortedFunc(dims, func(a, b metrics.Dimension) int {
+		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.Value, b.Value))
+	}) {
 		dims = metrics.SortedDimensions(dims)
 	}
 	for _, part := range []string{s.AccountID, s.Region, s.Namespace, s.MetricName} {
@@ -517,7 +523,7 @@ func mod(a, b int64) int64 {
 // 10,080 minutes per unit), so that a first compaction of a long history never holds up ingestion.
 const compactSpan = 7 * 24 * 60 * 60
 
-// Compact implements metrics.Store. For each metric, each stage (hours, then five minutes) works from
+// Compact implements metrics.Store. For each metric, each stage (five minutes, then hours) works from
 // the metric's watermark up to the stage's cutoff, compactSpan at a time, each step one transaction:
 // read the minutes of the step, RollUp, replace them if anything changed, advance the watermark.
 func (db *DB) Compact(ctx context.Context, r metrics.Rollup) (int64, error) {
@@ -554,11 +560,12 @@ func (db *DB) Compact(ctx context.Context, r metrics.Rollup) (int64, error) {
 		if err != nil {
 			return removed, err
 		}
+		// Five-minute slots first, then hours: metrics.Rollup.Stages.
 		for _, st := range []struct {
 			column      string
 			from, until int64
 			slot        time.Duration
-		}{{"rolled_1h", s.rolled1h, hours, time.Hour}, {"rolled_5m", s.rolled5m, fives, 5 * time.Minute}} {
+		}{{"rolled_5m", s.rolled5m, fives, 5 * time.Minute}, {"rolled_1h", s.rolled1h, hours, time.Hour}} {
 			for from := st.from; from < st.until; {
 				var n int64
 				err := db.withTx(ctx, func(tx *sql.Tx) error {

@@ -288,3 +288,28 @@ func TestCompactAfterBackfill(t *testing.T) {
 		t.Fatalf("%d aggregates summing %v; want 2 (two slots), 31", n, sum)
 	}
 }
+
+// TestRepeatedDimensionNamesOneMetric: the same dimensions in two orders, a name repeated (possible
+// for a direct store caller; PutMetricData refuses repeated names), are one metric, and two samples
+// of one minute in one batch both count (found in review: they made two batches whose second write
+// replaced the first's).
+func TestRepeatedDimensionNamesOneMetric(t *testing.T) {
+	ctx := context.Background()
+	db := openMetricsDB(t)
+	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	smp := func(v float64, dims ...metrics.Dimension) metrics.Sample {
+		return metrics.Sample{AccountID: "111111111111", Region: "us-east-1", Namespace: "App", MetricName: "M",
+			Dimensions: dims, Timestamp: t0, Value: v}
+	}
+	if err := db.AddSamples(ctx, []metrics.Sample{smp(2, metrics.Dimension{Name: "A", Value: "2"}, metrics.Dimension{Name: "A", Value: "1"}),
+		smp(4, metrics.Dimension{Name: "A", Value: "1"}, metrics.Dimension{Name: "A", Value: "2"})}); err != nil {
+		t.Fatal(err)
+	}
+	var n, count, sum float64
+	if err := db.read.QueryRow(`SELECT count(*), sum(sample_count), sum(sum) FROM metric_minutes`).Scan(&n, &count, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 || count != 2 || sum != 6 {
+		t.Fatalf("%v minutes, %v samples, sum %v; want 1, 2, 6", n, count, sum)
+	}
+}
