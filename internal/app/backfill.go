@@ -208,6 +208,9 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			return 1
 		}
 		fmt.Fprintf(stdout, "backfill of %s/%s on the server: %d events examined, %d samples, sum %g\n", *group, *filterName, out.EventsExamined, out.SamplesPublished, out.Sum)
+		if out.DefaultsDropped > 0 {
+			fmt.Fprintf(stdout, "%d default values older than 15 days not published: CloudWatch keeps only five-minute data that old\n", out.DefaultsDropped)
+		}
 		return 0
 	}
 	mf, err := lc.DescribeMetricFilters(ctx, &cloudwatchlogs.DescribeMetricFiltersInput{LogGroupName: group, FilterNamePrefix: filterName})

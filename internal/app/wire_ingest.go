@@ -215,7 +215,7 @@ func (s *Server) wireIngest(ctx context.Context, db *sqlite.DB, logsSvc *logs.Se
 		d.LogGroup = opts.FirehoseLogGroup
 		routes[FirehosePath] = &ingest.FirehoseHandler{Sink: sink, Dest: d, AccessKey: opts.FirehoseAccessKey, Now: s.now, Logger: s.logger}
 	}
-	return []*awsapi.Service{cloudtrailapi.NewService(trails), backfillService(db, logsSvc)}, routes, nil
+	return []*awsapi.Service{cloudtrailapi.NewService(trails), backfillService(db, logsSvc, s.now)}, routes, nil
 }
 
 // BackfillTarget is the X-Amz-Target prefix of trailwatch's own API extension (awsJson 1.1, SigV4
@@ -233,13 +233,17 @@ type backfillOutput struct {
 	EventsExamined   int     `json:"eventsExamined"`
 	SamplesPublished int     `json:"samplesPublished"`
 	Sum              float64 `json:"sum"`
+	// DefaultsDropped counts the filter's default values older than 15 days, which are not
+	// published (metrics.DropLateDefaults).
+	DefaultsDropped int `json:"defaultsDropped,omitempty"`
 }
 
 // backfillService serves BackfillMetricFilter: the metric filter is applied to the events stored in
 // its log group between startTime and endTime (epoch ms; endTime exclusive, absent means now), and
 // the datapoints it would have published are stored and handed to the alarms, which then see
-// history. Samples carry the events' timestamps, so alarms evaluate them in their own periods.
-func backfillService(db *sqlite.DB, logsSvc *logs.Service) *awsapi.Service {
+// history. Samples carry the events' timestamps, so alarms evaluate them in their own periods; the
+// filter's defaults older than 15 days are left out (metrics.DropLateDefaults).
+func backfillService(db *sqlite.DB, logsSvc *logs.Service, now func() time.Time) *awsapi.Service {
 	op := func(ctx context.Context, in *backfillInput) (*backfillOutput, error) {
 		id := awsapi.Caller(ctx)
 		bi := logs.BackfillInput{LogGroupName: in.LogGroupName, FilterName: in.FilterName}
@@ -256,9 +260,11 @@ func backfillService(db *sqlite.DB, logsSvc *logs.Service) *awsapi.Service {
 		if err != nil {
 			return nil, err
 		}
+		// Defaults older than 15 days cannot be stored faithfully (metrics.DropLateDefaults).
+		kept, dropped := metrics.DropLateDefaults(res.Samples, now())
 		var published []metrics.Sample
 		sum := 0.0
-		for _, smp := range res.Samples {
+		for _, smp := range kept {
 			if !smp.Default {
 				sum += smp.Value
 			}
@@ -272,7 +278,7 @@ func backfillService(db *sqlite.DB, logsSvc *logs.Service) *awsapi.Service {
 				logsSvc.OnSamples(published)
 			}
 		}
-		return &backfillOutput{EventsExamined: res.Events, SamplesPublished: len(published), Sum: sum}, nil
+		return &backfillOutput{EventsExamined: res.Events, SamplesPublished: len(published), Sum: sum, DefaultsDropped: dropped}, nil
 	}
 	return &awsapi.Service{
 		SigningName:    "trailwatch",

@@ -94,6 +94,18 @@ func ceil(t time.Time, d time.Duration) time.Time {
 	return t
 }
 
+// DropLateDefaults returns samples without the metric-filter defaults timestamped before
+// RollupAt(now).FiveMinutesBefore, and how many it dropped. Data that old is kept in five-minute
+// slots, where a default can no longer be weighed against the real samples of its own minute (it
+// counts only when its minute has none), so storing one would make answers depend on whether
+// Compact had run. Real samples merge the same in any grouping and are all kept. Only a backfill
+// publishes samples that old (PutMetricData and log ingestion refuse timestamps older than 14 days).
+func DropLateDefaults(samples []Sample, now time.Time) ([]Sample, int) {
+	cutoff := RollupAt(now).FiveMinutesBefore
+	kept := slices.DeleteFunc(slices.Clone(samples), func(s Sample) bool { return s.Default && s.Timestamp.Before(cutoff) })
+	return kept, len(samples) - len(kept)
+}
+
 // RollUp merges the stored aggregates of one metric into one aggregate per (slot, unit), Time the slot's
 // start, and reports whether anything changed. Defaults are resolved minute by minute first
 // (ResolveDefaults), as a read would: a slot's aggregate then holds exactly the datapoints its minutes
@@ -101,8 +113,9 @@ func ceil(t time.Time, d time.Duration) time.Time {
 // before and after. A slot already reduced to one aggregate per unit at its start, without a default,
 // is left as it is, so rolling up again changes nothing.
 //
-// What is lost is the minute of each datapoint within its slot: a default published later into a
-// rolled-up slot (a backfill reaching back that far) is weighed against the slot, not its minute.
+// What is lost is the minute of each datapoint within its slot: a default stored later into a
+// rolled-up slot would be weighed against the slot, not its minute, which is why the backfill does not
+// publish defaults that old (DropLateDefaults).
 func RollUp(aggs []Aggregate, slot time.Duration) ([]Aggregate, bool) {
 	groups := map[time.Time][]Aggregate{}
 	var order []time.Time

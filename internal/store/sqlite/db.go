@@ -62,7 +62,9 @@ type DB struct {
 	walKick     chan struct{} // resetWAL asks checkpointLoop for a passive checkpoint now
 	walCaughtUp atomic.Bool   // the checkpoint asked for copied what the WAL held
 	walLap      atomic.Int64  // WAL file size at the last RESTART: the next lap ends past it
+	walRetryAt  time.Time     // committer only: no rewind attempt before it (walRetryBackoff)
 	walReset    int64         // Options.WALResetSize or walResetSize
+	rewindRetry time.Duration // Options.RewindRetry or walRetryBackoff
 	walRestarts atomic.Int64  // WAL rewinds in place (RESTART), for tests
 	walTruncs   atomic.Int64  // WAL truncations (TRUNCATE), for tests
 	ckptEvery   time.Duration // Options.CheckpointEvery or checkpointEvery
@@ -116,6 +118,9 @@ type Options struct {
 	// CheckpointEvery is how often the WAL is checkpointed without heavy writes, and how long without
 	// a commit counts as idle; zero means checkpointEvery (5 s).
 	CheckpointEvery time.Duration
+	// RewindRetry is how long a failed WAL rewind waits before it is tried again; zero means
+	// walRetryBackoff (500 ms).
+	RewindRetry time.Duration
 }
 
 // Open opens (creating if needed) the database in dir and applies pending migrations.
@@ -161,7 +166,11 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	}
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
-	ckpt, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	// Checkpoints wait at most 100 ms for readers (and hold off writers meanwhile): a RESTART or
+	// TRUNCATE blocks new writers while it waits, so with the 10 s of the other connections one long
+	// read stalled every write behind it, or failed a write with "database is locked" (found in
+	// review). A checkpoint that gives up is retried later, and the WAL grows meanwhile.
+	ckpt, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(100)")
 	if err != nil {
 		write.Close()
 		read.Close()
@@ -174,7 +183,8 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	}
 	db := &DB{path: path, write: write, read: read, ckpt: ckpt, now: now,
 		commits: make(chan *txRequest, 1024), quit: make(chan struct{}), synced: make(chan committedGroup, syncQueue),
-		walKick: make(chan struct{}, 1), walReset: cmp.Or(opts.WALResetSize, walResetSize), ckptEvery: cmp.Or(opts.CheckpointEvery, checkpointEvery)}
+		walKick: make(chan struct{}, 1), walReset: cmp.Or(opts.WALResetSize, walResetSize), ckptEvery: cmp.Or(opts.CheckpointEvery, checkpointEvery),
+		rewindRetry: cmp.Or(opts.RewindRetry, walRetryBackoff)}
 	db.syncWAL = db.fsyncWAL
 	err = db.migrate(ctx)
 	if err == nil {
@@ -398,6 +408,7 @@ func (db *DB) checkpointLoop() {
 	defer tick.Stop()
 	last, lastGroups := time.Now(), db.groups.Load()
 	idleSince := last
+	var idleRetryAt time.Time // no idle truncation before it: one failed (a long read)
 	for {
 		kicked := false
 		var now time.Time
@@ -414,13 +425,18 @@ func (db *DB) checkpointLoop() {
 		}
 		if g := db.groups.Load(); g != lastGroups {
 			lastGroups, idleSince = g, now
-		} else if now.Sub(idleSince) >= db.ckptEvery && size > db.walReset/4 {
+		} else if now.Sub(idleSince) >= db.ckptEvery && size > db.walReset/4 && !now.Before(idleRetryAt) {
 			// Idle, even with a rewind pending (writes stopped right after the checkpoint it
-			// asked for): truncate. A failed truncation is retried on the next tick.
+			// asked for): truncate. A truncation holds off writers while it waits for readers, so
+			// a failed one is not retried at once (the ticker may have a tick waiting): a write
+			// arriving meanwhile must get its turn (found in review: retried back to back, they
+			// kept a write waiting until its busy timeout failed it).
 			if db.checkpoint(db.ckpt, "TRUNCATE") {
 				db.walCaughtUp.Store(false)
 				db.walLap.Store(0)
 				db.walTruncs.Add(1)
+			} else {
+				idleRetryAt = time.Now().Add(max(db.ckptEvery, db.rewindRetry))
 			}
 			continue
 		}
@@ -463,21 +479,29 @@ const checkpointPoll = 250 * time.Millisecond
 // The WAL file keeps its size instead, and the next lap overwrites it in place. A lap can overshoot
 // the file by what is committed while the passive checkpoint runs, so the file grows a little per
 // lap; past twice walResetSize the reset truncates after all, without waiting for a passive
-// checkpoint to catch up (with readers always overlapping the writes, none would). A failure (a
-// checkpoint already running, a reader holding old frames) is retried after the next group.
+// checkpoint to catch up (with readers always overlapping the writes, none would). Both run on the
+// checkpoint connection, so they wait for a running passive checkpoint instead of failing busy, and
+// for readers at most its 100 ms; a failure (a reader holding old frames longer) is retried after
+// Options.RewindRetry (walRetryBackoff).
 func (db *DB) resetWAL() {
 	info, err := os.Stat(db.path + "-wal")
 	if err != nil || info.Size() <= max(db.walReset, db.walLap.Load()) {
+		return
+	}
+	now := time.Now()
+	if now.Before(db.walRetryAt) {
 		return
 	}
 	if info.Size() > 2*db.walReset {
 		// Past twice the limit, truncate whether or not a passive checkpoint caught up: while
 		// readers keep overlapping the writes none ever does (it cannot copy frames a reader may
 		// still need), and TRUNCATE waits for them (the busy handler) instead.
-		if db.checkpoint(db.write, "TRUNCATE") {
+		if db.checkpoint(db.ckpt, "TRUNCATE") {
 			db.walCaughtUp.Store(false)
 			db.walLap.Store(0)
 			db.walTruncs.Add(1)
+		} else {
+			db.walRetryAt = now.Add(db.rewindRetry)
 		}
 		return
 	}
@@ -488,12 +512,21 @@ func (db *DB) resetWAL() {
 		}
 		return
 	}
-	if db.checkpoint(db.write, "RESTART") {
+	if db.checkpoint(db.ckpt, "RESTART") {
 		db.walCaughtUp.Store(false)
 		db.walLap.Store(info.Size())
 		db.walRestarts.Add(1)
+	} else {
+		db.walRetryAt = now.Add(db.rewindRetry)
 	}
 }
+
+// walRetryBackoff is how long the committer waits before trying again a rewind or truncation that
+// failed, most likely because a long read kept it waiting its 100 ms. Retrying after every group would
+// add those 100 ms to every group for as long as the read lasts, and no retry can succeed before the
+// read ends (its snapshot pins the WAL); so writes lose at most a sixth of their time to retries, and
+// the WAL grows by at most half a second of writes after the read.
+const walRetryBackoff = 500 * time.Millisecond
 
 // withTx runs fn in a write transaction and returns once that transaction has committed (nil) or failed.
 //
