@@ -95,26 +95,14 @@ func insertHistory(ctx context.Context, tx *sql.Tx, sc alarm.Scope, it alarm.His
 // ExpireHistory implements alarm.Store. It deletes expireChunk items per transaction, oldest first,
 // so that a first sweep over a long-running server's history does not hold up other writers.
 func (db *DB) ExpireHistory(ctx context.Context, before time.Time) (int64, error) {
-	var total int64
-	for {
-		var n int64
-		err := db.withTx(ctx, func(tx *sql.Tx) error {
-			r, err := tx.ExecContext(ctx, `DELETE FROM alarm_history WHERE id IN
-				(SELECT id FROM alarm_history WHERE ts < ? ORDER BY ts LIMIT ?)`, before.UnixMilli(), expireChunk)
-			if err != nil {
-				return fmt.Errorf("expire alarm history: %w", err)
-			}
-			n, err = r.RowsAffected()
-			return err
-		})
+	return db.deleteInChunks(ctx, func(tx *sql.Tx) (int64, error) {
+		r, err := tx.ExecContext(ctx, `DELETE FROM alarm_history WHERE id IN
+			(SELECT id FROM alarm_history WHERE ts < ? ORDER BY ts LIMIT ?)`, before.UnixMilli(), expireChunk)
 		if err != nil {
-			return total, err
+			return 0, fmt.Errorf("expire alarm history: %w", err)
 		}
-		total += n // counted only once the deletion has committed
-		if n < expireChunk {
-			return total, nil
-		}
-	}
+		return r.RowsAffected()
+	})
 }
 
 // History implements alarm.Store with a keyset cursor "<ts>:<id>".

@@ -431,19 +431,14 @@ func (db *DB) checkpointLoop() {
 			// a failed one is not retried at once (the ticker may have a tick waiting): a write
 			// arriving meanwhile must get its turn (found in review: retried back to back, they
 			// kept a write waiting until its busy timeout failed it).
-			if db.checkpoint(db.ckpt, "TRUNCATE") {
-				db.walCaughtUp.Store(false)
-				db.walLap.Store(0)
-				db.walTruncs.Add(1)
-			} else {
+			if !db.truncateWAL() {
 				idleRetryAt = time.Now().Add(max(db.ckptEvery, db.rewindRetry))
 			}
 			continue
 		}
 		if db.walCaughtUp.Load() || size > 2*db.walReset {
-			// The committer is about to rewind (or truncate) the WAL: a checkpoint here would make
-			// its RESTART or TRUNCATE fail busy (one checkpointer at a time) and the WAL overshoot
-			// by another group.
+			// The committer is about to rewind (or truncate) the WAL: a checkpoint here would hold
+			// the checkpoint connection its RESTART or TRUNCATE runs on, and make it wait.
 			continue
 		}
 		if !kicked && now.Sub(last) < db.ckptEvery && size < db.walReset/2 {
@@ -463,6 +458,18 @@ func (db *DB) checkpoint(conn *sql.DB, mode string) bool {
 	var busy, frames, copied int
 	err := conn.QueryRow("PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &frames, &copied)
 	return err == nil && busy == 0 && frames == copied
+}
+
+// truncateWAL checkpoints and truncates the WAL on the checkpoint connection, and reports whether it
+// did; a truncated WAL has no rewind pending and starts a new lap.
+func (db *DB) truncateWAL() bool {
+	if !db.checkpoint(db.ckpt, "TRUNCATE") {
+		return false
+	}
+	db.walCaughtUp.Store(false)
+	db.walLap.Store(0)
+	db.walTruncs.Add(1)
+	return true
 }
 
 // checkpointPoll is how often checkpointLoop looks at the WAL's size.
@@ -496,11 +503,7 @@ func (db *DB) resetWAL() {
 		// Past twice the limit, truncate whether or not a passive checkpoint caught up: while
 		// readers keep overlapping the writes none ever does (it cannot copy frames a reader may
 		// still need), and TRUNCATE waits for them (the busy handler) instead.
-		if db.checkpoint(db.ckpt, "TRUNCATE") {
-			db.walCaughtUp.Store(false)
-			db.walLap.Store(0)
-			db.walTruncs.Add(1)
-		} else {
+		if !db.truncateWAL() {
 			db.walRetryAt = now.Add(db.rewindRetry)
 		}
 		return

@@ -352,12 +352,11 @@ func (db *DB) ListLogStreams(ctx context.Context, sc logs.Scope, group string, q
 	return out, nil
 }
 
-// insertEventsSQL builds a multi-row INSERT for n events. Parameters are anonymous: numbered
+// insertEvents is AppendEvents' multi-row INSERT. Parameters are anonymous: numbered
 // ones (?NNN) would make the driver look every parameter's name up in a linear list, which was
 // 10% of ingestion CPU. OR FAIL spares SQLite the statement journal it keeps to undo a failed
 // statement inside a transaction (~13% of CPU, in writes to a temp file): any failure aborts the
 // whole append transaction anyway, so undoing just the statement is never needed.
-// insertEvents is AppendEvents' insert.
 var insertEvents = multiRow{name: "insert events", max: eventChunk, sql: func(n int) string {
 	return `INSERT OR FAIL INTO log_events (group_id, stream_id, ingestion_time, ts, message) VALUES ` +
 		strings.Repeat("(?,?,?,?,?),", n-1) + "(?,?,?,?,?)"
@@ -550,23 +549,35 @@ func (db *DB) ExpireEvents(ctx context.Context, now int64) (int64, error) {
 	}
 	var total int64
 	for _, g := range groups {
-		for {
-			var n int64
-			err := db.withTx(ctx, func(tx *sql.Tx) error {
-				var err error
-				n, err = expireChunkTx(ctx, tx, g.id, g.cutoff)
-				return err
-			})
-			if err != nil {
-				return total, err
-			}
-			total += n // counted only once the deletion has committed
-			if n < expireChunk {
-				break
-			}
+		n, err := db.deleteInChunks(ctx, func(tx *sql.Tx) (int64, error) { return expireChunkTx(ctx, tx, g.id, g.cutoff) })
+		total += n
+		if err != nil {
+			return total, err
 		}
 	}
 	return total, nil
+}
+
+// deleteInChunks runs del, which deletes at most expireChunk rows, each time in a transaction of its
+// own, until it deletes fewer, and returns how many rows were deleted by the transactions that
+// committed.
+func (db *DB) deleteInChunks(ctx context.Context, del func(tx *sql.Tx) (int64, error)) (int64, error) {
+	var total int64
+	for {
+		var n int64
+		err := db.withTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			n, err = del(tx)
+			return err
+		})
+		if err != nil {
+			return total, err
+		}
+		total += n // counted only once the deletion has committed
+		if n < expireChunk {
+			return total, nil
+		}
+	}
 }
 
 // expireChunkTx deletes up to expireChunk events of a group older than cutoff and adjusts the

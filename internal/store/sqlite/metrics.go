@@ -35,6 +35,7 @@ type seriesBatch struct {
 	lastTS                                 int64
 	minutes                                map[minuteKey]*metrics.Aggregate
 	order                                  []minuteKey
+	firstMinute, lastMinute                int64 // the span of order's minutes
 	// last is the aggregate the previous sample of this metric went to: consecutive samples
 	// usually share a minute and a unit, which spares the map lookup.
 	lastKey minuteKey
@@ -96,6 +97,10 @@ func (db *DB) insertSamplesTx(ctx context.Context, tx *sql.Tx, samples []metrics
 			if agg == nil {
 				agg = &metrics.Aggregate{Time: time.Unix(mk.minute, 0).UTC(), Unit: mk.unit}
 				b.minutes[mk] = agg
+				if len(b.order) == 0 {
+					b.firstMinute, b.lastMinute = mk.minute, mk.minute
+				}
+				b.firstMinute, b.lastMinute = min(b.firstMinute, mk.minute), max(b.lastMinute, mk.minute)
 				b.order = append(b.order, mk)
 			}
 			b.lastKey, b.last = mk, agg
@@ -114,12 +119,9 @@ func (db *DB) insertSamplesTx(ctx context.Context, tx *sql.Tx, samples []metrics
 		}
 		// The batch's first hour is where a new metric's rollup starts, and where an older one's
 		// restarts if the batch reaches back before its watermarks.
-		first := b.order[0].minute
-		for _, mk := range b.order {
-			first = min(first, mk.minute)
-		}
+		firstHour := b.firstMinute - mod(b.firstMinute, 3600)
 		var id int64
-		if err := upsertSeries.QueryRowContext(ctx, b.account, b.region, b.namespace, b.name, b.dims, b.lastTS, first-mod(first, 3600)).Scan(&id); err != nil {
+		if err := upsertSeries.QueryRowContext(ctx, b.account, b.region, b.namespace, b.name, b.dims, b.lastTS, firstHour).Scan(&id); err != nil {
 			return fmt.Errorf("upsert metric: %w", err)
 		}
 		stored, err := db.readMinutes(ctx, tx, id, b)
@@ -151,10 +153,7 @@ func (db *DB) insertSamplesTx(ctx context.Context, tx *sql.Tx, samples []metrics
 // unless the minutes are scattered over a span much wider than their number (a backfill batch
 // reaching days back), where it reads them one at a time.
 func (db *DB) readMinutes(ctx context.Context, tx *sql.Tx, id int64, b *seriesBatch) (map[minuteKey]metrics.Aggregate, error) {
-	first, last := b.order[0].minute, b.order[0].minute
-	for _, mk := range b.order {
-		first, last = min(first, mk.minute), max(last, mk.minute)
-	}
+	first, last := b.firstMinute, b.lastMinute
 	out := make(map[minuteKey]metrics.Aggregate, len(b.order))
 	if (last-first)/60 > int64(4*len(b.order)+60) {
 		one, err := db.txStmt(ctx, tx, readMinuteKey, nil)
@@ -381,6 +380,16 @@ func (db *DB) QueryAggregates(ctx context.Context, scope metrics.Scope, m metric
 	if err != nil {
 		return nil, fmt.Errorf("query metric aggregates: %w", err)
 	}
+	out, err := scanAggregates(rows)
+	if err != nil {
+		return nil, fmt.Errorf("query metric aggregates: %w", err)
+	}
+	return out, nil
+}
+
+// scanAggregates reads and closes rows of (minute, unit, the stored statistics), as aggregates timed
+// at their minute.
+func scanAggregates(rows *sql.Rows) ([]metrics.Aggregate, error) {
 	defer rows.Close()
 	var out []metrics.Aggregate
 	for rows.Next() {
@@ -388,16 +397,12 @@ func (db *DB) QueryAggregates(ctx context.Context, scope metrics.Scope, m metric
 		var unit string
 		a, err := scanMinuteRow(rows, &minute, &unit)
 		if err != nil {
-			return nil, fmt.Errorf("query metric aggregates: %w", err)
+			return nil, err
 		}
-		a.Time = time.Unix(minute, 0).UTC()
-		a.Unit = unit
+		a.Time, a.Unit = time.Unix(minute, 0).UTC(), unit
 		out = append(out, a)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("query metric aggregates: %w", err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // ceilSeconds is the smallest whole unix second not before t, so that "minute >= ceil(t)" means
@@ -523,11 +528,11 @@ func mod(a, b int64) int64 {
 // 10,080 minutes per unit), so that a first compaction of a long history never holds up ingestion.
 const compactSpan = 7 * 24 * 60 * 60
 
-// Compact implements metrics.Store. For each metric, each stage (five minutes, then hours) works from
+// Compact implements metrics.Store. For each metric, each stage of r.Stages() works from
 // the metric's watermark up to the stage's cutoff, compactSpan at a time, each step one transaction:
 // read the minutes of the step, RollUp, replace them if anything changed, advance the watermark.
 func (db *DB) Compact(ctx context.Context, r metrics.Rollup) (int64, error) {
-	hours, fives, expire := r.HoursBefore.Unix(), r.FiveMinutesBefore.Unix(), r.DeleteBefore.Unix()
+	expire := r.DeleteBefore.Unix()
 	type series struct{ id, rolled5m, rolled1h int64 }
 	var list []series
 	rows, err := db.read.QueryContext(ctx, `SELECT id, rolled_5m, rolled_1h FROM metric_series`)
@@ -560,17 +565,16 @@ func (db *DB) Compact(ctx context.Context, r metrics.Rollup) (int64, error) {
 		if err != nil {
 			return removed, err
 		}
-		// Five-minute slots first, then hours: metrics.Rollup.Stages.
-		for _, st := range []struct {
-			column      string
-			from, until int64
-			slot        time.Duration
-		}{{"rolled_5m", s.rolled5m, fives, 5 * time.Minute}, {"rolled_1h", s.rolled1h, hours, time.Hour}} {
-			for from := st.from; from < st.until; {
+		for _, st := range r.Stages() {
+			column, from := "rolled_5m", s.rolled5m // each stage's watermark
+			if st.Slot == time.Hour {
+				column, from = "rolled_1h", s.rolled1h
+			}
+			for until := st.Before.Unix(); from < until; {
 				var n int64
 				err := db.withTx(ctx, func(tx *sql.Tx) error {
 					var err error
-					n, from, err = db.compactStep(ctx, tx, s.id, st.column, from, st.until, st.slot)
+					n, from, err = db.compactStep(ctx, tx, s.id, column, from, until, st.Slot)
 					return err
 				})
 				if err != nil {
@@ -622,19 +626,8 @@ func (db *DB) rollUpRange(ctx context.Context, tx *sql.Tx, id, from, to int64, s
 	if err != nil {
 		return 0, fmt.Errorf("read metric minutes: %w", err)
 	}
-	var aggs []metrics.Aggregate
-	for rows.Next() {
-		var mk minuteKey
-		a, err := scanMinuteRow(rows, &mk.minute, &mk.unit)
-		if err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("read metric minutes: %w", err)
-		}
-		a.Time, a.Unit = time.Unix(mk.minute, 0).UTC(), mk.unit
-		aggs = append(aggs, a)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	aggs, err := scanAggregates(rows)
+	if err != nil {
 		return 0, fmt.Errorf("read metric minutes: %w", err)
 	}
 	rolled, changed := metrics.RollUp(aggs, slot)
