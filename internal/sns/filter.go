@@ -18,6 +18,18 @@ type FilterPolicy struct {
 	root map[string]any
 }
 
+// policyError is a reason a filter policy is invalid. Its text is AWS's own (capitalised, and
+// sometimes ending in a full stop), which clients show after "FilterPolicy: ", so it is kept verbatim
+// rather than in Go's error-string style.
+type policyError string
+
+func (e policyError) Error() string { return string(e) }
+
+// policyErrorf formats a policyError.
+func policyErrorf(format string, args ...any) error {
+	return policyError(fmt.Sprintf(format, args...))
+}
+
 // ParseFilterPolicy compiles a FilterPolicy attribute; the error text follows AWS's
 // "FilterPolicy: …" reasons.
 func ParseFilterPolicy(s string) (*FilterPolicy, error) {
@@ -35,14 +47,14 @@ func ParseFilterPolicy(s string) (*FilterPolicy, error) {
 
 func checkPolicy(m map[string]any, depth int) error {
 	if depth > 5 {
-		return fmt.Errorf("Filter policy scope MessageAttributes does not support nested filter policy")
+		return policyErrorf("Filter policy scope MessageAttributes does not support nested filter policy")
 	}
 	if len(m) == 0 && depth > 0 {
-		return fmt.Errorf("Empty filter policy object")
+		return policyErrorf("Empty filter policy object")
 	}
 	for k, v := range m {
 		if k == "$or" {
-			return fmt.Errorf("$or is not supported")
+			return policyErrorf("$or is not supported")
 		}
 		switch v := v.(type) {
 		case map[string]any:
@@ -51,7 +63,7 @@ func checkPolicy(m map[string]any, depth int) error {
 			}
 		case []any:
 			if len(v) == 0 {
-				return fmt.Errorf("Empty arrays are not allowed")
+				return policyErrorf("Empty arrays are not allowed")
 			}
 			for _, c := range v {
 				if err := checkCondition(c); err != nil {
@@ -59,7 +71,7 @@ func checkPolicy(m map[string]any, depth int) error {
 				}
 			}
 		default:
-			return fmt.Errorf("%q must be an object or an array", k)
+			return policyErrorf("%q must be an object or an array", k)
 		}
 	}
 	return nil
@@ -71,35 +83,35 @@ func checkCondition(c any) error {
 		return nil
 	case map[string]any:
 		if len(c) != 1 {
-			return fmt.Errorf("Only one key allowed in match expression")
+			return policyErrorf("Only one key allowed in match expression")
 		}
 		for op, v := range c {
 			switch op {
 			case "prefix", "suffix", "equals-ignore-case":
 				if _, ok := v.(string); !ok {
-					return fmt.Errorf("%s match pattern must be a string", op)
+					return policyErrorf("%s match pattern must be a string", op)
 				}
 			case "exists":
 				if _, ok := v.(bool); !ok {
-					return fmt.Errorf("exists match pattern must be either true or false.")
+					return policyErrorf("exists match pattern must be either true or false.")
 				}
 			case "anything-but":
 				switch v.(type) {
 				case string, json.Number, []any, map[string]any:
 				default:
-					return fmt.Errorf("anything-but match pattern must be a value, a list or a prefix")
+					return policyErrorf("anything-but match pattern must be a value, a list or a prefix")
 				}
 			case "numeric":
 				if _, err := numericRange(v); err != nil {
 					return err
 				}
 			default:
-				return fmt.Errorf("Unrecognized match type %s", op)
+				return policyErrorf("Unrecognized match type %s", op)
 			}
 		}
 		return nil
 	default:
-		return fmt.Errorf("Match value must be String, number, true, false, or null")
+		return policyErrorf("Match value must be String, number, true, false, or null")
 	}
 }
 
@@ -111,23 +123,23 @@ type bound struct {
 func numericRange(v any) ([]bound, error) {
 	l, ok := v.([]any)
 	if !ok || len(l) == 0 || len(l) > 4 || len(l)%2 != 0 {
-		return nil, fmt.Errorf("Value of numeric must be an array of an operator and a number")
+		return nil, policyErrorf("Value of numeric must be an array of an operator and a number")
 	}
 	var bs []bound
 	for i := 0; i < len(l); i += 2 {
 		op, ok := l[i].(string)
 		n, ok2 := l[i+1].(json.Number)
 		if !ok || !ok2 {
-			return nil, fmt.Errorf("Value of numeric must be an array of an operator and a number")
+			return nil, policyErrorf("Value of numeric must be an array of an operator and a number")
 		}
 		switch op {
 		case "=", "<", "<=", ">", ">=":
 		default:
-			return nil, fmt.Errorf("Unrecognized numeric range operator: %s", op)
+			return nil, policyErrorf("Unrecognized numeric range operator: %s", op)
 		}
 		f, err := n.Float64()
 		if err != nil {
-			return nil, fmt.Errorf("Value of numeric must be a number")
+			return nil, policyErrorf("Value of numeric must be a number")
 		}
 		bs = append(bs, bound{op, f})
 	}
