@@ -223,9 +223,10 @@ func checkAuth(a *sigV4Auth, creds Credentials, signingName string, now time.Tim
 // routingHeaders are the headers that decide which operation a request calls and how its body is
 // read. A header-signed request that carries one must have signed it, or a captured request could
 // be turned into another operation (X-Amz-Target) or protocol. botocore signs every header but
-// user-agent, expect, transfer-encoding and x-amzn-trace-id (auth.py SIGNED_HEADERS_BLACKLIST) and
-// aws-sdk-go-v2 every header but those and authorization (v4 IgnoredHeaders), so every supported
-// client (both SDKs, the aws CLI v1 and v2, which run on botocore) signs them.
+// hop-by-hop ones, expect, user-agent and x-amzn-trace-id (auth.py SIGNED_HEADERS_BLACKLIST, in
+// botocore 1.43 and in the aws CLI v2's copy) and aws-sdk-go-v2 every header but authorization,
+// user-agent, x-amzn-trace-id, expect and transfer-encoding (v4 IgnoredHeaders), so every
+// supported client (both SDKs and the aws CLI v1 and v2, which run on botocore) signs them.
 var routingHeaders = []string{"content-type", "x-amz-target", "smithy-protocol"}
 
 // checkSignedHeaders requires every routing header r carries to be among a's signed headers.
