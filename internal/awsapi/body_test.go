@@ -224,7 +224,8 @@ func TestGzipBomb(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bomb := gzipOf(t, 256<<20) // about 250 KiB on the wire
+	const inflated = 64 << 20
+	bomb := gzipOf(t, inflated) // about 64 KiB on the wire
 	if len(bomb) > limit {
 		t.Fatalf("bomb of %d bytes is not small", len(bomb))
 	}
@@ -257,15 +258,18 @@ func TestGzipBomb(t *testing.T) {
 		!strings.Contains(w.Body.String(), fmt.Sprintf("decompresses to more than %d bytes", limit)) {
 		t.Errorf("signed bomb = %d %s", w.Code, w.Body)
 	}
-	if allocated > 8*limit {
-		t.Errorf("signed bomb allocated %d bytes for a %d-byte limit", allocated, limit)
+	// A few times the limit (buffer doubling, the race detector's overhead), far from what the
+	// bomb inflates to.
+	t.Logf("signed bomb: %d bytes allocated", allocated)
+	if allocated > 16*limit {
+		t.Errorf("signed bomb allocated %d bytes for a %d-byte limit (it inflates to %d)", allocated, limit, inflated)
 	}
 
 	w, allocated = serve(liar, true)
 	if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "SerializationException") {
 		t.Errorf("lying trailer = %d %s", w.Code, w.Body)
 	}
-	if allocated > 8*limit {
+	if allocated > 16*limit {
 		t.Errorf("lying trailer allocated %d bytes", allocated)
 	}
 
