@@ -45,6 +45,18 @@
 //     signs (user-agent, expect, transfer-encoding, x-amzn-trace-id) cannot be verified and get a
 //     signature mismatch; the Host header the client sent is used, so a proxy in front must keep
 //     it. Any lowercase region name is accepted, since a region is only a scope here.
+//   - SigV4 payloads: a header-signed request must sign the headers that route it (Content-Type,
+//     X-Amz-Target, Smithy-Protocol) when it carries them, and its payload: UNSIGNED-PAYLOAD is
+//     refused, since no client of these services sends it. A presigned URL is an awsQuery call
+//     whose parameters are all in its signed query, signed over the empty payload's hash (as
+//     botocore and aws-sdk-go-v2 presign for every service but S3); it may not carry a body,
+//     X-Amz-Target, Smithy-Protocol or a JSON/CBOR Content-Type.
+//   - Bodies: nothing of a body is read before the request's key and scope check out. A declared
+//     X-Amz-Content-Sha256 is verified before the body is read and the body checked against it as
+//     it streams; without one (the SDKs declare it to S3 only) the body must be read to be
+//     verified, so at most Config.MaxUnverifiedBodies such bodies are read at once and the next
+//     are answered 503 ServiceUnavailable. Gzip bodies are inflated only once authenticated, within
+//     the body limit.
 //   - JSON and CBOR no-output operations answer "{}" and an empty CBOR map respectively.
 //   - Authentication errors on JSON and CBOR use the awsJson codes (UnrecognizedClientException,
 //     InvalidSignatureException, …); query-compatible services add the awsQuery code in

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -24,6 +25,12 @@ import (
 // largest request, is at most 1 MiB of messages plus JSON overhead.
 const defaultMaxBody = 10 << 20
 
+// defaultMaxUnverified is the number of bodies read at once before their signature is verified
+// when Config.MaxUnverifiedBodies is 0: with the default body limit, at most 160 MiB held for
+// clients that have not proven they hold a key (and they must name a known key and a fresh scope
+// to get that far).
+const defaultMaxUnverified = 16
+
 // handler serves every configured service.
 type handler struct {
 	services []*Service
@@ -34,6 +41,8 @@ type handler struct {
 	now      func() time.Time
 	log      *slog.Logger
 	maxBody  int64
+	// unverified holds one token per body being read before its signature is verified.
+	unverified chan struct{}
 }
 
 // NewHandler returns the http.Handler that serves the AWS APIs of cfg.Services. It answers every
@@ -63,6 +72,11 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	if h.maxBody <= 0 {
 		h.maxBody = defaultMaxBody
 	}
+	n := cfg.MaxUnverifiedBodies
+	if n <= 0 {
+		n = defaultMaxUnverified
+	}
+	h.unverified = make(chan struct{}, n)
 	for _, s := range cfg.Services {
 		if s.SigningName == "" {
 			return nil, errors.New("awsapi: service without SigningName")
@@ -109,6 +123,7 @@ type call struct {
 	op        string
 	requestID string
 	queryMode bool       // X-Amzn-Query-Mode: true
+	presigned bool       // SigV4 in the query string
 	form      url.Values // awsQuery parameters, URL and body
 	status    int        // the status written, for the request log
 }
@@ -144,29 +159,39 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	// Everything up to the signature check reads only the request line and headers: the body of a
+	// client that has not proven it holds a key is read only where it must be (see authenticate),
+	// bounded, and by at most Config.MaxUnverifiedBodies requests at a time.
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if werr := h.route(c, ct); werr != nil {
-		h.writeError(c, *werr)
-		return
-	}
-
-	raw, body, werr := h.readBody(r)
-	if werr != nil {
-		h.writeError(c, *werr)
-		return
-	}
-
 	auth, aerr := parseSigV4(r.Header, r.URL.Query())
+	c.presigned = auth != nil && auth.presigned
+	if c.presigned {
+		c.proto = ProtocolQuery
+		if werr := checkPresigned(r, ct); werr != nil {
+			h.writeError(c, *werr)
+			return
+		}
+	} else if werr := h.route(c, ct); werr != nil {
+		h.writeError(c, *werr)
+		return
+	}
+	if r.ContentLength > h.maxBody {
+		h.writeError(c, h.errTooLarge())
+		return
+	}
+	if werr := checkContentEncoding(r.Header); werr != nil {
+		h.writeError(c, *werr)
+		return
+	}
+
 	if c.proto == ProtocolQuery {
-		// Query requests are routed by the credential scope, and their form is parsed only once
-		// the signature holds, so that unauthenticated bodies cannot make the server build large
-		// forms. Without a usable scope, a small form decides which service answers (unsigned
-		// operations, and the namespace of the error).
+		// Query requests are routed by the credential scope. Without a usable scope, a small form
+		// decides which service answers (unsigned operations, and the namespace of the error).
 		if auth != nil {
 			c.svc = h.bySign[auth.service]
 		}
-		if c.svc == nil && len(body) <= maxUnsignedForm {
-			if werr := c.parseForm(ct, body); werr != nil {
+		if c.svc == nil {
+			if werr := h.readUnsignedForm(c, ct); werr != nil {
 				h.writeError(c, *werr)
 				return
 			}
@@ -175,7 +200,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if aerr != nil {
 		if aerr.code == "MissingAuthenticationToken" && c.svc != nil && slices.Contains(c.svc.UnsignedOperations, c.op) {
-			h.serveOperation(c, body, Identity{RequestID: c.requestID, Protocol: c.proto})
+			h.serveUnsigned(c)
 			return
 		}
 		h.writeError(c, *aerr)
@@ -185,12 +210,18 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeError(c, errSignature(fmt.Sprintf("Credential should be scoped to correct service: '%s'. ", truncate(auth.service, 64))))
 		return
 	}
-	account, aerr := verifySigV4(r.Context(), auth, r, raw, h.creds, c.svc.SigningName, h.now())
-	if aerr != nil {
-		h.writeError(c, *aerr)
+	account, raw, werr := h.authenticate(c, auth)
+	if werr != nil {
+		h.writeError(c, *werr)
 		return
 	}
-	if c.proto == ProtocolQuery && c.form == nil {
+	body, werr := h.decodeBody(r.Header, raw)
+	if werr != nil {
+		h.writeError(c, *werr)
+		return
+	}
+	if c.proto == ProtocolQuery {
+		// From the authenticated body: a form read before authentication only chose the service.
 		if werr := c.parseForm(ct, body); werr != nil {
 			h.writeError(c, *werr)
 			return
@@ -200,13 +231,159 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.serveOperation(c, body, Identity{AccountID: account, Region: auth.region, AccessKeyID: auth.accessKeyID, RequestID: c.requestID, Protocol: c.proto})
 }
 
-// maxUnsignedForm bounds the awsQuery body parsed before authentication.
+// checkPresigned refuses what a presigned URL cannot sign. Its canonical request covers the method,
+// path, query and the signed headers, and an empty payload: the URL of a read-only awsQuery call,
+// shared as a link, must not become a bearer token for another operation through a body, an
+// X-Amz-Target, a Smithy-Protocol or a JSON/CBOR Content-Type, none of which it signed. AWS's
+// non-S3 services answer a presigned request whose body is not empty with a signature mismatch,
+// since the empty payload hash no longer holds; this says why.
+func checkPresigned(r *http.Request, ct string) *wireError {
+	hasBody := r.ContentLength != 0 || len(r.TransferEncoding) > 0
+	declared := r.Header.Get("X-Amz-Content-Sha256")
+	if hasBody || r.Header.Get("X-Amz-Target") != "" || r.Header.Get("Smithy-Protocol") != "" ||
+		(ct != "" && ct != "application/x-www-form-urlencoded") || (declared != "" && declared != emptyPayloadHash) {
+		e := errSignature("A presigned URL signs an awsQuery request whose parameters are all in its query string: it must not carry a body, " +
+			"an X-Amz-Target or Smithy-Protocol header, or a JSON or CBOR Content-Type.")
+		return &e
+	}
+	return nil
+}
+
+// authenticate verifies a's signature over the request and returns the key's account and the body
+// as transmitted. The body is read only after everything that needs no payload holds (checkAuth),
+// and then:
+//
+//   - presigned requests have no body (checkPresigned): the signature is over the empty payload;
+//   - a request that declares its payload hash in X-Amz-Content-Sha256 has its signature checked
+//     over that hash before its body is read, and the body's hash checked while it streams in;
+//   - a request that does not (botocore and aws-sdk-go-v2 send the header to S3 only; for these
+//     services they put the payload's hash in the canonical request and send no header) must have
+//     its body read to be verified: it is read bounded, without trusting Content-Length, by at
+//     most maxUnverified requests at once; those over the limit are answered 503 at once.
+//
+// UNSIGNED-PAYLOAD is refused: neither SDK ever sends it to CloudWatch, CloudWatch Logs, SNS or
+// CloudTrail (no operation of theirs has the unsignedPayload trait in botocore's or
+// aws-sdk-go-v2's models, and only S3 clients switch to unsigned payloads over TLS), and a
+// signature that covers no body lets anyone who captures a request send any body under it.
+func (h *handler) authenticate(c *call, a *sigV4Auth) (string, []byte, *wireError) {
+	r := c.r
+	k, werr := checkAuth(a, h.creds, c.svc.SigningName, h.now())
+	if werr != nil {
+		return "", nil, werr
+	}
+	if a.presigned {
+		if werr := verifySignature(r.Context(), a, r, emptyPayloadHash, k); werr != nil {
+			return "", nil, werr
+		}
+		return k.account, nil, nil
+	}
+	if werr := checkSignedHeaders(a, r.Header); werr != nil {
+		return "", nil, werr
+	}
+	declared := r.Header.Get("X-Amz-Content-Sha256")
+	switch {
+	case declared == "":
+		if !h.acquireUnverified(r.Context()) {
+			return "", nil, errBusy()
+		}
+		raw, sum, werr := h.readBody(r.Body, h.maxBody)
+		h.releaseUnverified()
+		if werr != nil {
+			return "", nil, werr
+		}
+		if werr := verifySignature(r.Context(), a, r, sum, k); werr != nil {
+			return "", nil, werr
+		}
+		return k.account, raw, nil
+	case !isSHA256Hex(declared):
+		e := errSignature("x-amz-content-sha256 must be the hex SHA-256 of the payload; this service does not accept '" + truncate(declared, 64) + "'.")
+		return "", nil, &e
+	default:
+		if werr := verifySignature(r.Context(), a, r, declared, k); werr != nil {
+			return "", nil, werr
+		}
+		raw, sum, werr := h.readBody(r.Body, h.maxBody)
+		if werr != nil {
+			return "", nil, werr
+		}
+		if !strings.EqualFold(sum, declared) {
+			// The signature covers the declared hash: a body that does not match it was not signed.
+			e := errSignature("The provided 'x-amz-content-sha256' header does not match what was computed.")
+			return "", nil, &e
+		}
+		return k.account, raw, nil
+	}
+}
+
+// maxUnsignedForm bounds the body read before authentication to route an unsigned request: the
+// form of an awsQuery request without a usable credential scope, or the input of an unsigned
+// operation (SNS's ConfirmSubscription).
 const maxUnsignedForm = 64 << 10
 
-// parseForm collects the awsQuery parameters from the URL and a form body.
+// readUnsignedForm collects the awsQuery parameters of a request that has no usable scope: the URL's,
+// and a form body of at most maxUnsignedForm bytes. A larger or compressed body is left out (such a
+// request cannot be an unsigned operation, and its signature cannot be checked without a service);
+// a presigned request's parameters are its query's only.
+func (h *handler) readUnsignedForm(c *call, ct string) *wireError {
+	if c.presigned || ct != "application/x-www-form-urlencoded" || c.r.ContentLength == 0 {
+		return c.parseForm(ct, nil)
+	}
+	raw, tooLarge, werr := h.readUnsignedBody(c.r)
+	if werr != nil {
+		return werr
+	}
+	if tooLarge {
+		raw = nil
+	}
+	return c.parseForm(ct, raw)
+}
+
+// readUnsignedBody reads, before authentication, a plain body of at most maxUnsignedForm bytes,
+// within the unverified-body limit. tooLarge reports a body that is compressed or larger; it is then
+// not read, or not read to its end.
+func (h *handler) readUnsignedBody(r *http.Request) (_ []byte, tooLarge bool, _ *wireError) {
+	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
+	if r.ContentLength > maxUnsignedForm || (enc != "" && enc != "identity") {
+		return nil, true, nil
+	}
+	if !h.acquireUnverified(r.Context()) {
+		return nil, false, errBusy()
+	}
+	defer h.releaseUnverified()
+	raw, _, werr := h.readBody(r.Body, maxUnsignedForm)
+	if werr != nil {
+		if werr.status == http.StatusRequestEntityTooLarge {
+			return nil, true, nil
+		}
+		return nil, false, werr
+	}
+	return raw, false, nil
+}
+
+// serveUnsigned serves an unsigned operation (Service.UnsignedOperations), whose body is at most
+// maxUnsignedForm bytes.
+func (h *handler) serveUnsigned(c *call) {
+	var body []byte
+	if c.proto != ProtocolQuery && c.r.ContentLength != 0 {
+		raw, tooLarge, werr := h.readUnsignedBody(c.r)
+		if werr == nil && tooLarge {
+			e := errMissingAuth()
+			werr = &e
+		}
+		if werr != nil {
+			h.writeError(c, *werr)
+			return
+		}
+		body = raw
+	}
+	h.serveOperation(c, body, Identity{RequestID: c.requestID, Protocol: c.proto})
+}
+
+// parseForm collects the awsQuery parameters from the URL and a form body; a presigned request's
+// come from its signed query only.
 func (c *call) parseForm(ct string, body []byte) *wireError {
 	c.form = c.r.URL.Query()
-	if ct == "application/x-www-form-urlencoded" {
+	if ct == "application/x-www-form-urlencoded" && !c.presigned {
 		bf, err := url.ParseQuery(string(body))
 		if err != nil {
 			return &wireError{code: "MalformedQueryString", message: "The request body is not a valid form encoding.", status: http.StatusBadRequest, sender: true}
@@ -382,41 +559,93 @@ func unknownOperation(c *call) wireError {
 	return wireError{code: "UnknownOperationException", status: http.StatusBadRequest, sender: true, noMessage: true, coral: true}
 }
 
-// readBody reads the body within the size limit. It returns the bytes as transmitted (which SigV4
-// signs) and the decoded payload, which differ when the client gzip-compressed the body (the Go SDK
-// compresses PutMetricData bodies of 10 KiB or more).
-func (h *handler) readBody(r *http.Request) (_, _ []byte, werr *wireError) {
-	tooLarge := &wireError{code: "RequestEntityTooLarge", message: fmt.Sprintf("Request size exceeded %d bytes", h.maxBody), status: http.StatusRequestEntityTooLarge, sender: true,
+// readBody reads body up to limit bytes and returns it with its hex SHA-256, computed as it
+// streams in. It never sizes a buffer from the client's Content-Length: the buffer grows with
+// what actually arrives.
+func (h *handler) readBody(body io.Reader, limit int64) ([]byte, string, *wireError) {
+	var buf bytes.Buffer
+	sum := sha256.New()
+	if _, err := buf.ReadFrom(io.TeeReader(io.LimitReader(body, limit+1), sum)); err != nil {
+		return nil, "", &wireError{code: "IncompleteBody", message: "The request body could not be read.", status: http.StatusBadRequest, sender: true}
+	}
+	if int64(buf.Len()) > limit {
+		e := h.errTooLarge()
+		return nil, "", &e
+	}
+	return buf.Bytes(), hex.EncodeToString(sum.Sum(nil)), nil
+}
+
+// errTooLarge is the answer to a body over the limit.
+func (h *handler) errTooLarge() wireError {
+	return wireError{code: "RequestEntityTooLarge", message: fmt.Sprintf("Request size exceeded %d bytes", h.maxBody), status: http.StatusRequestEntityTooLarge, sender: true,
 		jsonCode: "RequestEntityTooLargeException"}
-	unreadable := &wireError{code: "IncompleteBody", message: "The request body could not be read.", status: http.StatusBadRequest, sender: true}
-	if r.ContentLength > h.maxBody {
-		return nil, nil, tooLarge
-	}
-	buf := bytes.NewBuffer(make([]byte, 0, max(r.ContentLength, 0)+bytes.MinRead))
-	if _, err := buf.ReadFrom(io.LimitReader(r.Body, h.maxBody+1)); err != nil {
-		return nil, nil, unreadable
-	}
-	raw := buf.Bytes()
-	if int64(len(raw)) > h.maxBody {
-		return nil, nil, tooLarge
-	}
-	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
-	case "", "identity":
-		return raw, raw, nil
-	case "gzip":
-		zr, err := gzip.NewReader(bytes.NewReader(raw))
-		if err != nil {
-			return nil, nil, &wireError{code: "SerializationException", message: "The request body is not valid gzip.", status: http.StatusBadRequest, sender: true}
-		}
-		payload, err := io.ReadAll(io.LimitReader(zr, h.maxBody+1))
-		if err != nil {
-			return nil, nil, &wireError{code: "SerializationException", message: "The request body is not valid gzip.", status: http.StatusBadRequest, sender: true}
-		}
-		if int64(len(payload)) > h.maxBody {
-			return nil, nil, tooLarge
-		}
-		return raw, payload, nil
+}
+
+// checkContentEncoding refuses a Content-Encoding other than gzip before anything is read.
+func checkContentEncoding(hdr http.Header) *wireError {
+	switch enc := strings.ToLower(strings.TrimSpace(hdr.Get("Content-Encoding"))); enc {
+	case "", "identity", "gzip":
+		return nil
 	default:
-		return nil, nil, &wireError{code: "UnsupportedContentEncoding", message: fmt.Sprintf("Content-Encoding %q is not supported", truncate(enc, 32)), status: http.StatusBadRequest, sender: true}
+		return &wireError{code: "UnsupportedContentEncoding", message: fmt.Sprintf("Content-Encoding %q is not supported", truncate(enc, 32)), status: http.StatusBadRequest, sender: true}
 	}
+}
+
+// decodeBody returns the payload of raw, the body as transmitted (which SigV4 signs): raw itself,
+// or its gzip decompression (the Go SDK compresses PutMetricData bodies of 10 KiB or more). It
+// runs only on authenticated bodies. The decompressed size is bounded by the body limit; gzip's
+// trailing size field, which the sender chooses, is never used to size anything.
+func (h *handler) decodeBody(hdr http.Header, raw []byte) ([]byte, *wireError) {
+	if !strings.EqualFold(strings.TrimSpace(hdr.Get("Content-Encoding")), "gzip") {
+		return raw, nil
+	}
+	notGzip := &wireError{code: "SerializationException", message: "The request body is not valid gzip.", status: http.StatusBadRequest, sender: true}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		return nil, notGzip
+	}
+	var payload bytes.Buffer
+	if _, err := payload.ReadFrom(io.LimitReader(zr, h.maxBody+1)); err != nil {
+		return nil, notGzip
+	}
+	if int64(payload.Len()) > h.maxBody {
+		return nil, &wireError{code: "RequestEntityTooLarge", message: fmt.Sprintf("The gzip request body decompresses to more than %d bytes", h.maxBody),
+			status: http.StatusRequestEntityTooLarge, sender: true, jsonCode: "RequestEntityTooLargeException"}
+	}
+	return payload.Bytes(), nil
+}
+
+// acquireUnverified takes one of the slots of bodies read before their signature is verified,
+// waiting at most unverifiedWait for one: past the limit, clients are answered at once (and retry,
+// as the SDKs do on 503) rather than queued without bound.
+func (h *handler) acquireUnverified(ctx context.Context) bool {
+	select {
+	case h.unverified <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(unverifiedWait)
+	defer t.Stop()
+	select {
+	case h.unverified <- struct{}{}:
+		return true
+	case <-t.C:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (h *handler) releaseUnverified() { <-h.unverified }
+
+// unverifiedWait is how long a request waits for an unverified-body slot: long enough to ride
+// out a burst of honest clients, whose bodies are read in milliseconds, and short enough that
+// waiting requests cannot pile up.
+const unverifiedWait = 250 * time.Millisecond
+
+// errBusy is the answer when too many unverified bodies are being read: 503, which both SDKs
+// retry with backoff.
+func errBusy() *wireError {
+	return &wireError{code: "ServiceUnavailable", message: "Too many requests are being authenticated at once; retry later.",
+		status: http.StatusServiceUnavailable, sender: false, jsonCode: "ServiceUnavailableException", coral: true}
 }

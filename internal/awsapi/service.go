@@ -147,6 +147,12 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives internal failures; nil discards them.
 	Logger *slog.Logger
-	// MaxBodyBytes bounds the request body, after gzip decompression; 0 means 10 MiB.
+	// MaxBodyBytes bounds the request body, as transmitted and after gzip decompression; 0 means
+	// 10 MiB.
 	MaxBodyBytes int64
+	// MaxUnverifiedBodies bounds the request bodies read at once before their signature is verified
+	// (clients of these services sign the payload's hash without declaring it, so it must be read
+	// to be checked); requests over it are answered 503 ServiceUnavailable after a short wait. 0
+	// means 16. Memory held for unauthenticated clients is at most this times MaxBodyBytes.
+	MaxUnverifiedBodies int
 }

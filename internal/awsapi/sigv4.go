@@ -2,12 +2,11 @@ package awsapi
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -163,10 +162,25 @@ func validRegion(r string) bool {
 // the supported clients (botocore, aws-sdk-go-v2) signs them.
 var sdkIgnoredHeaders = map[string]bool{"authorization": true, "user-agent": true, "x-amzn-trace-id": true, "expect": true, "transfer-encoding": true}
 
-// verifySigV4 checks a against the request. signingName is the service the request was routed to.
-// It returns the account of the key.
-func verifySigV4(ctx context.Context, a *sigV4Auth, r *http.Request, body []byte, creds Credentials, signingName string, now time.Time) (string, *wireError) {
-	fail := func(e wireError) (string, *wireError) { return "", &e }
+// emptyPayloadHash is the SHA-256 of the empty body: the payload hash of every presigned request.
+// botocore's SigV4QueryAuth (auth.py: SigV4Auth.payload, which it inherits; only the S3 variants
+// use UNSIGNED-PAYLOAD) and aws-sdk-go-v2's presign clients (the ComputePayloadSHA256 middleware
+// after the body moved into the query) both sign it, as AWS's non-S3 services expect.
+const emptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+// verifiedKey is what checkAuth found for a request before its signature is compared.
+type verifiedKey struct {
+	secret  string
+	account string
+	time    time.Time
+}
+
+// checkAuth runs every check of a that needs neither the payload nor the secret's signature: the
+// date and its skew (or a presigned URL's expiry), the credential scope against signingName (the
+// service the request was routed to), and that the key exists. It runs before any body is read, so
+// that a client without a known key and a fresh scope never gets its body read.
+func checkAuth(a *sigV4Auth, creds Credentials, signingName string, now time.Time) (verifiedKey, *wireError) {
+	fail := func(e wireError) (verifiedKey, *wireError) { return verifiedKey{}, &e }
 
 	t, err := time.Parse(amzDateLayout, a.amzDate)
 	if err != nil {
@@ -203,33 +217,56 @@ func verifySigV4(ctx context.Context, a *sigV4Auth, r *http.Request, body []byte
 		return fail(errSignature(fmt.Sprintf("Signature not yet current: %s is still later than %s (%s + 5 min.)",
 			a.amzDate, now.Add(maxClockSkew).Format(amzDateLayout), now.Format(amzDateLayout))))
 	}
+	return verifiedKey{secret: secret, account: account, time: t}, nil
+}
 
-	sum := sha256.Sum256(body)
-	bodyHash := hex.EncodeToString(sum[:])
-	payloadHash := r.Header.Get("X-Amz-Content-Sha256")
-	switch {
-	case payloadHash == "" && a.presigned:
-		payloadHash = "UNSIGNED-PAYLOAD"
-	case payloadHash == "":
-		payloadHash = bodyHash
-	case payloadHash != "UNSIGNED-PAYLOAD" && payloadHash != bodyHash:
-		// A signed header hash must be the body's: otherwise a captured request could carry
-		// another body under a valid signature.
-		return fail(errSignature("The provided 'x-amz-content-sha256' header does not match what was computed."))
-	}
-	if ok, werr := signatureMatches(ctx, a, r, payloadHash, secret, t); werr != nil {
-		return fail(*werr)
-	} else if ok {
-		return account, nil
-	}
-	// SDKs sign over the literal UNSIGNED-PAYLOAD without sending the header when they skip
-	// payload signing on TLS; such a signature covers no body, so accepting it weakens nothing.
-	if r.Header.Get("X-Amz-Content-Sha256") == "" && !a.presigned {
-		if ok, _ := signatureMatches(ctx, a, r, "UNSIGNED-PAYLOAD", secret, t); ok {
-			return account, nil
+// routingHeaders are the headers that decide which operation a request calls and how its body is
+// read. A header-signed request that carries one must have signed it, or a captured request could
+// be turned into another operation (X-Amz-Target) or protocol. botocore signs every header but
+// hop-by-hop ones, expect, user-agent and x-amzn-trace-id (auth.py SIGNED_HEADERS_BLACKLIST, in
+// botocore 1.43 and in the aws CLI v2's copy) and aws-sdk-go-v2 every header but authorization,
+// user-agent, x-amzn-trace-id, expect and transfer-encoding (v4 IgnoredHeaders), so every
+// supported client (both SDKs and the aws CLI v1 and v2, which run on botocore) signs them.
+var routingHeaders = []string{"content-type", "x-amz-target", "smithy-protocol"}
+
+// checkSignedHeaders requires every routing header r carries to be among a's signed headers.
+func checkSignedHeaders(a *sigV4Auth, h http.Header) *wireError {
+	for _, name := range routingHeaders {
+		if _, present := h[http.CanonicalHeaderKey(name)]; present && !slices.Contains(a.signedHeaders, name) {
+			e := errSignature(fmt.Sprintf("'%s' must be a 'SignedHeader' in the AWS Authorization.", http.CanonicalHeaderKey(name)))
+			return &e
 		}
 	}
-	return fail(errSignature(badSignatureMessage))
+	return nil
+}
+
+// verifySignature compares a's signature with the one computed over payloadHash. It answers the
+// generic mismatch, as AWS does, whatever part of the request differs.
+func verifySignature(ctx context.Context, a *sigV4Auth, r *http.Request, payloadHash string, k verifiedKey) *wireError {
+	ok, werr := signatureMatches(ctx, a, r, payloadHash, k.secret, k.time)
+	if werr != nil {
+		return werr
+	}
+	if !ok {
+		e := errSignature(badSignatureMessage)
+		return &e
+	}
+	return nil
+}
+
+// isSHA256Hex reports whether s is a hex SHA-256 digest, the only payload hash accepted in
+// X-Amz-Content-Sha256: every client of these services signs the payload (see authenticate).
+func isSHA256Hex(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := range len(s) {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }
 
 // signatureMatches compares the client's signature with the one computed for payloadHash, in
