@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) logs.Store) {
 		{"DeleteCascades", testDeleteCascades},
 		{"Expire", testExpire},
 		{"MetricFilters", testMetricFilters},
+		{"NonASCIIPrefixes", testNonASCIIPrefixes},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -562,4 +563,69 @@ func testAppendUnique(t *testing.T, s logs.Store) {
 	must(t, err)
 	equal(t, "one timestamp", scanAll(t, s, scopeA, logs.EventQuery{LogGroupName: "big", StartTime: 5000, EndTime: 5001}), wantSame)
 	equal(t, "one timestamp descending", scanAll(t, s, scopeA, logs.EventQuery{LogGroupName: "big", StartTime: 5000, EndTime: 5001, Descending: true}), wantSameDesc)
+}
+
+// testNonASCIIPrefixes holds every prefix query to byte-wise prefix matching of UTF-8 names: a
+// prefix with multi-byte characters (Japanese, an accented letter, an emoji) selects exactly the
+// names that start with it, and neither a name one code point further nor an ASCII look-alike.
+// SQLite's substr counts characters while Go's len counts bytes, which once made every such prefix
+// match nothing (issue 11, item 8).
+func testNonASCIIPrefixes(t *testing.T, s logs.Store) {
+	ctx := context.Background()
+	must(t, s.CreateLogGroup(ctx, scopeA, logs.LogGroup{Name: "g", LogGroupClass: "STANDARD"}))
+	streams := []string{"e1", "ルート/a", "ルート/b", "ルーター", "é1", "é2", "ê", "😀x", "😁", "z\xef\xbf\xbf"}
+	for _, n := range streams {
+		must(t, s.CreateLogStream(ctx, scopeA, "g", logs.LogStream{Name: n}))
+		appendEvents(t, s, scopeA, "g", n, 1, 10)
+	}
+	cases := []struct {
+		prefix string
+		want   []string
+	}{
+		{"ルート/", []string{"ルート/a", "ルート/b"}},
+		{"ルー", []string{"ルーター", "ルート/a", "ルート/b"}},
+		{"é", []string{"é1", "é2"}},
+		{"😀", []string{"😀x"}},
+		{"z\xef\xbf\xbf", []string{"z\xef\xbf\xbf"}},
+		{"e", []string{"e1"}},
+		{"ルート/c", []string{}},
+	}
+	for _, c := range cases {
+		list, err := s.ListLogStreams(ctx, scopeA, "g", logs.StreamQuery{Prefix: c.prefix})
+		must(t, err)
+		equal(t, "streams with prefix "+c.prefix, names(list, streamName), c.want)
+		var msgs []string
+		for _, n := range c.want {
+			msgs = append(msgs, n+"@10")
+		}
+		if msgs == nil {
+			msgs = []string{}
+		}
+		got := scanAll(t, s, scopeA, logs.EventQuery{LogGroupName: "g", StreamPrefix: c.prefix})
+		slices.Sort(got)
+		slices.Sort(msgs)
+		equal(t, "events of streams with prefix "+c.prefix, got, msgs)
+	}
+	desc, err := s.ListLogStreams(ctx, scopeA, "g", logs.StreamQuery{Prefix: "ルート/", Descending: true, Limit: 1})
+	must(t, err)
+	equal(t, "descending page with prefix", names(desc, streamName), []string{"ルート/b"})
+
+	for _, n := range []string{"ルート/root", "ルーター", "é", "e", "😀 root"} {
+		must(t, s.PutMetricFilter(ctx, scopeA, logs.MetricFilter{LogGroupName: "g", FilterName: n, FilterPattern: "x",
+			Transformation: logs.MetricTransformation{MetricName: "m", MetricNamespace: "n", MetricValue: "1"}}, 100))
+	}
+	filterName := func(f logs.MetricFilter) string { return f.FilterName }
+	for _, c := range []struct {
+		prefix string
+		want   []string
+	}{
+		{"ルート/", []string{"ルート/root"}},
+		{"é", []string{"é"}},
+		{"😀", []string{"😀 root"}},
+		{"ê", []string{}},
+	} {
+		list, err := s.ListMetricFilters(ctx, scopeA, logs.FilterQuery{LogGroupName: "g", FilterNamePrefix: c.prefix})
+		must(t, err)
+		equal(t, "filters with prefix "+c.prefix, names(list, filterName), c.want)
+	}
 }
