@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) logs.Store) {
 		{"Expire", testExpire},
 		{"MetricFilters", testMetricFilters},
 		{"NonASCIIPrefixes", testNonASCIIPrefixes},
+		{"MetricFilterStatus", testMetricFilterStatus},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -628,4 +629,38 @@ func testNonASCIIPrefixes(t *testing.T, s logs.Store) {
 		must(t, err)
 		equal(t, "filters with prefix "+c.prefix, names(list, filterName), c.want)
 	}
+}
+
+// testMetricFilterStatus checks that a disabled filter keeps its status, that disabling targets one
+// version of a filter (its creation time) and nothing that replaced it, and that PutMetricFilter
+// re-enables.
+func testMetricFilterStatus(t *testing.T, s logs.Store) {
+	ctx := context.Background()
+	must(t, s.CreateLogGroup(ctx, scopeA, logs.LogGroup{Name: "g", LogGroupClass: "STANDARD"}))
+	f := logs.MetricFilter{LogGroupName: "g", FilterName: "users", FilterPattern: "{ $.user = * }", CreationTime: 7,
+		Transformation: logs.MetricTransformation{MetricName: "m", MetricNamespace: "n", MetricValue: "1", Dimensions: map[string]string{"User": "$.user"}}}
+	must(t, s.PutMetricFilter(ctx, scopeA, f, 100))
+	st := logs.FilterStatus{State: logs.FilterStateDisabled, Reason: "too many", Time: 99}
+	must(t, s.DisableMetricFilter(ctx, scopeA, "g", "users", 6, st)) // another version: no-op
+	must(t, s.DisableMetricFilter(ctx, scopeA, "g", "gone", 7, st))
+	must(t, s.DisableMetricFilter(ctx, scopeA, "nope", "users", 7, st))
+	got, err := s.ListMetricFilters(ctx, scopeA, logs.FilterQuery{})
+	must(t, err)
+	equal(t, "filters before disabling", got, []logs.MetricFilter{f})
+
+	must(t, s.DisableMetricFilter(ctx, scopeA, "g", "users", 7, st))
+	got, err = s.ListMetricFilters(ctx, scopeA, logs.FilterQuery{LogGroupName: "g"})
+	must(t, err)
+	disabled := f
+	disabled.Status = &st
+	equal(t, "disabled filter", got, []logs.MetricFilter{disabled})
+	if other, _ := s.ListMetricFilters(ctx, scopeB, logs.FilterQuery{}); len(other) != 0 {
+		t.Fatalf("other scope sees %v", other)
+	}
+
+	f.CreationTime = 8
+	must(t, s.PutMetricFilter(ctx, scopeA, f, 100))
+	got, err = s.ListMetricFilters(ctx, scopeA, logs.FilterQuery{})
+	must(t, err)
+	equal(t, "filter put again", got, []logs.MetricFilter{f})
 }

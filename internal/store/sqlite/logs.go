@@ -708,6 +708,28 @@ func (db *DB) DeleteMetricFilter(ctx context.Context, sc logs.Scope, group, name
 	})
 }
 
+// DisableMetricFilter implements logs.Store. Only FilterStateDisabled is stored (an invalid
+// filter's state is computed from its pattern), so any other state is an error.
+func (db *DB) DisableMetricFilter(ctx context.Context, sc logs.Scope, group, name string, creationTime int64, st logs.FilterStatus) error {
+	if st.State != logs.FilterStateDisabled || st.Time == 0 {
+		return fmt.Errorf("disable metric filter: cannot store state %q at time %d", st.State, st.Time)
+	}
+	return db.withTx(ctx, func(tx *sql.Tx) error {
+		gid, err := logGroupID(ctx, tx, sc, group)
+		if errors.Is(err, logs.ErrLogGroupNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE log_metric_filters SET disabled_time = ?, disabled_reason = ?
+			WHERE group_id = ? AND name = ? AND creation_time = ?`, st.Time, st.Reason, gid, name, creationTime); err != nil {
+			return fmt.Errorf("disable metric filter: %w", err)
+		}
+		return nil
+	})
+}
+
 // ListMetricFilters implements logs.Store.
 func (db *DB) ListMetricFilters(ctx context.Context, sc logs.Scope, q logs.FilterQuery) ([]logs.MetricFilter, error) {
 	var (
@@ -734,7 +756,7 @@ func (db *DB) ListMetricFilters(ctx context.Context, sc logs.Scope, q logs.Filte
 	}
 	args = append(args, limitArg(q.Limit))
 	rows, err := db.read.QueryContext(ctx, `SELECT g.name, f.name, f.pattern, f.creation_time, f.metric_name,
-		f.metric_namespace, f.metric_value, f.default_value, f.unit, f.dimensions
+		f.metric_namespace, f.metric_value, f.default_value, f.unit, f.dimensions, f.disabled_time, f.disabled_reason
 		FROM log_metric_filters f JOIN log_groups g ON g.id = f.group_id
 		WHERE `+where.String()+` ORDER BY g.name, f.name LIMIT ?`, args...)
 	if err != nil {
@@ -744,14 +766,18 @@ func (db *DB) ListMetricFilters(ctx context.Context, sc logs.Scope, q logs.Filte
 	var out []logs.MetricFilter
 	for rows.Next() {
 		var (
-			f    logs.MetricFilter
-			def  sql.NullFloat64
-			dims string
+			f              logs.MetricFilter
+			def            sql.NullFloat64
+			dims, reason   string
+			disabledMillis int64
 		)
 		t := &f.Transformation
 		if err := rows.Scan(&f.LogGroupName, &f.FilterName, &f.FilterPattern, &f.CreationTime, &t.MetricName,
-			&t.MetricNamespace, &t.MetricValue, &def, &t.Unit, &dims); err != nil {
+			&t.MetricNamespace, &t.MetricValue, &def, &t.Unit, &dims, &disabledMillis, &reason); err != nil {
 			return nil, fmt.Errorf("list metric filters: %w", err)
+		}
+		if disabledMillis != 0 {
+			f.Status = &logs.FilterStatus{State: logs.FilterStateDisabled, Reason: reason, Time: disabledMillis}
 		}
 		if def.Valid {
 			v := def.Float64
