@@ -45,6 +45,9 @@
 //     logged once per load of its group. AWS's MetricFilter has no member for either state, so
 //     DescribeMetricFilters keeps AWS's shape and adds trailwatchFilterState and
 //     trailwatchFilterStateReason to such a filter only; SDKs skip members they do not model.
+//   - A backfill (trailwatch's extension: Backfill, Backfiller) ends at the filter's creation time
+//     unless told otherwise and skips events stored after it, which the filter counted live; the
+//     server and the trailwatch backfill command aggregate with the same Backfiller.
 //   - Messages AWS's text for which is not recorded are ours and say so where they are defined:
 //     a missing metric filter, logStreamNames with logStreamNamePrefix, metricName without
 //     metricNamespace.
