@@ -12,7 +12,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"sort"
 	"strings"
 	"time"
 
@@ -26,7 +25,8 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/awsclient"
 	"github.com/trailwatch/trailwatch/internal/cloudtrail"
-	"github.com/trailwatch/trailwatch/internal/pattern"
+	"github.com/trailwatch/trailwatch/internal/logs"
+	"github.com/trailwatch/trailwatch/internal/metrics"
 )
 
 const backfillUsage = `Usage: trailwatch backfill --log-group NAME --filter-name NAME [--start TIME] [--end TIME] [--endpoint URL] [--dry-run] [PATH...]
@@ -37,10 +37,16 @@ this fills the gap.
 
 The events are those already stored in the log group between --start and --end (read with
 FilterLogEvents), or, when PATHs are given, the CloudTrail records in those files (read as
-'trailwatch ingest' reads them) with eventTime in the range. Datapoints are aggregated per minute
-and dimension set and sent with PutMetricData (StatisticValues), in the filter's namespace, name and
-unit. Run it only for events the filter did not count when they arrived (events older than the
-filter), or they are counted twice.
+'trailwatch ingest' reads them) with eventTime in the range. Datapoints are aggregated per minute,
+dimension set and value and sent with PutMetricData (Values and Counts), in the filter's namespace,
+name and unit.
+
+--end defaults to the filter's creation time: the filter counted what arrived after it was created,
+so a backfill up to then never counts an event twice. Stored events that arrived after the filter
+was created are skipped whatever their timestamp (CloudTrail delivers a record minutes after its
+eventTime). An --end later than the creation time is allowed, with a warning: it reaches stored
+events with later timestamps that arrived before the filter, and records in files, which are
+counted again if they were also ingested since.
 
 With --server-side the trailwatch server applies the filter to its stored events itself (the
 BackfillMetricFilter API extension: awsJson 1.1, X-Amz-Target TrailWatch_20261125, SigV4 service
@@ -52,83 +58,25 @@ TIME is RFC 3339 or a duration before now (e.g. 24h). Credentials, region and en
 Flags:
 `
 
-// minuteKey identifies one datapoint of a backfill: a minute and a dimension set.
-type minuteKey struct {
-	minute int64 // epoch ms, start of the minute
-	dims   string
-}
+// backfill feeds a filter's events to logs.Backfiller, the aggregation the server's
+// BackfillMetricFilter uses too.
+type backfill struct{ *logs.Backfiller }
 
-type minuteAgg struct {
-	dims                 []pattern.DimensionValue
-	sum, count, min, max float64
-}
+// add applies the filter to a record read from a file, which has no ingestion time.
+func (b backfill) add(ts int64, msg []byte) { b.Add(ts, 0, msg) }
 
-// backfill accumulates a filter's datapoints.
-type backfill struct {
-	f       *pattern.Filter
-	def     *float64
-	aggs    map[minuteKey]*minuteAgg
-	minute  map[int64]bool // minutes with events (for defaultValue)
-	matched map[int64]bool // minutes with a match
-	events  int
-	r       pattern.Result
-}
-
-func (b *backfill) add(ts int64, msg []byte) {
-	b.events++
-	m := ts - ((ts%60000)+60000)%60000
-	b.minute[m] = true
-	if !b.f.Eval(msg, &b.r) {
-		return
-	}
-	b.matched[m] = true
-	if !b.r.Publish {
-		return
-	}
-	var sb strings.Builder
-	for _, d := range b.r.Dimensions {
-		sb.WriteString(d.Name + "\x00" + d.Value + "\x00")
-	}
-	k := minuteKey{m, sb.String()}
-	a := b.aggs[k]
-	if a == nil {
-		a = &minuteAgg{dims: append([]pattern.DimensionValue(nil), b.r.Dimensions...), min: b.r.Value, max: b.r.Value}
-		b.aggs[k] = a
-	}
-	a.sum += b.r.Value
-	a.count++
-	a.min, a.max = min(a.min, b.r.Value), max(a.max, b.r.Value)
-}
-
-// datums turns the aggregates into PutMetricData items, oldest first; minutes with events but no
-// match publish the defaultValue, as the filter would have.
-func (b *backfill) datums(name, unit string) []cwtypes.MetricDatum {
-	var out []cwtypes.MetricDatum
-	if b.def != nil {
-		for m := range b.minute {
-			if !b.matched[m] {
-				b.aggs[minuteKey{minute: m}] = &minuteAgg{sum: *b.def, count: 1, min: *b.def, max: *b.def}
-			}
+// backfillDatums turns a backfill's samples into PutMetricData items, in the samples' order: one
+// per sample, its value with its count. A default sample becomes an ordinary datum: it stands for
+// a minute in which the filter matched nothing.
+func backfillDatums(samples []metrics.Sample) []cwtypes.MetricDatum {
+	out := make([]cwtypes.MetricDatum, 0, len(samples))
+	for _, smp := range samples {
+		d := cwtypes.MetricDatum{MetricName: aws.String(smp.MetricName), Timestamp: aws.Time(smp.Timestamp.UTC()),
+			Values: []float64{smp.Value}, Counts: []float64{max(smp.Count, 1)}}
+		if smp.Unit != "" {
+			d.Unit = cwtypes.StandardUnit(smp.Unit)
 		}
-	}
-	keys := make([]minuteKey, 0, len(b.aggs))
-	for k := range b.aggs {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].minute != keys[j].minute {
-			return keys[i].minute < keys[j].minute
-		}
-		return keys[i].dims < keys[j].dims
-	})
-	for _, k := range keys {
-		a := b.aggs[k]
-		d := cwtypes.MetricDatum{MetricName: aws.String(name), Timestamp: aws.Time(time.UnixMilli(k.minute).UTC()),
-			StatisticValues: &cwtypes.StatisticSet{Sum: aws.Float64(a.sum), SampleCount: aws.Float64(a.count), Minimum: aws.Float64(a.min), Maximum: aws.Float64(a.max)}}
-		if unit != "" {
-			d.Unit = cwtypes.StandardUnit(unit)
-		}
-		for _, dv := range a.dims {
+		for _, dv := range smp.Dimensions {
 			d.Dimensions = append(d.Dimensions, cwtypes.Dimension{Name: aws.String(dv.Name), Value: aws.String(dv.Value)})
 		}
 		out = append(out, d)
@@ -157,7 +105,7 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	filterName := fs.String("filter-name", "", "metric filter `name` (required)")
 	region := fs.String("region", "", "`region` (default: the AWS chain's, then us-east-1)")
 	startS := fs.String("start", "336h", "start `time` (inclusive)")
-	endS := fs.String("end", "0s", "end `time` (exclusive)")
+	endS := fs.String("end", "", "end `time` (exclusive; default: the filter's creation time, since it counted later events live)")
 	dryRun := fs.Bool("dry-run", false, "print the datapoints instead of publishing them")
 	serverSide := fs.Bool("server-side", false, "let the trailwatch server apply the filter to its stored events (BackfillMetricFilter API extension)")
 	if err := fs.Parse(args); err != nil {
@@ -168,9 +116,17 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	now := time.Now()
 	start, err1 := parseWhen(*startS, now)
-	end, err2 := parseWhen(*endS, now)
-	if *group == "" || *filterName == "" || err1 != nil || err2 != nil || !start.Before(end) {
-		fmt.Fprintln(stderr, "trailwatch backfill: --log-group and --filter-name are required, and --start must be a time before --end", errors.Join(err1, err2))
+	var end time.Time
+	var err2 error
+	if *endS != "" {
+		end, err2 = parseWhen(*endS, now)
+	}
+	if *group == "" || *filterName == "" || err1 != nil || err2 != nil {
+		fmt.Fprintln(stderr, "trailwatch backfill: --log-group and --filter-name are required, and --start and --end must be times", errors.Join(err1, err2))
+		return 2
+	}
+	if *serverSide && (fs.NArg() > 0 || *dryRun || *endpoint == "") {
+		fmt.Fprintln(stderr, "trailwatch backfill: --server-side needs --endpoint and takes no PATH or --dry-run")
 		return 2
 	}
 	var cfgOpts []func(*config.LoadOptions) error
@@ -196,23 +152,6 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			o.BaseEndpoint = aws.String(*endpoint)
 		}
 	})
-	if *serverSide {
-		if fs.NArg() > 0 || *dryRun || *endpoint == "" {
-			fmt.Fprintln(stderr, "trailwatch backfill: --server-side needs --endpoint and takes no PATH or --dry-run")
-			return 2
-		}
-		out, err := backfillServerSide(ctx, cfg, *endpoint, backfillInput{LogGroupName: *group, FilterName: *filterName,
-			StartTime: aws.Int64(start.UnixMilli()), EndTime: aws.Int64(end.UnixMilli())})
-		if err != nil {
-			fmt.Fprintf(stderr, "trailwatch backfill: %v\n", err)
-			return 1
-		}
-		fmt.Fprintf(stdout, "backfill of %s/%s on the server: %d events examined, %d samples, sum %g\n", *group, *filterName, out.EventsExamined, out.SamplesPublished, out.Sum)
-		if out.DefaultsDropped > 0 {
-			fmt.Fprintf(stdout, "%d default values older than 15 days not published: CloudWatch keeps only five-minute data that old\n", out.DefaultsDropped)
-		}
-		return 0
-	}
 	mf, err := lc.DescribeMetricFilters(ctx, &cloudwatchlogs.DescribeMetricFiltersInput{LogGroupName: group, FilterNamePrefix: filterName})
 	if err != nil {
 		fmt.Fprintf(stderr, "trailwatch backfill: describe metric filters: %v\n", err)
@@ -228,14 +167,53 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "trailwatch backfill: log group %s has no metric filter %q\n", *group, *filterName)
 		return 1
 	}
+	created := time.UnixMilli(aws.ToInt64(filter.CreationTime)).UTC()
+	switch {
+	case *endS == "":
+		end = created
+		fmt.Fprintf(stdout, "backfill up to the filter's creation time, %s: it counted what arrived since (--end to choose)\n", created.Format(time.RFC3339Nano))
+	case end.After(created):
+		what := "stored events that arrived after it are skipped"
+		if fs.NArg() > 0 {
+			what = "records in the files that were also ingested since are counted twice"
+		}
+		fmt.Fprintf(stderr, "trailwatch backfill: warning: --end %s is after the filter's creation time %s, since when it counted events live: %s\n",
+			end.UTC().Format(time.RFC3339Nano), created.Format(time.RFC3339Nano), what)
+	}
+	if !start.Before(end) {
+		fmt.Fprintf(stderr, "trailwatch backfill: --start %s is not before the end, %s: nothing to backfill\n", start.UTC().Format(time.RFC3339Nano), end.UTC().Format(time.RFC3339Nano))
+		return 2
+	}
+	if *serverSide {
+		in := backfillInput{LogGroupName: *group, FilterName: *filterName, StartTime: aws.Int64(start.UnixMilli())}
+		if *endS != "" {
+			in.EndTime = aws.Int64(end.UnixMilli()) // absent: the server ends at the creation time too
+		}
+		out, err := backfillServerSide(ctx, cfg, *endpoint, in)
+		if err != nil {
+			fmt.Fprintf(stderr, "trailwatch backfill: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "backfill of %s/%s on the server: %d events examined, %d samples, sum %g\n", *group, *filterName, out.EventsExamined, out.SamplesPublished, out.Sum)
+		if out.DefaultsDropped > 0 {
+			fmt.Fprintf(stdout, "%d default values older than 15 days not published: CloudWatch keeps only five-minute data that old\n", out.DefaultsDropped)
+		}
+		return 0
+	}
 	mt := filter.MetricTransformations[0]
-	pf, err := pattern.CompileFilter(aws.ToString(filter.FilterPattern), pattern.Transformation{MetricValue: aws.ToString(mt.MetricValue),
-		DefaultValue: mt.DefaultValue, Dimensions: mt.Dimensions, Unit: string(mt.Unit)})
+	unit := string(mt.Unit)
+	if unit == "None" {
+		unit = "" // logs.MetricTransformation's spelling of None
+	}
+	bf, err := logs.NewBackfiller(logs.Scope{}, logs.MetricFilter{LogGroupName: *group, FilterName: *filterName,
+		FilterPattern: aws.ToString(filter.FilterPattern), CreationTime: aws.ToInt64(filter.CreationTime),
+		Transformation: logs.MetricTransformation{MetricName: aws.ToString(mt.MetricName), MetricNamespace: aws.ToString(mt.MetricNamespace),
+			MetricValue: aws.ToString(mt.MetricValue), DefaultValue: mt.DefaultValue, Dimensions: mt.Dimensions, Unit: unit}})
 	if err != nil {
-		fmt.Fprintf(stderr, "trailwatch backfill: compile filter: %v\n", err)
+		fmt.Fprintf(stderr, "trailwatch backfill: %v\n", err)
 		return 1
 	}
-	b := &backfill{f: pf, def: mt.DefaultValue, aggs: map[minuteKey]*minuteAgg{}, minute: map[int64]bool{}, matched: map[int64]bool{}}
+	b := backfill{bf}
 	if fs.NArg() > 0 {
 		files, err := collectFiles(fs.Args())
 		if err != nil {
@@ -275,16 +253,19 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) i
 				return 1
 			}
 			for _, e := range page.Events {
-				b.add(aws.ToInt64(e.Timestamp), []byte(aws.ToString(e.Message)))
+				b.Add(aws.ToInt64(e.Timestamp), aws.ToInt64(e.IngestionTime), []byte(aws.ToString(e.Message)))
 			}
 		}
 	}
-	datums := b.datums(aws.ToString(mt.MetricName), string(mt.Unit))
+	samples := b.Samples()
+	datums := backfillDatums(samples)
 	total := 0.0
-	for _, d := range datums {
-		total += *d.StatisticValues.Sum
+	for i, d := range datums {
+		if !samples[i].Default {
+			total += d.Values[0] * d.Counts[0]
+		}
 		if *dryRun {
-			fmt.Fprintf(stdout, "%s sum=%g count=%g %v\n", d.Timestamp.Format(time.RFC3339), *d.StatisticValues.Sum, *d.StatisticValues.SampleCount, dimsText(d.Dimensions))
+			fmt.Fprintf(stdout, "%s value=%g count=%g %v\n", d.Timestamp.Format(time.RFC3339), d.Values[0], d.Counts[0], dimsText(d.Dimensions))
 		}
 	}
 	if !*dryRun {
@@ -296,7 +277,10 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			}
 		}
 	}
-	fmt.Fprintf(stdout, "backfill of %s/%s: %d events examined, %d datapoints, sum %g%s\n", *group, *filterName, b.events, len(datums), total,
+	if b.Skipped() > 0 {
+		fmt.Fprintf(stdout, "%d events skipped: stored after the filter was created, they were counted live\n", b.Skipped())
+	}
+	fmt.Fprintf(stdout, "backfill of %s/%s: %d events examined, %d datapoints, sum %g%s\n", *group, *filterName, b.Events(), len(datums), total,
 		map[bool]string{true: " (dry run, nothing published)", false: ""}[*dryRun])
 	return 0
 }

@@ -30,6 +30,7 @@ const metricRollupEvery = time.Hour
 func (s *Server) wire(ctx context.Context, db *sqlite.DB, wg *sync.WaitGroup) ([]*awsapi.Service, error) {
 	metricsSvc := metrics.NewService(db, s.now)
 	logsSvc := logs.NewService(db, s.now)
+	logsSvc.Logger = s.logger
 
 	alarmSvc, err := alarm.NewService(ctx, db, metricsSvc, s.now)
 	if err != nil {

@@ -239,7 +239,7 @@ type backfillOutput struct {
 }
 
 // backfillService serves BackfillMetricFilter: the metric filter is applied to the events stored in
-// its log group between startTime and endTime (epoch ms; endTime exclusive, absent means now), and
+// its log group between startTime and endTime (epoch ms; endTime exclusive, absent means the filter's creation time), and
 // the datapoints it would have published are stored and handed to the alarms, which then see
 // history. Samples carry the events' timestamps, so alarms evaluate them in their own periods; the
 // filter's defaults older than 15 days are left out (metrics.DropLateDefaults).
@@ -266,7 +266,7 @@ func backfillService(db *sqlite.DB, logsSvc *logs.Service, now func() time.Time)
 		sum := 0.0
 		for _, smp := range kept {
 			if !smp.Default {
-				sum += smp.Value
+				sum += smp.Value * max(smp.Count, 1) // backfill samples are weighted
 			}
 			published = append(published, smp)
 		}

@@ -27,6 +27,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/trailwatch/trailwatch/internal/awsapi"
+	"github.com/trailwatch/trailwatch/internal/awsapi/logsapi"
 	"github.com/trailwatch/trailwatch/internal/corpus"
 	"github.com/trailwatch/trailwatch/internal/logs"
 	"github.com/trailwatch/trailwatch/internal/metrics"
@@ -66,6 +67,7 @@ func wire(t *testing.T, opts IngestOptions) *wired {
 	if err != nil {
 		t.Fatal(err)
 	}
+	services = append(services, logsapi.NewService(logsSvc)) // the backfill command describes its filter
 	api, err := awsapi.NewHandler(awsapi.Config{Services: services, Credentials: &keyStore{accountID: wiAccount, keys: map[string]string{wiKey: wiSecret}}})
 	if err != nil {
 		t.Fatal(err)

@@ -38,6 +38,16 @@
 //   - Reads never return events older than the group's retention, even before ExpireEvents has
 //     deleted them.
 //   - PutMetricFilter on an existing name replaces the filter, creation time included.
+//   - A metric filter whose dimensions generate more than 1,000 distinct name/value pairs within an
+//     hour (server clock, sliding) is disabled: the sample bringing the 1,001st pair is dropped, the
+//     filter publishes nothing more until PutMetricFilter puts it again, the state is stored and
+//     logged once (cardinality.go). A stored filter whose pattern no longer compiles is skipped and
+//     logged once per load of its group. AWS's MetricFilter has no member for either state, so
+//     DescribeMetricFilters keeps AWS's shape and adds trailwatchFilterState and
+//     trailwatchFilterStateReason to such a filter only; SDKs skip members they do not model.
+//   - A backfill (trailwatch's extension: Backfill, Backfiller) ends at the filter's creation time
+//     unless told otherwise and skips events stored after it, which the filter counted live; the
+//     server and the trailwatch backfill command aggregate with the same Backfiller.
 //   - Messages AWS's text for which is not recorded are ours and say so where they are defined:
 //     a missing metric filter, logStreamNames with logStreamNamePrefix, metricName without
 //     metricNamespace.

@@ -175,7 +175,8 @@ func (s *Service) PutLogEvents(ctx context.Context, sc Scope, in PutLogEventsInp
 		}
 		return PutLogEventsOutput{NextSequenceToken: sequenceToken(res.UploadSequence), RejectedLogEventsInfo: info}, nil
 	}
-	samples := st.samples(sc, accepted)
+	samples, _, tripped := st.samplesOf(sc, accepted, false, now)
+	s.disable(ctx, sc, in.LogGroupName, st, tripped, now)
 	seq, err := s.store.AppendEvents(ctx, sc, AppendBatch{
 		LogGroupName:  in.LogGroupName,
 		LogStreamName: in.LogStreamName,

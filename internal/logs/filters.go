@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -32,6 +33,9 @@ type groupState struct {
 	dedup   bool
 	filters []MetricFilter
 	set     *pattern.Set
+	// limits is parallel to filters: each filter's dimension limit (dimLimit), nil for a filter
+	// without dimensions or when no limit applies (a backfill).
+	limits []*dimLimit
 }
 
 // group returns the cached state of a group, loading it on a miss. A missing group is
@@ -61,16 +65,24 @@ func (s *Service) group(ctx context.Context, sc Scope, name string) (*groupState
 	}
 	compiled := make([]*pattern.Filter, 0, len(filters))
 	for _, f := range filters {
+		if f.Status != nil && f.Status.State == FilterStateDisabled {
+			continue // disabled for its dimensions' cardinality, until it is put again
+		}
 		cf, err := pattern.CompileFilter(f.FilterPattern, transformation(f.Transformation))
 		if err != nil {
 			// A stored filter was valid when it was put; a pattern-language change that rejects it
-			// now must not stop ingestion. It simply stops publishing.
+			// now must not stop ingestion, nor quietly stop the filter (a root-login filter): it is
+			// skipped, logged here once per load, and shown by DescribeMetricFilters.
+			s.logger().LogAttrs(ctx, slog.LevelError, "metric filter skipped: its stored pattern no longer compiles",
+				slog.String("account", sc.AccountID), slog.String("region", sc.Region),
+				slog.String("logGroup", name), slog.String("filter", f.FilterName), slog.Any("error", err))
 			continue
 		}
 		st.filters = append(st.filters, f)
 		compiled = append(compiled, cf)
 	}
 	st.set = pattern.NewSet(compiled)
+	st.limits = s.limitsFor(sc, name, st.filters)
 	s.mu.Lock()
 	// A change committed while this state was loading may not be in it: use it for this call
 	// but do not cache it.
@@ -105,18 +117,24 @@ func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)
 // for every minute of the batch in which it matched nothing (the metrics store counts it only if
 // that minute has no other sample).
 func (st *groupState) samples(sc Scope, events []InputLogEvent) []metrics.Sample {
-	out, _ := st.samplesOf(sc, events, false)
+	out, _, _ := st.samplesOf(sc, events, false, 0)
 	return out
 }
 
 // samplesOf is samples that, when withIndex is set, also returns for each sample the index of
-// the event that produced it (-1 for a defaultValue sample), for deduplicating batches.
-func (st *groupState) samplesOf(sc Scope, events []InputLogEvent, withIndex bool) ([]metrics.Sample, []int) {
+// the event that produced it (-1 for a defaultValue sample), for deduplicating batches. Filters
+// with a dimension limit count the pairs their samples generate at now (epoch ms); tripped lists
+// the filters the limit disabled during this call (they publish nothing from then on).
+func (st *groupState) samplesOf(sc Scope, events []InputLogEvent, withIndex bool, now int64) (out []metrics.Sample, index []int, tripped []int) {
 	if len(st.filters) == 0 || len(events) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
-	var index []int
-	var out []metrics.Sample
+	limit := func(i int) *dimLimit {
+		if st.limits == nil {
+			return nil
+		}
+		return st.limits[i]
+	}
 	// matched[i] records the minutes in which filter i matched, only for filters with a default.
 	var matched []map[int64]bool
 	hasDefault := false
@@ -140,6 +158,15 @@ func (st *groupState) samplesOf(sc Scope, events []InputLogEvent, withIndex bool
 			if !r.Publish {
 				return
 			}
+			if l := limit(i); l != nil {
+				ok, trip := l.admit(r.Dimensions, now)
+				if trip {
+					tripped = append(tripped, i)
+				}
+				if !ok {
+					return
+				}
+			}
 			t := st.filters[i].Transformation
 			out = append(out, metrics.Sample{
 				AccountID:  sc.AccountID,
@@ -157,7 +184,7 @@ func (st *groupState) samplesOf(sc Scope, events []InputLogEvent, withIndex bool
 		})
 	}
 	if !hasDefault {
-		return out, index
+		return out, index, tripped
 	}
 	var minutes []int64
 	seen := map[int64]bool{}
@@ -171,6 +198,9 @@ func (st *groupState) samplesOf(sc Scope, events []InputLogEvent, withIndex bool
 	for i, f := range st.filters {
 		t := f.Transformation
 		if t.DefaultValue == nil {
+			continue
+		}
+		if l := limit(i); l != nil && l.isDisabled() {
 			continue
 		}
 		for _, m := range minutes {
@@ -192,7 +222,7 @@ func (st *groupState) samplesOf(sc Scope, events []InputLogEvent, withIndex bool
 			}
 		}
 	}
-	return out, index
+	return out, index, tripped
 }
 
 // dimensions copies a Result's dimensions, which the pattern package reuses between calls.
@@ -393,7 +423,9 @@ type DescribeMetricFiltersOutput struct {
 	NextToken     string
 }
 
-// DescribeMetricFilters lists metric filters ordered by log group and filter name.
+// DescribeMetricFilters lists metric filters ordered by log group and filter name. A filter that
+// publishes nothing carries its Status: disabled (stored) or invalid (its pattern no longer
+// compiles, checked here).
 func (s *Service) DescribeMetricFilters(ctx context.Context, sc Scope, in DescribeMetricFiltersInput) (DescribeMetricFiltersOutput, error) {
 	var v violations
 	if in.LogGroupName != "" {
@@ -445,6 +477,14 @@ func (s *Service) DescribeMetricFilters(ctx context.Context, sc Scope, in Descri
 		filters = filters[:limit]
 		last := filters[limit-1]
 		out.NextToken = encodeKeyToken("m", last.LogGroupName, last.FilterName)
+	}
+	for i := range filters {
+		if filters[i].Status != nil {
+			continue
+		}
+		if _, err := pattern.CompileFilter(filters[i].FilterPattern, transformation(filters[i].Transformation)); err != nil {
+			filters[i].Status = &FilterStatus{State: FilterStateInvalid, Reason: "The stored filter pattern no longer compiles: " + err.Error()}
+		}
 	}
 	out.MetricFilters = filters
 	return out, nil

@@ -392,7 +392,7 @@ func (f *fakeStore) ListMetricFilters(context.Context, Scope, FilterQuery) ([]Me
 	if f.onList != nil {
 		f.onList()
 	}
-	return f.filters, nil
+	return append([]MetricFilter(nil), f.filters...), nil // a copy, as a real store returns
 }
 
 // TestGroupCacheRace checks that state loaded while a change to the group commits is used once

@@ -60,6 +60,34 @@ type MetricFilter struct {
 	FilterPattern  string
 	CreationTime   int64
 	Transformation MetricTransformation
+	// Status, when non-nil, says why the filter publishes nothing. A Store keeps a
+	// FilterStateDisabled status (Store.DisableMetricFilter) until PutMetricFilter replaces the
+	// filter; FilterStateInvalid is found by the service when it compiles the filter and is never
+	// stored. AWS's MetricFilter shape has no member for either (see FilterStatus).
+	Status *FilterStatus
+}
+
+// Metric filter states other than active. AWS's API has no member for a filter's state, so
+// trailwatch shows these outside AWS's shape: DescribeMetricFilters adds trailwatchFilterState and
+// trailwatchFilterStateReason to such a filter only (SDKs skip members they do not model), and the
+// server logs the change once.
+const (
+	// FilterStateDisabled: trailwatch disabled the filter because its dimensions generated more
+	// than 1,000 distinct name/value pairs within an hour, as CloudWatch Logs does.
+	FilterStateDisabled = "DISABLED"
+	// FilterStateInvalid: the stored pattern no longer compiles (a pattern-language change since it
+	// was put), so the filter is skipped when its group is loaded.
+	FilterStateInvalid = "INVALID"
+)
+
+// FilterStatus is the state of a metric filter that publishes nothing.
+type FilterStatus struct {
+	// State is FilterStateDisabled or FilterStateInvalid.
+	State string
+	// Reason says why, for people: the limit that was exceeded, or the compile error.
+	Reason string
+	// Time is when the filter was disabled, epoch ms; 0 for an invalid filter.
+	Time int64
 }
 
 // MetricTransformation says what a metric filter publishes for each matching event.

@@ -83,7 +83,8 @@ func (s *Service) PutRecords(ctx context.Context, sc Scope, in PutRecordsInput) 
 // if create is set (CloudTrail's own delivery does; PutLogEvents does not), then reports the stored
 // samples.
 func (s *Service) appendUnique(ctx context.Context, sc Scope, st *groupState, group, stream string, events []InputLogEvent, keys []string, now int64, create bool) (AppendResult, error) {
-	samples, index := st.samplesOf(sc, events, true)
+	samples, index, tripped := st.samplesOf(sc, events, true, now)
+	s.disable(ctx, sc, group, st, tripped, now)
 	res, err := s.store.AppendUnique(ctx, sc, AppendBatch{
 		LogGroupName:  group,
 		LogStreamName: stream,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 	"sync"
@@ -26,10 +27,14 @@ type Service struct {
 	IsRecordGroup func(ctx context.Context, sc Scope, group string) (bool, error)
 	// RecordKey returns the deduplication key of a record group's event message, "" for none.
 	RecordKey func(message string) string
+	// Logger, when non-nil, receives what an operator must know about metric filters: one
+	// disabled for its dimensions' cardinality, one whose stored pattern no longer compiles.
+	Logger *slog.Logger
 
 	mu     sync.Mutex
 	groups map[groupKey]*groupState // cached per-group ingestion state, see groupState
 	gen    uint64                   // bumped by every forget
+	limits map[filterKey]*dimLimit  // dimension limits of metric filters, see dimLimit
 }
 
 // NewService returns a Service over store; now is its clock (nil means time.Now).
@@ -37,7 +42,7 @@ func NewService(store Store, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, now: now, groups: make(map[groupKey]*groupState)}
+	return &Service{store: store, now: now, groups: make(map[groupKey]*groupState), limits: make(map[filterKey]*dimLimit)}
 }
 
 func (s *Service) nowMillis() int64 { return s.now().UnixMilli() }
@@ -123,6 +128,7 @@ func (s *Service) DeleteLogGroup(ctx context.Context, sc Scope, name string) err
 	}
 	err := s.store.DeleteLogGroup(ctx, sc, name)
 	s.forget(sc, name)
+	s.dropLimits(sc, name)
 	return storeErr("delete log group", err)
 }
 

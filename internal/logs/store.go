@@ -54,7 +54,11 @@ type Store interface {
 	PutMetricFilter(ctx context.Context, s Scope, f MetricFilter, maxPerGroup int) error
 	// DeleteMetricFilter removes a filter; ErrMetricFilterNotFound if absent.
 	DeleteMetricFilter(ctx context.Context, s Scope, group, name string) error
-	// ListMetricFilters returns up to q.Limit filters ordered by (group name, filter name);
-	// q.Limit 0 means all.
+	// ListMetricFilters returns up to q.Limit filters ordered by (group name, filter name), each
+	// with its stored Status; q.Limit 0 means all.
 	ListMetricFilters(ctx context.Context, s Scope, q FilterQuery) ([]MetricFilter, error)
+	// DisableMetricFilter stores st as the Status of the filter named name in group, if that filter
+	// still has the given creation time; otherwise (replaced or deleted since) it does nothing and
+	// returns nil. PutMetricFilter clears the status, since it replaces the filter.
+	DisableMetricFilter(ctx context.Context, s Scope, group, name string, creationTime int64, st FilterStatus) error
 }

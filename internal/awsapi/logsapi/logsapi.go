@@ -453,6 +453,13 @@ type metricFilter struct {
 	CreationTime           *int64                 `json:"creationTime,omitempty"`
 	LogGroupName           *string                `json:"logGroupName,omitempty"`
 	ApplyOnTransformedLogs bool                   `json:"applyOnTransformedLogs"`
+	// TrailwatchFilterState and TrailwatchFilterStateReason are trailwatch's, not AWS's: present
+	// only on a filter that publishes nothing (logs.FilterStatus: DISABLED for its dimensions'
+	// cardinality, INVALID when its stored pattern no longer compiles), since AWS's MetricFilter
+	// has no member for a filter's state. AWS's SDKs and CLIs skip members their model lacks, so
+	// they see AWS's shape; raw clients, --debug output and trailwatch's own tools see the state.
+	TrailwatchFilterState       *string `json:"trailwatchFilterState,omitempty"`
+	TrailwatchFilterStateReason *string `json:"trailwatchFilterStateReason,omitempty"`
 }
 
 type describeMetricFiltersOutput struct {
@@ -461,7 +468,8 @@ type describeMetricFiltersOutput struct {
 }
 
 // describeMetricFilters echoes filters as AWS does (LocalStack snapshot test_logs_metric_filters):
-// the pattern verbatim, defaultValue only when set, applyOnTransformedLogs always false.
+// the pattern verbatim, defaultValue only when set, applyOnTransformedLogs always false; a filter
+// that publishes nothing also carries trailwatch's state members (see metricFilter).
 func (a *adapter) describeMetricFilters(ctx context.Context, in *describeMetricFiltersInput) (*describeMetricFiltersOutput, error) {
 	res, err := a.l.DescribeMetricFilters(ctx, scope(ctx), logs.DescribeMetricFiltersInput{
 		LogGroupName: str(in.LogGroupName), FilterNamePrefix: str(in.FilterNamePrefix), MetricName: str(in.MetricName),
@@ -483,6 +491,10 @@ func (a *adapter) describeMetricFilters(ctx context.Context, in *describeMetricF
 		}
 		out.MetricFilters[i] = metricFilter{FilterName: ptr(f.FilterName), FilterPattern: ptr(f.FilterPattern),
 			MetricTransformations: []metricTransformation{mt}, CreationTime: ptr(f.CreationTime), LogGroupName: ptr(f.LogGroupName)}
+		if f.Status != nil {
+			out.MetricFilters[i].TrailwatchFilterState = ptr(f.Status.State)
+			out.MetricFilters[i].TrailwatchFilterStateReason = ptr(f.Status.Reason)
+		}
 	}
 	return out, nil
 }

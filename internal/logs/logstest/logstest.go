@@ -38,6 +38,8 @@ func Run(t *testing.T, open func(t *testing.T) logs.Store) {
 		{"DeleteCascades", testDeleteCascades},
 		{"Expire", testExpire},
 		{"MetricFilters", testMetricFilters},
+		{"NonASCIIPrefixes", testNonASCIIPrefixes},
+		{"MetricFilterStatus", testMetricFilterStatus},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -562,4 +564,103 @@ func testAppendUnique(t *testing.T, s logs.Store) {
 	must(t, err)
 	equal(t, "one timestamp", scanAll(t, s, scopeA, logs.EventQuery{LogGroupName: "big", StartTime: 5000, EndTime: 5001}), wantSame)
 	equal(t, "one timestamp descending", scanAll(t, s, scopeA, logs.EventQuery{LogGroupName: "big", StartTime: 5000, EndTime: 5001, Descending: true}), wantSameDesc)
+}
+
+// testNonASCIIPrefixes holds every prefix query to byte-wise prefix matching of UTF-8 names: a
+// prefix with multi-byte characters (Japanese, an accented letter, an emoji) selects exactly the
+// names that start with it, and neither a name one code point further nor an ASCII look-alike.
+// SQLite's substr counts characters while Go's len counts bytes, which once made every such prefix
+// match nothing (issue 11, item 8).
+func testNonASCIIPrefixes(t *testing.T, s logs.Store) {
+	ctx := context.Background()
+	must(t, s.CreateLogGroup(ctx, scopeA, logs.LogGroup{Name: "g", LogGroupClass: "STANDARD"}))
+	streams := []string{"e1", "ルート/a", "ルート/b", "ルーター", "é1", "é2", "ê", "😀x", "😁", "z\xef\xbf\xbf"}
+	for _, n := range streams {
+		must(t, s.CreateLogStream(ctx, scopeA, "g", logs.LogStream{Name: n}))
+		appendEvents(t, s, scopeA, "g", n, 1, 10)
+	}
+	cases := []struct {
+		prefix string
+		want   []string
+	}{
+		{"ルート/", []string{"ルート/a", "ルート/b"}},
+		{"ルー", []string{"ルーター", "ルート/a", "ルート/b"}},
+		{"é", []string{"é1", "é2"}},
+		{"😀", []string{"😀x"}},
+		{"z\xef\xbf\xbf", []string{"z\xef\xbf\xbf"}},
+		{"e", []string{"e1"}},
+		{"ルート/c", []string{}},
+	}
+	for _, c := range cases {
+		list, err := s.ListLogStreams(ctx, scopeA, "g", logs.StreamQuery{Prefix: c.prefix})
+		must(t, err)
+		equal(t, "streams with prefix "+c.prefix, names(list, streamName), c.want)
+		var msgs []string
+		for _, n := range c.want {
+			msgs = append(msgs, n+"@10")
+		}
+		if msgs == nil {
+			msgs = []string{}
+		}
+		got := scanAll(t, s, scopeA, logs.EventQuery{LogGroupName: "g", StreamPrefix: c.prefix})
+		slices.Sort(got)
+		slices.Sort(msgs)
+		equal(t, "events of streams with prefix "+c.prefix, got, msgs)
+	}
+	desc, err := s.ListLogStreams(ctx, scopeA, "g", logs.StreamQuery{Prefix: "ルート/", Descending: true, Limit: 1})
+	must(t, err)
+	equal(t, "descending page with prefix", names(desc, streamName), []string{"ルート/b"})
+
+	for _, n := range []string{"ルート/root", "ルーター", "é", "e", "😀 root"} {
+		must(t, s.PutMetricFilter(ctx, scopeA, logs.MetricFilter{LogGroupName: "g", FilterName: n, FilterPattern: "x",
+			Transformation: logs.MetricTransformation{MetricName: "m", MetricNamespace: "n", MetricValue: "1"}}, 100))
+	}
+	filterName := func(f logs.MetricFilter) string { return f.FilterName }
+	for _, c := range []struct {
+		prefix string
+		want   []string
+	}{
+		{"ルート/", []string{"ルート/root"}},
+		{"é", []string{"é"}},
+		{"😀", []string{"😀 root"}},
+		{"ê", []string{}},
+	} {
+		list, err := s.ListMetricFilters(ctx, scopeA, logs.FilterQuery{LogGroupName: "g", FilterNamePrefix: c.prefix})
+		must(t, err)
+		equal(t, "filters with prefix "+c.prefix, names(list, filterName), c.want)
+	}
+}
+
+// testMetricFilterStatus checks that a disabled filter keeps its status, that disabling targets one
+// version of a filter (its creation time) and nothing that replaced it, and that PutMetricFilter
+// re-enables.
+func testMetricFilterStatus(t *testing.T, s logs.Store) {
+	ctx := context.Background()
+	must(t, s.CreateLogGroup(ctx, scopeA, logs.LogGroup{Name: "g", LogGroupClass: "STANDARD"}))
+	f := logs.MetricFilter{LogGroupName: "g", FilterName: "users", FilterPattern: "{ $.user = * }", CreationTime: 7,
+		Transformation: logs.MetricTransformation{MetricName: "m", MetricNamespace: "n", MetricValue: "1", Dimensions: map[string]string{"User": "$.user"}}}
+	must(t, s.PutMetricFilter(ctx, scopeA, f, 100))
+	st := logs.FilterStatus{State: logs.FilterStateDisabled, Reason: "too many", Time: 99}
+	must(t, s.DisableMetricFilter(ctx, scopeA, "g", "users", 6, st)) // another version: no-op
+	must(t, s.DisableMetricFilter(ctx, scopeA, "g", "gone", 7, st))
+	must(t, s.DisableMetricFilter(ctx, scopeA, "nope", "users", 7, st))
+	got, err := s.ListMetricFilters(ctx, scopeA, logs.FilterQuery{})
+	must(t, err)
+	equal(t, "filters before disabling", got, []logs.MetricFilter{f})
+
+	must(t, s.DisableMetricFilter(ctx, scopeA, "g", "users", 7, st))
+	got, err = s.ListMetricFilters(ctx, scopeA, logs.FilterQuery{LogGroupName: "g"})
+	must(t, err)
+	disabled := f
+	disabled.Status = &st
+	equal(t, "disabled filter", got, []logs.MetricFilter{disabled})
+	if other, _ := s.ListMetricFilters(ctx, scopeB, logs.FilterQuery{}); len(other) != 0 {
+		t.Fatalf("other scope sees %v", other)
+	}
+
+	f.CreationTime = 8
+	must(t, s.PutMetricFilter(ctx, scopeA, f, 100))
+	got, err = s.ListMetricFilters(ctx, scopeA, logs.FilterQuery{})
+	must(t, err)
+	equal(t, "filter put again", got, []logs.MetricFilter{f})
 }

@@ -156,8 +156,9 @@ func (db *DB) ListLogGroups(ctx context.Context, sc logs.Scope, q logs.GroupQuer
 	)
 	where.WriteString(`g.account_id = ? AND g.region = ?`)
 	if q.Prefix != "" {
-		where.WriteString(` AND substr(g.name, 1, ?) = ?`)
-		args = append(args, len(q.Prefix), q.Prefix)
+		cond, a := prefixCond("g.name", q.Prefix)
+		where.WriteString(cond)
+		args = append(args, a...)
 	}
 	if q.Contains != "" {
 		where.WriteString(` AND instr(g.name, ?) > 0`)
@@ -186,6 +187,34 @@ func (db *DB) ListLogGroups(ctx context.Context, sc logs.Scope, q logs.GroupQuer
 		return nil, fmt.Errorf("list log groups: %w", err)
 	}
 	return out, nil
+}
+
+// prefixCond returns the condition (with a leading " AND ") and its arguments that select the
+// values of col, a TEXT column of the default BINARY collation, starting with prefix. It compares
+// byte ranges, col >= prefix AND col < the prefix's successor, because BINARY compares UTF-8 bytes
+// with memcmp: the range is exactly the names with that byte prefix, whatever characters it holds,
+// and it can use the column's index. (substr(col, 1, len(prefix)) counted characters against Go's
+// byte length, so a prefix with a multi-byte character never matched: issue 11, item 8.)
+func prefixCond(col, prefix string) (string, []any) {
+	if next, ok := prefixSuccessor(prefix); ok {
+		return " AND " + col + " >= ? AND " + col + " < ?", []any{prefix, next}
+	}
+	return " AND " + col + " >= ?", []any{prefix}
+}
+
+// prefixSuccessor returns the smallest byte string greater than every string that starts with
+// prefix: prefix without its trailing 0xFF bytes, with its last byte incremented. It need not be
+// valid UTF-8 (SQLite compares the bytes as they are). ok is false when there is none (the prefix
+// is all 0xFF bytes, which no UTF-8 text contains).
+func prefixSuccessor(prefix string) (string, bool) {
+	b := []byte(prefix)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xFF {
+			b[i]++
+			return string(b[:i+1]), true
+		}
+	}
+	return "", false
 }
 
 // limitArg turns "0 means all" into SQLite's "-1 means no limit".
@@ -318,8 +347,9 @@ func (db *DB) ListLogStreams(ctx context.Context, sc logs.Scope, group string, q
 		cmp, dir = "<", " DESC"
 	}
 	if q.Prefix != "" {
-		where += ` AND substr(name, 1, ?) = ?`
-		args = append(args, len(q.Prefix), q.Prefix)
+		cond, a := prefixCond("name", q.Prefix)
+		where += cond
+		args = append(args, a...)
 	}
 	order := `name` + dir
 	if q.ByLastEventTime {
@@ -501,8 +531,9 @@ func (db *DB) streamIDs(ctx context.Context, gid int64, names []string, prefix s
 		}
 	}
 	if prefix != "" {
-		query += ` AND substr(name, 1, ?) = ?`
-		args = append(args, len(prefix), prefix)
+		cond, a := prefixCond("name", prefix)
+		query += cond
+		args = append(args, a...)
 	}
 	rows, err := db.read.QueryContext(ctx, query+` ORDER BY id`, args...)
 	if err != nil {
@@ -677,6 +708,28 @@ func (db *DB) DeleteMetricFilter(ctx context.Context, sc logs.Scope, group, name
 	})
 }
 
+// DisableMetricFilter implements logs.Store. Only FilterStateDisabled is stored (an invalid
+// filter's state is computed from its pattern), so any other state is an error.
+func (db *DB) DisableMetricFilter(ctx context.Context, sc logs.Scope, group, name string, creationTime int64, st logs.FilterStatus) error {
+	if st.State != logs.FilterStateDisabled || st.Time == 0 {
+		return fmt.Errorf("disable metric filter: cannot store state %q at time %d", st.State, st.Time)
+	}
+	return db.withTx(ctx, func(tx *sql.Tx) error {
+		gid, err := logGroupID(ctx, tx, sc, group)
+		if errors.Is(err, logs.ErrLogGroupNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE log_metric_filters SET disabled_time = ?, disabled_reason = ?
+			WHERE group_id = ? AND name = ? AND creation_time = ?`, st.Time, st.Reason, gid, name, creationTime); err != nil {
+			return fmt.Errorf("disable metric filter: %w", err)
+		}
+		return nil
+	})
+}
+
 // ListMetricFilters implements logs.Store.
 func (db *DB) ListMetricFilters(ctx context.Context, sc logs.Scope, q logs.FilterQuery) ([]logs.MetricFilter, error) {
 	var (
@@ -689,8 +742,9 @@ func (db *DB) ListMetricFilters(ctx context.Context, sc logs.Scope, q logs.Filte
 		args = append(args, q.LogGroupName)
 	}
 	if q.FilterNamePrefix != "" {
-		where.WriteString(` AND substr(f.name, 1, ?) = ?`)
-		args = append(args, len(q.FilterNamePrefix), q.FilterNamePrefix)
+		cond, a := prefixCond("f.name", q.FilterNamePrefix)
+		where.WriteString(cond)
+		args = append(args, a...)
 	}
 	if q.MetricName != "" {
 		where.WriteString(` AND f.metric_name = ? AND f.metric_namespace = ?`)
@@ -702,7 +756,7 @@ func (db *DB) ListMetricFilters(ctx context.Context, sc logs.Scope, q logs.Filte
 	}
 	args = append(args, limitArg(q.Limit))
 	rows, err := db.read.QueryContext(ctx, `SELECT g.name, f.name, f.pattern, f.creation_time, f.metric_name,
-		f.metric_namespace, f.metric_value, f.default_value, f.unit, f.dimensions
+		f.metric_namespace, f.metric_value, f.default_value, f.unit, f.dimensions, f.disabled_time, f.disabled_reason
 		FROM log_metric_filters f JOIN log_groups g ON g.id = f.group_id
 		WHERE `+where.String()+` ORDER BY g.name, f.name LIMIT ?`, args...)
 	if err != nil {
@@ -712,14 +766,18 @@ func (db *DB) ListMetricFilters(ctx context.Context, sc logs.Scope, q logs.Filte
 	var out []logs.MetricFilter
 	for rows.Next() {
 		var (
-			f    logs.MetricFilter
-			def  sql.NullFloat64
-			dims string
+			f              logs.MetricFilter
+			def            sql.NullFloat64
+			dims, reason   string
+			disabledMillis int64
 		)
 		t := &f.Transformation
 		if err := rows.Scan(&f.LogGroupName, &f.FilterName, &f.FilterPattern, &f.CreationTime, &t.MetricName,
-			&t.MetricNamespace, &t.MetricValue, &def, &t.Unit, &dims); err != nil {
+			&t.MetricNamespace, &t.MetricValue, &def, &t.Unit, &dims, &disabledMillis, &reason); err != nil {
 			return nil, fmt.Errorf("list metric filters: %w", err)
+		}
+		if disabledMillis != 0 {
+			f.Status = &logs.FilterStatus{State: logs.FilterStateDisabled, Reason: reason, Time: disabledMillis}
 		}
 		if def.Valid {
 			v := def.Float64

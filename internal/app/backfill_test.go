@@ -1,0 +1,115 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trailwatch/trailwatch/internal/logs"
+)
+
+// TestBackfillSharedAggregation stores events before a metric filter with a dimension and a
+// value exists, then events after it (one of them a late delivery with an earlier timestamp), and
+// backfills by default both ways: the CLI (FilterLogEvents pages, --dry-run) and the server
+// (logs.Service.Backfill, which BackfillMetricFilter runs) produce the same datapoints line for
+// line, end at the filter's creation time, and skip what the filter counted live. An --end after
+// the creation time is accepted with a warning.
+func TestBackfillSharedAggregation(t *testing.T) {
+	w := wire(t, DefaultIngestOptions())
+	ctx := context.Background()
+	sc := logs.Scope{AccountID: wiAccount, Region: wiRegion}
+	if err := w.logs.CreateLogGroup(ctx, sc, logs.CreateLogGroupInput{LogGroupName: "app"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.logs.CreateLogStream(ctx, sc, "app", "s"); err != nil {
+		t.Fatal(err)
+	}
+	put := func(evs ...logs.InputLogEvent) {
+		t.Helper()
+		if _, err := w.logs.PutLogEvents(ctx, sc, logs.PutLogEventsInput{LogGroupName: "app", LogStreamName: "s", LogEvents: evs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := time.Now().Add(-40 * time.Minute).Truncate(time.Minute).UnixMilli()
+	var before []logs.InputLogEvent
+	for i := range 30 {
+		// Three minutes, two operations, values 1..3, and a non-matching event now and then.
+		msg := fmt.Sprintf(`{"op":"%s","ms":%d}`, []string{"get", "put"}[i%2], 1+i%3)
+		if i%7 == 0 {
+			msg = `{"other":true}`
+		}
+		before = append(before, logs.InputLogEvent{Timestamp: base + int64(i)*6000, Message: msg})
+	}
+	put(before...)
+	if err := w.logs.PutMetricFilter(ctx, sc, logs.PutMetricFilterInput{LogGroupName: "app", FilterName: "latency", FilterPattern: `{ $.ms > 0 }`,
+		MetricTransformations: []logs.MetricTransformation{{MetricName: "Latency", MetricNamespace: "App", MetricValue: "$.ms",
+			Unit: "Milliseconds", Dimensions: map[string]string{"Op": "$.op"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	filters, err := w.logs.DescribeMetricFilters(ctx, sc, logs.DescribeMetricFiltersInput{LogGroupName: "app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := filters.MetricFilters[0].CreationTime
+	for time.Now().UnixMilli() <= created { // events stored in the creation millisecond count as older
+		runtime.Gosched()
+	}
+	// Counted live: a late delivery of an older event, and a new one.
+	put(logs.InputLogEvent{Timestamp: base + 1000, Message: `{"op":"get","ms":50}`})
+	put(logs.InputLogEvent{Timestamp: time.Now().UnixMilli(), Message: `{"op":"get","ms":70}`})
+
+	t.Setenv("AWS_ACCESS_KEY_ID", wiKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", wiSecret)
+	t.Setenv("AWS_REGION", wiRegion)
+	var stdout, stderr bytes.Buffer
+	code := Main(ctx, []string{"backfill", "--endpoint", w.url, "--log-group", "app", "--filter-name", "latency", "--start", "2h", "--dry-run"}, nil, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("backfill --dry-run: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	cli := stdout.String()
+	if !strings.Contains(cli, "backfill up to the filter's creation time, "+time.UnixMilli(created).UTC().Format(time.RFC3339Nano)) ||
+		!strings.Contains(cli, "1 events skipped") {
+		t.Fatalf("CLI output:\n%s", cli)
+	}
+
+	res, err := w.logs.Backfill(ctx, sc, logs.BackfillInput{LogGroupName: "app", FilterName: "latency", StartTime: time.Now().Add(-2 * time.Hour).UnixMilli()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.EndTime != created || res.Events != 31 || res.Skipped != 1 {
+		t.Fatalf("server backfill: end %d (created %d), %d events, %d skipped", res.EndTime, created, res.Events, res.Skipped)
+	}
+	var server strings.Builder
+	sum := 0.0
+	for _, d := range backfillDatums(res.Samples) {
+		fmt.Fprintf(&server, "%s value=%g count=%g %v\n", d.Timestamp.Format(time.RFC3339), d.Values[0], d.Counts[0], dimsText(d.Dimensions))
+		sum += d.Values[0] * d.Counts[0]
+	}
+	var cliLines []string
+	for _, l := range strings.SplitAfter(cli, "\n") {
+		if strings.Contains(l, " value=") {
+			cliLines = append(cliLines, l)
+		}
+	}
+	if got := strings.Join(cliLines, ""); got != server.String() || len(cliLines) < 6 {
+		t.Fatalf("CLI datapoints:\n%s\nserver datapoints:\n%s", got, server.String())
+	}
+	if !strings.Contains(cli, fmt.Sprintf("%d datapoints, sum %g (dry run", len(cliLines), sum)) {
+		t.Fatalf("CLI summary disagrees with the server's sum %g:\n%s", sum, cli)
+	}
+
+	stdout.Reset()
+	stderr.Reset()
+	code = Main(ctx, []string{"backfill", "--endpoint", w.url, "--log-group", "app", "--filter-name", "latency", "--start", "2h", "--end", "0s", "--dry-run"}, nil, &stdout, &stderr)
+	if code != 0 || !strings.Contains(stderr.String(), "warning: --end") || !strings.Contains(stderr.String(), "is after the filter's creation time") {
+		t.Fatalf("--end after creation: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	// The CLI asks FilterLogEvents for matches only: 25 before, 2 counted live.
+	if !strings.Contains(stdout.String(), "27 events examined") || !strings.Contains(stdout.String(), "2 events skipped") {
+		t.Fatalf("--end now: %s", stdout.String())
+	}
+}
