@@ -121,8 +121,13 @@
 //   - A metric proven to have no datapoint from a window start on (the query reaches 2 h 10 min
 //     past the window, beyond the future limit of PutMetricData and PutLogEvents) is not queried
 //     again until a hook reports data for it: idle alarms cost no I/O.
-//   - Alarms whose Metrics list returns an expression (metric math) are stored and described but
-//     not evaluated: they stay in their state. Only a returning MetricStat is evaluated.
+//   - Metric math is not evaluated yet. PutMetricAlarm refuses, with a ValidationError saying so,
+//     an alarm whose returned query (ReturnData true, or the only query when ReturnData is
+//     omitted) is an Expression: accepted, it would be judged on no data for ever and never alarm
+//     (or alarm on nothing with breaching). A Metrics list whose returned query is a MetricStat
+//     is accepted and evaluated like the single-metric form (though never early). A metric-math
+//     alarm stored by an earlier version is loaded and described but not evaluated: it keeps its
+//     state. TestMetricMathAlarmRefused, TestStoredMetricMathAlarmKeepsState.
 //   - DeleteAlarms ignores names that do not exist, as CloudWatch does
 //     (panther-labs/panther#925, aws-cloudformation/cloudformation-cli#456).
 //   - DescribeAlarms pages metric alarms then composite alarms, each by name, 50 per page by
