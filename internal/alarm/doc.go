@@ -14,7 +14,8 @@
 //  3. if result.Changed(currentState), writes in one Store.Apply the new state, its
 //     StateUpdateHistory item and (when ActionsEnabled) one outbox Action per action of the new
 //     state, carrying PublishedMessage and Subject. The Dispatcher hands outbox actions to a
-//     Publisher (SNS) and MarkActionDone records the ActionHistory item.
+//     Publisher (SNS) and MarkActionDone records the ActionHistory item; an attempt that fails
+//     transiently is rescheduled with RetryAction instead.
 //
 // A new datapoint may be acted on before the next minute with EvaluateEarly, which says whether the
 // outcome is already final. SetStateRequest validates SetAlarmState; the next Evaluate restores the
@@ -134,9 +135,17 @@
 //     default; NextToken is opaque. A PutMetricAlarm over a composite of the same name (or the
 //     reverse) is refused with InvalidParameterValue (unobserved).
 //   - The Dispatcher publishes outbox actions through a Publisher (SNS's, which deduplicates by
-//     action id, so a republish after a crash is delivered once); RecordOnly, for a server
-//     without SNS, completes every action so the history still shows "Successfully executed
-//     action …" as AWS does after publishing to the topic.
+//     action id, so a republish after a crash or a retry is delivered once). A permanent error
+//     (*PermanentError: the topic does not exist, the ARN is invalid) fails the action at once
+//     with CloudWatch's item `Failed to execute action <arn>. Received error: "<SNS message>"`.
+//     Every other error (a locked database, a restart mid-publish) keeps the action pending:
+//     its attempt count and next attempt time are stored with it (RetryAction), and it is
+//     retried after RetryDelay (1 s doubling to 5 min, jittered to half to all of it) until it
+//     is published, across restarts. No history item is written for a retry; retried actions
+//     may be published after newer ones. TestDispatcherRetriesTransientErrors,
+//     TestDispatcherPermanentErrorFailsAtOnce, TestDispatcherResumesPendingActionAfterRestart.
+//   - RecordOnly, for a server without SNS, completes every action so the history still shows
+//     "Successfully executed action …" as AWS does after publishing to the topic.
 //
 // Composite alarms:
 //
