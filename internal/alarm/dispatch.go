@@ -43,13 +43,18 @@ func (e *PermanentError) Error() string {
 // Unwrap returns the underlying error.
 func (e *PermanentError) Unwrap() error { return e.Err }
 
-// RecordOnly is the Publisher used until trailwatch has SNS: it delivers nothing and reports
-// success, so every action is recorded in the outbox and shown as an Action history item, as
-// AWS shows a publish to a topic.
-type RecordOnly struct{}
+// ErrNoPublisher is NoPublisher's transient error.
+var ErrNoPublisher = errors.New("no SNS publisher is wired: the action stays pending until one is")
 
-// PublishAction implements Publisher.
-func (RecordOnly) PublishAction(context.Context, Action) error { return nil }
+// NoPublisher is the Publisher of a server without SNS. It sends nothing, so it must not report
+// success (which would write "Successfully executed action …" for a mail nobody sent): every
+// action fails transiently with ErrNoPublisher and stays pending, retried at most every
+// RetryMax, and is delivered once the server runs with SNS wired. Failing the actions
+// permanently instead would lose them for good for a configuration mistake.
+type NoPublisher struct{}
+
+// PublishAction implements Publisher: it always returns ErrNoPublisher.
+func (NoPublisher) PublishAction(context.Context, Action) error { return ErrNoPublisher }
 
 // Backoff of transient publish failures: RetryMin after the first failed attempt, doubling per
 // attempt up to RetryMax, each delay then jittered (see Dispatcher.Jitter). RetryMax bounds both

@@ -217,6 +217,41 @@ func TestDispatcherResumesPendingActionAfterRestart(t *testing.T) {
 	})
 }
 
+// Without SNS nothing is sent, so nothing is reported as executed: NoPublisher keeps the action
+// pending (it used to be RecordOnly, which wrote "Successfully executed action"), and a server
+// with a publisher delivers it later (issue 11, item 12).
+func TestNoPublisherKeepsActionsPending(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := outboxWithAction(t)
+		var errs []error
+		stop := startDispatcher(t, alarm.NewDispatcher(st, alarm.NoPublisher{}, nil), &errs)
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		stop()
+		a := st.Actions()[0]
+		if a.Status != alarm.ActionPending || a.Attempts < 2 || a.Error != alarm.ErrNoPublisher.Error() {
+			t.Fatalf("action without SNS: %+v", a)
+		}
+		if h := actionHistory(t, st); len(h) != 0 {
+			t.Fatalf("history without SNS: %q", h)
+		}
+		// Hourly at most RetryMax apart: an hour is at least 12 attempts once the backoff is capped.
+		if len(errs) < 12 || !errors.Is(errs[0], alarm.ErrNoPublisher) {
+			t.Errorf("%d reported errors: %v", len(errs), errs)
+		}
+		pub := &scripted{}
+		startDispatcher(t, alarm.NewDispatcher(st, pub, nil), &errs)
+		time.Sleep(alarm.RetryMax)
+		synctest.Wait()
+		if _, published := pub.counts(); published != 1 {
+			t.Errorf("published %d times once SNS is wired", published)
+		}
+		if h := actionHistory(t, st); len(h) != 1 || h[0] != "Successfully executed action "+topic {
+			t.Errorf("history %q", h)
+		}
+	})
+}
+
 func TestRetryDelay(t *testing.T) {
 	for _, tc := range []struct {
 		attempts int

@@ -144,8 +144,10 @@
 //     is published, across restarts. No history item is written for a retry; retried actions
 //     may be published after newer ones. TestDispatcherRetriesTransientErrors,
 //     TestDispatcherPermanentErrorFailsAtOnce, TestDispatcherResumesPendingActionAfterRestart.
-//   - RecordOnly, for a server without SNS, completes every action so the history still shows
-//     "Successfully executed action …" as AWS does after publishing to the topic.
+//   - A server without SNS uses NoPublisher, which fails every action transiently: nothing is
+//     reported as executed while nothing is sent, and the actions are delivered once the server
+//     runs with SNS (failing them permanently would lose them for a configuration mistake).
+//     TestNoPublisherKeepsActionsPending.
 //
 // Composite alarms:
 //
