@@ -80,7 +80,7 @@ func RetryDelay(attempts int) time.Duration {
 // marking, the action is published again: delivery is at least once, the history exactly once.
 // A transient publish error keeps the action pending and schedules its next attempt in the
 // store (RetryAction), so retries survive restarts. Retried actions may be published after
-// newer ones; SNS standard topics do not order messages either.
+// newer ones (SNS standard topics order messages only best-effort too).
 type Dispatcher struct {
 	Queue     ActionQueue
 	Publisher Publisher
