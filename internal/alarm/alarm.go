@@ -388,6 +388,7 @@ func (a *MetricAlarm) validateQueries() error {
 		return invalid(CodeValidationError, "The maximum number of metrics in a metric math alarm is 20.")
 	}
 	returning := 0
+	var returned MetricDataQuery
 	ids := map[string]bool{}
 	for _, q := range a.Metrics {
 		if q.Id == "" {
@@ -407,10 +408,19 @@ func (a *MetricAlarm) validateQueries() error {
 		}
 		if q.returns() {
 			returning++
+			returned = q
 		}
 	}
 	if returning != 1 {
 		return invalid(CodeValidationError, "Exactly one element of the metrics list should return data.")
+	}
+	if returned.Expression != "" {
+		// The alarm watches the query that returns data (MetricDataQuery.ReturnData: "When used
+		// in PutMetricAlarm, specify true for the one expression result to use as the alarm";
+		// omitted means true, so a lone query returns). trailwatch does not evaluate metric math
+		// yet: accepting such an alarm would leave it evaluating no data for ever, so it is
+		// refused. Expressions that only feed nothing (ReturnData false) are harmless.
+		return invalid(CodeValidationError, "Metric math expressions in alarms are not supported yet: the query that returns data (Id %s) must be a MetricStat, not an Expression.", returned.Id)
 	}
 	return nil
 }

@@ -75,6 +75,24 @@ func TestValidate(t *testing.T) {
 				{Id: "e1", Expression: "m1*2"},
 			}
 		}, CodeValidationError, "Exactly one element of the metrics list should return data."},
+		{"math: the returned query is an expression (not evaluated yet)", func(a *MetricAlarm) {
+			a.MetricName, a.Namespace, a.Period, a.Statistic = "", "", nil, ""
+			a.Metrics = []MetricDataQuery{
+				{Id: "m1", ReturnData: ptr(false), MetricStat: &MetricStat{Namespace: "n", MetricName: "m", Period: 60, Stat: StatSum}},
+				{Id: "e1", Expression: "m1*2", ReturnData: ptr(true)},
+			}
+		}, CodeValidationError, "Metric math expressions in alarms are not supported yet: the query that returns data (Id e1) must be a MetricStat, not an Expression."},
+		{"math: a lone expression returns by default", func(a *MetricAlarm) {
+			a.MetricName, a.Namespace, a.Period, a.Statistic = "", "", nil, ""
+			a.Metrics = []MetricDataQuery{{Id: "e1", Expression: "TIME_SERIES(1)", Period: ptr(int32(60))}}
+		}, CodeValidationError, "Metric math expressions in alarms are not supported yet: the query that returns data (Id e1) must be a MetricStat, not an Expression."},
+		{"math: ReturnData omitted on the expression, false on the metric", func(a *MetricAlarm) {
+			a.MetricName, a.Namespace, a.Period, a.Statistic = "", "", nil, ""
+			a.Metrics = []MetricDataQuery{
+				{Id: "e1", Expression: "m1*2"},
+				{Id: "m1", ReturnData: ptr(false), MetricStat: &MetricStat{Namespace: "n", MetricName: "m", Period: 60, Stat: StatSum}},
+			}
+		}, CodeValidationError, "Metric math expressions in alarms are not supported yet: the query that returns data (Id e1) must be a MetricStat, not an Expression."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := cisRootAlarm()
@@ -88,6 +106,22 @@ func TestValidate(t *testing.T) {
 				t.Fatalf("got %s %q, want %s %q", e.ErrorCode(), e.ErrorMessage(), tc.code, tc.msg)
 			}
 		})
+	}
+	// Metrics lists whose returned query is a MetricStat are evaluated, so they stay accepted,
+	// with or without expressions that return nothing.
+	for name, qs := range map[string][]MetricDataQuery{
+		"lone MetricStat": {{Id: "m1", MetricStat: &MetricStat{Namespace: "n", MetricName: "m", Period: 60, Stat: StatSum}}},
+		"MetricStat returns, expression does not": {
+			{Id: "m1", ReturnData: ptr(true), MetricStat: &MetricStat{Namespace: "n", MetricName: "m", Period: 60, Stat: StatSum}},
+			{Id: "e1", Expression: "m1*2", ReturnData: ptr(false)},
+		},
+	} {
+		a := cisRootAlarm()
+		a.MetricName, a.Namespace, a.Period, a.Statistic = "", "", nil, ""
+		a.Metrics = qs
+		if err := a.Validate(); err != nil {
+			t.Errorf("%s: rejected: %v", name, err)
+		}
 	}
 	ok := cisRootAlarm()
 	ok.Dimensions = []metrics.Dimension{{Name: "a", Value: "b"}}

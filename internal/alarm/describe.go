@@ -103,7 +103,7 @@ func (s *Service) DescribeAlarms(ctx context.Context, scope Scope, in DescribeIn
 		types = []string{TypeMetric}
 	}
 	all := s.snapshot(scope)
-	keep := func(r *Record) bool { return true }
+	var keep func(r *Record) bool
 	switch {
 	case in.ChildrenOfAlarmName != "":
 		parent := s.Get(scope, in.ChildrenOfAlarmName)

@@ -14,7 +14,8 @@
 //  3. if result.Changed(currentState), writes in one Store.Apply the new state, its
 //     StateUpdateHistory item and (when ActionsEnabled) one outbox Action per action of the new
 //     state, carrying PublishedMessage and Subject. The Dispatcher hands outbox actions to a
-//     Publisher (SNS) and MarkActionDone records the ActionHistory item.
+//     Publisher (SNS) and MarkActionDone records the ActionHistory item; an attempt that fails
+//     transiently is rescheduled with RetryAction instead.
 //
 // A new datapoint may be acted on before the next minute with EvaluateEarly, which says whether the
 // outcome is already final. SetStateRequest validates SetAlarmState; the next Evaluate restores the
@@ -121,17 +122,32 @@
 //   - A metric proven to have no datapoint from a window start on (the query reaches 2 h 10 min
 //     past the window, beyond the future limit of PutMetricData and PutLogEvents) is not queried
 //     again until a hook reports data for it: idle alarms cost no I/O.
-//   - Alarms whose Metrics list returns an expression (metric math) are stored and described but
-//     not evaluated: they stay in their state. Only a returning MetricStat is evaluated.
+//   - Metric math is not evaluated yet. PutMetricAlarm refuses, with a ValidationError saying so,
+//     an alarm whose returned query (ReturnData true, or the only query when ReturnData is
+//     omitted) is an Expression: accepted, it would be judged on no data for ever and never alarm
+//     (or alarm on nothing with breaching). A Metrics list whose returned query is a MetricStat
+//     is accepted and evaluated like the single-metric form (though never early). A metric-math
+//     alarm stored by an earlier version is loaded and described but not evaluated: it keeps its
+//     state. TestMetricMathAlarmRefused, TestStoredMetricMathAlarmKeepsState.
 //   - DeleteAlarms ignores names that do not exist, as CloudWatch does
 //     (panther-labs/panther#925, aws-cloudformation/cloudformation-cli#456).
 //   - DescribeAlarms pages metric alarms then composite alarms, each by name, 50 per page by
 //     default; NextToken is opaque. A PutMetricAlarm over a composite of the same name (or the
 //     reverse) is refused with InvalidParameterValue (unobserved).
 //   - The Dispatcher publishes outbox actions through a Publisher (SNS's, which deduplicates by
-//     action id, so a republish after a crash is delivered once); RecordOnly, for a server
-//     without SNS, completes every action so the history still shows "Successfully executed
-//     action …" as AWS does after publishing to the topic.
+//     action id, so a republish after a crash or a retry is delivered once). A permanent error
+//     (*PermanentError: the topic does not exist, the ARN is invalid) fails the action at once
+//     with CloudWatch's item `Failed to execute action <arn>. Received error: "<SNS message>"`.
+//     Every other error (a locked database, a restart mid-publish) keeps the action pending:
+//     its attempt count and next attempt time are stored with it (RetryAction), and it is
+//     retried after RetryDelay (1 s doubling to 5 min, jittered to half to all of it) until it
+//     is published, across restarts. No history item is written for a retry; retried actions
+//     may be published after newer ones. TestDispatcherRetriesTransientErrors,
+//     TestDispatcherPermanentErrorFailsAtOnce, TestDispatcherResumesPendingActionAfterRestart.
+//   - A server without SNS uses NoPublisher, which fails every action transiently: nothing is
+//     reported as executed while nothing is sent, and the actions are delivered once the server
+//     runs with SNS (failing them permanently would lose them for a configuration mistake).
+//     TestNoPublisherKeepsActionsPending.
 //
 // Composite alarms:
 //

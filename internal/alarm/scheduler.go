@@ -204,6 +204,12 @@ func (s *Service) evaluate(ctx context.Context, e *entry, now time.Time, early b
 		return false, nil
 	}
 	a := rec.Metric
+	if _, ok := alarmMetric(a); !ok {
+		// A metric-math alarm stored before PutMetricAlarm refused them: its expression is not
+		// evaluated, so it keeps its state rather than being judged on no data.
+		e.mu.Unlock()
+		return false, nil
+	}
 	at := now
 	if early {
 		at = a.NextEvaluation(now)

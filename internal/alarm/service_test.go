@@ -538,7 +538,7 @@ type recorder struct {
 func (p *recorder) PublishAction(_ context.Context, a alarm.Action) error {
 	p.got = append(p.got, a)
 	if p.fail[a.ActionARN] {
-		return errors.New("NotFound")
+		return &alarm.PermanentError{Reason: "Topic does not exist"}
 	}
 	return nil
 }

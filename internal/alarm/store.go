@@ -133,8 +133,22 @@ type Action struct {
 	StateUpdated time.Time
 	Created      time.Time
 	Status       string
-	// Error is the delivery error of a failed action.
+	// Error is the delivery error of a failed action, or the last transient error of a pending
+	// one that is being retried.
 	Error string
+	// Attempts counts the failed publish attempts of a pending action (0 until one fails), and
+	// NextAttempt is when it may be tried again (zero: at once). Both are stored with the
+	// action, so a restart resumes the backoff where it was.
+	Attempts    int
+	NextAttempt time.Time
+}
+
+// ActionRetry is a failed attempt of a pending action that will be retried: the action's new
+// attempt count, when to try again, and the error, which Action.Error shows meanwhile.
+type ActionRetry struct {
+	Attempts    int
+	NextAttempt time.Time
+	Err         string
 }
 
 // ActionOutcome is how the consumer of the outbox (SNS) finished an action.
@@ -205,13 +219,19 @@ type Store interface {
 
 // ActionQueue is the outbox interface the SNS component consumes: it takes pending actions in
 // creation order and marks each done, which also appends the Action history item (one
-// transaction), so an action is delivered at least once and recorded exactly once.
+// transaction), so an action is delivered at least once and recorded exactly once. An attempt
+// that failed transiently is recorded with RetryAction and leaves the action pending.
 type ActionQueue interface {
-	// PendingActions returns up to limit actions still pending, oldest first.
-	PendingActions(ctx context.Context, limit int) ([]Action, error)
+	// PendingActions returns up to limit actions still pending whose NextAttempt is not after
+	// now, oldest first.
+	PendingActions(ctx context.Context, now time.Time, limit int) ([]Action, error)
 	// MarkActionDone records the outcome of action id and appends its Action history item.
 	// Marking an action that is no longer pending does nothing and returns nil.
 	MarkActionDone(ctx context.Context, id int64, outcome ActionOutcome) error
+	// RetryAction records a failed attempt of action id, which stays pending: its Attempts,
+	// NextAttempt and Error become r's. It writes no history item (CloudWatch shows one Action
+	// item per action, for its outcome). An action that is no longer pending is left alone.
+	RetryAction(ctx context.Context, id int64, r ActionRetry) error
 }
 
 // ActionHistoryItem is the DescribeAlarmHistory item for an action with the given outcome.

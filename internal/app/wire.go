@@ -39,7 +39,8 @@ func (s *Server) wire(ctx context.Context, db *sqlite.DB, wg *sync.WaitGroup) ([
 	alarmSvc.OnError = func(err error) { s.logger.Warn("alarm evaluation failed", "err", err) }
 	logsSvc.OnSamples = alarmSvc.OnSamples
 	// Alarm actions go through the durable outbox to SNS (wireSNS ran before, see Run); without it
-	// they would only be recorded (alarm.RecordOnly).
+	// they would stay pending (alarm.NoPublisher). Transient publish failures are retried with
+	// backoff and logged through OnError.
 	dispatcher := alarm.NewDispatcher(db, s.alarmPublisher(logsSvc), s.now)
 	dispatcher.OnError = func(err error) { s.logger.Warn("alarm action dispatch failed", "err", err) }
 	alarmSvc.OnActions = dispatcher.Notify

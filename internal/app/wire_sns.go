@@ -102,10 +102,13 @@ func (waitingSender) Send(context.Context, sns.Delivery) (string, error) {
 }
 
 // alarmPublisher is the Publisher the alarm action dispatcher should use: it publishes to SNS
-// (with log evidence from logsSvc when non-nil). Before wireSNS has run it records only.
+// (with log evidence from logsSvc when non-nil). Before wireSNS has run there is nothing to
+// publish to: alarm.NoPublisher keeps every action pending (never reported as executed) until
+// a server with SNS delivers it.
 func (s *Server) alarmPublisher(logsSvc notify.LogSearcher) alarm.Publisher {
 	if s.sns == nil {
-		return alarm.RecordOnly{}
+		s.logger.Warn("alarm actions stay pending: SNS is not wired")
+		return alarm.NoPublisher{}
 	}
 	s.logger.Info("alarm actions publish to SNS")
 	return &notify.AlarmPublisher{SNS: s.sns.svc, Logs: logsSvc}

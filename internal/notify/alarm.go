@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -33,7 +34,8 @@ const EvidenceKey = "TrailwatchLogEvidence"
 // AlarmPublisher is the alarm engine's Publisher: it publishes each alarm action to its SNS topic
 // exactly as CloudWatch does (MessageStructure=json with the JSON message as "default" and the
 // email text as "email"), deduplicated by the action id so that an action republished after a
-// crash is delivered once. When the alarm's metric comes from metric filters and the alarm went
+// crash or a retry is delivered once. SNS's client errors are returned as
+// *alarm.PermanentError; other errors are transient and the action is retried. When the alarm's metric comes from metric filters and the alarm went
 // to ALARM, the log events of the evaluation window that the filters matched are added to both.
 type AlarmPublisher struct {
 	SNS *sns.Service
@@ -54,7 +56,23 @@ func (p *AlarmPublisher) PublishAction(ctx context.Context, a alarm.Action) erro
 		TopicARN: a.ActionARN, Message: msg, Subject: &subject, MessageStructure: "json",
 		DedupKey: "alarm-action/" + strconv.FormatInt(a.ID, 10),
 	})
-	return err
+	return classify(err)
+}
+
+// classify tells the alarm Dispatcher which publish errors are permanent. SNS's client errors
+// (*sns.Error: the topic does not exist, the ARN is not a topic's, the message is refused) answer
+// the same on every attempt, so the action fails at once with the error's message, as
+// CloudWatch records it. Anything else (storage errors such as a locked database) is transient:
+// the action stays pending and is retried.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *sns.Error
+	if errors.As(err, &se) && se.HTTPStatusCode() < 500 {
+		return &alarm.PermanentError{Reason: se.ErrorMessage(), Err: err}
+	}
+	return fmt.Errorf("publish to SNS: %w", err)
 }
 
 // asciiSubject makes an alarm subject acceptable as an SNS Subject (printable ASCII, fewer than

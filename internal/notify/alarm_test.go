@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -145,14 +146,37 @@ func TestAlarmPublisherEnrichesAndDedups(t *testing.T) {
 	}
 }
 
-func TestAlarmPublisherMissingTopicFails(t *testing.T) {
-	st := snstest.NewMemory()
-	svc := snstest.NewService(st, time.Now)
-	p := &AlarmPublisher{SNS: svc}
-	err := p.PublishAction(context.Background(), alarm.Action{ID: 1, Scope: alarm.Scope{AccountID: snstest.Scope.AccountID, Region: snstest.Scope.Region},
-		ActionARN: "arn:aws:sns:eu-west-1:111122223333:gone", Subject: "ALARM: \"é\" in x", Message: `{"default":"{}"}`})
-	if err == nil || !strings.Contains(err.Error(), "Topic does not exist") {
-		t.Fatalf("err %v", err)
+// lockedStore is an SNS store whose reads fail as a busy database's do.
+type lockedStore struct{ *snstest.Memory }
+
+func (lockedStore) GetTopic(context.Context, string) (*sns.Topic, error) {
+	return nil, errors.New("database is locked")
+}
+
+// SNS's client errors are permanent for the alarm dispatcher (the action fails at once with the
+// error's message, as CloudWatch records it); other errors are transient and the action is
+// retried (issue 11, item 5).
+func TestAlarmPublisherClassifiesErrors(t *testing.T) {
+	scope := alarm.Scope{AccountID: snstest.Scope.AccountID, Region: snstest.Scope.Region}
+	act := func(arn string) alarm.Action {
+		return alarm.Action{ID: 1, Scope: scope, ActionARN: arn, Subject: "ALARM: \"é\" in x", Message: `{"default":"{}"}`}
+	}
+	p := &AlarmPublisher{SNS: snstest.NewService(snstest.NewMemory(), time.Now)}
+	for arn, reason := range map[string]string{
+		"arn:aws:sns:eu-west-1:111122223333:gone": "Topic does not exist",
+		"not-an-arn": "Invalid parameter: TopicArn",
+	} {
+		err := p.PublishAction(context.Background(), act(arn))
+		var perm *alarm.PermanentError
+		if !errors.As(err, &perm) || !strings.HasPrefix(perm.Reason, reason) {
+			t.Errorf("%s: got %v, want a permanent error %q", arn, err, reason)
+		}
+	}
+	busy := &AlarmPublisher{SNS: snstest.NewService(lockedStore{snstest.NewMemory()}, time.Now)}
+	err := busy.PublishAction(context.Background(), act("arn:aws:sns:eu-west-1:111122223333:alerts"))
+	var perm *alarm.PermanentError
+	if err == nil || errors.As(err, &perm) || !strings.Contains(err.Error(), "database is locked") {
+		t.Errorf("locked database: got %v, want a transient error", err)
 	}
 }
 

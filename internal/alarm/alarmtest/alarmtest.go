@@ -199,7 +199,7 @@ func Run(t *testing.T, open func(t *testing.T) alarm.Store) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pend, err := st.PendingActions(ctx, 10)
+		pend, err := st.PendingActions(ctx, t0.Add(time.Minute), 10)
 		if err != nil || len(pend) != 2 {
 			t.Fatalf("pending: %v %v", pend, err)
 		}
@@ -212,7 +212,7 @@ func Run(t *testing.T, open func(t *testing.T) alarm.Store) {
 		if p != want {
 			t.Errorf("pending action:\n got %+v\nwant %+v", p, want)
 		}
-		if one, _ := st.PendingActions(ctx, 1); len(one) != 1 {
+		if one, _ := st.PendingActions(ctx, t0.Add(time.Minute), 1); len(one) != 1 {
 			t.Errorf("limit 1: %d", len(one))
 		}
 		done := t0.Add(time.Minute + time.Second)
@@ -226,7 +226,7 @@ func Run(t *testing.T, open func(t *testing.T) alarm.Store) {
 		if err := st.MarkActionDone(ctx, pend[0].ID, alarm.ActionOutcome{At: done}); err != nil {
 			t.Fatal(err)
 		}
-		if left, _ := st.PendingActions(ctx, 10); len(left) != 0 {
+		if left, _ := st.PendingActions(ctx, t0.Add(time.Minute), 10); len(left) != 0 {
 			t.Errorf("still pending: %v", left)
 		}
 		items, _, err := st.History(ctx, scopeA, alarm.HistoryQuery{AlarmTypes: []string{alarm.TypeMetric}, ItemType: alarm.HistoryAction, Ascending: true, Limit: 10})
@@ -236,6 +236,75 @@ func Run(t *testing.T, open func(t *testing.T) alarm.Store) {
 		if items[0].HistorySummary != "Successfully executed action arn:1" || !items[0].Timestamp.Equal(done) ||
 			items[1].HistorySummary != `Failed to execute action arn:2. Received error: "NotFound"` {
 			t.Errorf("action items: %+v", items)
+		}
+	})
+
+	// A transient failure keeps the action pending with its attempt count, next attempt time and
+	// error, hides it until that time, and writes no history; once done, retries leave it alone.
+	t.Run("OutboxRetry", func(t *testing.T) {
+		st := open(t)
+		mk := func(arn string) alarm.Action {
+			return alarm.Action{Scope: scopeA, AlarmName: "a", AlarmType: alarm.TypeMetric, AlarmARN: "arn:alarm", ActionARN: arn,
+				OldState: alarm.StateOK, NewState: alarm.StateAlarm, Reason: "why", Subject: "s", Message: `{"default":"{}"}`,
+				StateUpdated: t0, Created: t0}
+		}
+		if err := st.Apply(ctx, alarm.Change{Actions: []alarm.Action{mk("arn:1"), mk("arn:2")}}); err != nil {
+			t.Fatal(err)
+		}
+		now := t0.Add(time.Minute)
+		pend, err := st.PendingActions(ctx, now, 10)
+		if err != nil || len(pend) != 2 || pend[0].Attempts != 0 || !pend[0].NextAttempt.IsZero() || pend[0].Error != "" {
+			t.Fatalf("new actions: %+v %v", pend, err)
+		}
+		id1, id2 := pend[0].ID, pend[1].ID
+		next := now.Add(2 * time.Second)
+		if err := st.RetryAction(ctx, id1, alarm.ActionRetry{Attempts: 1, NextAttempt: next, Err: "database is locked"}); err != nil {
+			t.Fatal(err)
+		}
+		ids := func(at time.Time) []int64 {
+			t.Helper()
+			acts, err := st.PendingActions(ctx, at, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []int64
+			for _, a := range acts {
+				out = append(out, a.ID)
+			}
+			return out
+		}
+		if got := ids(now); !slices.Equal(got, []int64{id2}) {
+			t.Errorf("due before the retry time: %v, want [%d]", got, id2)
+		}
+		if got := ids(next.Add(-time.Millisecond)); !slices.Equal(got, []int64{id2}) {
+			t.Errorf("due a millisecond before the retry time: %v", got)
+		}
+		due, err := st.PendingActions(ctx, next, 10)
+		if err != nil || len(due) != 2 || due[0].ID != id1 || due[1].ID != id2 {
+			t.Fatalf("due at the retry time: %+v %v", due, err)
+		}
+		if a := due[0]; a.Status != alarm.ActionPending || a.Attempts != 1 || !a.NextAttempt.Equal(next) || a.Error != "database is locked" ||
+			a.ActionARN != "arn:1" || a.Message != `{"default":"{}"}` {
+			t.Errorf("retried action: %+v", a)
+		}
+		if err := st.RetryAction(ctx, id1, alarm.ActionRetry{Attempts: 2, NextAttempt: next.Add(4 * time.Second), Err: "again"}); err != nil {
+			t.Fatal(err)
+		}
+		if due, _ := st.PendingActions(ctx, next.Add(4*time.Second), 1); len(due) != 1 || due[0].Attempts != 2 || due[0].Error != "again" {
+			t.Errorf("second retry: %+v", due)
+		}
+		if err := st.MarkActionDone(ctx, id1, alarm.ActionOutcome{At: next.Add(4 * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.RetryAction(ctx, id1, alarm.ActionRetry{Attempts: 3, NextAttempt: t0, Err: "late"}); err != nil {
+			t.Fatal(err)
+		}
+		if got := ids(t0.Add(time.Hour)); !slices.Equal(got, []int64{id2}) {
+			t.Errorf("pending after done and a late retry: %v", got)
+		}
+		items, _, err := st.History(ctx, scopeA, alarm.HistoryQuery{AlarmTypes: []string{alarm.TypeMetric}, ItemType: alarm.HistoryAction, Limit: 10})
+		if err != nil || len(items) != 1 || items[0].HistorySummary != "Successfully executed action arn:1" {
+			t.Errorf("action history: %+v %v", items, err)
 		}
 	})
 }

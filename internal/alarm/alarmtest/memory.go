@@ -77,7 +77,7 @@ func (m *Memory) Apply(ctx context.Context, c alarm.Change) error {
 	}
 	for _, a := range c.Actions {
 		a.ID = int64(len(m.actions) + 1)
-		a.Status = alarm.ActionPending
+		a.Status, a.Error, a.Attempts, a.NextAttempt = alarm.ActionPending, "", 0, time.Time{}
 		m.actions = append(m.actions, a)
 	}
 	return nil
@@ -137,16 +137,28 @@ func (m *Memory) ExpireHistory(ctx context.Context, before time.Time) (int64, er
 }
 
 // PendingActions implements alarm.ActionQueue.
-func (m *Memory) PendingActions(ctx context.Context, limit int) ([]alarm.Action, error) {
+func (m *Memory) PendingActions(ctx context.Context, now time.Time, limit int) ([]alarm.Action, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []alarm.Action
 	for _, a := range m.actions {
-		if a.Status == alarm.ActionPending && len(out) < limit {
+		if a.Status == alarm.ActionPending && !a.NextAttempt.After(now) && len(out) < limit {
 			out = append(out, a)
 		}
 	}
 	return out, nil
+}
+
+// RetryAction implements alarm.ActionQueue.
+func (m *Memory) RetryAction(ctx context.Context, id int64, r alarm.ActionRetry) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if id < 1 || id > int64(len(m.actions)) || m.actions[id-1].Status != alarm.ActionPending {
+		return nil
+	}
+	a := &m.actions[id-1]
+	a.Attempts, a.NextAttempt, a.Error = r.Attempts, r.NextAttempt, r.Err
+	return nil
 }
 
 // MarkActionDone implements alarm.ActionQueue.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -205,5 +206,41 @@ func TestSDKPutMetricDataTriggersAlarm(t *testing.T) {
 			t.Fatalf("alarm not in ALARM: %+v", out.MetricAlarms)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestMetricMathAlarmRefused: metric math is not evaluated yet, so PutMetricAlarm (awsQuery, as the
+// aws CLI sends it) answers a ValidationError for an alarm whose returned query is an expression and
+// stores nothing; the same Metrics list returning its MetricStat is accepted.
+func TestMetricMathAlarmRefused(t *testing.T) {
+	base := newAlarmEnv(t)
+	put := func(name string, returnStat bool) (int, string) {
+		form := url.Values{"Action": {"PutMetricAlarm"}, "Version": {"2010-08-01"}, "AlarmName": {name},
+			"EvaluationPeriods": {"1"}, "Threshold": {"1"}, "ComparisonOperator": {"GreaterThanOrEqualToThreshold"},
+			"Metrics.member.1.Id":                           {"m1"},
+			"Metrics.member.1.MetricStat.Metric.Namespace":  {"CloudTrailMetrics"},
+			"Metrics.member.1.MetricStat.Metric.MetricName": {"RootAccountUsage"},
+			"Metrics.member.1.MetricStat.Period":            {"300"},
+			"Metrics.member.1.MetricStat.Stat":              {"Sum"},
+			"Metrics.member.1.ReturnData":                   {strconv.FormatBool(returnStat)},
+			"Metrics.member.2.Id":                           {"e1"},
+			"Metrics.member.2.Expression":                   {"m1*2"},
+			"Metrics.member.2.ReturnData":                   {strconv.FormatBool(!returnStat)},
+		}
+		st, _, body := send(t, base, "application/x-www-form-urlencoded; charset=utf-8", nil, form.Encode())
+		return st, body
+	}
+	st, body := put("math", false)
+	if st != 400 || !strings.Contains(body, "<Code>ValidationError</Code>") ||
+		!strings.Contains(body, "<Message>Metric math expressions in alarms are not supported yet: the query that returns data (Id e1) must be a MetricStat, not an Expression.</Message>") {
+		t.Errorf("returned expression: %d %s", st, body)
+	}
+	if st, body := put("stat", true); st != 200 {
+		t.Errorf("returned MetricStat: %d %s", st, body)
+	}
+	form := url.Values{"Action": {"DescribeAlarms"}, "Version": {"2010-08-01"}}
+	st, _, body = send(t, base, "application/x-www-form-urlencoded; charset=utf-8", nil, form.Encode())
+	if st != 200 || strings.Contains(body, "<AlarmName>math</AlarmName>") || !strings.Contains(body, "<AlarmName>stat</AlarmName>") {
+		t.Errorf("DescribeAlarms: %d %s", st, body)
 	}
 }

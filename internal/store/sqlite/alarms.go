@@ -177,11 +177,15 @@ func (db *DB) History(ctx context.Context, sc alarm.Scope, q alarm.HistoryQuery)
 	return out, next, nil
 }
 
-// PendingActions implements alarm.ActionQueue.
-func (db *DB) PendingActions(ctx context.Context, limit int) ([]alarm.Action, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, account_id, region, alarm_name, alarm_type, alarm_arn,
-		action_arn, old_state, new_state, reason, subject, message, state_updated, created, status, error
-		FROM alarm_actions WHERE status = 'pending' ORDER BY id LIMIT ?`, limit)
+// actionColumns are the alarm_actions columns scanAction reads, in its order.
+const actionColumns = `id, account_id, region, alarm_name, alarm_type, alarm_arn, action_arn, old_state, new_state,
+	reason, subject, message, state_updated, created, status, error, attempts, next_attempt`
+
+// PendingActions implements alarm.ActionQueue. The pending rows are few (the partial index
+// alarm_actions_pending holds only them), so filtering them on next_attempt costs little.
+func (db *DB) PendingActions(ctx context.Context, now time.Time, limit int) ([]alarm.Action, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+actionColumns+`
+		FROM alarm_actions WHERE status = 'pending' AND next_attempt <= ? ORDER BY id LIMIT ?`, now.UnixMilli(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("read pending actions: %w", err)
 	}
@@ -203,9 +207,7 @@ func (db *DB) PendingActions(ctx context.Context, limit int) ([]alarm.Action, er
 // AllActions returns every recorded action in creation order, pending or done (for tests and
 // operators; the SNS component uses PendingActions).
 func (db *DB) AllActions(ctx context.Context) ([]alarm.Action, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, account_id, region, alarm_name, alarm_type, alarm_arn,
-		action_arn, old_state, new_state, reason, subject, message, state_updated, created, status, error
-		FROM alarm_actions ORDER BY id`)
+	rows, err := db.read.QueryContext(ctx, `SELECT `+actionColumns+` FROM alarm_actions ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("read actions: %w", err)
 	}
@@ -224,10 +226,14 @@ func (db *DB) AllActions(ctx context.Context) ([]alarm.Action, error) {
 func scanAction(rows *sql.Rows) (alarm.Action, error) {
 	var a alarm.Action
 	var oldS, newS string
-	var stateUpdated, created int64
+	var stateUpdated, created, next int64
 	if err := rows.Scan(&a.ID, &a.Scope.AccountID, &a.Scope.Region, &a.AlarmName, &a.AlarmType, &a.AlarmARN,
-		&a.ActionARN, &oldS, &newS, &a.Reason, &a.Subject, &a.Message, &stateUpdated, &created, &a.Status, &a.Error); err != nil {
+		&a.ActionARN, &oldS, &newS, &a.Reason, &a.Subject, &a.Message, &stateUpdated, &created, &a.Status, &a.Error,
+		&a.Attempts, &next); err != nil {
 		return a, fmt.Errorf("read action: %w", err)
+	}
+	if next != 0 {
+		a.NextAttempt = time.UnixMilli(next).UTC()
 	}
 	var err error
 	if a.OldState, err = alarm.ParseState(oldS); err != nil {
@@ -238,6 +244,17 @@ func scanAction(rows *sql.Rows) (alarm.Action, error) {
 	}
 	a.StateUpdated, a.Created = time.UnixMilli(stateUpdated).UTC(), time.UnixMilli(created).UTC()
 	return a, nil
+}
+
+// RetryAction implements alarm.ActionQueue.
+func (db *DB) RetryAction(ctx context.Context, id int64, r alarm.ActionRetry) error {
+	return db.withTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE alarm_actions SET attempts = ?, next_attempt = ?, error = ?
+			WHERE id = ? AND status = 'pending'`, r.Attempts, r.NextAttempt.UnixMilli(), r.Err, id); err != nil {
+			return fmt.Errorf("reschedule alarm action: %w", err)
+		}
+		return nil
+	})
 }
 
 // MarkActionDone implements alarm.ActionQueue: the status change and the Action history item

@@ -22,6 +22,51 @@ func TestAlarmStoreConformance(t *testing.T) {
 	})
 }
 
+// The retry state of a pending alarm action is on disk: after a restart the action is still
+// pending, hidden until its next attempt time, with its attempt count and last error (issue 11,
+// item 5).
+func TestAlarmActionRetrySurvivesReopen(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	sc := alarm.Scope{AccountID: "111111111111", Region: "us-east-1"}
+	if err := db.Apply(ctx, alarm.Change{Actions: []alarm.Action{{Scope: sc, AlarmName: "root", AlarmType: alarm.TypeMetric, AlarmARN: "arn:alarm",
+		ActionARN: "arn:aws:sns:us-east-1:111111111111:t", OldState: alarm.StateOK, NewState: alarm.StateAlarm, Subject: "s", Message: "{}",
+		StateUpdated: t0, Created: t0}}}); err != nil {
+		t.Fatal(err)
+	}
+	pend, err := db.PendingActions(ctx, t0, 10)
+	if err != nil || len(pend) != 1 {
+		t.Fatalf("pending %v %v", pend, err)
+	}
+	next := t0.Add(8 * time.Second)
+	if err := db.RetryAction(ctx, pend[0].ID, alarm.ActionRetry{Attempts: 4, NextAttempt: next, Err: "database is locked"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err = Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if early, err := db.PendingActions(ctx, next.Add(-time.Second), 10); err != nil || len(early) != 0 {
+		t.Errorf("due before its next attempt after reopening: %v %v", early, err)
+	}
+	due, err := db.PendingActions(ctx, next, 10)
+	if err != nil || len(due) != 1 {
+		t.Fatalf("due after reopening: %v %v", due, err)
+	}
+	if a := due[0]; a.ID != pend[0].ID || a.Attempts != 4 || !a.NextAttempt.Equal(next) || a.Error != "database is locked" || a.Status != alarm.ActionPending {
+		t.Errorf("reopened action: %+v", a)
+	}
+}
+
 // BenchmarkAlarmRound10k is one regular evaluation round of 10,000 alarms (the seed's RootAccountUsage
 // alarm shape: Sum >= 1, period 300, 1 of 1, notBreaching) on 10,000 metrics over SQLite. "half-data":
 // half the metrics have a datapoint in their evaluation range (the others are idle, which the service
