@@ -163,6 +163,12 @@ func TestDecoderLimit(t *testing.T) {
 	if got := (&tooLargeError{limit: 512 << 20}).Error(); got != "decompressed size exceeds 512 MiB" {
 		t.Errorf("message %q", got)
 	}
+	// Out-of-range limits fall back to the default or are clamped, never overflow.
+	for _, lim := range []int64{-1, 1<<63 - 1} {
+		if _, err := (Decoder{MaxDecompressed: lim}).DecodeObject("f.json.gz", gz(t, file(limit))); err != nil {
+			t.Errorf("limit %d: %v", lim, err)
+		}
+	}
 }
 
 // FuzzGunzip checks that gunzip never returns more than its limit, and otherwise returns what

@@ -85,14 +85,14 @@ func formatSize(n int64) string {
 type Decoder struct {
 	// MaxDecompressed bounds the total decompressed size of one input: one object or file for
 	// DecodeObject, one payload for DecodeSubscription, all the records of one request for
-	// DecodeFirehose. 0 means DefaultMaxDecompressed. Input that is not gzipped is not counted:
-	// it is already in memory.
+	// DecodeFirehose. 0 (or less) means DefaultMaxDecompressed; more than 64 TiB means 64 TiB.
+	// Input that is not gzipped is not counted: it is already in memory.
 	MaxDecompressed int64
 }
 
 func (d Decoder) limit() int64 {
 	if d.MaxDecompressed > 0 {
-		return d.MaxDecompressed
+		return min(d.MaxDecompressed, 1<<46)
 	}
 	return DefaultMaxDecompressed
 }

@@ -236,9 +236,9 @@ type FirehoseHandler struct {
 	gate bodyGate
 }
 
-// orDefault returns v, or def when v is zero.
+// orDefault returns v, or def when v is zero or negative.
 func orDefault[T int | int64 | time.Duration](v, def T) T {
-	if v == 0 {
+	if v <= 0 {
 		return def
 	}
 	return v
