@@ -269,7 +269,7 @@ func hasRecordsKey(data []byte, i int) bool {
 	return len(data)-j >= len(`"Records"`) && string(data[j:j+len(`"Records"`)]) == `"Records"`
 }
 
-var errRecordsNotArray = errors.New("Records is not an array")
+var errRecordsNotArray = errors.New("the Records member is not an array")
 
 // decodeFile decodes the JSON object at data[i]: a {"Records":[...]} file, a single record, or a
 // non-record object (ErrNotRecords), checking it strictly in the same pass. It returns the index
