@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -27,7 +28,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/logs"
 )
 
-const ingestUsage = `Usage: trailwatch ingest --log-group NAME [--endpoint URL] [--region REGION] [--workers N] PATH...
+const ingestUsage = `Usage: trailwatch ingest --log-group NAME [--endpoint URL] [--region REGION] [--workers N] [--max-file-mib N] PATH...
 
 Reads CloudTrail log files and sends their records to a CloudWatch Logs log group through the
 PutLogEvents API, as CloudTrail delivers them: one event per record, the record's JSON as the
@@ -35,7 +36,9 @@ message, eventTime as the timestamp, in the stream <accountId>_CloudTrail_<regio
 
 PATH is a CloudTrail S3 object ({"Records":[...]}, gzipped or not), a JSON array or
 newline-delimited records, or a directory (such as a copy of a bucket's AWSLogs/ tree), read
-recursively. Digest files and files that hold no records are skipped.
+recursively. Digest files and files that hold no records are skipped. A file larger than
+--max-file-mib, on disk or decompressed, is refused (a hostile gzip file can inflate a
+thousandfold); CloudTrail's own files are far smaller than the default.
 
 --endpoint is the trailwatch (or other) endpoint; without it the records go to AWS. Credentials
 and the default region come from the standard AWS chain (AWS_ACCESS_KEY_ID, profiles, ...).
@@ -73,14 +76,15 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	// allows thousands of PutLogEvents per second per account and region.
 	workers := fs.Int("workers", 16, "concurrent PutLogEvents calls")
 	progress := fs.Bool("progress", isTerminal(stderr), "show progress (default: when stderr is a terminal)")
+	maxFileMiB := fs.Int64("max-file-mib", cloudtrail.DefaultMaxDecompressed>>20, "largest `size` in MiB a file may have, on disk or decompressed")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
 	}
-	if *group == "" || fs.NArg() == 0 || *workers < 1 {
-		fmt.Fprintln(stderr, "trailwatch ingest: --log-group and at least one PATH are required")
+	if *group == "" || fs.NArg() == 0 || *workers < 1 || *maxFileMiB < 1 || *maxFileMiB > 1<<20 {
+		fmt.Fprintln(stderr, "trailwatch ingest: --log-group and at least one PATH are required; --workers and --max-file-mib must be positive")
 		fs.Usage()
 		return 2
 	}
@@ -94,7 +98,7 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "trailwatch ingest: %v\n", err)
 		return 2
 	}
-	ing := &fileIngester{client: client, group: *group, workers: *workers, stderr: stderr}
+	ing := &fileIngester{client: client, group: *group, workers: *workers, maxFile: *maxFileMiB << 20, stderr: stderr}
 	start := time.Now()
 	var stopProgress func()
 	if *progress {
@@ -174,6 +178,9 @@ type fileIngester struct {
 	client  logsAPI
 	group   string
 	workers int
+	// maxFile bounds a file's size on disk and decompressed; 0 means
+	// cloudtrail.DefaultMaxDecompressed.
+	maxFile int64
 	stderr  io.Writer
 	stats   ingestStats
 
@@ -226,7 +233,7 @@ func (f *fileIngester) run(ctx context.Context, files []string) error {
 	for range runtime.GOMAXPROCS(0) {
 		decoders.Go(func() {
 			for path := range paths {
-				decoded <- decodeFile(path)
+				decoded <- decodeFile(path, f.maxFile)
 			}
 		})
 	}
@@ -307,23 +314,57 @@ type decodedFile struct {
 	err     error
 }
 
-// decodeFile reads and decodes one CloudTrail file.
-func decodeFile(path string) decodedFile {
+// decodeFile reads and decodes one CloudTrail file of at most limit bytes, on disk and decompressed
+// (0 means cloudtrail.DefaultMaxDecompressed). Errors name the file.
+func decodeFile(path string, limit int64) decodedFile {
 	if cloudtrail.ParseKey(filepath.ToSlash(path)).Digest {
 		return decodedFile{skipped: true}
 	}
-	data, err := os.ReadFile(path)
+	if limit <= 0 {
+		limit = cloudtrail.DefaultMaxDecompressed
+	}
+	data, err := readFileLimit(path, limit)
 	if err != nil {
 		return decodedFile{err: err}
 	}
-	res, err := cloudtrail.DecodeObject(filepath.ToSlash(path), data)
+	res, err := cloudtrail.Decoder{MaxDecompressed: limit}.DecodeObject(filepath.ToSlash(path), data)
 	if errors.Is(err, cloudtrail.ErrNotRecords) {
 		return decodedFile{skipped: true}
+	}
+	if errors.Is(err, cloudtrail.ErrTooLarge) {
+		return decodedFile{err: fmt.Errorf("%s: %w (--max-file-mib raises the limit)", path, err)}
 	}
 	if err != nil {
 		return decodedFile{err: fmt.Errorf("%s: %w", path, err)}
 	}
 	return decodedFile{res: res}
+}
+
+// readFileLimit reads a file of at most limit bytes; a larger one (or one that grows past the
+// limit while being read) is refused without being read whole.
+func readFileLimit(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	tooLarge := fmt.Errorf("%s: file size exceeds %d MiB (--max-file-mib raises the limit)", path, limit>>20)
+	if fi.Size() > limit {
+		return nil, tooLarge
+	}
+	data := make([]byte, 0, fi.Size()+1)
+	buf := bytes.NewBuffer(data)
+	if _, err := buf.ReadFrom(io.LimitReader(f, limit+1)); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if int64(buf.Len()) > limit {
+		return nil, tooLarge
+	}
+	return buf.Bytes(), nil
 }
 
 // put sends one batch and counts what PutLogEvents accepted.

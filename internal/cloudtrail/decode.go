@@ -31,15 +31,79 @@ func (r *Result) add(rec Record, err error) {
 	r.Records = append(r.Records, rec)
 }
 
-// maxDecompressed bounds what one gzipped input may expand to, so that a hostile object cannot
-// exhaust memory: 1 GiB, far above CloudTrail's largest log files.
-const maxDecompressed = 1 << 30
+// DefaultMaxDecompressed is how far one input (an S3 object, a file, a CloudWatch Logs subscription
+// payload, a Firehose delivery request) may decompress when Decoder.MaxDecompressed is 0: 256 MiB.
+// CloudTrail log files are in practice at most a few tens of MB decompressed: CloudTrail writes a
+// new file about every five minutes per account and region, and a typical record is 1 to 2 KB.
+// 256 MiB leaves an order of magnitude of room for the busiest trails while keeping a hostile
+// object (a 1 MB gzip of zeros inflates to 1 GiB) from taking more than that much memory, times
+// the few objects an S3 source reads at once. A caller that reads larger exports sets
+// Decoder.MaxDecompressed.
+const DefaultMaxDecompressed = 256 << 20
 
-// gunzip returns data decompressed when it starts with the gzip magic, else data itself.
-// klauspost/compress's inflater is about 1.4 times as fast as compress/gzip's on CloudTrail files,
-// and gzip's trailer (ISIZE, the size modulo 2^32 of the last member) sizes the output buffer up
-// front instead of growing it by doubling; a wrong hint only costs a reallocation.
-func gunzip(data []byte) ([]byte, error) {
+// maxHintRatio caps the output buffer sized from gzip's trailer: at most this many times the
+// compressed size. CloudTrail files compress about 6.5 times (measured on the detonation logs of
+// DataDog/stratus-red-team, docs/detonation-logs), so the hint still sizes a real file's buffer in
+// one allocation, while a forged trailer can no longer make a few bytes allocate a gigabyte.
+const maxHintRatio = 16
+
+// ErrTooLarge is returned, wrapped, when an input decompresses to more than its decoder's limit.
+// The message says which limit; the caller names the object.
+var ErrTooLarge = errors.New("decompressed size exceeds the limit")
+
+// tooLargeError is ErrTooLarge with the limit, and what it applies to, in its message.
+type tooLargeError struct {
+	limit int64
+	scope string // "" or e.g. "in total for the request"
+}
+
+func (e *tooLargeError) Error() string {
+	msg := "decompressed size exceeds " + formatSize(e.limit)
+	if e.scope != "" {
+		msg += " " + e.scope
+	}
+	return msg
+}
+
+func (e *tooLargeError) Is(target error) bool { return target == ErrTooLarge }
+
+// formatSize prints a byte count in the largest binary unit that divides it.
+func formatSize(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// Decoder decodes CloudTrail records with a bound on decompression. Its zero value uses
+// DefaultMaxDecompressed; the package-level functions use the zero value.
+type Decoder struct {
+	// MaxDecompressed bounds the total decompressed size of one input: one object or file for
+	// DecodeObject, one payload for DecodeSubscription, all the records of one request for
+	// DecodeFirehose. 0 (or less) means DefaultMaxDecompressed; more than 64 TiB means 64 TiB.
+	// Input that is not gzipped is not counted: it is already in memory.
+	MaxDecompressed int64
+}
+
+func (d Decoder) limit() int64 {
+	if d.MaxDecompressed > 0 {
+		return min(d.MaxDecompressed, 1<<46)
+	}
+	return DefaultMaxDecompressed
+}
+
+// gunzip returns data decompressed when it starts with the gzip magic, else data itself; it refuses
+// to produce more than limit bytes. klauspost/compress's inflater is about 1.4 times as fast as
+// compress/gzip's on CloudTrail files. gzip's trailer (ISIZE, the size modulo 2^32 of the last
+// member) is only a hint, and an attacker's: it sizes the first buffer only up to maxHintRatio times
+// the compressed size and never beyond the limit, and the buffer then grows by doubling, never past
+// limit+1 bytes. Past the limit it returns tooLarge, wrapped.
+func gunzip(data []byte, limit int64, tooLarge error) ([]byte, error) {
 	if len(data) < 2 || data[0] != 0x1f || data[1] != 0x8b {
 		return data, nil
 	}
@@ -47,19 +111,34 @@ func gunzip(data []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gunzip: %w", err)
 	}
-	var buf bytes.Buffer
+	hint := int64(bytes.MinRead)
 	if len(data) >= 18 {
-		if hint := binary.LittleEndian.Uint32(data[len(data)-4:]); hint <= maxDecompressed {
-			buf.Grow(int(hint) + bytes.MinRead)
+		isize := int64(binary.LittleEndian.Uint32(data[len(data)-4:]))
+		hint = max(hint, min(isize+1, maxHintRatio*int64(len(data))))
+	}
+	buf := make([]byte, 0, min(hint, limit+1))
+	for {
+		if len(buf) == cap(buf) {
+			if int64(len(buf)) > limit {
+				return nil, fmt.Errorf("gunzip: %w", tooLarge)
+			}
+			// Grown by hand rather than by append, whose policy may overshoot limit+1.
+			grown := make([]byte, len(buf), min(max(2*int64(cap(buf)), bytes.MinRead), limit+1))
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := zr.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			return nil, fmt.Errorf("gunzip: %w", tooLarge)
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("gunzip: %w", err)
 		}
 	}
-	if _, err := buf.ReadFrom(io.LimitReader(zr, maxDecompressed+1)); err != nil {
-		return nil, fmt.Errorf("gunzip: %w", err)
-	}
-	if buf.Len() > maxDecompressed {
-		return nil, errors.New("gunzip: decompressed size exceeds 1 GiB")
-	}
-	return buf.Bytes(), nil
 }
 
 // KeyInfo is what CloudTrail's S3 key layout says about an object:
@@ -98,12 +177,20 @@ func ParseKey(key string) KeyInfo {
 // {"Records":[...]}, a JSON array of records, or newline-delimited records. key is the object key
 // or file path, used to recognise digest files and to fill a record's missing account or region.
 // Digest files and JSON objects without Records give ErrNotRecords.
+//
+// It decompresses at most DefaultMaxDecompressed; Decoder.DecodeObject takes another limit.
 func DecodeObject(key string, data []byte) (Result, error) {
+	return Decoder{}.DecodeObject(key, data)
+}
+
+// DecodeObject is the package's DecodeObject with d's limit: an object that decompresses to more
+// gives an error wrapping ErrTooLarge, before more than the limit is allocated.
+func (d Decoder) DecodeObject(key string, data []byte) (Result, error) {
 	ki := ParseKey(key)
 	if ki.Digest {
 		return Result{}, ErrNotRecords
 	}
-	data, err := gunzip(data)
+	data, err := gunzip(data, d.limit(), &tooLargeError{limit: d.limit()})
 	if err != nil {
 		return Result{}, err
 	}
@@ -182,7 +269,7 @@ func hasRecordsKey(data []byte, i int) bool {
 	return len(data)-j >= len(`"Records"`) && string(data[j:j+len(`"Records"`)]) == `"Records"`
 }
 
-var errRecordsNotArray = errors.New("Records is not an array")
+var errRecordsNotArray = errors.New("the Records member is not an array")
 
 // decodeFile decodes the JSON object at data[i]: a {"Records":[...]} file, a single record, or a
 // non-record object (ErrNotRecords), checking it strictly in the same pass. It returns the index
@@ -323,9 +410,15 @@ func DecodeEventBridge(body []byte) (Result, error) {
 
 // DecodeSubscription decodes a CloudWatch Logs subscription payload (gzipped JSON or plain):
 // a DATA_MESSAGE's logEvents[].message are the records; a CONTROL_MESSAGE gives ErrNotRecords.
-// Records keep the message text as their raw bytes.
+// Records keep the message text as their raw bytes. It decompresses at most DefaultMaxDecompressed;
+// Decoder.DecodeSubscription takes another limit.
 func DecodeSubscription(data []byte) (Result, error) {
-	data, err := gunzip(data)
+	return Decoder{}.DecodeSubscription(data)
+}
+
+// DecodeSubscription is the package's DecodeSubscription with d's limit.
+func (d Decoder) DecodeSubscription(data []byte) (Result, error) {
+	data, err := gunzip(data, d.limit(), &tooLargeError{limit: d.limit()})
 	if err != nil {
 		return Result{}, err
 	}
@@ -367,8 +460,17 @@ type FirehoseRequest struct {
 
 // DecodeFirehose decodes a Firehose delivery request whose records are CloudWatch Logs
 // subscription payloads (as a subscription filter to a Firehose stream sends them), or raw
-// CloudTrail records or files. It returns the request id, which the response must echo.
+// CloudTrail records or files. It returns the request id, which the response must echo. All its
+// records together decompress to at most DefaultMaxDecompressed; Decoder.DecodeFirehose takes
+// another limit.
 func DecodeFirehose(body []byte) (requestID string, res Result, err error) {
+	return Decoder{}.DecodeFirehose(body)
+}
+
+// DecodeFirehose is the package's DecodeFirehose with d's limit, which bounds the decompressed
+// size of the whole request (the sum over its records), not of each record: a request of many
+// small bombs is refused as surely as one large one.
+func (d Decoder) DecodeFirehose(body []byte) (requestID string, res Result, err error) {
 	var req FirehoseRequest
 	if err := json.Unmarshal(body, &req); err != nil {
 		return "", Result{}, fmt.Errorf("decode Firehose request: %w", err)
@@ -376,18 +478,23 @@ func DecodeFirehose(body []byte) (requestID string, res Result, err error) {
 	if req.RequestID == "" {
 		return "", Result{}, errors.New("decode Firehose request: requestId is missing")
 	}
+	budget := d.limit()
 	for i, r := range req.Records {
 		data, err := base64.StdEncoding.DecodeString(r.Data)
 		if err != nil {
 			return req.RequestID, Result{}, fmt.Errorf("decode Firehose record %d: %w", i, err)
 		}
-		data, err = gunzip(data)
+		compressed := len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b
+		data, err = gunzip(data, budget, &tooLargeError{limit: d.limit(), scope: "in total for the request"})
 		if err != nil {
 			return req.RequestID, Result{}, fmt.Errorf("decode Firehose record %d: %w", i, err)
 		}
+		if compressed {
+			budget -= int64(len(data))
+		}
 		var part Result
 		if bytes.Contains(data[:min(len(data), 64)], []byte(`"messageType"`)) || isSubscription(data) {
-			part, err = DecodeSubscription(data)
+			part, err = d.DecodeSubscription(data)
 		} else {
 			part, err = DecodeRecords(data)
 		}

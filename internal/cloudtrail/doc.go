@@ -27,6 +27,10 @@
 //     contents). Records without eventID have no key and are never deduplicated. The store matches
 //     a key together with the event's timestamp (eventTime, the same in every delivery of a
 //     record), so that its dedup index stays in time order.
+//   - Decompression is bounded per input, not per record: an S3 object, a file, a subscription
+//     payload or a whole Firehose request decompresses to at most DefaultMaxDecompressed (256 MiB;
+//     Decoder.MaxDecompressed changes it), and is refused with ErrTooLarge past it. gzip's trailing
+//     size field only hints the first buffer, capped by the compressed size, since anyone can forge it.
 //   - Records are checked strictly (RFC 8259 JSON, valid UTF-8) in the same pass that splits a file
 //     and reads a record's fields; a file that is not valid JSON is rejected whole.
 package cloudtrail
