@@ -121,14 +121,21 @@ type Options struct {
 	// RewindRetry is how long a failed WAL rewind waits before it is tried again; zero means
 	// walRetryBackoff (500 ms).
 	RewindRetry time.Duration
+	// OwnFiles names the other files trailwatch keeps in the data directory (credentials, keys). A
+	// directory that holds only those and the database's files is trailwatch's own, which Open may
+	// make private (see prepareDir).
+	OwnFiles []string
 }
 
 // Open opens (creating if needed) the database in dir and applies pending migrations.
 func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create data directory: %w", err)
+	if err := prepareDir(dir, opts.OwnFiles); err != nil {
+		return nil, err
 	}
 	path := filepath.Join(dir, FileName)
+	if err := createPrivate(path); err != nil {
+		return nil, err
+	}
 	// wal_autocheckpoint(0): checkpoints run on their own connection (checkpointLoop), not inside a commit,
 	// where copying pages back and syncing the database file would stall every waiting writer.
 	// synchronous(NORMAL): commits do not fsync the WAL themselves; syncLoop does, before any caller
@@ -203,6 +210,86 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	db.committer.Go(db.commitLoop)
 	db.committer.Go(db.checkpointLoop)
 	return db, nil
+}
+
+// The data directory and the database's files are private to the user trailwatch runs as: the
+// database holds CloudTrail records and SNS subscription and confirmation secrets, and its WAL holds
+// recent copies of the same pages.
+
+// prepareDir creates dir with mode 0700, or checks the mode of a directory that already exists. One
+// that others may enter (group or other permission bits) is tightened to 0700 when it is trailwatch's
+// own: empty, or holding nothing but the database's files and ownFiles (a directory made by hand
+// before the first start, or by an earlier trailwatch that left it 0755). Any other directory is
+// refused rather than changed: it holds someone else's files, whose access trailwatch has no
+// business changing, and putting the database there would expose it.
+func prepareDir(dir string, ownFiles []string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("check data directory: %w", err)
+	}
+	if fi.Mode().Perm()&0o077 == 0 {
+		return nil
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("check data directory: %w", err)
+	}
+	for _, e := range entries {
+		if !ownFile(e.Name(), ownFiles) {
+			return fmt.Errorf("data directory %s is open to other users (mode %04o) and holds %q, which is not trailwatch's: "+
+				"make it private (chmod 700) or choose a new directory", dir, fi.Mode().Perm(), e.Name())
+		}
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("make data directory private: %w", err)
+	}
+	return nil
+}
+
+// dbSuffixes returns the suffixes of the database's files: the database, the WAL, its shared-memory
+// index and a rollback journal.
+func dbSuffixes() []string { return []string{"", "-wal", "-shm", "-journal"} }
+
+// ownFile reports whether name is one of trailwatch's files in the data directory.
+func ownFile(name string, ownFiles []string) bool {
+	for _, suf := range dbSuffixes() {
+		if name == FileName+suf {
+			return true
+		}
+	}
+	return slices.Contains(ownFiles, name)
+}
+
+// createPrivate creates the database file with mode 0600 before SQLite opens it, and takes group and
+// other permissions off the files of an existing database. SQLite creates the WAL and shared-memory
+// files with the database file's permissions (unix VFS, robust_open/findCreateFileMode), so a 0600
+// database gets a 0600 WAL; left to the driver, the database itself would be 0644 under umask 022.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("create database file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("create database file: %w", err)
+	}
+	for _, suf := range dbSuffixes() {
+		fi, err := os.Stat(path + suf)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("check database file: %w", err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(path+suf, fi.Mode().Perm()&0o700); err != nil {
+				return fmt.Errorf("make database file private: %w", err)
+			}
+		}
+	}
+	return nil
 }
 
 // Path returns the database file's path.
