@@ -69,6 +69,11 @@ type DB struct {
 	walTruncs   atomic.Int64  // WAL truncations (TRUNCATE), for tests
 	ckptEvery   time.Duration // Options.CheckpointEvery or checkpointEvery
 
+	// checkpointLoop's ticks and clock, and its idle-truncation hook (Options.checkpointTicks ...).
+	ckptTicks <-chan time.Time // nil: a ticker every checkpointPoll
+	ckptNow   func() time.Time // time.Now unless a test sets it
+	idleTrunc func(ok bool)    // nil unless a test sets it
+
 	// readStmts caches prepared read statements by query text (see readStmt).
 	readStmts sync.Map // string -> *sql.Stmt
 	// writeStmts are the statements prepared on the write connection at Open (prepareWrites); not
@@ -121,6 +126,13 @@ type Options struct {
 	// RewindRetry is how long a failed WAL rewind waits before it is tried again; zero means
 	// walRetryBackoff (500 ms).
 	RewindRetry time.Duration
+	// checkpointTicks, when set (by tests), replaces checkpointLoop's ticker, and checkpointNow its
+	// clock (time.Now): the test decides when the loop looks at the WAL and what time it is then, so
+	// idleness and retry gaps need no real-time sleeps. idleTruncated, when set, is told the outcome
+	// of every idle truncation attempt.
+	checkpointTicks <-chan time.Time
+	checkpointNow   func() time.Time
+	idleTruncated   func(ok bool)
 	// OwnFiles names the other files trailwatch keeps in the data directory (credentials, keys). A
 	// directory that holds only those and the database's files is trailwatch's own, which Open may
 	// make private (see prepareDir).
@@ -191,7 +203,11 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	db := &DB{path: path, write: write, read: read, ckpt: ckpt, now: now,
 		commits: make(chan *txRequest, 1024), quit: make(chan struct{}), synced: make(chan committedGroup, syncQueue),
 		walKick: make(chan struct{}, 1), walReset: cmp.Or(opts.WALResetSize, walResetSize), ckptEvery: cmp.Or(opts.CheckpointEvery, checkpointEvery),
-		rewindRetry: cmp.Or(opts.RewindRetry, walRetryBackoff)}
+		rewindRetry: cmp.Or(opts.RewindRetry, walRetryBackoff),
+		ckptTicks:   opts.checkpointTicks, ckptNow: opts.checkpointNow, idleTrunc: opts.idleTruncated}
+	if db.ckptNow == nil {
+		db.ckptNow = time.Now
+	}
 	db.syncWAL = db.fsyncWAL
 	err = db.migrate(ctx)
 	if err == nil {
@@ -491,9 +507,13 @@ const walResetSize = 256 << 20
 // to copy. After checkpointEvery without a commit it truncates a WAL file left large by heavy
 // ingestion, which resetWAL does not (see there), giving the disk space back while nothing waits.
 func (db *DB) checkpointLoop() {
-	tick := time.NewTicker(min(checkpointPoll, db.ckptEvery))
-	defer tick.Stop()
-	last, lastGroups := time.Now(), db.groups.Load()
+	ticks := db.ckptTicks
+	if ticks == nil {
+		tick := time.NewTicker(min(checkpointPoll, db.ckptEvery))
+		defer tick.Stop()
+		ticks = tick.C
+	}
+	last, lastGroups := db.ckptNow(), db.groups.Load()
 	idleSince := last
 	var idleRetryAt time.Time // no idle truncation before it: one failed (a long read)
 	for {
@@ -503,8 +523,8 @@ func (db *DB) checkpointLoop() {
 		case <-db.quit:
 			return
 		case <-db.walKick:
-			kicked, now = true, time.Now()
-		case now = <-tick.C:
+			kicked, now = true, db.ckptNow()
+		case now = <-ticks:
 		}
 		size := int64(0)
 		if info, err := os.Stat(db.path + "-wal"); err == nil {
@@ -518,8 +538,12 @@ func (db *DB) checkpointLoop() {
 			// a failed one is not retried at once (the ticker may have a tick waiting): a write
 			// arriving meanwhile must get its turn (found in review: retried back to back, they
 			// kept a write waiting until its busy timeout failed it).
-			if !db.truncateWAL() {
-				idleRetryAt = time.Now().Add(max(db.ckptEvery, db.rewindRetry))
+			ok := db.truncateWAL()
+			if !ok {
+				idleRetryAt = db.ckptNow().Add(max(db.ckptEvery, db.rewindRetry))
+			}
+			if db.idleTrunc != nil {
+				db.idleTrunc(ok)
 			}
 			continue
 		}
