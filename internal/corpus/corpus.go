@@ -44,6 +44,18 @@ func SharedDir(tb testing.TB) string {
 	return shared
 }
 
+// File returns the path of a file in ../shared, elem being its path inside, e.g. ("data",
+// "cloudtrail", "samples.jsonl"). When the directory or the file is missing the test is skipped, or
+// fails under TRAILWATCH_E2E_REQUIRE=1.
+func File(tb testing.TB, elem ...string) string {
+	tb.Helper()
+	path := filepath.Join(append([]string{SharedDir(tb)}, elem...)...)
+	if _, err := os.Stat(path); err != nil {
+		missing(tb, "shared data file "+path+" is absent")
+	}
+	return path
+}
+
 func missing(tb testing.TB, why string) {
 	tb.Helper()
 	if os.Getenv(requireEnv) == "1" {
@@ -63,8 +75,12 @@ type Summary struct {
 func Generate(tb testing.TB, args ...string) Summary {
 	tb.Helper()
 	summary := filepath.Join(tb.TempDir(), "summary.json")
-	args = append([]string{filepath.Join(SharedDir(tb), "tools", "gen-cloudtrail")}, append(args, "--summary", summary)...)
-	if msg, err := exec.Command("python3", args...).CombinedOutput(); err != nil {
+	args = append([]string{File(tb, "tools", "gen-cloudtrail")}, append(args, "--summary", summary)...)
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		missing(tb, "python3 not found on PATH (gen-cloudtrail needs it)")
+	}
+	if msg, err := exec.Command(python, args...).CombinedOutput(); err != nil {
 		tb.Fatalf("gen-cloudtrail: %v\n%s", err, msg)
 	}
 	data, err := os.ReadFile(summary)
