@@ -19,11 +19,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/trailwatch/trailwatch/internal/corpus"
 )
 
 // Credentials every test server is started with.
@@ -171,32 +174,11 @@ type cli struct {
 	path string
 }
 
-// findCLI locates the aws CLI of the given major version: v2 is Debian's /usr/bin/aws, v1 the pip one on PATH.
+// findCLI locates the aws CLI of the given major version ("v1" or "v2") on PATH (corpus.AWSCLI).
 func findCLI(t *testing.T, major string) cli {
 	t.Helper()
-	var candidates []string
-	if major == "v2" {
-		candidates = []string{"/usr/bin/aws"}
-	} else {
-		for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
-			p := filepath.Join(dir, "aws")
-			if p != "/usr/bin/aws" {
-				candidates = append(candidates, p)
-			}
-		}
-		candidates = append(candidates, "/root/.pyenv/shims/aws")
-	}
-	for _, p := range candidates {
-		out, err := exec.Command(p, "--version").CombinedOutput()
-		if err == nil && strings.HasPrefix(string(out), "aws-cli/"+strings.TrimPrefix(major, "v")+".") {
-			return cli{name: major, path: p}
-		}
-	}
-	if os.Getenv("TRAILWATCH_E2E_REQUIRE") == "1" {
-		t.Fatalf("aws CLI %s not found (TRAILWATCH_E2E_REQUIRE=1)", major)
-	}
-	t.Skipf("aws CLI %s not installed", major)
-	return cli{}
+	n, _ := strconv.Atoi(strings.TrimPrefix(major, "v"))
+	return cli{name: major, path: corpus.AWSCLI(t, n)}
 }
 
 // run invokes the CLI against the server and returns stdout; it fails the test on a non-zero exit.

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/trailwatch/trailwatch/internal/corpus"
 )
 
 // cisRoot is the CIS root-usage pattern in the spaced form the CIS CLI text and Prowler use.
@@ -22,13 +24,13 @@ type sample struct {
 	IsRoot  bool // what the CIS root pattern must say, by the independent rule below
 }
 
-// loadSamples reads ../../shared/data/cloudtrail/samples.jsonl (beside the project root).
+// loadSamples reads ../shared/data/cloudtrail/samples.jsonl (beside the project root); without it the
+// test is skipped, or fails under TRAILWATCH_E2E_REQUIRE=1 (corpus.File).
 func loadSamples(t *testing.T) []sample {
 	t.Helper()
-	path := filepath.Join("..", "..", "shared", "data", "cloudtrail", "samples.jsonl")
-	f, err := os.Open(path)
+	f, err := os.Open(corpus.File(t, "data", "cloudtrail", "samples.jsonl"))
 	if err != nil {
-		t.Fatalf("open samples (the shared folder must sit beside the project): %v", err)
+		t.Fatalf("open samples: %v", err)
 	}
 	defer f.Close()
 	var out []sample

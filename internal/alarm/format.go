@@ -1,46 +1,14 @@
 package alarm
 
 import (
-	"math"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/trailwatch/trailwatch/internal/javafmt"
 )
 
 // javaDouble formats v the way Java's Double.toString does, which is how CloudWatch prints every
-// value and threshold: plain notation with at least one fractional digit for 1e-3 <= |v| < 1e7
-// ("1.0", "6.046241709654764"), otherwise computerized scientific notation ("1.6E10",
-// "3.088453632E9", "1.0E-4") [§1.8, FINDSTR 57945354789]. The digits are the shortest that
-// round-trip, as in Java 19 and later.
-func javaDouble(v float64) string {
-	switch {
-	case math.IsNaN(v):
-		return "NaN"
-	case math.IsInf(v, 1):
-		return "Infinity"
-	case math.IsInf(v, -1):
-		return "-Infinity"
-	case v == 0:
-		if math.Signbit(v) {
-			return "-0.0"
-		}
-		return "0.0"
-	}
-	if abs := math.Abs(v); abs >= 1e-3 && abs < 1e7 {
-		s := strconv.FormatFloat(v, 'f', -1, 64)
-		if !strings.Contains(s, ".") {
-			s += ".0"
-		}
-		return s
-	}
-	s := strconv.FormatFloat(v, 'e', -1, 64)
-	mant, exp, _ := strings.Cut(s, "e")
-	if !strings.Contains(mant, ".") {
-		mant += ".0"
-	}
-	e, _ := strconv.Atoi(exp)
-	return mant + "E" + strconv.Itoa(e)
-}
+// value and threshold ("1.0", "6.046241709654764", "1.6E10", "1.0E-4") [§1.8, FINDSTR 57945354789].
+func javaDouble(v float64) string { return javafmt.Double(v) }
 
 // javaTime formats t as CloudWatch's JSON timestamps: "2022-09-25T18:50:37.811+0000" (UTC,
 // milliseconds, numeric zone without a colon) [§1.9, §2.1].

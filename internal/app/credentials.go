@@ -39,6 +39,9 @@ func loadOrCreateCredential(dir string) (cred Credential, created bool, err erro
 	data, err := os.ReadFile(path)
 	switch {
 	case err == nil:
+		if err := makePrivate(path); err != nil {
+			return Credential{}, false, fmt.Errorf("read credentials: %w", err)
+		}
 		if err := json.Unmarshal(data, &cred); err != nil {
 			return Credential{}, false, fmt.Errorf("read %s: %w", path, err)
 		}
@@ -57,15 +60,70 @@ func loadOrCreateCredential(dir string) (cred Credential, created bool, err erro
 	if err != nil {
 		return Credential{}, false, fmt.Errorf("encode credentials: %w", err)
 	}
-	// Write to a temporary file and rename, so a crash never leaves a half-written credentials file.
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err != nil {
-		return Credential{}, false, fmt.Errorf("write credentials: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := writeFileAtomic(path, append(data, '\n')); err != nil {
 		return Credential{}, false, fmt.Errorf("write credentials: %w", err)
 	}
 	return cred, true, nil
+}
+
+// dataFiles names the files the server keeps in the data directory besides the database, for
+// sqlite.Options.OwnFiles: a directory holding only these is trailwatch's own.
+func dataFiles() []string {
+	return []string{credentialsFile, credentialsFile + ".tmp", signingKeyFile, signingKeyFile + ".tmp", signingCertFile}
+}
+
+// makePrivate takes group and other permissions off the file at path (one written before
+// credentials were kept private, or copied in by hand).
+func makePrivate(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Perm()&0o077 == 0 {
+		return nil
+	}
+	return os.Chmod(path, fi.Mode().Perm()&0o700)
+}
+
+// writeFileAtomic replaces the file at path with data, readable only by its owner, so that a crash
+// or power cut leaves either the old file or the new one, complete, never a partial or empty one: it
+// writes path+".tmp" (created afresh with mode 0600: a leftover of an earlier crash is removed first,
+// since reusing it would keep its mode), fsyncs it, renames it over path and fsyncs the directory
+// so the rename itself is durable.
+func writeFileAtomic(path string, data []byte) (err error) {
+	tmp := path + ".tmp"
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			os.Remove(tmp)
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // randomString returns n characters drawn uniformly from alphabet using crypto/rand.

@@ -181,7 +181,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	db, err := sqlite.Open(ctx, s.opts.DataDir, sqlite.Options{Now: s.now})
+	db, err := sqlite.Open(ctx, s.opts.DataDir, sqlite.Options{Now: s.now, OwnFiles: dataFiles()})
 	if err != nil {
 		return fmt.Errorf("open storage: %w", err)
 	}

@@ -174,7 +174,7 @@ func (s *Server) signingKey() (*rsa.PrivateKey, []byte, string, error) {
 	if err != nil {
 		return nil, nil, "", err
 	}
-	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+	if err := writeFileAtomic(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})); err != nil {
 		return nil, nil, "", fmt.Errorf("write SNS signing key: %w", err)
 	}
 	if err := os.WriteFile(certPath, certPEM, 0o644); err != nil {
@@ -234,7 +234,7 @@ func runDeliveries(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintf(stderr, "trailwatch deliveries: no database in %s\n", *dataDir)
 		return 1
 	}
-	db, err := sqlite.Open(ctx, *dataDir, sqlite.Options{})
+	db, err := sqlite.Open(ctx, *dataDir, sqlite.Options{OwnFiles: dataFiles()})
 	if err != nil {
 		fmt.Fprintf(stderr, "trailwatch deliveries: %v\n", err)
 		return 1

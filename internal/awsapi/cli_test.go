@@ -8,14 +8,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/trailwatch/trailwatch/internal/corpus"
 )
 
-// The real aws CLIs: Debian's awscli 2.9.19 speaks awsQuery to CloudWatch; the pip CLI v1 (botocore
-// 1.43) speaks RPC v2 CBOR to it. Both speak awsJson 1.1 to Logs and awsQuery to SNS.
-const (
-	cliV2 = "/usr/bin/aws"
-	cliV1 = "/root/.pyenv/shims/aws"
-)
+// The real aws CLIs, found on PATH (corpus.AWSCLI): Debian's awscli 2.9.19 speaks awsQuery to
+// CloudWatch; the pip CLI v1 (botocore 1.43) speaks RPC v2 CBOR to it. Both speak awsJson 1.1 to Logs
+// and awsQuery to SNS.
 
 // cli runs one aws CLI binary against a test server with static credentials and no user config.
 type cli struct {
@@ -169,11 +168,11 @@ func testCLICloudWatch(t *testing.T, bin string, wantProto string) {
 	}
 }
 
-func TestCLIv2CloudWatchQuery(t *testing.T) { testCLICloudWatch(t, cliV2, "awsQuery") }
+func TestCLIv2CloudWatchQuery(t *testing.T) { testCLICloudWatch(t, corpus.AWSCLI(t, 2), "awsQuery") }
 
 // botocore 1.43 ranks "json" above "smithy-rpc-v2-cbor" in PRIORITY_ORDERED_SUPPORTED_PROTOCOLS, so
 // CLI v1 speaks awsJson 1.0 to CloudWatch; TestBotocoreCBOR forces CBOR.
-func TestCLIv1CloudWatchJSON(t *testing.T) { testCLICloudWatch(t, cliV1, "awsJson1_0") }
+func TestCLIv1CloudWatchJSON(t *testing.T) { testCLICloudWatch(t, corpus.AWSCLI(t, 1), "awsJson1_0") }
 
 // cliError reports whether stderr is botocore's rendering of the error, with or without the
 // retry note that AWS_MAX_ATTEMPTS adds.
@@ -200,7 +199,7 @@ func validCLITime(v any) bool {
 
 func TestCLIv2LogsAndSNS(t *testing.T) {
 	e := newTestEnv(t, nil)
-	c := newCLI(t, cliV2, e, testAccessKey, testSecret)
+	c := newCLI(t, corpus.AWSCLI(t, 2), e, testAccessKey, testSecret)
 	c.ok(nil, "logs", "create-log-group", "--log-group-name", "CloudTrail/DefaultLogGroup")
 	stderr := c.fails("logs", "create-log-group", "--log-group-name", "CloudTrail/DefaultLogGroup")
 	if !cliError(stderr, "ResourceAlreadyExistsException", "CreateLogGroup", "The specified log group already exists") {
@@ -247,13 +246,7 @@ func TestCLIv2LogsAndSNS(t *testing.T) {
 // TestBotocoreCBOR drives the CloudWatch toy with botocore's own RPC v2 CBOR serializer and parser
 // (integer tag-1 timestamps, its own CBOR encoder), which CLI v1 would use if it ranked CBOR first.
 func TestBotocoreCBOR(t *testing.T) {
-	const python = "/root/.pyenv/versions/3.11.7/bin/python3"
-	if _, err := os.Stat(python); err != nil {
-		if os.Getenv("TRAILWATCH_E2E_REQUIRE") == "1" { // CI must run this test, not skip it
-			t.Fatalf("pyenv python with botocore not installed: %v", err)
-		}
-		t.Skipf("pyenv python with botocore not installed: %v", err)
-	}
+	python := corpus.Python(t, "botocore")
 	e := newTestEnv(t, nil)
 	c := newCLI(t, python, e, testAccessKey, testSecret)
 	cmd := exec.Command(python, "testdata/botocore_cbor.py", e.srv.URL)

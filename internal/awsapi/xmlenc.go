@@ -5,11 +5,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
-	"math"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/trailwatch/trailwatch/internal/javafmt"
 )
 
 // xmlWriter renders awsQuery responses. AWS's query services print XML without a declaration and
@@ -250,34 +251,4 @@ func (w *xmlWriter) xmlMap(name string, v reflect.Value, f *field) {
 
 // formatJavaDouble prints f the way Java's Double.toString does, which is how AWS's query services
 // print doubles in XML: "1.0", "21.5", "1.6E10", "1.0E-4", "NaN", "Infinity".
-func formatJavaDouble(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "NaN"
-	case math.IsInf(f, 1):
-		return "Infinity"
-	case math.IsInf(f, -1):
-		return "-Infinity"
-	case f == 0:
-		if math.Signbit(f) {
-			return "-0.0"
-		}
-		return "0.0"
-	}
-	abs := math.Abs(f)
-	if abs >= 1e-3 && abs < 1e7 {
-		s := strconv.FormatFloat(f, 'f', -1, 64)
-		if !strings.Contains(s, ".") {
-			s += ".0"
-		}
-		return s
-	}
-	// Computerized scientific notation: d.dddE±n with at least one fraction digit.
-	s := strconv.FormatFloat(f, 'e', -1, 64) // e.g. 1.6e+10, 1e-04
-	mant, exp, _ := strings.Cut(s, "e")
-	if !strings.Contains(mant, ".") {
-		mant += ".0"
-	}
-	n, _ := strconv.Atoi(exp)
-	return mant + "E" + strconv.Itoa(n)
-}
+func formatJavaDouble(f float64) string { return javafmt.Double(f) }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -43,6 +44,18 @@ func SharedDir(tb testing.TB) string {
 	return shared
 }
 
+// File returns the path of a file in ../shared, elem being its path inside, e.g. ("data",
+// "cloudtrail", "samples.jsonl"). When the directory or the file is missing the test is skipped, or
+// fails under TRAILWATCH_E2E_REQUIRE=1.
+func File(tb testing.TB, elem ...string) string {
+	tb.Helper()
+	path := filepath.Join(append([]string{SharedDir(tb)}, elem...)...)
+	if _, err := os.Stat(path); err != nil {
+		missing(tb, "shared data file "+path+" is absent")
+	}
+	return path
+}
+
 func missing(tb testing.TB, why string) {
 	tb.Helper()
 	if os.Getenv(requireEnv) == "1" {
@@ -62,8 +75,12 @@ type Summary struct {
 func Generate(tb testing.TB, args ...string) Summary {
 	tb.Helper()
 	summary := filepath.Join(tb.TempDir(), "summary.json")
-	args = append([]string{filepath.Join(SharedDir(tb), "tools", "gen-cloudtrail")}, append(args, "--summary", summary)...)
-	if msg, err := exec.Command("python3", args...).CombinedOutput(); err != nil {
+	args = append([]string{File(tb, "tools", "gen-cloudtrail")}, append(args, "--summary", summary)...)
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		missing(tb, "python3 not found on PATH (gen-cloudtrail needs it)")
+	}
+	if msg, err := exec.Command(python, args...).CombinedOutput(); err != nil {
 		tb.Fatalf("gen-cloudtrail: %v\n%s", err, msg)
 	}
 	data, err := os.ReadFile(summary)
@@ -86,4 +103,63 @@ func S3(tb testing.TB, events int, extra ...string) (string, Summary) {
 	args := append([]string{"--events", strconv.Itoa(events), "--format", "s3", "--out", dir,
 		"--start", time.Now().UTC().Add(-time.Hour).Format(time.RFC3339), "--root-every", "97"}, extra...)
 	return dir, Generate(tb, args...)
+}
+
+// AWSCLI returns the path of an aws CLI of the given major version (1: the pip-installed CLI v1, 2:
+// CLI v2) found on PATH: the first "aws" in PATH order whose --version says aws-cli/<major>. Both
+// are often installed, one shadowing the other, so every PATH directory is tried. Without one the
+// test is skipped, or fails under TRAILWATCH_E2E_REQUIRE=1.
+func AWSCLI(tb testing.TB, major int) string {
+	tb.Helper()
+	want := "aws-cli/" + strconv.Itoa(major) + "."
+	for _, p := range onPath("aws") {
+		out, err := exec.Command(p, "--version").CombinedOutput()
+		if err == nil && strings.HasPrefix(string(out), want) {
+			return p
+		}
+	}
+	missing(tb, "aws CLI v"+strconv.Itoa(major)+" not found on PATH")
+	return ""
+}
+
+// Python returns the path of the first python3 on PATH that can import every one of modules (e.g.
+// "botocore"), so a test uses whichever installation has them instead of one machine's path. Without
+// one the test is skipped, or fails under TRAILWATCH_E2E_REQUIRE=1.
+func Python(tb testing.TB, modules ...string) string {
+	tb.Helper()
+	script := "import " + strings.Join(append([]string{"sys"}, modules...), ", ")
+	for _, p := range onPath("python3") {
+		if exec.Command(p, "-c", script).Run() == nil {
+			return p
+		}
+	}
+	missing(tb, "no python3 on PATH can import "+strings.Join(modules, ", "))
+	return ""
+}
+
+// onPath returns every executable named name in the directories of PATH, in PATH order, each
+// once (PATH often names a directory twice, and /bin is a link to /usr/bin on many systems).
+func onPath(name string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
+		if dir == "" {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		fi, err := os.Stat(p)
+		if err != nil || fi.IsDir() || fi.Mode().Perm()&0o111 == 0 {
+			continue
+		}
+		real, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			real = p
+		}
+		if seen[real] {
+			continue
+		}
+		seen[real] = true
+		out = append(out, p)
+	}
+	return out
 }

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/trailwatch/trailwatch/internal/javafmt"
 	"github.com/trailwatch/trailwatch/internal/metrics"
 	"github.com/trailwatch/trailwatch/internal/pattern"
 )
@@ -260,13 +261,7 @@ type PutMetricFilterInput struct {
 }
 
 // javaDouble renders a float the way AWS's Java model prints a Double in validation messages.
-func javaDouble(f float64) string {
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.ContainsAny(s, ".eE") {
-		s += ".0"
-	}
-	return s
-}
+func javaDouble(f float64) string { return javafmt.Double(f) }
 
 // javaString renders a transformation like the model's toString, which AWS echoes in the
 // "at 'metricTransformations'" validation message (LocalStack snapshot test_logs_metric_filters

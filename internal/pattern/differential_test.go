@@ -3,6 +3,7 @@ package pattern
 import (
 	"fmt"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -20,9 +21,13 @@ var diffKeys = []string{`"a"`, `"b"`, `"c"`, `"cluster.name"`, `"x-y"`, `"a\u006
 func (g gen) jsonValue(depth int) string {
 	switch n := g.r.IntN(10); {
 	case n < 3:
+		if g.r.IntN(3) == 0 { // text at the edges of §4.1's number grammar, compared with numbers
+			return g.pick(`"1."`, `".5"`, `"1e"`, `"1e+"`, `"+100"`, `"1E2"`, `"-0"`, `"0x10"`, `"Inf"`, `"NaN"`, `"1_0"`,
+				`"1e999"`, `" 12"`, `"12 "`, `"12abc"`, `"0012"`, `"1e-3"`, `"++1"`, `"1.5e1"`, `"50.0"`)
+		}
 		return g.pick(`"abc"`, `"AccessDenied"`, `"Client.UnauthorizedOperation"`, `"111.111.111.111"`, `""`, `"a\"b"`, `"123"`, `"12.0"`, `"x y"`, `"\u0041bc"`, `"150"`)
 	case n < 5:
-		return g.pick("0", "1", "12.0", "123", "-5", "1e2", "50", "0.5")
+		return g.pick("0", "1", "12.0", "123", "-5", "1e2", "50", "0.5", "1E2", "-0", "1e-3", "100e-1", "1e400", "5E+1")
 	case n < 6:
 		return g.pick("true", "false", "null")
 	case n < 8 && depth < 2:
@@ -85,9 +90,9 @@ func (g gen) selector() string {
 
 func (g gen) literal(ordering bool) string {
 	if ordering {
-		return g.pick("0", "1", "12", "123.0", "-5", "1e2", "50", "+100", "0.5")
+		return g.pick("0", "1", "12", "123.0", "-5", "1e2", "50", "+100", "0.5", "1E2", "-0", "10e-1", "5e+1")
 	}
-	return g.pick(`"abc"`, `abc`, `"*"`, `*`, `"AccessDenied*"`, `"*UnauthorizedOperation"`, `"*111.111.111"`,
+	return g.pick(`1.`, `1e`, `1e999`, `+12`, `12E0`, `0012`, `"abc"`, `abc`, `"*"`, `*`, `"AccessDenied*"`, `"*UnauthorizedOperation"`, `"*111.111.111"`,
 		`"*.111.111.111"`, `111*111`, `1*`, `*23`, `"123"`, `123`, `12`, `"12"`, `"12.0"`, `%^a%`, `%b$%`, `"a\"b"`,
 		`"x y"`, `""`, `%[0-9]+%`, `Abc`, `150`, `"%abc%"`)
 }
@@ -259,4 +264,34 @@ func TestDifferential(t *testing.T) {
 		t.Fatalf("only %d random patterns compiled (%d rejected); the generator is broken", compiled, rejected)
 	}
 	t.Logf("%d patterns compiled, %d rejected", compiled, rejected)
+}
+
+// TestReferenceNumber holds the reference's number parser to §4.1's examples, so that the
+// differential test's oracle is itself checked against the grammar, not against parseNumber.
+func TestReferenceNumber(t *testing.T) {
+	for s, want := range map[string]float64{"1e-3": 1e-3, "1e+3": 1e3, "10e3": 10e3, "10e-3": 10e-3, "+1000": 1000,
+		"55.5": 55.5, "-5": -5, "0012": 12, "1E2": 100, "-0": 0} {
+		if got, ok := refNumber(s); !ok || got != want {
+			t.Errorf("refNumber(%q) = %v, %v; want %v", s, got, ok, want)
+		}
+	}
+	for _, s := range []string{"", "1.", ".5", "1e", "1e+", "+", "++1", "0x10", "Inf", "NaN", "1_0", " 1", "1 ", "1e999", "1,5", "１"} {
+		if got, ok := refNumber(s); ok {
+			t.Errorf("refNumber(%q) = %v, want not a number", s, got)
+		}
+	}
+}
+
+// FuzzNumber compares the package's number scanner with the reference's.
+func FuzzNumber(f *testing.F) {
+	for _, s := range []string{"1e-3", "+1000", "55.5", "1.", ".5", "1e", "0x10", "1e999", "-0", "1E+2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := parseNumber(s)
+		want, wantOK := refNumber(s)
+		if ok != wantOK || ok && math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("parseNumber(%q) = %v, %v; reference %v, %v", s, got, ok, want, wantOK)
+		}
+	})
 }

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 	"unicode"
+
+	"github.com/google/uuid"
 )
 
 // TokenValidity is how long a confirmation token is accepted ("Confirmation tokens are valid
@@ -49,15 +51,9 @@ func NewService(store Store, signer *Signer, baseURL string, now func() time.Tim
 	return &Service{store: store, signer: signer, links: links{base: strings.TrimRight(baseURL, "/")}, now: now}
 }
 
-// newUUID returns a random (version 4) UUID.
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	s := hex.EncodeToString(b[:])
-	return s[0:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:32]
-}
+// newUUID returns a random (version 4) UUID, the form of SNS's message ids and subscription ARN
+// suffixes.
+func newUUID() string { return uuid.NewString() }
 
 // newToken returns a confirmation token: 288 hex characters, the length of AWS's [§3.2].
 func newToken() string {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/awsapi"
 	"github.com/trailwatch/trailwatch/internal/awsapi/monitoringapi"
+	"github.com/trailwatch/trailwatch/internal/corpus"
 	"github.com/trailwatch/trailwatch/internal/metrics"
 	"github.com/trailwatch/trailwatch/internal/store/sqlite"
 )
@@ -287,7 +288,7 @@ func TestSDKMetricsErrors(t *testing.T) {
 // TestCLIv2Query drives the metric operations through Debian's aws CLI v2, which speaks awsQuery
 // to CloudWatch: form-encoded lists and structures in, XML (with the ExtendedStatistics map) out.
 func TestCLIv2Query(t *testing.T) {
-	if e := testCLI(t, "/usr/bin/aws"); e != nil && (!e.protocols["query"] || len(e.protocols) != 1) {
+	if e := testCLI(t, corpus.AWSCLI(t, 2)); e != nil && (!e.protocols["query"] || len(e.protocols) != 1) {
 		t.Errorf("CLI v2 used %v, want awsQuery only", e.protocols)
 	}
 }
@@ -295,7 +296,7 @@ func TestCLIv2Query(t *testing.T) {
 // TestCLIv1 drives them through the pip aws CLI v1, whose newer botocore picks another of
 // CloudWatch's protocols (JSON or CBOR), so the same checks cover a second wire format.
 func TestCLIv1(t *testing.T) {
-	if e := testCLI(t, "/root/.pyenv/shims/aws"); e != nil && e.protocols["query"] {
+	if e := testCLI(t, corpus.AWSCLI(t, 1)); e != nil && e.protocols["query"] {
 		t.Errorf("CLI v1 used %v, want a non-query protocol", e.protocols)
 	}
 }

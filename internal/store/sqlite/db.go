@@ -69,6 +69,11 @@ type DB struct {
 	walTruncs   atomic.Int64  // WAL truncations (TRUNCATE), for tests
 	ckptEvery   time.Duration // Options.CheckpointEvery or checkpointEvery
 
+	// checkpointLoop's ticks and clock, and its idle-truncation hook (Options.checkpointTicks ...).
+	ckptTicks <-chan time.Time // nil: a ticker every checkpointPoll
+	ckptNow   func() time.Time // time.Now unless a test sets it
+	idleTrunc func(ok bool)    // nil unless a test sets it
+
 	// readStmts caches prepared read statements by query text (see readStmt).
 	readStmts sync.Map // string -> *sql.Stmt
 	// writeStmts are the statements prepared on the write connection at Open (prepareWrites); not
@@ -121,14 +126,28 @@ type Options struct {
 	// RewindRetry is how long a failed WAL rewind waits before it is tried again; zero means
 	// walRetryBackoff (500 ms).
 	RewindRetry time.Duration
+	// checkpointTicks, when set (by tests), replaces checkpointLoop's ticker, and checkpointNow its
+	// clock (time.Now): the test decides when the loop looks at the WAL and what time it is then, so
+	// idleness and retry gaps need no real-time sleeps. idleTruncated, when set, is told the outcome
+	// of every idle truncation attempt.
+	checkpointTicks <-chan time.Time
+	checkpointNow   func() time.Time
+	idleTruncated   func(ok bool)
+	// OwnFiles names the other files trailwatch keeps in the data directory (credentials, keys). A
+	// directory that holds only those and the database's files is trailwatch's own, which Open may
+	// make private (see prepareDir).
+	OwnFiles []string
 }
 
 // Open opens (creating if needed) the database in dir and applies pending migrations.
 func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create data directory: %w", err)
+	if err := prepareDir(dir, opts.OwnFiles); err != nil {
+		return nil, err
 	}
 	path := filepath.Join(dir, FileName)
+	if err := createPrivate(path); err != nil {
+		return nil, err
+	}
 	// wal_autocheckpoint(0): checkpoints run on their own connection (checkpointLoop), not inside a commit,
 	// where copying pages back and syncing the database file would stall every waiting writer.
 	// synchronous(NORMAL): commits do not fsync the WAL themselves; syncLoop does, before any caller
@@ -184,7 +203,11 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	db := &DB{path: path, write: write, read: read, ckpt: ckpt, now: now,
 		commits: make(chan *txRequest, 1024), quit: make(chan struct{}), synced: make(chan committedGroup, syncQueue),
 		walKick: make(chan struct{}, 1), walReset: cmp.Or(opts.WALResetSize, walResetSize), ckptEvery: cmp.Or(opts.CheckpointEvery, checkpointEvery),
-		rewindRetry: cmp.Or(opts.RewindRetry, walRetryBackoff)}
+		rewindRetry: cmp.Or(opts.RewindRetry, walRetryBackoff),
+		ckptTicks:   opts.checkpointTicks, ckptNow: opts.checkpointNow, idleTrunc: opts.idleTruncated}
+	if db.ckptNow == nil {
+		db.ckptNow = time.Now
+	}
 	db.syncWAL = db.fsyncWAL
 	err = db.migrate(ctx)
 	if err == nil {
@@ -203,6 +226,86 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	db.committer.Go(db.commitLoop)
 	db.committer.Go(db.checkpointLoop)
 	return db, nil
+}
+
+// The data directory and the database's files are private to the user trailwatch runs as: the
+// database holds CloudTrail records and SNS subscription and confirmation secrets, and its WAL holds
+// recent copies of the same pages.
+
+// prepareDir creates dir with mode 0700, or checks the mode of a directory that already exists. One
+// that others may enter (group or other permission bits) is tightened to 0700 when it is trailwatch's
+// own: empty, or holding nothing but the database's files and ownFiles (a directory made by hand
+// before the first start, or by an earlier trailwatch that left it 0755). Any other directory is
+// refused rather than changed: it holds someone else's files, whose access trailwatch has no
+// business changing, and putting the database there would expose it.
+func prepareDir(dir string, ownFiles []string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("check data directory: %w", err)
+	}
+	if fi.Mode().Perm()&0o077 == 0 {
+		return nil
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("check data directory: %w", err)
+	}
+	for _, e := range entries {
+		if !ownFile(e.Name(), ownFiles) {
+			return fmt.Errorf("data directory %s is open to other users (mode %04o) and holds %q, which is not trailwatch's: "+
+				"make it private (chmod 700) or choose a new directory", dir, fi.Mode().Perm(), e.Name())
+		}
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("make data directory private: %w", err)
+	}
+	return nil
+}
+
+// dbSuffixes returns the suffixes of the database's files: the database, the WAL, its shared-memory
+// index and a rollback journal.
+func dbSuffixes() []string { return []string{"", "-wal", "-shm", "-journal"} }
+
+// ownFile reports whether name is one of trailwatch's files in the data directory.
+func ownFile(name string, ownFiles []string) bool {
+	for _, suf := range dbSuffixes() {
+		if name == FileName+suf {
+			return true
+		}
+	}
+	return slices.Contains(ownFiles, name)
+}
+
+// createPrivate creates the database file with mode 0600 before SQLite opens it, and takes group and
+// other permissions off the files of an existing database. SQLite creates the WAL and shared-memory
+// files with the database file's permissions (unix VFS, robust_open/findCreateFileMode), so a 0600
+// database gets a 0600 WAL; left to the driver, the database itself would be 0644 under umask 022.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("create database file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("create database file: %w", err)
+	}
+	for _, suf := range dbSuffixes() {
+		fi, err := os.Stat(path + suf)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("check database file: %w", err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(path+suf, fi.Mode().Perm()&0o700); err != nil {
+				return fmt.Errorf("make database file private: %w", err)
+			}
+		}
+	}
+	return nil
 }
 
 // Path returns the database file's path.
@@ -404,9 +507,13 @@ const walResetSize = 256 << 20
 // to copy. After checkpointEvery without a commit it truncates a WAL file left large by heavy
 // ingestion, which resetWAL does not (see there), giving the disk space back while nothing waits.
 func (db *DB) checkpointLoop() {
-	tick := time.NewTicker(min(checkpointPoll, db.ckptEvery))
-	defer tick.Stop()
-	last, lastGroups := time.Now(), db.groups.Load()
+	ticks := db.ckptTicks
+	if ticks == nil {
+		tick := time.NewTicker(min(checkpointPoll, db.ckptEvery))
+		defer tick.Stop()
+		ticks = tick.C
+	}
+	last, lastGroups := db.ckptNow(), db.groups.Load()
 	idleSince := last
 	var idleRetryAt time.Time // no idle truncation before it: one failed (a long read)
 	for {
@@ -416,8 +523,8 @@ func (db *DB) checkpointLoop() {
 		case <-db.quit:
 			return
 		case <-db.walKick:
-			kicked, now = true, time.Now()
-		case now = <-tick.C:
+			kicked, now = true, db.ckptNow()
+		case now = <-ticks:
 		}
 		size := int64(0)
 		if info, err := os.Stat(db.path + "-wal"); err == nil {
@@ -431,8 +538,12 @@ func (db *DB) checkpointLoop() {
 			// a failed one is not retried at once (the ticker may have a tick waiting): a write
 			// arriving meanwhile must get its turn (found in review: retried back to back, they
 			// kept a write waiting until its busy timeout failed it).
-			if !db.truncateWAL() {
-				idleRetryAt = time.Now().Add(max(db.ckptEvery, db.rewindRetry))
+			ok := db.truncateWAL()
+			if !ok {
+				idleRetryAt = db.ckptNow().Add(max(db.ckptEvery, db.rewindRetry))
+			}
+			if db.idleTrunc != nil {
+				db.idleTrunc(ok)
 			}
 			continue
 		}

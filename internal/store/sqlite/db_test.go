@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -483,27 +484,63 @@ func TestLongReaderDoesNotStallWrites(t *testing.T) {
 }
 
 // TestIdleTruncationYieldsToWrites: after an idle spell with a read transaction open, the checkpoint
-// loop's idle truncation waits for the reader and fails, and a write arriving then must still get
-// through promptly (found in review: truncations retried back to back held the write lock until the
-// write's busy timeout failed it with "database is locked" after 10 s).
+// loop's idle truncation waits for the reader and fails; it must not be retried before the retry gap
+// has passed, however many ticks arrive meanwhile, so that a write arriving then gets its turn (found
+// in review: truncations retried back to back, each holding writers off for up to 100 ms, kept a
+// write waiting until its busy timeout failed it with "database is locked" after 10 s). The test
+// drives the loop's ticks and clock itself: no real-time gaps.
 func TestIdleTruncationYieldsToWrites(t *testing.T) {
 	ctx := context.Background()
-	// ~600 KB of WAL: over a quarter of the limit, so idle truncation applies, and under the limit,
-	// so no rewind or truncation runs while it is written (one did under CI's load, and left too
-	// little WAL for the test).
 	const limit = 1 << 20
-	db, walSize := openWALTest(t, limit, 0)
-	for i := range 12 {
-		if err := db.withTx(ctx, func(tx *sql.Tx) error {
-			for j := range 8 {
-				if _, err := tx.Exec(`INSERT OR REPLACE INTO wal_test (k, v) VALUES (?, randomblob(2000))`, i*8+j); err != nil {
-					return err
-				}
-			}
-			return nil
-		}); err != nil {
+	ticks := make(chan time.Time) // unbuffered: a send returns once the loop has taken the tick
+	var clock atomic.Int64        // the loop's time, in nanoseconds since t0
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	now := func() time.Time { return t0.Add(time.Duration(clock.Load())) }
+	attempts := make(chan bool, 100)
+	db, err := Open(ctx, t.TempDir(), Options{WALResetSize: limit, checkpointTicks: ticks, checkpointNow: now,
+		idleTruncated: func(ok bool) { attempts <- ok }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// tick advances the loop's clock to at and hands it a tick, then one more at the same time, which
+	// the loop takes only after it has handled the first (idle truncation included).
+	tick := func(at time.Duration) {
+		clock.Store(int64(at))
+		ticks <- now()
+		ticks <- now()
+	}
+	write := func(k int, size int) error {
+		return db.withTx(ctx, func(tx *sql.Tx) error {
+			_, err := tx.Exec(`INSERT OR REPLACE INTO wal_test (k, v) VALUES (?, randomblob(?))`, k, size)
+			return err
+		})
+	}
+	if err := db.withTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`CREATE TABLE wal_test (k INTEGER PRIMARY KEY, v BLOB)`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ckpt.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil { // Open's migrations fill the WAL
+		t.Fatal(err)
+	}
+	// ~600 KB of WAL: over a quarter of the limit, so idle truncation applies, and under it, so no
+	// rewind runs.
+	for i := range 96 {
+		if err := write(i, 2000); err != nil {
 			t.Fatal(err)
 		}
+	}
+	walSize := func() int64 {
+		info, err := os.Stat(db.path + "-wal")
+		if err != nil {
+			return 0
+		}
+		return info.Size()
+	}
+	if walSize() <= limit/4 {
+		t.Fatalf("WAL %d bytes: too small for idle truncation", walSize())
 	}
 	conn, err := db.read.Conn(ctx)
 	if err != nil {
@@ -517,23 +554,36 @@ func TestIdleTruncationYieldsToWrites(t *testing.T) {
 	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM wal_test`).Scan(&n); err != nil { // the snapshot pins the WAL
 		t.Fatal(err)
 	}
-	if walSize() <= limit/4 {
-		t.Fatalf("WAL %d bytes: too small for idle truncation", walSize())
+
+	tick(time.Second) // the loop sees the writes: not idle yet
+	if len(attempts) != 0 {
+		t.Fatalf("idle truncation tried %d times right after writes", len(attempts))
 	}
-	// The idle spell itself (the checkpoint loop runs on real time): idle after 50 ms here, then
-	// truncation attempts, each failing after waiting 100 ms for the reader.
-	time.Sleep(600 * time.Millisecond)
-	start := time.Now()
-	if err := db.withTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.Exec(`INSERT INTO wal_test (k, v) VALUES (9999, 'x')`)
-		return err
-	}); err != nil {
-		t.Fatalf("write after the idle spell failed after %v: %v", time.Since(start), err)
+	every := db.ckptEvery
+	tick(time.Second + every) // idle now: one truncation, which the reader makes fail
+	if got := len(attempts); got != 1 || <-attempts {
+		t.Fatalf("after the idle spell: %d truncation attempts, want 1 that failed", got)
 	}
-	if took := time.Since(start); took > time.Second {
-		t.Fatalf("write after the idle spell took %v", took)
+	retryGap := max(db.ckptEvery, db.rewindRetry)
+	for i := range 20 { // ticks within the retry gap, as a busy ticker would deliver them
+		tick(time.Second + every + retryGap*time.Duration(i)/20)
+	}
+	if got := len(attempts); got != 0 {
+		t.Fatalf("%d more truncation attempts within the retry gap, want none", got)
+	}
+	if err := write(9999, 1); err != nil {
+		t.Fatalf("write after the idle spell: %v", err)
 	}
 	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
 		t.Fatal(err)
+	}
+	// The reader is gone: once idle again and past the gap, the truncation is tried and succeeds.
+	tick(2*time.Second + every + retryGap)
+	tick(2*time.Second + 2*every + retryGap)
+	if got := len(attempts); got != 1 || !<-attempts {
+		t.Fatalf("after the reader left: %d truncation attempts, want 1 that succeeded", got)
+	}
+	if walSize() != 0 {
+		t.Errorf("WAL %d bytes after the truncation", walSize())
 	}
 }
