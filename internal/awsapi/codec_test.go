@@ -196,6 +196,11 @@ func TestTimeCBOR(t *testing.T) {
 	if err := v.UnmarshalCBOR(otherTag); err == nil {
 		t.Errorf("tag 0 accepted")
 	}
+	// Leniently, an untagged number is seconds too.
+	untagged, _ := cbor.Marshal(1764183600.25)
+	if err := v.UnmarshalCBOR(untagged); err != nil || v.UnixMilli() != 1764183600250 {
+		t.Errorf("untagged = %v, %v", v, err)
+	}
 }
 
 type cInput struct {

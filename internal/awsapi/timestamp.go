@@ -119,7 +119,7 @@ func (t Time) MarshalCBOR() ([]byte, error) {
 func (t *Time) UnmarshalCBOR(b []byte) error {
 	var raw cbor.RawTag
 	content := b
-	if err := raw.UnmarshalCBOR(b); err == nil {
+	if err := cbor.Unmarshal(b, &raw); err == nil {
 		if raw.Number != 1 {
 			return fmt.Errorf("timestamp has CBOR tag %d, want 1", raw.Number)
 		}

@@ -57,29 +57,30 @@ type putMetricAlarmInput struct {
 }
 
 type metricAlarm struct {
-	AlarmName             *string       `json:"AlarmName,omitempty"`
-	AlarmArn              *string       `json:"AlarmArn,omitempty"`
-	AlarmDescription      *string       `json:"AlarmDescription,omitempty"`
-	ActionsEnabled        *bool         `json:"ActionsEnabled,omitempty"`
-	AlarmActions          []string      `json:"AlarmActions"`
-	OKActions             []string      `json:"OKActions"`
-	StateValue            *string       `json:"StateValue,omitempty"`
-	StateReason           *string       `json:"StateReason,omitempty"`
-	StateUpdatedTimestamp *awsapi.Time  `json:"StateUpdatedTimestamp,omitempty"`
-	MetricName            *string       `json:"MetricName,omitempty"`
-	Namespace             *string       `json:"Namespace,omitempty"`
-	Statistic             *string       `json:"Statistic,omitempty"`
-	Dimensions            []dimension   `json:"Dimensions"`
-	Period                *int32        `json:"Period,omitempty"`
-	EvaluationPeriods     *int32        `json:"EvaluationPeriods,omitempty"`
-	DatapointsToAlarm     *int32        `json:"DatapointsToAlarm,omitempty"`
-	Threshold             *float64      `json:"Threshold,omitempty"`
-	ComparisonOperator    *string       `json:"ComparisonOperator,omitempty"`
-	TreatMissingData      *string       `json:"TreatMissingData,omitempty"`
-	EvaluationState       *string       `json:"EvaluationState,omitempty"`
-	StateTransitionedAt   *awsapi.Time  `json:"StateTransitionedTimestamp,omitempty"`
-	unexported            int           //nolint:unused // must be ignored by every codec
-	Ignored               chan struct{} `json:"-"`
+	AlarmName             *string      `json:"AlarmName,omitempty"`
+	AlarmArn              *string      `json:"AlarmArn,omitempty"`
+	AlarmDescription      *string      `json:"AlarmDescription,omitempty"`
+	ActionsEnabled        *bool        `json:"ActionsEnabled,omitempty"`
+	AlarmActions          []string     `json:"AlarmActions"`
+	OKActions             []string     `json:"OKActions"`
+	StateValue            *string      `json:"StateValue,omitempty"`
+	StateReason           *string      `json:"StateReason,omitempty"`
+	StateUpdatedTimestamp *awsapi.Time `json:"StateUpdatedTimestamp,omitempty"`
+	MetricName            *string      `json:"MetricName,omitempty"`
+	Namespace             *string      `json:"Namespace,omitempty"`
+	Statistic             *string      `json:"Statistic,omitempty"`
+	Dimensions            []dimension  `json:"Dimensions"`
+	Period                *int32       `json:"Period,omitempty"`
+	EvaluationPeriods     *int32       `json:"EvaluationPeriods,omitempty"`
+	DatapointsToAlarm     *int32       `json:"DatapointsToAlarm,omitempty"`
+	Threshold             *float64     `json:"Threshold,omitempty"`
+	ComparisonOperator    *string      `json:"ComparisonOperator,omitempty"`
+	TreatMissingData      *string      `json:"TreatMissingData,omitempty"`
+	EvaluationState       *string      `json:"EvaluationState,omitempty"`
+	StateTransitionedAt   *awsapi.Time `json:"StateTransitionedTimestamp,omitempty"`
+	//lint:ignore U1000 the codecs must ignore an unexported field; nothing reads it
+	unexported int
+	Ignored    chan struct{} `json:"-"`
 }
 
 type describeAlarmsInput struct {
