@@ -97,22 +97,42 @@ func (db *DB) AllTrails(ctx context.Context) ([]ScopedTrail, error) {
 	return out, rows.Err()
 }
 
-// UpdateTrail implements trail.Store.
-func (db *DB) UpdateTrail(ctx context.Context, sc trail.Scope, t trail.Trail) error {
-	doc, err := json.Marshal(t)
-	if err != nil {
-		return fmt.Errorf("encode trail: %w", err)
-	}
-	return db.withTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE trails SET config = ? WHERE account_id = ? AND region = ? AND name = ?`, string(doc), sc.AccountID, sc.Region, t.Name)
-		if err != nil {
-			return fmt.Errorf("update trail: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
+// UpdateTrail implements trail.Store: the trail is read, changed by fn and written back inside
+// one write transaction, which the single writer connection runs alone, so no other update can
+// come between the read and the write.
+func (db *DB) UpdateTrail(ctx context.Context, sc trail.Scope, name string, fn func(*trail.Trail) error) (trail.Trail, error) {
+	var out trail.Trail
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		var doc string
+		err := tx.QueryRowContext(ctx, `SELECT config FROM trails WHERE account_id = ? AND region = ? AND name = ?`, sc.AccountID, sc.Region, name).Scan(&doc)
+		if errors.Is(err, sql.ErrNoRows) {
 			return trail.ErrNotFound
 		}
+		if err != nil {
+			return fmt.Errorf("read trail: %w", err)
+		}
+		var t trail.Trail
+		if err := json.Unmarshal([]byte(doc), &t); err != nil {
+			return fmt.Errorf("decode trail: %w", err)
+		}
+		if err := fn(&t); err != nil {
+			return err
+		}
+		t.Name = name
+		b, err := json.Marshal(t)
+		if err != nil {
+			return fmt.Errorf("encode trail: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE trails SET config = ? WHERE account_id = ? AND region = ? AND name = ?`, string(b), sc.AccountID, sc.Region, name); err != nil {
+			return fmt.Errorf("write trail: %w", err)
+		}
+		out = t
 		return nil
 	})
+	if err != nil {
+		return trail.Trail{}, err
+	}
+	return out, nil
 }
 
 // DeleteTrail implements trail.Store.
