@@ -178,3 +178,37 @@ func (db *DB) MarkProcessed(ctx context.Context, source string, keys []string, r
 		return nil
 	})
 }
+
+// Cursors implements ingest.ObjectLog.
+func (db *DB) Cursors(ctx context.Context, source string) (map[string]string, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT partition, key FROM ingest_cursors WHERE source = ?`, source)
+	if err != nil {
+		return nil, fmt.Errorf("read listing cursors: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var part, key string
+		if err := rows.Scan(&part, &key); err != nil {
+			return nil, fmt.Errorf("read listing cursors: %w", err)
+		}
+		out[part] = key
+	}
+	return out, rows.Err()
+}
+
+// SaveCursors implements ingest.ObjectLog: the cursors are written in one transaction.
+func (db *DB) SaveCursors(ctx context.Context, source string, cursors map[string]string) error {
+	if len(cursors) == 0 {
+		return nil
+	}
+	return db.withTx(ctx, func(tx *sql.Tx) error {
+		for part, key := range cursors {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO ingest_cursors (source, partition, key) VALUES (?, ?, ?)
+				ON CONFLICT (source, partition) DO UPDATE SET key = excluded.key`, source, part, key); err != nil {
+				return fmt.Errorf("write listing cursor: %w", err)
+			}
+		}
+		return nil
+	})
+}

@@ -53,6 +53,9 @@ func TestTrailStore(t *testing.T) {
 	}
 	mustOK(t, db.MarkProcessed(ctx, "src", []string{"k1", "k3"}, []int{3, 0}, time.Now()))
 	mustOK(t, db.MarkProcessed(ctx, "src", []string{"k1"}, []int{3}, time.Now()))
+	mustOK(t, db.SaveCursors(ctx, "src", map[string]string{"AWSLogs/1/CloudTrail/us-east-1/": "k1", "AWSLogs/1/CloudTrail/eu-west-1/": "k0"}))
+	mustOK(t, db.SaveCursors(ctx, "src", map[string]string{"AWSLogs/1/CloudTrail/us-east-1/": "k3"}))
+	mustOK(t, db.SaveCursors(ctx, "other", map[string]string{"AWSLogs/1/CloudTrail/us-east-1/": "x"}))
 	mustOK(t, db.DeleteTrail(ctx, b, "main"))
 	if err := db.DeleteTrail(ctx, b, "main"); !errors.Is(err, trail.ErrNotFound) {
 		t.Fatalf("delete missing: %v", err)
@@ -75,6 +78,12 @@ func TestTrailStore(t *testing.T) {
 	}
 	if _, err := db.GetTrail(ctx, b, "main"); !errors.Is(err, trail.ErrNotFound) {
 		t.Fatalf("deleted trail: %v", err)
+	}
+	// So do the listing cursors, per source.
+	cur, err := db.Cursors(ctx, "src")
+	mustOK(t, err)
+	if fmt.Sprint(cur) != "map[AWSLogs/1/CloudTrail/eu-west-1/:k0 AWSLogs/1/CloudTrail/us-east-1/:k3]" {
+		t.Fatalf("cursors after reopen: %v", cur)
 	}
 }
 
