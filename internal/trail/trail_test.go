@@ -266,3 +266,6 @@ func TestUpdateLogGroupCheckedInTransaction(t *testing.T) {
 		t.Fatalf("log groups checked: %v, want [g1 other]", checked)
 	}
 }
+
+// NewMemStore gives the external conformance test (package trail_test) the in-memory store.
+func NewMemStore() Store { return &memStore{trails: map[Scope]map[string]Trail{}} }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/trailwatch/trailwatch/internal/trail"
+	"github.com/trailwatch/trailwatch/internal/trail/trailtest"
 )
 
 func TestTrailStore(t *testing.T) {
@@ -87,28 +88,14 @@ func TestTrailStore(t *testing.T) {
 	}
 }
 
-// TestTrailUpdateIsAtomic has many goroutines append to a trail's prefix at once through the
-// store's read-modify-write: none of the appends is lost.
-func TestTrailUpdateIsAtomic(t *testing.T) {
-	ctx := context.Background()
-	db, err := Open(ctx, t.TempDir(), Options{})
-	mustOK(t, err)
-	defer db.Close()
-	a := trail.Scope{AccountID: "111122223333", Region: "us-east-1"}
-	mustOK(t, db.CreateTrail(ctx, a, trail.Trail{Name: "main", S3BucketName: "bucket"}))
-	var wg sync.WaitGroup
-	for range 32 {
-		wg.Go(func() {
-			_, err := db.UpdateTrail(ctx, a, "main", func(t *trail.Trail) error { t.S3KeyPrefix += "x"; return nil })
-			mustOK(t, err)
-		})
-	}
-	wg.Wait()
-	got, err := db.GetTrail(ctx, a, "main")
-	mustOK(t, err)
-	if len(got.S3KeyPrefix) != 32 {
-		t.Fatalf("prefix %q: %d of 32 updates kept", got.S3KeyPrefix, len(got.S3KeyPrefix))
-	}
+// TestTrailConformance holds the SQLite backend to trail.Store's contract.
+func TestTrailConformance(t *testing.T) {
+	trailtest.Run(t, func(t *testing.T) trail.Store {
+		db, err := Open(context.Background(), t.TempDir(), Options{})
+		mustOK(t, err)
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
 }
 
 // TestTrailStopRacesUpdate is issue 11's race: StopLogging and UpdateTrail calls running at once
