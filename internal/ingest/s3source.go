@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -36,6 +39,12 @@ type ObjectLog interface {
 	// MarkProcessed records objects (keys, with the number of records each held) as processed,
 	// in one transaction (idempotent).
 	MarkProcessed(ctx context.Context, source string, keys []string, records []int, at time.Time) error
+	// Cursors returns the source's listing cursors: for each date partition of its bucket, the
+	// key up to which every object of the partition has been processed.
+	Cursors(ctx context.Context, source string) (map[string]string, error)
+	// SaveCursors stores listing cursors (partition to key), replacing those of the same
+	// partitions, in one transaction.
+	SaveCursors(ctx context.Context, source string, cursors map[string]string) error
 }
 
 // S3Source reads CloudTrail log files from an S3 bucket, either from SQS notifications of new
@@ -47,6 +56,38 @@ type ObjectLog interface {
 // earlier ones, which deduplication makes harmless; a message is deleted only after all its
 // objects' events are stored. Objects are identified by key alone: CloudTrail never rewrites a key
 // (each file name carries a unique id).
+//
+// # Polling costs what is new
+//
+// A polling round does not list the whole bucket. CloudTrail's keys are
+// <prefix>AWSLogs/[<org-id>/]<account>/CloudTrail/<region>/YYYY/MM/DD/<account>_CloudTrail_<region>_YYYYMMDDTHHmmZ_<unique>.json.gz,
+// so they sort by date within one account and region but not across them (account, then region,
+// then date): one StartAfter for the bucket would skip every account and region but the last.
+// The source therefore keeps one cursor per date partition, the key prefix before a YYYY/MM/DD/
+// directory (for CloudTrail, one per account, region and kind of file), in the ObjectLog with the
+// processed objects, so it survives restarts. The cursor is the last key up to which every listed
+// object of the partition was processed; an object that failed holds its partition's cursor, so
+// it is retried (and its error shown) every round.
+//
+// A round walks the bucket partition by partition: a one-key listing finds the next key after the
+// previous partition; if it is in a partition, that partition is listed (Prefix = the partition)
+// from a little before its cursor, then the walk resumes after the partition's last key. A new
+// account or region is found by the same walk and read from its beginning. Keys outside any date
+// partition are listed every round, as before, in pages of growing size (a few files such as
+// CloudTrail's ConfigWritabilityCheckFile, or a bucket of another layout). A round thus makes
+// about two listings per partition and returns the new keys, those of the look-back window and
+// one key per partition: it looks up in the processed set only the keys it lists.
+//
+// The look-back window is Lookback (one hour by default) before the cursor's file time. CloudTrail
+// names a file after the minute it was delivered ("the year, month, day, hour, and minute when the
+// log file was delivered", https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-log-file-examples.html),
+// and it delivers several files in the same minutes, whose random unique strings sort in any
+// order; one can become visible in a listing after a file with a later name. A file that shows
+// up in the listing more than Lookback after its name's minute is missed. A delivery delayed by an
+// outage does not count: the file is named when it is delivered. Keys re-listed in the window are
+// checked against the processed set, which is what makes the window safe. When the file name
+// carries no time the window is whole days: the round starts at the directory of the day that
+// precedes the cursor's day by Lookback (in practice the previous day).
 type S3Source struct {
 	// Name identifies the source in the ObjectLog (a trail ARN).
 	Name           string
@@ -62,6 +103,9 @@ type S3Source struct {
 	Interval time.Duration
 	// WaitSeconds is the SQS long-poll wait, 0 to 20.
 	WaitSeconds int32
+	// Lookback is how far before a partition's cursor a polling round lists again, for objects
+	// that became visible after later ones; 0 means DefaultLookback.
+	Lookback time.Duration
 	// Workers is how many objects (polling) or messages (queue) are processed at once; 0 means 4.
 	// Concurrent batches share SQLite commits (group commit), which is most of the gain.
 	Workers int
@@ -74,6 +118,10 @@ type S3Source struct {
 	lastError string
 	lastErrAt time.Time
 }
+
+// DefaultLookback is S3Source.Lookback's default: twelve times CloudTrail's five-minute delivery
+// cadence, for files that become visible a little after later ones.
+const DefaultLookback = time.Hour
 
 // Status is what GetTrailStatus reports about a source.
 type Status struct {
@@ -140,8 +188,8 @@ func (s *S3Source) Run(ctx context.Context) error {
 }
 
 // Round does one unit of work: in queue mode it receives up to 10 messages and processes their
-// objects; in polling mode it lists the bucket under Prefix and processes every object not yet
-// processed.
+// objects; in polling mode it lists what is new under Prefix (see the type's documentation) and
+// processes every object not yet processed.
 func (s *S3Source) Round(ctx context.Context) (Stats, error) {
 	var st Stats
 	var err error
@@ -219,47 +267,243 @@ func (s *S3Source) parallel(n int, fn func(i int)) {
 // pollChunk is how many objects a polling round stores together.
 const pollChunk = 100
 
+// listPage is the page size of listings that keep every key they return.
+const listPage = 1000
+
+// listed is a key a polling round listed, with its date partition ("" if it has none).
+type listed struct {
+	key, part string
+}
+
+func (s *S3Source) lookback() time.Duration {
+	if s.Lookback > 0 {
+		return s.Lookback
+	}
+	return DefaultLookback
+}
+
 func (s *S3Source) pollRound(ctx context.Context) (Stats, error) {
+	cursors, err := s.Log.Cursors(ctx, s.Name)
+	if err != nil {
+		return Stats{}, fmt.Errorf("read listing cursors: %w", err)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// Chunks are fetched and decoded ahead while the previous chunk is being stored: decoding and
 	// SQLite's single writer then overlap.
 	chunks := make(chan prepared, 1)
 	var listErr error
+	start := maps.Clone(cursors) // the walk's; advance moves cursors as chunks are stored
 	go func() {
 		defer close(chunks)
-		p := s3.NewListObjectsV2Paginator(s.S3, &s3.ListObjectsV2Input{Bucket: aws.String(s.Bucket), Prefix: aws.String(s.Prefix)})
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctx)
-			if err != nil {
-				listErr = fmt.Errorf("list s3://%s/%s: %w", s.Bucket, s.Prefix, err)
-				return
+		var batch []listed
+		emit := func(l listed) error {
+			batch = append(batch, l)
+			if len(batch) < pollChunk {
+				return nil
 			}
-			for i := 0; i < len(page.Contents); i += pollChunk {
-				var keys []string
-				for _, o := range page.Contents[i:min(i+pollChunk, len(page.Contents))] {
-					keys = append(keys, aws.ToString(o.Key))
-				}
-				select {
-				case chunks <- s.prepare(ctx, keys):
-				case <-ctx.Done():
-					return
-				}
-			}
+			return send(ctx, chunks, s.prepare(ctx, slices.Clone(batch)), func() { batch = batch[:0] })
+		}
+		if listErr = s.walk(ctx, start, emit); listErr != nil {
+			return
+		}
+		if len(batch) > 0 {
+			listErr = send(ctx, chunks, s.prepare(ctx, batch), func() {})
 		}
 	}()
 	var total Stats
+	var errs []error
+	blocked := map[string]bool{} // partitions whose cursor stops at a failed object this round
 	for p := range chunks {
-		st, err := s.commit(ctx, p)
+		st, err := s.store(ctx, p)
 		total.Add(st)
 		if err != nil {
 			cancel()
 			for range chunks {
 			}
-			return total, err
+			return total, errors.Join(append(errs, err)...)
+		}
+		if err := s.advance(ctx, cursors, blocked, p); err != nil {
+			cancel()
+			for range chunks {
+			}
+			return total, errors.Join(append(errs, err)...)
+		}
+		if p.err != nil {
+			errs = append(errs, p.err)
 		}
 	}
-	return total, listErr
+	return total, errors.Join(append(errs, listErr)...)
+}
+
+// send hands a prepared chunk to the committer, then calls sent.
+func send(ctx context.Context, chunks chan<- prepared, p prepared, sent func()) error {
+	select {
+	case chunks <- p:
+		sent()
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// advance moves the cursors of the partitions of a stored chunk past its objects, in key order,
+// up to the first object that failed (which blocks its partition for the rest of the round), and
+// saves those that moved.
+func (s *S3Source) advance(ctx context.Context, cursors map[string]string, blocked map[string]bool, p prepared) error {
+	moved := map[string]string{}
+	for _, l := range p.listed {
+		switch {
+		case l.part == "" || blocked[l.part]:
+		case p.failed[l.key]:
+			blocked[l.part] = true
+		case l.key > cursors[l.part]:
+			cursors[l.part] = l.key
+			moved[l.part] = l.key
+		}
+	}
+	if err := s.Log.SaveCursors(ctx, s.Name, moved); err != nil {
+		return fmt.Errorf("save listing cursors: %w", err)
+	}
+	return nil
+}
+
+// walk lists what a polling round must look at, in key order, partition by partition (see the
+// type's documentation), and hands each key to emit.
+func (s *S3Source) walk(ctx context.Context, cursors map[string]string, emit func(listed) error) error {
+	pos := "" // every key up to pos has been listed or skipped
+	size := int32(1)
+	for {
+		out, err := s.S3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(s.Bucket), Prefix: aws.String(s.Prefix),
+			StartAfter: nonEmpty(pos), MaxKeys: aws.Int32(size)})
+		if err != nil {
+			return fmt.Errorf("list s3://%s/%s: %w", s.Bucket, s.Prefix, err)
+		}
+		jumped := false
+		for _, o := range out.Contents {
+			k := aws.ToString(o.Key)
+			part, ok := datePartition(k)
+			if !ok {
+				if err := emit(listed{key: k}); err != nil {
+					return err
+				}
+				pos = k
+				continue
+			}
+			start := pos
+			if c := cursors[part]; c != "" {
+				start = max(start, s.windowStart(c))
+			}
+			last, err := s.listPartition(ctx, part, start, emit)
+			if err != nil {
+				return err
+			}
+			pos = max(start, last)
+			jumped = true
+			break
+		}
+		switch {
+		case jumped:
+			// What follows the partition is unknown: look at one key.
+			size = 1
+		case len(out.Contents) == 0 || !aws.ToBool(out.IsTruncated):
+			return nil
+		default:
+			// Keys outside partitions: list them in pages that double up to listPage, so that the
+			// page that runs into the next partition returns few of its keys when such keys are few.
+			size = min(2*size, listPage)
+		}
+	}
+}
+
+// listPartition lists a date partition's keys after start and returns the last one ("" if none).
+func (s *S3Source) listPartition(ctx context.Context, part, start string, emit func(listed) error) (string, error) {
+	last := ""
+	p := s3.NewListObjectsV2Paginator(s.S3, &s3.ListObjectsV2Input{Bucket: aws.String(s.Bucket), Prefix: aws.String(part),
+		StartAfter: nonEmpty(start), MaxKeys: aws.Int32(listPage)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return "", fmt.Errorf("list s3://%s/%s: %w", s.Bucket, part, err)
+		}
+		for _, o := range page.Contents {
+			k := aws.ToString(o.Key)
+			l := listed{key: k}
+			if kp, ok := datePartition(k); ok && kp == part {
+				l.part = part
+			}
+			if err := emit(l); err != nil {
+				return "", err
+			}
+			last = k
+		}
+	}
+	return last, nil
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return aws.String(s)
+}
+
+// datePartition returns the part of key before its first YYYY/MM/DD/ directory (a valid date),
+// the key's date partition; ok is false when the key has no such directory.
+func datePartition(key string) (string, bool) {
+	for i := 0; i+11 <= len(key); i++ {
+		if i > 0 && key[i-1] != '/' {
+			continue
+		}
+		if _, ok := dayAt(key, i); ok {
+			return key[:i], true
+		}
+	}
+	return "", false
+}
+
+// dayAt parses the YYYY/MM/DD/ directory at key[i:].
+func dayAt(key string, i int) (time.Time, bool) {
+	if i+11 > len(key) || key[i+4] != '/' || key[i+7] != '/' || key[i+10] != '/' {
+		return time.Time{}, false
+	}
+	for _, j := range []int{0, 1, 2, 3, 5, 6, 8, 9} {
+		if key[i+j] < '0' || key[i+j] > '9' {
+			return time.Time{}, false
+		}
+	}
+	d, err := time.Parse("2006/01/02", key[i:i+10])
+	return d, err == nil
+}
+
+// fileStamp finds the delivery time in a CloudTrail file name: _YYYYMMDDTHHmmZ_ (log files) or
+// _YYYYMMDDTHHmmssZ (digest files).
+var fileStamp = regexp.MustCompile(`_(\d{8}T\d{4}(\d{2})?Z)`)
+
+// windowStart is the StartAfter of a partition whose cursor is cursor: the key a file delivered
+// Lookback before the cursor's file would have (the same name with the time moved back), or,
+// when the name carries no time, the directory of the day Lookback before the cursor's day.
+func (s *S3Source) windowStart(cursor string) string {
+	part, ok := datePartition(cursor)
+	if !ok {
+		return ""
+	}
+	day, _ := dayAt(cursor, len(part))
+	name := cursor[len(part)+11:]
+	if m := fileStamp.FindStringSubmatchIndex(name); m != nil {
+		layout := "20060102T1504Z"
+		if m[4] >= 0 {
+			layout = "20060102T150405Z"
+		}
+		if t, err := time.Parse(layout, name[m[2]:m[3]]); err == nil {
+			from := t.Add(-s.lookback())
+			// A name whose time is not its directory's day could put this after the cursor.
+			if w := part + from.Format("2006/01/02/") + name[:m[2]] + from.Format(layout); w < cursor {
+				return w
+			}
+		}
+	}
+	return part + day.Add(-s.lookback()).Format("2006/01/02/")
 }
 
 // prepared is a set of objects fetched and decoded, ready to be stored.
@@ -267,7 +511,9 @@ type prepared struct {
 	records cloudtrail.Result
 	keys    []string // objects to record as processed once the records are stored
 	counts  []int
-	err     error // failures to report (objects not in keys are retried later)
+	listed  []listed        // every key looked at, in key order (polling)
+	failed  map[string]bool // keys of listed not processed (to retry)
+	err     error           // failures to report (objects not in keys are retried later)
 }
 
 // fetched is one object read and decoded.
@@ -282,24 +528,35 @@ type fetched struct {
 // decoded concurrently, delivered as one set (a few large transactions), then recorded as
 // processed in one transaction. Nothing is recorded unless the records are stored.
 func (s *S3Source) processKeys(ctx context.Context, keys []string) (Stats, error) {
-	return s.commit(ctx, s.prepare(ctx, keys))
+	ls := make([]listed, len(keys))
+	for i, k := range keys {
+		ls[i] = listed{key: k}
+	}
+	p := s.prepare(ctx, ls)
+	st, err := s.store(ctx, p)
+	if err != nil {
+		return st, err
+	}
+	return st, p.err
 }
 
 // prepare fetches and decodes the objects not yet processed.
-func (s *S3Source) prepare(ctx context.Context, keys []string) prepared {
-	var p prepared
+func (s *S3Source) prepare(ctx context.Context, ls []listed) prepared {
+	p := prepared{listed: ls, failed: map[string]bool{}}
 	var todo []string
-	for _, k := range keys {
-		if cloudtrail.ParseKey(k).Digest {
+	for _, l := range ls {
+		if cloudtrail.ParseKey(l.key).Digest {
 			continue
 		}
-		done, err := s.Log.Processed(ctx, s.Name, k)
+		done, err := s.Log.Processed(ctx, s.Name, l.key)
 		if err != nil {
-			p.err = fmt.Errorf("check processed objects: %w", err)
-			return prepared{err: p.err}
+			for _, l := range ls {
+				p.failed[l.key] = true
+			}
+			return prepared{listed: ls, failed: p.failed, err: fmt.Errorf("check processed objects: %w", err)}
 		}
 		if !done {
-			todo = append(todo, k)
+			todo = append(todo, l.key)
 		}
 	}
 	objs := make([]fetched, len(todo))
@@ -309,6 +566,7 @@ func (s *S3Source) prepare(ctx context.Context, keys []string) prepared {
 		switch {
 		case o.err != nil:
 			errs = append(errs, o.err)
+			p.failed[o.key] = true
 		case o.bad != nil:
 			errs = append(errs, o.bad)
 			p.keys, p.counts = append(p.keys, o.key), append(p.counts, 0)
@@ -322,8 +580,8 @@ func (s *S3Source) prepare(ctx context.Context, keys []string) prepared {
 	return p
 }
 
-// commit stores prepared records, then records their objects as processed.
-func (s *S3Source) commit(ctx context.Context, p prepared) (Stats, error) {
+// store stores prepared records, then records their objects as processed.
+func (s *S3Source) store(ctx context.Context, p prepared) (Stats, error) {
 	st, err := s.Sink.Deliver(ctx, s.Dest, p.records)
 	if err != nil {
 		return st, err
@@ -333,7 +591,7 @@ func (s *S3Source) commit(ctx context.Context, p prepared) (Stats, error) {
 			return st, fmt.Errorf("record processed objects: %w", err)
 		}
 	}
-	return st, p.err
+	return st, nil
 }
 
 // fetch reads and decodes one object. Objects that hold no records decode to nothing.

@@ -36,3 +36,9 @@ func alreadyExists(sc Scope, name string) *Error {
 }
 
 func invalidName(msg string) *Error { return &Error{"InvalidTrailNameException", msg} }
+
+// concurrentModification is CloudTrail's answer to an update that lost a race it cannot resolve
+// (code and text from CloudTrail's service model, as botocore documents the exception).
+func concurrentModification() *Error {
+	return &Error{"ConcurrentModificationException", "You are trying to update a resource when another request is in progress. Allow sufficient wait time for the previous request to complete, then retry your request."}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -15,8 +16,13 @@ type Store interface {
 	GetTrail(ctx context.Context, sc Scope, name string) (Trail, error)
 	// ListTrails returns the scope's trails sorted by name.
 	ListTrails(ctx context.Context, sc Scope) ([]Trail, error)
-	// UpdateTrail replaces a stored trail; ErrNotFound if absent.
-	UpdateTrail(ctx context.Context, sc Scope, t Trail) error
+	// UpdateTrail reads the stored trail, applies fn to it and stores the result, all in one
+	// transaction, and returns what it stored; ErrNotFound if absent. Two updates of a trail at
+	// once therefore never lose each other's changes (a StopLogging is never undone by an
+	// UpdateTrail that read the trail before it). An error of fn aborts the update and is
+	// returned unwrapped. fn must be quick and touch nothing but the trail: it runs inside the
+	// store's write transaction.
+	UpdateTrail(ctx context.Context, sc Scope, name string, fn func(*Trail) error) (Trail, error)
 	// DeleteTrail removes a trail; ErrNotFound if absent.
 	DeleteTrail(ctx context.Context, sc Scope, name string) error
 }
@@ -28,9 +34,16 @@ type RuntimeStatus struct {
 }
 
 // Service implements the CloudTrail trail operations.
+//
+// The changes of one trail are serialised: each Create, Update and Delete holds the trail's lock
+// from its write to the return of OnChange, so the hook learns of a trail's changes in the order
+// they were stored and the last call always carries the stored trail. Without that, a
+// StartLogging stored before a StopLogging could reach the runner after it and leave a source
+// running for a stopped trail.
 type Service struct {
 	store Store
 	now   func() time.Time
+	locks keyedLocks
 	// LogGroupExists, when non-nil, checks that a CloudWatchLogsLogGroupArn's group exists.
 	LogGroupExists func(ctx context.Context, sc Scope, name string) (bool, error)
 	// OnChange, when non-nil, is called after a trail is created, updated, started, stopped (t
@@ -106,6 +119,7 @@ func (s *Service) Create(ctx context.Context, sc Scope, t Trail) (Trail, error) 
 	}
 	t.Logging = false
 	t.CreationTime = s.now().UTC()
+	defer s.locks.lock(sc, t.Name)()
 	if err := s.store.CreateTrail(ctx, sc, t); err != nil {
 		if errors.Is(err, ErrExists) {
 			return Trail{}, alreadyExists(sc, t.Name)
@@ -158,32 +172,78 @@ func (s *Service) Describe(ctx context.Context, sc Scope, names []string) ([]Tra
 	return out, nil
 }
 
-// Update applies fn to a stored trail and stores the result after validation.
+// errLogGroupMoved aborts an update whose log group changed between its check and its
+// transaction.
+var errLogGroupMoved = errors.New("log group changed during the update")
+
+// updateAttempts bounds the retries of an update whose log group keeps changing under it.
+const updateAttempts = 5
+
+// Update applies fn to a stored trail and stores the result after validation, in one transaction
+// of the store (read, fn, write), so that concurrent updates compose instead of overwriting each
+// other. fn may run more than once and must only change the trail.
+//
+// Whether the log group exists is asked before the transaction (it is a read of another
+// service, too slow to hold the write transaction for), on the trail fn makes of the trail as it
+// is then; the transaction re-applies fn to the trail as stored and, should that name another
+// log group than the one checked, the update starts again.
 func (s *Service) Update(ctx context.Context, sc Scope, nameOrARN string, fn func(*Trail)) (Trail, error) {
-	t, err := s.Get(ctx, sc, nameOrARN)
-	if err != nil {
-		return Trail{}, err
-	}
-	fn(&t)
-	if t.S3BucketName == "" {
-		return Trail{}, &Error{"InvalidParameterException", "S3BucketName must not be empty."}
-	}
-	if err := s.checkLogGroup(ctx, sc, &t); err != nil {
-		return Trail{}, err
-	}
-	if err := s.store.UpdateTrail(ctx, sc, t); err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return Trail{}, notFound(sc, nameOrARN)
+	name := nameFromARN(sc, nameOrARN)
+	defer s.locks.lock(sc, name)()
+	for attempt := 1; ; attempt++ {
+		t, err := s.Get(ctx, sc, nameOrARN)
+		if err != nil {
+			return Trail{}, err
 		}
-		return Trail{}, fmt.Errorf("update trail: %w", err)
+		fn(&t)
+		if err := checkUpdate(&t); err != nil {
+			return Trail{}, err
+		}
+		if err := s.checkLogGroup(ctx, sc, &t); err != nil {
+			return Trail{}, err
+		}
+		checked := t.CloudWatchLogsLogGroupArn
+		t, err = s.store.UpdateTrail(ctx, sc, name, func(t *Trail) error {
+			fn(t)
+			if err := checkUpdate(t); err != nil {
+				return err
+			}
+			if t.CloudWatchLogsLogGroupArn != checked {
+				return errLogGroupMoved
+			}
+			return nil
+		})
+		switch {
+		case errors.Is(err, errLogGroupMoved) && attempt < updateAttempts:
+			continue
+		case errors.Is(err, errLogGroupMoved):
+			return Trail{}, concurrentModification()
+		case errors.Is(err, ErrNotFound):
+			return Trail{}, notFound(sc, nameOrARN)
+		case err != nil:
+			var e *Error
+			if errors.As(err, &e) {
+				return Trail{}, err
+			}
+			return Trail{}, fmt.Errorf("update trail: %w", err)
+		}
+		s.changed(sc, t.Name, &t)
+		return t, nil
 	}
-	s.changed(sc, t.Name, &t)
-	return t, nil
+}
+
+// checkUpdate is the validation of an updated trail that needs no I/O.
+func checkUpdate(t *Trail) error {
+	if t.S3BucketName == "" {
+		return &Error{"InvalidParameterException", "S3BucketName must not be empty."}
+	}
+	return nil
 }
 
 // Delete removes a trail and stops its source.
 func (s *Service) Delete(ctx context.Context, sc Scope, nameOrARN string) error {
 	name := nameFromARN(sc, nameOrARN)
+	defer s.locks.lock(sc, name)()
 	if err := s.store.DeleteTrail(ctx, sc, name); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return notFound(sc, nameOrARN)
@@ -228,4 +288,46 @@ func (s *Service) GetStatus(ctx context.Context, sc Scope, nameOrARN string) (Tr
 		st.LatestDeliveryTime, st.LatestDeliveryError = rs.LatestDeliveryTime, rs.LatestDeliveryError
 	}
 	return st, nil
+}
+
+// keyedLocks is one mutex per trail, created on first use and dropped when no caller holds or
+// waits for it.
+type keyedLocks struct {
+	mu sync.Mutex
+	m  map[lockKey]*keyedLock
+}
+
+type lockKey struct {
+	sc   Scope
+	name string
+}
+
+type keyedLock struct {
+	mu    sync.Mutex
+	users int
+}
+
+// lock takes the trail's lock and returns its release.
+func (k *keyedLocks) lock(sc Scope, name string) (unlock func()) {
+	key := lockKey{sc, name}
+	k.mu.Lock()
+	if k.m == nil {
+		k.m = map[lockKey]*keyedLock{}
+	}
+	l := k.m[key]
+	if l == nil {
+		l = &keyedLock{}
+		k.m[key] = l
+	}
+	l.users++
+	k.mu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		k.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(k.m, key)
+		}
+		k.mu.Unlock()
+	}
 }

@@ -15,6 +15,10 @@
 //   - S3BucketName is not checked against S3 at creation (the bucket belongs to the AWS account the
 //     records come from, not to trailwatch); delivery errors show in GetTrailStatus.
 //   - A new trail is not logging until StartLogging, as in AWS.
+//   - Updates are read-modify-write in one store transaction, and the changes of one trail are
+//     serialised up to the OnChange hook (issue 11): a StopLogging racing an UpdateTrail is never
+//     undone, and the hook's last call is the trail as stored. An update that cannot settle
+//     (its log group keeps moving under it) fails with CloudTrail's ConcurrentModificationException.
 package trail
 
 import (

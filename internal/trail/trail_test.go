@@ -3,13 +3,21 @@ package trail
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
-type memStore struct{ trails map[Scope]map[string]Trail }
+// memStore is an in-memory Store. Its reads yield the processor after reading, so that a caller
+// racing a read against a write (issue 11's lost StopLogging) loses often.
+type memStore struct {
+	mu     sync.Mutex
+	trails map[Scope]map[string]Trail
+}
 
 func (m *memStore) scope(sc Scope) map[string]Trail {
 	if m.trails[sc] == nil {
@@ -19,6 +27,8 @@ func (m *memStore) scope(sc Scope) map[string]Trail {
 }
 
 func (m *memStore) CreateTrail(_ context.Context, sc Scope, t Trail) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	if _, ok := m.scope(sc)[t.Name]; ok {
 		return ErrExists
 	}
@@ -27,7 +37,10 @@ func (m *memStore) CreateTrail(_ context.Context, sc Scope, t Trail) error {
 }
 
 func (m *memStore) GetTrail(_ context.Context, sc Scope, name string) (Trail, error) {
+	m.mu.Lock()
 	t, ok := m.scope(sc)[name]
+	m.mu.Unlock()
+	runtime.Gosched()
 	if !ok {
 		return Trail{}, ErrNotFound
 	}
@@ -35,6 +48,8 @@ func (m *memStore) GetTrail(_ context.Context, sc Scope, name string) (Trail, er
 }
 
 func (m *memStore) ListTrails(_ context.Context, sc Scope) ([]Trail, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	var out []Trail
 	for _, t := range m.scope(sc) {
 		out = append(out, t)
@@ -43,15 +58,23 @@ func (m *memStore) ListTrails(_ context.Context, sc Scope) ([]Trail, error) {
 	return out, nil
 }
 
-func (m *memStore) UpdateTrail(_ context.Context, sc Scope, t Trail) error {
-	if _, ok := m.scope(sc)[t.Name]; !ok {
-		return ErrNotFound
+func (m *memStore) UpdateTrail(_ context.Context, sc Scope, name string, fn func(*Trail) error) (Trail, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t, ok := m.scope(sc)[name]
+	if !ok {
+		return Trail{}, ErrNotFound
 	}
-	m.scope(sc)[t.Name] = t
-	return nil
+	if err := fn(&t); err != nil {
+		return Trail{}, err
+	}
+	m.scope(sc)[name] = t
+	return t, nil
 }
 
 func (m *memStore) DeleteTrail(_ context.Context, sc Scope, name string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	if _, ok := m.scope(sc)[name]; !ok {
 		return ErrNotFound
 	}
@@ -163,3 +186,86 @@ func TestService(t *testing.T) {
 		t.Fatalf("changes %s", got)
 	}
 }
+
+// TestConcurrentStopAndUpdate is issue 11's race at the service: a StopLogging among many
+// UpdateTrails at once is never undone, and the hook's last call is the stored, stopped trail.
+func TestConcurrentStopAndUpdate(t *testing.T) {
+	s := NewService(&memStore{trails: map[Scope]map[string]Trail{}}, nil)
+	var mu sync.Mutex
+	var last *Trail
+	s.OnChange = func(_ Scope, _ string, t *Trail) {
+		runtime.Gosched() // a hook that takes time, so that an older change could overtake
+		mu.Lock()
+		defer mu.Unlock()
+		last = t
+	}
+	ctx := context.Background()
+	sc := Scope{"111122223333", "us-east-1"}
+	if _, err := s.Create(ctx, sc, Trail{Name: "main", S3BucketName: "bkt"}); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 50 {
+		if err := s.SetLogging(ctx, sc, "main", true); err != nil {
+			t.Fatal(err)
+		}
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Go(func() {
+				<-start
+				if _, err := s.Update(ctx, sc, "main", func(t *Trail) { t.S3KeyPrefix = fmt.Sprint(round, "-", i) }); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Go(func() {
+			<-start
+			if err := s.SetLogging(ctx, sc, "main", false); err != nil {
+				t.Error(err)
+			}
+		})
+		close(start)
+		wg.Wait()
+		st, err := s.GetStatus(ctx, sc, "main")
+		if err != nil || st.IsLogging {
+			t.Fatalf("round %d: status %+v, %v: the StopLogging was lost", round, st, err)
+		}
+		mu.Lock()
+		if last == nil || last.Logging {
+			t.Fatalf("round %d: the last change the runner saw is %+v, want a stopped trail", round, last)
+		}
+		mu.Unlock()
+	}
+}
+
+// TestUpdateLogGroupCheckedInTransaction: when another update moves the log group between the
+// existence check and the transaction, the update starts again and checks the group it stores.
+func TestUpdateLogGroupCheckedInTransaction(t *testing.T) {
+	st := &memStore{trails: map[Scope]map[string]Trail{}}
+	s := NewService(st, nil)
+	sc := Scope{"111122223333", "us-east-1"}
+	arn := func(g string) string { return "arn:aws:logs:us-east-1:111122223333:log-group:" + g }
+	var checked []string
+	moved := false
+	s.LogGroupExists = func(_ context.Context, _ Scope, name string) (bool, error) {
+		checked = append(checked, name)
+		if !moved {
+			// Another writer changes the group right after this check.
+			moved = true
+			st.trails[sc]["main"] = Trail{Name: "main", S3BucketName: "bkt", CloudWatchLogsLogGroupArn: arn("other")}
+		}
+		return name != "missing", nil
+	}
+	ctx := context.Background()
+	st.trails[sc] = map[string]Trail{"main": {Name: "main", S3BucketName: "bkt", CloudWatchLogsLogGroupArn: arn("g1")}}
+	got, err := s.Update(ctx, sc, "main", func(t *Trail) { t.S3KeyPrefix = "p" })
+	if err != nil || got.CloudWatchLogsLogGroupArn != arn("other") || got.S3KeyPrefix != "p" {
+		t.Fatalf("update: %+v, %v", got, err)
+	}
+	if fmt.Sprint(checked) != "[g1 other]" {
+		t.Fatalf("log groups checked: %v, want [g1 other]", checked)
+	}
+}
+
+// NewMemStore gives the external conformance test (package trail_test) the in-memory store.
+func NewMemStore() Store { return &memStore{trails: map[Scope]map[string]Trail{}} }

@@ -97,22 +97,42 @@ func (db *DB) AllTrails(ctx context.Context) ([]ScopedTrail, error) {
 	return out, rows.Err()
 }
 
-// UpdateTrail implements trail.Store.
-func (db *DB) UpdateTrail(ctx context.Context, sc trail.Scope, t trail.Trail) error {
-	doc, err := json.Marshal(t)
-	if err != nil {
-		return fmt.Errorf("encode trail: %w", err)
-	}
-	return db.withTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE trails SET config = ? WHERE account_id = ? AND region = ? AND name = ?`, string(doc), sc.AccountID, sc.Region, t.Name)
-		if err != nil {
-			return fmt.Errorf("update trail: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
+// UpdateTrail implements trail.Store: the trail is read, changed by fn and written back inside
+// one write transaction, which the single writer connection runs alone, so no other update can
+// come between the read and the write.
+func (db *DB) UpdateTrail(ctx context.Context, sc trail.Scope, name string, fn func(*trail.Trail) error) (trail.Trail, error) {
+	var out trail.Trail
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		var doc string
+		err := tx.QueryRowContext(ctx, `SELECT config FROM trails WHERE account_id = ? AND region = ? AND name = ?`, sc.AccountID, sc.Region, name).Scan(&doc)
+		if errors.Is(err, sql.ErrNoRows) {
 			return trail.ErrNotFound
 		}
+		if err != nil {
+			return fmt.Errorf("read trail: %w", err)
+		}
+		var t trail.Trail
+		if err := json.Unmarshal([]byte(doc), &t); err != nil {
+			return fmt.Errorf("decode trail: %w", err)
+		}
+		if err := fn(&t); err != nil {
+			return err
+		}
+		t.Name = name
+		b, err := json.Marshal(t)
+		if err != nil {
+			return fmt.Errorf("encode trail: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE trails SET config = ? WHERE account_id = ? AND region = ? AND name = ?`, string(b), sc.AccountID, sc.Region, name); err != nil {
+			return fmt.Errorf("write trail: %w", err)
+		}
+		out = t
 		return nil
 	})
+	if err != nil {
+		return trail.Trail{}, err
+	}
+	return out, nil
 }
 
 // DeleteTrail implements trail.Store.
@@ -153,6 +173,40 @@ func (db *DB) MarkProcessed(ctx context.Context, source string, keys []string, r
 		for i, k := range keys {
 			if _, err := stmt.ExecContext(ctx, source, k, at.UnixMilli(), records[i]); err != nil {
 				return fmt.Errorf("record processed object: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// Cursors implements ingest.ObjectLog.
+func (db *DB) Cursors(ctx context.Context, source string) (map[string]string, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT partition, key FROM ingest_cursors WHERE source = ?`, source)
+	if err != nil {
+		return nil, fmt.Errorf("read listing cursors: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var part, key string
+		if err := rows.Scan(&part, &key); err != nil {
+			return nil, fmt.Errorf("read listing cursors: %w", err)
+		}
+		out[part] = key
+	}
+	return out, rows.Err()
+}
+
+// SaveCursors implements ingest.ObjectLog: the cursors are written in one transaction.
+func (db *DB) SaveCursors(ctx context.Context, source string, cursors map[string]string) error {
+	if len(cursors) == 0 {
+		return nil
+	}
+	return db.withTx(ctx, func(tx *sql.Tx) error {
+		for part, key := range cursors {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO ingest_cursors (source, partition, key) VALUES (?, ?, ?)
+				ON CONFLICT (source, partition) DO UPDATE SET key = excluded.key`, source, part, key); err != nil {
+				return fmt.Errorf("write listing cursor: %w", err)
 			}
 		}
 		return nil
