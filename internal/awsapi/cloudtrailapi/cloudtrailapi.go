@@ -48,13 +48,6 @@ func scope(ctx context.Context) trail.Scope {
 	return trail.Scope{AccountID: id.AccountID, Region: id.Region}
 }
 
-func str(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
-}
-
 func strp(s string) *string {
 	if s == "" {
 		return nil
