@@ -33,14 +33,17 @@ func (k *keyStore) Lookup(accessKeyID string) (secret, accountID string, ok bool
 }
 
 // loadOrCreateCredential returns the credential stored in dir, or generates, stores (mode 0600) and returns
-// a new one, reporting created=true so the caller can print it once.
-func loadOrCreateCredential(dir string) (cred Credential, created bool, err error) {
+// a new one, reporting created=true so the caller can print it once. A stored file that others may read
+// is made private; when that fails (a secret mounted read-only, as Kubernetes and Docker mount them),
+// the credential is still used and warn says why it stayed as it was: refusing to start would turn a
+// permission trailwatch does not own into an outage of the alerting.
+func loadOrCreateCredential(dir string, warn func(msg string, args ...any)) (cred Credential, created bool, err error) {
 	path := filepath.Join(dir, credentialsFile)
 	data, err := os.ReadFile(path)
 	switch {
 	case err == nil:
 		if err := makePrivate(path); err != nil {
-			return Credential{}, false, fmt.Errorf("read credentials: %w", err)
+			warn("credentials file is readable by others and could not be made private", "path", path, "error", err)
 		}
 		if err := json.Unmarshal(data, &cred); err != nil {
 			return Credential{}, false, fmt.Errorf("read %s: %w", path, err)

@@ -4,11 +4,53 @@ package app
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 )
+
+// noWarn fails the test on any warning.
+func noWarn(t *testing.T) func(string, ...any) {
+	return func(msg string, args ...any) { t.Errorf("unexpected warning: %s %v", msg, args) }
+}
+
+// TestReadOnlyCredentialsFileStillUsed: a credentials file readable by others on a read-only
+// filesystem (a secret mounted by Kubernetes or Docker) cannot be made private; the server warns and
+// uses it instead of refusing to start. It needs a read-only bind mount, so it runs as root only.
+func TestReadOnlyCredentialsFileStillUsed(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("a read-only bind mount needs root")
+	}
+	src, dir := t.TempDir(), t.TempDir()
+	want := Credential{AccessKeyID: "AKIAMOUNTEDSECRET", SecretAccessKey: "s"}
+	data, _ := json.Marshal(want)
+	if err := os.WriteFile(filepath.Join(src, credentialsFile), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(src, credentialsFile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mount(src, dir, "", syscall.MS_BIND, ""); err != nil {
+		t.Skipf("bind mount: %v", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(dir, 0) })
+	if err := syscall.Mount("", dir, "", syscall.MS_BIND|syscall.MS_REMOUNT|syscall.MS_RDONLY, ""); err != nil {
+		t.Skipf("remount read-only: %v", err)
+	}
+	var warnings []string
+	got, created, err := loadOrCreateCredential(dir, func(msg string, args ...any) {
+		warnings = append(warnings, msg+" "+fmt.Sprint(args...))
+	})
+	if err != nil || created || got != want {
+		t.Fatalf("loadOrCreateCredential = %+v, created=%v, %v; want the mounted credential", got, created, err)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "read-only file system") {
+		t.Errorf("warnings %q; want one saying the file could not be made private", warnings)
+	}
+}
 
 // TestCredentialsFilePrivateAndAtomic: under umask 022, with a 0644 temporary file left by a crash
 // of an earlier start, the credentials file must still be created 0600 (the old code reused the
@@ -21,7 +63,7 @@ func TestCredentialsFilePrivateAndAtomic(t *testing.T) {
 	if err := os.WriteFile(path+".tmp", []byte(`{"accessKeyId": "AKIAHALFWRIT`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cred, created, err := loadOrCreateCredential(dir)
+	cred, created, err := loadOrCreateCredential(dir, noWarn(t))
 	if err != nil || !created {
 		t.Fatalf("loadOrCreateCredential = %v, %v", created, err)
 	}
@@ -43,7 +85,7 @@ func TestCredentialsFilePrivateAndAtomic(t *testing.T) {
 	if err := json.Unmarshal(data, &stored); err != nil || stored != cred {
 		t.Errorf("stored credentials differ from the ones returned (%v)", err)
 	}
-	again, created, err := loadOrCreateCredential(dir)
+	again, created, err := loadOrCreateCredential(dir, noWarn(t))
 	if err != nil || created || again != cred {
 		t.Errorf("second start: created=%v err=%v, same=%v", created, err, again == cred)
 	}
@@ -60,7 +102,7 @@ func TestCredentialsFileMadePrivate(t *testing.T) {
 	if err := os.Chmod(path, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := loadOrCreateCredential(dir); err != nil {
+	if _, _, err := loadOrCreateCredential(dir, noWarn(t)); err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(path)

@@ -181,7 +181,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	db, err := sqlite.Open(ctx, s.opts.DataDir, sqlite.Options{Now: s.now, OwnFiles: dataFiles()})
+	db, err := sqlite.Open(ctx, s.opts.DataDir, sqlite.Options{Now: s.now, OwnFiles: dataFiles(), Logger: s.logger})
 	if err != nil {
 		return fmt.Errorf("open storage: %w", err)
 	}
@@ -269,7 +269,7 @@ func (s *Server) credential() (Credential, error) {
 	if err := os.MkdirAll(s.opts.DataDir, 0o700); err != nil {
 		return Credential{}, fmt.Errorf("create data directory: %w", err)
 	}
-	cred, created, err := loadOrCreateCredential(s.opts.DataDir)
+	cred, created, err := loadOrCreateCredential(s.opts.DataDir, s.logger.Warn)
 	if err != nil {
 		return Credential{}, err
 	}

@@ -113,7 +113,7 @@ func testCLICloudWatch(t *testing.T, bin string, wantProto string) {
 		"--threshold", "1", "--comparison-operator", "GreaterThanOrEqualToThreshold", "--treat-missing-data", "notBreaching",
 		"--alarm-actions", "arn:aws:sns:us-east-1:111111111111:alarms", "--ok-actions",
 		"--dimensions", "Name=Env,Value=prod", "Name=Team,Value=a&b c")
-	if got := string(e.mon.callers[0].Protocol); got != wantProto {
+	if got := string(e.mon.firstCaller().Protocol); got != wantProto {
 		t.Errorf("protocol = %s, want %s", got, wantProto)
 	}
 	a := e.mon.alarms["RootLogin"]
@@ -275,8 +275,8 @@ func TestBotocoreCBOR(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
 		t.Fatalf("output %q: %v", out.String(), err)
 	}
-	if res.Protocol != "smithy-rpc-v2-cbor" || e.mon.callers[0].Protocol != "rpcv2Cbor" {
-		t.Fatalf("protocol = %s / %s", res.Protocol, e.mon.callers[0].Protocol)
+	if res.Protocol != "smithy-rpc-v2-cbor" || e.mon.firstCaller().Protocol != "rpcv2Cbor" {
+		t.Fatalf("protocol = %s / %s", res.Protocol, e.mon.firstCaller().Protocol)
 	}
 	a := res.Alarm
 	if a.AlarmArn != "arn:aws:cloudwatch:ap-southeast-2:111111111111:alarm:RootLogin" || a.Threshold != 0.5 || a.Period != 60 ||

@@ -149,8 +149,16 @@ type toyMonitoring struct {
 	now     time.Time
 }
 
+// record keeps the caller of an operation; the operations call it holding m.mu.
 func (m *toyMonitoring) record(ctx context.Context) {
 	m.callers = append(m.callers, awsapi.Caller(ctx))
+}
+
+// firstCaller is the identity of the first call, read under m.mu (the server goroutine writes it).
+func (m *toyMonitoring) firstCaller() awsapi.Identity {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.callers[0]
 }
 
 func (m *toyMonitoring) service() *awsapi.Service {

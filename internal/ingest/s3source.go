@@ -106,6 +106,10 @@ type S3Source struct {
 	// Lookback is how far before a partition's cursor a polling round lists again, for objects
 	// that became visible after later ones; 0 means DefaultLookback.
 	Lookback time.Duration
+	// MaxObjectBytes bounds one object as stored (before decompression, which the decoder bounds by
+	// the same number); 0 means cloudtrail.DefaultMaxDecompressed. An object larger than that is
+	// recorded as bad and reported, never read whole.
+	MaxObjectBytes int64
 	// Workers is how many objects (polling) or messages (queue) are processed at once; 0 means 4.
 	// Concurrent batches share SQLite commits (group commit), which is most of the gain.
 	Workers int
@@ -602,13 +606,32 @@ func (s *S3Source) fetch(ctx context.Context, key string) fetched {
 		f.err = fmt.Errorf("get s3://%s/%s: %w", s.Bucket, key, err)
 		return f
 	}
-	data, err := io.ReadAll(out.Body)
+	// The object as stored is bounded like its decompression (MaxObjectBytes): a plain-JSON object
+	// is never decompressed, so without this a huge one would be read whole. Its declared size is
+	// refused before anything is read; a body longer than it declared is cut at the limit. Either
+	// way the object never gets better, so it is recorded as bad, not retried.
+	limit := s.MaxObjectBytes
+	if limit <= 0 {
+		limit = cloudtrail.DefaultMaxDecompressed
+	}
+	tooLarge := func() fetched {
+		f.bad = fmt.Errorf("read s3://%s/%s: object is larger than %d bytes: %w", s.Bucket, key, limit, cloudtrail.ErrTooLarge)
+		return f
+	}
+	if out.ContentLength != nil && *out.ContentLength > limit {
+		out.Body.Close()
+		return tooLarge()
+	}
+	data, err := io.ReadAll(io.LimitReader(out.Body, limit+1))
 	out.Body.Close()
 	if err != nil {
 		f.err = fmt.Errorf("read s3://%s/%s: %w", s.Bucket, key, err)
 		return f
 	}
-	f.res, err = cloudtrail.DecodeObject(key, data)
+	if int64(len(data)) > limit {
+		return tooLarge()
+	}
+	f.res, err = cloudtrail.Decoder{MaxDecompressed: limit}.DecodeObject(key, data)
 	if err != nil && !errors.Is(err, cloudtrail.ErrNotRecords) {
 		f.bad = fmt.Errorf("decode s3://%s/%s: %w", s.Bucket, key, err)
 	}

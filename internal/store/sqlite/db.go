@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -137,11 +138,14 @@ type Options struct {
 	// directory that holds only those and the database's files is trailwatch's own, which Open may
 	// make private (see prepareDir).
 	OwnFiles []string
+	// Logger receives Open's warnings (a data directory others may enter that is not trailwatch's
+	// alone); nil discards them.
+	Logger *slog.Logger
 }
 
 // Open opens (creating if needed) the database in dir and applies pending migrations.
 func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
-	if err := prepareDir(dir, opts.OwnFiles); err != nil {
+	if err := prepareDir(dir, opts.OwnFiles, opts.Logger); err != nil {
 		return nil, err
 	}
 	path := filepath.Join(dir, FileName)
@@ -236,9 +240,12 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 // that others may enter (group or other permission bits) is tightened to 0700 when it is trailwatch's
 // own: empty, or holding nothing but the database's files and ownFiles (a directory made by hand
 // before the first start, or by an earlier trailwatch that left it 0755). Any other directory is
-// refused rather than changed: it holds someone else's files, whose access trailwatch has no
-// business changing, and putting the database there would expose it.
-func prepareDir(dir string, ownFiles []string) error {
+// left as it is, with a warning: it holds someone else's files, whose access trailwatch has no
+// business changing. It is used all the same, because the database's files are 0600 whatever the
+// directory's mode (createPrivate), and because such directories are common where refusing would
+// stop the alerting: a volume's root with lost+found, a Kubernetes volume made group-writable by
+// fsGroup.
+func prepareDir(dir string, ownFiles []string, logger *slog.Logger) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
 	}
@@ -255,8 +262,12 @@ func prepareDir(dir string, ownFiles []string) error {
 	}
 	for _, e := range entries {
 		if !ownFile(e.Name(), ownFiles) {
-			return fmt.Errorf("data directory %s is open to other users (mode %04o) and holds %q, which is not trailwatch's: "+
-				"make it private (chmod 700) or choose a new directory", dir, fi.Mode().Perm(), e.Name())
+			if logger != nil {
+				logger.Warn("data directory is open to other users and holds files that are not trailwatch's, so it is left as it is; "+
+					"trailwatch's own files in it are private (0600), but their names are visible: make it private (chmod 700) or choose a directory of its own",
+					"dir", dir, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()), "file", e.Name())
+			}
+			return nil
 		}
 	}
 	if err := os.Chmod(dir, 0o700); err != nil {

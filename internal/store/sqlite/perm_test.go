@@ -3,8 +3,10 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -107,29 +109,31 @@ func TestDataFilesOfOlderVersionMadePrivate(t *testing.T) {
 	}
 }
 
-// TestForeignOpenDirectoryRefused: a directory others may read that holds files not trailwatch's
-// is neither changed nor used.
-func TestForeignOpenDirectoryRefused(t *testing.T) {
+// TestForeignOpenDirectoryLeftAlone: a directory others may read that holds files not trailwatch's
+// (a volume's lost+found) is not changed, and a warning names the file and what to do; the database
+// is still created there, and private.
+func TestForeignOpenDirectoryLeftAlone(t *testing.T) {
 	withUmask(t, 0o022)
 	dir := t.TempDir()
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), nil, 0o644); err != nil {
+	if err := os.Mkdir(filepath.Join(dir, "lost+found"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	db, err := Open(context.Background(), dir, Options{})
-	if err == nil {
-		db.Close()
-		t.Fatal("Open used a shared directory holding someone else's files")
+	var logs bytes.Buffer
+	db, err := Open(context.Background(), dir, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatalf("Open refused a volume root holding lost+found: %v", err)
 	}
-	if !strings.Contains(err.Error(), "notes.txt") || !strings.Contains(err.Error(), "chmod 700") {
-		t.Errorf("error %q does not say which file or what to do", err)
-	}
+	db.Close()
 	if got := mode(t, dir); got != 0o755 {
 		t.Errorf("directory mode changed to %04o", got)
 	}
-	if _, err := os.Stat(filepath.Join(dir, FileName)); err == nil {
-		t.Error("database file created in the refused directory")
+	if got := mode(t, filepath.Join(dir, FileName)); got != 0o600 {
+		t.Errorf("database mode %04o, want 0600", got)
+	}
+	if w := logs.String(); !strings.Contains(w, "lost+found") || !strings.Contains(w, "chmod 700") || !strings.Contains(w, "level=WARN") {
+		t.Errorf("warning %q does not name the file and what to do", w)
 	}
 }
