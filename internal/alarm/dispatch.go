@@ -79,8 +79,13 @@ func RetryDelay(attempts int) time.Duration {
 // marked done (which writes its Action history item). After a crash between publishing and
 // marking, the action is published again: delivery is at least once, the history exactly once.
 // A transient publish error keeps the action pending and schedules its next attempt in the
-// store (RetryAction), so retries survive restarts. Retried actions may be published after
-// newer ones (SNS standard topics order messages only best-effort too).
+// store (RetryAction), so retries survive restarts. The queue never hands out an action while an
+// older action of the same alarm to the same ARN is pending (ActionQueue.PendingActions), so one
+// alarm's notifications to one topic are published in the order of its transitions even across
+// retries: an ALARM mail that failed once is not overtaken by the alarm's newer OK mail, which
+// would leave the subscriber's last mail saying ALARM while the alarm is OK. Other alarms and
+// other topics are not held back by a retrying action. (Delivery from SNS standard topics to
+// the subscribers is still ordered only best-effort.)
 type Dispatcher struct {
 	Queue     ActionQueue
 	Publisher Publisher

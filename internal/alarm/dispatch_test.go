@@ -265,3 +265,51 @@ func TestRetryDelay(t *testing.T) {
 		}
 	}
 }
+
+// One alarm's notifications to one topic arrive in the order of its transitions even when one
+// fails transiently: an ALARM action that failed once blocks the alarm's newer OK action to the
+// same topic until it is published, so the subscriber's last message is not ALARM while the alarm
+// is OK. Another alarm's action, or the same alarm's action to another topic, is not held back.
+// The OK action used to be published first (issue 11 review).
+func TestDispatcherKeepsOneAlarmsActionsInOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := alarmtest.NewMemory()
+		mk := func(name, arn string, oldS, newS alarm.State) alarm.Action {
+			now := time.Now()
+			return alarm.Action{Scope: sc, AlarmName: name, AlarmType: alarm.TypeMetric,
+				AlarmARN: "arn:aws:cloudwatch:us-east-1:111122223333:alarm:" + name, ActionARN: arn, OldState: oldS, NewState: newS,
+				Subject: string(newS), Message: `{"default":"{}"}`, StateUpdated: now, Created: now}
+		}
+		// Action 1: root's ALARM to topic, which fails once.
+		if err := st.Apply(context.Background(), alarm.Change{Actions: []alarm.Action{mk("root", topic, alarm.StateOK, alarm.StateAlarm)}}); err != nil {
+			t.Fatal(err)
+		}
+		pub := &scripted{errs: []error{errLocked}}
+		d := alarm.NewDispatcher(st, pub, nil)
+		d.Jitter = func(d time.Duration) time.Duration { return d }
+		var errs []error
+		startDispatcher(t, d, &errs)
+		// Action 2: root back to OK (same topic); 3: root's OK to another topic; 4: another alarm.
+		if err := st.Apply(context.Background(), alarm.Change{Actions: []alarm.Action{
+			mk("root", topic, alarm.StateAlarm, alarm.StateOK),
+			mk("root", topic+"-2", alarm.StateAlarm, alarm.StateOK),
+			mk("other", topic, alarm.StateOK, alarm.StateAlarm),
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		d.Notify()
+		synctest.Wait()
+		pub.mu.Lock()
+		if got := pub.published; len(got) != 2 || got[0] != 3 || got[1] != 4 {
+			t.Errorf("published while action 1 waits for its retry: %v, want [3 4]", got)
+		}
+		pub.mu.Unlock()
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		pub.mu.Lock()
+		defer pub.mu.Unlock()
+		if got := pub.published; len(got) != 4 || got[2] != 1 || got[3] != 2 {
+			t.Errorf("published action ids in order %v; want [3 4 1 2] (root's ALARM before its OK)", got)
+		}
+	})
+}

@@ -223,7 +223,10 @@ type Store interface {
 // that failed transiently is recorded with RetryAction and leaves the action pending.
 type ActionQueue interface {
 	// PendingActions returns up to limit actions still pending whose NextAttempt is not after
-	// now, oldest first.
+	// now, oldest first. Per alarm (scope and name) and ActionARN the queue is first in, first
+	// out: an action is not returned while an older action of the same alarm to the same ARN is
+	// pending, whether that one is due or waiting for its retry, so a retried action is never
+	// overtaken by its alarm's newer one. Other alarms and other ARNs are not held back.
 	PendingActions(ctx context.Context, now time.Time, limit int) ([]Action, error)
 	// MarkActionDone records the outcome of action id and appends its Action history item.
 	// Marking an action that is no longer pending does nothing and returns nil.

@@ -31,14 +31,31 @@ const (
 // members, so the AWS shape is unchanged for parsers that ignore unknown keys).
 const EvidenceKey = "TrailwatchLogEvidence"
 
+// MessageBudget is the most bytes an alarm message enriched with log evidence may have, as SNS
+// measures a message: the UTF-8 bytes of the Message parameter, which for MessageStructure=json is
+// the whole JSON document, escapes included ("at most 256 KB in size (262,144 bytes, not 262,144
+// characters)", SNS API reference, Publish; /work/shared/reference/aws-alarms-sns-protocols.md,
+// Publish). Evidence events that would take the message past it are left out. The 16 KiB kept
+// in reserve covers a count that differs from ours; if SNS still refuses the message, the
+// publisher falls back to CloudWatch's own message.
+const MessageBudget = sns.MaxMessageBytes - 16<<10
+
+// SNSPublisher is the part of the SNS service an AlarmPublisher uses (*sns.Service).
+type SNSPublisher interface {
+	Publish(ctx context.Context, sc sns.Scope, in sns.PublishInput) (string, error)
+}
+
 // AlarmPublisher is the alarm engine's Publisher: it publishes each alarm action to its SNS topic
 // exactly as CloudWatch does (MessageStructure=json with the JSON message as "default" and the
 // email text as "email"), deduplicated by the action id so that an action republished after a
 // crash or a retry is delivered once. SNS's client errors are returned as
-// *alarm.PermanentError; other errors are transient and the action is retried. When the alarm's metric comes from metric filters and the alarm went
-// to ALARM, the log events of the evaluation window that the filters matched are added to both.
+// *alarm.PermanentError; other errors are transient and the action is retried. When the alarm's
+// metric comes from metric filters and the alarm went to ALARM, the log events of the evaluation
+// window that the filters matched are added to both, within MessageBudget. trailwatch's additions
+// never cost the notification: if SNS refuses the enriched message as an invalid parameter (too
+// long, say), the message CloudWatch would have sent is published instead.
 type AlarmPublisher struct {
-	SNS *sns.Service
+	SNS SNSPublisher
 	// Logs, when set, enables the enrichment.
 	Logs LogSearcher
 }
@@ -51,12 +68,29 @@ func (p *AlarmPublisher) PublishAction(ctx context.Context, a alarm.Action) erro
 			msg = enriched
 		}
 	}
+	err := p.publish(ctx, a, msg)
+	if err != nil && msg != a.Message && refused(err) {
+		// SNS validates before it stores anything (no dedup key is taken), so the plain
+		// message is published under the same key.
+		err = p.publish(ctx, a, a.Message)
+	}
+	return classify(err)
+}
+
+func (p *AlarmPublisher) publish(ctx context.Context, a alarm.Action, msg string) error {
 	subject := asciiSubject(a.Subject)
 	_, err := p.SNS.Publish(ctx, sns.Scope{AccountID: a.Scope.AccountID, Region: a.Scope.Region}, sns.PublishInput{
 		TopicARN: a.ActionARN, Message: msg, Subject: &subject, MessageStructure: "json",
 		DedupKey: "alarm-action/" + strconv.FormatInt(a.ID, 10),
 	})
-	return classify(err)
+	return err
+}
+
+// refused reports whether SNS refused a message as an invalid parameter ("Invalid parameter:
+// Message too long" and the like), which the enrichment may have caused.
+func refused(err error) bool {
+	var se *sns.Error
+	return errors.As(err, &se) && (se.ErrorCode() == "InvalidParameter" || se.ErrorCode() == "InvalidParameterValue")
 }
 
 // classify tells the alarm Dispatcher which publish errors are permanent. SNS's client errors
@@ -142,6 +176,9 @@ type evidenceDoc struct {
 	// stopped at ScannedEvents.
 	Omitted             int  `json:"Omitted"`
 	OmittedIsLowerBound bool `json:"OmittedIsLowerBound"`
+	// OmittedForSize counts the events among Omitted that were read but left out to keep the
+	// message within MessageBudget.
+	OmittedForSize int `json:"OmittedForSize,omitempty"`
 }
 
 // Window returns the time range searched for an alarm's evidence: the alarm's evaluation
@@ -199,25 +236,48 @@ func (p *AlarmPublisher) enrich(ctx context.Context, a alarm.Action) (string, er
 	if scanned >= ScannedEvents {
 		doc.OmittedIsLowerBound = true
 	}
-	if len(doc.LogEvents) == 0 {
+	if len(doc.LogEvents) == 0 || !strings.HasSuffix(published["default"], "}") {
 		return "", nil
 	}
+	// Escaping makes the encoded size hard to foresee (a '<' in an event costs 13 bytes), so
+	// the message is measured whole: events are left out, last first, until it fits.
+	shown := doc.LogEvents
+	for n := len(shown); n >= 0; n-- {
+		d := doc
+		d.LogEvents = shown[:n]
+		d.Omitted += len(shown) - n
+		d.OmittedForSize = len(shown) - n
+		out, err := enrichedMessage(published, d)
+		if err != nil {
+			return "", err
+		}
+		if len(out) <= MessageBudget {
+			return out, nil
+		}
+	}
+	return "", nil // CloudWatch's message alone is near the limit: it is published unchanged
+}
+
+// enrichedMessage is CloudWatch's published document with doc added to the JSON message and its
+// text to the email.
+func enrichedMessage(published map[string]string, doc evidenceDoc) (string, error) {
 	ev, err := json.Marshal(doc)
 	if err != nil {
 		return "", err
 	}
 	def := published["default"]
-	if !strings.HasSuffix(def, "}") {
-		return "", nil
-	}
 	enrichedDefault := def[:len(def)-1] + `,"` + EvidenceKey + `":` + string(ev) + "}"
 	email := published["email"]
 	if email == "" {
 		email = def
 	}
+	text := EvidenceText(doc.LogEvents, doc.Omitted, doc.OmittedIsLowerBound)
+	if doc.OmittedForSize > 0 {
+		text += fmt.Sprintf("%d more events not shown: with them the message would exceed SNS's 256 KiB limit.\n", doc.OmittedForSize)
+	}
 	// CloudWatch's text ends with the blank lines before SNS's footer; the evidence goes
 	// between them and the footer.
-	email = strings.TrimRight(email, "\n") + "\n\n" + EvidenceText(doc.LogEvents, doc.Omitted, doc.OmittedIsLowerBound) + "\n"
+	email = strings.TrimRight(email, "\n") + "\n\n" + text + "\n"
 	out, err := json.Marshal(map[string]string{"default": enrichedDefault, "email": email})
 	return string(out), err
 }

@@ -180,6 +180,193 @@ func TestAlarmPublisherClassifiesErrors(t *testing.T) {
 	}
 }
 
+// bigLogs serves, for any metric, one metric filter with a 512-character name of '<' and fixed
+// events.
+type bigLogs struct{ events []logs.Event }
+
+func (f *bigLogs) DescribeMetricFilters(context.Context, logs.Scope, logs.DescribeMetricFiltersInput) (logs.DescribeMetricFiltersOutput, error) {
+	return logs.DescribeMetricFiltersOutput{MetricFilters: []logs.MetricFilter{{LogGroupName: "app", FilterName: strings.Repeat("<", 512), FilterPattern: "x"}}}, nil
+}
+
+func (f *bigLogs) FilterLogEvents(context.Context, logs.Scope, logs.FilterLogEventsInput) (logs.FilterLogEventsOutput, error) {
+	return logs.FilterLogEventsOutput{Events: f.events}, nil
+}
+
+// confirmedTopic creates the topic "alerts" with a confirmed email and https subscription.
+func confirmedTopic(t *testing.T, svc *sns.Service, st *snstest.Memory) string {
+	t.Helper()
+	ctx := context.Background()
+	topic, err := svc.CreateTopic(ctx, snstest.Scope, "alerts", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []struct{ proto, endpoint string }{{"email", "ops@example.com"}, {"https", "https://hooks.example/x"}} {
+		if _, err := svc.Subscribe(ctx, snstest.Scope, sns.SubscribeInput{TopicARN: topic, Protocol: p.proto, Endpoint: p.endpoint}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ds, _ := st.Deliveries(ctx, 0, 100)
+	for _, d := range ds {
+		i := strings.Index(d.Body, "Token=")
+		tok := d.Body[i+6:]
+		tok = tok[:strings.IndexAny(tok, "&\"\n")]
+		if _, err := svc.ConfirmSubscription(ctx, snstest.Scope, topic, tok, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return topic
+}
+
+// bigAction is an ALARM action of the alarm "errors" (metric Errors) to topic.
+func bigAction(topic string, now time.Time) alarm.Action {
+	sc := snstest.Scope
+	period, n, thr := int32(300), int32(1), 1.0
+	ma := &alarm.MetricAlarm{AlarmName: "errors", AlarmActions: []string{topic}, MetricName: "Errors", Namespace: "App",
+		Statistic: "Sum", Period: &period, EvaluationPeriods: &n, Threshold: &thr, ComparisonOperator: "GreaterThanOrEqualToThreshold"}
+	tr := alarm.Transition{Alarm: ma, AccountID: sc.AccountID, Region: sc.Region, OldState: alarm.StateOK, NewState: alarm.StateAlarm,
+		NewStateReason: "Threshold Crossed", StateChangeTime: now, ConfigUpdated: now}
+	return alarm.Action{ID: 7, Scope: alarm.Scope{AccountID: sc.AccountID, Region: sc.Region}, AlarmName: "errors", ActionARN: topic,
+		NewState: alarm.StateAlarm, Subject: alarm.Subject(alarm.StateAlarm, "errors", sc.Region), Message: alarm.PublishedMessage(tr), StateUpdated: now}
+}
+
+// The evidence is bounded by its encoded size: ten 1,000-byte events of '<' with 512-character
+// stream and filter names (each '<' costs 13 bytes once escaped as \u003c in the default
+// member, escaped again in the published document, and once more in the email member) used to
+// push the message past SNS's 256 KiB; SNS answered "Message too long", the action failed
+// permanently and nobody was notified (issue 11 review). Now the events that do not fit are
+// left out, the email says so, and the alarm is published.
+func TestAlarmPublisherBoundsEvidenceBySize(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 20, 7, 30, 0, time.UTC)
+	st := snstest.NewMemory()
+	svc := snstest.NewService(st, func() time.Time { return now })
+	topic := confirmedTopic(t, svc, st)
+	act := bigAction(topic, now)
+	fl := &bigLogs{}
+	for i := range ShownEvents {
+		fl.events = append(fl.events, logs.Event{LogStreamName: strings.Repeat("<", 512), Timestamp: now.Add(-time.Duration(i) * time.Second).UnixMilli(),
+			Message: strings.Repeat("<", 1000)})
+	}
+	p := &AlarmPublisher{SNS: svc, Logs: fl}
+	if err := p.PublishAction(ctx, act); err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	all, _ := st.Deliveries(ctx, 0, 100)
+	notes := all[2:]
+	if len(notes) != 2 {
+		t.Fatalf("%d notifications, want 2", len(notes))
+	}
+	for _, d := range notes {
+		switch d.Protocol {
+		case "email":
+			for _, want := range []string{
+				"You are receiving this email because your Amazon CloudWatch Alarm \"errors\"",
+				"Log events that crossed the threshold (trailwatch):",
+				"[1] ", "... and 1 more matching events (9 shown).",
+				"1 more events not shown: with them the message would exceed SNS's 256 KiB limit.",
+			} {
+				if !strings.Contains(d.Body, want) {
+					t.Errorf("email lacks %q", want)
+				}
+			}
+		case "https":
+			var env struct{ Message string }
+			if err := json.Unmarshal([]byte(d.Body), &env); err != nil {
+				t.Fatal(err)
+			}
+			var m map[string]json.RawMessage
+			if err := json.Unmarshal([]byte(env.Message), &m); err != nil {
+				t.Fatal(err)
+			}
+			var ev evidenceDoc
+			if err := json.Unmarshal(m[EvidenceKey], &ev); err != nil {
+				t.Fatal(err)
+			}
+			if len(ev.LogEvents) != 9 || ev.Omitted != 1 || ev.OmittedForSize != 1 {
+				t.Errorf("evidence: %d events, Omitted %d, OmittedForSize %d; want 9, 1, 1", len(ev.LogEvents), ev.Omitted, ev.OmittedForSize)
+			}
+		}
+	}
+}
+
+// scriptedSNS records each Publish and answers with errs in order (nil once they run out).
+type scriptedSNS struct {
+	errs []error
+	ins  []sns.PublishInput
+}
+
+func (s *scriptedSNS) Publish(_ context.Context, _ sns.Scope, in sns.PublishInput) (string, error) {
+	s.ins = append(s.ins, in)
+	var err error
+	if len(s.errs) > 0 {
+		err, s.errs = s.errs[0], s.errs[1:]
+	}
+	return "id", err
+}
+
+// If SNS refuses the enriched message as an invalid parameter (its size counted differently
+// from ours, say), the message CloudWatch would have sent is published instead, once, under the
+// same dedup key: the alarm is never lost to trailwatch's additions (issue 11 review). Other
+// errors are not retried here, and CloudWatch's own message is not retried at all.
+func TestAlarmPublisherFallsBackToCloudWatchsMessage(t *testing.T) {
+	now := time.Date(2026, 11, 25, 20, 7, 30, 0, time.UTC)
+	topic := "arn:aws:sns:eu-west-1:111122223333:alerts"
+	tooLong := &sns.Error{Code: "InvalidParameter", Message: "Invalid parameter: Message too long"}
+	notFound := &sns.Error{Code: "NotFound", Message: "Topic does not exist", Status: 404}
+	locked := errors.New("database is locked")
+	fl := &bigLogs{}
+	for i := range 3 {
+		fl.events = append(fl.events, rootEvent(i, now.Add(-time.Duration(i)*time.Second)))
+	}
+	ok := bigAction(topic, now)
+	ok.NewState = alarm.StateOK
+	for _, c := range []struct {
+		name      string
+		act       alarm.Action
+		errs      []error
+		calls     int
+		permanent string // the PermanentError's reason; "" for success or a transient error
+		transient bool
+	}{
+		{name: "refused then plain", act: bigAction(topic, now), errs: []error{tooLong}, calls: 2},
+		{name: "both refused", act: bigAction(topic, now), errs: []error{tooLong, tooLong}, calls: 2, permanent: "Invalid parameter: Message too long"},
+		{name: "not found", act: bigAction(topic, now), errs: []error{notFound}, calls: 1, permanent: "Topic does not exist"},
+		{name: "transient", act: bigAction(topic, now), errs: []error{locked}, calls: 1, transient: true},
+		{name: "plain refused", act: ok, errs: []error{tooLong}, calls: 1, permanent: "Invalid parameter: Message too long"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := &scriptedSNS{errs: c.errs}
+			act := c.act
+			err := (&AlarmPublisher{SNS: s, Logs: fl}).PublishAction(context.Background(), act)
+			if len(s.ins) != c.calls {
+				t.Fatalf("%d publishes, want %d", len(s.ins), c.calls)
+			}
+			if act.NewState == alarm.StateAlarm && !strings.Contains(s.ins[0].Message, EvidenceKey) {
+				t.Fatalf("first publish is not enriched: %s", s.ins[0].Message)
+			}
+			if c.calls == 2 {
+				if in := s.ins[1]; in.Message != act.Message || in.DedupKey != s.ins[0].DedupKey || in.DedupKey != "alarm-action/7" ||
+					*in.Subject != *s.ins[0].Subject || in.MessageStructure != "json" || in.TopicARN != topic {
+					t.Errorf("fallback publish %+v, want CloudWatch's message under the same key", in)
+				}
+			}
+			var perm *alarm.PermanentError
+			switch {
+			case c.permanent != "":
+				if !errors.As(err, &perm) || perm.Reason != c.permanent {
+					t.Errorf("error %v, want a permanent error %q", err, c.permanent)
+				}
+			case c.transient:
+				if err == nil || errors.As(err, &perm) {
+					t.Errorf("error %v, want a transient error", err)
+				}
+			case err != nil:
+				t.Errorf("error %v", err)
+			}
+		})
+	}
+}
+
 func TestASCIISubject(t *testing.T) {
 	for in, want := range map[string]string{
 		`ALARM: "root" in US East (N. Virginia)`: `ALARM: "root" in US East (N. Virginia)`,

@@ -307,6 +307,93 @@ func Run(t *testing.T, open func(t *testing.T) alarm.Store) {
 			t.Errorf("action history: %+v %v", items, err)
 		}
 	})
+
+	// Per alarm (scope and name) and action ARN the outbox is first in, first out: an action is
+	// not returned while an older action of the same alarm to the same ARN is pending, due or
+	// not, so a retried ALARM notification is never overtaken by the alarm's newer OK one.
+	// Other alarms, the same name in another scope, and other ARNs are not held back, and the
+	// limit counts only the actions returned.
+	t.Run("OutboxOrder", func(t *testing.T) {
+		st := open(t)
+		mk := func(sc alarm.Scope, name, arn string, newState alarm.State) alarm.Action {
+			return alarm.Action{Scope: sc, AlarmName: name, AlarmType: alarm.TypeMetric, AlarmARN: "arn:alarm:" + name, ActionARN: arn,
+				OldState: alarm.StateOK, NewState: newState, Reason: "why", Subject: "s", Message: `{"default":"{}"}`,
+				StateUpdated: t0, Created: t0}
+		}
+		if err := st.Apply(ctx, alarm.Change{Actions: []alarm.Action{
+			mk(scopeA, "a", "arn:1", alarm.StateAlarm), // 1: the head of (A, a, arn:1)
+			mk(scopeA, "a", "arn:2", alarm.StateAlarm), // 2: another ARN
+			mk(scopeA, "b", "arn:1", alarm.StateAlarm), // 3: another alarm
+			mk(scopeB, "a", "arn:1", alarm.StateAlarm), // 4: the same name in another scope
+			mk(scopeA, "a", "arn:1", alarm.StateOK),    // 5: behind 1
+			mk(scopeA, "a", "arn:1", alarm.StateAlarm), // 6: behind 5
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		now := t0.Add(time.Minute)
+		all, err := st.PendingActions(ctx, now, 10)
+		if err != nil || len(all) != 4 {
+			var got []string
+			for _, a := range all {
+				got = append(got, fmt.Sprintf("%d %s/%s %s %s", a.ID, a.Scope.AccountID, a.AlarmName, a.ActionARN, a.NewState))
+			}
+			t.Fatalf("pending: %q %v; want 1 to 4 (5 and 6 queued behind 1)", got, err)
+		}
+		id := map[int]int64{}
+		for i, a := range all {
+			id[i+1] = a.ID
+		}
+		ids := func(at time.Time, limit int) []int64 {
+			t.Helper()
+			acts, err := st.PendingActions(ctx, at, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := []int64{}
+			for _, a := range acts {
+				out = append(out, a.ID)
+			}
+			return out
+		}
+		if got := ids(now, 10); !slices.Equal(got, []int64{id[1], id[2], id[3], id[4]}) {
+			t.Fatalf("pending with 5 and 6 queued behind 1: %v", got)
+		}
+		next := now.Add(time.Minute)
+		if err := st.RetryAction(ctx, id[1], alarm.ActionRetry{Attempts: 1, NextAttempt: next, Err: "database is locked"}); err != nil {
+			t.Fatal(err)
+		}
+		if got := ids(now, 10); !slices.Equal(got, []int64{id[2], id[3], id[4]}) {
+			t.Errorf("while 1 waits for its retry: %v, want [%d %d %d] (5 and 6 held back)", got, id[2], id[3], id[4])
+		}
+		if got := ids(now, 1); !slices.Equal(got, []int64{id[2]}) {
+			t.Errorf("limit 1 while 1 waits: %v, want [%d]", got, id[2])
+		}
+		if got := ids(next, 10); !slices.Equal(got, []int64{id[1], id[2], id[3], id[4]}) {
+			t.Errorf("at 1's retry time: %v", got)
+		}
+		for _, i := range []int{2, 3, 4} {
+			if err := st.MarkActionDone(ctx, id[i], alarm.ActionOutcome{At: now}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := st.MarkActionDone(ctx, id[1], alarm.ActionOutcome{At: next}); err != nil {
+			t.Fatal(err)
+		}
+		five := ids(next, 10)
+		if len(five) != 1 {
+			t.Fatalf("after 1 is done: %v, want 5 alone", five)
+		}
+		if acts, _ := st.PendingActions(ctx, next, 10); len(acts) != 1 || acts[0].NewState != alarm.StateOK {
+			t.Errorf("after 1 is done: %+v, want the OK action", acts)
+		}
+		// A failed action no longer blocks: 6 follows 5.
+		if err := st.MarkActionDone(ctx, five[0], alarm.ActionOutcome{At: next, Err: "NotFound"}); err != nil {
+			t.Fatal(err)
+		}
+		if acts, _ := st.PendingActions(ctx, next, 10); len(acts) != 1 || acts[0].ID <= five[0] || acts[0].NewState != alarm.StateAlarm {
+			t.Errorf("after 5 failed: %+v, want action 6", acts)
+		}
+	})
 }
 
 func load(t *testing.T, st alarm.Store) map[alarm.AlarmKey]*alarm.Record {

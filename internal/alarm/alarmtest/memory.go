@@ -136,13 +136,30 @@ func (m *Memory) ExpireHistory(ctx context.Context, before time.Time) (int64, er
 	return int64(n - len(m.history)), nil
 }
 
-// PendingActions implements alarm.ActionQueue.
+// queueKey is the unit of FIFO order of the outbox: one alarm's actions to one ARN.
+type queueKey struct {
+	scope     alarm.Scope
+	alarm     string
+	actionARN string
+}
+
+// PendingActions implements alarm.ActionQueue: only the oldest pending action of each alarm and
+// action ARN can be returned.
 func (m *Memory) PendingActions(ctx context.Context, now time.Time, limit int) ([]alarm.Action, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []alarm.Action
+	heads := map[queueKey]bool{}
 	for _, a := range m.actions {
-		if a.Status == alarm.ActionPending && !a.NextAttempt.After(now) && len(out) < limit {
+		if a.Status != alarm.ActionPending {
+			continue
+		}
+		k := queueKey{a.Scope, a.AlarmName, a.ActionARN}
+		if heads[k] {
+			continue // an older action of this alarm to this ARN is still pending
+		}
+		heads[k] = true
+		if !a.NextAttempt.After(now) && len(out) < limit {
 			out = append(out, a)
 		}
 	}

@@ -181,11 +181,20 @@ func (db *DB) History(ctx context.Context, sc alarm.Scope, q alarm.HistoryQuery)
 const actionColumns = `id, account_id, region, alarm_name, alarm_type, alarm_arn, action_arn, old_state, new_state,
 	reason, subject, message, state_updated, created, status, error, attempts, next_attempt`
 
-// PendingActions implements alarm.ActionQueue. The pending rows are few (the partial index
-// alarm_actions_pending holds only them), so filtering them on next_attempt costs little.
+// pendingActionsQuery selects the due pending actions that head their queue: no older action of
+// the same alarm (account, region, name) to the same action ARN is pending. The pending rows are
+// few (the partial index alarm_actions_pending holds only them), so filtering them on
+// next_attempt costs little, and the NOT EXISTS is one seek in the partial index
+// alarm_actions_pending_fifo (schema_140).
+const pendingActionsQuery = `SELECT ` + actionColumns + `
+	FROM alarm_actions a WHERE status = 'pending' AND next_attempt <= ?
+	AND NOT EXISTS (SELECT 1 FROM alarm_actions b WHERE b.status = 'pending' AND b.account_id = a.account_id
+		AND b.region = a.region AND b.alarm_name = a.alarm_name AND b.action_arn = a.action_arn AND b.id < a.id)
+	ORDER BY id LIMIT ?`
+
+// PendingActions implements alarm.ActionQueue.
 func (db *DB) PendingActions(ctx context.Context, now time.Time, limit int) ([]alarm.Action, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+actionColumns+`
-		FROM alarm_actions WHERE status = 'pending' AND next_attempt <= ? ORDER BY id LIMIT ?`, now.UnixMilli(), limit)
+	rows, err := db.read.QueryContext(ctx, pendingActionsQuery, now.UnixMilli(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("read pending actions: %w", err)
 	}

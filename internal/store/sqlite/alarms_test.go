@@ -2,7 +2,9 @@ package sqlite
 
 import (
 	"context"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,6 +66,37 @@ func TestAlarmActionRetrySurvivesReopen(t *testing.T) {
 	}
 	if a := due[0]; a.ID != pend[0].ID || a.Attempts != 4 || !a.NextAttempt.Equal(next) || a.Error != "database is locked" || a.Status != alarm.ActionPending {
 		t.Errorf("reopened action: %+v", a)
+	}
+}
+
+// PendingActions keeps the outbox first in, first out per alarm and action ARN without a scan per
+// pending action: the outer query walks the partial index of pending rows and the NOT EXISTS is
+// one seek in alarm_actions_pending_fifo (schema_140).
+func TestPendingActionsQueryPlan(t *testing.T) {
+	db, err := Open(context.Background(), t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.read.Query(`EXPLAIN QUERY PLAN `+pendingActionsQuery, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if !slices.Contains(plan, "SCAN a USING INDEX alarm_actions_pending") ||
+		!slices.ContainsFunc(plan, func(s string) bool {
+			return strings.HasPrefix(s, "SEARCH b USING COVERING INDEX alarm_actions_pending_fifo (")
+		}) {
+		t.Errorf("query plan does not walk the pending rows and seek alarm_actions_pending_fifo:\n%s", strings.Join(plan, "\n"))
 	}
 }
 
