@@ -124,6 +124,8 @@ func TestUnverifiedBodyLimit(t *testing.T) {
 			Credentials:         staticCreds{testAccessKey: {testSecret, testAccount}},
 			Now:                 func() time.Time { return fixedNow },
 			MaxUnverifiedBodies: 2,
+			// Every request here comes from httptest's one address.
+			MaxUnverifiedBodiesPerClient: 2,
 		})
 		if err != nil {
 			t.Fatal(err)

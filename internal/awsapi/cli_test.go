@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/trailwatch/trailwatch/internal/corpus"
@@ -22,6 +23,7 @@ type cli struct {
 	bin  string
 	env  []string
 	base []string
+	e    *testEnv
 }
 
 func newCLI(t *testing.T, bin string, e *testEnv, key, secret string) *cli {
@@ -51,7 +53,7 @@ func newCLI(t *testing.T, bin string, e *testEnv, key, secret string) *cli {
 		"AWS_MAX_ATTEMPTS=1",
 		"AWS_RETRY_MODE=standard",
 	)
-	return &cli{t: t, bin: bin, env: env, base: []string{"--endpoint-url", e.srv.URL, "--output", "json"}}
+	return &cli{t: t, bin: bin, env: env, base: []string{"--endpoint-url", e.srv.URL, "--output", "json"}, e: e}
 }
 
 // run executes the CLI and returns stdout, stderr and whether it succeeded.
@@ -61,8 +63,20 @@ func (c *cli) run(args ...string) (string, string, bool) {
 	cmd.Env = c.env
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
+	c.syncServices()
 	err := cmd.Run()
+	c.syncServices()
 	return out.String(), errb.String(), err == nil
+}
+
+// syncServices takes and releases the toy services' locks, under which their operations record
+// what they received. A CLI process orders nothing for the race detector; this orders the test's
+// reads of those records after the handlers' writes of the last run and before the next run's.
+func (c *cli) syncServices() {
+	for _, mu := range []*sync.Mutex{&c.e.mon.mu, &c.e.logs.mu, &c.e.sns.mu} {
+		mu.Lock()
+		mu.Unlock() //lint:ignore SA2001 the empty critical section is the point
+	}
 }
 
 // ok runs a command that must succeed and decodes its JSON output (if any) into v.

@@ -11,12 +11,16 @@ import (
 	"io"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"os"
 	"reflect"
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -26,11 +30,30 @@ import (
 // largest request, is at most 1 MiB of messages plus JSON overhead.
 const defaultMaxBody = 10 << 20
 
-// defaultMaxUnverified is the number of bodies read at once before their signature is verified
-// when Config.MaxUnverifiedBodies is 0: with the default body limit, at most 160 MiB held for
-// clients that have not proven they hold a key (and they must name a known key and a fresh scope
-// to get that far).
-const defaultMaxUnverified = 16
+// defaultMaxUnverified is the number of signed bodies read at once before their signature is
+// verified when Config.MaxUnverifiedBodies is 0. The memory they hold is at most this times the
+// body limit (240 MiB with the defaults), and only for clients that name a known access key and a
+// fresh scope; each of those reads has a deadline (unverifiedDeadline), so holding a slot costs
+// a client real bandwidth, and one client address holds at most half the slots
+// (Config.MaxUnverifiedBodiesPerClient).
+const defaultMaxUnverified = 24
+
+// anonymousBodies is the number of bodies of at most maxUnsignedForm bytes read at once for
+// requests that cannot be verified at all (no Authorization, or a scope naming no service here):
+// the forms that route them and the inputs of unsigned operations. They have their own slots, so
+// anonymous clients can never take the ones signed requests need; 32 × 64 KiB is 2 MiB.
+const anonymousBodies = 32
+
+// defaultUnverifiedTimeout and defaultUnverifiedRate set the deadline of a body read before its
+// signature is verified when Config.UnverifiedBodyTimeout and Config.UnverifiedBodyRate are 0:
+// 5 s, plus the body's size at 256 KiB/s (2 Mbit/s; 45 s for a 10 MiB body, 9 s for a full 1 MiB
+// PutLogEvents batch). A client slower than that is answered 408 RequestTimeout and the connection
+// closed; a client that sends headers and then nothing holds its slot for about 5 s, not for the
+// server's 2-minute ReadTimeout.
+const (
+	defaultUnverifiedTimeout = 5 * time.Second
+	defaultUnverifiedRate    = 256 << 10
+)
 
 // handler serves every configured service.
 type handler struct {
@@ -42,8 +65,14 @@ type handler struct {
 	now      func() time.Time
 	log      *slog.Logger
 	maxBody  int64
-	// unverified holds one token per body being read before its signature is verified.
-	unverified chan struct{}
+	// unverified admits the signed bodies read before their signature is verified; anonymous the
+	// bodies of requests that cannot be verified (readUnsignedBody). Separate, so that anonymous
+	// clients cannot starve signed ones.
+	unverified *bodyGate
+	anonymous  *bodyGate
+	// bodyTimeout and bodyRate make the deadline of those reads (unverifiedDeadline).
+	bodyTimeout time.Duration
+	bodyRate    int64
 }
 
 // NewHandler returns the http.Handler that serves the AWS APIs of cfg.Services. It answers every
@@ -77,7 +106,15 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	if n <= 0 {
 		n = defaultMaxUnverified
 	}
-	h.unverified = make(chan struct{}, n)
+	h.unverified = newBodyGate(n, cfg.MaxUnverifiedBodiesPerClient)
+	h.anonymous = newBodyGate(anonymousBodies, 0)
+	h.bodyTimeout, h.bodyRate = cfg.UnverifiedBodyTimeout, cfg.UnverifiedBodyRate
+	if h.bodyTimeout <= 0 {
+		h.bodyTimeout = defaultUnverifiedTimeout
+	}
+	if h.bodyRate <= 0 {
+		h.bodyRate = defaultUnverifiedRate
+	}
 	for _, s := range cfg.Services {
 		if s.SigningName == "" {
 			return nil, errors.New("awsapi: service without SigningName")
@@ -253,8 +290,9 @@ func checkPresigned(r *http.Request, ct string) *wireError {
 //     over that hash before its body is read, and the body's hash checked while it streams in;
 //   - a request that does not (botocore and aws-sdk-go-v2 send the header to S3 only; for these
 //     services they put the payload's hash in the canonical request and send no header) must have
-//     its body read to be verified: it is read bounded, without trusting Content-Length, by at
-//     most maxUnverified requests at once; those over the limit are answered 503 at once.
+//     its body read to be verified: it is read bounded, without trusting Content-Length, within a
+//     deadline, by at most Config.MaxUnverifiedBodies requests at once (and fewer from one client
+//     address); those over the limit are answered 503 after a short wait (readUnverified).
 //
 // UNSIGNED-PAYLOAD is refused: neither SDK ever sends it to CloudWatch, CloudWatch Logs, SNS or
 // CloudTrail (no operation of theirs has the unsignedPayload trait in botocore's or
@@ -278,11 +316,7 @@ func (h *handler) authenticate(c *call, a *sigV4Auth) (string, []byte, *wireErro
 	declared := r.Header.Get("X-Amz-Content-Sha256")
 	switch {
 	case declared == "":
-		if !h.acquireUnverified(r.Context()) {
-			return "", nil, errBusy()
-		}
-		raw, sum, werr := h.readBody(r.Body, h.maxBody)
-		h.releaseUnverified()
+		raw, sum, werr := h.readUnverified(c, h.unverified, h.maxBody)
 		if werr != nil {
 			return "", nil, werr
 		}
@@ -323,7 +357,7 @@ func (h *handler) readUnsignedForm(c *call, ct string) *wireError {
 	if c.presigned || ct != "application/x-www-form-urlencoded" || c.r.ContentLength == 0 {
 		return c.parseForm(ct, nil)
 	}
-	raw, tooLarge, werr := h.readUnsignedBody(c.r)
+	raw, tooLarge, werr := h.readUnsignedBody(c)
 	if werr != nil {
 		return werr
 	}
@@ -334,18 +368,15 @@ func (h *handler) readUnsignedForm(c *call, ct string) *wireError {
 }
 
 // readUnsignedBody reads, before authentication, a plain body of at most maxUnsignedForm bytes,
-// within the unverified-body limit. tooLarge reports a body that is compressed or larger; it is then
+// in one of the anonymous slots, which signed requests never use. tooLarge reports a body that is compressed or larger; it is then
 // not read, or not read to its end.
-func (h *handler) readUnsignedBody(r *http.Request) (_ []byte, tooLarge bool, _ *wireError) {
+func (h *handler) readUnsignedBody(c *call) (_ []byte, tooLarge bool, _ *wireError) {
+	r := c.r
 	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
 	if r.ContentLength > maxUnsignedForm || (enc != "" && enc != "identity") {
 		return nil, true, nil
 	}
-	if !h.acquireUnverified(r.Context()) {
-		return nil, false, errBusy()
-	}
-	defer h.releaseUnverified()
-	raw, _, werr := h.readBody(r.Body, maxUnsignedForm)
+	raw, _, werr := h.readUnverified(c, h.anonymous, maxUnsignedForm)
 	if werr != nil {
 		if werr.status == http.StatusRequestEntityTooLarge {
 			return nil, true, nil
@@ -360,7 +391,7 @@ func (h *handler) readUnsignedBody(r *http.Request) (_ []byte, tooLarge bool, _ 
 func (h *handler) serveUnsigned(c *call) {
 	var body []byte
 	if c.proto != ProtocolQuery && c.r.ContentLength != 0 {
-		raw, tooLarge, werr := h.readUnsignedBody(c.r)
+		raw, tooLarge, werr := h.readUnsignedBody(c)
 		if werr == nil && tooLarge {
 			e := errMissingAuth()
 			werr = &e
@@ -561,6 +592,10 @@ func (h *handler) readBody(body io.Reader, limit int64) ([]byte, string, *wireEr
 	var buf bytes.Buffer
 	sum := sha256.New()
 	if _, err := buf.ReadFrom(io.TeeReader(io.LimitReader(body, limit+1), sum)); err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, "", &wireError{code: "RequestTimeout", message: "Your socket connection to the server was not read from or written to within the timeout period.",
+				status: http.StatusRequestTimeout, sender: true, jsonCode: "RequestTimeoutException"}
+		}
 		return nil, "", &wireError{code: "IncompleteBody", message: "The request body could not be read.", status: http.StatusBadRequest, sender: true}
 	}
 	if int64(buf.Len()) > limit {
@@ -610,33 +645,142 @@ func (h *handler) decodeBody(hdr http.Header, raw []byte) ([]byte, *wireError) {
 	return payload.Bytes(), nil
 }
 
-// acquireUnverified takes one of the slots of bodies read before their signature is verified,
-// waiting at most unverifiedWait for one: past the limit, clients are answered at once (and retry,
-// as the SDKs do on 503) rather than queued without bound.
-func (h *handler) acquireUnverified(ctx context.Context) bool {
-	select {
-	case h.unverified <- struct{}{}:
-		return true
-	default:
+// readUnverified reads, in one of gate's slots and within unverifiedDeadline, a body of at most
+// limit bytes whose signature is not verified yet. A request that finds no slot within
+// unverifiedWait is answered 503 (the SDKs retry it); one whose body does not arrive in time is
+// answered 408 RequestTimeout and its connection closed.
+//
+// The deadline is set on the connection (http.ResponseController) and lifted once the body is in,
+// so that it cannot cut the operation's own work (net/http also lifts it when it starts its
+// background read at the body's end; this does not rely on that). After a failed read it stays and
+// the connection is closed: net/http drains the rest of the body after the handler, and would
+// otherwise wait for it without limit. It is wall-clock time, hence time.Now rather than the
+// injected clock; response writers that are not connections (tests' recorders) do not support it,
+// and the read then has the server's deadlines only.
+func (h *handler) readUnverified(c *call, gate *bodyGate, limit int64) ([]byte, string, *wireError) {
+	r := c.r
+	client := clientKey(r.RemoteAddr)
+	if !gate.acquire(r.Context(), client, unverifiedWait) {
+		return nil, "", errBusy()
 	}
-	t := time.NewTimer(unverifiedWait)
-	defer t.Stop()
-	select {
-	case h.unverified <- struct{}{}:
-		return true
-	case <-t.C:
-		return false
-	case <-ctx.Done():
-		return false
+	defer gate.release(client)
+	rc := http.NewResponseController(c.w)
+	limited := rc.SetReadDeadline(time.Now().Add(h.unverifiedDeadline(r.ContentLength, limit))) == nil
+	raw, sum, werr := h.readBody(r.Body, limit)
+	if werr != nil {
+		c.w.Header().Set("Connection", "close")
+		return nil, "", werr
 	}
+	if limited {
+		_ = rc.SetReadDeadline(time.Time{})
+	}
+	return raw, sum, nil
 }
 
-func (h *handler) releaseUnverified() { <-h.unverified }
+// unverifiedDeadline is the time allowed to read a body of contentLength bytes (-1 when unknown,
+// then limit) before its signature is verified: Config.UnverifiedBodyTimeout plus the size at
+// Config.UnverifiedBodyRate.
+func (h *handler) unverifiedDeadline(contentLength, limit int64) time.Duration {
+	n := contentLength
+	if n < 0 || n > limit {
+		n = limit
+	}
+	return h.bodyTimeout + time.Duration(n*int64(time.Second)/h.bodyRate)
+}
 
 // unverifiedWait is how long a request waits for an unverified-body slot: long enough to ride
 // out a burst of honest clients, whose bodies are read in milliseconds, and short enough that
 // waiting requests cannot pile up.
 const unverifiedWait = 250 * time.Millisecond
+
+// bodyGate bounds the bodies read at once before authentication: in all, and per client address,
+// so that one host cannot take every slot.
+type bodyGate struct {
+	max, perClient int
+	mu             sync.Mutex
+	total          int
+	held           map[string]int
+	// freed is closed, and replaced, whenever a slot is released, to wake the waiting requests.
+	freed chan struct{}
+}
+
+// newBodyGate returns a gate of n slots of which one client holds at most perClient; perClient 0
+// means half of them (at least one).
+func newBodyGate(n, perClient int) *bodyGate {
+	if perClient <= 0 || perClient > n {
+		perClient = max(n/2, 1)
+	}
+	return &bodyGate{max: n, perClient: perClient, held: map[string]int{}, freed: make(chan struct{})}
+}
+
+// tryAcquire takes a slot for client if one is free; otherwise it returns the channel closed on the
+// next release.
+func (g *bodyGate) tryAcquire(client string) (bool, <-chan struct{}) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.total < g.max && g.held[client] < g.perClient {
+		g.total++
+		g.held[client]++
+		return true, nil
+	}
+	return false, g.freed
+}
+
+// acquire takes a slot for client, waiting at most wait for one: past the limit, clients are
+// answered at once (and retry, as the SDKs do on 503) rather than queued without bound.
+func (g *bodyGate) acquire(ctx context.Context, client string, wait time.Duration) bool {
+	ok, freed := g.tryAcquire(client)
+	if ok {
+		return true
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	for {
+		select {
+		case <-freed:
+		case <-t.C:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+		if ok, freed = g.tryAcquire(client); ok {
+			return true
+		}
+	}
+}
+
+// release returns client's slot.
+func (g *bodyGate) release(client string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.total--
+	if g.held[client]--; g.held[client] <= 0 {
+		delete(g.held, client)
+	}
+	close(g.freed)
+	g.freed = make(chan struct{})
+}
+
+// clientKey names the client of a request for the per-client limit: its IP address, or for IPv6
+// its /64, which one host usually has whole. Behind a reverse proxy every request has the proxy's
+// address, so the proxy's clients share one client's share of the slots.
+func clientKey(remoteAddr string) string {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is6() {
+		if p, err := a.Prefix(64); err == nil {
+			return p.String()
+		}
+	}
+	return a.String()
+}
 
 // errBusy is the answer when too many unverified bodies are being read: 503, which both SDKs
 // retry with backoff.

@@ -150,9 +150,20 @@ type Config struct {
 	// MaxBodyBytes bounds the request body, as transmitted and after gzip decompression; 0 means
 	// 10 MiB.
 	MaxBodyBytes int64
-	// MaxUnverifiedBodies bounds the request bodies read at once before their signature is verified
-	// (clients of these services sign the payload's hash without declaring it, so it must be read
-	// to be checked); requests over it are answered 503 ServiceUnavailable after a short wait. 0
-	// means 16. Memory held for unauthenticated clients is at most this times MaxBodyBytes.
+	// MaxUnverifiedBodies bounds the signed request bodies read at once before their signature is
+	// verified (clients of these services sign the payload's hash without declaring it, so it must
+	// be read to be checked); requests over it are answered 503 ServiceUnavailable after a short
+	// wait. 0 means 24. Memory held for clients not yet verified is at most this times MaxBodyBytes,
+	// plus 2 MiB for requests that cannot be verified at all (they have 32 slots of their own, of
+	// at most 64 KiB each, so they never take these).
 	MaxUnverifiedBodies int
+	// MaxUnverifiedBodiesPerClient bounds the slots of MaxUnverifiedBodies one client address (an
+	// IPv6 /64) holds at once; 0 means half of them.
+	MaxUnverifiedBodiesPerClient int
+	// UnverifiedBodyTimeout and UnverifiedBodyRate set the deadline of a body read before its
+	// signature is verified: UnverifiedBodyTimeout (0 means 5 s) plus its size at
+	// UnverifiedBodyRate bytes per second (0 means 256 KiB/s), the whole limit when the size is
+	// not declared. A body that does not arrive in time is answered 408 RequestTimeout.
+	UnverifiedBodyTimeout time.Duration
+	UnverifiedBodyRate    int64
 }
