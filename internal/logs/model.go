@@ -271,7 +271,10 @@ func (f MetricFilter) liveSince() int64 {
 // (epoch ms): one stored after LiveSince and not within the paused period. An event stored in the
 // very millisecond of LiveSince or of the end of the paused period is not counted live (it may
 // have been stored just before the put); one stored in the millisecond the filter was disabled is,
-// since the batch that disabled the filter was partly counted.
+// since the batch that disabled the filter was partly counted. While the filter is disabled, the
+// events stored since are taken as counted (skipped) until a put enables it again and so makes
+// that period its paused period: a backfill of a disabled filter would publish what the limit
+// refused.
 func (f MetricFilter) CountedLive(ingestionTime int64) bool {
 	if ingestionTime <= f.liveSince() {
 		return false
