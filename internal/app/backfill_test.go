@@ -181,3 +181,76 @@ func TestBackfillAfterReputCLIAndServer(t *testing.T) {
 		t.Fatalf("server after an identical re-put: end %d (live since %d), %d events, datapoints\n%sCLI:\n%s", res.EndTime, live, res.Events, server.String(), cli)
 	}
 }
+
+// TestBackfillAfterReenableCLIAndServer: a filter disabled by its dimensions' cardinality and
+// enabled again by an identical put is backfilled, by default, over the events stored while it was
+// disabled and none it counted live, by the CLI (which reads the paused period from
+// DescribeMetricFilters) and the server alike.
+func TestBackfillAfterReenableCLIAndServer(t *testing.T) {
+	w := wire(t, DefaultIngestOptions())
+	ctx := context.Background()
+	sc := logs.Scope{AccountID: wiAccount, Region: wiRegion}
+	if err := w.logs.CreateLogGroup(ctx, sc, logs.CreateLogGroupInput{LogGroupName: "app"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.logs.CreateLogStream(ctx, sc, "app", "s"); err != nil {
+		t.Fatal(err)
+	}
+	step := func() { // keeps the steps in distinct milliseconds
+		for t0 := time.Now().UnixMilli(); time.Now().UnixMilli() <= t0+1; {
+			runtime.Gosched()
+		}
+	}
+	put := func(msgs ...string) {
+		t.Helper()
+		var evs []logs.InputLogEvent
+		for _, m := range msgs {
+			evs = append(evs, logs.InputLogEvent{Timestamp: time.Now().Add(-time.Minute).UnixMilli(), Message: m})
+		}
+		if _, err := w.logs.PutLogEvents(ctx, sc, logs.PutLogEventsInput{LogGroupName: "app", LogStreamName: "s", LogEvents: evs}); err != nil {
+			t.Fatal(err)
+		}
+		step()
+	}
+	putFilter := func() {
+		t.Helper()
+		if err := w.logs.PutMetricFilter(ctx, sc, logs.PutMetricFilterInput{LogGroupName: "app", FilterName: "users", FilterPattern: "{ $.user = * }",
+			MetricTransformations: []logs.MetricTransformation{{MetricName: "Calls", MetricNamespace: "App", MetricValue: "1",
+				Dimensions: map[string]string{"User": "$.user"}}}}); err != nil {
+			t.Fatal(err)
+		}
+		step()
+	}
+	putFilter()
+	put(`{"user":"live"}`)
+	var many []string
+	for i := range 1001 {
+		many = append(many, fmt.Sprintf(`{"user":"u%d"}`, i))
+	}
+	put(many...) // disables the filter
+	put(`{"user":"disabled1"}`, `{"user":"disabled2"}`)
+	putFilter() // enables it again
+	put(`{"user":"live again"}`)
+
+	t.Setenv("AWS_ACCESS_KEY_ID", wiKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", wiSecret)
+	t.Setenv("AWS_REGION", wiRegion)
+	var stdout, stderr bytes.Buffer
+	code := Main(ctx, []string{"backfill", "--endpoint", w.url, "--log-group", "app", "--filter-name", "users", "--start", "2h", "--dry-run"}, nil, &stdout, &stderr)
+	cli := stdout.String()
+	if code != 0 || !strings.Contains(cli, "and the events stored while the filter was disabled") ||
+		!strings.Contains(cli, "2 datapoints, sum 2 ") || !strings.Contains(cli, "User=disabled1") || !strings.Contains(cli, "User=disabled2") {
+		t.Fatalf("CLI after re-enabling: exit %d\n%s%s", code, cli, stderr.String())
+	}
+	res, err := w.logs.Backfill(ctx, sc, logs.BackfillInput{LogGroupName: "app", FilterName: "users", StartTime: time.Now().Add(-2 * time.Hour).UnixMilli()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var server strings.Builder
+	for _, d := range backfillDatums(res.Samples) {
+		fmt.Fprintf(&server, "%s value=%g count=%g %v\n", d.Timestamp.Format(time.RFC3339), d.Values[0], d.Counts[0], dimsText(d.Dimensions))
+	}
+	if len(res.Samples) != 2 || res.PausedUntil == 0 || res.EndTime != res.PausedUntil || !strings.Contains(cli, server.String()) {
+		t.Fatalf("server after re-enabling: %d samples, end %d, paused until %d; datapoints\n%sCLI:\n%s", len(res.Samples), res.EndTime, res.PausedUntil, server.String(), cli)
+	}
+}
