@@ -41,12 +41,18 @@ FilterLogEvents), or, when PATHs are given, the CloudTrail records in those file
 dimension set and value and sent with PutMetricData (Values and Counts), in the filter's namespace,
 name and unit.
 
---end defaults to the filter's creation time: the filter counted what arrived after it was created,
-so a backfill up to then never counts an event twice. Stored events that arrived after the filter
-was created are skipped whatever their timestamp (CloudTrail delivers a record minutes after its
-eventTime). An --end later than the creation time is allowed, with a warning: it reaches stored
-events with later timestamps that arrived before the filter, and records in files, which are
-counted again if they were also ingested since.
+--end defaults to the time since which the filter has been live: the first put of its current
+definition (putting the same filter again, as a setup script or Terraform does, keeps it; a changed
+definition starts it afresh). The filter counted what arrived since, so a backfill up to then never
+counts an event twice. Stored events that arrived since are skipped whatever their timestamp
+(CloudTrail delivers a record minutes after its eventTime), except those that arrived while the
+filter was disabled for its dimensions' cardinality, before the put that enabled it again: the
+default end of a backfill of stored events reaches the end of that period, so they are counted.
+trailwatch reports these times beside AWS's creationTime (trailwatchLiveSince, trailwatchPausedFrom,
+trailwatchPausedUntil in DescribeMetricFilters); against AWS, the creation time stands in. An --end
+later than the default is allowed, with a warning: it reaches stored events with later timestamps
+that arrived before the filter, and records in files, which are counted again if they were also
+ingested since.
 
 With --server-side the trailwatch server applies the filter to its stored events itself (the
 BackfillMetricFilter API extension: awsJson 1.1, X-Amz-Target TrailWatch_20261125, SigV4 service
@@ -105,7 +111,7 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	filterName := fs.String("filter-name", "", "metric filter `name` (required)")
 	region := fs.String("region", "", "`region` (default: the AWS chain's, then us-east-1)")
 	startS := fs.String("start", "336h", "start `time` (inclusive)")
-	endS := fs.String("end", "", "end `time` (exclusive; default: the filter's creation time, since it counted later events live)")
+	endS := fs.String("end", "", "end `time` (exclusive; default: the time since which the filter counted events live)")
 	dryRun := fs.Bool("dry-run", false, "print the datapoints instead of publishing them")
 	serverSide := fs.Bool("server-side", false, "let the trailwatch server apply the filter to its stored events (BackfillMetricFilter API extension)")
 	if err := fs.Parse(args); err != nil {
@@ -152,7 +158,9 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			o.BaseEndpoint = aws.String(*endpoint)
 		}
 	})
-	mf, err := lc.DescribeMetricFilters(ctx, &cloudwatchlogs.DescribeMetricFiltersInput{LogGroupName: group, FilterNamePrefix: filterName})
+	rec := &bodyRecorder{next: cfg.HTTPClient}
+	mf, err := lc.DescribeMetricFilters(ctx, &cloudwatchlogs.DescribeMetricFiltersInput{LogGroupName: group, FilterNamePrefix: filterName},
+		func(o *cloudwatchlogs.Options) { o.HTTPClient = rec })
 	if err != nil {
 		fmt.Fprintf(stderr, "trailwatch backfill: describe metric filters: %v\n", err)
 		return 1
@@ -167,18 +175,45 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "trailwatch backfill: log group %s has no metric filter %q\n", *group, *filterName)
 		return 1
 	}
-	created := time.UnixMilli(aws.ToInt64(filter.CreationTime)).UTC()
+	mt := filter.MetricTransformations[0]
+	unit := string(mt.Unit)
+	if unit == "None" {
+		unit = "" // logs.MetricTransformation's spelling of None
+	}
+	lf := logs.MetricFilter{LogGroupName: *group, FilterName: *filterName,
+		FilterPattern: aws.ToString(filter.FilterPattern), CreationTime: aws.ToInt64(filter.CreationTime),
+		Transformation: logs.MetricTransformation{MetricName: aws.ToString(mt.MetricName), MetricNamespace: aws.ToString(mt.MetricNamespace),
+			MetricValue: aws.ToString(mt.MetricValue), DefaultValue: mt.DefaultValue, Dimensions: mt.Dimensions, Unit: unit}}
+	liveSinceOf(rec.last, &lf)
+	live := time.UnixMilli(lf.LiveSince).UTC()
+	if lf.LiveSince == 0 {
+		live = time.UnixMilli(lf.CreationTime).UTC() // AWS: its creation time stands in
+	}
+	// The server's default end (logs.DefaultEnd) for stored events; records in files have no
+	// ingestion time, so only the live-since time is a safe end for them.
+	dflt := time.UnixMilli(logs.DefaultEnd(lf)).UTC()
+	if fs.NArg() > 0 {
+		dflt = live
+	}
 	switch {
 	case *endS == "":
-		end = created
-		fmt.Fprintf(stdout, "backfill up to the filter's creation time, %s: it counted what arrived since (--end to choose)\n", created.Format(time.RFC3339Nano))
-	case end.After(created):
+		end = dflt
+		fmt.Fprintf(stdout, "backfill up to %s, since when the filter has counted events live (its definition's first put; --end to choose)\n", live.Format(time.RFC3339Nano))
+		if lf.PausedUntil != 0 {
+			paused := fmt.Sprintf("%s to %s", time.UnixMilli(lf.PausedFrom).UTC().Format(time.RFC3339Nano), time.UnixMilli(lf.PausedUntil).UTC().Format(time.RFC3339Nano))
+			if fs.NArg() > 0 {
+				fmt.Fprintf(stdout, "the filter counted nothing while it was disabled, %s: records in files are not backfilled for that period (--end to choose)\n", paused)
+			} else {
+				fmt.Fprintf(stdout, "and the events stored while the filter was disabled, %s: the end is %s\n", paused, end.Format(time.RFC3339Nano))
+			}
+		}
+	case end.After(dflt):
 		what := "stored events that arrived after it are skipped"
 		if fs.NArg() > 0 {
 			what = "records in the files that were also ingested since are counted twice"
 		}
-		fmt.Fprintf(stderr, "trailwatch backfill: warning: --end %s is after the filter's creation time %s, since when it counted events live: %s\n",
-			end.UTC().Format(time.RFC3339Nano), created.Format(time.RFC3339Nano), what)
+		fmt.Fprintf(stderr, "trailwatch backfill: warning: --end %s is after %s, since when the filter counted events live: %s\n",
+			end.UTC().Format(time.RFC3339Nano), dflt.Format(time.RFC3339Nano), what)
 	}
 	if !start.Before(end) {
 		fmt.Fprintf(stderr, "trailwatch backfill: --start %s is not before the end, %s: nothing to backfill\n", start.UTC().Format(time.RFC3339Nano), end.UTC().Format(time.RFC3339Nano))
@@ -187,7 +222,7 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if *serverSide {
 		in := backfillInput{LogGroupName: *group, FilterName: *filterName, StartTime: aws.Int64(start.UnixMilli())}
 		if *endS != "" {
-			in.EndTime = aws.Int64(end.UnixMilli()) // absent: the server ends at the creation time too
+			in.EndTime = aws.Int64(end.UnixMilli()) // absent: the server ends at logs.DefaultEnd too
 		}
 		out, err := backfillServerSide(ctx, cfg, *endpoint, in)
 		if err != nil {
@@ -200,15 +235,7 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 		return 0
 	}
-	mt := filter.MetricTransformations[0]
-	unit := string(mt.Unit)
-	if unit == "None" {
-		unit = "" // logs.MetricTransformation's spelling of None
-	}
-	bf, err := logs.NewBackfiller(logs.Scope{}, logs.MetricFilter{LogGroupName: *group, FilterName: *filterName,
-		FilterPattern: aws.ToString(filter.FilterPattern), CreationTime: aws.ToInt64(filter.CreationTime),
-		Transformation: logs.MetricTransformation{MetricName: aws.ToString(mt.MetricName), MetricNamespace: aws.ToString(mt.MetricNamespace),
-			MetricValue: aws.ToString(mt.MetricValue), DefaultValue: mt.DefaultValue, Dimensions: mt.Dimensions, Unit: unit}})
+	bf, err := logs.NewBackfiller(logs.Scope{}, lf)
 	if err != nil {
 		fmt.Fprintf(stderr, "trailwatch backfill: %v\n", err)
 		return 1
@@ -278,11 +305,57 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 	}
 	if b.Skipped() > 0 {
-		fmt.Fprintf(stdout, "%d events skipped: stored after the filter was created, they were counted live\n", b.Skipped())
+		fmt.Fprintf(stdout, "%d events skipped: stored while the filter was live, they were counted as they arrived\n", b.Skipped())
 	}
 	fmt.Fprintf(stdout, "backfill of %s/%s: %d events examined, %d datapoints, sum %g%s\n", *group, *filterName, b.Events(), len(datums), total,
 		map[bool]string{true: " (dry run, nothing published)", false: ""}[*dryRun])
 	return 0
+}
+
+// bodyRecorder is an HTTP client that keeps the body of the last response it passed on, for the
+// members of trailwatch's responses that AWS's SDK does not decode.
+type bodyRecorder struct {
+	next interface {
+		Do(*http.Request) (*http.Response, error)
+	}
+	last []byte
+}
+
+func (r *bodyRecorder) Do(req *http.Request) (*http.Response, error) {
+	next := r.next
+	if next == nil {
+		next = http.DefaultClient
+	}
+	resp, err := next.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	r.last, err = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(r.last))
+	return resp, err
+}
+
+// liveSinceOf sets f's LiveSince and paused period from the raw DescribeMetricFilters response of a
+// trailwatch server (trailwatchLiveSince, trailwatchPausedFrom, trailwatchPausedUntil, beside AWS's
+// members). AWS's response has none of them, and leaves f as it is: its creation time stands in.
+func liveSinceOf(raw []byte, f *logs.MetricFilter) {
+	var out struct {
+		MetricFilters []struct {
+			FilterName  string `json:"filterName"`
+			LiveSince   int64  `json:"trailwatchLiveSince"`
+			PausedFrom  int64  `json:"trailwatchPausedFrom"`
+			PausedUntil int64  `json:"trailwatchPausedUntil"`
+		} `json:"metricFilters"`
+	}
+	if json.Unmarshal(raw, &out) != nil {
+		return
+	}
+	for _, m := range out.MetricFilters {
+		if m.FilterName == f.FilterName {
+			f.LiveSince, f.PausedFrom, f.PausedUntil = m.LiveSince, m.PausedFrom, m.PausedUntil
+		}
+	}
 }
 
 func dimsText(ds []cwtypes.Dimension) string {

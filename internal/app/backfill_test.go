@@ -71,7 +71,7 @@ func TestBackfillSharedAggregation(t *testing.T) {
 		t.Fatalf("backfill --dry-run: exit %d\n%s%s", code, stdout.String(), stderr.String())
 	}
 	cli := stdout.String()
-	if !strings.Contains(cli, "backfill up to the filter's creation time, "+time.UnixMilli(created).UTC().Format(time.RFC3339Nano)) ||
+	if !strings.Contains(cli, "backfill up to "+time.UnixMilli(created).UTC().Format(time.RFC3339Nano)+", since when the filter has counted events live") ||
 		!strings.Contains(cli, "1 events skipped") {
 		t.Fatalf("CLI output:\n%s", cli)
 	}
@@ -105,11 +105,152 @@ func TestBackfillSharedAggregation(t *testing.T) {
 	stdout.Reset()
 	stderr.Reset()
 	code = Main(ctx, []string{"backfill", "--endpoint", w.url, "--log-group", "app", "--filter-name", "latency", "--start", "2h", "--end", "0s", "--dry-run"}, nil, &stdout, &stderr)
-	if code != 0 || !strings.Contains(stderr.String(), "warning: --end") || !strings.Contains(stderr.String(), "is after the filter's creation time") {
+	if code != 0 || !strings.Contains(stderr.String(), "warning: --end") || !strings.Contains(stderr.String(), "since when the filter counted events live") {
 		t.Fatalf("--end after creation: exit %d\n%s%s", code, stdout.String(), stderr.String())
 	}
 	// The CLI asks FilterLogEvents for matches only: 25 before, 2 counted live.
 	if !strings.Contains(stdout.String(), "27 events examined") || !strings.Contains(stdout.String(), "2 events skipped") {
 		t.Fatalf("--end now: %s", stdout.String())
+	}
+}
+
+// TestBackfillAfterReputCLIAndServer: after a metric filter counted an event live and was put
+// again unchanged (a re-run setup script), the CLI and the server both end a default backfill at
+// the time since which the filter has been live, not its new creation time, skip the event it
+// counted, and publish the same datapoints. The CLI learns that time from trailwatchLiveSince in
+// DescribeMetricFilters.
+func TestBackfillAfterReputCLIAndServer(t *testing.T) {
+	w := wire(t, DefaultIngestOptions())
+	ctx := context.Background()
+	sc := logs.Scope{AccountID: wiAccount, Region: wiRegion}
+	if err := w.logs.CreateLogGroup(ctx, sc, logs.CreateLogGroupInput{LogGroupName: "app"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.logs.CreateLogStream(ctx, sc, "app", "s"); err != nil {
+		t.Fatal(err)
+	}
+	put := func(msg string) {
+		t.Helper()
+		if _, err := w.logs.PutLogEvents(ctx, sc, logs.PutLogEventsInput{LogGroupName: "app", LogStreamName: "s",
+			LogEvents: []logs.InputLogEvent{{Timestamp: time.Now().Add(-time.Minute).UnixMilli(), Message: msg}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	putFilter := func() int64 {
+		t.Helper()
+		if err := w.logs.PutMetricFilter(ctx, sc, logs.PutMetricFilterInput{LogGroupName: "app", FilterName: "errors", FilterPattern: "ERROR",
+			MetricTransformations: []logs.MetricTransformation{{MetricName: "Errors", MetricNamespace: "App", MetricValue: "1"}}}); err != nil {
+			t.Fatal(err)
+		}
+		filters, err := w.logs.DescribeMetricFilters(ctx, sc, logs.DescribeMetricFiltersInput{LogGroupName: "app"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		created := filters.MetricFilters[0].CreationTime
+		for time.Now().UnixMilli() <= created+1 { // keep the steps in distinct milliseconds
+			runtime.Gosched()
+		}
+		return created
+	}
+	put("ERROR before the filter")
+	live := putFilter()
+	put("ERROR counted live")
+	if again := putFilter(); again == live {
+		t.Fatalf("the re-put has the creation time of the first put, %d", live)
+	}
+
+	t.Setenv("AWS_ACCESS_KEY_ID", wiKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", wiSecret)
+	t.Setenv("AWS_REGION", wiRegion)
+	var stdout, stderr bytes.Buffer
+	code := Main(ctx, []string{"backfill", "--endpoint", w.url, "--log-group", "app", "--filter-name", "errors", "--start", "2h", "--dry-run"}, nil, &stdout, &stderr)
+	cli := stdout.String()
+	if code != 0 || !strings.Contains(cli, "backfill up to "+time.UnixMilli(live).UTC().Format(time.RFC3339Nano)+",") ||
+		!strings.Contains(cli, "1 events skipped") || !strings.Contains(cli, "2 events examined, 1 datapoints, sum 1 ") {
+		t.Fatalf("CLI after an identical re-put: exit %d\n%s%s", code, cli, stderr.String())
+	}
+	res, err := w.logs.Backfill(ctx, sc, logs.BackfillInput{LogGroupName: "app", FilterName: "errors", StartTime: time.Now().Add(-2 * time.Hour).UnixMilli()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var server strings.Builder
+	for _, d := range backfillDatums(res.Samples) {
+		fmt.Fprintf(&server, "%s value=%g count=%g %v\n", d.Timestamp.Format(time.RFC3339), d.Values[0], d.Counts[0], dimsText(d.Dimensions))
+	}
+	if res.EndTime != live || res.Events != 2 || res.Skipped != 1 || !strings.Contains(cli, server.String()) {
+		t.Fatalf("server after an identical re-put: end %d (live since %d), %d events, datapoints\n%sCLI:\n%s", res.EndTime, live, res.Events, server.String(), cli)
+	}
+}
+
+// TestBackfillAfterReenableCLIAndServer: a filter disabled by its dimensions' cardinality and
+// enabled again by an identical put is backfilled, by default, over the events stored while it was
+// disabled and none it counted live, by the CLI (which reads the paused period from
+// DescribeMetricFilters) and the server alike.
+func TestBackfillAfterReenableCLIAndServer(t *testing.T) {
+	w := wire(t, DefaultIngestOptions())
+	ctx := context.Background()
+	sc := logs.Scope{AccountID: wiAccount, Region: wiRegion}
+	if err := w.logs.CreateLogGroup(ctx, sc, logs.CreateLogGroupInput{LogGroupName: "app"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.logs.CreateLogStream(ctx, sc, "app", "s"); err != nil {
+		t.Fatal(err)
+	}
+	step := func() { // keeps the steps in distinct milliseconds
+		for t0 := time.Now().UnixMilli(); time.Now().UnixMilli() <= t0+1; {
+			runtime.Gosched()
+		}
+	}
+	put := func(msgs ...string) {
+		t.Helper()
+		var evs []logs.InputLogEvent
+		for _, m := range msgs {
+			evs = append(evs, logs.InputLogEvent{Timestamp: time.Now().Add(-time.Minute).UnixMilli(), Message: m})
+		}
+		if _, err := w.logs.PutLogEvents(ctx, sc, logs.PutLogEventsInput{LogGroupName: "app", LogStreamName: "s", LogEvents: evs}); err != nil {
+			t.Fatal(err)
+		}
+		step()
+	}
+	putFilter := func() {
+		t.Helper()
+		if err := w.logs.PutMetricFilter(ctx, sc, logs.PutMetricFilterInput{LogGroupName: "app", FilterName: "users", FilterPattern: "{ $.user = * }",
+			MetricTransformations: []logs.MetricTransformation{{MetricName: "Calls", MetricNamespace: "App", MetricValue: "1",
+				Dimensions: map[string]string{"User": "$.user"}}}}); err != nil {
+			t.Fatal(err)
+		}
+		step()
+	}
+	putFilter()
+	put(`{"user":"live"}`)
+	var many []string
+	for i := range 1001 {
+		many = append(many, fmt.Sprintf(`{"user":"u%d"}`, i))
+	}
+	put(many...) // disables the filter
+	put(`{"user":"disabled1"}`, `{"user":"disabled2"}`)
+	putFilter() // enables it again
+	put(`{"user":"live again"}`)
+
+	t.Setenv("AWS_ACCESS_KEY_ID", wiKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", wiSecret)
+	t.Setenv("AWS_REGION", wiRegion)
+	var stdout, stderr bytes.Buffer
+	code := Main(ctx, []string{"backfill", "--endpoint", w.url, "--log-group", "app", "--filter-name", "users", "--start", "2h", "--dry-run"}, nil, &stdout, &stderr)
+	cli := stdout.String()
+	if code != 0 || !strings.Contains(cli, "and the events stored while the filter was disabled") ||
+		!strings.Contains(cli, "2 datapoints, sum 2 ") || !strings.Contains(cli, "User=disabled1") || !strings.Contains(cli, "User=disabled2") {
+		t.Fatalf("CLI after re-enabling: exit %d\n%s%s", code, cli, stderr.String())
+	}
+	res, err := w.logs.Backfill(ctx, sc, logs.BackfillInput{LogGroupName: "app", FilterName: "users", StartTime: time.Now().Add(-2 * time.Hour).UnixMilli()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var server strings.Builder
+	for _, d := range backfillDatums(res.Samples) {
+		fmt.Fprintf(&server, "%s value=%g count=%g %v\n", d.Timestamp.Format(time.RFC3339), d.Values[0], d.Counts[0], dimsText(d.Dimensions))
+	}
+	if len(res.Samples) != 2 || res.PausedUntil == 0 || res.EndTime != res.PausedUntil || !strings.Contains(cli, server.String()) {
+		t.Fatalf("server after re-enabling: %d samples, end %d, paused until %d; datapoints\n%sCLI:\n%s", len(res.Samples), res.EndTime, res.PausedUntil, server.String(), cli)
 	}
 }

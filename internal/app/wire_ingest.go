@@ -239,7 +239,7 @@ type backfillOutput struct {
 }
 
 // backfillService serves BackfillMetricFilter: the metric filter is applied to the events stored in
-// its log group between startTime and endTime (epoch ms; endTime exclusive, absent means the filter's creation time), and
+// its log group between startTime and endTime (epoch ms; endTime exclusive, absent means logs.DefaultEnd: since when the filter counted events live), and
 // the datapoints it would have published are stored and handed to the alarms, which then see
 // history. Samples carry the events' timestamps, so alarms evaluate them in their own periods; the
 // filter's defaults older than 15 days are left out (metrics.DropLateDefaults).

@@ -14,20 +14,30 @@ import (
 // BackfillInput selects the events a metric filter is applied to after the fact.
 type BackfillInput struct {
 	LogGroupName, FilterName string
-	// StartTime is inclusive and EndTime exclusive, epoch ms. EndTime 0 means the filter's creation
-	// time: the filter counted what arrived since, so a default backfill never counts twice.
+	// StartTime is inclusive and EndTime exclusive, epoch ms. EndTime 0 means DefaultEnd: the filter
+	// counted what arrived since it went live, so a default backfill never counts twice.
 	StartTime, EndTime int64
 }
 
 // BackfillOutput is what applying the filter to stored events produced.
 type BackfillOutput struct {
-	// Events counts the events examined; Skipped those of them stored after the filter was created,
-	// which it counted when they arrived (see Backfiller.Add).
+	// Events counts the events examined; Skipped those of them the filter counted when they arrived
+	// (MetricFilter.CountedLive, see Backfiller.Add).
 	Events, Skipped int
 	Samples         []metrics.Sample
-	// EndTime is the end the backfill used (the filter's creation time unless the input set one),
-	// and CreationTime the filter's.
-	EndTime, CreationTime int64
+	// EndTime is the end the backfill used (DefaultEnd unless the input set one); CreationTime,
+	// LiveSince, PausedFrom and PausedUntil are the filter's.
+	EndTime, CreationTime, LiveSince, PausedFrom, PausedUntil int64
+}
+
+// DefaultEnd is the end (exclusive, epoch ms) of a backfill of f over stored events when none is
+// given: the time since which f has been live (MetricFilter.LiveSince), or the end of its paused
+// period when it has one, so that the events stored while it was disabled are reached. Events
+// stored while f was live are skipped whatever their timestamps (CountedLive), so the later end
+// counts nothing twice. For events without an ingestion time (records read from files) only
+// LiveSince is a safe end.
+func DefaultEnd(f MetricFilter) int64 {
+	return max(f.liveSince(), f.PausedUntil)
 }
 
 // Backfill applies one metric filter to the events stored in its group between StartTime and
@@ -35,10 +45,11 @@ type BackfillOutput struct {
 // arrived ("Filters do not retroactively filter data" is AWS's behaviour; this is trailwatch's
 // extension), aggregated by a Backfiller. The caller publishes them.
 //
-// The end defaults to the filter's creation time, and events stored after the filter was created
-// are skipped whatever their timestamp (a CloudTrail record is delivered minutes after its
-// eventTime), since the filter counted them live. An explicit EndTime later than the creation time
-// is allowed: it reaches events stored before the filter with later timestamps.
+// The end defaults to DefaultEnd, and events the filter counted live (stored after it went live
+// with its current definition, outside its paused period: MetricFilter.CountedLive) are skipped
+// whatever their timestamp (a CloudTrail record is delivered minutes after its eventTime). An
+// explicit later EndTime is allowed: it reaches events stored before the filter with later
+// timestamps.
 func (s *Service) Backfill(ctx context.Context, sc Scope, in BackfillInput) (BackfillOutput, error) {
 	filters, err := s.store.ListMetricFilters(ctx, sc, FilterQuery{LogGroupName: in.LogGroupName, FilterNamePrefix: in.FilterName})
 	if err != nil {
@@ -57,9 +68,10 @@ func (s *Service) Backfill(ctx context.Context, sc Scope, in BackfillInput) (Bac
 	if err != nil {
 		return BackfillOutput{}, err
 	}
-	out := BackfillOutput{EndTime: in.EndTime, CreationTime: f.CreationTime}
+	out := BackfillOutput{EndTime: in.EndTime, CreationTime: f.CreationTime, LiveSince: f.liveSince(),
+		PausedFrom: f.PausedFrom, PausedUntil: f.PausedUntil}
 	if out.EndTime == 0 {
-		out.EndTime = f.CreationTime
+		out.EndTime = DefaultEnd(*f)
 	}
 	if in.StartTime < out.EndTime {
 		err = s.store.ScanEvents(ctx, sc, EventQuery{LogGroupName: in.LogGroupName, StartTime: in.StartTime, EndTime: out.EndTime}, func(e Event) bool {
@@ -120,12 +132,11 @@ func NewBackfiller(sc Scope, f MetricFilter) (*Backfiller, error) {
 }
 
 // Add applies the filter to one event; message is only read during the call. ingestionTime, when
-// known (non-zero), is when the event was stored: an event stored after the filter's creation time
-// was counted by the filter when it arrived and is skipped (an event stored in the very millisecond
-// the filter was created is counted, since it may have been stored just before it).
+// known (non-zero), is when the event was stored: an event the filter counted when it arrived
+// (MetricFilter.CountedLive: stored after its LiveSince, outside its paused period) is skipped.
 func (b *Backfiller) Add(timestamp, ingestionTime int64, message []byte) {
 	b.events++
-	if ingestionTime != 0 && ingestionTime > b.f.CreationTime {
+	if ingestionTime != 0 && b.f.CountedLive(ingestionTime) {
 		b.skipped++
 		return
 	}

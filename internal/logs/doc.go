@@ -37,7 +37,9 @@
 //     explicit endTime of 0 would select nothing.
 //   - Reads never return events older than the group's retention, even before ExpireEvents has
 //     deleted them.
-//   - PutMetricFilter on an existing name replaces the filter, creation time included.
+//   - PutMetricFilter on an existing name replaces the filter, creation time included; the time
+//     since which its definition has been live (MetricFilter.LiveSince, trailwatch's) is kept by a
+//     put of the same definition and reset by a changed one (MetricFilter.Replacing).
 //   - A metric filter whose dimensions generate more than 1,000 distinct name/value pairs within an
 //     hour (server clock, sliding) is disabled: the sample bringing the 1,001st pair is dropped, the
 //     filter publishes nothing more until PutMetricFilter puts it again, the state is stored and
@@ -45,9 +47,13 @@
 //     logged once per load of its group. AWS's MetricFilter has no member for either state, so
 //     DescribeMetricFilters keeps AWS's shape and adds trailwatchFilterState and
 //     trailwatchFilterStateReason to such a filter only; SDKs skip members they do not model.
-//   - A backfill (trailwatch's extension: Backfill, Backfiller) ends at the filter's creation time
-//     unless told otherwise and skips events stored after it, which the filter counted live; the
-//     server and the trailwatch backfill command aggregate with the same Backfiller.
+//   - A backfill (trailwatch's extension: Backfill, Backfiller) ends, unless told otherwise, at the
+//     time since which the filter has been live (or the end of the period it was disabled, before
+//     a put enabled it again: DefaultEnd), and skips the events the filter counted live
+//     (MetricFilter.CountedLive), so re-running a setup script or a Terraform apply never makes it
+//     count twice. DescribeMetricFilters adds trailwatchLiveSince (and trailwatchPausedFrom and
+//     trailwatchPausedUntil) beside AWS's creationTime for the trailwatch backfill command; the
+//     server and the command aggregate with the same Backfiller.
 //   - Messages AWS's text for which is not recorded are ours and say so where they are defined:
 //     a missing metric filter, logStreamNames with logStreamNamePrefix, metricName without
 //     metricNamespace.

@@ -345,11 +345,17 @@ func (s *Service) PutMetricFilter(ctx context.Context, sc Scope, in PutMetricFil
 			return err
 		}
 	}
+	// CreationTime is the put's time on every put, as trailwatch has always reported it: AWS's
+	// documentation ("The creation time of the metric filter", API_MetricFilter) does not say
+	// whether an update keeps it, and no recorded response shows it. LiveSince, which backfill
+	// relies on, is the store's to keep across a put of the same definition (MetricFilter.Replacing).
+	now := s.nowMillis()
 	err = s.store.PutMetricFilter(ctx, sc, MetricFilter{
 		LogGroupName:   in.LogGroupName,
 		FilterName:     in.FilterName,
 		FilterPattern:  in.FilterPattern,
-		CreationTime:   s.nowMillis(),
+		CreationTime:   now,
+		LiveSince:      now,
 		Transformation: t,
 	}, maxMetricFilters)
 	s.forget(sc, in.LogGroupName)

@@ -60,6 +60,21 @@ type MetricFilter struct {
 	FilterPattern  string
 	CreationTime   int64
 	Transformation MetricTransformation
+	// LiveSince is trailwatch's, not AWS's: the time (epoch ms) since which the filter's current
+	// definition (Definition) has been live, so that every event stored after it was counted as it
+	// arrived, except those stored while the filter was disabled (PausedFrom, PausedUntil).
+	// CreationTime is the time of the latest PutMetricFilter, which is not the same thing: putting
+	// an identical filter again (a re-run setup script, a Terraform apply) changes no count. A
+	// backfill uses LiveSince as its default end and its "counted live" cutoff (CountedLive). 0 means
+	// unknown (a filter read from AWS): CreationTime stands in for it.
+	LiveSince int64
+	// PausedFrom and PausedUntil (epoch ms, both 0 when there is none) bound the latest period in
+	// which the filter, disabled for its dimensions' cardinality, counted nothing, before a
+	// PutMetricFilter of the same definition enabled it again: events stored in it are not counted
+	// live and a backfill may count them. Only the latest such period is kept: an earlier one is
+	// treated as counted (a backfill skips its events), which can lose datapoints but never counts
+	// an event twice.
+	PausedFrom, PausedUntil int64
 	// Status, when non-nil, says why the filter publishes nothing. A Store keeps a
 	// FilterStateDisabled status (Store.DisableMetricFilter) until PutMetricFilter replaces the
 	// filter; FilterStateInvalid is found by the service when it compiles the filter and is never
@@ -196,4 +211,73 @@ type AppendResult struct {
 	Duplicate []bool
 	// Samples are the samples stored (those of the stored events and the unattached ones).
 	Samples []metrics.Sample
+}
+
+// SameDefinition reports whether f and g publish the same datapoints for the same events: the
+// same pattern text and the same transformation (metric name, namespace, value, default value,
+// dimensions and unit). Names, times and status are not part of the definition.
+func (f MetricFilter) SameDefinition(g MetricFilter) bool {
+	a, b := f.Transformation, g.Transformation
+	if f.FilterPattern != g.FilterPattern || a.MetricName != b.MetricName || a.MetricNamespace != b.MetricNamespace ||
+		a.MetricValue != b.MetricValue || a.Unit != b.Unit || (a.DefaultValue == nil) != (b.DefaultValue == nil) ||
+		len(a.Dimensions) != len(b.Dimensions) {
+		return false
+	}
+	if a.DefaultValue != nil && *a.DefaultValue != *b.DefaultValue {
+		return false
+	}
+	for k, v := range a.Dimensions {
+		if w, ok := b.Dimensions[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// Replacing returns f, put at f.LiveSince, as it is stored in place of old, the filter of the same
+// group and name it replaces (nil when there is none). A different definition is live only from
+// the put: f is returned as it is. The same definition, active, keeps old's LiveSince and paused
+// period, since it counted every event since then and a re-put changes nothing it publishes. The
+// same definition, DISABLED for its dimensions' cardinality, is enabled again by the put: it keeps
+// old's LiveSince, and the period from the disabling to the put becomes its paused period (events
+// stored then were not counted, so a backfill may count them).
+//
+// trailwatch's choice for re-enabling: resetting LiveSince to the put would make a default backfill
+// count again every event the filter counted before it was disabled; keeping it without a paused
+// period would make the disabled period's events impossible to backfill.
+func (f MetricFilter) Replacing(old *MetricFilter) MetricFilter {
+	if old == nil || !f.SameDefinition(*old) {
+		f.PausedFrom, f.PausedUntil = 0, 0
+		return f
+	}
+	put := f.LiveSince
+	f.LiveSince = old.LiveSince
+	f.PausedFrom, f.PausedUntil = old.PausedFrom, old.PausedUntil
+	if old.Status != nil && old.Status.State == FilterStateDisabled {
+		f.PausedFrom, f.PausedUntil = old.Status.Time, put
+	}
+	return f
+}
+
+// liveSince is LiveSince, or CreationTime when it is unknown (a filter described by AWS).
+func (f MetricFilter) liveSince() int64 {
+	if f.LiveSince != 0 {
+		return f.LiveSince
+	}
+	return f.CreationTime
+}
+
+// CountedLive reports whether the filter counted, as it arrived, an event stored at ingestionTime
+// (epoch ms): one stored after LiveSince and not within the paused period. An event stored in the
+// very millisecond of LiveSince or of the end of the paused period is not counted live (it may
+// have been stored just before the put); one stored in the millisecond the filter was disabled is,
+// since the batch that disabled the filter was partly counted. While the filter is disabled, the
+// events stored since are taken as counted (skipped) until a put enables it again and so makes
+// that period its paused period: a backfill of a disabled filter would publish what the limit
+// refused.
+func (f MetricFilter) CountedLive(ingestionTime int64) bool {
+	if ingestionTime <= f.liveSince() {
+		return false
+	}
+	return f.PausedUntil == 0 || ingestionTime <= f.PausedFrom || ingestionTime > f.PausedUntil
 }

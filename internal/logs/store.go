@@ -49,7 +49,9 @@ type Store interface {
 	// now (epoch ms) and returns how many it deleted.
 	ExpireEvents(ctx context.Context, now int64) (int64, error)
 
-	// PutMetricFilter creates or replaces (same group and name) a metric filter.
+	// PutMetricFilter creates or replaces (same group and name) a metric filter, storing
+	// f.Replacing(the filter it replaces, read in the same transaction), so that a filter put again
+	// with the same definition keeps its LiveSince; f.LiveSince is the put's time.
 	// ErrMetricFilterLimit when creating one more than maxPerGroup in the group.
 	PutMetricFilter(ctx context.Context, s Scope, f MetricFilter, maxPerGroup int) error
 	// DeleteMetricFilter removes a filter; ErrMetricFilterNotFound if absent.

@@ -75,3 +75,54 @@ func TestDescribeDisabledFilter(t *testing.T) {
 		t.Fatalf("state members on the wrong filter: %s", raw)
 	}
 }
+
+// TestDescribeLiveSince: every filter carries trailwatchLiveSince beside AWS's creationTime, and a
+// filter disabled by its dimensions' cardinality and enabled again by an identical put carries the
+// paused period too (trailwatch backfill reads them), while the SDK still decodes AWS's shape.
+func TestDescribeLiveSince(t *testing.T) {
+	e := newEnv(t)
+	rec := &bodyRecorder{}
+	c := cloudwatchlogs.New(e.client.Options(), func(o *cloudwatchlogs.Options) { o.HTTPClient = rec })
+	ctx := context.Background()
+	if _, err := c.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(group)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream)}); err != nil {
+		t.Fatal(err)
+	}
+	put := func() {
+		t.Helper()
+		mt := types.MetricTransformation{MetricName: aws.String("users"), MetricNamespace: aws.String("App"), MetricValue: aws.String("1"),
+			Dimensions: map[string]string{"User": "$.user"}}
+		if _, err := c.PutMetricFilter(ctx, &cloudwatchlogs.PutMetricFilterInput{LogGroupName: aws.String(group), FilterName: aws.String("users"),
+			FilterPattern: aws.String(`{ $.user = * }`), MetricTransformations: []types.MetricTransformation{mt}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	describe := func() string {
+		t.Helper()
+		out, err := c.DescribeMetricFilters(ctx, &cloudwatchlogs.DescribeMetricFiltersInput{LogGroupName: aws.String(group)})
+		if err != nil || len(out.MetricFilters) != 1 || aws.ToInt64(out.MetricFilters[0].CreationTime) != now.UnixMilli() {
+			t.Fatalf("SDK decoded %+v, %v", out, err)
+		}
+		return string(rec.last)
+	}
+	put()
+	ms := fmt.Sprint(now.UnixMilli())
+	if raw := describe(); !strings.Contains(raw, `"trailwatchLiveSince":`+ms) || strings.Contains(raw, "trailwatchPaused") {
+		t.Fatalf("new filter: %s", raw)
+	}
+	var evs []types.InputLogEvent
+	for i := range 1001 {
+		evs = append(evs, types.InputLogEvent{Timestamp: aws.Int64(now.UnixMilli()), Message: aws.String(fmt.Sprintf(`{"user":"u%d"}`, i))})
+	}
+	if _, err := c.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream), LogEvents: evs}); err != nil {
+		t.Fatal(err)
+	}
+	put() // enables it again
+	raw := describe()
+	if !strings.Contains(raw, `"trailwatchLiveSince":`+ms) || !strings.Contains(raw, `"trailwatchPausedFrom":`+ms) ||
+		!strings.Contains(raw, `"trailwatchPausedUntil":`+ms) || strings.Contains(raw, "trailwatchFilterState") {
+		t.Fatalf("re-enabled filter: %s", raw)
+	}
+}

@@ -460,6 +460,14 @@ type metricFilter struct {
 	// they see AWS's shape; raw clients, --debug output and trailwatch's own tools see the state.
 	TrailwatchFilterState       *string `json:"trailwatchFilterState,omitempty"`
 	TrailwatchFilterStateReason *string `json:"trailwatchFilterStateReason,omitempty"`
+	// TrailwatchLiveSince, TrailwatchPausedFrom and TrailwatchPausedUntil are trailwatch's too
+	// (logs.MetricFilter LiveSince, PausedFrom, PausedUntil): since when the filter's definition has
+	// counted events live, and the latest period in which it was disabled, which a backfill needs
+	// (trailwatch backfill reads them; AWS's creationTime is the latest put's, which an identical
+	// re-put moves). LiveSince is on every filter, the paused period only when there is one.
+	TrailwatchLiveSince   *int64 `json:"trailwatchLiveSince,omitempty"`
+	TrailwatchPausedFrom  *int64 `json:"trailwatchPausedFrom,omitempty"`
+	TrailwatchPausedUntil *int64 `json:"trailwatchPausedUntil,omitempty"`
 }
 
 type describeMetricFiltersOutput struct {
@@ -469,7 +477,8 @@ type describeMetricFiltersOutput struct {
 
 // describeMetricFilters echoes filters as AWS does (LocalStack snapshot test_logs_metric_filters):
 // the pattern verbatim, defaultValue only when set, applyOnTransformedLogs always false; a filter
-// that publishes nothing also carries trailwatch's state members (see metricFilter).
+// that publishes nothing also carries trailwatch's state members, and every filter the time since
+// which it is live (see metricFilter).
 func (a *adapter) describeMetricFilters(ctx context.Context, in *describeMetricFiltersInput) (*describeMetricFiltersOutput, error) {
 	res, err := a.l.DescribeMetricFilters(ctx, scope(ctx), logs.DescribeMetricFiltersInput{
 		LogGroupName: str(in.LogGroupName), FilterNamePrefix: str(in.FilterNamePrefix), MetricName: str(in.MetricName),
@@ -491,6 +500,12 @@ func (a *adapter) describeMetricFilters(ctx context.Context, in *describeMetricF
 		}
 		out.MetricFilters[i] = metricFilter{FilterName: ptr(f.FilterName), FilterPattern: ptr(f.FilterPattern),
 			MetricTransformations: []metricTransformation{mt}, CreationTime: ptr(f.CreationTime), LogGroupName: ptr(f.LogGroupName)}
+		if f.LiveSince != 0 {
+			out.MetricFilters[i].TrailwatchLiveSince = ptr(f.LiveSince)
+		}
+		if f.PausedUntil != 0 {
+			out.MetricFilters[i].TrailwatchPausedFrom, out.MetricFilters[i].TrailwatchPausedUntil = ptr(f.PausedFrom), ptr(f.PausedUntil)
+		}
 		if f.Status != nil {
 			out.MetricFilters[i].TrailwatchFilterState = ptr(f.Status.State)
 			out.MetricFilters[i].TrailwatchFilterStateReason = ptr(f.Status.Reason)

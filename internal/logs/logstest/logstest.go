@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) logs.Store) {
 		{"MetricFilters", testMetricFilters},
 		{"NonASCIIPrefixes", testNonASCIIPrefixes},
 		{"MetricFilterStatus", testMetricFilterStatus},
+		{"MetricFilterLiveSince", testMetricFilterLiveSince},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -659,8 +660,102 @@ func testMetricFilterStatus(t *testing.T, s logs.Store) {
 	}
 
 	f.CreationTime = 8
+	f.LiveSince = 8
 	must(t, s.PutMetricFilter(ctx, scopeA, f, 100))
 	got, err = s.ListMetricFilters(ctx, scopeA, logs.FilterQuery{})
 	must(t, err)
-	equal(t, "filter put again", got, []logs.MetricFilter{f})
+	// The same definition put again is enabled again; the time it was disabled becomes its paused
+	// period (testMetricFilterLiveSince checks LiveSince).
+	want := f
+	want.LiveSince, want.PausedFrom, want.PausedUntil = 0, 99, 8
+	equal(t, "filter put again", got, []logs.MetricFilter{want})
+}
+
+// testMetricFilterLiveSince checks that PutMetricFilter stores f.Replacing(the filter it replaces):
+// a put of the same definition keeps LiveSince, whatever its creation time; a changed definition
+// (pattern, value, default, dimensions, unit, metric) starts afresh; a put that enables a disabled
+// filter again keeps LiveSince and records the disabled period; scopes and groups do not mix.
+func testMetricFilterLiveSince(t *testing.T, s logs.Store) {
+	ctx := context.Background()
+	for _, sc := range []logs.Scope{scopeA, scopeB} {
+		must(t, s.CreateLogGroup(ctx, sc, logs.LogGroup{Name: "g", LogGroupClass: "STANDARD"}))
+	}
+	must(t, s.CreateLogGroup(ctx, scopeA, logs.LogGroup{Name: "h", LogGroupClass: "STANDARD"}))
+	def := 0.0
+	base := logs.MetricFilter{LogGroupName: "g", FilterName: "f", FilterPattern: "{ $.user = * }",
+		Transformation: logs.MetricTransformation{MetricName: "m", MetricNamespace: "n", MetricValue: "1",
+			DefaultValue: &def, Dimensions: map[string]string{"User": "$.user"}, Unit: "Count"}}
+	put := func(sc logs.Scope, f logs.MetricFilter, at int64) logs.MetricFilter {
+		t.Helper()
+		f.CreationTime, f.LiveSince = at, at
+		must(t, s.PutMetricFilter(ctx, sc, f, 100))
+		got, err := s.ListMetricFilters(ctx, sc, logs.FilterQuery{LogGroupName: f.LogGroupName, FilterNamePrefix: f.FilterName})
+		must(t, err)
+		if len(got) != 1 {
+			t.Fatalf("after put: %+v", got)
+		}
+		if got[0].CreationTime != at {
+			t.Errorf("creation time %d, want the put's, %d", got[0].CreationTime, at)
+		}
+		return got[0]
+	}
+	if got := put(scopeA, base, 10); got.LiveSince != 10 || got.PausedFrom != 0 || got.PausedUntil != 0 {
+		t.Fatalf("new filter: %+v", got)
+	}
+	same := base
+	same.Transformation.Dimensions = map[string]string{"User": "$.user"} // equal, not the same map
+	if got := put(scopeA, same, 20); got.LiveSince != 10 {
+		t.Errorf("same definition put again: live since %d, want 10", got.LiveSince)
+	}
+	put(scopeB, base, 25) // another scope's filter of that name
+	other := base
+	other.LogGroupName = "h"
+	put(scopeA, other, 26) // another group's
+	if got := put(scopeA, same, 30); got.LiveSince != 10 {
+		t.Errorf("same definition after puts elsewhere: live since %d, want 10", got.LiveSince)
+	}
+	one := 1.0
+	changes := map[string]func(*logs.MetricFilter){
+		"pattern":    func(f *logs.MetricFilter) { f.FilterPattern = "{ $.user = \"x\" }" },
+		"name":       func(f *logs.MetricFilter) { f.Transformation.MetricName = "m2" },
+		"namespace":  func(f *logs.MetricFilter) { f.Transformation.MetricNamespace = "n2" },
+		"value":      func(f *logs.MetricFilter) { f.Transformation.MetricValue = "2" },
+		"default":    func(f *logs.MetricFilter) { f.Transformation.DefaultValue = &one },
+		"no default": func(f *logs.MetricFilter) { f.Transformation.DefaultValue = nil },
+		"dimensions": func(f *logs.MetricFilter) { f.Transformation.Dimensions = map[string]string{"Who": "$.user"} },
+		"unit":       func(f *logs.MetricFilter) { f.Transformation.Unit = "" },
+	}
+	at := int64(100)
+	for what, change := range changes {
+		put(scopeA, base, at) // back to base: a change too, unless it is the first round
+		at++
+		live := put(scopeA, base, at).LiveSince
+		at++
+		changed := base
+		changed.Transformation.Dimensions = map[string]string{"User": "$.user"}
+		change(&changed)
+		if got := put(scopeA, changed, at); got.LiveSince != at {
+			t.Errorf("%s changed: live since %d, want the put's time %d (was %d)", what, got.LiveSince, at, live)
+		}
+		at++
+	}
+
+	// Disabled, then put again unchanged: enabled, live since unchanged, the disabled period paused.
+	live := put(scopeA, base, 1000).LiveSince
+	must(t, s.DisableMetricFilter(ctx, scopeA, "g", "f", 1000, logs.FilterStatus{State: logs.FilterStateDisabled, Reason: "r", Time: 1100}))
+	got := put(scopeA, base, 1200)
+	if got.Status != nil || got.LiveSince != live || got.PausedFrom != 1100 || got.PausedUntil != 1200 {
+		t.Fatalf("re-enabled: %+v, want live since %d, paused 1100 to 1200, no status", got, live)
+	}
+	if got := put(scopeA, base, 1300); got.LiveSince != live || got.PausedFrom != 1100 || got.PausedUntil != 1200 {
+		t.Fatalf("put again while active: %+v keeps the paused period", got)
+	}
+	changed := base
+	changed.FilterPattern = "{ $.user = \"y\" }"
+	if got := put(scopeA, changed, 1400); got.LiveSince != 1400 || got.PausedFrom != 0 || got.PausedUntil != 0 {
+		t.Fatalf("changed after a pause: %+v, want live since 1400 and no paused period", got)
+	}
+	if got := put(scopeB, base, 1500); got.LiveSince != 25 {
+		t.Errorf("other scope: live since %d, want 25", got.LiveSince)
+	}
 }

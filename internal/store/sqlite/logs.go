@@ -678,12 +678,29 @@ func (db *DB) PutMetricFilter(ctx context.Context, sc logs.Scope, f logs.MetricF
 		if exists == 0 && count >= maxPerGroup {
 			return logs.ErrMetricFilterLimit
 		}
+		var old *logs.MetricFilter
+		if exists != 0 {
+			rows, err := tx.QueryContext(ctx, `SELECT `+filterColumns+` FROM log_metric_filters f JOIN log_groups g ON g.id = f.group_id
+				WHERE f.group_id = ? AND f.name = ?`, gid, f.FilterName)
+			if err != nil {
+				return fmt.Errorf("read metric filter: %w", err)
+			}
+			fs, err := scanFilters(rows)
+			if err != nil {
+				return err
+			}
+			if len(fs) == 1 {
+				old = &fs[0]
+			}
+		}
+		f = f.Replacing(old)
 		t := f.Transformation
 		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO log_metric_filters
-			(group_id, name, pattern, creation_time, metric_name, metric_namespace, metric_value, default_value, unit, dimensions)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			(group_id, name, pattern, creation_time, metric_name, metric_namespace, metric_value, default_value, unit, dimensions,
+			live_since, paused_from, paused_until)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			gid, f.FilterName, f.FilterPattern, f.CreationTime, t.MetricName, t.MetricNamespace, t.MetricValue,
-			t.DefaultValue, t.Unit, dims); err != nil {
+			t.DefaultValue, t.Unit, dims, f.LiveSince, f.PausedFrom, f.PausedUntil); err != nil {
 			return fmt.Errorf("put metric filter: %w", err)
 		}
 		return nil
@@ -755,13 +772,22 @@ func (db *DB) ListMetricFilters(ctx context.Context, sc logs.Scope, q logs.Filte
 		args = append(args, q.AfterGroup, q.AfterName)
 	}
 	args = append(args, limitArg(q.Limit))
-	rows, err := db.read.QueryContext(ctx, `SELECT g.name, f.name, f.pattern, f.creation_time, f.metric_name,
-		f.metric_namespace, f.metric_value, f.default_value, f.unit, f.dimensions, f.disabled_time, f.disabled_reason
+	rows, err := db.read.QueryContext(ctx, `SELECT `+filterColumns+`
 		FROM log_metric_filters f JOIN log_groups g ON g.id = f.group_id
 		WHERE `+where.String()+` ORDER BY g.name, f.name LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list metric filters: %w", err)
 	}
+	return scanFilters(rows)
+}
+
+// filterColumns are the columns scanFilters reads, of log_metric_filters f joined with log_groups g.
+const filterColumns = `g.name, f.name, f.pattern, f.creation_time, f.metric_name,
+	f.metric_namespace, f.metric_value, f.default_value, f.unit, f.dimensions, f.disabled_time, f.disabled_reason,
+	f.live_since, f.paused_from, f.paused_until`
+
+// scanFilters reads and closes rows of filterColumns.
+func scanFilters(rows *sql.Rows) ([]logs.MetricFilter, error) {
 	defer rows.Close()
 	var out []logs.MetricFilter
 	for rows.Next() {
@@ -773,7 +799,8 @@ func (db *DB) ListMetricFilters(ctx context.Context, sc logs.Scope, q logs.Filte
 		)
 		t := &f.Transformation
 		if err := rows.Scan(&f.LogGroupName, &f.FilterName, &f.FilterPattern, &f.CreationTime, &t.MetricName,
-			&t.MetricNamespace, &t.MetricValue, &def, &t.Unit, &dims, &disabledMillis, &reason); err != nil {
+			&t.MetricNamespace, &t.MetricValue, &def, &t.Unit, &dims, &disabledMillis, &reason,
+			&f.LiveSince, &f.PausedFrom, &f.PausedUntil); err != nil {
 			return nil, fmt.Errorf("list metric filters: %w", err)
 		}
 		if disabledMillis != 0 {
