@@ -41,6 +41,7 @@ type handler struct {
 	creds    Credentials
 	now      func() time.Time
 	log      *slog.Logger
+	onReq    func(RequestInfo)
 	maxBody  int64
 	// unverified holds one token per body being read before its signature is verified.
 	unverified chan struct{}
@@ -62,6 +63,7 @@ func NewHandler(cfg Config) (http.Handler, error) {
 		creds:    cfg.Credentials,
 		now:      cfg.Now,
 		log:      cfg.Logger,
+		onReq:    cfg.OnRequest,
 		maxBody:  cfg.MaxBodyBytes,
 	}
 	if h.now == nil {
@@ -136,6 +138,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &call{w: w, r: r, requestID: newRequestID(), queryMode: strings.EqualFold(r.Header.Get("X-Amzn-Query-Mode"), "true")}
 	start := h.now()
 	defer func() {
+		if h.onReq != nil {
+			info := RequestInfo{Operation: c.op, Status: c.status, Duration: h.now().Sub(start)}
+			if c.svc != nil {
+				info.Service = c.svc.SigningName
+				_, info.Known = c.svc.Operations[c.op]
+			}
+			h.onReq(info)
+		}
 		if h.log.Enabled(r.Context(), slog.LevelDebug) {
 			svc := ""
 			if c.svc != nil {
