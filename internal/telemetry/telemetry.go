@@ -11,6 +11,7 @@ package telemetry
 
 import (
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -68,10 +69,11 @@ var deliveryOutcomes = map[string]bool{"delivered": true, "retry": true, "failed
 // and cheap (a label lookup and an atomic add); a nil *Telemetry observes nothing, so code paths
 // with telemetry turned off need no checks.
 type Telemetry struct {
-	reg *prometheus.Registry
-	now func() time.Time
-	// apiOps bounds the operation label: service signing name → its operation names.
-	apiOps map[string]map[string]bool
+	reg          *prometheus.Registry
+	now          func() time.Time
+	stateTimeout time.Duration
+	// apiOps bounds the service and operation labels: signing name → its operation names.
+	apiOps atomic.Pointer[map[string]map[string]bool]
 
 	ingestEvents  *prometheus.CounterVec
 	ingestBytes   *prometheus.CounterVec
@@ -86,14 +88,9 @@ type Telemetry struct {
 
 // Options configures New.
 type Options struct {
-	// Now is the clock of ingest lag (now minus eventTime); nil means time.Now.
+	// Now is the clock of ingest lag (now minus eventTime) and outbox ages; nil means time.Now.
 	Now func() time.Time
-	// APIOperations names the operations of every served AWS service, by signing name: the only
-	// values the service and operation labels of trailwatch_api_requests_total take besides Unknown.
-	APIOperations map[string][]string
-	// State, when non-nil, is read at every scrape for the store-backed gauges.
-	State StateSource
-	// StateTimeout bounds how long a scrape waits for State; zero means 2 s.
+	// StateTimeout bounds how long a scrape waits for the StateSource; zero means 2 s.
 	StateTimeout time.Duration
 	// Process adds the Go runtime and process collectors (off in unit tests, whose expectations
 	// would otherwise depend on the test process).
@@ -109,14 +106,10 @@ func New(opts Options) *Telemetry {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	t := &Telemetry{reg: prometheus.NewRegistry(), now: opts.Now, apiOps: map[string]map[string]bool{}}
-	for svc, ops := range opts.APIOperations {
-		set := map[string]bool{}
-		for _, op := range ops {
-			set[op] = true
-		}
-		t.apiOps[svc] = set
+	if opts.StateTimeout <= 0 {
+		opts.StateTimeout = 2 * time.Second
 	}
+	t := &Telemetry{reg: prometheus.NewRegistry(), now: opts.Now, stateTimeout: opts.StateTimeout}
 	t.ingestEvents = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "ingest_events_total",
 		Help: "CloudTrail events accepted for storage, by source (duplicates included: they were delivered)."}, []string{"source"})
 	t.ingestBytes = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "ingest_bytes_total",
@@ -142,17 +135,37 @@ func New(opts Options) *Telemetry {
 		t.ingestEvents.WithLabelValues(string(s))
 		t.ingestBytes.WithLabelValues(string(s))
 	}
-	if opts.State != nil {
-		timeout := opts.StateTimeout
-		if timeout <= 0 {
-			timeout = 2 * time.Second
-		}
-		t.reg.MustRegister(&stateCollector{src: opts.State, timeout: timeout, now: opts.Now})
-	}
 	if opts.Process {
 		t.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	return t
+}
+
+// SetAPIOperations names the operations of every served AWS service, by SigV4 signing name: the
+// only values the service and operation labels of trailwatch_api_requests_total take besides
+// Unknown. The server calls it once its services are built.
+func (t *Telemetry) SetAPIOperations(ops map[string][]string) {
+	if t == nil {
+		return
+	}
+	m := map[string]map[string]bool{}
+	for svc, names := range ops {
+		set := map[string]bool{}
+		for _, op := range names {
+			set[op] = true
+		}
+		m[svc] = set
+	}
+	t.apiOps.Store(&m)
+}
+
+// RegisterState adds the scrape-time gauges read from src (alarm states, outboxes, WAL size).
+// It may be called once.
+func (t *Telemetry) RegisterState(src StateSource) {
+	if t == nil {
+		return
+	}
+	t.reg.MustRegister(&stateCollector{src: src, timeout: t.stateTimeout, now: t.now})
 }
 
 // Registry is the registry every family is registered in.
@@ -163,14 +176,21 @@ func (t *Telemetry) Handler() http.Handler {
 	return promhttp.HandlerFor(t.reg, promhttp.HandlerOpts{Registry: t.reg})
 }
 
-// Ingested counts events of src that were handed to storage successfully: their number, their
-// message bytes, and each one's lag from its timestamp (epoch milliseconds) to now.
-func (t *Telemetry) Ingested(src Source, bytes int64, timestamps []int64) {
+// Ingested counts events of src that storage accepted, and their message bytes.
+func (t *Telemetry) Ingested(src Source, events int, bytes int64) {
+	if t == nil || events <= 0 {
+		return
+	}
+	t.ingestEvents.WithLabelValues(string(src)).Add(float64(events))
+	t.ingestBytes.WithLabelValues(string(src)).Add(float64(bytes))
+}
+
+// Lag observes, for each event timestamp (epoch milliseconds, CloudTrail's eventTime) delivered
+// by src, how long before now it happened; a timestamp in the future counts as no lag.
+func (t *Telemetry) Lag(src Source, timestamps []int64) {
 	if t == nil || len(timestamps) == 0 {
 		return
 	}
-	t.ingestEvents.WithLabelValues(string(src)).Add(float64(len(timestamps)))
-	t.ingestBytes.WithLabelValues(string(src)).Add(float64(bytes))
 	lag := t.ingestLag.WithLabelValues(string(src))
 	now := t.now().UnixMilli()
 	for _, ts := range timestamps {
@@ -185,7 +205,11 @@ func (t *Telemetry) APIRequest(service, operation string, status int) {
 	if t == nil {
 		return
 	}
-	ops, ok := t.apiOps[service]
+	var ops map[string]bool
+	ok := false
+	if m := t.apiOps.Load(); m != nil {
+		ops, ok = (*m)[service]
+	}
 	if !ok {
 		service, operation = Unknown, Unknown
 	} else if !ops[operation] {

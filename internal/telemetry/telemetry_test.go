@@ -19,10 +19,15 @@ var t0 = time.Date(2026, 12, 6, 7, 0, 0, 0, time.UTC)
 func fixed() time.Time { return t0 }
 
 func newTest(state StateSource) *Telemetry {
-	return New(Options{Now: fixed, State: state, APIOperations: map[string][]string{
+	t := New(Options{Now: fixed})
+	t.SetAPIOperations(map[string][]string{
 		"logs":       {"PutLogEvents", "CreateLogGroup"},
 		"monitoring": {"PutMetricAlarm"},
-	}})
+	})
+	if state != nil {
+		t.RegisterState(state)
+	}
+	return t
 }
 
 // scrape serves the registry through Handler and parses the text format, as Prometheus does.
@@ -74,9 +79,11 @@ next:
 func TestIngested(t *testing.T) {
 	tel := newTest(nil)
 	ms := t0.UnixMilli()
-	tel.Ingested(SourceSQS, 300, []int64{ms - 2000, ms - 400_000, ms + 5000}) // one in the future counts as 0 lag
-	tel.Ingested(SourcePutLogEvents, 10, []int64{ms})
-	tel.Ingested(SourceSQS, 999, nil) // nothing stored: nothing counted
+	tel.Ingested(SourceSQS, 3, 300)
+	tel.Lag(SourceSQS, []int64{ms - 2000, ms - 400_000, ms + 5000}) // one in the future counts as 0 lag
+	tel.Ingested(SourcePutLogEvents, 1, 10)
+	tel.Lag(SourcePutLogEvents, []int64{ms})
+	tel.Ingested(SourceSQS, 0, 999) // nothing stored: nothing counted
 	fams := scrape(t, tel)
 	for _, c := range []struct {
 		name string
@@ -188,7 +195,10 @@ func TestMatchesEvaluationsDeliveriesCommits(t *testing.T) {
 
 func TestNilTelemetryObservesNothing(t *testing.T) {
 	var tel *Telemetry
-	tel.Ingested(SourceS3, 1, []int64{1})
+	tel.Ingested(SourceS3, 1, 1)
+	tel.Lag(SourceS3, []int64{1})
+	tel.SetAPIOperations(nil)
+	tel.RegisterState(nil)
 	tel.APIRequest("logs", "PutLogEvents", 200)
 	tel.MetricFilterMatches(1)
 	tel.AlarmEvaluated(false, 0, nil)
@@ -255,7 +265,8 @@ func TestStateFailureDoesNotFailTheScrape(t *testing.T) {
 		"slow":  {block: true},
 	} {
 		t.Run(name, func(t *testing.T) {
-			tel := New(Options{Now: fixed, State: src, StateTimeout: 10 * time.Millisecond})
+			tel := New(Options{Now: fixed, StateTimeout: 10 * time.Millisecond})
+			tel.RegisterState(src)
 			fams := scrape(t, tel)
 			if got := value(t, fams, "trailwatch_store_up", map[string]string{}); got != 0 {
 				t.Errorf("store_up = %v, want 0", got)
