@@ -196,7 +196,11 @@ func (s *Service) evaluateMetric(ctx context.Context, e *entry, now time.Time, e
 // current evaluation minute) or early (EvaluateEarly over the window of the next regular
 // evaluation, applied only when final). A transition is applied and composites referencing the
 // alarm re-evaluated.
-func (s *Service) evaluate(ctx context.Context, e *entry, now time.Time, early bool) (bool, error) {
+func (s *Service) evaluate(ctx context.Context, e *entry, now time.Time, early bool) (changed bool, err error) {
+	if s.OnEvaluated != nil {
+		start := s.now()
+		defer func() { s.OnEvaluated(early, s.now().Sub(start), err) }()
+	}
 	e.mu.Lock()
 	rec := e.rec.Load()
 	if rec == nil || rec.Metric == nil {

@@ -29,6 +29,10 @@ type Service struct {
 	// OnActions, when non-nil, is called after a change that recorded outbox actions has
 	// committed (the Dispatcher's Notify).
 	OnActions func()
+	// OnEvaluated, when non-nil, is told of every metric alarm evaluation (regular, or early on
+	// new data), how long it took on the service's clock and its error: the server's evaluation
+	// metrics. It must not block.
+	OnEvaluated func(early bool, took time.Duration, err error)
 
 	mu       sync.RWMutex
 	alarms   map[AlarmKey]*entry
@@ -738,4 +742,19 @@ func (s *Service) releaseSuppressed(ctx context.Context, e *entry, now time.Time
 		s.OnActions()
 	}
 	return nil
+}
+
+// StateCounts counts the alarms, metric and composite, of every account and region by state. It
+// reads the alarms kept in memory, so it costs no store query (the metrics endpoint asks it at
+// every scrape).
+func (s *Service) StateCounts() map[State]int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := map[State]int{}
+	for _, e := range s.alarms {
+		if r := e.rec.Load(); r != nil {
+			out[r.State]++
+		}
+	}
+	return out
 }

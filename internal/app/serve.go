@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/awsapi"
 	"github.com/trailwatch/trailwatch/internal/notify"
 	"github.com/trailwatch/trailwatch/internal/store/sqlite"
+	"github.com/trailwatch/trailwatch/internal/telemetry"
 )
 
 // Defaults of `trailwatch serve`. The port is not LocalStack's 4566, so both can run side by side.
@@ -71,6 +73,11 @@ type Options struct {
 	SNSAllowPrivate bool
 	// Ingest configures the CloudTrail sources and delivery endpoints (wire_ingest.go).
 	Ingest IngestOptions
+	// MetricsListen, when set, is the TCP address of a second, plain-HTTP listener that serves
+	// Prometheus metrics at MetricsPath and nothing else; empty (the default) turns metrics off.
+	// It is separate so that the API listener, which may face the internet, tells nothing about
+	// the account to unauthenticated clients.
+	MetricsListen string
 }
 
 // DefaultOptions returns the options of `trailwatch serve` without flags, with credentials taken from
@@ -100,6 +107,9 @@ func (o *Options) validate() error {
 	var errs []error
 	if o.Listen == "" {
 		errs = append(errs, errors.New("--listen must not be empty"))
+	}
+	if o.MetricsListen != "" && o.MetricsListen == o.Listen && !strings.HasSuffix(o.Listen, ":0") {
+		errs = append(errs, errors.New("--metrics-listen must differ from --listen"))
 	}
 	if o.DataDir == "" {
 		errs = append(errs, errors.New("--data must not be empty"))
@@ -140,6 +150,12 @@ type Server struct {
 
 	sns *snsParts // set by wireSNS during Run
 
+	// tel is the Prometheus telemetry, nil without --metrics-listen (its observers then do
+	// nothing); storeReady is the store's readiness probe, set once storage is open.
+	tel         *telemetry.Telemetry
+	storeReady  func(context.Context) error
+	metricsAddr atomic.Value // string, set once the metrics listener listens
+
 	ready chan struct{}
 	addr  atomic.Value // string, set once listening
 	live  atomic.Bool  // false while starting and shutting down: /healthz answers 503
@@ -174,6 +190,12 @@ func (s *Server) Addr() string {
 	return a
 }
 
+// MetricsAddr is the metrics listener's address, "" without one; valid after Ready is closed.
+func (s *Server) MetricsAddr() string {
+	a, _ := s.metricsAddr.Load().(string)
+	return a
+}
+
 // Run opens storage, serves until ctx is cancelled, then shuts down gracefully: it stops accepting, lets
 // in-flight requests finish, stops background work and closes storage.
 func (s *Server) Run(ctx context.Context) error {
@@ -181,11 +203,17 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	db, err := sqlite.Open(ctx, s.opts.DataDir, sqlite.Options{Now: s.now, OwnFiles: dataFiles(), Logger: s.logger})
+	dbOpts := sqlite.Options{Now: s.now, OwnFiles: dataFiles(), Logger: s.logger}
+	if s.opts.MetricsListen != "" {
+		s.tel = telemetry.New(telemetry.Options{Now: s.now, Process: true})
+		dbOpts.OnCommit = s.tel.Committed
+	}
+	db, err := sqlite.Open(ctx, s.opts.DataDir, dbOpts)
 	if err != nil {
 		return fmt.Errorf("open storage: %w", err)
 	}
 	defer db.Close()
+	s.storeReady = db.Ready
 
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	var background sync.WaitGroup
@@ -202,17 +230,23 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	services = append(services, snsParts.api)
-	api, err := awsapi.NewHandler(awsapi.Config{
+	apiCfg := awsapi.Config{
 		Services:    services,
 		Credentials: &keyStore{accountID: s.opts.AccountID, keys: map[string]string{cred.AccessKeyID: cred.SecretAccessKey}},
 		Now:         s.now,
 		Logger:      s.logger,
-	})
+	}
+	if s.tel != nil {
+		s.tel.SetAPIOperations(apiOperations(services))
+		apiCfg.OnRequest = s.observeRequest
+	}
+	api, err := awsapi.NewHandler(apiCfg)
 	if err != nil {
 		return fmt.Errorf("build API: %w", err)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
 	for pattern, h := range snsParts.pages {
 		mux.Handle(pattern, h)
 	}
@@ -220,6 +254,21 @@ func (s *Server) Run(ctx context.Context) error {
 		mux.Handle(p, h)
 	}
 	mux.Handle("/", api)
+
+	var metricsSrv *http.Server
+	if s.tel != nil {
+		mln, err := net.Listen("tcp", s.opts.MetricsListen)
+		if err != nil {
+			return fmt.Errorf("listen for metrics: %w", err)
+		}
+		metricsMux := http.NewServeMux()
+		metricsMux.Handle("GET "+MetricsPath, s.tel.Handler())
+		metricsSrv = newHTTPServer(metricsMux, s.logger)
+		s.metricsAddr.Store(mln.Addr().String())
+		go func() { _ = metricsSrv.Serve(mln) }()
+		defer metricsSrv.Close()
+		s.logger.Info("trailwatch metrics", "url", "http://"+mln.Addr().String()+MetricsPath)
+	}
 
 	ln, err := net.Listen("tcp", s.opts.Listen)
 	if err != nil {
@@ -256,6 +305,11 @@ func (s *Server) Run(ctx context.Context) error {
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shut down HTTP server: %w", err)
+	}
+	if metricsSrv != nil {
+		if err := metricsSrv.Shutdown(shutdownCtx); err != nil {
+			return fmt.Errorf("shut down metrics server: %w", err)
+		}
 	}
 	return nil
 }
@@ -308,6 +362,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&opts.SMTPTLS, "smtp-tls", opts.SMTPTLS, "SMTP TLS `mode`: starttls, tls (implicit), opportunistic or none")
 	fs.StringVar(&opts.SMTPUser, "smtp-user", "", "SMTP `user` name (password from TRAILWATCH_SMTP_PASSWORD)")
 	fs.BoolVar(&opts.SNSAllowPrivate, "sns-allow-private-endpoints", false, "let HTTP/S subscriptions reach loopback, link-local and private addresses")
+	fs.StringVar(&opts.MetricsListen, "metrics-listen", "", "`address` of a separate listener serving Prometheus metrics at "+MetricsPath+" (default: off)")
 	opts.Ingest.RegisterFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

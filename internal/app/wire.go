@@ -37,7 +37,12 @@ func (s *Server) wire(ctx context.Context, db *sqlite.DB, wg *sync.WaitGroup) ([
 		return nil, fmt.Errorf("load alarms: %w", err)
 	}
 	alarmSvc.OnError = func(err error) { s.logger.Warn("alarm evaluation failed", "err", err) }
-	logsSvc.OnSamples = alarmSvc.OnSamples
+	logsSvc.OnSamples = s.countMatches(alarmSvc.OnSamples)
+	if s.tel != nil {
+		logsSvc.OnPutLogEvents = s.observePutLogEvents
+		alarmSvc.OnEvaluated = s.tel.AlarmEvaluated
+		s.tel.RegisterState(storeState{db: db, alarms: alarmSvc})
+	}
 	// Alarm actions go through the durable outbox to SNS (wireSNS ran before, see Run); without it
 	// they would stay pending (alarm.NoPublisher). Transient publish failures are retried with
 	// backoff and logged through OnError.

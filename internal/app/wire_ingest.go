@@ -23,6 +23,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/logs"
 	"github.com/trailwatch/trailwatch/internal/metrics"
 	"github.com/trailwatch/trailwatch/internal/store/sqlite"
+	"github.com/trailwatch/trailwatch/internal/telemetry"
 	"github.com/trailwatch/trailwatch/internal/trail"
 )
 
@@ -179,7 +180,7 @@ func (s *Server) wireIngest(ctx context.Context, db *sqlite.DB, logsSvc *logs.Se
 		}
 		return &ingest.S3Source{
 			Name: trail.ARN(sc, t.Name), Bucket: t.S3BucketName, Prefix: prefix, QueueURL: t.SqsQueueURL,
-			S3: s3c, SQS: sqsc, Log: db, Sink: sink, Dest: ingest.Destination{Scope: logs.Scope(sc), LogGroup: group},
+			S3: s3c, SQS: sqsc, Log: db, Sink: s.observeSink(sink, trailSource(t.SqsQueueURL)), Dest: ingest.Destination{Scope: logs.Scope(sc), LogGroup: group},
 			Interval: opts.PollInterval, WaitSeconds: int32(opts.WaitSeconds), Now: s.now,
 			OnError: func(err error) { s.logger.Warn("trail source round failed", "trail", t.Name, "err", err) },
 		}, nil
@@ -208,12 +209,12 @@ func (s *Server) wireIngest(ctx context.Context, db *sqlite.DB, logsSvc *logs.Se
 	if opts.EventBridgeLogGroup != "" {
 		d := home
 		d.LogGroup = opts.EventBridgeLogGroup
-		routes[EventBridgePath] = &ingest.EventBridgeHandler{Sink: sink, Dest: d, HeaderName: opts.EventBridgeHeader, APIKey: opts.EventBridgeKey, Logger: s.logger}
+		routes[EventBridgePath] = &ingest.EventBridgeHandler{Sink: s.observeSink(sink, telemetry.SourceEventBridge), Dest: d, HeaderName: opts.EventBridgeHeader, APIKey: opts.EventBridgeKey, Logger: s.logger}
 	}
 	if opts.FirehoseLogGroup != "" {
 		d := home
 		d.LogGroup = opts.FirehoseLogGroup
-		routes[FirehosePath] = &ingest.FirehoseHandler{Sink: sink, Dest: d, AccessKey: opts.FirehoseAccessKey, Now: s.now, Logger: s.logger}
+		routes[FirehosePath] = &ingest.FirehoseHandler{Sink: s.observeSink(sink, telemetry.SourceFirehose), Dest: d, AccessKey: opts.FirehoseAccessKey, Now: s.now, Logger: s.logger}
 	}
 	return []*awsapi.Service{cloudtrailapi.NewService(trails), backfillService(db, logsSvc, s.now)}, routes, nil
 }

@@ -69,6 +69,7 @@ func (s *Server) wireSNS(ctx context.Context, db *sqlite.DB, wg *sync.WaitGroup)
 	w := &notify.Worker{Outbox: db, Senders: senders, Now: s.now}
 	w.OnError = func(err error) { s.logger.Warn("SNS delivery worker", "err", err) }
 	w.OnAttempt = func(d sns.Delivery, a sns.Attempt) {
+		s.tel.DeliveryAttempt(d.Protocol, a.Outcome)
 		level := s.logger.Info
 		if a.Outcome != notify.OutcomeDelivered {
 			level = s.logger.Warn

@@ -64,6 +64,7 @@ type handler struct {
 	creds    Credentials
 	now      func() time.Time
 	log      *slog.Logger
+	onReq    func(RequestInfo)
 	maxBody  int64
 	// unverified admits the signed bodies read before their signature is verified; anonymous the
 	// bodies of requests that cannot be verified (readUnsignedBody). Separate, so that anonymous
@@ -91,6 +92,7 @@ func NewHandler(cfg Config) (http.Handler, error) {
 		creds:    cfg.Credentials,
 		now:      cfg.Now,
 		log:      cfg.Logger,
+		onReq:    cfg.OnRequest,
 		maxBody:  cfg.MaxBodyBytes,
 	}
 	if h.now == nil {
@@ -173,6 +175,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &call{w: w, r: r, requestID: newRequestID(), queryMode: strings.EqualFold(r.Header.Get("X-Amzn-Query-Mode"), "true")}
 	start := h.now()
 	defer func() {
+		if h.onReq != nil {
+			info := RequestInfo{Operation: c.op, Status: c.status, Duration: h.now().Sub(start)}
+			if c.svc != nil {
+				info.Service = c.svc.SigningName
+				_, info.Known = c.svc.Operations[c.op]
+			}
+			h.onReq(info)
+		}
 		if h.log.Enabled(r.Context(), slog.LevelDebug) {
 			svc := ""
 			if c.svc != nil {

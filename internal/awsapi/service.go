@@ -166,4 +166,19 @@ type Config struct {
 	// not declared. A body that does not arrive in time is answered 408 RequestTimeout.
 	UnverifiedBodyTimeout time.Duration
 	UnverifiedBodyRate    int64
+	// OnRequest, when non-nil, is told of every request once it is answered (the application's
+	// request metrics). It runs on the request's goroutine and must not block.
+	OnRequest func(RequestInfo)
+}
+
+// RequestInfo describes an answered request to Config.OnRequest. Service and Operation are as
+// the client named them: Service is "" when the request did not resolve to a served service, and
+// Operation may name an operation the service does not have, so a consumer that labels by them
+// must bound them (Known tells whether the service implements Operation).
+type RequestInfo struct {
+	Service   string // the service's SigV4 signing name, "" when unknown
+	Operation string
+	Known     bool // Service implements Operation
+	Status    int  // the HTTP status written
+	Duration  time.Duration
 }

@@ -173,6 +173,9 @@ func (s *Service) PutLogEvents(ctx context.Context, sc Scope, in PutLogEventsInp
 		if err != nil {
 			return PutLogEventsOutput{}, err
 		}
+		if s.OnPutLogEvents != nil {
+			s.OnPutLogEvents(sc, in.LogGroupName, accepted)
+		}
 		return PutLogEventsOutput{NextSequenceToken: sequenceToken(res.UploadSequence), RejectedLogEventsInfo: info}, nil
 	}
 	samples, _, tripped := st.samplesOf(sc, accepted, false, now)
@@ -186,6 +189,9 @@ func (s *Service) PutLogEvents(ctx context.Context, sc Scope, in PutLogEventsInp
 	})
 	if err != nil {
 		return PutLogEventsOutput{}, storeErr("append log events", err)
+	}
+	if s.OnPutLogEvents != nil && len(accepted) > 0 {
+		s.OnPutLogEvents(sc, in.LogGroupName, accepted)
 	}
 	if len(samples) > 0 && s.OnSamples != nil {
 		s.OnSamples(samples)

@@ -27,6 +27,10 @@ type Service struct {
 	IsRecordGroup func(ctx context.Context, sc Scope, group string) (bool, error)
 	// RecordKey returns the deduplication key of a record group's event message, "" for none.
 	RecordKey func(message string) string
+	// OnPutLogEvents, when non-nil, is called after a PutLogEvents call has stored its batch, with
+	// the events it accepted (those not rejected for their time; duplicates of a record group
+	// included): the server's ingest metrics. It must not block for long.
+	OnPutLogEvents func(sc Scope, group string, accepted []InputLogEvent)
 	// Logger, when non-nil, receives what an operator must know about metric filters: one
 	// disabled for its dimensions' cardinality, one whose stored pattern no longer compiles.
 	Logger *slog.Logger

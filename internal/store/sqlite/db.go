@@ -58,6 +58,8 @@ type DB struct {
 	syncWAL  func() error          // fsyncs the WAL file; replaced in tests
 	syncFail atomic.Pointer[error] // the first failed sync: every later write gets it
 
+	onCommit func(time.Duration) // Options.OnCommit
+
 	// WAL resets (resetWAL, checkpointLoop).
 	groups      atomic.Int64  // groups committed: checkpointLoop tells idleness by it
 	walKick     chan struct{} // resetWAL asks checkpointLoop for a passive checkpoint now
@@ -141,6 +143,10 @@ type Options struct {
 	// Logger receives Open's warnings (a data directory others may enter that is not trailwatch's
 	// alone); nil discards them.
 	Logger *slog.Logger
+	// OnCommit, when non-nil, is told how long each committed write transaction took from being
+	// queued until it was durable (group commit plus WAL sync), on the Now clock: the server's
+	// commit latency metric. It runs on the caller's goroutine, after the commit.
+	OnCommit func(took time.Duration)
 }
 
 // Open opens (creating if needed) the database in dir and applies pending migrations.
@@ -208,7 +214,7 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 		commits: make(chan *txRequest, 1024), quit: make(chan struct{}), synced: make(chan committedGroup, syncQueue),
 		walKick: make(chan struct{}, 1), walReset: cmp.Or(opts.WALResetSize, walResetSize), ckptEvery: cmp.Or(opts.CheckpointEvery, checkpointEvery),
 		rewindRetry: cmp.Or(opts.RewindRetry, walRetryBackoff),
-		ckptTicks:   opts.checkpointTicks, ckptNow: opts.checkpointNow, idleTrunc: opts.idleTruncated}
+		ckptTicks:   opts.checkpointTicks, ckptNow: opts.checkpointNow, idleTrunc: opts.idleTruncated, onCommit: opts.OnCommit}
 	if db.ckptNow == nil {
 		db.ckptNow = time.Now
 	}
@@ -683,6 +689,10 @@ func (db *DB) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if errp := db.syncFail.Load(); errp != nil {
 		return *errp
 	}
+	var start time.Time
+	if db.onCommit != nil {
+		start = db.now()
+	}
 	req := &txRequest{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	db.closing.RLock()
 	if db.closed {
@@ -697,7 +707,11 @@ func (db *DB) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	db.closing.RUnlock()
 	// Once queued, wait for the outcome even if ctx ends: the caller must learn whether it committed.
-	return <-req.done
+	err := <-req.done
+	if err == nil && db.onCommit != nil {
+		db.onCommit(db.now().Sub(start))
+	}
+	return err
 }
 
 // commitLoop is the committer goroutine: it runs queued transactions in groups until Close.
