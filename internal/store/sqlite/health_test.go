@@ -106,8 +106,10 @@ func TestPendingOutboxes(t *testing.T) {
 	}
 
 	sc := alarm.Scope{AccountID: "111111111111", Region: "us-east-1"}
+	// Three alarms, so that all three actions are due at once (one alarm's actions to one topic
+	// are handed out first in, first out).
 	act := func(created time.Time) alarm.Action {
-		return alarm.Action{Scope: sc, AlarmName: "root", AlarmType: alarm.TypeMetric, AlarmARN: "arn:alarm",
+		return alarm.Action{Scope: sc, AlarmName: "root-" + created.Format("1504"), AlarmType: alarm.TypeMetric, AlarmARN: "arn:alarm",
 			ActionARN: "arn:aws:sns:us-east-1:111111111111:t", OldState: alarm.StateOK, NewState: alarm.StateAlarm, Subject: "s", Message: "{}",
 			StateUpdated: created, Created: created}
 	}
