@@ -12,6 +12,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/alarm"
 	"github.com/trailwatch/trailwatch/internal/logs"
 	"github.com/trailwatch/trailwatch/internal/metrics"
+	"github.com/trailwatch/trailwatch/internal/sns"
 	"github.com/trailwatch/trailwatch/internal/store/sqlite"
 )
 
@@ -255,4 +256,46 @@ func TestCloudTrailStoppedScheduler(t *testing.T) {
 			t.Fatalf("a minute after events resumed: %v", got)
 		}
 	})
+}
+
+// TestSNSMetricsStored checks the adapter between the SNS side and the metrics store: the data
+// reported by sns.Service and notify.Worker become AWS/SNS metrics with the TopicName dimension,
+// read back with their exact sums, and reach the alarm service's hook.
+func TestSNSMetricsStored(t *testing.T) {
+	p := newPipeline(t, time.Date(2026, 11, 25, 10, 0, 37, 0, time.UTC))
+	var hooked []metrics.Sample
+	onSamples := func(ss []metrics.Sample) { hooked = append(hooked, ss...) }
+	m := &snsMetrics{store: p.db}
+	m.onSamples.Store(&onSamples)
+	sc := sns.Scope{AccountID: pipeScope.AccountID, Region: pipeScope.Region}
+	at := p.clock.now()
+	for _, size := range []float64{100, 250, 7} {
+		m.PublishMetrics(context.Background(), []sns.MetricDatum{
+			{Scope: sc, TopicName: "alerts", MetricName: sns.MetricMessagesPublished, Unit: "Count", Value: 1, Time: at},
+			{Scope: sc, TopicName: "alerts", MetricName: sns.MetricPublishSize, Unit: "Bytes", Value: size, Time: at},
+		})
+	}
+	m.PublishMetrics(context.Background(), []sns.MetricDatum{{Scope: sc, TopicName: "alerts", MetricName: sns.MetricNotificationsFailed, Unit: "Count", Value: 1, Time: at}})
+	if len(hooked) != 7 {
+		t.Fatalf("hook saw %d samples, want 7", len(hooked))
+	}
+	end := at.Truncate(time.Minute).Add(time.Minute)
+	for _, c := range []struct {
+		name                  string
+		sum, count, min, maxv float64
+	}{
+		{sns.MetricMessagesPublished, 3, 3, 1, 1},
+		{sns.MetricPublishSize, 357, 3, 7, 250},
+		{sns.MetricNotificationsFailed, 1, 1, 1, 1},
+	} {
+		aggs, err := p.metrics.Aggregates(context.Background(), metrics.Scope{AccountID: sc.AccountID, Region: sc.Region},
+			metrics.AggregateQuery{Metric: metrics.Metric{Namespace: sns.MetricsNamespace, MetricName: c.name,
+				Dimensions: []metrics.Dimension{{Name: sns.DimensionTopicName, Value: "alerts"}}}, Start: end.Add(-time.Hour), End: end, Period: 3600})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(aggs) != 1 || aggs[0].Sum != c.sum || aggs[0].SampleCount != c.count || aggs[0].Minimum != c.min || aggs[0].Maximum != c.maxv {
+			t.Errorf("%s: %+v", c.name, aggs)
+		}
+	}
 }
