@@ -165,7 +165,7 @@ func TestCloudTrailStoppedAlarm(t *testing.T) {
 	// 10:00's evaluation (window ending 10:00) predates the alarm; from 10:01 the newest period
 	// holds 10:00's events: OK. The last events are in 10:19. An alarm of 3 periods looks back over
 	// an evaluation range of 5 (alarm.RangeSize) and prefers the real datapoint there to missing
-	// ones, so it fires when 10:19 leaves the range: at 10:45, 26 minutes after the last event.
+	// ones, so it fires when 10:19 leaves the range: at 10:45, 25 minutes after the last event.
 	// Events resume at 11:00:37; the regular evaluation that sees them is 11:01's (the scheduler's
 	// early evaluation, on OnSamples, sees them at once: TestCloudTrailResumedEarly).
 	got, want := strings.Join(seq, ", "), "10:01 OK, 10:45 ALARM, 11:01 OK"
