@@ -43,6 +43,10 @@ func (s *Server) wire(ctx context.Context, db *sqlite.DB, wg *sync.WaitGroup) ([
 		alarmSvc.OnEvaluated = s.tel.AlarmEvaluated
 		s.tel.RegisterState(storeState{db: db, alarms: alarmSvc})
 	}
+	if s.sns != nil {
+		onSamples := alarmSvc.OnSamples
+		s.sns.metrics.onSamples.Store(&onSamples)
+	}
 	// Alarm actions go through the durable outbox to SNS (wireSNS ran before, see Run); without it
 	// they would stay pending (alarm.NoPublisher). Transient publish failures are retried with
 	// backoff and logged through OnError.

@@ -47,6 +47,8 @@ type snsParts struct {
 	api    *awsapi.Service
 	pages  map[string]http.Handler
 	worker *notify.Worker
+	// metrics stores the AWS/SNS metrics of svc and worker.
+	metrics *snsMetrics
 }
 
 // wireSNS builds the SNS service, its delivery worker (started on wg) and its pages.
@@ -83,6 +85,8 @@ func (s *Server) wireSNS(ctx context.Context, db *sqlite.DB, wg *sync.WaitGroup)
 		w.Senders["email"], w.Senders["email-json"] = waitingSender{}, waitingSender{}
 	}
 	svc.OnEnqueue = w.Notify
+	am := &snsMetrics{store: db, logger: s.logger}
+	svc.Metrics, w.Metrics = am, am
 	wg.Go(func() { _ = w.Run(ctx) })
 	every(ctx, wg, deliveryPruneEvery, func() {
 		if n, err := db.PruneDeliveries(ctx, s.now().Add(-deliveryRetention)); err != nil {
@@ -91,7 +95,7 @@ func (s *Server) wireSNS(ctx context.Context, db *sqlite.DB, wg *sync.WaitGroup)
 			s.logger.Info("pruned finished SNS deliveries", "deliveries", n)
 		}
 	})
-	return &snsParts{svc: svc, api: snsapi.NewService(svc), pages: snsapi.Pages(svc, certName, certPEM), worker: w}, nil
+	return &snsParts{svc: svc, api: snsapi.NewService(svc), pages: snsapi.Pages(svc, certName, certPEM), worker: w, metrics: am}, nil
 }
 
 // waitingSender is the email sender when no SMTP server is configured: every attempt fails, so

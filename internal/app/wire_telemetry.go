@@ -70,7 +70,8 @@ func (s *Server) countMatches(next func([]metrics.Sample)) func([]metrics.Sample
 	return func(samples []metrics.Sample) {
 		n := 0
 		for _, smp := range samples {
-			if !smp.Default {
+			// AWS/Logs' own IncomingLogEvents/IncomingBytes ride with every batch; they are not matches.
+			if !smp.Default && smp.Namespace != logs.ServiceNamespace {
 				n += int(max(smp.Count, 1))
 			}
 		}

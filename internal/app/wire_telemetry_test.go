@@ -16,6 +16,7 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/cloudtrail"
 	"github.com/trailwatch/trailwatch/internal/ingest"
+	"github.com/trailwatch/trailwatch/internal/logs"
 	"github.com/trailwatch/trailwatch/internal/metrics"
 	"github.com/trailwatch/trailwatch/internal/telemetry"
 )
@@ -220,9 +221,11 @@ func TestCountMatches(t *testing.T) {
 	s := &Server{tel: telemetry.New(telemetry.Options{})}
 	var passed int
 	hook := s.countMatches(func(ss []metrics.Sample) { passed += len(ss) })
-	hook([]metrics.Sample{{Value: 1}, {Value: 0, Default: true}, {Value: 1, Count: 5}})
-	if passed != 3 {
-		t.Errorf("wrapped hook saw %d samples, want 3", passed)
+	// A batch's AWS/Logs IncomingLogEvents and IncomingBytes samples are passed on, not counted.
+	hook([]metrics.Sample{{Value: 1}, {Value: 0, Default: true}, {Value: 1, Count: 5},
+		{Namespace: logs.ServiceNamespace, MetricName: "IncomingLogEvents", Value: 7}, {Namespace: logs.ServiceNamespace, MetricName: "IncomingBytes", Value: 900}})
+	if passed != 5 {
+		t.Errorf("wrapped hook saw %d samples, want 5", passed)
 	}
 	n, err := testutil.GatherAndCount(s.tel.Registry(), "trailwatch_metric_filter_matches_total")
 	if err != nil || n != 1 {

@@ -107,7 +107,7 @@ func TestPutLogEventsDisablesHighCardinalityFilter(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, b := range fs.batches[before:] {
-			for _, smp := range b.Samples {
+			for _, smp := range filterSamples(b.Samples) {
 				if smp.MetricName == "Calls" {
 					perUser++
 				} else {
@@ -185,7 +185,7 @@ func TestInvalidStoredFilterIsLoggedAndShown(t *testing.T) {
 			t.Fatalf("log line lacks %q: %s", want, logged.String())
 		}
 	}
-	if len(fs.batches[2].Samples) != 1 || fs.batches[2].Samples[0].MetricName != "Any" {
+	if fsamples := filterSamples(fs.batches[2].Samples); len(fsamples) != 1 || fsamples[0].MetricName != "Any" {
 		t.Fatalf("the valid filter stopped publishing: %+v", fs.batches[2].Samples)
 	}
 	out, err := s.DescribeMetricFilters(ctx, scope, DescribeMetricFiltersInput{LogGroupName: "g"})

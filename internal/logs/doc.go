@@ -28,6 +28,10 @@
 //     defaultValue publishes it, marked Default, for each minute of a batch in which the filter
 //     matched none of the batch's events.
 //   - storedBytes counts UTF-8 message bytes.
+//   - Every append publishes AWS/Logs IncomingLogEvents and IncomingBytes (per LogGroupName and
+//     account-wide) in its own transaction: one sample per metric and batch, at the ingestion
+//     time, counting the accepted events (redelivered records included) and their size as above
+//     (servicemetrics.go).
 //   - GetLogEvents tokens are "f/" or "b/" plus 40 digits (timestamp and sequence of the event a
 //     page ended at). An exhausted direction returns the token passed in; the opposite token then
 //     points just past that position, so paging back from the end includes the last event.

@@ -151,8 +151,8 @@ func classify(events []InputLogEvent, now int64, retentionDays int) (lo, hi int,
 }
 
 // PutLogEvents validates a batch, stores its acceptable events together with the metric samples
-// the group's metric filters derive from them (one transaction), then hands the samples to
-// OnSamples.
+// the group's metric filters derive from them and the AWS/Logs samples that count them (one
+// transaction), then hands the samples to OnSamples.
 func (s *Service) PutLogEvents(ctx context.Context, sc Scope, in PutLogEventsInput) (PutLogEventsOutput, error) {
 	if err := validateBatch(&in); err != nil {
 		return PutLogEventsOutput{}, err
@@ -180,6 +180,7 @@ func (s *Service) PutLogEvents(ctx context.Context, sc Scope, in PutLogEventsInp
 	}
 	samples, _, tripped := st.samplesOf(sc, accepted, false, now)
 	s.disable(ctx, sc, in.LogGroupName, st, tripped, now)
+	samples = append(samples, incomingSamples(sc, in.LogGroupName, accepted, now)...)
 	seq, err := s.store.AppendEvents(ctx, sc, AppendBatch{
 		LogGroupName:  in.LogGroupName,
 		LogStreamName: in.LogStreamName,

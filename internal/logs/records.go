@@ -79,12 +79,17 @@ func (s *Service) PutRecords(ctx context.Context, sc Scope, in PutRecordsInput) 
 	return out, nil
 }
 
-// appendUnique stores events with dedup keys and their samples, creating the stream when missing
-// if create is set (CloudTrail's own delivery does; PutLogEvents does not), then reports the stored
-// samples.
+// appendUnique stores events with dedup keys, their metric-filter samples and the AWS/Logs samples
+// that count them, creating the stream when missing if create is set (CloudTrail's own delivery
+// does; PutLogEvents does not), then reports the stored samples.
 func (s *Service) appendUnique(ctx context.Context, sc Scope, st *groupState, group, stream string, events []InputLogEvent, keys []string, now int64, create bool) (AppendResult, error) {
 	samples, index, tripped := st.samplesOf(sc, events, true, now)
 	s.disable(ctx, sc, group, st, tripped, now)
+	// The AWS/Logs samples count every uploaded event, duplicates included (incomingSamples), so
+	// they belong to no single event and are never dropped with one.
+	for _, smp := range incomingSamples(sc, group, events, now) {
+		samples, index = append(samples, smp), append(index, -1)
+	}
 	res, err := s.store.AppendUnique(ctx, sc, AppendBatch{
 		LogGroupName:  group,
 		LogStreamName: stream,

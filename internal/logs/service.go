@@ -18,8 +18,9 @@ import (
 type Service struct {
 	store Store
 	now   func() time.Time
-	// OnSamples, when non-nil, is called after a PutLogEvents batch that produced metric samples
-	// has committed (the alarm scheduler's trigger). It must not block for long.
+	// OnSamples, when non-nil, is called after a batch that produced metric samples has committed
+	// (the alarm scheduler's trigger): every batch that stored events does, since its AWS/Logs
+	// samples count them. It must not block for long.
 	OnSamples func([]metrics.Sample)
 	// IsRecordGroup, when non-nil, tells whether a log group receives CloudTrail records (a trail
 	// delivers to it), which makes PutLogEvents deduplicate its events by RecordKey. It is asked

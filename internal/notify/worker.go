@@ -52,6 +52,9 @@ type Worker struct {
 	OnAttempt func(d sns.Delivery, a sns.Attempt)
 	// OnError receives storage errors; nil ignores them.
 	OnError func(error)
+	// Metrics, when set, receives the AWS/SNS delivery metrics of every recorded attempt at a
+	// notification (deliveryMetrics).
+	Metrics MetricSink
 
 	wakeOnce sync.Once
 	wake     chan struct{}
@@ -208,4 +211,37 @@ func (w *Worker) deliver(ctx context.Context, d sns.Delivery) {
 	if w.OnAttempt != nil {
 		w.OnAttempt(d, a)
 	}
+	if w.Metrics != nil {
+		if data := deliveryMetrics(d, a); data != nil {
+			w.Metrics.PublishMetrics(ctx, data)
+		}
+	}
+}
+
+// MetricSink receives the AWS/SNS metrics of deliveries (sns.MetricSink's method, declared here
+// where it is used). It must not block for long and reports its own failures.
+type MetricSink interface {
+	PublishMetrics(ctx context.Context, data []sns.MetricDatum)
+}
+
+// deliveryMetrics returns the AWS/SNS metrics of one recorded attempt, stamped with its start:
+// NumberOfNotificationsDelivered 1 for a notification delivered; NumberOfNotificationsFailed 1
+// for a notification whose attempt failed, counted as SNS does (sns.MetricNotificationsFailed):
+// every failed attempt for http and https, once when the retry policy gives up for email and
+// email-json. Subscription and unsubscribe confirmations are not notifications and count in
+// neither.
+func deliveryMetrics(d sns.Delivery, a sns.Attempt) []sns.MetricDatum {
+	if d.Type != sns.TypeNotification {
+		return nil
+	}
+	name := ""
+	switch {
+	case a.Outcome == OutcomeDelivered:
+		name = sns.MetricNotificationsDelivered
+	case a.Outcome == OutcomeFailed, a.Outcome == OutcomeRetry && (d.Protocol == "http" || d.Protocol == "https"):
+		name = sns.MetricNotificationsFailed
+	default:
+		return nil
+	}
+	return []sns.MetricDatum{{Scope: d.Scope, TopicName: sns.TopicNameOf(d.TopicARN), MetricName: name, Unit: "Count", Value: 1, Time: a.At}}
 }

@@ -91,7 +91,8 @@ func checkAttributes(attrs map[string]MessageAttribute) (int, error) {
 }
 
 // Publish validates a message, renders one delivery per confirmed subscription whose filter
-// policy accepts it, and stores them all durably before returning the message id [§3.1].
+// policy accepts it, and stores them all durably before returning the message id [§3.1]. A
+// message published (not a repeated DedupKey) is then reported to Metrics.
 func (s *Service) Publish(ctx context.Context, sc Scope, in PublishInput) (string, error) {
 	if in.TopicARN == "" && in.TargetARN != "" {
 		// A topic ARN given as TargetArn publishes to the topic; endpoint ARNs (mobile push)
@@ -172,7 +173,10 @@ func (s *Service) Publish(ctx context.Context, sc Scope, in PublishInput) (strin
 		ds = append(ds, d)
 	}
 	if len(ds) == 0 && in.DedupKey == "" {
-		return id, nil // nothing to store: no subscription accepts the message
+		// Nothing to store: no subscription accepts the message, which SNS still counts as
+		// published.
+		s.publishMetrics(ctx, t, len(in.Message)+asize, now)
+		return id, nil
 	}
 	got, err := s.store.Enqueue(ctx, in.DedupKey, id, ds)
 	if err != nil {
@@ -180,6 +184,9 @@ func (s *Service) Publish(ctx context.Context, sc Scope, in PublishInput) (strin
 	}
 	if len(ds) > 0 {
 		s.wake()
+	}
+	if got == id { // a repeated DedupKey published nothing new
+		s.publishMetrics(ctx, t, len(in.Message)+asize, now)
 	}
 	return got, nil
 }

@@ -38,7 +38,9 @@ type Service struct {
 	// OnEnqueue, when set, is called after deliveries have been committed, to wake the delivery
 	// worker.
 	OnEnqueue func()
-	mu        sync.Mutex
+	// Metrics, when set, receives the AWS/SNS metrics of every message published.
+	Metrics MetricSink
+	mu      sync.Mutex
 }
 
 // NewService returns the SNS service. baseURL is the public URL of trailwatch (no trailing

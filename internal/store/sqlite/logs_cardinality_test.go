@@ -23,7 +23,7 @@ func TestDisabledFilterSurvivesReopen(t *testing.T) {
 		mustOK(t, err)
 		s := logs.NewService(db, func() time.Time { return now })
 		published := new(int)
-		s.OnSamples = func(ss []metrics.Sample) { *published += len(ss) }
+		s.OnSamples = func(ss []metrics.Sample) { *published += len(filterSamples(ss)) }
 		return db, s, published
 	}
 	db, s, published := open()

@@ -67,7 +67,7 @@ func TestPutRecordsDedup(t *testing.T) {
 	db, s, now := dedupSetup(t)
 	ctx := context.Background()
 	var published int
-	s.OnSamples = func(ss []metrics.Sample) { published += len(ss) }
+	s.OnSamples = func(ss []metrics.Sample) { published += len(filterSamples(ss)) }
 	start := now.Add(-time.Minute).UnixMilli()
 	evs, keys := rootRecords(start, 250)
 	in := logs.PutRecordsInput{LogGroupName: "ct", LogStreamName: "111122223333_CloudTrail_us-east-1", Events: evs, DedupKeys: keys}
