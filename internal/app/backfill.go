@@ -54,7 +54,7 @@ BackfillMetricFilter API extension: awsJson 1.1, X-Amz-Target TrailWatch_2026112
 "trailwatch"), which moves no events over the network.
 
 TIME is RFC 3339 or a duration before now (e.g. 24h). Credentials, region and endpoint as for
-'trailwatch ingest'.
+'trailwatch ingest'. When stderr is a terminal a progress line shows the events (and files) read.
 
 Flags:
 `

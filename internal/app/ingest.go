@@ -46,6 +46,10 @@ and the default region come from the standard AWS chain (AWS_ACCESS_KEY_ID, prof
 The log group is created when missing and tagged trailwatch:dedup=eventID, which makes trailwatch
 store and count each record once however often it is ingested.
 
+When stderr is a terminal a progress line shows the files done, the events sent, the megabytes
+read of the files' total, the rate, the files that failed and an ETA; it is erased at the end,
+before the summary (--progress=false hides it).
+
 Flags:
 `
 
