@@ -27,6 +27,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/cloudtrail"
 	"github.com/trailwatch/trailwatch/internal/logs"
 	"github.com/trailwatch/trailwatch/internal/metrics"
+	"github.com/trailwatch/trailwatch/internal/progress"
 )
 
 const backfillUsage = `Usage: trailwatch backfill --log-group NAME --filter-name NAME [--start TIME] [--end TIME] [--endpoint URL] [--dry-run] [PATH...]
@@ -59,7 +60,7 @@ BackfillMetricFilter API extension: awsJson 1.1, X-Amz-Target TrailWatch_2026112
 "trailwatch"), which moves no events over the network.
 
 TIME is RFC 3339 or a duration before now (e.g. 24h). Credentials, region and endpoint as for
-'trailwatch ingest'.
+'trailwatch ingest'. When stderr is a terminal a progress line shows the events (and files) read.
 
 Flags:
 `
@@ -114,6 +115,7 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	endS := fs.String("end", "", "end `time` (exclusive; default: the time since which the filter counted events live)")
 	dryRun := fs.Bool("dry-run", false, "print the datapoints instead of publishing them")
 	serverSide := fs.Bool("server-side", false, "let the trailwatch server apply the filter to its stored events (BackfillMetricFilter API extension)")
+	showProgress := fs.Bool("progress", progress.IsTerminal(stderr), "show a progress line on stderr while reading events (default: when stderr is a terminal)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -241,26 +243,38 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return 1
 	}
 	b := backfill{bf}
+	var prog backfillProgress
+	stopProgress := func() {}
+	defer func() { stopProgress() }() // on the error returns below; a second call does nothing
 	if fs.NArg() > 0 {
 		files, err := collectFiles(fs.Args())
 		if err != nil {
 			fmt.Fprintf(stderr, "trailwatch backfill: %v\n", err)
 			return 2
 		}
+		if *showProgress {
+			_, total := fileSizes(files)
+			stopProgress = prog.start(stderr, len(files), total)
+		}
 		for _, p := range files {
 			data, err := os.ReadFile(p)
 			if err != nil {
+				stopProgress()
 				fmt.Fprintf(stderr, "trailwatch backfill: %v\n", err)
 				return 1
 			}
+			prog.files.Add(1)
+			prog.bytes.Add(int64(len(data)))
 			res, err := cloudtrail.DecodeObject(p, data)
 			if errors.Is(err, cloudtrail.ErrNotRecords) {
 				continue
 			}
 			if err != nil {
+				stopProgress()
 				fmt.Fprintf(stderr, "trailwatch backfill: %s: %v\n", p, err)
 				return 1
 			}
+			prog.events.Add(int64(len(res.Records)))
 			for _, r := range res.Records {
 				if !r.Time.Before(start) && r.Time.Before(end) {
 					b.add(r.TimestampMillis(), r.Raw)
@@ -272,18 +286,26 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		if mt.DefaultValue == nil {
 			in.FilterPattern = filter.FilterPattern // only matches need to travel
 		}
+		if *showProgress {
+			stopProgress = prog.start(stderr, 0, 0)
+		}
 		p := cloudwatchlogs.NewFilterLogEventsPaginator(lc, in)
 		for p.HasMorePages() {
 			page, err := p.NextPage(ctx)
 			if err != nil {
+				stopProgress()
 				fmt.Fprintf(stderr, "trailwatch backfill: filter log events: %v\n", err)
 				return 1
 			}
 			for _, e := range page.Events {
-				b.Add(aws.ToInt64(e.Timestamp), aws.ToInt64(e.IngestionTime), []byte(aws.ToString(e.Message)))
+				msg := aws.ToString(e.Message)
+				b.Add(aws.ToInt64(e.Timestamp), aws.ToInt64(e.IngestionTime), []byte(msg))
+				prog.bytes.Add(int64(len(msg)))
 			}
+			prog.events.Add(int64(len(page.Events)))
 		}
 	}
+	stopProgress()
 	samples := b.Samples()
 	datums := backfillDatums(samples)
 	total := 0.0

@@ -26,6 +26,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/cloudtrail"
 	"github.com/trailwatch/trailwatch/internal/ingest"
 	"github.com/trailwatch/trailwatch/internal/logs"
+	"github.com/trailwatch/trailwatch/internal/progress"
 )
 
 const ingestUsage = `Usage: trailwatch ingest --log-group NAME [--endpoint URL] [--region REGION] [--workers N] [--max-file-mib N] PATH...
@@ -45,6 +46,10 @@ and the default region come from the standard AWS chain (AWS_ACCESS_KEY_ID, prof
 The log group is created when missing and tagged trailwatch:dedup=eventID, which makes trailwatch
 store and count each record once however often it is ingested.
 
+When stderr is a terminal a progress line shows the files done, the events sent, the megabytes
+read of the files' total, the rate, the files that failed and an ETA; it is erased at the end,
+before the summary (--progress=false hides it).
+
 Flags:
 `
 
@@ -53,6 +58,8 @@ type ingestStats struct {
 	files, skippedFiles, failedFiles atomic.Int64
 	events, rejected, skipped        atomic.Int64
 	bytes                            atomic.Int64
+	// read is the size on disk of the files taken from the decoders so far, for the progress line.
+	read atomic.Int64
 }
 
 // logsAPI is the part of the CloudWatch Logs client the ingest command uses.
@@ -75,7 +82,7 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	// 50k gen-cloudtrail events went in at ~18k events/s with 4 and ~25k with 16. CloudWatch Logs
 	// allows thousands of PutLogEvents per second per account and region.
 	workers := fs.Int("workers", 16, "concurrent PutLogEvents calls")
-	progress := fs.Bool("progress", isTerminal(stderr), "show progress (default: when stderr is a terminal)")
+	showProgress := fs.Bool("progress", progress.IsTerminal(stderr), "show a progress line on stderr (default: when stderr is a terminal)")
 	maxFileMiB := fs.Int64("max-file-mib", cloudtrail.DefaultMaxDecompressed>>20, "largest `size` in MiB a file may have, on disk or decompressed")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -100,14 +107,12 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	ing := &fileIngester{client: client, group: *group, workers: *workers, maxFile: *maxFileMiB << 20, stderr: stderr}
 	start := time.Now()
-	var stopProgress func()
-	if *progress {
-		stopProgress = ing.showProgress(start, len(files))
+	stopProgress := func() {}
+	if *showProgress {
+		stopProgress = ing.startProgress(files)
 	}
 	err = ing.run(ctx, files)
-	if stopProgress != nil {
-		stopProgress()
-	}
+	stopProgress()
 	el := time.Since(start).Seconds()
 	st := &ing.stats
 	fmt.Fprintf(stdout, "ingested %d events (%.1f MB) from %d files in %.2fs: %.0f events/s, %.1f MB/s; %d files without records, %d failed, %d records skipped, %d rejected by PutLogEvents\n",
@@ -121,15 +126,6 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return 1
 	}
 	return 0
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 func newLogsClient(ctx context.Context, endpoint, region string) (*cloudwatchlogs.Client, error) {
@@ -183,6 +179,8 @@ type fileIngester struct {
 	maxFile int64
 	stderr  io.Writer
 	stats   ingestStats
+	// sizes are the files' sizes on disk when a progress line is shown (startProgress), else nil.
+	sizes map[string]int64
 
 	mu      sync.Mutex
 	streams map[string]bool
@@ -233,7 +231,9 @@ func (f *fileIngester) run(ctx context.Context, files []string) error {
 	for range runtime.GOMAXPROCS(0) {
 		decoders.Go(func() {
 			for path := range paths {
-				decoded <- decodeFile(path, f.maxFile)
+				d := decodeFile(path, f.maxFile)
+				d.path = path
+				decoded <- d
 			}
 		})
 	}
@@ -252,6 +252,7 @@ func (f *fileIngester) run(ctx context.Context, files []string) error {
 		close(decoded)
 	}()
 	for d := range decoded {
+		f.stats.read.Add(f.sizes[d.path])
 		switch {
 		case d.skipped:
 			f.stats.skippedFiles.Add(1)
@@ -309,6 +310,7 @@ func (f *fileIngester) ensureStream(ctx context.Context, name string) error {
 // decodedFile is one file's outcome: records, or skipped (a digest or a file without records), or an
 // error.
 type decodedFile struct {
+	path    string
 	res     cloudtrail.Result
 	skipped bool
 	err     error
@@ -407,28 +409,19 @@ func (f *fileIngester) put(ctx context.Context, b []cloudtrail.Record) error {
 	return nil
 }
 
-// showProgress redraws one status line every 200 ms until the returned function is called.
-func (f *fileIngester) showProgress(start time.Time, total int) func() {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	draw := func() {
-		el := time.Since(start).Seconds()
-		fmt.Fprintf(f.stderr, "\r%d/%d files, %d events, %.1f MB, %.0f events/s   ", f.stats.files.Load()+f.stats.skippedFiles.Load()+f.stats.failedFiles.Load(),
-			total, f.stats.events.Load(), float64(f.stats.bytes.Load())/1e6, float64(f.stats.events.Load())/max(el, 1e-9))
-	}
-	wg.Go(func() {
-		t := time.NewTicker(200 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				draw()
-				fmt.Fprintln(f.stderr)
-				return
-			case <-t.C:
-				draw()
-			}
-		}
+// startProgress shows a progress line on stderr until the returned function is called (before run,
+// which it prepares to write its messages around the line): files taken
+// from the decoders, events accepted by PutLogEvents, bytes of the files read (against their total size,
+// which gives the ETA), and files that failed.
+func (f *fileIngester) startProgress(files []string) (stop func()) {
+	var total int64
+	f.sizes, total = fileSizes(files)
+	n := int64(len(files))
+	line := progress.New(f.stderr, time.Now)
+	f.stderr = line.Writer() // messages about failed files erase the line first
+	return progress.Start(line, func() progress.Counts {
+		st := &f.stats
+		return progress.Counts{FilesDone: st.files.Load() + st.skippedFiles.Load() + st.failedFiles.Load(), FilesTotal: n,
+			Events: st.events.Load(), Bytes: st.read.Load(), TotalBytes: total, Errors: st.failedFiles.Load()}
 	})
-	return func() { close(done); wg.Wait() }
 }

@@ -20,6 +20,7 @@ Usage:
   trailwatch ingest --log-group NAME [--endpoint URL] [--region REGION] PATH...
   trailwatch backfill --log-group NAME --filter-name NAME [--start TIME] [--end TIME] [--endpoint URL] [PATH...]
   trailwatch deliveries [--data DIR] [--status pending|delivered|failed] [--limit N] [--body]
+  trailwatch healthcheck [--url URL] [--timeout DURATION]
   trailwatch version
 
 Run 'trailwatch COMMAND -h' for the flags of a command.
@@ -48,8 +49,9 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	case "deliveries":
 		return runDeliveries(ctx, rest, stdout, stderr)
 	case "version", "--version":
-		fmt.Fprintln(stdout, "trailwatch", Version)
-		return 0
+		return runVersion(rest, stdout, stderr)
+	case "healthcheck":
+		return runHealthcheck(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
