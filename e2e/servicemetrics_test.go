@@ -41,8 +41,9 @@ func groupDim(group string) cwtypes.Dimension {
 // and IncomingBytes with their exact sums, per log group and for the account; a dead-man alarm
 // (period 60, 1 evaluation period, missing data breaching) on a log group that receives nothing
 // goes to ALARM by evaluation at the next minute boundary, and its action's publish shows up in
-// AWS/SNS NumberOfMessagesPublished of the topic. The alarm's full ALARM → OK cycle on a 5-minute
-// period is TestCloudTrailStoppedAlarm (internal/app), on a fake clock.
+// AWS/SNS NumberOfMessagesPublished of the topic; when events arrive again it returns to OK. The
+// same cycle on the README's 5-minute, 3-period alarm is TestCloudTrailStoppedAlarm (internal/app),
+// on a fake clock.
 func TestServiceMetricsOverTheWire(t *testing.T) {
 	s := startServer(t, "")
 	ctx := context.Background()
@@ -130,4 +131,12 @@ func TestServiceMetricsOverTheWire(t *testing.T) {
 	if sum, n := serviceStat(t, ctx, cc, "AWS/SNS", "PublishSize", topic); sum <= 0 || n != 1 {
 		t.Errorf("AWS/SNS PublishSize: Sum %v SampleCount %v", sum, n)
 	}
+
+	// Events arrive again: the evaluation after the minute that holds them returns the alarm to OK
+	// (early evaluation only ever raises an alarm, so this waits for a minute boundary or two).
+	if _, err := lc.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String(quietGroup), LogStreamName: aws.String("s"),
+		LogEvents: []logtypes.InputLogEvent{{Timestamp: aws.Int64(time.Now().UnixMilli()), Message: aws.String("resumed")}}}); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, ctx, cc, "CloudTrailStopped", cwtypes.StateValueOk, 135*time.Second)
 }
