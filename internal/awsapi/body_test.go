@@ -113,35 +113,40 @@ func TestBodyNotReadBeforeAuthentication(t *testing.T) {
 	}
 }
 
-// TestUnverifiedBodyLimit checks the bound on bodies read before their signature can be checked
-// (clients that sign the payload without declaring its hash): past MaxUnverifiedBodies, a request is
-// answered 503 after a short wait instead of queueing, and the slots free up as bodies end.
+// TestUnverifiedBodyLimit checks the budget of bodies read before their signature can be checked
+// (clients that sign the payload without declaring its hash): once it is spent, a request is
+// answered 503 after a short wait instead of queueing, and the budget is given back as bodies end.
 func TestUnverifiedBodyLimit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := &toySNS{topics: map[string]createTopicInput{}}
+		l := &toyLogs{groups: map[string]int64{}}
+		const budget = 8 << 10
 		h, err := awsapi.NewHandler(awsapi.Config{
-			Services:            []*awsapi.Service{s.service()},
-			Credentials:         staticCreds{testAccessKey: {testSecret, testAccount}},
-			Now:                 func() time.Time { return fixedNow },
-			MaxUnverifiedBodies: 2,
+			Services:           []*awsapi.Service{l.service()},
+			Credentials:        staticCreds{testAccessKey: {testSecret, testAccount}},
+			Now:                func() time.Time { return fixedNow },
+			MaxUnverifiedBytes: budget,
 			// Every request here comes from httptest's one address.
-			MaxUnverifiedBodiesPerClient: 2,
+			MaxUnverifiedBytesPerClient: budget,
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		const form = "Action=ListTopics&Version=2010-03-31"
+		// The slow bodies start with 3,000 bytes of white space: they are charged 4 KiB each
+		// (chunks of 512, 512, 1,024 and 2,048 bytes, the last one waiting to be filled), which
+		// together is the whole budget.
+		pad := strings.Repeat(" ", 3000)
 		type result struct {
 			i      int
 			status int
 		}
 		results := make(chan result, 8)
-		start := func(i int, body io.Reader) {
-			req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1/", body)
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.ContentLength = int64(len(form))
+		start := func(i int, body string, r io.Reader) {
+			req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1/", r)
+			req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+			req.Header.Set("X-Amz-Target", "Logs_20140328.CreateLogGroup")
+			req.ContentLength = int64(len(body))
 			if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: testAccessKey, SecretAccessKey: testSecret},
-				req, sha256Hex(form), "sns", "us-east-1", fixedNow); err != nil {
+				req, sha256Hex(body), "logs", "us-east-1", fixedNow); err != nil {
 				t.Error(err)
 			}
 			go func() {
@@ -150,7 +155,7 @@ func TestUnverifiedBodyLimit(t *testing.T) {
 				results <- result{i, w.Code}
 			}()
 		}
-		// Two slow clients hold both slots, their bodies still on the way.
+		group := func(i int) string { return fmt.Sprintf(`{"logGroupName":"g%d"}`, i) }
 		var writers []*io.PipeWriter
 		defer func() { // let the handlers end if the test fails early
 			for _, pw := range writers {
@@ -160,12 +165,16 @@ func TestUnverifiedBodyLimit(t *testing.T) {
 		for i := range 2 {
 			pr, pw := io.Pipe()
 			writers = append(writers, pw)
-			start(i, pr)
+			start(i, pad+group(i), pr)
+			go func() { _, _ = io.WriteString(pw, pad) }()
 		}
 		synctest.Wait()
+		if use, _, _ := awsapi.BudgetUse(h, false, ""); use != budget {
+			t.Fatalf("two slow bodies of 3,000 bytes so far are charged %d bytes, want %d", use, budget)
+		}
 		// A third is refused within the short wait, not queued.
 		begin := time.Now()
-		start(2, strings.NewReader(form))
+		start(2, group(2), strings.NewReader(group(2)))
 		got := <-results
 		if got.i != 2 || got.status != http.StatusServiceUnavailable {
 			t.Fatalf("third request = %+v, want #2 answered 503", got)
@@ -173,10 +182,10 @@ func TestUnverifiedBodyLimit(t *testing.T) {
 		if waited := time.Since(begin); waited > time.Second {
 			t.Errorf("refused after %v", waited)
 		}
-		// The slow bodies arrive; their requests are served and the slots are free again.
-		for _, pw := range writers {
+		// The slow bodies end; their requests are served and the budget is free again.
+		for i, pw := range writers {
 			go func() {
-				_, _ = io.WriteString(pw, form)
+				_, _ = io.WriteString(pw, group(i))
 				pw.Close()
 			}()
 		}
@@ -185,9 +194,15 @@ func TestUnverifiedBodyLimit(t *testing.T) {
 				t.Errorf("slow request %d = %d", got.i, got.status)
 			}
 		}
-		start(3, strings.NewReader(form))
+		if use, _, _ := awsapi.BudgetUse(h, false, ""); use != 0 {
+			t.Errorf("budget holds %d bytes after the bodies were verified", use)
+		}
+		start(3, group(3), strings.NewReader(group(3)))
 		if got := <-results; got.status != 200 {
-			t.Errorf("request after the slots freed = %d", got.status)
+			t.Errorf("request after the budget freed = %d", got.status)
+		}
+		if len(l.groups) != 3 {
+			t.Errorf("groups = %v, want g0, g1 and g3", l.groups)
 		}
 	})
 }

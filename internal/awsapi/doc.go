@@ -54,11 +54,14 @@
 //   - Bodies: nothing of a body is read before the request's key and scope check out. A declared
 //     X-Amz-Content-Sha256 is verified before the body is read and the body checked against it as
 //     it streams; without one (the SDKs declare it to S3 only) the body must be read to be
-//     verified, so at most Config.MaxUnverifiedBodies such bodies are read at once (half of them
-//     from one client address), each within a deadline of a few seconds plus its size at a
-//     minimum rate (408 RequestTimeout past it), and the next are answered 503 ServiceUnavailable.
-//     Requests that cannot be verified at all (no Authorization) read their small form in slots
-//     of their own, so they cannot starve signed ones. Gzip bodies are inflated only once
+//     verified, so such bodies are charged as their bytes arrive to a budget
+//     (Config.MaxUnverifiedBytes, half of it at most for one client address) until they are
+//     verified or refused, each read within a deadline of a few seconds plus its size at a minimum
+//     rate (408 RequestTimeout past it); a read that finds the budget spent is answered 503
+//     ServiceUnavailable. A connection that sends headers and nothing more is charged a few
+//     hundred bytes, so holding the budget costs a client the bandwidth to send it. Requests that
+//     cannot be verified at all (no Authorization) read their small form within a budget of their
+//     own, so they cannot starve signed ones. Gzip bodies are inflated only once
 //     authenticated, within the body limit.
 //   - JSON and CBOR no-output operations answer "{}" and an empty CBOR map respectively.
 //   - Authentication errors on JSON and CBOR use the awsJson codes (UnrecognizedClientException,

@@ -30,26 +30,28 @@ import (
 // largest request, is at most 1 MiB of messages plus JSON overhead.
 const defaultMaxBody = 10 << 20
 
-// defaultMaxUnverified is the number of signed bodies read at once before their signature is
-// verified when Config.MaxUnverifiedBodies is 0. The memory they hold is at most this times the
-// body limit (240 MiB with the defaults), and only for clients that name a known access key and a
-// fresh scope; each of those reads has a deadline (unverifiedDeadline), so holding a slot costs
-// a client real bandwidth, and one client address holds at most half the slots
-// (Config.MaxUnverifiedBodiesPerClient).
-const defaultMaxUnverified = 24
+// defaultUnverifiedBytes is the budget of the signed bodies held before their signature is
+// verified when Config.MaxUnverifiedBytes is 0. It is charged as bytes arrive (readCharged), not
+// per request: an earlier count of 24 slots let a client that knows an access key ID, but not its
+// secret, keep every slot busy from a few addresses with connections that sent headers and
+// nothing more, so that every SDK client was answered 503. Under a byte budget such connections
+// are charged a few hundred bytes each, and holding the budget costs a client the bandwidth to
+// send it; one client address holds at most half of it (Config.MaxUnverifiedBytesPerClient), and
+// each read has a deadline (unverifiedDeadline).
+const defaultUnverifiedBytes = 256 << 20
 
-// anonymousBodies is the number of bodies of at most maxUnsignedForm bytes read at once for
+// anonymousBytes is the budget of the bodies, of at most maxUnsignedForm bytes each, read for
 // requests that cannot be verified at all (no Authorization, or a scope naming no service here):
-// the forms that route them and the inputs of unsigned operations. They have their own slots, so
-// anonymous clients can never take the ones signed requests need; 32 × 64 KiB is 2 MiB.
-const anonymousBodies = 32
+// the forms that route them and the inputs of unsigned operations. It is separate, so anonymous
+// clients can never take the budget signed requests need.
+const anonymousBytes = 2 << 20
 
 // defaultUnverifiedTimeout and defaultUnverifiedRate set the deadline of a body read before its
 // signature is verified when Config.UnverifiedBodyTimeout and Config.UnverifiedBodyRate are 0:
 // 5 s, plus the body's size at 256 KiB/s (2 Mbit/s; 45 s for a 10 MiB body, 9 s for a full 1 MiB
 // PutLogEvents batch). A client slower than that is answered 408 RequestTimeout and the connection
-// closed; a client that sends headers and then nothing holds its slot for about 5 s, not for the
-// server's 2-minute ReadTimeout.
+// closed; a client that sends headers and then nothing holds its goroutine and connection for
+// about 5 s, not for the server's 2-minute ReadTimeout.
 const (
 	defaultUnverifiedTimeout = 5 * time.Second
 	defaultUnverifiedRate    = 256 << 10
@@ -66,11 +68,11 @@ type handler struct {
 	log      *slog.Logger
 	onReq    func(RequestInfo)
 	maxBody  int64
-	// unverified admits the signed bodies read before their signature is verified; anonymous the
-	// bodies of requests that cannot be verified (readUnsignedBody). Separate, so that anonymous
-	// clients cannot starve signed ones.
-	unverified *bodyGate
-	anonymous  *bodyGate
+	// unverified budgets the bytes of signed bodies read before their signature is verified;
+	// anonymous those of requests that cannot be verified (readUnsignedBody). Separate, so that
+	// anonymous clients cannot starve signed ones.
+	unverified *byteBudget
+	anonymous  *byteBudget
 	// bodyTimeout and bodyRate make the deadline of those reads (unverifiedDeadline).
 	bodyTimeout time.Duration
 	bodyRate    int64
@@ -104,12 +106,12 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	if h.maxBody <= 0 {
 		h.maxBody = defaultMaxBody
 	}
-	n := cfg.MaxUnverifiedBodies
+	n := cfg.MaxUnverifiedBytes
 	if n <= 0 {
-		n = defaultMaxUnverified
+		n = defaultUnverifiedBytes
 	}
-	h.unverified = newBodyGate(n, cfg.MaxUnverifiedBodiesPerClient)
-	h.anonymous = newBodyGate(anonymousBodies, 0)
+	h.unverified = newByteBudget(n, cfg.MaxUnverifiedBytesPerClient)
+	h.anonymous = newByteBudget(anonymousBytes, 0)
 	h.bodyTimeout, h.bodyRate = cfg.UnverifiedBodyTimeout, cfg.UnverifiedBodyRate
 	if h.bodyTimeout <= 0 {
 		h.bodyTimeout = defaultUnverifiedTimeout
@@ -166,6 +168,8 @@ type call struct {
 	presigned bool       // SigV4 in the query string
 	form      url.Values // awsQuery parameters, URL and body
 	status    int        // the status written, for the request log
+	// giveBack returns the anonymous budget taken by an unsigned body, at the request's end.
+	giveBack func()
 }
 
 // newRequestID returns a request id: a random (version 4) UUID, as AWS's x-amzn-RequestId.
@@ -175,6 +179,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &call{w: w, r: r, requestID: newRequestID(), queryMode: strings.EqualFold(r.Header.Get("X-Amzn-Query-Mode"), "true")}
 	start := h.now()
 	defer func() {
+		if c.giveBack != nil {
+			c.giveBack()
+		}
 		if h.onReq != nil {
 			info := RequestInfo{Operation: c.op, Status: c.status, Duration: h.now().Sub(start)}
 			if c.svc != nil {
@@ -203,7 +210,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	// Everything up to the signature check reads only the request line and headers: the body of a
 	// client that has not proven it holds a key is read only where it must be (see authenticate),
-	// bounded, and by at most Config.MaxUnverifiedBodies requests at a time.
+	// bounded, and within a budget of bytes (Config.MaxUnverifiedBytes).
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	auth, aerr := parseSigV4(r.Header, r.URL.Query())
 	c.presigned = auth != nil && auth.presigned
@@ -301,8 +308,9 @@ func checkPresigned(r *http.Request, ct string) *wireError {
 //   - a request that does not (botocore and aws-sdk-go-v2 send the header to S3 only; for these
 //     services they put the payload's hash in the canonical request and send no header) must have
 //     its body read to be verified: it is read bounded, without trusting Content-Length, within a
-//     deadline, by at most Config.MaxUnverifiedBodies requests at once (and fewer from one client
-//     address); those over the limit are answered 503 after a short wait (readUnverified).
+//     deadline, its bytes charged as they arrive to a budget (Config.MaxUnverifiedBytes, of which
+//     one client address holds at most a share) and given back once the signature is checked;
+//     a read that finds the budget spent is answered 503 after a short wait (readUnverified).
 //
 // UNSIGNED-PAYLOAD is refused: neither SDK ever sends it to CloudWatch, CloudWatch Logs, SNS or
 // CloudTrail (no operation of theirs has the unsignedPayload trait in botocore's or
@@ -326,10 +334,11 @@ func (h *handler) authenticate(c *call, a *sigV4Auth) (string, []byte, *wireErro
 	declared := r.Header.Get("X-Amz-Content-Sha256")
 	switch {
 	case declared == "":
-		raw, sum, werr := h.readUnverified(c, h.unverified, h.maxBody)
+		raw, sum, giveBack, werr := h.readUnverified(c, h.unverified, h.maxBody)
 		if werr != nil {
 			return "", nil, werr
 		}
+		defer giveBack()
 		if werr := verifySignature(r.Context(), a, r, sum, k); werr != nil {
 			return "", nil, werr
 		}
@@ -378,15 +387,19 @@ func (h *handler) readUnsignedForm(c *call, ct string) *wireError {
 }
 
 // readUnsignedBody reads, before authentication, a plain body of at most maxUnsignedForm bytes,
-// in one of the anonymous slots, which signed requests never use. tooLarge reports a body that is compressed or larger; it is then
-// not read, or not read to its end.
+// charged to the anonymous budget, which signed requests never use, until the request ends.
+// tooLarge reports a body that is compressed or larger; it is then not read, or not read to its
+// end.
 func (h *handler) readUnsignedBody(c *call) (_ []byte, tooLarge bool, _ *wireError) {
 	r := c.r
 	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
 	if r.ContentLength > maxUnsignedForm || (enc != "" && enc != "identity") {
 		return nil, true, nil
 	}
-	raw, _, werr := h.readUnverified(c, h.anonymous, maxUnsignedForm)
+	raw, _, giveBack, werr := h.readUnverified(c, h.anonymous, maxUnsignedForm)
+	if giveBack != nil {
+		c.giveBack = giveBack
+	}
 	if werr != nil {
 		if werr.status == http.StatusRequestEntityTooLarge {
 			return nil, true, nil
@@ -602,11 +615,7 @@ func (h *handler) readBody(body io.Reader, limit int64) ([]byte, string, *wireEr
 	var buf bytes.Buffer
 	sum := sha256.New()
 	if _, err := buf.ReadFrom(io.TeeReader(io.LimitReader(body, limit+1), sum)); err != nil {
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return nil, "", &wireError{code: "RequestTimeout", message: "Your socket connection to the server was not read from or written to within the timeout period.",
-				status: http.StatusRequestTimeout, sender: true, jsonCode: "RequestTimeoutException"}
-		}
-		return nil, "", &wireError{code: "IncompleteBody", message: "The request body could not be read.", status: http.StatusBadRequest, sender: true}
+		return nil, "", readError(err)
 	}
 	if int64(buf.Len()) > limit {
 		e := h.errTooLarge()
@@ -655,8 +664,10 @@ func (h *handler) decodeBody(hdr http.Header, raw []byte) ([]byte, *wireError) {
 	return payload.Bytes(), nil
 }
 
-// readUnverified reads, in one of gate's slots and within unverifiedDeadline, a body of at most
-// limit bytes whose signature is not verified yet. A request that finds no slot within
+// readUnverified reads, within unverifiedDeadline, a body of at most limit bytes whose signature
+// is not verified yet, charging budget for its bytes as they arrive (readCharged). It returns the
+// body, its hex SHA-256 and the function that gives the bytes back to budget, which the caller
+// runs once the body is verified or refused. A request that finds the budget spent for more than
 // unverifiedWait is answered 503 (the SDKs retry it); one whose body does not arrive in time is
 // answered 408 RequestTimeout and its connection closed.
 //
@@ -667,24 +678,95 @@ func (h *handler) decodeBody(hdr http.Header, raw []byte) ([]byte, *wireError) {
 // otherwise wait for it without limit. It is wall-clock time, hence time.Now rather than the
 // injected clock; response writers that are not connections (tests' recorders) do not support it,
 // and the read then has the server's deadlines only.
-func (h *handler) readUnverified(c *call, gate *bodyGate, limit int64) ([]byte, string, *wireError) {
+func (h *handler) readUnverified(c *call, budget *byteBudget, limit int64) ([]byte, string, func(), *wireError) {
 	r := c.r
-	client := clientKey(r.RemoteAddr)
-	if !gate.acquire(r.Context(), client, unverifiedWait) {
-		return nil, "", errBusy()
-	}
-	defer gate.release(client)
 	rc := http.NewResponseController(c.w)
 	limited := rc.SetReadDeadline(time.Now().Add(h.unverifiedDeadline(r.ContentLength, limit))) == nil
-	raw, sum, werr := h.readBody(r.Body, limit)
+	client := clientKey(r.RemoteAddr)
+	raw, sum, charged, werr := h.readCharged(r.Context(), r.Body, limit, budget, client)
+	giveBack := func() { budget.give(client, charged) }
 	if werr != nil {
+		giveBack()
 		c.w.Header().Set("Connection", "close")
-		return nil, "", werr
+		return nil, "", nil, werr
 	}
 	if limited {
 		_ = rc.SetReadDeadline(time.Time{})
 	}
-	return raw, sum, nil
+	return raw, sum, sync.OnceFunc(giveBack), nil
+}
+
+// The bytes of an unverified body are charged to its budget in chunks, each reserved before the
+// read that fills it: the first of minChunk bytes, then as many as have arrived so far, up to
+// maxChunk. A connection that sends its headers and then nothing is charged minChunk; one that
+// stalls after n bytes is charged less than 2n+minChunk. Holding memory therefore costs a client
+// the bandwidth to send it, while an honest body grows its chunks quickly.
+const (
+	minChunk = 512
+	maxChunk = 64 << 10
+)
+
+// readCharged reads body up to limit bytes into chunks charged to client's share of budget, and
+// returns the body, its hex SHA-256 and the bytes charged (which the caller gives back, error or
+// not). Each chunk is allocated when its bytes are reserved, so what the budget counts is what the
+// chunks hold; the body is assembled from them once complete (a body of one chunk is used as it
+// is). It never sizes anything from the client's Content-Length.
+func (h *handler) readCharged(ctx context.Context, body io.Reader, limit int64, budget *byteBudget, client string) (_ []byte, _ string, charged int64, _ *wireError) {
+	var chunks [][]byte
+	var n int64
+	sum := sha256.New()
+	for eof := false; !eof; {
+		if n > limit {
+			e := h.errTooLarge()
+			return nil, "", charged, &e
+		}
+		size := min(max(n, minChunk), maxChunk, limit+1-n)
+		if !budget.take(ctx, client, size, unverifiedWait) {
+			return nil, "", charged, errBusy()
+		}
+		charged += size
+		buf := make([]byte, size)
+		filled := 0
+		for filled < len(buf) {
+			k, err := body.Read(buf[filled:])
+			sum.Write(buf[filled : filled+k])
+			filled += k
+			if err == io.EOF {
+				eof = true
+				break
+			}
+			if err != nil {
+				return nil, "", charged, readError(err)
+			}
+		}
+		// Give back at once what the last chunk did not use.
+		budget.give(client, size-int64(filled))
+		charged -= size - int64(filled)
+		chunks = append(chunks, buf[:filled])
+		n += int64(filled)
+	}
+	if n > limit {
+		e := h.errTooLarge()
+		return nil, "", charged, &e
+	}
+	raw := chunks[0]
+	if len(chunks) > 1 {
+		raw = make([]byte, 0, n)
+		for _, ch := range chunks {
+			raw = append(raw, ch...)
+		}
+	}
+	return raw, hex.EncodeToString(sum.Sum(nil)), charged, nil
+}
+
+// readError is the answer to a body that could not be read: 408 past its read deadline, 400
+// otherwise.
+func readError(err error) *wireError {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return &wireError{code: "RequestTimeout", message: "Your socket connection to the server was not read from or written to within the timeout period.",
+			status: http.StatusRequestTimeout, sender: true, jsonCode: "RequestTimeoutException"}
+	}
+	return &wireError{code: "IncompleteBody", message: "The request body could not be read.", status: http.StatusBadRequest, sender: true}
 }
 
 // unverifiedDeadline is the time allowed to read a body of contentLength bytes (-1 when unknown,
@@ -698,48 +780,49 @@ func (h *handler) unverifiedDeadline(contentLength, limit int64) time.Duration {
 	return h.bodyTimeout + time.Duration(n*int64(time.Second)/h.bodyRate)
 }
 
-// unverifiedWait is how long a request waits for an unverified-body slot: long enough to ride
-// out a burst of honest clients, whose bodies are read in milliseconds, and short enough that
-// waiting requests cannot pile up.
+// unverifiedWait is how long a read waits for budget to be given back before it is answered 503:
+// long enough to ride out a burst of honest clients, whose bodies are read and verified in
+// milliseconds, and short enough that waiting requests cannot pile up.
 const unverifiedWait = 250 * time.Millisecond
 
-// bodyGate bounds the bodies read at once before authentication: in all, and per client address,
-// so that one host cannot take every slot.
-type bodyGate struct {
-	max, perClient int
+// byteBudget bounds the bytes of bodies held before authentication: in all, and per client
+// address, so that one host cannot take all of it.
+type byteBudget struct {
+	max, perClient int64
 	mu             sync.Mutex
-	total          int
-	held           map[string]int
-	// freed is closed, and replaced, whenever a slot is released, to wake the waiting requests.
+	total, peak    int64
+	held           map[string]int64
+	// freed is closed, and replaced, whenever bytes are given back, to wake the waiting reads.
 	freed chan struct{}
 }
 
-// newBodyGate returns a gate of n slots of which one client holds at most perClient; perClient 0
-// means half of them (at least one).
-func newBodyGate(n, perClient int) *bodyGate {
+// newByteBudget returns a budget of n bytes of which one client holds at most perClient; perClient
+// 0 means half of them.
+func newByteBudget(n, perClient int64) *byteBudget {
 	if perClient <= 0 || perClient > n {
 		perClient = max(n/2, 1)
 	}
-	return &bodyGate{max: n, perClient: perClient, held: map[string]int{}, freed: make(chan struct{})}
+	return &byteBudget{max: n, perClient: perClient, held: map[string]int64{}, freed: make(chan struct{})}
 }
 
-// tryAcquire takes a slot for client if one is free; otherwise it returns the channel closed on the
-// next release.
-func (g *bodyGate) tryAcquire(client string) (bool, <-chan struct{}) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.total < g.max && g.held[client] < g.perClient {
-		g.total++
-		g.held[client]++
+// tryTake takes n bytes for client if they are free; otherwise it returns the channel closed on the
+// next give.
+func (b *byteBudget) tryTake(client string, n int64) (bool, <-chan struct{}) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.total+n <= b.max && b.held[client]+n <= b.perClient {
+		b.total += n
+		b.held[client] += n
+		b.peak = max(b.peak, b.total)
 		return true, nil
 	}
-	return false, g.freed
+	return false, b.freed
 }
 
-// acquire takes a slot for client, waiting at most wait for one: past the limit, clients are
+// take takes n bytes for client, waiting at most wait for them: past the budget, clients are
 // answered at once (and retry, as the SDKs do on 503) rather than queued without bound.
-func (g *bodyGate) acquire(ctx context.Context, client string, wait time.Duration) bool {
-	ok, freed := g.tryAcquire(client)
+func (b *byteBudget) take(ctx context.Context, client string, n int64, wait time.Duration) bool {
+	ok, freed := b.tryTake(client, n)
 	if ok {
 		return true
 	}
@@ -753,27 +836,30 @@ func (g *bodyGate) acquire(ctx context.Context, client string, wait time.Duratio
 		case <-ctx.Done():
 			return false
 		}
-		if ok, freed = g.tryAcquire(client); ok {
+		if ok, freed = b.tryTake(client, n); ok {
 			return true
 		}
 	}
 }
 
-// release returns client's slot.
-func (g *bodyGate) release(client string) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.total--
-	if g.held[client]--; g.held[client] <= 0 {
-		delete(g.held, client)
+// give returns n of client's bytes.
+func (b *byteBudget) give(client string, n int64) {
+	if n <= 0 {
+		return
 	}
-	close(g.freed)
-	g.freed = make(chan struct{})
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.total -= n
+	if b.held[client] -= n; b.held[client] <= 0 {
+		delete(b.held, client)
+	}
+	close(b.freed)
+	b.freed = make(chan struct{})
 }
 
 // clientKey names the client of a request for the per-client limit: its IP address, or for IPv6
 // its /64, which one host usually has whole. Behind a reverse proxy every request has the proxy's
-// address, so the proxy's clients share one client's share of the slots.
+// address, so the proxy's clients share one client's share of the budget.
 func clientKey(remoteAddr string) string {
 	host, _, err := net.SplitHostPort(remoteAddr)
 	if err != nil {
@@ -792,9 +878,9 @@ func clientKey(remoteAddr string) string {
 	return a.String()
 }
 
-// errBusy is the answer when too many unverified bodies are being read: 503, which both SDKs
-// retry with backoff.
+// errBusy is the answer when the budget of unverified bodies is spent: 503, which both SDKs retry
+// with backoff.
 func errBusy() *wireError {
-	return &wireError{code: "ServiceUnavailable", message: "Too many requests are being authenticated at once; retry later.",
+	return &wireError{code: "ServiceUnavailable", message: "Too many request bodies are being read before authentication; retry later.",
 		status: http.StatusServiceUnavailable, sender: false, jsonCode: "ServiceUnavailableException", coral: true}
 }

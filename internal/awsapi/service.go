@@ -150,16 +150,19 @@ type Config struct {
 	// MaxBodyBytes bounds the request body, as transmitted and after gzip decompression; 0 means
 	// 10 MiB.
 	MaxBodyBytes int64
-	// MaxUnverifiedBodies bounds the signed request bodies read at once before their signature is
-	// verified (clients of these services sign the payload's hash without declaring it, so it must
-	// be read to be checked); requests over it are answered 503 ServiceUnavailable after a short
-	// wait. 0 means 24. Memory held for clients not yet verified is at most this times MaxBodyBytes,
-	// plus 2 MiB for requests that cannot be verified at all (they have 32 slots of their own, of
-	// at most 64 KiB each, so they never take these).
-	MaxUnverifiedBodies int
-	// MaxUnverifiedBodiesPerClient bounds the slots of MaxUnverifiedBodies one client address (an
+	// MaxUnverifiedBytes bounds the bytes of signed request bodies held before their signature is
+	// verified (clients of these services sign the payload's hash without declaring it, so the body
+	// must be read to be checked); 0 means 256 MiB. Bodies are charged as their bytes arrive, in
+	// chunks reserved before each read (a connection that sends headers and then nothing is charged
+	// 512 bytes), and give their bytes back once verified or refused; a read that finds the budget
+	// spent waits briefly for bytes to be given back, then is answered 503 ServiceUnavailable.
+	// Requests that cannot be verified at all (no Authorization) have a budget of their own, 2 MiB
+	// of bodies of at most 64 KiB, so they never take this one. It should be well above
+	// MaxBodyBytes: a body larger than a client's share can never be read.
+	MaxUnverifiedBytes int64
+	// MaxUnverifiedBytesPerClient bounds the bytes of MaxUnverifiedBytes one client address (an
 	// IPv6 /64) holds at once; 0 means half of them.
-	MaxUnverifiedBodiesPerClient int
+	MaxUnverifiedBytesPerClient int64
 	// UnverifiedBodyTimeout and UnverifiedBodyRate set the deadline of a body read before its
 	// signature is verified: UnverifiedBodyTimeout (0 means 5 s) plus its size at
 	// UnverifiedBodyRate bytes per second (0 means 256 KiB/s), the whole limit when the size is

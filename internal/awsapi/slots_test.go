@@ -31,7 +31,13 @@ type slotEnv struct {
 
 func newSlotEnv(t *testing.T) *slotEnv {
 	t.Helper()
-	h, err := awsapi.NewHandler(awsapi.Config{
+	return newSlotEnvWith(t, nil)
+}
+
+// newSlotEnvWith is newSlotEnv with configure applied to its Config (the byte budgets).
+func newSlotEnvWith(t *testing.T, configure func(*awsapi.Config)) *slotEnv {
+	t.Helper()
+	cfg := awsapi.Config{
 		Services: []*awsapi.Service{
 			(&toyMonitoring{alarms: map[string]putMetricAlarmInput{}}).service(),
 			(&toyLogs{groups: map[string]int64{}}).service(),
@@ -39,7 +45,11 @@ func newSlotEnv(t *testing.T) *slotEnv {
 		},
 		Credentials: staticCreds{testAccessKey: {testSecret, testAccount}},
 		Now:         func() time.Time { return fixedNow },
-	})
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	h, err := awsapi.NewHandler(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +73,8 @@ func signedCreateLogGroup(t *testing.T, addr, group string) *http.Request {
 	return r
 }
 
-// heldRequest is a request whose body, of a declared 1,000 bytes, does not arrive until released.
+// heldRequest is a request whose body, of a declared 1,000 bytes, does not arrive until released
+// (or arrives in part: stream).
 type heldRequest struct {
 	r  *http.Request
 	pw *io.PipeWriter
@@ -105,28 +116,50 @@ func (e *slotEnv) serveHeld(held []heldRequest, wg *sync.WaitGroup, statuses cha
 	}
 }
 
+// stream sends n bytes of hr's body, then nothing more; the write ends when they are read or hr
+// is released.
+func (hr heldRequest) stream(wg *sync.WaitGroup, n int) {
+	wg.Go(func() { _, _ = hr.pw.Write(bytes.Repeat([]byte("a"), n)) })
+}
+
 func release(held []heldRequest) {
 	for _, hr := range held {
 		hr.pw.CloseWithError(io.ErrUnexpectedEOF)
 	}
 }
 
-// TestAnonymousFormsDoNotStarveSignedRequests: requests without any Authorization that never send
-// their form body (more of them than there are slots of either kind) must not refuse a correctly
-// signed SDK request, whose body must be read to be verified.
+// TestAnonymousFormsDoNotStarveSignedRequests: requests without any Authorization, from many
+// addresses, that send most of a large form and then stall (more of them than their own budget
+// holds) must not refuse a correctly signed SDK request, whose body must be read to be verified:
+// they are charged to a budget of their own.
 func TestAnonymousFormsDoNotStarveSignedRequests(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e := newSlotEnv(t)
+		e := newSlotEnvWith(t, func(c *awsapi.Config) {
+			// As small as the anonymous budget: were they charged here, this would be spent.
+			c.MaxUnverifiedBytes = 2 << 20
+			c.MaxUnverifiedBytesPerClient = 2 << 20
+		})
 		var held []heldRequest
-		for i := range 40 {
-			held = append(held, anonymousForm(fmt.Sprintf("192.0.2.%d:4000", i+1)))
-		}
 		var wg sync.WaitGroup
+		for i := range 40 {
+			hr := anonymousForm(fmt.Sprintf("192.0.2.%d:4000", i+1))
+			hr.r.ContentLength = 64 << 10
+			hr.stream(&wg, 60<<10)
+			held = append(held, hr)
+		}
 		statuses := make(chan int, len(held))
 		e.serveHeld(held, &wg, statuses)
 		synctest.Wait()
-		time.Sleep(time.Second) // those that found no slot give up
+		time.Sleep(time.Second) // those that found the budget spent give up
 		synctest.Wait()
+		anonUse, anonPeak, _ := awsapi.BudgetUse(e.h, true, "")
+		signedUse, _, _ := awsapi.BudgetUse(e.h, false, "")
+		if anonPeak > 2<<20 || anonUse < 1<<20 || signedUse != 0 {
+			t.Errorf("anonymous forms hold %d bytes (at most %d) of their budget and %d of signed requests', want 1-2 MiB and 0", anonUse, anonPeak, signedUse)
+		}
+		if len(statuses) == 0 {
+			t.Errorf("all %d anonymous forms of 60 KiB fit a budget of 2 MiB", len(held))
+		}
 
 		w := httptest.NewRecorder()
 		e.h.ServeHTTP(w, signedCreateLogGroup(t, "198.51.100.7:5000", "legit"))
@@ -135,32 +168,44 @@ func TestAnonymousFormsDoNotStarveSignedRequests(t *testing.T) {
 		}
 		release(held)
 		wg.Wait()
+		if use, _, _ := awsapi.BudgetUse(e.h, true, ""); use != 0 {
+			t.Errorf("anonymous budget holds %d bytes after every request ended", use)
+		}
 	})
 }
 
-// TestOneClientCannotTakeEverySlot: a client that knows an access key ID but not its secret opens
-// many requests and never sends their bodies. It holds at most its share of the slots, so a signed
-// request from another address is still served.
+// TestOneClientCannotTakeEverySlot: a client that knows an access key ID but not its secret, from
+// one address, opens many requests, sends part of each body and stalls. It holds at most its share
+// of the budget (half), the requests past it are answered 503, and a signed request from another
+// address is still served.
 func TestOneClientCannotTakeEverySlot(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e := newSlotEnv(t)
+		const budget = 256 << 10
+		e := newSlotEnvWith(t, func(c *awsapi.Config) { c.MaxUnverifiedBytes = budget })
+		const client = "203.0.113.9:4000"
 		var held []heldRequest
-		for i := range 30 {
-			held = append(held, keyOnly(fmt.Sprintf("203.0.113.9:%d", 4000+i)))
-		}
 		var wg sync.WaitGroup
+		for range 30 {
+			hr := keyOnly(client)
+			hr.r.ContentLength = 1 << 20
+			hr.stream(&wg, 16<<10)
+			held = append(held, hr)
+		}
 		statuses := make(chan int, len(held))
 		e.serveHeld(held, &wg, statuses)
 		synctest.Wait()
 		time.Sleep(time.Second)
 		synctest.Wait()
 		if got := len(statuses); got == 0 {
-			t.Errorf("all %d requests of one client hold a slot", len(held))
+			t.Errorf("all %d requests of one client hold part of the budget", len(held))
 		}
 		for range len(statuses) {
 			if s := <-statuses; s != http.StatusServiceUnavailable {
-				t.Errorf("request over the per-client limit = %d, want 503", s)
+				t.Errorf("request over the per-client share = %d, want 503", s)
 			}
+		}
+		if _, _, held := awsapi.BudgetUse(e.h, false, client); held > budget/2 || held < budget/4 {
+			t.Errorf("one client holds %d bytes of a %d-byte budget, want at most half (and some)", held, budget)
 		}
 
 		w := httptest.NewRecorder()
@@ -181,7 +226,8 @@ func TestOneClientCannotTakeEverySlot(t *testing.T) {
 
 // TestUnverifiedBodyDeadline: over real connections, requests whose bodies never arrive (a key ID
 // without its secret, and anonymous forms) are answered 408 RequestTimeout once their read deadline
-// passes and their connections closed, instead of holding a slot for the server's ReadTimeout.
+// passes and their connections closed, instead of holding their connections (and the budget they
+// were charged) for the server's ReadTimeout.
 func TestUnverifiedBodyDeadline(t *testing.T) {
 	e := &testEnv{
 		mon:  &toyMonitoring{alarms: map[string]putMetricAlarmInput{}},
