@@ -8,10 +8,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"testing/synctest"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
@@ -27,19 +25,7 @@ func TestUnverifiedBytesBounded(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const budget = 1 << 20
 		e := newSlotEnvWith(t, func(c *awsapi.Config) { c.MaxUnverifiedBytes = budget })
-		var held []heldRequest
-		var wg sync.WaitGroup
-		for i := range 16 {
-			hr := keyOnly(fmt.Sprintf("198.18.0.%d:4000", i+1))
-			hr.r.ContentLength = 10 << 20
-			hr.stream(&wg, 256<<10)
-			held = append(held, hr)
-		}
-		statuses := make(chan int, len(held))
-		e.serveHeld(held, &wg, statuses)
-		synctest.Wait()
-		time.Sleep(time.Second)
-		synctest.Wait()
+		held, wg, statuses := e.serveStreaming(16, func(i int) heldRequest { return keyOnly(fmt.Sprintf("198.18.0.%d:4000", i+1)) }, 10<<20, 256<<10)
 
 		inUse, peak, _ := awsapi.BudgetUse(e.h, false, "")
 		t.Logf("16 clients streaming 256 KiB each: %d bytes charged, at most %d", inUse, peak)

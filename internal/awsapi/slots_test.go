@@ -116,6 +116,27 @@ func (e *slotEnv) serveHeld(held []heldRequest, wg *sync.WaitGroup, statuses cha
 	}
 }
 
+// serveStreaming starts n requests made by mk(i), each declaring contentLength and sending send
+// bytes of its body before it stalls, serves them, and waits until those that found no budget have
+// given up (the bubble's clock passes the wait for budget). It returns the requests, the group
+// their writers and handlers run in, and the statuses of the requests already answered.
+func (e *slotEnv) serveStreaming(n int, mk func(i int) heldRequest, contentLength int64, send int) ([]heldRequest, *sync.WaitGroup, chan int) {
+	var held []heldRequest
+	wg := new(sync.WaitGroup)
+	for i := range n {
+		hr := mk(i)
+		hr.r.ContentLength = contentLength
+		hr.stream(wg, send)
+		held = append(held, hr)
+	}
+	statuses := make(chan int, len(held))
+	e.serveHeld(held, wg, statuses)
+	synctest.Wait()
+	time.Sleep(time.Second)
+	synctest.Wait()
+	return held, wg, statuses
+}
+
 // stream sends n bytes of hr's body, then nothing more; the write ends when they are read or hr
 // is released.
 func (hr heldRequest) stream(wg *sync.WaitGroup, n int) {
@@ -139,19 +160,8 @@ func TestAnonymousFormsDoNotStarveSignedRequests(t *testing.T) {
 			c.MaxUnverifiedBytes = 2 << 20
 			c.MaxUnverifiedBytesPerClient = 2 << 20
 		})
-		var held []heldRequest
-		var wg sync.WaitGroup
-		for i := range 40 {
-			hr := anonymousForm(fmt.Sprintf("192.0.2.%d:4000", i+1))
-			hr.r.ContentLength = 64 << 10
-			hr.stream(&wg, 60<<10)
-			held = append(held, hr)
-		}
-		statuses := make(chan int, len(held))
-		e.serveHeld(held, &wg, statuses)
-		synctest.Wait()
-		time.Sleep(time.Second) // those that found the budget spent give up
-		synctest.Wait()
+		// Those that found the budget spent give up.
+		held, wg, statuses := e.serveStreaming(40, func(i int) heldRequest { return anonymousForm(fmt.Sprintf("192.0.2.%d:4000", i+1)) }, 64<<10, 60<<10)
 		anonUse, anonPeak, _ := awsapi.BudgetUse(e.h, true, "")
 		signedUse, _, _ := awsapi.BudgetUse(e.h, false, "")
 		if anonPeak > 2<<20 || anonUse < 1<<20 || signedUse != 0 {
@@ -183,19 +193,7 @@ func TestOneClientCannotTakeEverySlot(t *testing.T) {
 		const budget = 256 << 10
 		e := newSlotEnvWith(t, func(c *awsapi.Config) { c.MaxUnverifiedBytes = budget })
 		const client = "203.0.113.9:4000"
-		var held []heldRequest
-		var wg sync.WaitGroup
-		for range 30 {
-			hr := keyOnly(client)
-			hr.r.ContentLength = 1 << 20
-			hr.stream(&wg, 16<<10)
-			held = append(held, hr)
-		}
-		statuses := make(chan int, len(held))
-		e.serveHeld(held, &wg, statuses)
-		synctest.Wait()
-		time.Sleep(time.Second)
-		synctest.Wait()
+		held, wg, statuses := e.serveStreaming(30, func(int) heldRequest { return keyOnly(client) }, 1<<20, 16<<10)
 		if got := len(statuses); got == 0 {
 			t.Errorf("all %d requests of one client hold part of the budget", len(held))
 		}
