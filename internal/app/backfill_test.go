@@ -19,15 +19,8 @@ import (
 // line, end at the filter's creation time, and skip what the filter counted live. An --end after
 // the creation time is accepted with a warning.
 func TestBackfillSharedAggregation(t *testing.T) {
-	w := wire(t, DefaultIngestOptions())
+	w, sc := wireAppGroup(t)
 	ctx := context.Background()
-	sc := logs.Scope{AccountID: wiAccount, Region: wiRegion}
-	if err := w.logs.CreateLogGroup(ctx, sc, logs.CreateLogGroupInput{LogGroupName: "app"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.logs.CreateLogStream(ctx, sc, "app", "s"); err != nil {
-		t.Fatal(err)
-	}
 	put := func(evs ...logs.InputLogEvent) {
 		t.Helper()
 		if _, err := w.logs.PutLogEvents(ctx, sc, logs.PutLogEventsInput{LogGroupName: "app", LogStreamName: "s", LogEvents: evs}); err != nil {
@@ -120,15 +113,8 @@ func TestBackfillSharedAggregation(t *testing.T) {
 // counted, and publish the same datapoints. The CLI learns that time from trailwatchLiveSince in
 // DescribeMetricFilters.
 func TestBackfillAfterReputCLIAndServer(t *testing.T) {
-	w := wire(t, DefaultIngestOptions())
+	w, sc := wireAppGroup(t)
 	ctx := context.Background()
-	sc := logs.Scope{AccountID: wiAccount, Region: wiRegion}
-	if err := w.logs.CreateLogGroup(ctx, sc, logs.CreateLogGroupInput{LogGroupName: "app"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.logs.CreateLogStream(ctx, sc, "app", "s"); err != nil {
-		t.Fatal(err)
-	}
 	put := func(msg string) {
 		t.Helper()
 		if _, err := w.logs.PutLogEvents(ctx, sc, logs.PutLogEventsInput{LogGroupName: "app", LogStreamName: "s",
@@ -187,15 +173,8 @@ func TestBackfillAfterReputCLIAndServer(t *testing.T) {
 // disabled and none it counted live, by the CLI (which reads the paused period from
 // DescribeMetricFilters) and the server alike.
 func TestBackfillAfterReenableCLIAndServer(t *testing.T) {
-	w := wire(t, DefaultIngestOptions())
+	w, sc := wireAppGroup(t)
 	ctx := context.Background()
-	sc := logs.Scope{AccountID: wiAccount, Region: wiRegion}
-	if err := w.logs.CreateLogGroup(ctx, sc, logs.CreateLogGroupInput{LogGroupName: "app"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.logs.CreateLogStream(ctx, sc, "app", "s"); err != nil {
-		t.Fatal(err)
-	}
 	step := func() { // keeps the steps in distinct milliseconds
 		for t0 := time.Now().UnixMilli(); time.Now().UnixMilli() <= t0+1; {
 			runtime.Gosched()
@@ -253,4 +232,20 @@ func TestBackfillAfterReenableCLIAndServer(t *testing.T) {
 	if len(res.Samples) != 2 || res.PausedUntil == 0 || res.EndTime != res.PausedUntil || !strings.Contains(cli, server.String()) {
 		t.Fatalf("server after re-enabling: %d samples, end %d, paused until %d; datapoints\n%sCLI:\n%s", len(res.Samples), res.EndTime, res.PausedUntil, server.String(), cli)
 	}
+}
+
+// wireAppGroup starts the test server (wire) with the log group "app" and its stream "s", in which
+// the backfill tests store their events.
+func wireAppGroup(t *testing.T) (*wired, logs.Scope) {
+	t.Helper()
+	w := wire(t, DefaultIngestOptions())
+	ctx := context.Background()
+	sc := logs.Scope{AccountID: wiAccount, Region: wiRegion}
+	if err := w.logs.CreateLogGroup(ctx, sc, logs.CreateLogGroupInput{LogGroupName: "app"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.logs.CreateLogStream(ctx, sc, "app", "s"); err != nil {
+		t.Fatal(err)
+	}
+	return w, sc
 }
