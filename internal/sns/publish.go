@@ -198,11 +198,12 @@ func accepts(sub *Subscription, msg string, attrs map[string]MessageAttribute) b
 	if src == "" {
 		return true
 	}
-	p, err := ParseFilterPolicy(src)
+	scope := sub.Attributes["FilterPolicyScope"]
+	p, err := ParseFilterPolicy(src, scope)
 	if err != nil {
 		return false
 	}
-	if sub.Attributes["FilterPolicyScope"] == "MessageBody" {
+	if scope == ScopeMessageBody {
 		return p.MatchBody(msg)
 	}
 	return p.MatchAttributes(attrs)

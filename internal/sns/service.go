@@ -5,12 +5,14 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"net/http"
 	"net/mail"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -104,30 +106,45 @@ func validTopicAttribute(name string) bool {
 	return topicAttributes[name] || strings.HasSuffix(name, "FeedbackRoleArn") || strings.HasSuffix(name, "SuccessFeedbackSampleRate")
 }
 
-func checkTopicAttribute(name, value string) error {
+// checkTopicAttribute validates one topic attribute and returns the value to store (a
+// DeliveryPolicy normalised as AWS shows it).
+func checkTopicAttribute(name, value string) (string, error) {
 	if !validTopicAttribute(name) {
-		return invalid("AttributeName")
+		return "", invalid("AttributeName")
 	}
 	switch name {
 	case "SignatureVersion":
 		if value != "1" && value != "2" {
-			return invalid("Attributes Reason: SignatureVersion: Invalid value [" + value + "]. Must be 1 or 2.")
+			return "", invalid("Attributes Reason: SignatureVersion: Invalid value [" + value + "]. Must be 1 or 2.")
 		}
 	case "DeliveryPolicy":
 		if value != "" {
-			if _, err := parseDeliveryPolicy(value); err != nil {
-				return invalid("DeliveryPolicy: " + err.Error())
+			v, err := NormaliseTopicDeliveryPolicy(value)
+			if err != nil {
+				return "", invalid("DeliveryPolicy: " + err.Error())
 			}
+			return v, nil
 		}
 	case "DisplayName":
 		// A display name becomes the From name of emails: no control characters, at most
 		// 100 characters (AWS's limit).
 		if len(value) > 100 || strings.ContainsFunc(value, unicode.IsControl) {
-			return invalid("DisplayName")
+			return "", invalid("DisplayName")
 		}
+	case "FifoTopic", "ContentBasedDeduplication":
+		if v := strings.ToLower(value); v != "true" && v != "false" {
+			return "", invalid("Attributes Reason: " + name + ": Invalid value [" + value + "]. Must be true or false.")
+		}
+		return strings.ToLower(value), nil
 	}
-	return nil
+	return value, nil
 }
+
+// topicDefaults are the values of topic attributes never set: CreateTopic on an existing topic
+// with an attribute at its default (FifoTopic=false on a standard topic) is the same request as
+// one without it, and answers the topic's ARN (test_topic_get_attributes_with_fifo_false,
+// recorded 2025-09, shows no FifoTopic on a standard topic created with FifoTopic=false).
+var topicDefaults = map[string]string{"FifoTopic": "false", "ContentBasedDeduplication": "false", "DisplayName": "", "SignatureVersion": "1"}
 
 // CreateTopic creates a topic or returns the existing one of the same name [§3.1].
 func (s *Service) CreateTopic(ctx context.Context, sc Scope, name string, attrs, tags map[string]string) (string, error) {
@@ -136,19 +153,27 @@ func (s *Service) CreateTopic(ctx context.Context, sc Scope, name string, attrs,
 	if !topicNameRe.MatchString(base) || len(name) > 256 {
 		return "", invalid("Topic Name")
 	}
-	if fifo != (attrs["FifoTopic"] == "true") {
+	if fifo != strings.EqualFold(attrs["FifoTopic"], "true") {
 		if fifo {
 			return "", invalid("Topic Name Reason: FIFO topics need the FifoTopic attribute set to true")
 		}
-		if attrs["FifoTopic"] == "true" {
+		if strings.EqualFold(attrs["FifoTopic"], "true") {
 			return "", invalid("Topic Name Reason: Fifo Topic names must end with .fifo and must be made up of only uppercase and lowercase ASCII letters, numbers, underscores, and hyphens, and must be between 1 and 256 characters long.")
 		}
 	}
-	for k, v := range attrs {
-		if err := checkTopicAttribute(k, v); err != nil {
+	norm := make(map[string]string, len(attrs))
+	for _, k := range sortedKeys(attrs) {
+		v, err := checkTopicAttribute(k, attrs[k])
+		if err != nil {
 			return "", err
 		}
+		if v == topicDefaults[k] && (k == "FifoTopic" || k == "ContentBasedDeduplication") && !fifo {
+			// A standard topic shows neither attribute.
+			continue
+		}
+		norm[k] = v
 	}
+	attrs = norm
 	if err := checkTags(tags); err != nil {
 		return "", err
 	}
@@ -159,7 +184,7 @@ func (s *Service) CreateTopic(ctx context.Context, sc Scope, name string, attrs,
 	switch {
 	case err == nil:
 		for k, v := range attrs {
-			if old.Attributes[k] != v {
+			if cmpOr(old.Attributes[k], topicDefaults[k]) != cmpOr(v, topicDefaults[k]) {
 				return "", invalid("Attributes Reason: Topic already exists with different attributes")
 			}
 		}
@@ -290,7 +315,7 @@ func (s *Service) GetTopicAttributes(ctx context.Context, sc Scope, arn string) 
 	}
 	maps.Copy(out, t.Attributes)
 	if dp := t.Attributes["DeliveryPolicy"]; dp != "" {
-		out["EffectiveDeliveryPolicy"] = dp
+		out["EffectiveDeliveryPolicy"] = topicEffectiveDeliveryPolicy(dp)
 	}
 	return out, nil
 }
@@ -300,7 +325,8 @@ func (s *Service) SetTopicAttributes(ctx context.Context, sc Scope, arn, name, v
 	if name == "FifoTopic" {
 		return invalid("AttributeName")
 	}
-	if err := checkTopicAttribute(name, value); err != nil {
+	value, err := checkTopicAttribute(name, value)
+	if err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -400,34 +426,89 @@ var knownProtocols = map[string]bool{"http": true, "https": true, "email": true,
 var subscriptionAttributes = map[string]bool{"DeliveryPolicy": true, "FilterPolicy": true, "FilterPolicyScope": true,
 	"RawMessageDelivery": true, "RedrivePolicy": true, "SubscriptionRoleArn": true, "ReplayPolicy": true}
 
-func checkSubscriptionAttribute(protocol, name, value string) error {
+// subscriptionDefaults are the values AWS shows for attributes never set; an attribute given
+// with its default value is the same as one left out when Subscribe compares an existing
+// subscription (test_subscribe_idempotency, recorded 2025-10).
+var subscriptionDefaults = map[string]string{"RawMessageDelivery": "false", "FilterPolicyScope": ScopeMessageAttributes}
+
+// checkSubscriptionAttribute validates one attribute of a subscription and returns the value
+// to store (a DeliveryPolicy normalised as AWS shows it). attrs are the subscription's other
+// attributes (the FilterPolicy's scope). AWS words the errors after "Invalid parameter: " for
+// SetSubscriptionAttributes and after "Invalid parameter: Attributes Reason: " for Subscribe
+// (test_validate_set_sub_attributes and test_create_subscriptions_with_attributes, recorded
+// 2025-10): subscribe chooses the prefix.
+func checkSubscriptionAttribute(protocol, name, value string, attrs map[string]string, subscribe bool) (string, error) {
+	prefix := ""
+	if subscribe {
+		prefix = "Attributes Reason: "
+	}
 	if !subscriptionAttributes[name] {
-		return invalid("AttributeName")
+		return "", invalid("AttributeName")
 	}
 	switch name {
 	case "RawMessageDelivery":
-		if value != "true" && value != "false" {
-			return invalid("Attributes Reason: RawMessageDelivery: Invalid value [" + value + "]. Must be true or false.")
+		v := strings.ToLower(value)
+		if v != "true" && v != "false" {
+			return "", invalid(prefix + "RawMessageDelivery: Invalid value [" + value + "]. Must be true or false.")
 		}
 		if protocol == "email" || protocol == "email-json" {
-			return invalid("Attributes Reason: Delivery protocol [" + protocol + "] does not support raw message delivery.")
+			return "", invalid(prefix + "Delivery protocol [" + protocol + "] does not support raw message delivery.")
 		}
+		return v, nil
 	case "FilterPolicy":
 		if value != "" {
-			if _, err := ParseFilterPolicy(value); err != nil {
-				return invalid("Attributes Reason: FilterPolicy: " + err.Error())
+			if _, err := ParseFilterPolicy(value, attrs["FilterPolicyScope"]); err != nil {
+				return "", invalid(prefix + err.Error())
 			}
 		}
 	case "FilterPolicyScope":
-		if value != "MessageAttributes" && value != "MessageBody" {
-			return invalid("Attributes Reason: FilterPolicyScope: Invalid value [" + value + "]. Please use either MessageBody or MessageAttributes")
+		if value != ScopeMessageAttributes && value != ScopeMessageBody {
+			return "", invalid(prefix + "FilterPolicyScope: Invalid value [" + value + "]. Please use either MessageBody or MessageAttributes")
+		}
+		if fp := attrs["FilterPolicy"]; fp != "" {
+			if _, err := ParseFilterPolicy(fp, value); err != nil {
+				return "", invalid(prefix + err.Error())
+			}
+		}
+	case "RedrivePolicy":
+		if value != "" {
+			if err := checkRedrivePolicy(value); err != nil {
+				return "", invalid(prefix + "RedrivePolicy: " + err.Error())
+			}
 		}
 	case "DeliveryPolicy":
 		if value != "" {
-			if _, err := parseDeliveryPolicy(value); err != nil {
-				return invalid("DeliveryPolicy: " + err.Error())
+			v, err := NormaliseSubscriptionDeliveryPolicy(value)
+			if err != nil {
+				return "", invalid(prefix + "DeliveryPolicy: " + err.Error())
 			}
+			return v, nil
 		}
+	}
+	return value, nil
+}
+
+// sqsQueueARN is the form of a dead-letter queue's ARN.
+var sqsQueueARN = regexp.MustCompile(`^arn:aws(-cn|-us-gov)?:sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,80}(\.fifo)?$`)
+
+// checkRedrivePolicy validates a RedrivePolicy: a JSON object whose deadLetterTargetArn is an
+// SQS queue ARN, answering as AWS does ("RedrivePolicy: deadLetterTargetArn is an invalid arn";
+// "RedrivePolicy: failed to parse JSON. " and Jackson's text [test_validate_set_sub_attributes]).
+// Decision: trailwatch stores the policy but has no SQS to redrive to; a delivery whose retry
+// policy runs out stays in the outbox as failed, as without a dead-letter queue.
+func checkRedrivePolicy(value string) error {
+	if _, err := lexJSON(value); err != nil {
+		return PolicyError("failed to parse JSON. " + err.Error())
+	}
+	var p struct {
+		DeadLetterTargetArn any `json:"deadLetterTargetArn"`
+	}
+	if err := json.Unmarshal([]byte(value), &p); err != nil {
+		return PolicyError("Value must be a JSON object")
+	}
+	arn, _ := p.DeadLetterTargetArn.(string)
+	if !sqsQueueARN.MatchString(arn) {
+		return PolicyError("deadLetterTargetArn is an invalid arn")
 	}
 	return nil
 }
@@ -482,11 +563,15 @@ func (s *Service) Subscribe(ctx context.Context, sc Scope, in SubscribeInput) (s
 	if err := checkEndpoint(in.Protocol, in.Endpoint); err != nil {
 		return "", err
 	}
-	for k, v := range in.Attributes {
-		if err := checkSubscriptionAttribute(in.Protocol, k, v); err != nil {
+	attrs := make(map[string]string, len(in.Attributes))
+	for _, k := range sortedKeys(in.Attributes) {
+		v, err := checkSubscriptionAttribute(in.Protocol, k, in.Attributes[k], in.Attributes, true)
+		if err != nil {
 			return "", err
 		}
+		attrs[k] = v
 	}
+	in.Attributes = attrs
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, err := s.topic(ctx, sc, in.TopicARN)
@@ -510,7 +595,7 @@ func (s *Service) Subscribe(ctx context.Context, sc Scope, in SubscribeInput) (s
 			continue
 		}
 		for k, v := range in.Attributes {
-			if sub.Attributes[k] != v {
+			if cmpOr(sub.Attributes[k], subscriptionDefaults[k]) != cmpOr(v, subscriptionDefaults[k]) {
 				return "", invalid("Attributes Reason: Subscription already exists with different attributes")
 			}
 		}
@@ -760,15 +845,9 @@ func (s *Service) GetSubscriptionAttributes(ctx context.Context, sc Scope, arn s
 		if err == nil {
 			tp = t.Attributes["DeliveryPolicy"]
 		}
-		p, ct := httpPolicy(tp, sub.Attributes["DeliveryPolicy"])
-		out["EffectiveDeliveryPolicy"] = effectivePolicyJSON(p, ct)
+		out["EffectiveDeliveryPolicy"] = subscriptionEffectiveDeliveryPolicy(tp, sub.Attributes["DeliveryPolicy"])
 	}
 	return out, nil
-}
-
-func effectivePolicyJSON(p RetryPolicy, ct string) string {
-	return fmt.Sprintf(`{"healthyRetryPolicy":{"minDelayTarget":%d,"maxDelayTarget":%d,"numRetries":%d,"numMaxDelayRetries":%d,"numNoDelayRetries":%d,"numMinDelayRetries":%d,"backoffFunction":%s},"requestPolicy":{"headerContentType":%s}}`,
-		p.MinDelayTarget, p.MaxDelayTarget, p.NumRetries, p.NumMaxDelayRetries, p.NumNoDelayRetries, p.NumMinDelayRetries, jsonString(cmpOr(p.BackoffFunction, "linear")), jsonString(ct))
 }
 
 func cmpOr(a, b string) string {
@@ -786,7 +865,8 @@ func (s *Service) SetSubscriptionAttributes(ctx context.Context, sc Scope, arn, 
 	if err != nil {
 		return err
 	}
-	if err := checkSubscriptionAttribute(sub.Protocol, name, value); err != nil {
+	value, err = checkSubscriptionAttribute(sub.Protocol, name, value, sub.Attributes, false)
+	if err != nil {
 		return err
 	}
 	if value == "" && name != "RawMessageDelivery" {

@@ -306,7 +306,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 			{sns.SubscribeInput{TopicARN: arn, Protocol: "http", Endpoint: "http://example.com/", Attributes: map[string]string{"RawMessageDelivery": "x"}},
 				"InvalidParameter: Invalid parameter: Attributes Reason: RawMessageDelivery: Invalid value [x]. Must be true or false."},
 			{sns.SubscribeInput{TopicARN: arn, Protocol: "http", Endpoint: "http://example.com/", Attributes: map[string]string{"FilterPolicy": "{"}},
-				"InvalidParameter: Invalid parameter: Attributes Reason: FilterPolicy: failed to parse JSON"},
+				"InvalidParameter: Invalid parameter: Attributes Reason: FilterPolicy: failed to parse JSON. Unexpected end-of-input: expected close marker for Object (start marker at " +
+					"[Source: REDACTED (`StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION` disabled); line: 1, column: 1])\n at [Source: REDACTED (`StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION` disabled); line: 1, column: 2]"},
 			{sns.SubscribeInput{TopicARN: "arn:aws:sns:eu-west-1:111122223333:nope", Protocol: "email", Endpoint: "a@b.c"}, "NotFound: Topic does not exist"},
 		} {
 			if _, err := svc.Subscribe(ctx, Scope, c.in); code(err) != c.want {
