@@ -8,8 +8,9 @@
 //
 // Decisions on questions the AWS documentation and the reference leave open:
 //
-//   - Links: SubscribeURL and UnsubscribeURL are trailwatch's own awsQuery URLs (with
-//     Version=2010-03-31) under the public base URL; email links point at /confirmation.html and
+//   - Links: SubscribeURL and UnsubscribeURL have AWS's exact form (no Version, the ARN
+//     unescaped) under the public base URL, and are served unsigned there, with exactly those
+//     parameters; email links point at /confirmation.html and
 //     /unsubscribe.html there; SigningCertURL serves a self-signed certificate. Verifiers that
 //     insist on an amazonaws.com host must be pointed at the trailwatch host instead.
 //   - §6.3: per-protocol messages use the key of the subscription's protocol ("email",

@@ -24,6 +24,12 @@ func NewService(svc *sns.Service) *awsapi.Service {
 		XMLNamespace:        "http://sns.amazonaws.com/doc/2010-03-31/",
 		QueryValidationCode: "InvalidParameter",
 		UnsignedOperations:  []string{"ConfirmSubscription", "Unsubscribe"},
+		// The unsigned calls are exactly SNS's links: SubscribeURL
+		// (?Action=ConfirmSubscription&TopicArn=…&Token=…) and UnsubscribeURL
+		// (?Action=Unsubscribe&SubscriptionArn=…), as AWS sends them, without a Version
+		// (localstack test_sns.snapshot.json, test_subscribe_external_http_endpoint, recorded
+		// against AWS). Anything more, AuthenticateOnUnsubscribe included, needs a signature.
+		UnsignedParameters: map[string][]string{"ConfirmSubscription": {"TopicArn", "Token"}, "Unsubscribe": {"SubscriptionArn"}},
 		Operations: map[string]awsapi.Operation{
 			"CreateTopic":               awsapi.Op(h.createTopic),
 			"DeleteTopic":               awsapi.Op(h.deleteTopic),
