@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -37,6 +38,9 @@ type PublishInput struct {
 	DedupKey string
 }
 
+// e164 is the form of a phone number SNS publishes to.
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
+
 // MaxMessageBytes is SNS's message size limit (256 KiB, attributes included).
 const MaxMessageBytes = 262144
 
@@ -55,21 +59,56 @@ func checkSubject(s string) error {
 	return nil
 }
 
-func checkAttributes(attrs map[string]MessageAttribute) (int, error) {
+// checkAttributeName applies SNS's rules for a message attribute name, with its messages
+// (test_empty_or_wrong_message_attributes, recorded 2024-11).
+func checkAttributeName(name string) error {
+	bad := func(msg string) error { return &Error{Code: "ParameterValueInvalid", Message: msg} }
+	switch {
+	case len(name) >= 256:
+		return bad("Length of message attribute name must be less than 256 bytes.")
+	case name == "":
+		return bad("The message attribute name '' is invalid.")
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return bad(fmt.Sprintf("Invalid non-alphanumeric character '#x%X' was found in the message attribute name. Can only include alphanumeric characters, hyphens, underscores, or dots.", r))
+		}
+	}
+	switch {
+	case strings.HasPrefix(name, "."):
+		return bad("Invalid message attribute name starting with character '.' was found.")
+	case strings.HasSuffix(name, "."):
+		return bad("Invalid message attribute name ending with character '.' was found.")
+	case strings.Contains(name, ".."):
+		return bad("Message attribute name can not have successive '.' character.")
+	case strings.HasPrefix(strings.ToLower(name), "aws.") || strings.HasPrefix(strings.ToLower(name), "amazon."):
+		return bad("The message attribute name '" + name + "' is invalid.")
+	}
+	return nil
+}
+
+// checkAttributes validates message attributes and returns their size. field names where a
+// missing DataType is reported ("messageAttributes" for Publish,
+// "publishBatchRequestEntries.N.member.messageAttributes" for PublishBatch).
+func checkAttributes(field string, attrs map[string]MessageAttribute) (int, error) {
 	size := 0
 	if len(attrs) > 10 {
 		return 0, &Error{Code: "InvalidParameterValue", Message: "Number of message attributes [" + fmt.Sprint(len(attrs)) + "] exceeds the allowed maximum [10]."}
 	}
-	for name, a := range attrs {
+	for _, name := range sortedKeys(attrs) {
+		a := attrs[name]
 		size += len(name) + len(a.DataType) + len(a.StringValue) + len(a.BinaryValue)
-		if name == "" || len(name) > 256 || strings.HasPrefix(strings.ToLower(name), "aws.") || strings.HasPrefix(strings.ToLower(name), "amazon.") {
-			return 0, &Error{Code: "ParameterValueInvalid", Message: "The message attribute name '" + name + "' is invalid."}
+		if err := checkAttributeName(name); err != nil {
+			return 0, err
 		}
 		base, _, _ := strings.Cut(a.DataType, ".")
 		switch {
 		case a.DataType == "":
-			return 0, &Error{Code: "ParameterValueInvalid", Message: "The message attribute '" + name + "' must contain non-empty message attribute type."}
+			return 0, &Error{Code: "ValidationError", Message: "1 validation error detected: Value null at '" + field + "." + name + ".member.dataType' failed to satisfy constraint: Member must not be null"}
 		case base == "String" || base == "Number":
+			if a.StringValue == "" && len(a.BinaryValue) > 0 {
+				return 0, &Error{Code: "ParameterValueInvalid", Message: "The message attribute '" + name + "' with type '" + base + "' must use field 'String'."}
+			}
 			if a.StringValue == "" {
 				return 0, &Error{Code: "ParameterValueInvalid", Message: "The message attribute '" + name + "' must contain non-empty message attribute value for message attribute type '" + a.DataType + "'."}
 			}
@@ -80,6 +119,9 @@ func checkAttributes(attrs map[string]MessageAttribute) (int, error) {
 				}
 			}
 		case base == "Binary":
+			if len(a.BinaryValue) == 0 && a.StringValue != "" {
+				return 0, &Error{Code: "ParameterValueInvalid", Message: "The message attribute '" + name + "' with type 'Binary' must use field 'Binary'."}
+			}
 			if len(a.BinaryValue) == 0 {
 				return 0, &Error{Code: "ParameterValueInvalid", Message: "The message attribute '" + name + "' must contain non-empty message attribute value for message attribute type '" + a.DataType + "'."}
 			}
@@ -100,11 +142,17 @@ func (s *Service) Publish(ctx context.Context, sc Scope, in PublishInput) (strin
 		if _, _, sub, err := arnParts("TargetArn", in.TargetARN); err == nil && sub == "" {
 			in.TopicARN = in.TargetARN
 		} else {
-			return "", invalid("TargetArn Reason: trailwatch publishes to topics only")
+			// AWS's answer for an endpoint it does not know (test_publish_non_existent_target):
+			// trailwatch has no platform endpoints.
+			return "", invalid("TargetArn Reason: No endpoint found for the target arn specified")
 		}
 	}
 	if in.TopicARN == "" {
 		if in.PhoneNumber != "" {
+			if !e164.MatchString(in.PhoneNumber) {
+				// test_publish_wrong_phone_format, recorded 2023-08.
+				return "", invalid("PhoneNumber Reason: " + in.PhoneNumber + " is not valid to publish to")
+			}
 			return "", invalid("PhoneNumber Reason: trailwatch publishes to topics only")
 		}
 		return "", invalid("TopicArn or TargetArn Reason: no value for required parameter")
@@ -115,7 +163,7 @@ func (s *Service) Publish(ctx context.Context, sc Scope, in PublishInput) (strin
 	if !utf8.ValidString(in.Message) {
 		return "", invalid("Message Reason: Message must be valid UTF-8")
 	}
-	asize, err := checkAttributes(in.MessageAttributes)
+	asize, err := checkAttributes("messageAttributes", in.MessageAttributes)
 	if err != nil {
 		return "", err
 	}

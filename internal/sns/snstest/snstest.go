@@ -173,8 +173,13 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 			t.Fatalf("%d deliveries after publishing to a pending subscription", n)
 		}
 		tok := tokenOf(t, ds[0])
-		if _, err := svc.ConfirmSubscription(ctx, sns.Scope{}, arn, "bad", ""); code(err) != "InvalidParameter: Invalid parameter: Token" {
-			t.Errorf("bad token: %s", code(err))
+		// AWS's two answers (test_sns_confirm_subscription_wrong_token, recorded 2025-10): a token
+		// of the wrong shape, and an unknown one.
+		if _, err := svc.ConfirmSubscription(ctx, sns.Scope{}, arn, "bad", ""); code(err) != "InvalidParameter: Invalid token" {
+			t.Errorf("malformed token: %s", code(err))
+		}
+		if _, err := svc.ConfirmSubscription(ctx, sns.Scope{}, arn, strings.Repeat("ab", 144), ""); code(err) != "InvalidParameter: Invalid parameter: Token" {
+			t.Errorf("unknown token: %s", code(err))
 		}
 		subARN, err := svc.ConfirmSubscription(ctx, sns.Scope{}, arn, tok, "")
 		if err != nil || !strings.HasPrefix(subARN, arn+":") {
