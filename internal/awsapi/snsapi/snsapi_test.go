@@ -160,3 +160,28 @@ func TestPages(t *testing.T) {
 		t.Fatalf("certificate: %d %q", code, body)
 	}
 }
+
+// TestTagsDuplicateKeys: a key given twice is refused, for TagResource and CreateTopic, with
+// AWS's answer (localstack test_sns.snapshot.json, test_tags "duplicate-key-error").
+func TestTagsDuplicateKeys(t *testing.T) {
+	f := newFixture(t)
+	h := handlers{svc: f.svc}
+	ctx := awsapi.WithCaller(context.Background(), awsapi.Identity{AccountID: snstest.Scope.AccountID, Region: snstest.Scope.Region})
+	tags := []Tag{{Key: ptr("k1"), Value: ptr("v1")}, {Key: ptr("k1"), Value: ptr("v2")}}
+	const want = "InvalidParameter: Invalid parameter: Duplicated keys are not allowed."
+	_, err := h.tagResource(ctx, &TagResourceInput{ResourceArn: &f.topic, Tags: tags})
+	if e, ok := err.(*sns.Error); !ok || e.Code+": "+e.Message != want {
+		t.Errorf("TagResource: %v", err)
+	}
+	_, err = h.createTopic(ctx, &CreateTopicInput{Name: ptr("other"), Tags: tags})
+	if e, ok := err.(*sns.Error); !ok || e.Code+": "+e.Message != want {
+		t.Errorf("CreateTopic: %v", err)
+	}
+	if _, err := h.tagResource(ctx, &TagResourceInput{ResourceArn: &f.topic, Tags: tags[:1]}); err != nil {
+		t.Errorf("one tag: %v", err)
+	}
+	got, _ := f.svc.ListTagsForResource(ctx, snstest.Scope, f.topic)
+	if len(got) != 1 || got["k1"] != "v1" {
+		t.Errorf("tags %v", got)
+	}
+}
