@@ -498,8 +498,11 @@ func (c *compiler) anythingBut() (cond, error) {
 			if s == "" {
 				return cond{}, c.barf("Null prefix/suffix not allowed")
 			}
-			if c.next().kind != jEndObject || c.next().kind != jEndObject {
-				return cond{}, c.barf("Only one key allowed in match expression")
+			// The inner object ends, then the match expression.
+			for range 2 {
+				if c.next().kind != jEndObject {
+					return cond{}, c.barf("Only one key allowed in match expression")
+				}
 			}
 			if op == "prefix" {
 				return cond{kind: cAnythingButPrefix, s: s}, nil
