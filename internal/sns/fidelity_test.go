@@ -303,3 +303,28 @@ func TestPublishBatch(t *testing.T) {
 		t.Errorf("%d deliveries: %+v", n, after[len(before):])
 	}
 }
+
+// TestStoredDeliveryPolicyNormalisedOnRead: a subscription stored before policies were
+// normalised shows, and compares, as a new one does.
+func TestStoredDeliveryPolicyNormalisedOnRead(t *testing.T) {
+	e := newEnv(t)
+	const raw = `{"requestPolicy":{"headerContentType":"text/csv"}}`
+	arn := e.subscribe(t, "https://a.example/", nil)
+	sub, err := e.st.GetSubscription(e.ctx, arn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub.Attributes["DeliveryPolicy"] = raw // as an older trailwatch stored it
+	if err := e.st.PutSubscription(e.ctx, sub, nil); err != nil {
+		t.Fatal(err)
+	}
+	attrs, _ := e.svc.GetSubscriptionAttributes(e.ctx, snstest.Scope, arn)
+	if want := `{"healthyRetryPolicy":null,"sicklyRetryPolicy":null,"throttlePolicy":null,"requestPolicy":{"headerContentType":"text/csv"},"guaranteed":false}`; attrs["DeliveryPolicy"] != want {
+		t.Errorf("DeliveryPolicy %s", attrs["DeliveryPolicy"])
+	}
+	again, err := e.svc.Subscribe(e.ctx, snstest.Scope, sns.SubscribeInput{TopicARN: e.topic, Protocol: "https", Endpoint: "https://a.example/",
+		Attributes: map[string]string{"DeliveryPolicy": raw}})
+	if err != nil || again != arn {
+		t.Errorf("Subscribe again = %q, %v", again, err)
+	}
+}

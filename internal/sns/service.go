@@ -184,7 +184,7 @@ func (s *Service) CreateTopic(ctx context.Context, sc Scope, name string, attrs,
 	switch {
 	case err == nil:
 		for k, v := range attrs {
-			if cmpOr(old.Attributes[k], topicDefaults[k]) != cmpOr(v, topicDefaults[k]) {
+			if cmpOr(shownTopicAttribute(k, old.Attributes[k]), topicDefaults[k]) != cmpOr(v, topicDefaults[k]) {
 				return "", invalid("Attributes Reason: Topic already exists with different attributes")
 			}
 		}
@@ -313,7 +313,9 @@ func (s *Service) GetTopicAttributes(ctx context.Context, sc Scope, arn string) 
 		"SubscriptionsDeleted":    strconv.Itoa(t.SubscriptionsDeleted),
 		"EffectiveDeliveryPolicy": defaultEffectiveDeliveryPolicy,
 	}
-	maps.Copy(out, t.Attributes)
+	for k, v := range t.Attributes {
+		out[k] = shownTopicAttribute(k, v)
+	}
 	if dp := t.Attributes["DeliveryPolicy"]; dp != "" {
 		out["EffectiveDeliveryPolicy"] = topicEffectiveDeliveryPolicy(dp)
 	}
@@ -488,6 +490,28 @@ func checkSubscriptionAttribute(protocol, name, value string, attrs map[string]s
 	return value, nil
 }
 
+// shownSubscriptionAttribute is a stored attribute as AWS shows it: a DeliveryPolicy stored
+// before policies were normalised when set is normalised when read, so that old and new
+// databases answer alike.
+func shownSubscriptionAttribute(name, value string) string {
+	if name == "DeliveryPolicy" && value != "" {
+		if n, err := NormaliseSubscriptionDeliveryPolicy(value); err == nil {
+			return n
+		}
+	}
+	return value
+}
+
+// shownTopicAttribute is shownSubscriptionAttribute for topics.
+func shownTopicAttribute(name, value string) string {
+	if name == "DeliveryPolicy" && value != "" {
+		if n, err := NormaliseTopicDeliveryPolicy(value); err == nil {
+			return n
+		}
+	}
+	return value
+}
+
 // sqsQueueARN is the form of a dead-letter queue's ARN.
 var sqsQueueARN = regexp.MustCompile(`^arn:aws(-cn|-us-gov)?:sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,80}(\.fifo)?$`)
 
@@ -595,7 +619,7 @@ func (s *Service) Subscribe(ctx context.Context, sc Scope, in SubscribeInput) (s
 			continue
 		}
 		for k, v := range in.Attributes {
-			if cmpOr(sub.Attributes[k], subscriptionDefaults[k]) != cmpOr(v, subscriptionDefaults[k]) {
+			if cmpOr(shownSubscriptionAttribute(k, sub.Attributes[k]), subscriptionDefaults[k]) != cmpOr(v, subscriptionDefaults[k]) {
 				return "", invalid("Attributes Reason: Subscription already exists with different attributes")
 			}
 		}
@@ -867,7 +891,9 @@ func (s *Service) GetSubscriptionAttributes(ctx context.Context, sc Scope, arn s
 		"ConfirmationWasAuthenticated": strconv.FormatBool(sub.Authenticated), "RawMessageDelivery": "false",
 		"SubscriptionPrincipal": "arn:aws:iam::" + sub.Owner + ":root",
 	}
-	maps.Copy(out, sub.Attributes)
+	for k, v := range sub.Attributes {
+		out[k] = shownSubscriptionAttribute(k, v)
+	}
 	if out["FilterPolicy"] != "" && out["FilterPolicyScope"] == "" {
 		out["FilterPolicyScope"] = "MessageAttributes"
 	}
