@@ -96,6 +96,13 @@ func TestSetSubscriptionAttributesErrors(t *testing.T) {
 			t.Errorf("Subscribe %s:\n got %s\nwant %s", attrs, got, want)
 		}
 	}
+	// A scope without a policy is stored but not shown (test_set_subscription_filter_policy_scope).
+	if err := e.svc.SetSubscriptionAttributes(e.ctx, snstest.Scope, sub, "FilterPolicyScope", "MessageBody"); err != nil {
+		t.Fatal(err)
+	}
+	if attrs, _ := e.svc.GetSubscriptionAttributes(e.ctx, snstest.Scope, sub); attrs["FilterPolicyScope"] != "" {
+		t.Errorf("FilterPolicyScope shown without a FilterPolicy: %v", attrs)
+	}
 	// Valid values are stored: a nested policy once the scope is MessageBody, and a DLQ.
 	for _, kv := range [][2]string{{"FilterPolicyScope", "MessageBody"}, {"FilterPolicy", `{"object":{"key":[{"prefix":"auto-"}]}}`},
 		{"RedrivePolicy", `{"deadLetterTargetArn":"arn:aws:sqs:eu-west-1:111122223333:dlq"}`}, {"RawMessageDelivery", "TRUE"}} {

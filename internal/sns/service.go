@@ -894,8 +894,14 @@ func (s *Service) GetSubscriptionAttributes(ctx context.Context, sc Scope, arn s
 	for k, v := range sub.Attributes {
 		out[k] = shownSubscriptionAttribute(k, v)
 	}
-	if out["FilterPolicy"] != "" && out["FilterPolicyScope"] == "" {
-		out["FilterPolicyScope"] = "MessageAttributes"
+	// FilterPolicyScope is shown with a FilterPolicy only, MessageAttributes by default
+	// (test_set_subscription_filter_policy_scope, recorded 2024-05: a scope set without a policy
+	// is not shown until the policy is).
+	switch {
+	case out["FilterPolicy"] == "":
+		delete(out, "FilterPolicyScope")
+	case out["FilterPolicyScope"] == "":
+		out["FilterPolicyScope"] = ScopeMessageAttributes
 	}
 	if sub.Protocol == "http" || sub.Protocol == "https" {
 		t, err := s.store.GetTopic(ctx, sub.TopicARN)
