@@ -70,7 +70,7 @@ func TestFilterPolicyAttributes(t *testing.T) {
 }
 
 func TestFilterPolicyBody(t *testing.T) {
-	body := `{"AlarmName":"root","NewStateValue":"ALARM","Trigger":{"MetricName":"RootAccountUsageCount","Period":300,"Dimensions":[{"name":"a","value":"1"},{"name":"b","value":"2"}]},"tags":["a","b"],"n":null}`
+	body := `{"empty":[],"flag":true,"sflag":"true","AlarmName":"root","NewStateValue":"ALARM","Trigger":{"MetricName":"RootAccountUsageCount","Period":300,"Dimensions":[{"name":"a","value":"1"},{"name":"b","value":"2"}]},"tags":["a","b"],"n":null}`
 	for _, c := range []struct {
 		policy string
 		match  bool
@@ -86,6 +86,14 @@ func TestFilterPolicyBody(t *testing.T) {
 		{`{"Nope":{"x":["y"]}}`, false},
 		{`{"Nope":[{"exists":false}]}`, true},
 		{`{"$or":[{"NewStateValue":["OK"]},{"Trigger":{"Period":[300]}}]}`, true},
+		// Event Ruler matches leaves: an object or an empty array is not a value, and true is
+		// not "true".
+		{`{"Trigger":[{"exists":true}]}`, false},
+		{`{"Trigger":[{"exists":false}]}`, true},
+		{`{"empty":[{"exists":false}]}`, true},
+		{`{"flag":[true]}`, true},
+		{`{"sflag":[true]}`, false},
+		{`{"Trigger":{"Period":["300"]}}`, false},
 	} {
 		p, err := ParseFilterPolicy(c.policy, ScopeMessageBody)
 		if err != nil {

@@ -65,39 +65,34 @@ func (p *FilterPolicy) MatchBody(body string) bool {
 		return false
 	}
 	return p.match(func(keys []string) ([]value, bool) {
+		// Event Ruler sees a body as its leaf values: a key holding an object or an empty
+		// array is not there.
 		var vals []value
-		present := collect(doc, keys, &vals)
-		return vals, present
+		collect(doc, keys, &vals)
+		return vals, len(vals) > 0
 	})
 }
 
 // collect gathers the leaf values at keys below v, descending into arrays as Event Ruler
-// flattens them; it reports whether the key exists.
-func collect(v any, keys []string, out *[]value) bool {
+// flattens them.
+func collect(v any, keys []string, out *[]value) {
 	if arr, ok := v.([]any); ok {
-		found := false
 		for _, e := range arr {
-			if collect(e, keys, out) {
-				found = true
-			}
+			collect(e, keys, out)
 		}
-		return found
+		return
 	}
 	if len(keys) == 0 {
 		if _, isObj := v.(map[string]any); !isObj {
 			*out = append(*out, jsonValue(v))
 		}
-		return true
+		return
 	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return false
+	if m, ok := v.(map[string]any); ok {
+		if child, ok := m[keys[0]]; ok {
+			collect(child, keys[1:], out)
+		}
 	}
-	child, ok := m[keys[0]]
-	if !ok {
-		return false
-	}
-	return collect(child, keys[1:], out)
 }
 
 func jsonValue(e any) value {
@@ -169,7 +164,7 @@ func (c cond) matches(v value) bool {
 		if c.str {
 			return v.isStr && v.s == c.s
 		}
-		return !v.isNull && !v.isNum && v.s == c.s
+		return !v.isNull && !v.isNum && !v.isStr && v.s == c.s
 	case cNumEq:
 		return v.isNum && v.num == c.n
 	case cNull:
