@@ -208,6 +208,25 @@ func TestFilterPolicyErrors(t *testing.T) {
 	}
 }
 
+// TestFilterPolicyLocations: Jackson counts lines, and columns in UTF-16 units.
+func TestFilterPolicyLocations(t *testing.T) {
+	loc := func(line, col int) string {
+		return "\n at [Source: REDACTED (`StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION` disabled); line: " + itoa(line) + ", column: " + itoa(col) + "]"
+	}
+	for policy, want := range map[string]string{
+		"{\n\"key\":[{\"suffix\":100}]}":      "FilterPolicy: suffix match pattern must be a string" + loc(2, 21),
+		"{\r\n  \"key\":[{\"suffix\":100}]}":  "FilterPolicy: suffix match pattern must be a string" + loc(2, 23),
+		`{"ké":[{"suffix":1}]}`:               "FilterPolicy: suffix match pattern must be a string" + loc(1, 19),
+		`{"😀":[{"suffix":1}]}`:                "FilterPolicy: suffix match pattern must be a string" + loc(1, 19),
+		"{\"a\":[\"x\"],\n\"b\": {\"c\": 1}}": `FilterPolicy: "c" must be an object or an array` + loc(2, 13),
+	} {
+		_, err := ParseFilterPolicy(policy, ScopeMessageBody)
+		if err == nil || err.Error() != want {
+			t.Errorf("%q:\n got %v\nwant %s", policy, err, want)
+		}
+	}
+}
+
 // TestFilterPolicyLimitsAccepted checks the limits' edges: 5 keys, 150 combinations and the
 // documentation's 72-combination nested example are accepted.
 func TestFilterPolicyLimitsAccepted(t *testing.T) {
