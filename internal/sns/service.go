@@ -734,7 +734,7 @@ func (s *Service) ConfirmSubscription(ctx context.Context, caller Scope, topicAR
 	if !tokenShaped(token) {
 		// AWS answers a token that cannot be one of its own without the usual prefix
 		// (test_sns_confirm_subscription_wrong_token, recorded 2025-10: "randomtoken").
-		return "", &Error{Code: "InvalidParameter", Message: "Invalid token", Status: http.StatusBadRequest}
+		return "", &Error{Code: "InvalidParameter", Message: "Invalid token"}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
