@@ -28,8 +28,10 @@ import (
 // Decisions where AWS's documentation is silent: the wildcard, exactly and anything-but
 // suffix/equals-ignore-case forms, which SNS's documentation does not list, are accepted as
 // Event Ruler accepts them; the top-level empty object {} is accepted and filters nothing (the
-// compiler refuses empty objects below the top level only); and a nested MessageAttributes
-// policy is refused after compilation, with SNS's own message.
+// compiler refuses empty objects below the top level only); a nested MessageAttributes policy
+// is refused after compilation, with SNS's own message; and text after the policy's object is
+// refused as Jackson's strict parser refuses it ("expected end-of-input"), although a lenient
+// ObjectMapper would ignore it, so that what is stored is exactly what is matched.
 type FilterPolicy struct {
 	// branches are the policy's $or-expanded alternatives, each a list of keyed conditions.
 	branches [][]rule
