@@ -178,6 +178,8 @@ func TestFilterPolicyErrors(t *testing.T) {
 		// test_validate_set_sub_attributes and test_subscribe_invalid_filter_policy (2025-10)
 		{`{invalidjson}`, "", "FilterPolicy: failed to parse JSON. Unexpected character ('i' (code 105)): was expecting double-quote to start field name" + at(2)},
 		{`invalid`, "", "FilterPolicy: failed to parse JSON. Unrecognized token 'invalid': was expecting (JSON String, Number, Array, Object or token 'null', 'true' or 'false')" + at(8)},
+		// Decision: text after the policy is refused (see FilterPolicy).
+		{`{"a":["b"]} {}`, "", "FilterPolicy: failed to parse JSON. Unexpected character ('{' (code 123)): expected end-of-input" + at(13)},
 		// Event Ruler's other messages (JsonRuleCompiler.java)
 		{`[]`, "", "FilterPolicy: Filter is not an object" + at(2)},
 		{`{"a":[]}`, "", "FilterPolicy: Empty arrays are not allowed" + at(8)},
