@@ -166,6 +166,7 @@ type call struct {
 	requestID string
 	queryMode bool       // X-Amzn-Query-Mode: true
 	presigned bool       // SigV4 in the query string
+	unsigned  bool       // served as an unsigned operation
 	form      url.Values // awsQuery parameters, URL and body
 	status    int        // the status written, for the request log
 	// giveBack returns the anonymous budget taken by an unsigned body, at the request's end.
@@ -412,6 +413,15 @@ func (h *handler) readUnsignedBody(c *call) (_ []byte, tooLarge bool, _ *wireErr
 // serveUnsigned serves an unsigned operation (Service.UnsignedOperations), whose body is at most
 // maxUnsignedForm bytes.
 func (h *handler) serveUnsigned(c *call) {
+	if allowed, ok := c.svc.UnsignedParameters[c.op]; ok && c.proto == ProtocolQuery {
+		for k := range c.form {
+			if k != "Action" && k != "Version" && !slices.Contains(allowed, k) {
+				h.writeError(c, errMissingAuth())
+				return
+			}
+		}
+	}
+	c.unsigned = true
 	var body []byte
 	if c.proto != ProtocolQuery && c.r.ContentLength != 0 {
 		raw, tooLarge, werr := h.readUnsignedBody(c)
@@ -453,7 +463,7 @@ func (h *handler) serveOperation(c *call, body []byte, id Identity) {
 	case c.proto == ProtocolQuery && (c.svc.QueryVersion == "" || op == nil):
 		h.writeError(c, unknownOperation(c))
 		return
-	case c.proto == ProtocolQuery && form.Get("Version") != c.svc.QueryVersion:
+	case c.proto == ProtocolQuery && form.Get("Version") != c.svc.QueryVersion && !(c.unsigned && !form.Has("Version") && c.svc.UnsignedParameters[c.op] != nil):
 		h.writeError(c, wireError{code: "InvalidAction", message: fmt.Sprintf("Could not find operation %s for version %s", c.op, truncate(form.Get("Version"), 64)), status: http.StatusBadRequest, sender: true})
 		return
 	case op == nil:
@@ -579,8 +589,17 @@ func cborPath(p string) (svc, op string, ok bool) {
 	return svc, op, true
 }
 
-// guessQueryService finds the service whose operation and version match the form.
+// guessQueryService finds the service whose operation and version match the form; a form
+// without a Version names one of the unsigned operations that may leave it out
+// (Service.UnsignedParameters).
 func (h *handler) guessQueryService(form url.Values) *Service {
+	if !form.Has("Version") {
+		for _, s := range h.services {
+			if _, ok := s.UnsignedParameters[form.Get("Action")]; ok && s.QueryVersion != "" {
+				return s
+			}
+		}
+	}
 	var match *Service
 	for _, s := range h.services {
 		if s.QueryVersion == "" {

@@ -95,6 +95,26 @@ func TestUnsignedOperation(t *testing.T) {
 	if r.status != 200 || !strings.Contains(string(r.body), "<SubscriptionArn>arn:aws:sns:us-east-1:1:t:tok/account=</SubscriptionArn>") {
 		t.Errorf("unsigned ConfirmSubscription = %d %s", r.status, r.body)
 	}
+	// SNS's own links carry no Version (Service.UnsignedParameters).
+	r = e.do(t, rawReq{method: http.MethodGet, noSign: true, path: "/?Action=ConfirmSubscription&TopicArn=arn:aws:sns:us-east-1:1:t&Token=tok"})
+	if r.status != 200 || !strings.Contains(string(r.body), "<SubscriptionArn>arn:aws:sns:us-east-1:1:t:tok/account=</SubscriptionArn>") {
+		t.Errorf("unsigned ConfirmSubscription without Version = %d %s", r.status, r.body)
+	}
+	// Only the listed parameters: anything more needs a signature, in the URL or in a form body.
+	r = e.do(t, rawReq{method: http.MethodGet, noSign: true, path: "/?Action=ConfirmSubscription&TopicArn=t&Token=tok&AuthenticateOnUnsubscribe=true"})
+	if r.status != 403 || parseQueryErr(t, r).Error.Code != "MissingAuthenticationToken" {
+		t.Errorf("unsigned ConfirmSubscription with another parameter = %d %s", r.status, r.body)
+	}
+	extra := formReq("sns", "Action=ConfirmSubscription&Version=2010-03-31&TopicArn=t&Token=tok&Other=1")
+	extra.noSign = true
+	if r = e.do(t, extra); r.status != 403 || parseQueryErr(t, r).Error.Code != "MissingAuthenticationToken" {
+		t.Errorf("unsigned form with another parameter = %d %s", r.status, r.body)
+	}
+	// A signed call still needs its Version.
+	r = e.do(t, rawReq{method: http.MethodGet, service: "sns", key: testAccessKey, secret: testSecret, path: "/?Action=ConfirmSubscription&TopicArn=t&Token=tok"})
+	if r.status != 400 || parseQueryErr(t, r).Error.Code != "InvalidAction" {
+		t.Errorf("signed ConfirmSubscription without Version = %d %s", r.status, r.body)
+	}
 	// A signature, when present, is still checked.
 	r = e.do(t, rawReq{method: http.MethodGet, service: "sns", key: testAccessKey, secret: "wrong", path: "/?Action=ConfirmSubscription&Version=2010-03-31&TopicArn=t&Token=tok"})
 	if r.status != 403 {

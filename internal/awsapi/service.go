@@ -50,6 +50,12 @@ type Service struct {
 	// request to them is still verified. Unsigned calls carry an Identity with only RequestID and
 	// Protocol set; the handler must derive the scope from its input (the TopicArn).
 	UnsignedOperations []string
+	// UnsignedParameters, when it lists an unsigned operation, holds the only awsQuery
+	// parameters (besides Action and an optional Version) an unsigned call of it may carry: an
+	// unsigned call with any other parameter is refused for its missing signature, as any other
+	// unsigned request is. SNS's links carry no Version ("?Action=ConfirmSubscription&TopicArn=…
+	// &Token=…"), so an unsigned call of a listed operation may leave it out.
+	UnsignedParameters map[string][]string
 	// Operations maps operation names (PascalCase, as in the API reference) to handlers.
 	Operations map[string]Operation
 }

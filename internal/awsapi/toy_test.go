@@ -417,6 +417,7 @@ func (s *toySNS) service() *awsapi.Service {
 		XMLNamespace:        "http://sns.amazonaws.com/doc/2010-03-31/",
 		QueryValidationCode: "InvalidParameter",
 		UnsignedOperations:  []string{"ConfirmSubscription"},
+		UnsignedParameters:  map[string][]string{"ConfirmSubscription": {"TopicArn", "Token"}},
 		Operations: map[string]awsapi.Operation{
 			"ConfirmSubscription": awsapi.Op(func(ctx context.Context, in *struct {
 				TopicArn string `json:"TopicArn"`

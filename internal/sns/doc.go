@@ -8,8 +8,9 @@
 //
 // Decisions on questions the AWS documentation and the reference leave open:
 //
-//   - Links: SubscribeURL and UnsubscribeURL are trailwatch's own awsQuery URLs (with
-//     Version=2010-03-31) under the public base URL; email links point at /confirmation.html and
+//   - Links: SubscribeURL and UnsubscribeURL have AWS's exact form (no Version, the ARN
+//     unescaped) under the public base URL, and are served unsigned there, with exactly those
+//     parameters; email links point at /confirmation.html and
 //     /unsubscribe.html there; SigningCertURL serves a self-signed certificate. Verifiers that
 //     insist on an amazonaws.com host must be pointed at the trailwatch host instead.
 //   - §6.3: per-protocol messages use the key of the subscription's protocol ("email",
@@ -30,4 +31,18 @@
 //   - Retry schedules follow SNS's policies without jitter (see RetryPolicy).
 //   - Publish with a DedupKey is idempotent; alarm actions use it so an action republished after
 //     a crash is delivered once.
+//   - Filter policies are compiled as SNS compiles them (Event Ruler's JsonRuleCompiler), with
+//     AWS's messages and Jackson's locations in today's form ("[Source: REDACTED …; line: L,
+//     column: C]"); see FilterPolicy for the forms accepted beyond SNS's documentation. The
+//     documented numeric range (±1e9, five decimals) is not enforced, as AWS does not enforce it;
+//     nesting is refused for MessageAttributes and, for MessageBody, bounded by the complexity
+//     limit, whose count weighs each array by its depth.
+//   - ConfirmSubscription: a token that is not 64–512 hex digits is "Invalid token", an unknown
+//     one "Invalid parameter: Token"; on the one endpoint, the region of an unsigned call is the
+//     region of the subscription its token names ("Invalid parameter: Topic" otherwise).
+//   - PublishBatch fails as a whole for the errors AWS recorded as whole-batch ones (batch shape,
+//     topic, message attributes, message structure) and per entry for the other ones Publish
+//     answers (an empty message, an invalid Subject).
+//   - RedrivePolicy is validated and stored; without SQS, a delivery whose retries run out stays
+//     in the outbox as failed.
 package sns

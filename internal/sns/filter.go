@@ -1,347 +1,645 @@
 package sns
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
+	"math"
+	"net/netip"
 	"strconv"
 	"strings"
 )
 
-// FilterPolicy is a compiled subscription filter policy [§3.4, SNSDG-FILTER]: a message is
-// accepted when every key matches, a key matching when at least one of its conditions does.
-// Supported conditions: exact strings and numbers, null, and the operators prefix, suffix,
-// anything-but (a value, a list or {"prefix":…}), numeric (=, <, <=, >, >= with up to two
-// bounds), exists and equals-ignore-case. With MessageBody scope, nested objects address nested
-// keys. Unsupported: the $or key and cidr matching (rejected as invalid, not ignored).
+// FilterPolicy is a compiled subscription filter policy [§3.4, SNSDG-FILTER]. SNS compiles
+// policies with Event Ruler (aws/event-ruler's JsonRuleCompiler), so trailwatch compiles them the
+// same way, token by token, and accepts exactly what it accepts:
+//
+//   - exact strings, numbers (matched as numbers and as text), true, false and null;
+//   - {"prefix": s}, {"suffix": s}, {"equals-ignore-case": s}, {"wildcard": s}, {"exactly": s};
+//   - {"anything-but": v} with v a string, a number, a list of strings or of numbers, or
+//     {"prefix": s}, {"suffix": s} or {"equals-ignore-case": s or [s…]};
+//   - {"numeric": [op, n]} and ranges [">"|">=", n, "<"|"<=", m];
+//   - {"exists": true|false} and {"cidr": "10.0.0.0/24"} (IPv4 and IPv6);
+//   - "$or": [{…}, {…}, …] at any level, each branch a policy of its own.
+//
+// A message is accepted when one branch accepts it: every key of the branch matches, a key
+// matching when one of its conditions does. MessageBody policies address nested properties
+// with nested objects; MessageAttributes policies may not nest ("Amazon SNS doesn't accept a
+// nested filter policy for attribute-based filtering" [SNSDG-FILTER constraints]).
+//
+// Decisions where AWS's documentation is silent: the wildcard, exactly and anything-but
+// suffix/equals-ignore-case forms, which SNS's documentation does not list, are accepted as
+// Event Ruler accepts them; the top-level empty object {} is accepted and filters nothing (the
+// compiler refuses empty objects below the top level only); a nested MessageAttributes policy
+// is refused after compilation, with SNS's own message; and text after the policy's object is
+// refused as Jackson's strict parser refuses it ("expected end-of-input"), although a lenient
+// ObjectMapper would ignore it, so that what is stored is exactly what is matched.
 type FilterPolicy struct {
-	root map[string]any
+	// branches are the policy's $or-expanded alternatives, each a list of keyed conditions.
+	branches [][]rule
 }
 
-// policyError is a reason a filter policy is invalid. Its text is AWS's own (capitalised, and
-// sometimes ending in a full stop), which clients show after "FilterPolicy: ", so it is kept verbatim
-// rather than in Go's error-string style.
-type policyError string
-
-func (e policyError) Error() string { return string(e) }
-
-// policyErrorf formats a policyError.
-func policyErrorf(format string, args ...any) error {
-	return policyError(fmt.Sprintf(format, args...))
+// rule is the condition list of one (dotted) key.
+type rule struct {
+	path  []string
+	conds []cond
 }
 
-// ParseFilterPolicy compiles a FilterPolicy attribute; the error text follows AWS's
-// "FilterPolicy: …" reasons.
-func ParseFilterPolicy(s string) (*FilterPolicy, error) {
-	dec := json.NewDecoder(strings.NewReader(s))
-	dec.UseNumber()
-	var root map[string]any
-	if err := dec.Decode(&root); err != nil || dec.More() {
-		return nil, fmt.Errorf("failed to parse JSON")
-	}
-	if err := checkPolicy(root, 0); err != nil {
-		return nil, err
-	}
-	return &FilterPolicy{root: root}, nil
+type condKind int
+
+const (
+	cExact condKind = iota
+	cNumEq
+	cNull
+	cPrefix
+	cSuffix
+	cEqualsIgnoreCase
+	cWildcard
+	cExists
+	cAbsent
+	cAnythingBut
+	cAnythingButNum
+	cAnythingButPrefix
+	cAnythingButSuffix
+	cAnythingButIgnoreCase
+	cRange
+	cCIDR
+)
+
+// cond is one compiled condition.
+type cond struct {
+	kind condKind
+	s    string   // exact text (strings, literals, number text), prefix, suffix, pattern
+	n    float64  // numeric equals
+	set  []string // anything-but strings
+	nums []float64
+	// range bounds: lo/hi with openness; unset bounds are infinite.
+	lo, hi         float64
+	loOpen, hiOpen bool
+	prefix         netip.Prefix
+	// str reports that an exact condition came from a JSON string (as opposed to a number or literal).
+	str bool
 }
 
-func checkPolicy(m map[string]any, depth int) error {
-	if depth > 5 {
-		return policyErrorf("Filter policy scope MessageAttributes does not support nested filter policy")
+// PolicyError is why a filter policy is refused, worded as SNS words it after the call's
+// prefix ("Invalid parameter: " for SetSubscriptionAttributes, "Invalid parameter: Attributes
+// Reason: " for Subscribe). Its text is AWS's own, capitalised and sometimes ending in a full
+// stop, so it is kept verbatim rather than in Go's error-string style.
+type PolicyError string
+
+func (e PolicyError) Error() string { return string(e) }
+
+// Scopes of a filter policy (FilterPolicyScope).
+const (
+	ScopeMessageAttributes = "MessageAttributes"
+	ScopeMessageBody       = "MessageBody"
+)
+
+// Limits SNS applies to a filter policy [SNSDG-FILTER constraints].
+const (
+	maxPolicyKeys         = 5
+	maxPolicyCombinations = 150
+	maxPolicyBytes        = 256 * 1024
+)
+
+// ParseFilterPolicy compiles a FilterPolicy attribute for the given FilterPolicyScope ("" means
+// MessageAttributes). The error is a PolicyError carrying SNS's text after the call's prefix.
+func ParseFilterPolicy(s, scope string) (*FilterPolicy, error) {
+	if len(s) > maxPolicyBytes {
+		return nil, PolicyError("FilterPolicy: Filter policy is too long")
 	}
-	if len(m) == 0 && depth > 0 {
-		return policyErrorf("Empty filter policy object")
+	toks, err := lexJSON(s)
+	if err != nil {
+		return nil, PolicyError("FilterPolicy: failed to parse JSON. " + err.Error())
 	}
-	for k, v := range m {
-		if k == "$or" {
-			return policyErrorf("$or is not supported")
-		}
-		switch v := v.(type) {
-		case map[string]any:
-			if err := checkPolicy(v, depth+1); err != nil {
-				return err
-			}
-		case []any:
-			if len(v) == 0 {
-				return policyErrorf("Empty arrays are not allowed")
-			}
-			for _, c := range v {
-				if err := checkCondition(c); err != nil {
-					return err
+	if toks[0].kind == jStartObject && toks[1].kind == jEndObject {
+		return &FilterPolicy{}, nil
+	}
+	c := &compiler{toks: toks}
+	branches, err := c.compile()
+	if err != nil {
+		return nil, PolicyError("FilterPolicy: " + err.Error())
+	}
+	// SNS's own limits, checked on the compiled policy, without a location [LS-SNS filter
+	// snapshot: "Filter policy can not have more than 5 keys", "Filter policy is too complex"].
+	if topKeys(toks) > maxPolicyKeys {
+		return nil, PolicyError("FilterPolicy: Filter policy can not have more than 5 keys")
+	}
+	if scope != ScopeMessageBody {
+		for _, b := range branches {
+			for _, r := range b {
+				if len(r.path) > 1 {
+					return nil, PolicyError("Filter policy scope MessageAttributes does not support nested filter policy")
 				}
 			}
-		default:
-			return policyErrorf("%q must be an object or an array", k)
 		}
+	}
+	if combinations(toks) > maxPolicyCombinations {
+		return nil, PolicyError("FilterPolicy: Filter policy is too complex")
+	}
+	return &FilterPolicy{branches: branches}, nil
+}
+
+// topKeys counts the top-level keys ("$or" included): "For a nested policy, only parent keys
+// are counted" [SNSDG-FILTER constraints].
+func topKeys(toks []jtok) int {
+	n, depth := 0, 0
+	for _, t := range toks {
+		switch t.kind {
+		case jStartObject, jStartArray:
+			depth++
+		case jEndObject, jEndArray:
+			depth--
+		case jFieldName:
+			if depth == 1 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// combinations is SNS's complexity measure: the product of the lengths of the value arrays,
+// each weighted by its key's nesting depth, and summed over the branches of an $or (the
+// documentation's example: "The first array has four values in a three-level nested key, and the
+// second has three values in a two-level nested key. 3 x 4 x 2 x 3 = 72" [SNSDG-FILTER
+// constraints]; the $or sum follows localstack's sns/filter.py, validated against AWS).
+func combinations(toks []jtok) int {
+	i := 0
+	var object func(depth, acc int) int
+	// skip returns the index after the value starting at j.
+	skip := func(j int) int {
+		d := 0
+		for ; ; j++ {
+			switch toks[j].kind {
+			case jStartObject, jStartArray:
+				d++
+			case jEndObject, jEndArray:
+				d--
+			}
+			if d == 0 {
+				return j + 1
+			}
+		}
+	}
+	object = func(depth, acc int) int {
+		i++ // {
+		for toks[i].kind == jFieldName {
+			name := toks[i].text
+			i++
+			switch {
+			case toks[i].kind == jStartObject:
+				acc = object(depth+1, acc)
+			case toks[i].kind == jStartArray && name == "$or":
+				i++
+				sum := 0
+				for toks[i].kind == jStartObject {
+					sum += object(depth, acc)
+					if sum > 1<<20 {
+						sum = 1 << 20
+					}
+				}
+				i++ // ]
+				acc = sum
+			case toks[i].kind == jStartArray:
+				n := 0
+				j := i + 1
+				for toks[j].kind != jEndArray {
+					j = skip(j)
+					n++
+				}
+				i = j + 1
+				acc = min(acc*n*depth, 1<<20)
+			default:
+				i = skip(i)
+			}
+		}
+		i++ // }
+		return acc
+	}
+	if toks[0].kind != jStartObject {
+		return 0
+	}
+	return object(1, 1)
+}
+
+// compiler walks the tokens as JsonRuleCompiler reads them, so that an error is reported at the
+// token, and the position, where Event Ruler reports it.
+type compiler struct {
+	toks []jtok
+	i    int
+	// read is set once the current string token's text has been read (getText), which moves
+	// Jackson's pointer past its closing quote.
+	read bool
+}
+
+func (c *compiler) next() jtok {
+	if c.i < len(c.toks)-1 {
+		c.i++
+	}
+	c.read = false
+	return c.toks[c.i]
+}
+
+func (c *compiler) cur() jtok { return c.toks[c.i] }
+
+// text is Jackson's getText(): the token's text; reading a string completes it.
+func (c *compiler) text() string {
+	t := c.cur()
+	if t.kind == jString {
+		c.read = true
+	}
+	return t.tokenText()
+}
+
+// barf is JsonRuleCompiler's error: the message and the parser's current location.
+func (c *compiler) barf(msg string) error {
+	t := c.cur()
+	at := t.end
+	if t.kind == jString && !c.read {
+		at = t.begin
+	}
+	return fmt.Errorf("%s\n at %s", msg, at)
+}
+
+func (c *compiler) compile() ([][]rule, error) {
+	c.i = -1
+	if c.next().kind != jStartObject {
+		return nil, c.barf("Filter is not an object")
+	}
+	rules := [][]rule{}
+	if err := c.object(&rules, nil, false); err != nil {
+		return nil, err
+	}
+	return rules, nil
+}
+
+// object is parseObject (inOr false) and parseObjectInsideOrRelationship (inOr true).
+func (c *compiler) object(rules *[][]rule, path []string, inOr bool) error {
+	present := false
+	for c.next().kind != jEndObject {
+		present = true
+		name := c.cur().text
+		if name == "$or" {
+			if err := c.or(rules, path); err != nil {
+				return err
+			}
+			continue
+		}
+		if inOr && reservedInOr[name] {
+			return c.barf(name + " is Ruler reserved fieldName which cannot be used inside $or.")
+		}
+		switch c.next().kind {
+		case jStartObject:
+			if err := c.object(rules, append(path[:len(path):len(path)], name), inOr); err != nil {
+				return err
+			}
+		case jStartArray:
+			if err := c.writeRules(rules, append(path[:len(path):len(path)], name)); err != nil {
+				return err
+			}
+		default:
+			return c.barf(fmt.Sprintf("%q must be an object or an array", name))
+		}
+	}
+	if !present {
+		return c.barf("Empty objects are not allowed")
 	}
 	return nil
 }
 
-func checkCondition(c any) error {
-	switch c := c.(type) {
-	case string, json.Number, nil, bool:
-		return nil
-	case map[string]any:
-		if len(c) != 1 {
-			return policyErrorf("Only one key allowed in match expression")
+// reservedInOr are Event Ruler's RESERVED_FIELD_NAMES_IN_OR_RELATIONSHIP (Constants.java).
+var reservedInOr = map[string]bool{"exactly": true, "equals-ignore-case": true, "prefix": true, "suffix": true,
+	"anything-but": true, "exists": true, "wildcard": true, "numeric": true, "cidr": true,
+	"=": true, "<": true, "<=": true, ">": true, ">=": true, "regex": true, "not-wildcard": true,
+	"not-equals-ignore-case": true, "date-after": true, "date-on-or-after": true, "date-before": true,
+	"date-on-or-before": true, "in-date-range": true, "ip-address-in-range": true, "ip-address-not-in-range": true}
+
+// or is parseIntoOrRelationship: each object of the array forks the branches built so far.
+func (c *compiler) or(rules *[][]rule, path []string) error {
+	current := *rules
+	*rules = nil
+	if c.next().kind != jStartArray {
+		return c.barf("It must be an Array followed with $or.")
+	}
+	n := 0
+	for t := c.next(); t.kind != jEndArray; t = c.next() {
+		n++
+		if t.kind != jStartObject {
+			return c.barf("Only JSON object is allowed in array of $or relationship.")
 		}
-		for op, v := range c {
-			switch op {
-			case "prefix", "suffix", "equals-ignore-case":
-				if _, ok := v.(string); !ok {
-					return policyErrorf("%s match pattern must be a string", op)
-				}
-			case "exists":
-				if _, ok := v.(bool); !ok {
-					return policyErrorf("exists match pattern must be either true or false.")
-				}
-			case "anything-but":
-				switch v.(type) {
-				case string, json.Number, []any, map[string]any:
-				default:
-					return policyErrorf("anything-but match pattern must be a value, a list or a prefix")
-				}
-			case "numeric":
-				if _, err := numericRange(v); err != nil {
-					return err
-				}
-			default:
-				return policyErrorf("Unrecognized match type %s", op)
+		fork := make([][]rule, 0, max(len(current), 1))
+		for _, r := range current {
+			fork = append(fork, append([]rule(nil), r...))
+		}
+		if len(fork) == 0 {
+			fork = append(fork, nil)
+		}
+		if err := c.object(&fork, path, true); err != nil {
+			return err
+		}
+		*rules = append(*rules, fork...)
+	}
+	if n < 2 {
+		return c.barf("There must have at least 2 Objects in $or relationship.")
+	}
+	return nil
+}
+
+// writeRules compiles a value array and adds it, under path, to every branch.
+func (c *compiler) writeRules(rules *[][]rule, path []string) error {
+	var conds []cond
+	for t := c.next(); t.kind != jEndArray; t = c.next() {
+		switch t.kind {
+		case jStartObject:
+			cd, err := c.matchExpression()
+			if err != nil {
+				return err
 			}
-		}
-		return nil
-	default:
-		return policyErrorf("Match value must be String, number, true, false, or null")
-	}
-}
-
-type bound struct {
-	op string
-	v  float64
-}
-
-func numericRange(v any) ([]bound, error) {
-	l, ok := v.([]any)
-	if !ok || len(l) == 0 || len(l) > 4 || len(l)%2 != 0 {
-		return nil, policyErrorf("Value of numeric must be an array of an operator and a number")
-	}
-	var bs []bound
-	for i := 0; i < len(l); i += 2 {
-		op, ok := l[i].(string)
-		n, ok2 := l[i+1].(json.Number)
-		if !ok || !ok2 {
-			return nil, policyErrorf("Value of numeric must be an array of an operator and a number")
-		}
-		switch op {
-		case "=", "<", "<=", ">", ">=":
+			conds = append(conds, cd)
+		case jString:
+			s := c.text()
+			conds = append(conds, cond{kind: cExact, s: s, str: true})
+		case jNumberInt, jNumberFloat:
+			f, _ := strconv.ParseFloat(t.text, 64)
+			conds = append(conds, cond{kind: cNumEq, n: f, s: t.text})
+		case jNull:
+			conds = append(conds, cond{kind: cNull})
+		case jTrue, jFalse:
+			conds = append(conds, cond{kind: cExact, s: t.text})
 		default:
-			return nil, policyErrorf("Unrecognized numeric range operator: %s", op)
+			return c.barf("Match value must be String, number, true, false, or null")
 		}
-		f, err := n.Float64()
+	}
+	if len(conds) == 0 {
+		return c.barf("Empty arrays are not allowed")
+	}
+	if len(*rules) == 0 {
+		*rules = append(*rules, nil)
+	}
+	for i := range *rules {
+		(*rules)[i] = append((*rules)[i], rule{path: path, conds: conds})
+	}
+	return nil
+}
+
+// stringOperand reads the string operand of op and the object's end.
+func (c *compiler) stringOperand(op string) (string, error) {
+	if c.next().kind != jString {
+		return "", c.barf(op + " match pattern must be a string")
+	}
+	s := c.text()
+	if c.next().kind != jEndObject {
+		return "", c.barf("Only one key allowed in match expression")
+	}
+	return s, nil
+}
+
+// matchExpression is processMatchExpression: the object's opening brace has been read.
+func (c *compiler) matchExpression() (cond, error) {
+	if c.next().kind != jFieldName {
+		return cond{}, c.barf("Match expression name not found")
+	}
+	switch op := c.cur().text; op {
+	case "exactly":
+		s, err := c.stringOperand("exact")
+		return cond{kind: cExact, s: s, str: true}, err
+	case "prefix":
+		s, err := c.stringOperand(op)
+		return cond{kind: cPrefix, s: s}, err
+	case "suffix":
+		s, err := c.stringOperand(op)
+		return cond{kind: cSuffix, s: s}, err
+	case "equals-ignore-case":
+		s, err := c.stringOperand(op)
+		return cond{kind: cEqualsIgnoreCase, s: s}, err
+	case "wildcard":
+		s, err := c.stringOperand(op)
+		return cond{kind: cWildcard, s: s}, err
+	case "numeric":
+		if c.next().kind != jStartArray {
+			return cond{}, c.barf("Value of numeric must be an array.")
+		}
+		cd, err := c.numeric()
 		if err != nil {
-			return nil, policyErrorf("Value of numeric must be a number")
+			return cond{}, err
 		}
-		bs = append(bs, bound{op, f})
+		if c.next().kind != jEndObject {
+			return cond{}, c.barf("Too many elements in numeric expression")
+		}
+		return cd, nil
+	case "anything-but":
+		return c.anythingBut()
+	case "exists":
+		var cd cond
+		switch c.next().kind {
+		case jTrue:
+			cd.kind = cExists
+		case jFalse:
+			cd.kind = cAbsent
+		default:
+			return cond{}, c.barf("exists match pattern must be either true or false.")
+		}
+		if c.next().kind != jEndObject {
+			return cond{}, c.barf("Only one key allowed in match expression")
+		}
+		return cd, nil
+	case "cidr":
+		if c.next().kind != jString {
+			return cond{}, c.barf("prefix match pattern must be a string")
+		}
+		p, err := c.cidr(c.text())
+		if err != nil {
+			return cond{}, err
+		}
+		if c.next().kind != jEndObject {
+			return cond{}, c.barf("Only one key allowed in match expression")
+		}
+		return cond{kind: cCIDR, prefix: p}, nil
+	default:
+		return cond{}, c.barf("Unrecognized match type " + op)
 	}
-	return bs, nil
 }
 
-// value is one message value a condition is compared with.
-type value struct {
-	s       string
-	num     float64
-	isNum   bool
-	isNull  bool
-	present bool
+// cidr parses a CIDR operand as Event Ruler's CIDR.cidr does, with its messages.
+func (c *compiler) cidr(s string) (netip.Prefix, error) {
+	addr, bits, ok := strings.Cut(s, "/")
+	if !ok || strings.Contains(bits, "/") {
+		return netip.Prefix{}, c.barf("Malformed CIDR, one '/' required")
+	}
+	n, err := strconv.Atoi(bits)
+	if err != nil {
+		return netip.Prefix{}, c.barf("Malformed CIDR, mask bits must be an integer")
+	}
+	a, err := netip.ParseAddr(addr)
+	if err != nil || a.Zone() != "" {
+		return netip.Prefix{}, c.barf("Nonstandard IP address: " + addr)
+	}
+	if n < 0 || n > a.BitLen() {
+		return netip.Prefix{}, c.barf("Malformed CIDR, mask bits must be between 0 and " + strconv.Itoa(a.BitLen()))
+	}
+	return netip.PrefixFrom(a, n).Masked(), nil
 }
 
-// MatchAttributes reports whether message attributes pass the policy (MessageAttributes
-// scope). Binary attributes are never compared, as in SNS.
-func (p *FilterPolicy) MatchAttributes(attrs map[string]MessageAttribute) bool {
-	for k, conds := range p.root {
-		list, ok := conds.([]any)
-		if !ok {
-			return false
+// anythingBut is the anything-but branch of processMatchExpression.
+func (c *compiler) anythingBut() (cond, error) {
+	ignoreCase := false
+	t := c.next()
+	if t.kind == jStartObject {
+		if c.next().kind != jFieldName {
+			return cond{}, c.barf("Anything-But expression name not found")
 		}
-		a, present := attrs[k]
-		var vals []value
-		if present && !strings.HasPrefix(a.DataType, "Binary") {
-			switch {
-			case strings.HasPrefix(a.DataType, "String.Array"):
-				var arr []any
-				d := json.NewDecoder(strings.NewReader(a.StringValue))
-				d.UseNumber()
-				if d.Decode(&arr) == nil {
-					for _, e := range arr {
-						vals = append(vals, jsonValue(e))
-					}
+		op := c.cur().text
+		ignoreCase = op == "equals-ignore-case"
+		if !ignoreCase {
+			if op != "prefix" && op != "suffix" {
+				return cond{}, c.barf("Unsupported anything-but pattern: " + op)
+			}
+			if c.next().kind != jString {
+				return cond{}, c.barf("prefix/suffix match pattern must be a string")
+			}
+			s := c.text()
+			if s == "" {
+				return cond{}, c.barf("Null prefix/suffix not allowed")
+			}
+			// The inner object ends, then the match expression.
+			for range 2 {
+				if c.next().kind != jEndObject {
+					return cond{}, c.barf("Only one key allowed in match expression")
 				}
-			case strings.HasPrefix(a.DataType, "Number"):
-				f, err := strconv.ParseFloat(a.StringValue, 64)
-				vals = append(vals, value{s: a.StringValue, num: f, isNum: err == nil, present: true})
+			}
+			if op == "prefix" {
+				return cond{kind: cAnythingButPrefix, s: s}, nil
+			}
+			return cond{kind: cAnythingButSuffix, s: s}, nil
+		}
+		t = c.next()
+	}
+	switch t.kind {
+	case jStartArray, jString, jNumberInt, jNumberFloat:
+	default:
+		return cond{}, c.barf("Value of anything-but must be an array or single string/number value.")
+	}
+	var cd cond
+	switch {
+	case t.kind == jStartArray && ignoreCase:
+		cd.kind = cAnythingButIgnoreCase
+		for t := c.next(); t.kind != jEndArray; t = c.next() {
+			if t.kind != jString {
+				return cond{}, c.barf("Inside anything-but/equals-ignore-case list, numberic|start|null|boolean is not supported.")
+			}
+			cd.set = append(cd.set, c.text())
+		}
+	case t.kind == jStartArray:
+		hasNum, hasStr := false, false
+		for t := c.next(); t.kind != jEndArray; t = c.next() {
+			switch t.kind {
+			case jString:
+				cd.set = append(cd.set, c.text())
+				hasStr = true
+			case jNumberInt, jNumberFloat:
+				f, _ := strconv.ParseFloat(t.text, 64)
+				cd.nums = append(cd.nums, f)
+				hasNum = true
 			default:
-				vals = append(vals, value{s: a.StringValue, present: true})
+				return cond{}, c.barf("Inside anything but list, start|null|boolean is not supported.")
 			}
 		}
-		if !matchAny(list, vals, present) {
-			return false
+		if hasNum == hasStr {
+			return cond{}, c.barf("Inside anything but list, either all values are number or string, mixed type is not supported")
 		}
-	}
-	return true
-}
-
-// MatchBody reports whether a JSON message body passes the policy (MessageBody scope); a body
-// that is not a JSON object matches no policy.
-func (p *FilterPolicy) MatchBody(body string) bool {
-	d := json.NewDecoder(bytes.NewReader([]byte(body)))
-	d.UseNumber()
-	var doc map[string]any
-	if d.Decode(&doc) != nil {
-		return false
-	}
-	return matchObject(p.root, doc)
-}
-
-func matchObject(policy, doc map[string]any) bool {
-	for k, conds := range policy {
-		v, present := doc[k]
-		switch c := conds.(type) {
-		case map[string]any:
-			sub, ok := v.(map[string]any)
-			if !ok || !matchObject(c, sub) {
-				return false
-			}
-		case []any:
-			var vals []value
-			if present {
-				if arr, ok := v.([]any); ok {
-					for _, e := range arr {
-						vals = append(vals, jsonValue(e))
-					}
-				} else {
-					vals = append(vals, jsonValue(v))
-				}
-			}
-			if !matchAny(c, vals, present) {
-				return false
-			}
+		cd.kind = cAnythingBut
+		if hasNum {
+			cd.kind = cAnythingButNum
 		}
-	}
-	return true
-}
-
-func jsonValue(e any) value {
-	switch e := e.(type) {
-	case string:
-		return value{s: e, present: true}
-	case json.Number:
-		f, err := e.Float64()
-		return value{s: e.String(), num: f, isNum: err == nil, present: true}
-	case nil:
-		return value{isNull: true, present: true}
-	case bool:
-		return value{s: strconv.FormatBool(e), present: true}
+	case ignoreCase:
+		if t.kind != jString {
+			return cond{}, c.barf("Inside anything-but/equals-ignore-case list, number|start|null|boolean is not supported.")
+		}
+		cd = cond{kind: cAnythingButIgnoreCase, set: []string{c.text()}}
+	case t.kind == jString:
+		cd = cond{kind: cAnythingBut, set: []string{c.text()}}
 	default:
-		b, _ := json.Marshal(e)
-		return value{s: string(b), present: true}
+		f, _ := strconv.ParseFloat(t.text, 64)
+		cd = cond{kind: cAnythingButNum, nums: []float64{f}}
 	}
+	if c.next().kind != jEndObject {
+		return cond{}, c.barf("Too many elements in numeric expression")
+	}
+	if ignoreCase && c.next().kind != jEndObject {
+		return cond{}, c.barf("Too many elements in numeric expression")
+	}
+	return cd, nil
 }
 
-// matchAny reports whether one of the conditions matches one of the values.
-func matchAny(conds []any, vals []value, present bool) bool {
-	for _, c := range conds {
-		if m, ok := c.(map[string]any); ok {
-			if e, ok := m["exists"]; ok {
-				if e.(bool) == present {
-					return true
-				}
-				continue
-			}
-			if ab, ok := m["anything-but"]; ok {
-				// anything-but needs the key to be present.
-				for _, v := range vals {
-					if !matchesAnythingBut(ab, v) {
-						continue
-					}
-					return true
-				}
-				continue
-			}
-		}
-		for _, v := range vals {
-			if matchCondition(c, v) {
-				return true
-			}
-		}
+// numeric is processNumericMatchExpression: the array's opening bracket has been read.
+func (c *compiler) numeric() (cond, error) {
+	inf := math.Inf(1)
+	cd := cond{kind: cRange, lo: -inf, hi: inf}
+	if c.next().kind != jString {
+		return cond{}, c.barf("Invalid member in numeric match: " + c.text())
 	}
-	return false
-}
-
-func matchCondition(c any, v value) bool {
-	switch c := c.(type) {
-	case string:
-		return !v.isNull && v.s == c
-	case json.Number:
-		f, _ := c.Float64()
-		return v.isNum && v.num == f
-	case nil:
-		return v.isNull
-	case bool:
-		return v.s == strconv.FormatBool(c)
-	case map[string]any:
-		for op, arg := range c {
-			switch op {
-			case "prefix":
-				return !v.isNull && !v.isNum && strings.HasPrefix(v.s, arg.(string))
-			case "suffix":
-				return !v.isNull && !v.isNum && strings.HasSuffix(v.s, arg.(string))
-			case "equals-ignore-case":
-				return !v.isNull && strings.EqualFold(v.s, arg.(string))
-			case "numeric":
-				if !v.isNum {
-					return false
-				}
-				bs, _ := numericRange(arg)
-				for _, b := range bs {
-					ok := false
-					switch b.op {
-					case "=":
-						ok = v.num == b.v
-					case "<":
-						ok = v.num < b.v
-					case "<=":
-						ok = v.num <= b.v
-					case ">":
-						ok = v.num > b.v
-					case ">=":
-						ok = v.num >= b.v
-					}
-					if !ok {
-						return false
-					}
-				}
-				return true
-			}
+	op := c.text()
+	c.next()
+	value := func(name string) (float64, error) {
+		if !c.cur().isNumeric() {
+			return 0, c.barf("Value of " + name + " must be numeric")
 		}
+		f, _ := strconv.ParseFloat(c.cur().text, 64)
+		return f, nil
 	}
-	return false
-}
-
-func matchesAnythingBut(ab any, v value) bool {
-	switch ab := ab.(type) {
-	case []any:
-		for _, x := range ab {
-			if matchCondition(x, v) {
-				return false
-			}
+	switch op {
+	case "=":
+		v, err := value("equals")
+		if err != nil {
+			return cond{}, err
 		}
-		return true
-	case map[string]any:
-		if p, ok := ab["prefix"].(string); ok {
-			return !strings.HasPrefix(v.s, p)
+		if c.next().kind != jEndArray {
+			return cond{}, c.barf("Too many elements in numeric expression")
 		}
-		return false
+		return cond{kind: cNumEq, n: v}, nil
+	case ">=", ">":
+		v, err := value(op)
+		if err != nil {
+			return cond{}, err
+		}
+		cd.lo, cd.loOpen = v, op == ">"
+		if c.next().kind == jEndArray {
+			return cd, nil
+		}
+		return c.numericTop(cd)
+	case "<=", "<":
+		v, err := value(op)
+		if err != nil {
+			return cond{}, err
+		}
+		cd.hi, cd.hiOpen = v, op == "<"
+		if c.next().kind != jEndArray {
+			return cond{}, c.barf("Too many elements in numeric expression")
+		}
+		return cd, nil
 	default:
-		return !matchCondition(ab, v)
+		return cond{}, c.barf("Unrecognized numeric range operator: " + op)
 	}
+}
+
+// numericTop is completeNumericRange: the second operator and bound of a range.
+func (c *compiler) numericTop(cd cond) (cond, error) {
+	if c.cur().kind != jString {
+		return cond{}, c.barf("Bad value in numeric range: " + c.text())
+	}
+	op := c.text()
+	if op != "<" && op != "<=" {
+		return cond{}, c.barf("Bad numeric range operator: " + op)
+	}
+	if !c.next().isNumeric() {
+		return cond{}, c.barf("Value of " + op + " must be numeric")
+	}
+	top, _ := strconv.ParseFloat(c.cur().text, 64)
+	if c.next().kind != jEndArray {
+		return cond{}, c.barf("Too many terms in numeric range expression")
+	}
+	if top <= cd.lo {
+		return cond{}, c.barf("Bottom must be less than top")
+	}
+	cd.hi, cd.hiOpen = top, op == "<"
+	return cd, nil
 }

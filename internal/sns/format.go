@@ -58,12 +58,18 @@ func snsTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.00
 // links builds the URLs trailwatch puts in messages, under the public base URL.
 type links struct{ base string }
 
+// subscribeURL is a message's SubscribeURL in AWS's exact form: no Version, the ARN and the
+// token as they are (recorded: "<subscribe-domain>/?Action=ConfirmSubscription&TopicArn=
+// arn:aws:sns:…&Token=…", localstack test_sns.snapshot.json). An ARN's characters and a token's
+// hex digits need no escaping in a query.
 func (l links) subscribeURL(topicARN, token string) string {
-	return l.base + "/?Action=ConfirmSubscription&Version=2010-03-31&TopicArn=" + url.QueryEscape(topicARN) + "&Token=" + url.QueryEscape(token)
+	return l.base + "/?Action=ConfirmSubscription&TopicArn=" + topicARN + "&Token=" + token
 }
 
+// unsubscribeURL is a notification's UnsubscribeURL in AWS's form
+// ("<unsubscribe-domain>/?Action=Unsubscribe&SubscriptionArn=arn:aws:sns:…").
 func (l links) unsubscribeURL(subARN string) string {
-	return l.base + "/?Action=Unsubscribe&Version=2010-03-31&SubscriptionArn=" + url.QueryEscape(subARN)
+	return l.base + "/?Action=Unsubscribe&SubscriptionArn=" + subARN
 }
 
 // confirmationPage is the link of a confirmation email [§3.2].

@@ -10,7 +10,8 @@ import (
 // within its targets).
 func FuzzParsers(f *testing.F) {
 	for _, s := range []string{"arn:aws:sns:us-east-1:111122223333:alerts", "arn:aws:sns:us-east-1:111122223333:alerts:0a1b",
-		`{"healthyRetryPolicy":{"numRetries":3,"minDelayTarget":1,"maxDelayTarget":9,"backoffFunction":"geometric"}}`, "YWJj", ":::::"} {
+		`{"healthyRetryPolicy":{"numRetries":3,"minDelayTarget":1,"maxDelayTarget":9,"backoffFunction":"geometric"}}`, "YWJj", ":::::",
+		`{"requestPolicy":{"headerContentType":"text/csv"},"throttlePolicy":{"maxReceivesPerSecond":5}}`, `{"http":{"defaultHealthyRetryPolicy":{"numRetries":1},"disableSubscriptionOverrides":true}}`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -31,6 +32,17 @@ func FuzzParsers(f *testing.F) {
 				if !ok || delay < 0 || delay.Seconds() > float64(p.MaxDelayTarget)+0.001 {
 					t.Fatalf("policy %+v retry %d: %v %v", p, i, delay, ok)
 				}
+			}
+		}
+		// A normalised DeliveryPolicy is accepted again and normalises to itself.
+		if n, err := NormaliseSubscriptionDeliveryPolicy(s); err == nil {
+			if m, err := NormaliseSubscriptionDeliveryPolicy(n); err != nil || m != n {
+				t.Fatalf("subscription policy %q normalised to %q, then %q (%v)", s, n, m, err)
+			}
+		}
+		if n, err := NormaliseTopicDeliveryPolicy(s); err == nil {
+			if m, err := NormaliseTopicDeliveryPolicy(n); err != nil || m != n {
+				t.Fatalf("topic policy %q normalised to %q, then %q (%v)", s, n, m, err)
 			}
 		}
 		if after, err := decodeToken(s); err == nil && s != "" && encodeToken(after) != s {

@@ -24,6 +24,12 @@ func NewService(svc *sns.Service) *awsapi.Service {
 		XMLNamespace:        "http://sns.amazonaws.com/doc/2010-03-31/",
 		QueryValidationCode: "InvalidParameter",
 		UnsignedOperations:  []string{"ConfirmSubscription", "Unsubscribe"},
+		// The unsigned calls are exactly SNS's links: SubscribeURL
+		// (?Action=ConfirmSubscription&TopicArn=…&Token=…) and UnsubscribeURL
+		// (?Action=Unsubscribe&SubscriptionArn=…), as AWS sends them, without a Version
+		// (localstack test_sns.snapshot.json, test_subscribe_external_http_endpoint, recorded
+		// against AWS). Anything more, AuthenticateOnUnsubscribe included, needs a signature.
+		UnsignedParameters: map[string][]string{"ConfirmSubscription": {"TopicArn", "Token"}, "Unsubscribe": {"SubscriptionArn"}},
 		Operations: map[string]awsapi.Operation{
 			"CreateTopic":               awsapi.Op(h.createTopic),
 			"DeleteTopic":               awsapi.Op(h.deleteTopic),
@@ -38,6 +44,7 @@ func NewService(svc *sns.Service) *awsapi.Service {
 			"GetSubscriptionAttributes": awsapi.Op(h.getSubscriptionAttributes),
 			"SetSubscriptionAttributes": awsapi.Op(h.setSubscriptionAttributes),
 			"Publish":                   awsapi.Op(h.publish),
+			"PublishBatch":              awsapi.Op(h.publishBatch),
 			"TagResource":               awsapi.Op(h.tagResource),
 			"UntagResource":             awsapi.Op(h.untagResource),
 			"ListTagsForResource":       awsapi.Op(h.listTagsForResource),
@@ -73,15 +80,20 @@ type Tag struct {
 	Value *string `json:"Value,omitempty"`
 }
 
-func tagMap(ts []Tag) map[string]string {
+// tagMap turns the model's tag list into a map; a key given twice is refused with AWS's answer
+// (test_tags "duplicate-key-error", recorded 2023-08).
+func tagMap(ts []Tag) (map[string]string, error) {
 	if len(ts) == 0 {
-		return nil
+		return nil, nil
 	}
 	m := make(map[string]string, len(ts))
 	for _, t := range ts {
+		if _, dup := m[deref(t.Key)]; dup {
+			return nil, &sns.Error{Code: "InvalidParameter", Message: "Invalid parameter: Duplicated keys are not allowed."}
+		}
 		m[deref(t.Key)] = deref(t.Value)
 	}
-	return m
+	return m, nil
 }
 
 // CreateTopicInput is the model's CreateTopicInput.
@@ -108,7 +120,11 @@ func (h handlers) createTopic(ctx context.Context, in *CreateTopicInput) (*Creat
 		}
 		attrs["DataProtectionPolicy"] = *in.DataProtectionPolicy
 	}
-	arn, err := h.svc.CreateTopic(ctx, scope(ctx), *in.Name, attrs, tagMap(in.Tags))
+	tags, err := tagMap(in.Tags)
+	if err != nil {
+		return nil, err
+	}
+	arn, err := h.svc.CreateTopic(ctx, scope(ctx), *in.Name, attrs, tags)
 	if err != nil {
 		return nil, err
 	}
@@ -362,17 +378,26 @@ type PublishOutput struct {
 	MessageId *string `json:"MessageId,omitempty"`
 }
 
+func messageAttributes(in map[string]MessageAttributeValue) map[string]sns.MessageAttribute {
+	if len(in) == 0 {
+		return nil
+	}
+	attrs := make(map[string]sns.MessageAttribute, len(in))
+	for k, v := range in {
+		attrs[k] = sns.MessageAttribute{DataType: deref(v.DataType), StringValue: deref(v.StringValue), BinaryValue: v.BinaryValue}
+	}
+	return attrs
+}
+
 func (h handlers) publish(ctx context.Context, in *PublishInput) (*PublishOutput, error) {
 	if in.Message == nil {
 		return nil, missing("Message")
 	}
-	var attrs map[string]sns.MessageAttribute
-	if len(in.MessageAttributes) > 0 {
-		attrs = make(map[string]sns.MessageAttribute, len(in.MessageAttributes))
-		for k, v := range in.MessageAttributes {
-			attrs[k] = sns.MessageAttribute{DataType: deref(v.DataType), StringValue: deref(v.StringValue), BinaryValue: v.BinaryValue}
-		}
+	if in.TopicArn != nil && *in.TopicArn == "" {
+		// An empty TopicArn is parsed as an ARN (test_publish_wrong_arn_format "empty-topic").
+		return nil, &sns.Error{Code: "InvalidParameter", Message: "Invalid parameter: TopicArn Reason: An ARN must have at least 6 elements, not 1"}
 	}
+	attrs := messageAttributes(in.MessageAttributes)
 	id, err := h.svc.Publish(ctx, scope(ctx), sns.PublishInput{
 		TopicARN: deref(in.TopicArn), TargetARN: deref(in.TargetArn), PhoneNumber: deref(in.PhoneNumber), Message: *in.Message,
 		Subject: in.Subject, MessageStructure: deref(in.MessageStructure), MessageAttributes: attrs,
@@ -400,7 +425,11 @@ func (h handlers) tagResource(ctx context.Context, in *TagResourceInput) (*Wrapp
 	if in.ResourceArn == nil {
 		return nil, missing("ResourceArn")
 	}
-	return &WrappedEmpty{}, h.svc.TagResource(ctx, scope(ctx), *in.ResourceArn, tagMap(in.Tags))
+	tags, err := tagMap(in.Tags)
+	if err != nil {
+		return nil, err
+	}
+	return &WrappedEmpty{}, h.svc.TagResource(ctx, scope(ctx), *in.ResourceArn, tags)
 }
 
 // UntagResourceInput is the model's UntagResourceRequest.
@@ -437,6 +466,68 @@ func (h handlers) listTagsForResource(ctx context.Context, in *ListTagsForResour
 	out := &ListTagsForResourceOutput{Tags: []Tag{}}
 	for _, k := range sortedKeys(tags) {
 		out.Tags = append(out.Tags, Tag{Key: ptr(k), Value: ptr(tags[k])})
+	}
+	return out, nil
+}
+
+// PublishBatchRequestEntry is the model's PublishBatchRequestEntry.
+type PublishBatchRequestEntry struct {
+	Id                     *string                          `json:"Id,omitempty"`
+	Message                *string                          `json:"Message,omitempty"`
+	Subject                *string                          `json:"Subject,omitempty"`
+	MessageStructure       *string                          `json:"MessageStructure,omitempty"`
+	MessageAttributes      map[string]MessageAttributeValue `json:"MessageAttributes,omitempty" aws:"key=Name,value=Value"`
+	MessageDeduplicationId *string                          `json:"MessageDeduplicationId,omitempty"`
+	MessageGroupId         *string                          `json:"MessageGroupId,omitempty"`
+}
+
+// PublishBatchInput is the model's PublishBatchInput.
+type PublishBatchInput struct {
+	TopicArn                   *string                    `json:"TopicArn,omitempty"`
+	PublishBatchRequestEntries []PublishBatchRequestEntry `json:"PublishBatchRequestEntries,omitempty"`
+}
+
+// PublishBatchResultEntry is the model's PublishBatchResultEntry.
+type PublishBatchResultEntry struct {
+	Id        *string `json:"Id,omitempty"`
+	MessageId *string `json:"MessageId,omitempty"`
+}
+
+// BatchResultErrorEntry is the model's BatchResultErrorEntry.
+type BatchResultErrorEntry struct {
+	Id          *string `json:"Id,omitempty"`
+	Code        *string `json:"Code,omitempty"`
+	Message     *string `json:"Message,omitempty"`
+	SenderFault *bool   `json:"SenderFault,omitempty"`
+}
+
+// PublishBatchOutput is the model's PublishBatchResponse; both lists are always present, as AWS
+// sends them ("Failed": [] in every recorded answer).
+type PublishBatchOutput struct {
+	Successful []PublishBatchResultEntry `json:"Successful"`
+	Failed     []BatchResultErrorEntry   `json:"Failed"`
+}
+
+func (h handlers) publishBatch(ctx context.Context, in *PublishBatchInput) (*PublishBatchOutput, error) {
+	if in.TopicArn == nil {
+		return nil, missing("TopicArn")
+	}
+	entries := make([]sns.BatchEntry, len(in.PublishBatchRequestEntries))
+	for i, e := range in.PublishBatchRequestEntries {
+		entries[i] = sns.BatchEntry{ID: deref(e.Id), Message: deref(e.Message), Subject: e.Subject,
+			MessageStructure: deref(e.MessageStructure), MessageAttributes: messageAttributes(e.MessageAttributes)}
+	}
+	res, err := h.svc.PublishBatch(ctx, scope(ctx), *in.TopicArn, entries)
+	if err != nil {
+		return nil, err
+	}
+	out := &PublishBatchOutput{Successful: []PublishBatchResultEntry{}, Failed: []BatchResultErrorEntry{}}
+	for _, s := range res.Successful {
+		out.Successful = append(out.Successful, PublishBatchResultEntry{Id: ptr(s.ID), MessageId: ptr(s.MessageID)})
+	}
+	for _, f := range res.Failed {
+		fault := f.SenderFault
+		out.Failed = append(out.Failed, BatchResultErrorEntry{Id: ptr(f.ID), Code: ptr(f.Code), Message: ptr(f.Message), SenderFault: &fault})
 	}
 	return out, nil
 }

@@ -70,26 +70,56 @@ func (f *fixture) get(t *testing.T, path string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// TestUnsignedOperations: ConfirmSubscription and Unsubscribe answer unsigned GETs (the
-// SubscribeURL and UnsubscribeURL) in awsQuery XML; other operations still need a signature.
+// TestUnsignedOperations: ConfirmSubscription and Unsubscribe answer unsigned GETs of SNS's
+// links in AWS's form (no Version, the ARN unescaped) with AWS's answers, recorded in localstack's
+// test_sns.snapshot.json (test_subscribe_external_http_endpoint: "broken-topic-arn-confirm",
+// "broken-token-confirm", "different-region-arn-confirm"; test_sns_confirm_subscription_wrong_token);
+// nothing else is served unsigned: no other operation, and no other parameter.
 func TestUnsignedOperations(t *testing.T) {
 	f := newFixture(t)
-	q := url.Values{"Action": {"ConfirmSubscription"}, "Version": {"2010-03-31"}, "TopicArn": {f.topic}, "Token": {"nope"}}
-	code, body := f.get(t, "/?"+q.Encode())
-	if code != 400 || !strings.Contains(body, "<Code>InvalidParameter</Code>") || !strings.Contains(body, "<Message>Invalid parameter: Token</Message>") {
-		t.Fatalf("bad token: %d\n%s", code, body)
+	unknown := strings.Repeat("5a", 144)
+	for _, c := range []struct {
+		name, query string
+		status      int
+		want        string
+	}{
+		{"unknown token", "Action=ConfirmSubscription&TopicArn=" + f.topic + "&Token=" + unknown, 400,
+			"<Code>InvalidParameter</Code><Message>Invalid parameter: Token</Message>"},
+		{"malformed token", "Action=ConfirmSubscription&TopicArn=" + f.topic + "&Token=randomtoken", 400,
+			"<Code>InvalidParameter</Code><Message>Invalid token</Message>"},
+		{"broken topic ARN", "Action=ConfirmSubscription&TopicArn=arn:aws:sns:eu-west-1:111122223333&Token=" + f.token, 400,
+			"<Code>InvalidParameter</Code><Message>Invalid parameter: Topic</Message>"},
+		{"other region", "Action=ConfirmSubscription&TopicArn=" + strings.Replace(f.topic, "eu-west-1", "us-east-1", 1) + "&Token=" + f.token, 400,
+			"<Code>InvalidParameter</Code><Message>Invalid parameter: Topic</Message>"},
+		// The narrow exception: another parameter, or another operation, needs a signature.
+		{"extra parameter", "Action=ConfirmSubscription&TopicArn=" + f.topic + "&Token=" + f.token + "&AuthenticateOnUnsubscribe=true", 403,
+			"<Code>MissingAuthenticationToken</Code>"},
+		{"unknown parameter", "Action=Unsubscribe&SubscriptionArn=" + f.topic + ":x&Attributes.entry.1.key=a", 403,
+			"<Code>MissingAuthenticationToken</Code>"},
+		{"other operation", "Action=ListTopics", 403, "<Code>MissingAuthenticationToken</Code>"},
+		{"other operation with Version", "Action=GetTopicAttributes&Version=2010-03-31&TopicArn=" + f.topic, 403, "<Code>MissingAuthenticationToken</Code>"},
+		{"Publish", "Action=Publish&TopicArn=" + f.topic + "&Message=x", 403, "<Code>MissingAuthenticationToken</Code>"},
+	} {
+		code, body := f.get(t, "/?"+c.query)
+		if code != c.status || !strings.Contains(body, c.want) {
+			t.Errorf("%s: %d\n%s", c.name, code, body)
+		}
 	}
-	q.Set("Token", f.token)
-	code, body = f.get(t, "/?"+q.Encode())
+	// The SubscribeURL as trailwatch sends it confirms.
+	code, body := f.get(t, "/?Action=ConfirmSubscription&TopicArn="+f.topic+"&Token="+f.token)
 	if code != 200 || !strings.Contains(body, `<ConfirmSubscriptionResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><ConfirmSubscriptionResult><SubscriptionArn>`+f.topic+":") {
 		t.Fatalf("confirm: %d\n%s", code, body)
 	}
 	arn := body[strings.Index(body, "<SubscriptionArn>")+len("<SubscriptionArn>") : strings.Index(body, "</SubscriptionArn>")]
+	// Confirming again answers the same ARN; so does the form with a Version.
+	if code, body := f.get(t, "/?"+url.Values{"Action": {"ConfirmSubscription"}, "Version": {"2010-03-31"}, "TopicArn": {f.topic}, "Token": {f.token}}.Encode()); code != 200 || !strings.Contains(body, arn) {
+		t.Fatalf("second confirm: %d\n%s", code, body)
+	}
 	code, body = f.get(t, "/?"+url.Values{"Action": {"GetSubscriptionAttributes"}, "Version": {"2010-03-31"}, "SubscriptionArn": {arn}}.Encode())
 	if code != 403 || !strings.Contains(body, "MissingAuthenticationToken") {
 		t.Fatalf("signed operation without a signature: %d\n%s", code, body)
 	}
-	code, body = f.get(t, "/?"+url.Values{"Action": {"Unsubscribe"}, "Version": {"2010-03-31"}, "SubscriptionArn": {arn}}.Encode())
+	code, body = f.get(t, "/?Action=Unsubscribe&SubscriptionArn="+arn)
 	if code != 200 || !strings.Contains(body, "<UnsubscribeResponse") {
 		t.Fatalf("unsubscribe: %d\n%s", code, body)
 	}
@@ -101,7 +131,7 @@ func TestUnsignedOperations(t *testing.T) {
 func TestPages(t *testing.T) {
 	f := newFixture(t)
 	code, body := f.get(t, "/confirmation.html?"+url.Values{"TopicArn": {f.topic}, "Token": {"bad"}, "Endpoint": {f.endpoint}}.Encode())
-	if code != 400 || !strings.Contains(body, "Invalid parameter: Token") {
+	if code != 400 || !strings.Contains(body, "Invalid token") {
 		t.Fatalf("bad token page: %d\n%s", code, body)
 	}
 	code, body = f.get(t, "/confirmation.html?"+url.Values{"TopicArn": {f.topic}, "Token": {f.token}, "Endpoint": {"<script>x</script>"}}.Encode())
@@ -128,5 +158,30 @@ func TestPages(t *testing.T) {
 	}
 	if code, body := f.get(t, "/SimpleNotificationService-abc.pem"); code != 200 || body != "PEM" {
 		t.Fatalf("certificate: %d %q", code, body)
+	}
+}
+
+// TestTagsDuplicateKeys: a key given twice is refused, for TagResource and CreateTopic, with
+// AWS's answer (localstack test_sns.snapshot.json, test_tags "duplicate-key-error").
+func TestTagsDuplicateKeys(t *testing.T) {
+	f := newFixture(t)
+	h := handlers{svc: f.svc}
+	ctx := awsapi.WithCaller(context.Background(), awsapi.Identity{AccountID: snstest.Scope.AccountID, Region: snstest.Scope.Region})
+	tags := []Tag{{Key: ptr("k1"), Value: ptr("v1")}, {Key: ptr("k1"), Value: ptr("v2")}}
+	const want = "InvalidParameter: Invalid parameter: Duplicated keys are not allowed."
+	_, err := h.tagResource(ctx, &TagResourceInput{ResourceArn: &f.topic, Tags: tags})
+	if e, ok := err.(*sns.Error); !ok || e.Code+": "+e.Message != want {
+		t.Errorf("TagResource: %v", err)
+	}
+	_, err = h.createTopic(ctx, &CreateTopicInput{Name: ptr("other"), Tags: tags})
+	if e, ok := err.(*sns.Error); !ok || e.Code+": "+e.Message != want {
+		t.Errorf("CreateTopic: %v", err)
+	}
+	if _, err := h.tagResource(ctx, &TagResourceInput{ResourceArn: &f.topic, Tags: tags[:1]}); err != nil {
+		t.Errorf("one tag: %v", err)
+	}
+	got, _ := f.svc.ListTagsForResource(ctx, snstest.Scope, f.topic)
+	if len(got) != 1 || got["k1"] != "v1" {
+		t.Errorf("tags %v", got)
 	}
 }

@@ -173,8 +173,13 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 			t.Fatalf("%d deliveries after publishing to a pending subscription", n)
 		}
 		tok := tokenOf(t, ds[0])
-		if _, err := svc.ConfirmSubscription(ctx, sns.Scope{}, arn, "bad", ""); code(err) != "InvalidParameter: Invalid parameter: Token" {
-			t.Errorf("bad token: %s", code(err))
+		// AWS's two answers (test_sns_confirm_subscription_wrong_token, recorded 2025-10): a token
+		// of the wrong shape, and an unknown one.
+		if _, err := svc.ConfirmSubscription(ctx, sns.Scope{}, arn, "bad", ""); code(err) != "InvalidParameter: Invalid token" {
+			t.Errorf("malformed token: %s", code(err))
+		}
+		if _, err := svc.ConfirmSubscription(ctx, sns.Scope{}, arn, strings.Repeat("ab", 144), ""); code(err) != "InvalidParameter: Invalid parameter: Token" {
+			t.Errorf("unknown token: %s", code(err))
 		}
 		subARN, err := svc.ConfirmSubscription(ctx, sns.Scope{}, arn, tok, "")
 		if err != nil || !strings.HasPrefix(subARN, arn+":") {
@@ -306,7 +311,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 			{sns.SubscribeInput{TopicARN: arn, Protocol: "http", Endpoint: "http://example.com/", Attributes: map[string]string{"RawMessageDelivery": "x"}},
 				"InvalidParameter: Invalid parameter: Attributes Reason: RawMessageDelivery: Invalid value [x]. Must be true or false."},
 			{sns.SubscribeInput{TopicARN: arn, Protocol: "http", Endpoint: "http://example.com/", Attributes: map[string]string{"FilterPolicy": "{"}},
-				"InvalidParameter: Invalid parameter: Attributes Reason: FilterPolicy: failed to parse JSON"},
+				"InvalidParameter: Invalid parameter: Attributes Reason: FilterPolicy: failed to parse JSON. Unexpected end-of-input: expected close marker for Object (start marker at " +
+					"[Source: REDACTED (`StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION` disabled); line: 1, column: 1])\n at [Source: REDACTED (`StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION` disabled); line: 1, column: 2]"},
 			{sns.SubscribeInput{TopicARN: "arn:aws:sns:eu-west-1:111122223333:nope", Protocol: "email", Endpoint: "a@b.c"}, "NotFound: Topic does not exist"},
 		} {
 			if _, err := svc.Subscribe(ctx, Scope, c.in); code(err) != c.want {
