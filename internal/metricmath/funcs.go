@@ -708,7 +708,7 @@ func search(ev *evaluator, c *callNode) (Value, error) {
 	found, err := ev.env.Search(q.s, st.s, p)
 	if err != nil {
 		if e, ok := err.(*Error); ok {
-			return Value{}, errorf(c.pos+e.Pos, "%s", e.Msg)
+			return Value{}, errorf(c.args[0].position()+1+e.Pos, "%s", e.Msg)
 		}
 		return Value{}, err
 	}
