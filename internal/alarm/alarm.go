@@ -1,12 +1,14 @@
 package alarm
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/trailwatch/trailwatch/internal/metricmath"
 	"github.com/trailwatch/trailwatch/internal/metrics"
 )
 
@@ -71,6 +73,17 @@ type MetricStat struct {
 
 // returns reports whether the query returns data (ReturnData defaults to true).
 func (q MetricDataQuery) returns() bool { return q.ReturnData == nil || *q.ReturnData }
+
+// WatchesExpression reports whether the alarm watches a metric math expression: its query that
+// returns data is an Expression.
+func (a *MetricAlarm) WatchesExpression() bool {
+	for _, q := range a.Metrics {
+		if q.returns() {
+			return q.Expression != ""
+		}
+	}
+	return false
+}
 
 // N returns EvaluationPeriods, or 0 when unset.
 func (a *MetricAlarm) N() int {
@@ -388,7 +401,6 @@ func (a *MetricAlarm) validateQueries() error {
 		return invalid(CodeValidationError, "The maximum number of metrics in a metric math alarm is 20.")
 	}
 	returning := 0
-	var returned MetricDataQuery
 	ids := map[string]bool{}
 	for _, q := range a.Metrics {
 		if q.Id == "" {
@@ -408,19 +420,54 @@ func (a *MetricAlarm) validateQueries() error {
 		}
 		if q.returns() {
 			returning++
-			returned = q
 		}
 	}
 	if returning != 1 {
 		return invalid(CodeValidationError, "Exactly one element of the metrics list should return data.")
 	}
-	if returned.Expression != "" {
-		// The alarm watches the query that returns data (MetricDataQuery.ReturnData: "When used
-		// in PutMetricAlarm, specify true for the one expression result to use as the alarm";
-		// omitted means true, so a lone query returns). trailwatch does not evaluate metric math
-		// yet: accepting such an alarm would leave it evaluating no data for ever, so it is
-		// refused. Expressions that only feed nothing (ReturnData false) are harmless.
-		return invalid(CodeValidationError, "Metric math expressions in alarms are not supported yet: the query that returns data (Id %s) must be a MetricStat, not an Expression.", returned.Id)
+	return a.checkExpressions()
+}
+
+// checkExpressions checks the expressions of a Metrics alarm before any data exists
+// (metricmath.Check): each parses, names only Ids of the list, takes part in no cycle and calls
+// its functions correctly, SEARCH is refused ([CWUG "using-metric-math": "You can't create an
+// alarm based on a SEARCH expression"]), and the query that returns data produces one time
+// series ("an alarm based on a math expression can watch only one time series"). The texts are
+// trailwatch's (unverified: no recorded AWS answer to a bad expression in PutMetricAlarm was
+// found).
+func (a *MetricAlarm) checkExpressions() error {
+	batch := make([]metricmath.Query, len(a.Metrics))
+	returned := -1
+	for i, q := range a.Metrics {
+		batch[i].ID = q.Id
+		if q.returns() {
+			returned = i
+		}
+		if q.Expression == "" {
+			continue
+		}
+		e, err := metricmath.Parse(q.Expression)
+		if err != nil {
+			return invalid(CodeValidationError, "The expression of Id %s in Metrics is not a valid metric math expression: %v.", q.Id, err)
+		}
+		batch[i].Expr = e
+	}
+	kinds, err := metricmath.Check(batch)
+	var unknown *metricmath.UnknownRefError
+	var cycle *metricmath.CycleError
+	var qe *metricmath.QueryError
+	switch {
+	case errors.As(err, &unknown):
+		return invalid(CodeValidationError, "The expression of Id %s in Metrics refers to %s, which is not the Id of any element of Metrics.", unknown.ID, unknown.Ref)
+	case errors.As(err, &cycle):
+		return invalid(CodeValidationError, "The expressions in Metrics depend on each other in a cycle: %s.", strings.Join(cycle.Path, " -> "))
+	case errors.As(err, &qe):
+		return invalid(CodeValidationError, "Error in the expression of Id %s in Metrics: %v.", a.Metrics[qe.Index].Id, qe.Err)
+	case err != nil:
+		return invalid(CodeValidationError, "Invalid Metrics: %v.", err)
+	}
+	if returned >= 0 && kinds[returned] != metricmath.KindSeries {
+		return invalid(CodeValidationError, "The expression of Id %s returns an array of time series, but an alarm watches a single time series.", a.Metrics[returned].Id)
 	}
 	return nil
 }

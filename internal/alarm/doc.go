@@ -122,13 +122,15 @@
 //   - A metric proven to have no datapoint from a window start on (the query reaches 2 h 10 min
 //     past the window, beyond the future limit of PutMetricData and PutLogEvents) is not queried
 //     again until a hook reports data for it: idle alarms cost no I/O.
-//   - Metric math is not evaluated yet. PutMetricAlarm refuses, with a ValidationError saying so,
-//     an alarm whose returned query (ReturnData true, or the only query when ReturnData is
-//     omitted) is an Expression: accepted, it would be judged on no data for ever and never alarm
-//     (or alarm on nothing with breaching). A Metrics list whose returned query is a MetricStat
-//     is accepted and evaluated like the single-metric form (though never early). A metric-math
-//     alarm stored by an earlier version is loaded and described but not evaluated: it keeps its
-//     state. TestMetricMathAlarmRefused, TestStoredMetricMathAlarmKeepsState.
+//   - An alarm whose returned query is a metric math expression (issue 18) is validated at
+//     PutMetricAlarm by metricmath.Check (the expressions parse, name only Ids of the list, form
+//     no cycle, use no SEARCH and no function of another service, and the returned one produces
+//     a single time series) and evaluated exactly like a metric alarm (missing data, M of N,
+//     reasons) on the datapoints metrics.Service.QuerySeries computes for its range, the path
+//     GetMetricData takes. It is evaluated in the regular rounds only, never early (a Metrics
+//     alarm's outcome is never final early, see EvaluateEarly). Its StateReasonData lists the
+//     expression's values without sampleCount. TestMetricMathAlarmEvaluated,
+//     TestMetricMathAlarmMissingData, TestValidate ("math: ...").
 //   - DeleteAlarms ignores names that do not exist, as CloudWatch does
 //     (panther-labs/panther#925, aws-cloudformation/cloudformation-cli#456).
 //   - DescribeAlarms pages metric alarms then composite alarms, each by name, 50 per page by

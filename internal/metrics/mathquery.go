@@ -2,8 +2,8 @@ package metrics
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -71,71 +71,30 @@ func orderProblems(queries []MetricDataQuery) []string {
 	return problems
 }
 
-// evaluationOrder returns the indexes of the expression queries in an order where each comes after
-// the expressions it names, or the problems that prevent one: unknown Ids and cycles.
+// evaluationOrder returns the indexes of the expression queries in evaluation order
+// (metricmath.Order), or the problems that prevent one: unknown Ids and cycles. Expressions that do
+// not parse are left out: expressionProblems reports them.
 func evaluationOrder(queries []MetricDataQuery) ([]int, []string) {
-	byID := map[string]int{}
-	for i := range queries {
-		byID[queries[i].ID] = i
-	}
-	refs := make([][]string, len(queries))
-	var problems []string
+	batch := make([]metricmath.Query, len(queries))
 	for i := range queries {
 		q := &queries[i]
-		if q.Expression == "" || isInsightsQuery(q.Expression) {
-			continue
-		}
-		e, err := metricmath.Parse(q.Expression)
-		if err != nil {
-			continue // reported by expressionProblems
-		}
-		refs[i] = e.Refs()
-		for _, r := range refs[i] {
-			if _, ok := byID[r]; !ok {
-				problems = append(problems, fmt.Sprintf("The expression of MetricDataQueries.member.%d (Id %s) refers to %s, which is not the Id of any query of the request.", i+1, q.ID, r))
+		batch[i].ID = q.ID
+		if q.Expression != "" && !isInsightsQuery(q.Expression) {
+			if e, err := metricmath.Parse(q.Expression); err == nil {
+				batch[i].Expr = e
 			}
 		}
 	}
-	if len(problems) > 0 {
-		return nil, problems
-	}
-	const (
-		unseen = iota
-		active
-		done
-	)
-	state := make([]int, len(queries))
-	var order []int
-	var path []string
-	var visit func(i int) bool
-	visit = func(i int) bool {
-		switch state[i] {
-		case done:
-			return true
-		case active:
-			k := slices.Index(path, queries[i].ID)
-			cycle := append(slices.Clone(path[k:]), queries[i].ID)
-			problems = append(problems, fmt.Sprintf("The expressions of MetricDataQueries depend on each other in a cycle: %s.", strings.Join(cycle, " -> ")))
-			return false
-		}
-		state[i] = active
-		path = append(path, queries[i].ID)
-		for _, r := range refs[i] {
-			if !visit(byID[r]) {
-				return false
-			}
-		}
-		path = path[:len(path)-1]
-		state[i] = done
-		if queries[i].Expression != "" {
-			order = append(order, i)
-		}
-		return true
-	}
-	for i := range queries {
-		if queries[i].Expression != "" && !visit(i) {
-			return nil, problems
-		}
+	order, err := metricmath.Order(batch)
+	var unknown *metricmath.UnknownRefError
+	var cycle *metricmath.CycleError
+	switch {
+	case errors.As(err, &unknown):
+		return nil, []string{fmt.Sprintf("The expression of MetricDataQueries.member.%d (Id %s) refers to %s, which is not the Id of any query of the request.", unknown.Index+1, unknown.ID, unknown.Ref)}
+	case errors.As(err, &cycle):
+		return nil, []string{fmt.Sprintf("The expressions of MetricDataQueries depend on each other in a cycle: %s.", strings.Join(cycle.Path, " -> "))}
+	case err != nil:
+		return nil, []string{err.Error()}
 	}
 	return order, nil
 }
