@@ -114,7 +114,8 @@ func (a *MetricAlarm) Treatment() string {
 }
 
 // PeriodSeconds returns the period of the evaluated series: Period, or the period of the query
-// that returns data for a Metrics alarm.
+// that returns data for a Metrics alarm (for an expression without Period, the shortest period of
+// the list's metrics).
 func (a *MetricAlarm) PeriodSeconds() int {
 	if a.Period != nil {
 		return int(*a.Period)
@@ -130,12 +131,15 @@ func (a *MetricAlarm) PeriodSeconds() int {
 			return int(*q.Period)
 		}
 	}
+	// An expression without Period has the shortest period of the list's metrics, as
+	// GetMetricData gives it (metrics' exprPeriod).
+	p := 0
 	for _, q := range a.Metrics {
-		if q.MetricStat != nil {
-			return int(q.MetricStat.Period)
+		if q.MetricStat != nil && (p == 0 || int(q.MetricStat.Period) < p) {
+			p = int(q.MetricStat.Period)
 		}
 	}
-	return 0
+	return p
 }
 
 // StatisticName returns the statistic the caller must fetch datapoints with: Statistic,
@@ -415,6 +419,11 @@ func (a *MetricAlarm) validateQueries() error {
 		}
 		if q.MetricStat != nil {
 			if err := validPeriod(int(q.MetricStat.Period)); err != nil {
+				return err
+			}
+		}
+		if q.Expression != "" && q.Period != nil {
+			if err := validPeriod(int(*q.Period)); err != nil {
 				return err
 			}
 		}

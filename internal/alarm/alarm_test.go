@@ -76,6 +76,10 @@ func TestValidate(t *testing.T) {
 			}
 		}, CodeValidationError, "Exactly one element of the metrics list should return data."},
 		// Metric math alarms (issue 18): the expressions are checked before any data exists.
+		{"math: an expression's period", func(a *MetricAlarm) {
+			a.MetricName, a.Namespace, a.Period, a.Statistic = "", "", nil, ""
+			a.Metrics = []MetricDataQuery{{Id: "e1", Expression: "TIME_SERIES(1)", Period: ptr(int32(45))}}
+		}, CodeValidationError, "Period must be 10, 20, 30 or a multiple of 60"},
 		{"math: the returned expression does not parse", func(a *MetricAlarm) {
 			a.MetricName, a.Namespace, a.Period, a.Statistic = "", "", nil, ""
 			a.Metrics = []MetricDataQuery{{Id: "m1", ReturnData: ptr(false), MetricStat: &MetricStat{Namespace: "n", MetricName: "m", Period: 60, Stat: StatSum}}, {Id: "e1", Expression: "m1*"}}
