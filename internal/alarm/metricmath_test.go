@@ -111,3 +111,19 @@ func TestMetricMathAlarmMissingData(t *testing.T) {
 		}
 	})
 }
+
+// The period of a Metrics alarm is the returned query's: a MetricStat's, an expression's Period,
+// or for an expression without one the shortest period of the list's metrics.
+func TestMetricMathAlarmPeriod(t *testing.T) {
+	a := mathAlarm("p", "m1+m2", "")
+	a.Metrics = append(a.Metrics, alarm.MetricDataQuery{Id: "m2", ReturnData: a.Metrics[0].ReturnData,
+		MetricStat: &alarm.MetricStat{Namespace: "n", MetricName: "m", Period: 30, Stat: alarm.StatSum}})
+	a.Metrics[0].MetricStat.Period = 300
+	if got := a.PeriodSeconds(); got != 30 {
+		t.Errorf("expression without Period: %d", got)
+	}
+	a.Metrics[1].Period = p32(600)
+	if got := a.PeriodSeconds(); got != 600 {
+		t.Errorf("expression with Period: %d", got)
+	}
+}
