@@ -68,7 +68,8 @@
 //   - Sum counts as monotone for EvaluateEarly only when the caller vouches that no sample is
 //     negative. TestEvaluateEarly.
 //   - Anomaly-detection operators validate but are never evaluated (Retained), since the band
-//     model is out of scope.
+//     model is out of scope; an ANOMALY_DETECTION_BAND expression in Metrics is refused at
+//     PutMetricAlarm, like every function that needs another AWS service (metricmath).
 //   - Known conflicts with captures, accepted: one 2024 capture (period 300, queryDate
 //     20:50:27) shows a 20:44 bucket, i.e. a window ending a minute before the query, and one
 //     2021 capture lists only the newest of two evaluated datapoints in evaluatedDatapoints. We

@@ -127,3 +127,21 @@ func TestMetricMathAlarmPeriod(t *testing.T) {
 		t.Errorf("expression with Period: %d", got)
 	}
 }
+
+// An anomaly detection alarm's band needs CloudWatch's anomaly models, which trailwatch does not
+// have: PutMetricAlarm refuses it with the function's error rather than storing an alarm that
+// would never be evaluated.
+func TestAnomalyBandAlarmRefused(t *testing.T) {
+	a := seedAlarm("band", "", "")
+	a.Namespace, a.Statistic, a.Period, a.Threshold = "", "", nil, nil
+	a.ComparisonOperator, a.ThresholdMetricId = alarm.LessThanLowerOrGreaterThanUpperThreshold, "ad1"
+	no := false
+	a.Metrics = []alarm.MetricDataQuery{
+		{Id: "m1", MetricStat: &alarm.MetricStat{Namespace: "CloudTrailMetrics", MetricName: "RootAccountUsage", Period: 300, Stat: alarm.StatSum}},
+		{Id: "ad1", Expression: "ANOMALY_DETECTION_BAND(m1, 2)", ReturnData: &no},
+	}
+	err := a.Validate()
+	if err == nil || err.Error() != "ValidationError: Error in the expression of Id ad1 in Metrics: The function ANOMALY_DETECTION_BAND is not supported by trailwatch: it needs CloudWatch anomaly detection models at position 1." {
+		t.Errorf("anomaly band: %v", err)
+	}
+}
