@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -158,6 +159,9 @@ func (a *MetricAlarm) StatisticName() string {
 	}
 	return ""
 }
+
+// metricIDPattern is the pattern of MetricDataQuery.Id in the API model.
+var metricIDPattern = regexp.MustCompile(`^[a-z][a-zA-Z0-9_]*$`)
 
 // validStatistics is the Statistic enum in the order AWS prints it in constraint messages
 // (unverified: Java set order; the model order is SampleCount, Average, Sum, Minimum, Maximum).
@@ -410,6 +414,11 @@ func (a *MetricAlarm) validateQueries() error {
 		if q.Id == "" {
 			return invalid(CodeValidationError, "Id must not be null")
 		}
+		if !metricIDPattern.MatchString(q.Id) {
+			// [CWUG]: the Id "must start with a lowercase letter"; cfn-lint#1944 records AWS's
+			// "Invalid metrics list" for an Id that does not.
+			return invalid(CodeValidationError, "Invalid metrics list: the Id %s must start with a lower-case letter and hold only letters, digits and underscores.", q.Id)
+		}
 		if ids[q.Id] {
 			return invalid(CodeValidationError, "The value %s for parameter Metrics.Id is not unique.", q.Id)
 		}
@@ -441,9 +450,9 @@ func (a *MetricAlarm) validateQueries() error {
 // (metricmath.Check): each parses, names only Ids of the list, takes part in no cycle and calls
 // its functions correctly, SEARCH is refused ([CWUG "using-metric-math": "You can't create an
 // alarm based on a SEARCH expression"]), and the query that returns data produces one time
-// series ("an alarm based on a math expression can watch only one time series"). The texts are
-// trailwatch's (unverified: no recorded AWS answer to a bad expression in PutMetricAlarm was
-// found).
+// series ("an alarm based on a math expression can watch only one time series"). The texts start
+// with "Invalid metrics list", the error CloudFormation relays from PutMetricAlarm for a bad
+// Metrics list (aws-cloudformation/cfn-lint#1944); what follows is trailwatch's (unverified).
 func (a *MetricAlarm) checkExpressions() error {
 	batch := make([]metricmath.Query, len(a.Metrics))
 	returned := -1
@@ -457,7 +466,7 @@ func (a *MetricAlarm) checkExpressions() error {
 		}
 		e, err := metricmath.Parse(q.Expression)
 		if err != nil {
-			return invalid(CodeValidationError, "The expression of Id %s in Metrics is not a valid metric math expression: %v.", q.Id, err)
+			return invalid(CodeValidationError, "Invalid metrics list: the expression of Id %s in Metrics is not a valid metric math expression: %v.", q.Id, err)
 		}
 		batch[i].Expr = e
 	}
@@ -467,16 +476,16 @@ func (a *MetricAlarm) checkExpressions() error {
 	var qe *metricmath.QueryError
 	switch {
 	case errors.As(err, &unknown):
-		return invalid(CodeValidationError, "The expression of Id %s in Metrics refers to %s, which is not the Id of any element of Metrics.", unknown.ID, unknown.Ref)
+		return invalid(CodeValidationError, "Invalid metrics list: the expression of Id %s in Metrics refers to %s, which is not the Id of any element of Metrics.", unknown.ID, unknown.Ref)
 	case errors.As(err, &cycle):
-		return invalid(CodeValidationError, "The expressions in Metrics depend on each other in a cycle: %s.", strings.Join(cycle.Path, " -> "))
+		return invalid(CodeValidationError, "Invalid metrics list: the expressions in Metrics depend on each other in a cycle: %s.", strings.Join(cycle.Path, " -> "))
 	case errors.As(err, &qe):
-		return invalid(CodeValidationError, "Error in the expression of Id %s in Metrics: %v.", a.Metrics[qe.Index].Id, qe.Err)
+		return invalid(CodeValidationError, "Invalid metrics list: error in the expression of Id %s in Metrics: %v.", a.Metrics[qe.Index].Id, qe.Err)
 	case err != nil:
-		return invalid(CodeValidationError, "Invalid Metrics: %v.", err)
+		return invalid(CodeValidationError, "Invalid metrics list: %v.", err)
 	}
 	if returned >= 0 && kinds[returned] != metricmath.KindSeries {
-		return invalid(CodeValidationError, "The expression of Id %s returns an array of time series, but an alarm watches a single time series.", a.Metrics[returned].Id)
+		return invalid(CodeValidationError, "Invalid metrics list: the expression of Id %s returns an array of time series, but an alarm watches a single time series.", a.Metrics[returned].Id)
 	}
 	return nil
 }

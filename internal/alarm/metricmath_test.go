@@ -141,7 +141,7 @@ func TestAnomalyBandAlarmRefused(t *testing.T) {
 		{Id: "ad1", Expression: "ANOMALY_DETECTION_BAND(m1, 2)", ReturnData: &no},
 	}
 	err := a.Validate()
-	if err == nil || err.Error() != "ValidationError: Error in the expression of Id ad1 in Metrics: The function ANOMALY_DETECTION_BAND is not supported by trailwatch: it needs CloudWatch anomaly detection models at position 1." {
+	if err == nil || err.Error() != "ValidationError: Invalid metrics list: error in the expression of Id ad1 in Metrics: The function ANOMALY_DETECTION_BAND is not supported by trailwatch: it needs CloudWatch anomaly detection models at position 1." {
 		t.Errorf("anomaly band: %v", err)
 	}
 }

@@ -237,7 +237,7 @@ func TestMetricMathAlarmOverQuery(t *testing.T) {
 	}
 	st, body := put("bad", "m1*", false)
 	if st != 400 || !strings.Contains(body, "<Code>ValidationError</Code>") ||
-		!strings.Contains(body, "<Message>The expression of Id e1 in Metrics is not a valid metric math expression: Unexpected end of expression at position 4.</Message>") {
+		!strings.Contains(body, "<Message>Invalid metrics list: the expression of Id e1 in Metrics is not a valid metric math expression: Unexpected end of expression at position 4.</Message>") {
 		t.Errorf("bad expression: %d %s", st, body)
 	}
 	if st, body := put("stat", "m1*2", true); st != 200 {
