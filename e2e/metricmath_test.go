@@ -99,14 +99,16 @@ func TestMetricMathSDK(t *testing.T) {
 	}
 }
 
-// TestMetricMathCLI runs GetMetricData with an expression through each installed aws CLI.
+// TestMetricMathCLI runs GetMetricData with an expression through each installed aws CLI (one
+// server, one metric per CLI).
 func TestMetricMathCLI(t *testing.T) {
+	s := startServer(t, "")
+	at := time.Now().UTC().Truncate(time.Minute)
 	for _, major := range []string{"v2", "v1"} {
 		t.Run(major, func(t *testing.T) {
 			c := findCLI(t, major)
-			s := startServer(t, "")
-			at := time.Now().UTC().Truncate(time.Minute)
-			c.run(t, s, "cloudwatch", "put-metric-data", "--namespace", "App", "--metric-name", "Errors", "--value", "3",
+			metric := "Errors" + major
+			c.run(t, s, "cloudwatch", "put-metric-data", "--namespace", "App", "--metric-name", metric, "--value", "3",
 				"--timestamp", at.Format(time.RFC3339))
 			var out struct {
 				MetricDataResults []struct {
@@ -116,7 +118,7 @@ func TestMetricMathCLI(t *testing.T) {
 			}
 			decode(t, c.run(t, s, "cloudwatch", "get-metric-data",
 				"--start-time", at.Add(-5*time.Minute).Format(time.RFC3339), "--end-time", at.Add(time.Minute).Format(time.RFC3339),
-				"--metric-data-queries", `[{"Id":"m1","MetricStat":{"Metric":{"Namespace":"App","MetricName":"Errors"},"Period":60,"Stat":"Sum"},"ReturnData":false},`+
+				"--metric-data-queries", `[{"Id":"m1","MetricStat":{"Metric":{"Namespace":"App","MetricName":"`+metric+`"},"Period":60,"Stat":"Sum"},"ReturnData":false},`+
 					`{"Id":"e1","Expression":"IF(m1 > 2, m1 * 10, 0)"}]`), &out)
 			if len(out.MetricDataResults) != 1 || out.MetricDataResults[0].Id != "e1" || out.MetricDataResults[0].Label != "e1" ||
 				len(out.MetricDataResults[0].Values) != 1 || out.MetricDataResults[0].Values[0] != 30 {
