@@ -39,4 +39,7 @@
 //   - DAY is 1 (Monday) to 7 (Sunday); the time functions read timestamps in UTC.
 //   - SORT is stable, and a series without datapoints sorts last in either order.
 //   - The final value of an expression must be a series or an array; a scalar is an error.
+//   - The dense functions (TIME_SERIES, FILL, the time functions) build at most 1,000,000
+//     datapoints per series, and at most MaxDensePoints across the expressions of one request
+//     (Env.Budget): beyond, the expression is refused rather than exhausting memory. TestBudget.
 package metricmath

@@ -68,6 +68,11 @@ type Env struct {
 	Metrics func() []Series
 	// Search answers SEARCH(query, stat, period); nil refuses SEARCH (alarms cannot use it).
 	Search func(query, stat string, period int) ([]Series, error)
+	// Budget, when not nil, is how many datapoints the dense functions (TIME_SERIES, FILL, the
+	// time functions) may still create; it is shared by the expressions of one request, so that
+	// FILL(METRICS(), 0) over 500 long series cannot exhaust memory. Nil allows maxGrid per
+	// dense series.
+	Budget *int
 }
 
 // Result is an evaluated expression.
@@ -81,6 +86,10 @@ type Result struct {
 
 // maxGrid bounds the length of the dense series TIME_SERIES, FILL and the time functions build.
 const maxGrid = 1_000_000
+
+// MaxDensePoints is the Budget a caller gives the expressions of one request: ten times
+// GetMetricData's default MaxDatapoints (100,800), a decision.
+const MaxDensePoints = 1_008_000
 
 // Eval evaluates the expression in env. The final result must be a time series or an array of
 // time series [CWUG: "The final result of any math expression must be a single time series or
@@ -307,6 +316,12 @@ func (ev *evaluator) grid(pos, period int) ([]time.Time, error) {
 	n := int64(ev.env.End.Sub(ev.env.Start)+step-1) / int64(step)
 	if n > maxGrid {
 		return nil, errorf(pos, "The time range holds more than %d periods of %d seconds", maxGrid, period)
+	}
+	if b := ev.env.Budget; b != nil {
+		if n > int64(*b) {
+			return nil, errorf(pos, "The expressions of the request would create more than %d datapoints; shorten the time range or lengthen the period", MaxDensePoints)
+		}
+		*b -= int(n)
 	}
 	out := make([]time.Time, n)
 	for i := range out {

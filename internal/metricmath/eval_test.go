@@ -300,3 +300,26 @@ func TestSearchThroughEnv(t *testing.T) {
 		t.Errorf("search got %q, result %s", got, format(r.Value))
 	}
 }
+
+// The dense functions share the request's Budget: FILL(METRICS(), 0) of three series over five
+// periods needs 15 datapoints.
+func TestBudget(t *testing.T) {
+	e, err := Parse("FILL(METRICS(), 0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := testEnv()
+	b := 15
+	env.Budget = &b
+	if _, err := e.Eval(env); err != nil || b != 0 {
+		t.Fatalf("within budget: %v, %d left", err, b)
+	}
+	if _, err := e.Eval(env); err == nil || !strings.Contains(err.Error(), "would create more than 1008000 datapoints") {
+		t.Errorf("over budget: %v", err)
+	}
+	env.Budget = nil
+	env.End = env.Start.Add(2_000_000 * time.Minute)
+	if _, err := e.Eval(env); err == nil || !strings.Contains(err.Error(), "more than 1000000 periods of 60 seconds") {
+		t.Errorf("over the grid limit: %v", err)
+	}
+}

@@ -170,6 +170,7 @@ func (s *Service) evaluateQueries(ctx context.Context, scope Scope, queries []Me
 	if len(problems) > 0 {
 		return nil, validation("%s", strings.Join(problems, "\n"))
 	}
+	budget := metricmath.MaxDensePoints
 	for _, i := range order {
 		q := &queries[i]
 		e, err := metricmath.Parse(q.Expression)
@@ -182,7 +183,7 @@ func (s *Service) evaluateQueries(ctx context.Context, scope Scope, queries []Me
 			estart = end // too old for this period: the grid is empty
 		}
 		env := metricmath.Env{
-			Start: estart, End: end, Period: period,
+			Start: estart, End: end, Period: period, Budget: &budget,
 			Ref:     func(id string) (metricmath.Value, bool) { v, ok := values[id]; return v, ok },
 			Metrics: func() []metricmath.Series { return metricSeries },
 			Search: func(query, stat string, p int) ([]metricmath.Series, error) {
