@@ -1,6 +1,7 @@
 package metricmath
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -20,12 +21,10 @@ type SearchMetric struct {
 // exact; bare value: partial); terms combine with AND (also implied between terms), OR and NOT,
 // grouped by parentheses.
 //
-// Decisions (the guide describes partial matching by examples only): names and values are split
-// into tokens at every character that is not a letter or a digit and at case changes
-// ("CPUUtilization" gives "CPU", "Utilization"); a partial term matches a name or value when it
-// equals it ignoring case, or when its own tokens appear in the value's tokens in order and
-// contiguous ("CloudTrail" matches "CloudTrail/DefaultLogGroup", "cpu" matches "CPUUtilization"). A schema matches the metrics of that
-// namespace whose dimension names are exactly those listed.
+// Tokens and partial matches follow the guide's rules (tokens, partial). Decisions: a schema
+// matches the metrics of that namespace whose dimension names are exactly those listed (the
+// console's grouping); a comma may follow the schema, as in the guide's examples; exact
+// matches honour the guide's backslash escapes.
 type Search struct {
 	hasSchema  bool
 	namespace  string
@@ -56,7 +55,7 @@ func (n termNode) match(m *SearchMetric) bool {
 		if n.exact {
 			return s == n.value
 		}
-		return strings.EqualFold(s, n.value) || partial(s, n.value)
+		return partial(s, n.value)
 	}
 	switch n.prop {
 	case "":
@@ -82,9 +81,11 @@ func (n termNode) match(m *SearchMetric) bool {
 	return false
 }
 
-// tokens splits s at characters that are neither letters nor digits, between a lower-case letter
-// or digit and an upper-case letter, and before the last capital of a run followed by a
-// lower-case letter ("CPUUtilization": "CPU", "Utilization").
+// tokens splits s into CloudWatch's search tokens, case preserved [CWUG "CloudWatch search
+// expressions: Tokenization"]: non-alphanumeric characters delimit, an upper-case letter after a
+// lower-case one starts a token, as does the last capital of a run followed by a lower-case
+// letter ("SDBFailure": "SDB", "Failure"), and a run of digits is a token of its own
+// ("Project2-trial333": "Project", "2", "trial", "333").
 func tokens(s string) []string {
 	rs := []rune(s)
 	var out []string
@@ -97,10 +98,13 @@ func tokens(s string) []string {
 			}
 			continue
 		}
-		if start >= 0 && unicode.IsUpper(r) {
+		if start >= 0 {
 			prev := rs[i-1]
 			next := i+1 < len(rs) && unicode.IsLower(rs[i+1])
-			if unicode.IsLower(prev) || unicode.IsDigit(prev) || unicode.IsUpper(prev) && next {
+			switch {
+			case unicode.IsDigit(r) != unicode.IsDigit(prev),
+				unicode.IsUpper(r) && unicode.IsLower(prev),
+				unicode.IsUpper(r) && unicode.IsUpper(prev) && next:
 				out = append(out, string(rs[start:i]))
 				start = i
 			}
@@ -115,26 +119,38 @@ func tokens(s string) []string {
 	return out
 }
 
-// partial reports whether the tokens of term appear, in order and contiguous, among the tokens of
-// s, ignoring case.
+// partial reports whether a partial-match term finds s [CWUG "CloudWatch search expressions:
+// Partial matches" and "Non-alphanumeric characters"]. The term's parts between non-alphanumeric
+// characters must each match ("network-errors" finds "NetworkErrors2"). A part matches s's whole
+// alphanumeric form ignoring case ("customcount1" finds "CustomCount1"); a part that is one token
+// also matches one token of s, ignoring case ("count" and "COUNT" find "CustomCount1"); a part of
+// several tokens is a composite
+// and matches consecutive tokens of s with the same case ("CustomCount" and "Count1" find
+// "CustomCount1"; "customcount", "count1" and "couNT" do not).
 func partial(s, term string) bool {
-	have, want := tokens(s), tokens(term)
-	if len(want) == 0 {
+	have := tokens(s)
+	whole := strings.ToLower(strings.Join(have, ""))
+	parts := strings.FieldsFunc(term, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	if len(parts) == 0 {
 		return false
 	}
-	for i := 0; i+len(want) <= len(have); i++ {
-		ok := true
-		for j := range want {
-			if !strings.EqualFold(have[i+j], want[j]) {
-				ok = false
-				break
+	for _, part := range parts {
+		want := tokens(part)
+		found := strings.EqualFold(part, whole) // the whole-string token, e.g. "customcount1"
+		if len(want) == 1 {
+			for _, h := range have {
+				found = found || strings.EqualFold(h, part)
+			}
+		} else {
+			for i := 0; i+len(want) <= len(have) && !found; i++ {
+				found = slices.Equal(have[i:i+len(want)], want)
 			}
 		}
-		if ok {
-			return true
+		if !found {
+			return false
 		}
 	}
-	return false
+	return true
 }
 
 // Match reports whether the metric is found by the search.
@@ -162,8 +178,15 @@ func (s *Search) Match(m SearchMetric) bool {
 // match.
 func (s *Search) Namespace() string { return s.namespace }
 
+// MaxSearchLength is the guide's limit: "The maximum search expression query size is 1024
+// characters".
+const MaxSearchLength = 1024
+
 // ParseSearch parses a search expression; its errors are *Error with 0-based offsets into q.
 func ParseSearch(q string) (*Search, error) {
+	if len(q) > MaxSearchLength {
+		return nil, errorf(0, "The search expression is longer than %d characters", MaxSearchLength)
+	}
 	s := &Search{}
 	rest := q
 	off := 0
@@ -190,6 +213,10 @@ func ParseSearch(q string) (*Search, error) {
 		}
 		off += end + 1
 		rest = rest[end+1:]
+		if t := strings.TrimLeft(rest, " \t"); strings.HasPrefix(t, ",") {
+			off += len(rest) - len(t) + 1
+			rest = t[1:]
+		}
 	}
 	toks, err := lexSearch(rest, off)
 	if err != nil {
@@ -225,13 +252,22 @@ func lexSearch(s string, off int) ([]searchTok, error) {
 	i := 0
 	word := func() (string, bool, error) { // a bare word or a quoted string at i
 		if i < len(s) && s[i] == '"' {
-			j := strings.IndexByte(s[i+1:], '"')
-			if j < 0 {
-				return "", false, errorf(off+i, "Unterminated quoted string in the search expression")
+			// "the following characters must be escaped with a backslash: " \ ( )"
+			var b strings.Builder
+			for j := i + 1; j < len(s); j++ {
+				switch c := s[j]; {
+				case c == '\\' && j+1 < len(s):
+					j++
+					b.WriteByte(s[j])
+				case c == '"':
+					w := b.String()
+					i = j + 1
+					return w, true, nil
+				default:
+					b.WriteByte(c)
+				}
 			}
-			w := s[i+1 : i+1+j]
-			i += j + 2
-			return w, true, nil
+			return "", false, errorf(off+i, "Unterminated quoted string in the search expression")
 		}
 		j := i
 		for j < len(s) && !strings.ContainsRune(" \t()=\"", rune(s[j])) {

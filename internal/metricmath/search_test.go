@@ -1,6 +1,9 @@
 package metricmath
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestSearchMatch(t *testing.T) {
 	cpu := SearchMetric{Namespace: "AWS/EC2", MetricName: "CPUUtilization", Dimensions: [][2]string{{"InstanceId", "i-1234"}}}
@@ -91,4 +94,72 @@ func FuzzParseSearch(f *testing.F) {
 		}
 		s.Match(SearchMetric{Namespace: "AWS/EC2", MetricName: "CPUUtilization", Dimensions: [][2]string{{"InstanceId", "i-1"}}})
 	})
+}
+
+// The tokenization table of [CWUG "CloudWatch search expressions: Tokenization"].
+func TestSearchTokens(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		want string
+	}{
+		{"CustomCount1", "Custom Count 1"},
+		{"SDBFailure", "SDB Failure"},
+		{"Project2-trial333", "Project 2 trial 333"},
+		{"Network-Errors_2", "Network Errors 2"},
+		{"CPUUtilization", "CPU Utilization"},
+		{"i-0abc12", "i 0 abc 12"},
+		{"", ""},
+	} {
+		if got := strings.Join(tokens(tc.s), " "); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.s, got, tc.want)
+		}
+	}
+}
+
+// The partial and exact match examples of [CWUG "CloudWatch search expressions: Partial
+// matches", "Exact matches" and "Non-alphanumeric characters"].
+func TestSearchGuideExamples(t *testing.T) {
+	custom := SearchMetric{Namespace: "MyNamespace", MetricName: "CustomCount1"}
+	netA := SearchMetric{Namespace: "App", MetricName: "Network-Errors-2"}
+	netB := SearchMetric{Namespace: "App", MetricName: "NetworkErrors2"}
+	special := SearchMetric{Namespace: "My Namespace", MetricName: `Europe\France Traffic(Network)`, Dimensions: [][2]string{{"Dimension@Name", "x"}}}
+	for _, tc := range []struct {
+		q    string
+		m    SearchMetric
+		want bool
+	}{
+		{"count", custom, true},
+		{"Count", custom, true},
+		{"COUNT", custom, true},
+		{"couNT", custom, false},
+		{"CustomCount", custom, true},
+		{"Count1", custom, true},
+		{"customcount", custom, false},
+		{"count1", custom, false},
+		{"customcount1", custom, true},
+		{`{MyNamespace}, "CustomCount1"`, custom, true},
+		{`{MyNamespace}, "customcount1"`, custom, false},
+		{`{MyNamespace}, "Custom"`, custom, false},
+		{"network/errors", netA, true},
+		{"network+errors", netB, true},
+		{"network-errors", netA, true},
+		{"Network_Errors", netB, true},
+		{`"Network-Errors-2"`, netA, true},
+		{`"Network_Errors_2"`, netA, false},
+		{`{"My Namespace", "Dimension@Name"}, "Europe\\France Traffic\(Network\)"`, special, true},
+		{`NOT Namespace=AWS`, custom, true},
+		{`(Custom OR Network) AND MetricName=Count`, custom, true},
+	} {
+		s, err := ParseSearch(tc.q)
+		if err != nil {
+			t.Errorf("%s: %v", tc.q, err)
+			continue
+		}
+		if got := s.Match(tc.m); got != tc.want {
+			t.Errorf("%s on %s: %v, want %v", tc.q, tc.m.MetricName, got, tc.want)
+		}
+	}
+	if _, err := ParseSearch(strings.Repeat("a ", 513)); err == nil || !strings.Contains(err.Error(), "longer than 1024") {
+		t.Errorf("long search: %v", err)
+	}
 }
