@@ -8,13 +8,13 @@ import (
 	"github.com/trailwatch/trailwatch/internal/metricmath"
 )
 
-// MaxSearchResults is the most time series one SEARCH returns (a decision in the spirit of
-// CloudWatch's limit on search results; the User Guide documents 500 for graphs).
+// MaxSearchResults is the most time series one SEARCH returns: the User Guide's "A graph can
+// display as many as 500 time series" (search-expression-syntax), applied to one search.
 const MaxSearchResults = 500
 
 // search answers SEARCH(query, stat, period) over the scope's metrics that reported data in the
-// past two weeks (the metrics ListMetrics lists, as the User Guide says of search: it finds
-// "metrics that have reported data within the past two weeks"). Each found metric becomes one
+// past two weeks, the metrics ListMetrics lists (a decision: search draws on the same metric
+// catalogue as the console's metric browser). Each found metric becomes one
 // series, in ListMetrics order, labelled "<MetricName> <dimension values in name order>" (a
 // decision; AWS's default search labels were not found in any recorded answer).
 func (s *Service) search(ctx context.Context, scope Scope, query, stat string, period int, startFor func(int) (time.Time, bool), end time.Time) ([]metricmath.Series, error) {
