@@ -161,7 +161,7 @@ func (ev *evaluator) eval(n node) (Value, error) {
 	case *callNode:
 		fn, ok := lookup(n.name)
 		if !ok {
-			if svc, refused := refused[n.name]; refused {
+			if svc, refused := refusedService(n.name); refused {
 				return Value{}, errorf(n.pos, "The function %s is not supported by trailwatch: it needs %s", n.name, svc)
 			}
 			return Value{}, errorf(n.pos, "Unknown function %s", n.name)

@@ -240,6 +240,8 @@ func TestEvalErrors(t *testing.T) {
 		{"DB_PERF_INSIGHTS(\"RDS\", \"db-1\", \"os.cpu\")", "The function DB_PERF_INSIGHTS is not supported by trailwatch: it needs Amazon RDS Performance Insights at position 1"},
 		{"AVG(1)", "Argument 1 of AVG must be a time series or an array of time series, not a scalar at position 5"},
 		{"ABS()", "The function ABS takes 1 argument, not 0 at position 1"},
+		{"METRICS('a', 'b')", "The function METRICS takes 0 or 1 arguments, not 2 at position 1"},
+		{"SLICE(METRICS())", "The function SLICE takes 2 or 3 arguments, not 1 at position 1"},
 		{"FILL(gappy)", "The function FILL takes 2 arguments, not 1 at position 1"},
 		{"FILL(gappy, METRICS())", "Argument 2 of FILL must be a scalar or a time series, not an array of time series at position 13"},
 		{"SORT(METRICS(), STDDEV, ASC)", "Argument 2 of SORT must be AVG, MIN, MAX or SUM at position 17"},

@@ -10,14 +10,22 @@ import (
 
 type function func(ev *evaluator, c *callNode) (Value, error)
 
-// refused are the documented functions that read another AWS service, which trailwatch does not
-// have; each names that service in its error.
-var refused = map[string]string{
-	"ANOMALY_DETECTION_BAND": "CloudWatch anomaly detection models",
-	"INSIGHT_RULE_METRIC":    "CloudWatch Contributor Insights rules",
-	"LAMBDA":                 "AWS Lambda",
-	"SERVICE_QUOTA":          "Service Quotas",
-	"DB_PERF_INSIGHTS":       "Amazon RDS Performance Insights",
+// refusedService names the AWS service a documented function reads, for the functions trailwatch
+// refuses because it does not have that service.
+func refusedService(name string) (string, bool) {
+	switch name {
+	case "ANOMALY_DETECTION_BAND":
+		return "CloudWatch anomaly detection models", true
+	case "INSIGHT_RULE_METRIC":
+		return "CloudWatch Contributor Insights rules", true
+	case "LAMBDA":
+		return "AWS Lambda", true
+	case "SERVICE_QUOTA":
+		return "Service Quotas", true
+	case "DB_PERF_INSIGHTS":
+		return "Amazon RDS Performance Insights", true
+	}
+	return "", false
 }
 
 // lookup returns the function of that name among every function of [CWUG "Functions supported
@@ -97,28 +105,31 @@ func lookup(name string) (function, bool) {
 }
 
 func arity(c *callNode, lo, hi int) error {
-	if len(c.args) < lo || len(c.args) > hi {
-		want := ""
-		switch {
-		case lo == hi:
-			want = plural(lo)
-		default:
-			want = plural(lo) + " to " + plural(hi)
-		}
-		return errorf(c.pos, "The function %s takes %s, not %d", c.name, want, len(c.args))
+	if len(c.args) >= lo && len(c.args) <= hi {
+		return nil
 	}
-	return nil
+	want := strconv.Itoa(lo) + " arguments"
+	switch {
+	case lo == hi && lo == 1:
+		want = "1 argument"
+	case hi == lo+1:
+		want = strconv.Itoa(lo) + " or " + strconv.Itoa(hi) + " arguments"
+	case hi > lo:
+		want = strconv.Itoa(lo) + " to " + strconv.Itoa(hi) + " arguments"
+	}
+	return errorf(c.pos, "The function %s takes %s, not %d", c.name, want, len(c.args))
 }
 
-func plural(n int) string {
-	switch n {
-	case 1:
-		return "1 argument"
+// String names the kind as the error messages do.
+func (k Kind) String() string {
+	switch k {
+	case KindScalar:
+		return "a scalar"
+	case KindSeries:
+		return "a time series"
 	}
-	return strconv.Itoa(n) + " arguments"
+	return "an array of time series"
 }
-
-var kindNames = map[Kind]string{KindScalar: "a scalar", KindSeries: "a time series", KindArray: "an array of time series"}
 
 func (ev *evaluator) arg(c *callNode, i int, kinds ...Kind) (Value, error) {
 	v, err := ev.eval(c.args[i])
@@ -128,9 +139,9 @@ func (ev *evaluator) arg(c *callNode, i int, kinds ...Kind) (Value, error) {
 	if !slices.Contains(kinds, v.Kind) {
 		names := make([]string, len(kinds))
 		for j, k := range kinds {
-			names[j] = kindNames[k]
+			names[j] = k.String()
 		}
-		return Value{}, errorf(c.args[i].position(), "Argument %d of %s must be %s, not %s", i+1, c.name, strings.Join(names, " or "), kindNames[v.Kind])
+		return Value{}, errorf(c.args[i].position(), "Argument %d of %s must be %s, not %s", i+1, c.name, strings.Join(names, " or "), v.Kind)
 	}
 	return v, nil
 }

@@ -16,12 +16,14 @@ type Message struct {
 	Value string
 }
 
-// ArithmeticError is the message CloudWatch adds to an expression's result whose datapoints were
-// dropped for not being finite (division by zero, LOG of 0): recorded in GetMetricData responses
-// quoted by grafana's cloudwatch tests and cloudwatch client tests ("One or more data-points have
-// been dropped due to non-numeric values (NaN, -Infinite, +Infinite)").
-var ArithmeticError = Message{Code: "ArithmeticError",
-	Value: "One or more data-points have been dropped due to non-numeric values (NaN, -Infinite, +Infinite)"}
+// The message CloudWatch adds to an expression's result whose datapoints were dropped for not
+// being finite (division by zero, LOG of 0), as recorded in GetMetricData responses quoted by
+// grafana's CloudWatch tests ("One or more data-points have been dropped due to non-numeric
+// values (NaN, -Infinite, +Infinite)").
+const (
+	CodeArithmeticError    = "ArithmeticError"
+	ArithmeticErrorMessage = "One or more data-points have been dropped due to non-numeric values (NaN, -Infinite, +Infinite)"
+)
 
 // QuerySeries is the evaluated answer to one MetricDataQuery: one series for a metric or an
 // expression producing a time series, any number for an expression producing an array (each
@@ -201,7 +203,7 @@ func (s *Service) evaluateQueries(ctx context.Context, scope Scope, queries []Me
 			qs.Labels = append(qs.Labels, expressionLabel(q, res.Value.Kind, sr))
 		}
 		if res.Dropped {
-			qs.Messages = append(qs.Messages, ArithmeticError)
+			qs.Messages = append(qs.Messages, Message{Code: CodeArithmeticError, Value: ArithmeticErrorMessage})
 		}
 	}
 	return out, nil
