@@ -9,7 +9,8 @@
 // MetricSource, with an injected clock. Each evaluation:
 //
 //  1. asks the alarm for Range(now) and fetches the metric with StatisticName and PeriodSeconds in
-//     buckets starting at the range start, as []Datapoint;
+//     buckets starting at the range start, as []Datapoint (for an alarm on a metric math
+//     expression, the expression's datapoints over the range, from MetricSource.QuerySeries);
 //  2. calls Evaluate(alarm, points, currentState, now);
 //  3. if result.Changed(currentState), writes in one Store.Apply the new state, its
 //     StateUpdateHistory item and (when ActionsEnabled) one outbox Action per action of the new
