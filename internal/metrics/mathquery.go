@@ -144,12 +144,13 @@ func (s *Service) evaluateQueries(ctx context.Context, scope Scope, queries []Me
 	out := make([]QuerySeries, len(queries))
 	values := map[string]metricmath.Value{}
 	var metricSeries []metricmath.Series
+	used := usedQueries(queries)
 	for i := range queries {
 		q := &queries[i]
 		out[i].ID = q.ID
 		ms := q.MetricStat
-		if ms == nil {
-			continue
+		if ms == nil || !used[q.ID] && q.ReturnData != nil && !*q.ReturnData {
+			continue // a hidden metric no expression reads is not fetched
 		}
 		period := int(*ms.Period)
 		sr := metricmath.Series{ID: q.ID, Label: metricLabel(q), Period: period}
@@ -207,6 +208,30 @@ func (s *Service) evaluateQueries(ctx context.Context, scope Scope, queries []Me
 		}
 	}
 	return out, nil
+}
+
+// usedQueries returns the Ids the request's expressions read: the Ids they name, and every
+// query's when one calls METRICS().
+func usedQueries(queries []MetricDataQuery) map[string]bool {
+	used := map[string]bool{}
+	for i := range queries {
+		if queries[i].Expression == "" || isInsightsQuery(queries[i].Expression) {
+			continue
+		}
+		e, err := metricmath.Parse(queries[i].Expression)
+		if err != nil {
+			continue
+		}
+		for _, r := range e.Refs() {
+			used[r] = true
+		}
+		if e.UsesFunction("METRICS") {
+			for j := range queries {
+				used[queries[j].ID] = true
+			}
+		}
+	}
+	return used
 }
 
 // expressionLabel is the label of one series of an expression's result. A single time series is

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trailwatch/trailwatch/internal/metrics"
 )
@@ -159,5 +160,40 @@ func TestQuerySeries(t *testing.T) {
 	}
 	if g := strings.Join(got, " | "); g != "m1: 26=2 27=3 28=4 29=5 | m2: 27=10 28=10 29=10 | e1: 27=0.3 28=0.4 29=0.5" {
 		t.Errorf("got %s", g)
+	}
+}
+
+// countingStore counts the aggregate queries that reach the store.
+type countingStore struct {
+	metrics.Store
+	queries int
+}
+
+func (c *countingStore) QueryAggregates(ctx context.Context, scope metrics.Scope, m metrics.Metric, start, end time.Time) ([]metrics.Aggregate, error) {
+	c.queries++
+	return c.Store.QueryAggregates(ctx, scope, m, start, end)
+}
+
+// A hidden metric query that no expression reads is not fetched; one that METRICS() reads is.
+func TestGetMetricDataFetchesOnlyWhatIsRead(t *testing.T) {
+	_, mem := newService(t)
+	store := &countingStore{Store: mem}
+	svc := metrics.NewService(store, func() time.Time { return now })
+	for _, tc := range []struct {
+		queries []metrics.MetricDataQuery
+		want    int
+	}{
+		{[]metrics.MetricDataQuery{mq("m1", "Errors", "", false), mq("m2", "Requests", "", false), eq("e1", "m1*2", "")}, 1},
+		{[]metrics.MetricDataQuery{mq("m1", "Errors", "", false), mq("m2", "Requests", "", false), eq("e1", "SUM(METRICS())", "")}, 2},
+		{[]metrics.MetricDataQuery{mq("m1", "Errors", "", false), mq("m2", "Requests", "", true)}, 1},
+	} {
+		store.queries = 0
+		if _, err := svc.GetMetricData(context.Background(), scope, metrics.GetMetricDataInput{
+			StartTime: at(minute(-6)), EndTime: at(minute(0)), MetricDataQueries: tc.queries}); err != nil {
+			t.Fatal(err)
+		}
+		if store.queries != tc.want {
+			t.Errorf("%d store queries, want %d", store.queries, tc.want)
+		}
 	}
 }
