@@ -235,7 +235,8 @@ type GetMetricDataInput struct {
 type MetricDataQuery struct {
 	ID         string
 	Expression string
-	// Label names the result; empty means the metric name.
+	// Label names the result; empty means the metric name, or an expression's Id (see
+	// expressionLabel).
 	Label      string
 	MetricStat *MetricStat
 	// Period is an expression's period (see exprPeriod); MetricStat queries use their own.
