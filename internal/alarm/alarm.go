@@ -1,12 +1,15 @@
 package alarm
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/trailwatch/trailwatch/internal/metricmath"
 	"github.com/trailwatch/trailwatch/internal/metrics"
 )
 
@@ -72,6 +75,17 @@ type MetricStat struct {
 // returns reports whether the query returns data (ReturnData defaults to true).
 func (q MetricDataQuery) returns() bool { return q.ReturnData == nil || *q.ReturnData }
 
+// WatchesExpression reports whether the alarm watches a metric math expression: its query that
+// returns data is an Expression.
+func (a *MetricAlarm) WatchesExpression() bool {
+	for _, q := range a.Metrics {
+		if q.returns() {
+			return q.Expression != ""
+		}
+	}
+	return false
+}
+
 // N returns EvaluationPeriods, or 0 when unset.
 func (a *MetricAlarm) N() int {
 	if a.EvaluationPeriods == nil {
@@ -101,7 +115,8 @@ func (a *MetricAlarm) Treatment() string {
 }
 
 // PeriodSeconds returns the period of the evaluated series: Period, or the period of the query
-// that returns data for a Metrics alarm.
+// that returns data for a Metrics alarm (for an expression without Period, the shortest period of
+// the list's metrics).
 func (a *MetricAlarm) PeriodSeconds() int {
 	if a.Period != nil {
 		return int(*a.Period)
@@ -117,12 +132,15 @@ func (a *MetricAlarm) PeriodSeconds() int {
 			return int(*q.Period)
 		}
 	}
+	// An expression without Period has the shortest period of the list's metrics, as
+	// GetMetricData gives it (metrics' exprPeriod).
+	p := 0
 	for _, q := range a.Metrics {
-		if q.MetricStat != nil {
-			return int(q.MetricStat.Period)
+		if q.MetricStat != nil && (p == 0 || int(q.MetricStat.Period) < p) {
+			p = int(q.MetricStat.Period)
 		}
 	}
-	return 0
+	return p
 }
 
 // StatisticName returns the statistic the caller must fetch datapoints with: Statistic,
@@ -141,6 +159,9 @@ func (a *MetricAlarm) StatisticName() string {
 	}
 	return ""
 }
+
+// metricIDPattern is the pattern of MetricDataQuery.Id in the API model.
+var metricIDPattern = regexp.MustCompile(`^[a-z][a-zA-Z0-9_]*$`)
 
 // validStatistics is the Statistic enum in the order AWS prints it in constraint messages
 // (unverified: Java set order; the model order is SampleCount, Average, Sum, Minimum, Maximum).
@@ -388,11 +409,15 @@ func (a *MetricAlarm) validateQueries() error {
 		return invalid(CodeValidationError, "The maximum number of metrics in a metric math alarm is 20.")
 	}
 	returning := 0
-	var returned MetricDataQuery
 	ids := map[string]bool{}
 	for _, q := range a.Metrics {
 		if q.Id == "" {
 			return invalid(CodeValidationError, "Id must not be null")
+		}
+		if !metricIDPattern.MatchString(q.Id) {
+			// [CWUG]: the Id "must start with a lowercase letter"; cfn-lint#1944 records AWS's
+			// "Invalid metrics list" for an Id that does not.
+			return invalid(CodeValidationError, "Invalid metrics list: the Id %s must start with a lower-case letter and hold only letters, digits and underscores.", q.Id)
 		}
 		if ids[q.Id] {
 			return invalid(CodeValidationError, "The value %s for parameter Metrics.Id is not unique.", q.Id)
@@ -406,21 +431,61 @@ func (a *MetricAlarm) validateQueries() error {
 				return err
 			}
 		}
+		if q.Expression != "" && q.Period != nil {
+			if err := validPeriod(int(*q.Period)); err != nil {
+				return err
+			}
+		}
 		if q.returns() {
 			returning++
-			returned = q
 		}
 	}
 	if returning != 1 {
 		return invalid(CodeValidationError, "Exactly one element of the metrics list should return data.")
 	}
-	if returned.Expression != "" {
-		// The alarm watches the query that returns data (MetricDataQuery.ReturnData: "When used
-		// in PutMetricAlarm, specify true for the one expression result to use as the alarm";
-		// omitted means true, so a lone query returns). trailwatch does not evaluate metric math
-		// yet: accepting such an alarm would leave it evaluating no data for ever, so it is
-		// refused. Expressions that only feed nothing (ReturnData false) are harmless.
-		return invalid(CodeValidationError, "Metric math expressions in alarms are not supported yet: the query that returns data (Id %s) must be a MetricStat, not an Expression.", returned.Id)
+	return a.checkExpressions()
+}
+
+// checkExpressions checks the expressions of a Metrics alarm before any data exists
+// (metricmath.Check): each parses, names only Ids of the list, takes part in no cycle and calls
+// its functions correctly, SEARCH is refused ([CWUG "using-metric-math": "You can't create an
+// alarm based on a SEARCH expression"]), and the query that returns data produces one time
+// series ("an alarm based on a math expression can watch only one time series"). The texts start
+// with "Invalid metrics list", the error CloudFormation relays from PutMetricAlarm for a bad
+// Metrics list (aws-cloudformation/cfn-lint#1944); what follows is trailwatch's (unverified).
+func (a *MetricAlarm) checkExpressions() error {
+	batch := make([]metricmath.Query, len(a.Metrics))
+	returned := -1
+	for i, q := range a.Metrics {
+		batch[i].ID = q.Id
+		if q.returns() {
+			returned = i
+		}
+		if q.Expression == "" {
+			continue
+		}
+		e, err := metricmath.Parse(q.Expression)
+		if err != nil {
+			return invalid(CodeValidationError, "Invalid metrics list: the expression of Id %s in Metrics is not a valid metric math expression: %v.", q.Id, err)
+		}
+		batch[i].Expr = e
+	}
+	kinds, err := metricmath.Check(batch)
+	var unknown *metricmath.UnknownRefError
+	var cycle *metricmath.CycleError
+	var qe *metricmath.QueryError
+	switch {
+	case errors.As(err, &unknown):
+		return invalid(CodeValidationError, "Invalid metrics list: the expression of Id %s in Metrics refers to %s, which is not the Id of any element of Metrics.", unknown.ID, unknown.Ref)
+	case errors.As(err, &cycle):
+		return invalid(CodeValidationError, "Invalid metrics list: the expressions in Metrics depend on each other in a cycle: %s.", strings.Join(cycle.Path, " -> "))
+	case errors.As(err, &qe):
+		return invalid(CodeValidationError, "Invalid metrics list: error in the expression of Id %s in Metrics: %v.", a.Metrics[qe.Index].Id, qe.Err)
+	case err != nil:
+		return invalid(CodeValidationError, "Invalid metrics list: %v.", err)
+	}
+	if returned >= 0 && kinds[returned] != metricmath.KindSeries {
+		return invalid(CodeValidationError, "Invalid metrics list: the expression of Id %s returns an array of time series, but an alarm watches a single time series.", a.Metrics[returned].Id)
 	}
 	return nil
 }

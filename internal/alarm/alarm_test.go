@@ -75,24 +75,43 @@ func TestValidate(t *testing.T) {
 				{Id: "e1", Expression: "m1*2"},
 			}
 		}, CodeValidationError, "Exactly one element of the metrics list should return data."},
-		{"math: the returned query is an expression (not evaluated yet)", func(a *MetricAlarm) {
+		// Metric math alarms (issue 18): the expressions are checked before any data exists.
+		{"math: an Id not starting with a lower-case letter", func(a *MetricAlarm) {
 			a.MetricName, a.Namespace, a.Period, a.Statistic = "", "", nil, ""
-			a.Metrics = []MetricDataQuery{
-				{Id: "m1", ReturnData: ptr(false), MetricStat: &MetricStat{Namespace: "n", MetricName: "m", Period: 60, Stat: StatSum}},
-				{Id: "e1", Expression: "m1*2", ReturnData: ptr(true)},
-			}
-		}, CodeValidationError, "Metric math expressions in alarms are not supported yet: the query that returns data (Id e1) must be a MetricStat, not an Expression."},
-		{"math: a lone expression returns by default", func(a *MetricAlarm) {
+			a.Metrics = []MetricDataQuery{{Id: "5xxErrors", MetricStat: &MetricStat{Namespace: "n", MetricName: "m", Period: 60, Stat: StatSum}}}
+		}, CodeValidationError, "Invalid metrics list: the Id 5xxErrors must start with a lower-case letter and hold only letters, digits and underscores."},
+		{"math: an expression's period", func(a *MetricAlarm) {
 			a.MetricName, a.Namespace, a.Period, a.Statistic = "", "", nil, ""
-			a.Metrics = []MetricDataQuery{{Id: "e1", Expression: "TIME_SERIES(1)", Period: ptr(int32(60))}}
-		}, CodeValidationError, "Metric math expressions in alarms are not supported yet: the query that returns data (Id e1) must be a MetricStat, not an Expression."},
-		{"math: ReturnData omitted on the expression, false on the metric", func(a *MetricAlarm) {
+			a.Metrics = []MetricDataQuery{{Id: "e1", Expression: "TIME_SERIES(1)", Period: ptr(int32(45))}}
+		}, CodeValidationError, "Period must be 10, 20, 30 or a multiple of 60"},
+		{"math: the returned expression does not parse", func(a *MetricAlarm) {
 			a.MetricName, a.Namespace, a.Period, a.Statistic = "", "", nil, ""
-			a.Metrics = []MetricDataQuery{
-				{Id: "e1", Expression: "m1*2"},
-				{Id: "m1", ReturnData: ptr(false), MetricStat: &MetricStat{Namespace: "n", MetricName: "m", Period: 60, Stat: StatSum}},
-			}
-		}, CodeValidationError, "Metric math expressions in alarms are not supported yet: the query that returns data (Id e1) must be a MetricStat, not an Expression."},
+			a.Metrics = []MetricDataQuery{{Id: "m1", ReturnData: ptr(false), MetricStat: &MetricStat{Namespace: "n", MetricName: "m", Period: 60, Stat: StatSum}}, {Id: "e1", Expression: "m1*"}}
+		}, CodeValidationError, "Invalid metrics list: the expression of Id e1 in Metrics is not a valid metric math expression: Unexpected end of expression at position 4."},
+		{"math: an expression names an unknown Id", func(a *MetricAlarm) {
+			a.MetricName, a.Namespace, a.Period, a.Statistic = "", "", nil, ""
+			a.Metrics = []MetricDataQuery{{Id: "m1", ReturnData: ptr(false), MetricStat: &MetricStat{Namespace: "n", MetricName: "m", Period: 60, Stat: StatSum}}, {Id: "e1", Expression: "m1/m2"}}
+		}, CodeValidationError, "Invalid metrics list: the expression of Id e1 in Metrics refers to m2, which is not the Id of any element of Metrics."},
+		{"math: expressions in a cycle", func(a *MetricAlarm) {
+			a.MetricName, a.Namespace, a.Period, a.Statistic = "", "", nil, ""
+			a.Metrics = []MetricDataQuery{{Id: "e2", ReturnData: ptr(false), Expression: "e1+1"}, {Id: "e1", Expression: "e2*2"}}
+		}, CodeValidationError, "Invalid metrics list: the expressions in Metrics depend on each other in a cycle: e2 -> e1 -> e2."},
+		{"math: SEARCH", func(a *MetricAlarm) {
+			a.MetricName, a.Namespace, a.Period, a.Statistic = "", "", nil, ""
+			a.Metrics = []MetricDataQuery{{Id: "e1", Expression: "SUM(SEARCH('{n} m', 'Sum', 60))", Period: ptr(int32(60))}}
+		}, CodeValidationError, "Invalid metrics list: error in the expression of Id e1 in Metrics: SEARCH cannot be used here: an alarm watches one time series, and a search returns an array at position 5."},
+		{"math: a function of another service", func(a *MetricAlarm) {
+			a.MetricName, a.Namespace, a.Period, a.Statistic = "", "", nil, ""
+			a.Metrics = []MetricDataQuery{{Id: "m1", ReturnData: ptr(false), MetricStat: &MetricStat{Namespace: "n", MetricName: "m", Period: 60, Stat: StatSum}}, {Id: "e1", Expression: "SERVICE_QUOTA(m1)"}}
+		}, CodeValidationError, "Invalid metrics list: error in the expression of Id e1 in Metrics: The function SERVICE_QUOTA is not supported by trailwatch: it needs Service Quotas at position 1."},
+		{"math: a scalar result", func(a *MetricAlarm) {
+			a.MetricName, a.Namespace, a.Period, a.Statistic = "", "", nil, ""
+			a.Metrics = []MetricDataQuery{{Id: "m1", ReturnData: ptr(false), MetricStat: &MetricStat{Namespace: "n", MetricName: "m", Period: 60, Stat: StatSum}}, {Id: "e1", Expression: "MAX(m1)"}}
+		}, CodeValidationError, "Invalid metrics list: error in the expression of Id e1 in Metrics: The expression produces a scalar; its result must be a time series or an array of time series at position 1."},
+		{"math: an array result", func(a *MetricAlarm) {
+			a.MetricName, a.Namespace, a.Period, a.Statistic = "", "", nil, ""
+			a.Metrics = []MetricDataQuery{{Id: "m1", ReturnData: ptr(false), MetricStat: &MetricStat{Namespace: "n", MetricName: "m", Period: 60, Stat: StatSum}}, {Id: "e1", Expression: "METRICS()*2"}}
+		}, CodeValidationError, "Invalid metrics list: the expression of Id e1 returns an array of time series, but an alarm watches a single time series."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := cisRootAlarm()

@@ -9,7 +9,8 @@
 // MetricSource, with an injected clock. Each evaluation:
 //
 //  1. asks the alarm for Range(now) and fetches the metric with StatisticName and PeriodSeconds in
-//     buckets starting at the range start, as []Datapoint;
+//     buckets starting at the range start, as []Datapoint (for an alarm on a metric math
+//     expression, the expression's datapoints over the range, from MetricSource.QuerySeries);
 //  2. calls Evaluate(alarm, points, currentState, now);
 //  3. if result.Changed(currentState), writes in one Store.Apply the new state, its
 //     StateUpdateHistory item and (when ActionsEnabled) one outbox Action per action of the new
@@ -68,7 +69,8 @@
 //   - Sum counts as monotone for EvaluateEarly only when the caller vouches that no sample is
 //     negative. TestEvaluateEarly.
 //   - Anomaly-detection operators validate but are never evaluated (Retained), since the band
-//     model is out of scope.
+//     model is out of scope; an ANOMALY_DETECTION_BAND expression in Metrics is refused at
+//     PutMetricAlarm, like every function that needs another AWS service (metricmath).
 //   - Known conflicts with captures, accepted: one 2024 capture (period 300, queryDate
 //     20:50:27) shows a 20:44 bucket, i.e. a window ending a minute before the query, and one
 //     2021 capture lists only the newest of two evaluated datapoints in evaluatedDatapoints. We
@@ -122,13 +124,15 @@
 //   - A metric proven to have no datapoint from a window start on (the query reaches 2 h 10 min
 //     past the window, beyond the future limit of PutMetricData and PutLogEvents) is not queried
 //     again until a hook reports data for it: idle alarms cost no I/O.
-//   - Metric math is not evaluated yet. PutMetricAlarm refuses, with a ValidationError saying so,
-//     an alarm whose returned query (ReturnData true, or the only query when ReturnData is
-//     omitted) is an Expression: accepted, it would be judged on no data for ever and never alarm
-//     (or alarm on nothing with breaching). A Metrics list whose returned query is a MetricStat
-//     is accepted and evaluated like the single-metric form (though never early). A metric-math
-//     alarm stored by an earlier version is loaded and described but not evaluated: it keeps its
-//     state. TestMetricMathAlarmRefused, TestStoredMetricMathAlarmKeepsState.
+//   - An alarm whose returned query is a metric math expression (issue 18) is validated at
+//     PutMetricAlarm by metricmath.Check (the expressions parse, name only Ids of the list, form
+//     no cycle, use no SEARCH and no function of another service, and the returned one produces
+//     a single time series) and evaluated exactly like a metric alarm (missing data, M of N,
+//     reasons) on the datapoints metrics.Service.QuerySeries computes for its range, the path
+//     GetMetricData takes. It is evaluated in the regular rounds only, never early (a Metrics
+//     alarm's outcome is never final early, see EvaluateEarly). Its StateReasonData lists the
+//     expression's values without sampleCount. TestMetricMathAlarmEvaluated,
+//     TestMetricMathAlarmMissingData, TestValidate ("math: ...").
 //   - DeleteAlarms ignores names that do not exist, as CloudWatch does
 //     (panther-labs/panther#925, aws-cloudformation/cloudformation-cli#456).
 //   - DescribeAlarms pages metric alarms then composite alarms, each by name, 50 per page by

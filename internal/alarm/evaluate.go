@@ -297,7 +297,8 @@ func (a *MetricAlarm) reason(w window, state State, breaching int) string {
 
 // reasonData builds the StateReasonData JSON [§1.9]: evaluated datapoints newest first (missing
 // ones without value), recentDatapoints oldest first, startDate only when a real datapoint was
-// evaluated, unit only when the alarm has one, statistic absent for Metrics alarms.
+// evaluated, unit only when the alarm has one, statistic absent for Metrics alarms, and no
+// sampleCount for an alarm on an expression (a decision: an expression's value has none).
 func (a *MetricAlarm) reasonData(w window, now time.Time) string {
 	o := newObject().str("version", "1.0").str("queryDate", javaTime(now))
 	if len(w.selected) > 0 {
@@ -324,7 +325,11 @@ func (a *MetricAlarm) reasonData(w window, now time.Time) string {
 	items := make([]string, len(evaluated))
 	for i, s := range evaluated {
 		e := newObject().str("timestamp", javaTime(s.start))
-		if s.point != nil {
+		switch {
+		case s.point == nil:
+		case a.WatchesExpression():
+			e.num("value", s.point.Value) // an expression has no sample count
+		default:
 			e.num("sampleCount", s.point.SampleCount).num("value", s.point.Value)
 		}
 		items[i] = e.String()

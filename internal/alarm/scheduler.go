@@ -208,9 +208,9 @@ func (s *Service) evaluate(ctx context.Context, e *entry, now time.Time, early b
 		return false, nil
 	}
 	a := rec.Metric
-	if _, ok := alarmMetric(a); !ok {
-		// A metric-math alarm stored before PutMetricAlarm refused them: its expression is not
-		// evaluated, so it keeps its state rather than being judged on no data.
+	if _, ok := alarmMetric(a); !ok && !a.WatchesExpression() {
+		// No query returns data (an alarm stored by a version that did not validate it): there
+		// is nothing to judge, so it keeps its state rather than being judged on no data.
 		e.mu.Unlock()
 		return false, nil
 	}
@@ -260,6 +260,10 @@ func (s *Service) evaluate(ctx context.Context, e *entry, now time.Time, early b
 // same period would make the early ALARM premature; metric-filter metrics never have one).
 func (s *Service) points(ctx context.Context, rec *Record, start, end time.Time) ([]Datapoint, bool, error) {
 	a := rec.Metric
+	if a.WatchesExpression() {
+		points, err := s.expressionPoints(ctx, rec, start, end)
+		return points, false, err
+	}
 	m, ok := alarmMetric(a)
 	if !ok {
 		return nil, false, nil
@@ -319,4 +323,38 @@ func (s *Service) points(ctx context.Context, rec *Record, start, end time.Time)
 		}
 	}
 	return out, nonNeg, nil
+}
+
+// expressionPoints evaluates the Metrics of an alarm that watches an expression over [start, end)
+// with metrics.Service.QuerySeries, GetMetricData's evaluation, and returns the datapoints of the
+// query that returns data. They carry no sample count: an expression has none.
+func (s *Service) expressionPoints(ctx context.Context, rec *Record, start, end time.Time) ([]Datapoint, error) {
+	a := rec.Metric
+	queries := make([]metrics.MetricDataQuery, len(a.Metrics))
+	returned := -1
+	for i, q := range a.Metrics {
+		mq := metrics.MetricDataQuery{ID: q.Id, Expression: q.Expression, Label: q.Label, ReturnData: q.ReturnData, Period: q.Period}
+		if ms := q.MetricStat; ms != nil {
+			p := ms.Period
+			mq.MetricStat = &metrics.MetricStat{Period: &p, Stat: ms.Stat, Unit: ms.Unit,
+				Metric: &metrics.Metric{Namespace: ms.Namespace, MetricName: ms.MetricName, Dimensions: ms.Dimensions}}
+		}
+		queries[i] = mq
+		if q.returns() {
+			returned = i
+		}
+	}
+	res, err := s.metrics.QuerySeries(ctx, metrics.Scope{AccountID: rec.Scope.AccountID, Region: rec.Scope.Region}, queries, start, end)
+	if err != nil {
+		return nil, err
+	}
+	if returned < 0 || len(res[returned].Series) != 1 {
+		return nil, fmt.Errorf("expression of alarm %q does not produce one time series", rec.Name)
+	}
+	pts := res[returned].Series[0].Points
+	out := make([]Datapoint, 0, len(pts))
+	for _, p := range pts {
+		out = append(out, Datapoint{Timestamp: p.Time, Value: p.Value})
+	}
+	return out, nil
 }

@@ -11,9 +11,12 @@ import (
 	"github.com/trailwatch/trailwatch/internal/metrics"
 )
 
-// MetricSource answers the aggregate queries of evaluations; *metrics.Service implements it.
+// MetricSource answers the queries of evaluations; *metrics.Service implements it. Aggregates
+// serves alarms on one metric; QuerySeries serves alarms on a metric math expression, through
+// the same evaluation as GetMetricData.
 type MetricSource interface {
 	Aggregates(ctx context.Context, scope metrics.Scope, q metrics.AggregateQuery) ([]metrics.Aggregate, error)
+	QuerySeries(ctx context.Context, scope metrics.Scope, queries []metrics.MetricDataQuery, start, end time.Time) ([]metrics.QuerySeries, error)
 }
 
 // Service implements the CloudWatch alarm operations and runs the scheduler (see Run). It keeps
@@ -93,7 +96,7 @@ func NewService(ctx context.Context, store Store, source MetricSource, now func(
 }
 
 // metricKey is the identity of the metric a metric alarm evaluates, "" for alarms that evaluate
-// none (math expressions).
+// none (math expressions, which are evaluated in the regular rounds only).
 func metricKey(scope Scope, a *MetricAlarm) string {
 	m, ok := alarmMetric(a)
 	if !ok {

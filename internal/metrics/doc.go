@@ -25,8 +25,15 @@
 //     holding its start.
 //   - The 1,440-datapoint limit counts a partial last period: ceil((EndTime-StartTime)/Period).
 //   - ListMetrics judges recency (two weeks, or PT3H) by the newest datapoint timestamp of a metric.
-//   - GetMetricData pages through the concatenation of its queries' datapoints; metric math and
-//     Metrics Insights expressions are refused with a ValidationError that says so.
+//   - GetMetricData pages through the concatenation of its queries' datapoints. Metric math
+//     expressions (package metricmath) are evaluated after the metric queries, in dependency
+//     order; an expression producing an array answers one result per series, all with its Id
+//     (labels: expressionLabel). An expression's period is its Period, else the shortest period
+//     of the request's metric queries, else 60. Bad expressions, unknown Ids and cycles are a
+//     ValidationError listing every problem; dropped non-finite datapoints add AWS's
+//     ArithmeticError message. Metrics Insights queries are refused with a ValidationError.
+//   - SEARCH finds the scope's metrics with data in the past two weeks, at most 500, each
+//     labelled "<MetricName> <dimension values>" (see search).
 //   - Error texts are AWS's where a real response was observed (each cited beside its code);
 //     elsewhere they follow CloudWatch's wording patterns and are marked unverified.
 package metrics

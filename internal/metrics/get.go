@@ -230,15 +230,16 @@ type GetMetricDataInput struct {
 	MaxDatapoints     *int32
 }
 
-// MetricDataQuery is one query of GetMetricData. Only MetricStat queries are supported; Expression
-// (metric math and Metrics Insights) is rejected with a ValidationError saying so.
+// MetricDataQuery is one query of GetMetricData: a MetricStat or a metric math Expression
+// (package metricmath); Metrics Insights queries are rejected with a ValidationError saying so.
 type MetricDataQuery struct {
 	ID         string
 	Expression string
-	// Label names the result; empty means the metric name.
+	// Label names the result; empty means the metric name, or an expression's Id (see
+	// expressionLabel).
 	Label      string
 	MetricStat *MetricStat
-	// Period applies to expressions only, so it is ignored.
+	// Period is an expression's period (see exprPeriod); MetricStat queries use their own.
 	Period *int32
 	// ReturnData false leaves the query's result out of the response.
 	ReturnData *bool
@@ -263,6 +264,9 @@ type MetricDataResult struct {
 	StatusCode string
 	Timestamps []time.Time
 	Values     []float64
+	// Messages are the result's notes, e.g. ArithmeticError for an expression that dropped
+	// datapoints.
+	Messages []Message
 }
 
 // GetMetricDataOutput is GetMetricData's response.
@@ -279,9 +283,11 @@ const (
 
 var metricIDPattern = regexp.MustCompile(`^[a-z][a-zA-Z0-9_]*$`)
 
-// GetMetricData answers MetricStat queries with the same period alignment as GetMetricStatistics.
-// Datapoints with no data are absent, as in CloudWatch; a percentile that cannot be computed (see
-// Aggregate.Value) leaves its period out.
+// GetMetricData answers MetricStat queries with the same period alignment as GetMetricStatistics,
+// then evaluates the metric math expressions in dependency order (evaluateQueries). Datapoints with
+// no data are absent, as in CloudWatch; a percentile that cannot be computed (see Aggregate.Value)
+// leaves its period out. An expression producing an array of time series answers one result per
+// series, all with the expression's Id.
 //
 // Pagination: the datapoints of all returned queries form one sequence (query order, each query's
 // points in ScanBy order, newest first by default); a page holds at most MaxDatapoints of them. A
@@ -328,49 +334,41 @@ func (s *Service) GetMetricData(ctx context.Context, scope Scope, in GetMetricDa
 		return GetMetricDataOutput{}, err
 	}
 
+	results, err := s.evaluateQueries(ctx, scope, in.MetricDataQueries, stats, start, end, true)
+	if err != nil {
+		return GetMetricDataOutput{}, err
+	}
 	type series struct {
-		q      *MetricDataQuery
-		ts     []time.Time
-		values []float64
+		id, label string
+		ts        []time.Time
+		values    []float64
+		messages  []Message
 	}
 	var all []series
-	now := s.now()
 	for i := range in.MetricDataQueries {
 		q := &in.MetricDataQueries[i]
 		if q.ReturnData != nil && !*q.ReturnData {
 			continue
 		}
-		ms := q.MetricStat
-		period := int(*ms.Period)
-		sr := series{q: q}
-		if aligned, ok := alignStart(start, now, period); ok {
-			buckets, err := s.buckets(ctx, scope, *ms.Metric, aligned, end, period, ms.Unit, false)
-			if err != nil {
-				return GetMetricDataOutput{}, err
+		for j, ms := range results[i].Series {
+			sr := series{id: q.ID, label: results[i].Labels[j], messages: results[i].Messages}
+			for _, p := range ms.Points {
+				sr.ts = append(sr.ts, p.Time)
+				sr.values = append(sr.values, p.Value)
 			}
-			for j := range buckets {
-				if v, ok := buckets[j].Value(stats[i]); ok {
-					sr.ts = append(sr.ts, buckets[j].Time)
-					sr.values = append(sr.values, v)
-				}
+			if !ascending {
+				slices.Reverse(sr.ts)
+				slices.Reverse(sr.values)
 			}
+			all = append(all, sr)
 		}
-		if !ascending {
-			slices.Reverse(sr.ts)
-			slices.Reverse(sr.values)
-		}
-		all = append(all, sr)
 	}
 
 	var out GetMetricDataOutput
 	pos, pageEnd := 0, offset+limit
 	for _, sr := range all {
-		label := sr.q.Label
-		if label == "" {
-			label = sr.q.MetricStat.Metric.MetricName
-		}
-		res := MetricDataResult{ID: sr.q.ID, Label: label, StatusCode: StatusComplete,
-			Timestamps: []time.Time{}, Values: []float64{}}
+		res := MetricDataResult{ID: sr.id, Label: sr.label, StatusCode: StatusComplete,
+			Timestamps: []time.Time{}, Values: []float64{}, Messages: sr.messages}
 		n := len(sr.ts)
 		lo, hi := max(offset-pos, 0), min(pageEnd-pos, n)
 		if lo < hi {
@@ -408,7 +406,7 @@ func validateQueries(queries []MetricDataQuery) ([]Stat, error) {
 		}
 		seen[q.ID] = true
 		if q.Expression != "" {
-			problems = append(problems, fmt.Sprintf("The parameter %s.Expression is not supported: trailwatch does not implement metric math or Metrics Insights queries yet; use MetricStat.", p))
+			problems = append(problems, expressionProblems(p, q)...)
 			continue
 		}
 		ms := q.MetricStat
@@ -440,6 +438,9 @@ func validateQueries(queries []MetricDataQuery) ([]Stat, error) {
 		if err := validateUnit(ms.Unit, sp+".Unit"); err != nil {
 			problems = append(problems, err.(*Error).Message)
 		}
+	}
+	if len(problems) == 0 {
+		problems = orderProblems(queries)
 	}
 	if len(problems) > 0 {
 		return nil, validation("%s", strings.Join(problems, "\n"))

@@ -525,8 +525,8 @@ func TestGetMetricDataValidation(t *testing.T) {
 		}, "ValidationError", "The value 5xx_error for parameter MetricDataQueries.member.1.Id is not matching the expected pattern ^[a-z][a-zA-Z0-9_]*$.\n" +
 			"The value Upper for parameter MetricDataQueries.member.2.Id is not matching the expected pattern ^[a-z][a-zA-Z0-9_]*$."},
 		{"duplicate id", []metrics.MetricDataQuery{good, good}, "ValidationError", "The value a for parameter MetricDataQueries.member.2.Id is duplicated."},
-		{"expression", []metrics.MetricDataQuery{{ID: "e", Expression: "m1 * 2"}}, "ValidationError",
-			"The parameter MetricDataQueries.member.1.Expression is not supported: trailwatch does not implement metric math or Metrics Insights queries yet; use MetricStat."},
+		{"expression naming no query", []metrics.MetricDataQuery{{ID: "e", Expression: "m1 * 2"}}, "ValidationError",
+			"The expression of MetricDataQueries.member.1 (Id e) refers to m1, which is not the Id of any query of the request."},
 		{"no metric stat", []metrics.MetricDataQuery{{ID: "e"}}, "ValidationError", "The parameter MetricDataQueries.member.1.MetricStat is required."},
 		{"bad stat", []metrics.MetricDataQuery{{ID: "a", MetricStat: &metrics.MetricStat{Metric: m, Period: i32(60), Stat: "tm99"}}}, "ValidationError",
 			"The value for parameter MetricDataQueries.member.1.MetricStat.Stat is not a valid statistic."},

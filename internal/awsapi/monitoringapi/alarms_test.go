@@ -212,9 +212,11 @@ func TestSDKPutMetricDataTriggersAlarm(t *testing.T) {
 // TestMetricMathAlarmRefused: metric math is not evaluated yet, so PutMetricAlarm (awsQuery, as the
 // aws CLI sends it) answers a ValidationError for an alarm whose returned query is an expression and
 // stores nothing; the same Metrics list returning its MetricStat is accepted.
-func TestMetricMathAlarmRefused(t *testing.T) {
+// PutMetricAlarm over awsQuery accepts an alarm watching a metric math expression (issue 18 lifted
+// the refusal) and refuses a bad expression with a ValidationError.
+func TestMetricMathAlarmOverQuery(t *testing.T) {
 	base := newAlarmEnv(t)
-	put := func(name string, returnStat bool) (int, string) {
+	put := func(name, expr string, returnStat bool) (int, string) {
 		form := url.Values{"Action": {"PutMetricAlarm"}, "Version": {"2010-08-01"}, "AlarmName": {name},
 			"EvaluationPeriods": {"1"}, "Threshold": {"1"}, "ComparisonOperator": {"GreaterThanOrEqualToThreshold"},
 			"Metrics.member.1.Id":                           {"m1"},
@@ -224,23 +226,27 @@ func TestMetricMathAlarmRefused(t *testing.T) {
 			"Metrics.member.1.MetricStat.Stat":              {"Sum"},
 			"Metrics.member.1.ReturnData":                   {strconv.FormatBool(returnStat)},
 			"Metrics.member.2.Id":                           {"e1"},
-			"Metrics.member.2.Expression":                   {"m1*2"},
+			"Metrics.member.2.Expression":                   {expr},
 			"Metrics.member.2.ReturnData":                   {strconv.FormatBool(!returnStat)},
 		}
 		st, _, body := send(t, base, "application/x-www-form-urlencoded; charset=utf-8", nil, form.Encode())
 		return st, body
 	}
-	st, body := put("math", false)
-	if st != 400 || !strings.Contains(body, "<Code>ValidationError</Code>") ||
-		!strings.Contains(body, "<Message>Metric math expressions in alarms are not supported yet: the query that returns data (Id e1) must be a MetricStat, not an Expression.</Message>") {
+	if st, body := put("math", "m1*2", false); st != 200 {
 		t.Errorf("returned expression: %d %s", st, body)
 	}
-	if st, body := put("stat", true); st != 200 {
+	st, body := put("bad", "m1*", false)
+	if st != 400 || !strings.Contains(body, "<Code>ValidationError</Code>") ||
+		!strings.Contains(body, "<Message>Invalid metrics list: the expression of Id e1 in Metrics is not a valid metric math expression: Unexpected end of expression at position 4.</Message>") {
+		t.Errorf("bad expression: %d %s", st, body)
+	}
+	if st, body := put("stat", "m1*2", true); st != 200 {
 		t.Errorf("returned MetricStat: %d %s", st, body)
 	}
 	form := url.Values{"Action": {"DescribeAlarms"}, "Version": {"2010-08-01"}}
 	st, _, body = send(t, base, "application/x-www-form-urlencoded; charset=utf-8", nil, form.Encode())
-	if st != 200 || strings.Contains(body, "<AlarmName>math</AlarmName>") || !strings.Contains(body, "<AlarmName>stat</AlarmName>") {
+	if st != 200 || strings.Contains(body, "<AlarmName>bad</AlarmName>") || !strings.Contains(body, "<AlarmName>math</AlarmName>") ||
+		!strings.Contains(body, "<AlarmName>stat</AlarmName>") || !strings.Contains(body, "<Expression>m1*2</Expression>") {
 		t.Errorf("DescribeAlarms: %d %s", st, body)
 	}
 }

@@ -266,6 +266,9 @@ func (h handlers) getMetricData(ctx context.Context, in *GetMetricDataInput) (*G
 		if mr.Values == nil {
 			mr.Values = []float64{}
 		}
+		for _, m := range r.Messages {
+			mr.Messages = append(mr.Messages, MessageData{Code: optional(m.Code), Value: optional(m.Value)})
+		}
 		out.MetricDataResults = append(out.MetricDataResults, mr)
 	}
 	return out, nil

@@ -266,8 +266,8 @@ func TestSDKMetricsErrors(t *testing.T) {
 	}
 
 	_, err = cw.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{StartTime: aws.Time(now.Add(-time.Hour)), EndTime: aws.Time(now),
-		MetricDataQueries: []cwtypes.MetricDataQuery{{Id: aws.String("m1"), Expression: aws.String("SUM(METRICS())")}}})
-	if c, m := apiError(t, err); c != "ValidationError" || !strings.Contains(m, "not implement metric math") {
+		MetricDataQueries: []cwtypes.MetricDataQuery{{Id: aws.String("m1"), Expression: aws.String("SUM(METRICS()")}}})
+	if c, m := apiError(t, err); c != "ValidationError" || !strings.Contains(m, "is not a valid metric math expression") {
 		t.Errorf("expression: %s %q", c, m)
 	}
 
