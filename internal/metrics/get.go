@@ -263,6 +263,15 @@ type MetricDataResult struct {
 	StatusCode string
 	Timestamps []time.Time
 	Values     []float64
+	// Messages says more about the data returned (for example MessageMultipleUnits); nil when
+	// there is nothing to say, and then the member is not sent.
+	Messages []MessageData
+}
+
+// MessageData is one message of a result: a code and a text.
+type MessageData struct {
+	Code  string
+	Value string
 }
 
 // GetMetricDataOutput is GetMetricData's response.
@@ -329,9 +338,10 @@ func (s *Service) GetMetricData(ctx context.Context, scope Scope, in GetMetricDa
 	}
 
 	type series struct {
-		q      *MetricDataQuery
-		ts     []time.Time
-		values []float64
+		q        *MetricDataQuery
+		ts       []time.Time
+		values   []float64
+		messages []MessageData
 	}
 	var all []series
 	now := s.now()
@@ -344,9 +354,13 @@ func (s *Service) GetMetricData(ctx context.Context, scope Scope, in GetMetricDa
 		period := int(*ms.Period)
 		sr := series{q: q}
 		if aligned, ok := alignStart(start, now, period); ok {
-			buckets, err := s.buckets(ctx, scope, *ms.Metric, aligned, end, period, ms.Unit, false)
+			// Without a Unit the data of each unit stays apart and one unit is picked (pickUnit).
+			buckets, err := s.buckets(ctx, scope, *ms.Metric, aligned, end, period, ms.Unit, ms.Unit == "")
 			if err != nil {
 				return GetMetricDataOutput{}, err
+			}
+			if ms.Unit == "" {
+				buckets, sr.messages = pickUnit(buckets)
 			}
 			for j := range buckets {
 				if v, ok := buckets[j].Value(stats[i]); ok {
@@ -363,14 +377,11 @@ func (s *Service) GetMetricData(ctx context.Context, scope Scope, in GetMetricDa
 	}
 
 	var out GetMetricDataOutput
+	labels := defaultLabels(in.MetricDataQueries)
 	pos, pageEnd := 0, offset+limit
 	for _, sr := range all {
-		label := sr.q.Label
-		if label == "" {
-			label = sr.q.MetricStat.Metric.MetricName
-		}
-		res := MetricDataResult{ID: sr.q.ID, Label: label, StatusCode: StatusComplete,
-			Timestamps: []time.Time{}, Values: []float64{}}
+		res := MetricDataResult{ID: sr.q.ID, Label: labels[sr.q.ID], StatusCode: StatusComplete,
+			Timestamps: []time.Time{}, Values: []float64{}, Messages: sr.messages}
 		n := len(sr.ts)
 		lo, hi := max(offset-pos, 0), min(pageEnd-pos, n)
 		if lo < hi {
