@@ -81,7 +81,11 @@ func TestGetMetricDataDefaultLabels(t *testing.T) {
 			func() metrics.MetricDataQuery { q := query(labelQuery{"Maximum", 60, ""}); q.Label = "peak"; return q }()},
 			"result_Sum_60_[metric1 Sum]: 109 | result_Maximum_60_[peak]: 100"},
 		{"decision: a query that returns no data still counts", []metrics.MetricDataQuery{query(labelQuery{"Sum", 60, ""}),
-			func() metrics.MetricDataQuery { q := query(labelQuery{"Maximum", 60, ""}); q.ReturnData = new(bool); return q }()},
+			func() metrics.MetricDataQuery {
+				q := query(labelQuery{"Maximum", 60, ""})
+				q.ReturnData = new(bool)
+				return q
+			}()},
 			"result_Sum_60_[metric1 Sum]: 109"},
 	}
 	for _, tt := range tests {
