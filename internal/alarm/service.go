@@ -505,7 +505,15 @@ func (s *Service) SetAlarmState(ctx context.Context, scope Scope, name string, r
 		e.mu.Unlock()
 		return nil
 	}
-	err = s.transition(ctx, e, rec, Result{State: state, Reason: req.StateReason, ReasonData: req.StateReasonData}, s.now(), time.Time{}, nil)
+	now := s.now()
+	res := Result{State: state, Reason: req.StateReason, ReasonData: req.StateReasonData}
+	if rec.Metric != nil {
+		// The forced state holds until the regular round at the next minute boundary, for every
+		// period: a 10-second alarm's rounds in between see the same minute data and would undo
+		// it within seconds (TestSubMinuteSetAlarmStateHolds).
+		res.heldUntil = now.Truncate(time.Minute).Add(time.Minute)
+	}
+	err = s.transition(ctx, e, rec, res, now, time.Time{}, nil)
 	e.mu.Unlock()
 	if err != nil {
 		return err
@@ -523,6 +531,7 @@ func (s *Service) transition(ctx context.Context, e *entry, old *Record, res Res
 		r.DecidedThrough = through
 	}
 	r.State, r.Reason, r.ReasonData = res.State, res.Reason, res.ReasonData
+	r.HeldUntil = res.heldUntil
 	r.StateUpdated, r.StateTransitioned = now, now
 	if old.State == StateAlarm {
 		r.LeftAlarm = now

@@ -46,6 +46,10 @@ type Record struct {
 	// restart, in the minute of an early transition) must not undo it: AWS made that
 	// evaluation before the transition.
 	DecidedThrough time.Time `json:",omitempty"`
+	// HeldUntil is set by SetAlarmState on a metric alarm: regular evaluations before this
+	// instant (the next minute boundary) keep the forced state; an early evaluation that is final
+	// may still end it. Any transition clears it.
+	HeldUntil time.Time `json:",omitempty"`
 	// LeftAlarm is when the alarm last left ALARM (zero if never): a suppressor's
 	// ExtensionPeriod runs from it.
 	LeftAlarm time.Time `json:",omitempty"`
