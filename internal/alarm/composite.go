@@ -115,6 +115,7 @@ func CompositeMessage(t CompositeTransition) string {
 		str("Region", RegionName(t.Region)).
 		str("AlarmArn", AlarmARN(t.Region, t.AccountID, t.AlarmName)).
 		str("OldStateValue", t.OldState.String()).
+		boolean("ActionExecutedAfterMuteWindow", false).
 		strs("OKActions", nonNil(t.OKActions)).
 		strs("AlarmActions", nonNil(t.AlarmActions)).
 		strs("InsufficientDataActions", nonNil(t.InsufficientDataActions)).
