@@ -163,6 +163,13 @@
 //     an unquoted name is one blank-free token; errors are "Error in AlarmRule [Unsupported token
 //     '<t>' at char <0-based offset>[, must be: '<x>']]" as observed; the limit messages are ours.
 //     TestParseRule, TestParseRuleErrors, TestParseRuleLimits, FuzzParseRule.
+//   - Creation: the composite starts in INSUFFICIENT_DATA and its rule is evaluated at once
+//     ("was created and its alarm rule evaluates to …", as in AWS's EventBridge example). Going to
+//     OK then runs no OK actions: AWS's recorded answers (issue 18's replay) show no notification
+//     for a composite created OK, although PutCompositeAlarm's reference says "Any actions
+//     associated with the new state are then executed". Going to ALARM at creation does run the
+//     ALARM actions, as documented: an alarm condition present when the composite is created is
+//     not lost. TestCompositeCreationNotifications.
 //   - A child alarm that no longer exists counts as INSUFFICIENT_DATA.
 //   - triggeringAlarms lists the child whose transition caused the evaluation, or all children
 //     (in rule order) for creation and update. TestCompositeReasons.

@@ -30,6 +30,9 @@ type Result struct {
 	Retained bool
 	// heldUntil is the HeldUntil of the record the result produces (SetAlarmState only).
 	heldUntil time.Time
+	// silent records the transition without running the new state's actions (a composite alarm
+	// created in OK).
+	silent bool
 }
 
 // Changed reports whether applying r to an alarm in state prev is a state transition, the only

@@ -541,7 +541,7 @@ func (s *Service) transition(ctx context.Context, e *entry, old *Record, res Res
 		StateSnapshot{Value: old.State, Reason: old.Reason, ReasonData: old.ReasonData},
 		StateSnapshot{Value: r.State, Reason: r.Reason, ReasonData: r.ReasonData})
 	change := Change{Put: []*Record{r}, History: []HistoryRecord{{r.Scope, item}}}
-	if r.ActionsEnabled() && len(r.actionsFor(r.State)) > 0 {
+	if r.ActionsEnabled() && len(r.actionsFor(r.State)) > 0 && !res.silent {
 		if sup, ok := s.suppression(r, now, now); ok && sup.Suppressed {
 			r.SuppressedBy, r.SuppressedReason, r.ActionsWaiting, r.WaitingFrom = sup.By, sup.Reason, true, old.State
 		} else {
@@ -687,6 +687,9 @@ func (s *Service) evaluateComposite(ctx context.Context, e *entry, cause Composi
 		return err
 	}
 	res := EvaluateComposite(CompositeInput{ARN: rec.ARN(), Rule: e.rule, Children: children, Cause: cause, Trigger: trigger})
+	// A composite created with its rule false leaves INSUFFICIENT_DATA for OK silently: the OK
+	// actions run from its first later transition to OK, not at creation (decision, see doc.go).
+	res.silent = cause == CauseCreated && res.State == StateOK
 	if !res.Changed(rec.State) {
 		err := s.releaseSuppressed(ctx, e, now)
 		e.mu.Unlock()
