@@ -63,7 +63,7 @@ func appendJSONFloat(b []byte, f float64, bits int) []byte {
 		return append(b, `"-Infinity"`...)
 	}
 	if bits == 64 {
-		return append(b, javafmt.Double(f)...)
+		return javafmt.AppendDouble(b, f)
 	}
 	abs := math.Abs(f)
 	format := byte('f')

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
+
+	"github.com/trailwatch/trailwatch/internal/javafmt"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
@@ -495,6 +498,23 @@ func TestJSONDoubles(t *testing.T) {
 		b, err := encodeJSON(&tt.in)
 		if err != nil || string(b) != tt.want {
 			t.Errorf("encodeJSON = %s, %v; want %s", b, err, tt.want)
+		}
+	}
+}
+
+// TestAppendEpochFastPath checks appendEpoch's integer fast path against the general one
+// (javafmt.AppendDouble of millis/1000) over the whole range it serves and at its edges.
+func TestAppendEpochFastPath(t *testing.T) {
+	ms := []int64{1e10, 1e10 + 1, 1e11, 1e12, 1e13, 1e14, 1e15 - 1, 1764183600000, 1764183600123, 1764183600100, 1764183600120, 9999999999999}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 200000 {
+		ms = append(ms, 1e10+r.Int64N(1e15-1e10))
+	}
+	for _, m := range ms {
+		tm := time.UnixMilli(m).UTC()
+		got := string(appendEpoch(nil, tm))
+		if want := string(javafmt.AppendDouble(nil, float64(m)/1000)); got != want {
+			t.Fatalf("appendEpoch(%d ms) = %s, want %s", m, got, want)
 		}
 	}
 }

@@ -69,7 +69,28 @@ func epochSeconds(f float64) (time.Time, error) {
 // seconds, "1.7641836E9" (recorded DynamoDB and CloudWatch answers carry
 // "CreationDateTime":1.562054355238E9). The number always has a fraction or an exponent.
 func appendEpoch(b []byte, t time.Time) []byte {
-	return append(b, javafmt.Double(epochOf(t))...)
+	ms := t.UnixMilli()
+	if ms < 1e10 || ms >= 1e15 {
+		return javafmt.AppendDouble(b, epochOf(t)) // before 1970-04-26 or after year 33658
+	}
+	// Fast path for every real timestamp: between 1e7 and 1e12 seconds Java prints scientific
+	// notation, and the shortest digits of ms/1000d are the millisecond digits without trailing
+	// zeros (13 to 15 significant digits, which a double tells apart), so the text is built from
+	// the integer directly. TestAppendEpochFastPath checks it against the general path.
+	var digits [16]byte
+	d := strconv.AppendInt(digits[:0], ms, 10)
+	exp := len(d) - 4 // digits of the whole seconds, minus one
+	for len(d) > 1 && d[len(d)-1] == '0' {
+		d = d[:len(d)-1]
+	}
+	b = append(b, d[0], '.')
+	if len(d) > 1 {
+		b = append(b, d[1:]...)
+	} else {
+		b = append(b, '0')
+	}
+	b = append(b, 'E')
+	return strconv.AppendInt(b, int64(exp), 10)
 }
 
 // epochOf is t's epoch seconds to the millisecond, computed as Java's millis / 1000d.
