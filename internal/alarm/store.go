@@ -13,10 +13,13 @@ type Scope struct {
 	Region    string
 }
 
-// Alarm types as DescribeAlarms and DescribeAlarmHistory spell them.
+// Alarm types as DescribeAlarms and DescribeAlarmHistory spell them. TypeLog (alarms on
+// CloudWatch Logs queries, in the model's AlarmType enum since 2025) is accepted as a filter and
+// matches nothing: trailwatch has no log alarms, and DescribeAlarms' LogAlarms list stays empty.
 const (
 	TypeMetric    = "MetricAlarm"
 	TypeComposite = "CompositeAlarm"
+	TypeLog       = "LogAlarm"
 )
 
 // Tag is one resource tag given at creation (Tags are ignored when an alarm is updated).
