@@ -95,9 +95,13 @@ type CompositeTransition struct {
 	TriggeringChildren                     []ChildState
 }
 
-// CompositeMessage is the SNS message of a composite alarm transition: the metric-alarm message
-// with Trigger replaced by AlarmRule and TriggeringChildren [§1.12, LS-CW-V2 snapshot-validated
-// shape; key order after OldStateValue unverified].
+// CompositeMessage is the SNS message of a composite alarm transition, in the member order of AWS's
+// documented schema ("Schema when a composite alarm changes state", CloudWatch user guide,
+// AlarmThatSendsEmail) and of real composite messages (2021 and 2022 captures): no
+// AlarmConfigurationUpdatedTimestamp and no Trigger; the three action lists before OldStateValue;
+// then AlarmRule and TriggeringChildren [§1.12]. ActionExecutedAfterMuteWindow (false: trailwatch
+// has no mute rules) follows OldStateValue as in current metric-alarm messages; its place in a
+// composite message is a decision, AWS shows none.
 func CompositeMessage(t CompositeTransition) string {
 	children := make([]string, len(t.TriggeringChildren))
 	for i, c := range t.TriggeringChildren {
@@ -108,16 +112,16 @@ func CompositeMessage(t CompositeTransition) string {
 		str("AlarmName", t.AlarmName).
 		strOrNull("AlarmDescription", t.AlarmDescription).
 		str("AWSAccountId", t.AccountID).
-		str("AlarmConfigurationUpdatedTimestamp", javaTime(t.ConfigUpdated)).
 		str("NewStateValue", t.NewState.String()).
 		str("NewStateReason", t.NewStateReason).
 		str("StateChangeTime", javaTime(t.StateChangeTime)).
 		str("Region", RegionName(t.Region)).
 		str("AlarmArn", AlarmARN(t.Region, t.AccountID, t.AlarmName)).
-		str("OldStateValue", t.OldState.String()).
 		strs("OKActions", nonNil(t.OKActions)).
 		strs("AlarmActions", nonNil(t.AlarmActions)).
 		strs("InsufficientDataActions", nonNil(t.InsufficientDataActions)).
+		str("OldStateValue", t.OldState.String()).
+		boolean("ActionExecutedAfterMuteWindow", false).
 		str("AlarmRule", t.AlarmRule).
 		raw("TriggeringChildren", "["+strings.Join(children, ",")+"]").
 		String()

@@ -1,6 +1,7 @@
 package alarm
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +69,38 @@ func TestCompositeMessage(t *testing.T) {
 	}
 	if strings.Contains(msg, `"Trigger"`) {
 		t.Errorf("composite message must not carry Trigger")
+	}
+	// Member order of AWS's documented composite schema and of the real 2022 message
+	// {"AlarmName",…,"AlarmArn","OKActions","AlarmActions","InsufficientDataActions","OldStateValue","AlarmRule","TriggeringChildren"}.
+	var keys []string
+	dec := json.NewDecoder(strings.NewReader(msg))
+	depth := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			break
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			if v == '{' || v == '[' {
+				depth++
+			} else {
+				depth--
+			}
+		case string:
+			if depth == 1 && dec.More() {
+				keys = append(keys, v)
+				var skip json.RawMessage
+				if err := dec.Decode(&skip); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	want := "AlarmName AlarmDescription AWSAccountId NewStateValue NewStateReason StateChangeTime Region AlarmArn " +
+		"OKActions AlarmActions InsufficientDataActions OldStateValue ActionExecutedAfterMuteWindow AlarmRule TriggeringChildren"
+	if got := strings.Join(keys, " "); got != want {
+		t.Errorf("members\n got %s\nwant %s", got, want)
 	}
 	golden(t, "message_composite.golden.json", msg+"\n")
 }

@@ -46,7 +46,8 @@ func decodeToken(t string) (string, error) {
 	return string(b), nil
 }
 
-var alarmTypes = []string{TypeComposite, TypeMetric}
+// alarmTypes is the AlarmType enum in the model's order, as validation messages print it.
+var alarmTypes = []string{TypeComposite, TypeMetric, TypeLog}
 
 // DescribeAlarms lists alarms of scope [§1.3]: without AlarmTypes only metric alarms;
 // ChildrenOfAlarmName / ParentsOfAlarmName exclude the other filters; MaxRecords 1..100 (default

@@ -37,7 +37,7 @@
 //   - Evaluation range (§6.1): RangeSize(N) = N + max(N/3, 2) periods, which gives the only
 //     documented value (5 for N=3) and LocalStack's approximation. TestEvaluationRange.
 //   - Window alignment: an evaluation at now uses periods ending at now truncated to the minute
-//     (10 s for periods below 60 s); each datapoint is stamped with its bucket start.
+//     (to the period for periods below 60 s); each datapoint is stamped with its bucket start.
 //     TestEvaluationTime.
 //   - Partial data with "missing"/"ignore" (§1.6 and awsdocs#129): the real datapoints decide —
 //     ALARM if M of them breach, OK as soon as one does not breach; when all breach but fewer than
@@ -118,9 +118,17 @@
 //     datapoint committed before a crash is found again, one that committed is not repeated
 //     (state, history item and actions are one transaction). TestRestartNeitherRepeatsNorMisses
 //     and e2e TestAlarmTransitionsSurviveKill.
-//   - SetAlarmState on a metric alarm holds until the next regular round (at most a minute; AWS
-//     says "often within seconds"), or an earlier final early evaluation.
-//     TestSetAlarmStateIsTemporary.
+//   - SetAlarmState on a metric alarm holds until the regular round at the next minute boundary
+//     (at most a minute; AWS says "often within seconds"), or an earlier final early evaluation,
+//     whatever the period: the rounds every 10 seconds of a sub-minute alarm see the same minute
+//     data and would undo it at once (Record.HeldUntil). TestSetAlarmStateIsTemporary,
+//     TestSubMinuteSetAlarmStateHolds.
+//   - Sub-minute alarms (10, 20, 30 s) watch minute data (every metric is kept per minute). Their
+//     windows end on multiples of the period, and their evaluation range always reaches back to
+//     the start of the minute in progress, so a datapoint put at any second of a minute is
+//     evaluated from the first period end after it until the minute ends; then the alarm lapses
+//     into missing data as PutMetricAlarm's reference says it "might often" (rangePeriods).
+//     TestSubMinuteAlarmEverySecond.
 //   - A metric proven to have no datapoint from a window start on (the query reaches 2 h 10 min
 //     past the window, beyond the future limit of PutMetricData and PutLogEvents) is not queried
 //     again until a hook reports data for it: idle alarms cost no I/O.
@@ -159,6 +167,13 @@
 //     an unquoted name is one blank-free token; errors are "Error in AlarmRule [Unsupported token
 //     '<t>' at char <0-based offset>[, must be: '<x>']]" as observed; the limit messages are ours.
 //     TestParseRule, TestParseRuleErrors, TestParseRuleLimits, FuzzParseRule.
+//   - Creation: the composite starts in INSUFFICIENT_DATA and its rule is evaluated at once
+//     ("was created and its alarm rule evaluates to …", as in AWS's EventBridge example). Going to
+//     OK then runs no OK actions: AWS's recorded answers (issue 18's replay) show no notification
+//     for a composite created OK, although PutCompositeAlarm's reference says "Any actions
+//     associated with the new state are then executed". Going to ALARM at creation does run the
+//     ALARM actions, as documented: an alarm condition present when the composite is created is
+//     not lost. TestCompositeCreationNotifications.
 //   - A child alarm that no longer exists counts as INSUFFICIENT_DATA.
 //   - triggeringAlarms lists the child whose transition caused the evaluation, or all children
 //     (in rule order) for creation and update. TestCompositeReasons.

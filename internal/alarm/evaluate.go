@@ -28,6 +28,11 @@ type Result struct {
 	// Retained reports that the evaluation decided nothing: TreatMissingData=ignore without
 	// enough data, premature-ALARM avoidance, or a percentile with too few samples.
 	Retained bool
+	// heldUntil is the HeldUntil of the record the result produces (SetAlarmState only).
+	heldUntil time.Time
+	// silent records the transition without running the new state's actions (a composite alarm
+	// created in OK).
+	silent bool
 }
 
 // Changed reports whether applying r to an alarm in state prev is a state transition, the only
@@ -35,13 +40,14 @@ type Result struct {
 func (r Result) Changed(prev State) bool { return !r.Retained && r.State != prev }
 
 // EvaluationTime returns the evaluation instant whose window a regular evaluation at now uses:
-// now truncated to the minute, or to 10 seconds for high-resolution periods (below 60 s), which
-// AWS evaluates every 10 seconds [CWUG "Evaluating an alarm"]. The newest bucket of the window
-// ends at this instant: a query at 18:50:37 with period 60 reports the 18:49:00 datapoint
-// [§1.4, SREBOT].
+// now truncated to the minute, or, for high-resolution periods (10, 20 or 30 s), which AWS
+// evaluates every 10 seconds [CWUG "Evaluating an alarm"], to the period, so that the periods
+// start where GetMetricData's do (at :00 and :30 for 30 s; a decision: the rounds every 10 s
+// between two period ends evaluate the same window). The newest bucket of the window ends at this
+// instant: a query at 18:50:37 with period 60 reports the 18:49:00 datapoint [§1.4, SREBOT].
 func (a *MetricAlarm) EvaluationTime(now time.Time) time.Time {
-	if a.PeriodSeconds() < 60 {
-		return now.Truncate(10 * time.Second)
+	if ps := a.PeriodSeconds(); ps > 0 && ps < 60 {
+		return now.Truncate(time.Duration(ps) * time.Second)
 	}
 	return now.Truncate(time.Minute)
 }
@@ -51,8 +57,8 @@ func (a *MetricAlarm) NextEvaluation(now time.Time) time.Time {
 	t := a.EvaluationTime(now)
 	if t.Before(now) {
 		step := time.Minute
-		if a.PeriodSeconds() < 60 {
-			step = 10 * time.Second
+		if ps := a.PeriodSeconds(); ps > 0 && ps < 60 {
+			step = time.Duration(ps) * time.Second
 		}
 		t = t.Add(step)
 	}
@@ -69,7 +75,35 @@ func RangeSize(n int) int { return n + max(n/3, 2) }
 func (a *MetricAlarm) Range(now time.Time) (start, end time.Time) {
 	end = a.EvaluationTime(now)
 	p := time.Duration(a.PeriodSeconds()) * time.Second
-	return end.Add(-time.Duration(RangeSize(a.N())) * p), end
+	return end.Add(-time.Duration(a.rangePeriods(end)) * p), end
+}
+
+// rangePeriods is the number of periods of the evaluation range ending at end: RangeSize(N), and,
+// for a period below a minute, as many more as reach back to the start of the newest minute that
+// began before end.
+//
+// Why (a decision; AWS documents only part of it): trailwatch keeps every metric at one-minute
+// resolution, so a 10-, 20- or 30-second alarm watches minute data. PutMetricAlarm's reference
+// says of such an alarm that it "still attempts to gather data at the period rate that you
+// specify" and "does not receive data for the attempts that do not correspond to a one-minute data
+// resolution, and the alarm might often lapse into INSUFFICIENT_DATA status": a minute's datapoint
+// lies in the period that starts at the minute, and the other periods of the minute are empty.
+// That period is complete only when the minute ends, though: a datapoint put at 12:00:45 belongs
+// to it, and a range of RangeSize(N) 10-second periods ending at 12:00:50 ([12:00:20, 12:00:50))
+// would never evaluate it. So the range of a sub-minute alarm always covers the minute in progress
+// at its end: each minute's datapoint is evaluated by every regular evaluation from the first
+// 10-second boundary after it arrives up to the next minute boundary, whatever second it arrived
+// at; after that the alarm sees that minute only as far as RangeSize(N) reaches, and lapses into
+// missing data as AWS says it might. TestSubMinuteAlarmEverySecond pins it.
+func (a *MetricAlarm) rangePeriods(end time.Time) int {
+	r := RangeSize(a.N())
+	ps := a.PeriodSeconds()
+	if ps <= 0 || ps >= 60 {
+		return r
+	}
+	p := time.Duration(ps) * time.Second
+	minute := end.Add(-time.Nanosecond).Truncate(time.Minute)
+	return max(r, int((end.Sub(minute)+p-1)/p))
 }
 
 // slot is one period of the evaluation range.
@@ -89,7 +123,7 @@ type window struct {
 
 func (a *MetricAlarm) layout(points []Datapoint, end time.Time) window {
 	p := time.Duration(a.PeriodSeconds()) * time.Second
-	r := RangeSize(a.N())
+	r := a.rangePeriods(end)
 	w := window{slots: make([]slot, r)}
 	for i := range w.slots {
 		w.slots[i] = slot{start: end.Add(-time.Duration(i+1) * p), age: i + 1}

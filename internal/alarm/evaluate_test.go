@@ -208,6 +208,19 @@ func TestEvaluationTime(t *testing.T) {
 	if got := hr.NextEvaluation(evalNow); !got.Equal(time.Date(2024, 3, 16, 12, 20, 40, 0, time.UTC)) {
 		t.Fatalf("high-resolution NextEvaluation = %v", got)
 	}
+	// Periods of 20 and 30 s end where GetMetricData's periods end, on multiples of the period.
+	for _, tt := range []struct {
+		period     int32
+		eval, next string
+	}{{20, "12:20:20", "12:20:40"}, {30, "12:20:30", "12:21:00"}} {
+		hr.Period = ptr(tt.period)
+		if got := hr.EvaluationTime(evalNow).Format("15:04:05"); got != tt.eval {
+			t.Errorf("period %d: EvaluationTime = %s, want %s", tt.period, got, tt.eval)
+		}
+		if got := hr.NextEvaluation(evalNow).Format("15:04:05"); got != tt.next {
+			t.Errorf("period %d: NextEvaluation = %s, want %s", tt.period, got, tt.next)
+		}
+	}
 }
 
 // TestDynamoDBIgnoresMissing pins [CWUG]: AWS/DynamoDB alarms always ignore missing data.

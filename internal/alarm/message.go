@@ -78,7 +78,10 @@ func Subject(state State, alarmName, region string) string {
 // Message is the JSON document CloudWatch publishes to SNS on a metric alarm transition — what
 // HTTP, SQS, Lambda and email-json subscribers see as Message [§2.1, SREBOT]: fixed key order,
 // null AlarmDescription/Unit when unset, upper-case Trigger.Statistic, lower-case dimension keys,
-// DatapointsToAlarm only when set.
+// DatapointsToAlarm only when set. AWS's current messages (2026 recordings, §2.1) carry
+// "ActionExecutedAfterMuteWindow" after OldStateValue: true only for an action that ran when an
+// alarm mute rule's window ended (PutAlarmMuteRule: while a rule is active "their configured
+// actions ... are muted"). trailwatch has no mute rules, so it is always false.
 func Message(t Transition) string {
 	a := t.Alarm
 	o := newObject().
@@ -92,6 +95,7 @@ func Message(t Transition) string {
 		str("Region", RegionName(t.Region)).
 		str("AlarmArn", AlarmARN(t.Region, t.AccountID, a.AlarmName)).
 		str("OldStateValue", t.OldState.String()).
+		boolean("ActionExecutedAfterMuteWindow", false).
 		strs("OKActions", nonNil(a.OKActions)).
 		strs("AlarmActions", nonNil(a.AlarmActions)).
 		strs("InsufficientDataActions", nonNil(a.InsufficientDataActions)).

@@ -21,7 +21,8 @@ func sreBotAlarm() *MetricAlarm {
 }
 
 // TestMessageSREBot rebuilds the real notification of §2.1 byte for byte, from evaluation to
-// message.
+// message, with the one member AWS has added since that 2022 capture: "ActionExecutedAfterMuteWindow"
+// after OldStateValue, as AWS's 2026 recordings carry it (§2.1).
 func TestMessageSREBot(t *testing.T) {
 	a := sreBotAlarm()
 	now := at("2022-09-25T18:50:37.811")
@@ -36,6 +37,7 @@ func TestMessageSREBot(t *testing.T) {
 		`"NewStateReason":"Threshold Crossed: 1 out of the last 1 datapoints [6.0 (25/09/22 18:49:00)] was greater than the threshold (5.0) (minimum 1 datapoint for OK -> ALARM transition).",` +
 		`"StateChangeTime":"2022-09-25T18:50:37.811+0000","Region":"Canada (Central)",` +
 		`"AlarmArn":"arn:aws:cloudwatch:ca-central-1:017790921725:alarm:Test alarm","OldStateValue":"INSUFFICIENT_DATA",` +
+		`"ActionExecutedAfterMuteWindow":false,` +
 		`"OKActions":[],"AlarmActions":["arn:aws:sns:ca-central-1:017790921725:test-sre-bot"],"InsufficientDataActions":[],` +
 		`"Trigger":{"MetricName":"ConcurrentExecutions","Namespace":"AWS/Lambda","StatisticType":"Statistic",` +
 		`"Statistic":"SUM","Unit":null,"Dimensions":[],"Period":60,"EvaluationPeriods":1,"DatapointsToAlarm":1,` +

@@ -214,6 +214,11 @@ func (s *Service) evaluate(ctx context.Context, e *entry, now time.Time, early b
 		e.mu.Unlock()
 		return false, nil
 	}
+	if !early && now.Before(rec.HeldUntil) {
+		// A SetAlarmState holds until the next minute boundary's round.
+		e.mu.Unlock()
+		return false, nil
+	}
 	at := now
 	if early {
 		at = a.NextEvaluation(now)

@@ -508,7 +508,15 @@ func (s *Service) SetAlarmState(ctx context.Context, scope Scope, name string, r
 		e.mu.Unlock()
 		return nil
 	}
-	err = s.transition(ctx, e, rec, Result{State: state, Reason: req.StateReason, ReasonData: req.StateReasonData}, s.now(), time.Time{}, nil)
+	now := s.now()
+	res := Result{State: state, Reason: req.StateReason, ReasonData: req.StateReasonData}
+	if rec.Metric != nil {
+		// The forced state holds until the regular round at the next minute boundary, for every
+		// period: a 10-second alarm's rounds in between see the same minute data and would undo
+		// it within seconds (TestSubMinuteSetAlarmStateHolds).
+		res.heldUntil = now.Truncate(time.Minute).Add(time.Minute)
+	}
+	err = s.transition(ctx, e, rec, res, now, time.Time{}, nil)
 	e.mu.Unlock()
 	if err != nil {
 		return err
@@ -526,6 +534,7 @@ func (s *Service) transition(ctx context.Context, e *entry, old *Record, res Res
 		r.DecidedThrough = through
 	}
 	r.State, r.Reason, r.ReasonData = res.State, res.Reason, res.ReasonData
+	r.HeldUntil = res.heldUntil
 	r.StateUpdated, r.StateTransitioned = now, now
 	if old.State == StateAlarm {
 		r.LeftAlarm = now
@@ -535,7 +544,7 @@ func (s *Service) transition(ctx context.Context, e *entry, old *Record, res Res
 		StateSnapshot{Value: old.State, Reason: old.Reason, ReasonData: old.ReasonData},
 		StateSnapshot{Value: r.State, Reason: r.Reason, ReasonData: r.ReasonData})
 	change := Change{Put: []*Record{r}, History: []HistoryRecord{{r.Scope, item}}}
-	if r.ActionsEnabled() && len(r.actionsFor(r.State)) > 0 {
+	if r.ActionsEnabled() && len(r.actionsFor(r.State)) > 0 && !res.silent {
 		if sup, ok := s.suppression(r, now, now); ok && sup.Suppressed {
 			r.SuppressedBy, r.SuppressedReason, r.ActionsWaiting, r.WaitingFrom = sup.By, sup.Reason, true, old.State
 		} else {
@@ -681,6 +690,9 @@ func (s *Service) evaluateComposite(ctx context.Context, e *entry, cause Composi
 		return err
 	}
 	res := EvaluateComposite(CompositeInput{ARN: rec.ARN(), Rule: e.rule, Children: children, Cause: cause, Trigger: trigger})
+	// A composite created with its rule false leaves INSUFFICIENT_DATA for OK silently: the OK
+	// actions run from its first later transition to OK, not at creation (decision, see doc.go).
+	res.silent = cause == CauseCreated && res.State == StateOK
 	if !res.Changed(rec.State) {
 		err := s.releaseSuppressed(ctx, e, now)
 		e.mu.Unlock()

@@ -563,8 +563,45 @@ func TestTags(t *testing.T) {
 			t.Errorf("tags %v %v", tags, err)
 		}
 		var nf *alarm.ResourceNotFoundException
-		if _, err := r.svc.ListTagsForResource(ctx, sc, arn+"-nope"); !errors.As(err, &nf) {
-			t.Errorf("unknown ARN: %v", err)
+		if err := r.svc.TagResource(ctx, sc, arn+"-nope", []alarm.Tag{{Key: "a", Value: "1"}}); !errors.As(err, &nf) {
+			t.Errorf("TagResource of an unknown alarm: %v", err)
+		}
+	})
+}
+
+// TestListTagsOfMissingAlarm follows CloudWatch's recorded answer: ListTagsForResource of a deleted
+// alarm is an empty list, not an error; an ARN that is not an alarm ARN of the caller's account and
+// region is still refused.
+func TestListTagsOfMissingAlarm(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, nil, nil)
+		ctx := context.Background()
+		if err := r.svc.PutMetricAlarm(ctx, sc, seedAlarm("x", "M", alarm.TreatIgnore), []alarm.Tag{{Key: "a", Value: "1"}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.svc.DeleteAlarms(ctx, sc, []string{"x"}); err != nil {
+			t.Fatal(err)
+		}
+		tests := []struct {
+			arn     string
+			wantErr bool
+		}{
+			{"arn:aws:cloudwatch:us-east-1:111122223333:alarm:x", false},
+			{"arn:aws:cloudwatch:us-east-1:111122223333:alarm:never", false},
+			{"arn:aws:cloudwatch:eu-west-1:111122223333:alarm:x", true},
+			{"arn:aws:cloudwatch:us-east-1:999999999999:alarm:x", true},
+			{"arn:aws:cloudwatch:us-east-1:111122223333:alarm:", true},
+			{"arn:aws:sns:us-east-1:111122223333:x", true},
+		}
+		for _, tt := range tests {
+			tags, err := r.svc.ListTagsForResource(ctx, sc, tt.arn)
+			var nf *alarm.ResourceNotFoundException
+			switch {
+			case tt.wantErr && !errors.As(err, &nf):
+				t.Errorf("ListTagsForResource(%s) = %v, %v; want ResourceNotFoundException", tt.arn, tags, err)
+			case !tt.wantErr && (err != nil || tags == nil || len(tags) != 0):
+				t.Errorf("ListTagsForResource(%s) = %#v, %v; want an empty list", tt.arn, tags, err)
+			}
 		}
 	})
 }

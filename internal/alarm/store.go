@@ -13,10 +13,13 @@ type Scope struct {
 	Region    string
 }
 
-// Alarm types as DescribeAlarms and DescribeAlarmHistory spell them.
+// Alarm types as DescribeAlarms and DescribeAlarmHistory spell them. TypeLog (alarms on
+// CloudWatch Logs queries, in the model's AlarmType enum since 2025) is accepted as a filter and
+// matches nothing: trailwatch has no log alarms, and DescribeAlarms' LogAlarms list stays empty.
 const (
 	TypeMetric    = "MetricAlarm"
 	TypeComposite = "CompositeAlarm"
+	TypeLog       = "LogAlarm"
 )
 
 // Tag is one resource tag given at creation (Tags are ignored when an alarm is updated).
@@ -46,6 +49,10 @@ type Record struct {
 	// restart, in the minute of an early transition) must not undo it: AWS made that
 	// evaluation before the transition.
 	DecidedThrough time.Time `json:",omitempty"`
+	// HeldUntil is set by SetAlarmState on a metric alarm: regular evaluations before this
+	// instant (the next minute boundary) keep the forced state; an early evaluation that is final
+	// may still end it. Any transition clears it.
+	HeldUntil time.Time `json:",omitempty"`
 	// LeftAlarm is when the alarm last left ALARM (zero if never): a suppressor's
 	// ExtensionPeriod runs from it.
 	LeftAlarm time.Time `json:",omitempty"`

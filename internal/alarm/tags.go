@@ -24,7 +24,7 @@ func (e *ResourceNotFoundException) HTTPStatusCode() int { return 404 }
 
 // alarmByARN resolves an alarm ARN of scope to its entry.
 func (s *Service) alarmByARN(scope Scope, arn string) (*entry, error) {
-	name, ok := strings.CutPrefix(arn, "arn:aws:cloudwatch:"+scope.Region+":"+scope.AccountID+":alarm:")
+	name, ok := strings.CutPrefix(arn, alarmARNPrefix(scope))
 	var e *entry
 	if ok && name != "" {
 		e = s.get(AlarmKey{scope, name})
@@ -37,12 +37,30 @@ func (s *Service) alarmByARN(scope Scope, arn string) (*entry, error) {
 }
 
 // ListTagsForResource returns an alarm's tags.
+//
+// An alarm ARN of the caller's account and region that names no alarm answers an empty list, not
+// ResourceNotFoundException: that is CloudWatch's recorded answer for a deleted alarm (issue 18's
+// replay of AWS's answers). Deciding, since trailwatch keeps nothing of deleted alarms, a name that
+// never existed answers the same; an ARN that is not an alarm ARN of the caller's account and region
+// is still refused with ResourceNotFoundException, as TagResource and UntagResource refuse every
+// ARN without an alarm.
 func (s *Service) ListTagsForResource(ctx context.Context, scope Scope, arn string) ([]Tag, error) {
 	e, err := s.alarmByARN(scope, arn)
 	if err != nil {
+		if name, ok := strings.CutPrefix(arn, alarmARNPrefix(scope)); ok && name != "" {
+			return []Tag{}, nil
+		}
 		return nil, err
 	}
-	return e.rec.Load().Tags, nil
+	if r := e.rec.Load(); r != nil {
+		return r.Tags, nil
+	}
+	return []Tag{}, nil // deleted since alarmByARN looked
+}
+
+// alarmARNPrefix is the ARN of scope's alarms without the name.
+func alarmARNPrefix(scope Scope) string {
+	return "arn:aws:cloudwatch:" + scope.Region + ":" + scope.AccountID + ":alarm:"
 }
 
 // TagResource adds or replaces tags of an alarm (at most 50 in all).

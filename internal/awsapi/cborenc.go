@@ -12,7 +12,7 @@ import (
 // cborWriter renders RPC v2 CBOR response bodies with the same member rules as the JSON and XML
 // encoders: nil pointers are never sent (not even as CBOR null, which smithy-go's deserializer
 // does not accept for every member type), nil lists and maps of members without omitempty are sent
-// empty, and Time is tag 1. Maps are definite-length; map keys of Go maps are sorted so that
+// empty, and Time is tag 1 around a float64. Maps are definite-length; map keys of Go maps are sorted so that
 // responses are deterministic.
 type cborWriter struct {
 	buf []byte
@@ -78,13 +78,8 @@ func (w *cborWriter) value(v reflect.Value) error {
 	t := v.Type()
 	switch {
 	case t == timeType:
-		ms := timeOf(v).UnixMilli()
 		w.head(cborTag, 1)
-		if ms%1000 == 0 {
-			w.int(ms / 1000)
-		} else {
-			w.float64(float64(ms) / 1000)
-		}
+		w.float64(epochOf(timeOf(v).Time)) // always a float64, whole seconds too, as AWS sends them
 		return nil
 	case t == bytesType:
 		w.head(cborBytes, uint64(v.Len()))

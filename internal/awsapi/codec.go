@@ -6,6 +6,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/fxamacker/cbor/v2"
+
+	"github.com/trailwatch/trailwatch/internal/javafmt"
 )
 
 // cborDec decodes RPC v2 CBOR bodies. Member names match case-sensitively, definite and
@@ -46,7 +48,11 @@ func decodeCBOR(body []byte, out any) error {
 	return cborDec.Unmarshal(body, out)
 }
 
-// appendJSONFloat prints like encoding/json, with AWS's strings for the special values.
+// appendJSONFloat prints a double as AWS's awsJson services do: they are Java services whose JSON
+// writer prints a double with Double.toString, so a double always carries a fraction or an
+// exponent ("30.0", "1.0E-4", "1.6E10"), and a client that keeps JSON's number types (Python's json,
+// botocore) decodes it as a float, never as an int. NaN and the infinities are AWS's strings.
+// float32 members (none in the AWS models trailwatch serves) keep the shortest float32 digits.
 func appendJSONFloat(b []byte, f float64, bits int) []byte {
 	switch {
 	case math.IsNaN(f):
@@ -56,9 +62,12 @@ func appendJSONFloat(b []byte, f float64, bits int) []byte {
 	case math.IsInf(f, -1):
 		return append(b, `"-Infinity"`...)
 	}
+	if bits == 64 {
+		return javafmt.AppendDouble(b, f)
+	}
 	abs := math.Abs(f)
 	format := byte('f')
-	if abs != 0 && (bits == 64 && (abs < 1e-6 || abs >= 1e21) || bits == 32 && (float32(abs) < 1e-6 || float32(abs) >= 1e21)) {
+	if abs != 0 && (float32(abs) < 1e-6 || float32(abs) >= 1e21) {
 		format = 'e'
 	}
 	return strconv.AppendFloat(b, f, format, -1, bits)

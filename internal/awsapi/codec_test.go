@@ -2,17 +2,22 @@ package awsapi
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"flag"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
+
+	"github.com/trailwatch/trailwatch/internal/javafmt"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
@@ -129,14 +134,19 @@ func TestFormatJavaDouble(t *testing.T) {
 	}
 }
 
+// TestTimeJSON follows AWS's awsJson timestamps: epoch seconds as a Java double, as recorded
+// Coral answers carry them ("CreationDateTime":1.562054355238E9 in DynamoDB's DescribeTable), so
+// that a client keeping JSON's number types decodes a float.
 func TestTimeJSON(t *testing.T) {
 	tests := []struct {
 		t    time.Time
 		want string
 	}{
-		{time.Date(2025, 11, 26, 19, 0, 0, 0, time.UTC), "1764183600"},
-		{time.Date(2025, 11, 26, 19, 0, 0, 123e6, time.UTC), "1764183600.123"},
-		{time.Date(2025, 11, 26, 19, 0, 0, 5e8, time.UTC), "1764183600.5"},
+		{time.Date(2025, 11, 26, 19, 0, 0, 0, time.UTC), "1.7641836E9"},
+		{time.Date(2025, 11, 26, 19, 0, 0, 123e6, time.UTC), "1.764183600123E9"},
+		{time.Date(2025, 11, 26, 19, 0, 0, 5e8, time.UTC), "1.7641836005E9"},
+		{time.Date(2019, 7, 2, 8, 12, 35, 238e6, time.UTC), "1.562055155238E9"},
+		{time.Date(1970, 1, 1, 0, 0, 1, 0, time.UTC), "1.0"},
 		{time.Date(1969, 12, 31, 23, 59, 59, 5e8, time.UTC), "-0.5"},
 	}
 	for _, tt := range tests {
@@ -416,4 +426,95 @@ func FuzzJSONString(f *testing.F) {
 			t.Fatalf("string(%q) = %q, %v (pos %d); encoding/json reads %q", b, got, err, d.pos, want)
 		}
 	})
+}
+
+// TestTimestampPerProtocol pins how each protocol prints one timestamp, as AWS sends it:
+// awsQuery without a fraction when the milliseconds are zero (CloudWatch's datapoints read
+// <Timestamp>2025-11-26T19:00:00Z</Timestamp>) and with three digits otherwise; awsJson a Java
+// double of epoch seconds; RPC v2 CBOR tag 1 around a float64 (0xfb), whole seconds too.
+func TestTimestampPerProtocol(t *testing.T) {
+	type out struct {
+		T Time `json:"T"`
+	}
+	tests := []struct {
+		t          time.Time
+		xml, json  string
+		cborSecond float64
+	}{
+		{time.Date(2025, 11, 26, 19, 0, 0, 0, time.UTC), "2025-11-26T19:00:00Z", "1.7641836E9", 1764183600},
+		{time.Date(2025, 11, 26, 19, 0, 0, 999999, time.UTC), "2025-11-26T19:00:00Z", "1.7641836E9", 1764183600},
+		{time.Date(2025, 11, 26, 19, 0, 27, 473e6, time.UTC), "2025-11-26T19:00:27.473Z", "1.764183627473E9", 1764183627.473},
+		{time.Date(2025, 11, 26, 19, 0, 27, 100e6, time.UTC), "2025-11-26T19:00:27.100Z", "1.7641836271E9", 1764183627.1},
+	}
+	for _, tt := range tests {
+		v := out{T: Time{tt.t}}
+		x := string(encodeQueryResponse("Op", "", "r", reflect.ValueOf(&v)))
+		if want := "<T>" + tt.xml + "</T>"; !strings.Contains(x, want) {
+			t.Errorf("XML of %v = %s, want %s", tt.t, x, want)
+		}
+		j, err := encodeJSON(&v)
+		if err != nil || string(j) != `{"T":`+tt.json+`}` {
+			t.Errorf("JSON of %v = %s, %v; want %s", tt.t, j, err, tt.json)
+		}
+		c, err := encodeCBOR(&v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// a1 61 54 c1 fb <8 bytes>: {"T": 1(float64)}
+		if len(c) != 13 || c[3] != 0xc1 || c[4] != 0xfb || math.Float64frombits(binary.BigEndian.Uint64(c[5:])) != tt.cborSecond {
+			t.Errorf("CBOR of %v = % x, want tag 1 around float64 %v", tt.t, c, tt.cborSecond)
+		}
+		m, err := v.T.MarshalCBOR()
+		if err != nil || !bytes.Equal(m, c[3:]) {
+			t.Errorf("MarshalCBOR of %v = % x, %v; want % x", tt.t, m, err, c[3:])
+		}
+	}
+}
+
+// TestJSONDoubles pins that every double member is sent as Java prints doubles (AWS's awsJson
+// answers carry "Threshold":30.0 and "Values":[1.0]), so that a client keeping JSON's number types
+// decodes a float, while integers stay integers.
+func TestJSONDoubles(t *testing.T) {
+	type shape struct {
+		D   float64            `json:"D"`
+		P   *float64           `json:"P,omitempty"`
+		L   []float64          `json:"L"`
+		M   map[string]float64 `json:"M"`
+		I   int64              `json:"I"`
+		I32 int32              `json:"I32"`
+	}
+	tests := []struct {
+		in   shape
+		want string
+	}{
+		{shape{D: 30, P: ptrTo(0.0), L: []float64{1, 2.5}, M: map[string]float64{"p99": 100}, I: 30, I32: 60},
+			`{"D":30.0,"P":0.0,"L":[1.0,2.5],"M":{"p99":100.0},"I":30,"I32":60}`},
+		{shape{D: 1e7, L: []float64{1e-4, math.Copysign(0, -1), 1.6e10}},
+			`{"D":1.0E7,"L":[1.0E-4,-0.0,1.6E10],"M":{},"I":0,"I32":0}`},
+		{shape{D: 19.416666666666668, L: []float64{math.NaN()}},
+			`{"D":19.416666666666668,"L":["NaN"],"M":{},"I":0,"I32":0}`},
+	}
+	for _, tt := range tests {
+		b, err := encodeJSON(&tt.in)
+		if err != nil || string(b) != tt.want {
+			t.Errorf("encodeJSON = %s, %v; want %s", b, err, tt.want)
+		}
+	}
+}
+
+// TestAppendEpochFastPath checks appendEpoch's integer fast path against the general one
+// (javafmt.AppendDouble of millis/1000) over the whole range it serves and at its edges.
+func TestAppendEpochFastPath(t *testing.T) {
+	ms := []int64{1e10, 1e10 + 1, 1e11, 1e12, 1e13, 1e14, 1e15 - 1, 1764183600000, 1764183600123, 1764183600100, 1764183600120, 9999999999999}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 200000 {
+		ms = append(ms, 1e10+r.Int64N(1e15-1e10))
+	}
+	for _, m := range ms {
+		tm := time.UnixMilli(m).UTC()
+		got := string(appendEpoch(nil, tm))
+		if want := string(javafmt.AppendDouble(nil, float64(m)/1000)); got != want {
+			t.Fatalf("appendEpoch(%d ms) = %s, want %s", m, got, want)
+		}
+	}
 }

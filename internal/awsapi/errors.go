@@ -83,7 +83,11 @@ func resolveError(err error) (wireError, bool) {
 	if !errors.As(err, &ae) {
 		return wireError{}, false
 	}
-	we := wireError{code: ae.ErrorCode(), message: ae.ErrorMessage(), status: http.StatusBadRequest, sender: true}
+	// An error without a message is sent without the member, as AWS sends ResourceNotFound for
+	// SetAlarmState of an unknown alarm (<Error><Type>Sender</Type><Code>ResourceNotFound</Code></Error>),
+	// not with an empty one.
+	we := wireError{code: ae.ErrorCode(), message: ae.ErrorMessage(), status: http.StatusBadRequest, sender: true,
+		noMessage: ae.ErrorMessage() == ""}
 	var st interface{ HTTPStatusCode() int }
 	if errors.As(err, &st) {
 		if s := st.HTTPStatusCode(); s >= 400 && s <= 599 {

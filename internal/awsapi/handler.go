@@ -173,6 +173,9 @@ type call struct {
 	giveBack func()
 }
 
+// requestIDHeader is the response header carrying the request id, spelled as AWS spells it.
+const requestIDHeader = "x-amzn-RequestId"
+
 // newRequestID returns a request id: a random (version 4) UUID, as AWS's x-amzn-RequestId.
 func newRequestID() string { return uuid.NewString() }
 
@@ -201,7 +204,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	w.Header().Set("Date", start.UTC().Format(http.TimeFormat))
-	w.Header().Set("x-amzn-RequestId", c.requestID)
+	// The map is written directly because Set would canonicalize the name to X-Amzn-Requestid;
+	// AWS spells it x-amzn-RequestId, and tests that compare raw headers see the difference.
+	w.Header()[requestIDHeader] = []string{c.requestID}
 
 	if r.Method != http.MethodPost && !(r.Method == http.MethodGet && r.URL.Query().Get("Action") != "") {
 		c.proto = ProtocolQuery

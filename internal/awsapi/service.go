@@ -95,11 +95,22 @@ func (o typedOp[In, Out]) invoke(ctx context.Context, in any) (any, error) {
 	return out, nil
 }
 
-// Time is a timestamp member. It travels as epoch seconds (a JSON number with a fraction) in
-// awsJson, as CBOR tag 1 in RPC v2 CBOR and as ISO 8601 with milliseconds
-// (2025-11-26T19:00:00.123Z) in awsQuery and XML. CloudWatch Logs timestamps are plain int64 epoch
-// milliseconds in its model and do not use Time.
+// Time is a timestamp member. It travels as epoch seconds printed as a Java double
+// (1.764183600123E9) in awsJson, as CBOR tag 1 around a float64 in RPC v2 CBOR and as ISO 8601 in
+// awsQuery and XML, with milliseconds only when they are not zero (2025-11-26T19:00:00.123Z,
+// 2025-11-26T19:00:00Z). CloudWatch Logs timestamps are plain int64 epoch milliseconds in its model
+// and do not use Time.
 type Time struct{ time.Time }
+
+// EmptyResult is the output of an operation whose model has an output shape without members, such
+// as CloudWatch's TagResource (TagResourceOutput). awsQuery sends such a shape as an empty
+// <TagResourceResult/> element, which botocore's query parser requires (it raises
+// KeyError: 'TagResourceResult' without it); an operation without an output shape (PutMetricAlarm)
+// returns *struct{} instead and gets no result element. JSON and CBOR send {}.
+type EmptyResult struct{}
+
+// emptyResultType marks EmptyResult for the XML encoder.
+var emptyResultType = reflect.TypeFor[EmptyResult]()
 
 // Protocol names the wire protocol a request arrived in.
 type Protocol string

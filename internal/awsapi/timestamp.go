@@ -9,13 +9,27 @@ import (
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
+
+	"github.com/trailwatch/trailwatch/internal/javafmt"
 )
 
-// isoMillis is how AWS prints timestamps in awsQuery XML: UTC with exactly three fraction digits.
-const isoMillis = "2006-01-02T15:04:05.000Z"
+// isoSeconds and isoMillis are how AWS prints timestamps in awsQuery XML: UTC, with three fraction
+// digits only when the milliseconds are not zero. CloudWatch's datapoints (whole minutes) read
+// <Timestamp>2025-11-26T19:00:00Z</Timestamp>, its alarms' state times
+// <StateUpdatedTimestamp>2025-11-26T19:00:27.473Z</StateUpdatedTimestamp>.
+const (
+	isoSeconds = "2006-01-02T15:04:05Z"
+	isoMillis  = "2006-01-02T15:04:05.000Z"
+)
 
 // formatISO renders t as AWS does in XML.
-func formatISO(t time.Time) string { return t.UTC().Format(isoMillis) }
+func formatISO(t time.Time) string {
+	t = t.UTC()
+	if t.Nanosecond()/1e6 == 0 {
+		return t.Format(isoSeconds)
+	}
+	return t.Format(isoMillis)
+}
 
 // isoLayouts are the ISO 8601 spellings accepted in query forms: botocore sends
 // 2025-11-26T19:00:00Z or with a fraction, other tools send offsets or omit the zone (read as UTC).
@@ -50,26 +64,37 @@ func epochSeconds(f float64) (time.Time, error) {
 	return time.Unix(int64(sec), int64(ns)).UTC(), nil
 }
 
-// appendEpoch appends t as epoch seconds with up to millisecond fraction, as AWS JSON does
-// (1764183600.123, or 1764183600 for whole seconds).
+// appendEpoch appends t as AWS's awsJson services send timestamps: epoch seconds (to the
+// millisecond) as a double, printed by Java's Double.toString, so "1.764183600123E9" and, for whole
+// seconds, "1.7641836E9" (recorded DynamoDB and CloudWatch answers carry
+// "CreationDateTime":1.562054355238E9). The number always has a fraction or an exponent.
 func appendEpoch(b []byte, t time.Time) []byte {
 	ms := t.UnixMilli()
-	if ms < 0 {
-		return strconv.AppendFloat(b, float64(ms)/1000, 'f', -1, 64) // before 1970: exotic, exactness is moot
+	if ms < 1e10 || ms >= 1e15 {
+		return javafmt.AppendDouble(b, epochOf(t)) // before 1970-04-26 or after year 33658
 	}
-	sec, rem := ms/1000, ms%1000
-	b = strconv.AppendInt(b, sec, 10)
-	if rem != 0 {
-		digits := [3]byte{byte('0' + rem/100), byte('0' + rem/10%10), byte('0' + rem%10)}
-		n := 3
-		for digits[n-1] == '0' {
-			n--
-		}
-		b = append(b, '.')
-		b = append(b, digits[:n]...)
+	// Fast path for every real timestamp: between 1e7 and 1e12 seconds Java prints scientific
+	// notation, and the shortest digits of ms/1000d are the millisecond digits without trailing
+	// zeros (13 to 15 significant digits, which a double tells apart), so the text is built from
+	// the integer directly. TestAppendEpochFastPath checks it against the general path.
+	var digits [16]byte
+	d := strconv.AppendInt(digits[:0], ms, 10)
+	exp := len(d) - 4 // digits of the whole seconds, minus one
+	for len(d) > 1 && d[len(d)-1] == '0' {
+		d = d[:len(d)-1]
 	}
-	return b
+	b = append(b, d[0], '.')
+	if len(d) > 1 {
+		b = append(b, d[1:]...)
+	} else {
+		b = append(b, '0')
+	}
+	b = append(b, 'E')
+	return strconv.AppendInt(b, int64(exp), 10)
 }
+
+// epochOf is t's epoch seconds to the millisecond, computed as Java's millis / 1000d.
+func epochOf(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
 
 // MarshalJSON encodes the time as epoch seconds.
 func (t Time) MarshalJSON() ([]byte, error) { return appendEpoch(nil, t.Time), nil }
@@ -104,14 +129,10 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// MarshalCBOR encodes the time as tag 1 around integer seconds, or a float64 when it has a
-// fraction, as Smithy RPC v2 CBOR requires.
+// MarshalCBOR encodes the time as tag 1 around a float64 of epoch seconds, as AWS's RPC v2 CBOR
+// services send every timestamp (whole seconds too: 0xc1 0xfb ...).
 func (t Time) MarshalCBOR() ([]byte, error) {
-	ms := t.UnixMilli()
-	if ms%1000 == 0 {
-		return cbor.Marshal(cbor.Tag{Number: 1, Content: ms / 1000})
-	}
-	return cbor.Marshal(cbor.Tag{Number: 1, Content: float64(ms) / 1000})
+	return cbor.Marshal(cbor.Tag{Number: 1, Content: epochOf(t.Time)})
 }
 
 // UnmarshalCBOR accepts tag 1 around an integer or a float (botocore sends integers, Java SDKs

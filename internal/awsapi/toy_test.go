@@ -220,6 +220,10 @@ func (m *toyMonitoring) service() *awsapi.Service {
 				m.mu.Lock()
 				defer m.mu.Unlock()
 				m.record(ctx)
+				if in.AlarmName == "silent" {
+					// As CloudWatch answers SetAlarmState of an unknown alarm: a code, no message.
+					return nil, &awsapi.Error{Code: "ResourceNotFound", Status: 404, Sender: true}
+				}
 				if _, ok := m.alarms[in.AlarmName]; !ok {
 					return nil, &awsapi.Error{Code: "ResourceNotFound", Message: "Alarm " + in.AlarmName + " not found", Status: 404, Sender: true}
 				}

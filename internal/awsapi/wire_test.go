@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -273,6 +274,10 @@ func TestJSONAndCBORErrors(t *testing.T) {
 			cwNS + "ResourceNotFound", ptr("Alarm x not found"), "ResourceNotFound;Sender"},
 		{"cbor not found without query mode", cborReq("SetAlarmState", map[string]string{"AlarmName": "x"}, false), true, 400,
 			cwNS + "ResourceNotFound", ptr("Alarm x not found"), "ResourceNotFound;Sender"},
+		{"json error without message omits it", jsonReq("GraniteServiceVersion20100801.SetAlarmState", "1.0", `{"AlarmName":"silent","StateValue":"OK","StateReason":"r"}`), false, 400,
+			cwNS + "ResourceNotFound", nil, "ResourceNotFound;Sender"},
+		{"cbor error without message omits it", cborReq("SetAlarmState", map[string]string{"AlarmName": "silent", "StateValue": "OK", "StateReason": "r"}, true), true, 404,
+			cwNS + "ResourceNotFound", nil, "ResourceNotFound;Sender"},
 		{"cbor mapped shape name", cborReq("PutMetricAlarm", map[string]string{}, true), true, 400,
 			cwNS + "MissingRequiredParameterException", ptr("The parameter AlarmName is required."), "MissingParameter;Sender"},
 		{"cbor internal failure", cborReq("DeleteAlarms", map[string]any{"AlarmNames": []string{"a"}}, true), true, 500,
@@ -434,4 +439,41 @@ func readCloser(b []byte) io.ReadCloser { return io.NopCloser(bytes.NewReader(b)
 func sha256Hex(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
+}
+
+// TestQueryErrorWithoutMessage follows CloudWatch's recorded awsQuery answer to SetAlarmState of an
+// unknown alarm (localstack's snapshot of AWS, test_set_alarm_invalid_input): the Error element has
+// a Type and a Code and no Message element at all.
+func TestQueryErrorWithoutMessage(t *testing.T) {
+	e := newTestEnv(t, func() time.Time { return fixedNow })
+	r := e.do(t, formReq("monitoring", "Action=SetAlarmState&Version=2010-08-01&AlarmName=silent&StateValue=OK&StateReason=r"))
+	if r.status != 404 {
+		t.Errorf("status = %d (%s)", r.status, r.body)
+	}
+	if want := "<Error><Type>Sender</Type><Code>ResourceNotFound</Code></Error>"; !strings.Contains(string(r.body), want) {
+		t.Errorf("body = %s, want %s", r.body, want)
+	}
+}
+
+// TestRequestIDHeaderSpelling reads the raw response to check the request-id header's name as
+// it goes on the wire: AWS spells it x-amzn-RequestId (net/http would canonicalize it to
+// X-Amzn-Requestid if it were set with Header.Set).
+func TestRequestIDHeaderSpelling(t *testing.T) {
+	e := newTestEnv(t, func() time.Time { return fixedNow })
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "GET /?Action=ListMetrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, _, _ := strings.Cut(string(raw), "\r\n\r\n")
+	if !strings.Contains(head, "\r\nx-amzn-RequestId: ") {
+		t.Errorf("response head lacks x-amzn-RequestId spelled as AWS does:\n%s", head)
+	}
 }

@@ -64,8 +64,9 @@ func (w *xmlWriter) element(name, text string) {
 	w.close(name)
 }
 
-// encodeQueryResponse renders the awsQuery success document for operation op. An output shape
-// without members gets no <OpResult> element, as AWS sends for PutMetricAlarm.
+// encodeQueryResponse renders the awsQuery success document for operation op. An operation without
+// an output shape (struct{}) gets no <OpResult> element, as AWS sends for PutMetricAlarm; one whose
+// output shape has no members (EmptyResult) gets an empty one.
 func encodeQueryResponse(op, ns, requestID string, out reflect.Value) []byte {
 	return appendQueryResponse(nil, op, ns, requestID, out)
 }
@@ -80,7 +81,10 @@ func appendQueryResponse(buf []byte, op, ns, requestID string, out reflect.Value
 	for out.Kind() == reflect.Pointer {
 		out = out.Elem()
 	}
-	if len(shapeOf(out.Type()).fields) > 0 {
+	switch {
+	case out.Type() == emptyResultType:
+		w.empty(op + "Result")
+	case len(shapeOf(out.Type()).fields) > 0:
 		w.open(op + "Result")
 		w.structFields(out)
 		w.close(op + "Result")

@@ -7,7 +7,6 @@ package javafmt
 import (
 	"math"
 	"strconv"
-	"strings"
 )
 
 // Double formats v as Java's Double.toString(double) does (Java 19 and later, whose digits are the
@@ -23,65 +22,94 @@ import (
 // The digits are the fewest that identify v among doubles (the closest such decimal to v); where one
 // digit would do, Java chooses the closest decimal of one or two digits, which matters only for a
 // few subnormals (Double.MIN_VALUE prints "4.9E-324", not "5.0E-324").
-func Double(v float64) string {
+func Double(v float64) string { return string(AppendDouble(make([]byte, 0, 24), v)) }
+
+// AppendDouble appends Double(v) to b without allocating (except in the rare one-digit case), for
+// encoders that print many doubles, such as awsJson responses of GetMetricData.
+func AppendDouble(b []byte, v float64) []byte {
 	switch {
 	case math.IsNaN(v):
-		return "NaN"
+		return append(b, "NaN"...)
 	case math.IsInf(v, 1):
-		return "Infinity"
+		return append(b, "Infinity"...)
 	case math.IsInf(v, -1):
-		return "-Infinity"
+		return append(b, "-Infinity"...)
 	case v == 0:
 		if math.Signbit(v) {
-			return "-0.0"
+			return append(b, "-0.0"...)
 		}
-		return "0.0"
+		return append(b, "0.0"...)
+	}
+	neg := v < 0
+	if neg {
+		v = -v
 	}
 	// Shortest round-tripping digits in scientific form, "d.ddde±XX" or "de±XX".
-	s := strconv.FormatFloat(v, 'e', -1, 64)
-	mant, exp, _ := strings.Cut(s, "e")
-	if len(strings.TrimPrefix(mant, "-")) == 1 {
+	var buf [32]byte
+	sci := strconv.AppendFloat(buf[:0], v, 'e', -1, 64)
+	if sci[1] == 'e' {
 		// One digit: Java takes the closest of the one- and two-digit decimals that round-trip.
-		two := strconv.FormatFloat(v, 'e', 1, 64)
-		if back, err := strconv.ParseFloat(two, 64); err == nil && back == v {
-			mant, exp, _ = strings.Cut(two, "e")
-			mant = strings.TrimSuffix(mant, "0")
-			mant = strings.TrimSuffix(mant, ".")
+		var buf2 [32]byte
+		two := strconv.AppendFloat(buf2[:0], v, 'e', 1, 64)
+		if back, err := strconv.ParseFloat(string(two), 64); err == nil && back == v {
+			if two[2] == '0' { // "d.0e±XX": one digit after all
+				sci = append(append(buf[:0], two[0]), two[3:]...)
+			} else {
+				sci = append(buf[:0], two...)
+			}
 		}
 	}
-	e, _ := strconv.Atoi(exp)
-	neg := strings.HasPrefix(mant, "-")
-	digits := strings.Replace(strings.TrimPrefix(mant, "-"), ".", "", 1)
-	var b strings.Builder
-	if neg {
-		b.WriteByte('-')
+	// Split into the digits (without the point) and the decimal exponent.
+	ePos := 0
+	for i, c := range sci {
+		if c == 'e' {
+			ePos = i
+			break
+		}
 	}
-	if abs := math.Abs(v); abs >= 1e-3 && abs < 1e7 {
+	var digitBuf [24]byte
+	digits := append(digitBuf[:0], sci[0])
+	if ePos > 1 {
+		digits = append(digits, sci[2:ePos]...)
+	}
+	e := 0
+	expSign := sci[ePos+1]
+	for _, c := range sci[ePos+2:] {
+		e = e*10 + int(c-'0')
+	}
+	if expSign == '-' {
+		e = -e
+	}
+	if neg {
+		b = append(b, '-')
+	}
+	if v >= 1e-3 && v < 1e7 {
 		// Plain notation: e is between -3 and 6 here.
 		switch {
 		case e < 0:
-			b.WriteString("0.")
-			b.WriteString(strings.Repeat("0", -e-1))
-			b.WriteString(digits)
+			b = append(b, "0."...)
+			for range -e - 1 {
+				b = append(b, '0')
+			}
+			return append(b, digits...)
 		case len(digits) > e+1:
-			b.WriteString(digits[:e+1])
-			b.WriteByte('.')
-			b.WriteString(digits[e+1:])
+			b = append(b, digits[:e+1]...)
+			b = append(b, '.')
+			return append(b, digits[e+1:]...)
 		default:
-			b.WriteString(digits)
-			b.WriteString(strings.Repeat("0", e+1-len(digits)))
-			b.WriteString(".0")
+			b = append(b, digits...)
+			for range e + 1 - len(digits) {
+				b = append(b, '0')
+			}
+			return append(b, ".0"...)
 		}
-		return b.String()
 	}
-	b.WriteString(digits[:1])
-	b.WriteByte('.')
+	b = append(b, digits[0], '.')
 	if len(digits) > 1 {
-		b.WriteString(digits[1:])
+		b = append(b, digits[1:]...)
 	} else {
-		b.WriteByte('0')
+		b = append(b, '0')
 	}
-	b.WriteByte('E')
-	b.WriteString(strconv.Itoa(e))
-	return b.String()
+	b = append(b, 'E')
+	return strconv.AppendInt(b, int64(e), 10)
 }

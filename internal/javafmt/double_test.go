@@ -209,3 +209,18 @@ func abs(n int) int {
 	}
 	return n
 }
+
+// TestAppendDouble: AppendDouble appends exactly Double's text after what b holds, and the common
+// case allocates nothing (encoders print thousands of doubles per response).
+func TestAppendDouble(t *testing.T) {
+	for _, v := range []float64{0, math.Copysign(0, -1), 30, 21.5, -1.6e10, 1e-4, 1.764183600123e9, math.NaN(), math.Inf(-1), 4.9e-324} {
+		got := string(AppendDouble([]byte("x:"), v))
+		if want := "x:" + Double(v); got != want {
+			t.Errorf("AppendDouble(%v) = %q, want %q", v, got, want)
+		}
+	}
+	buf := make([]byte, 0, 64)
+	if n := testing.AllocsPerRun(100, func() { buf = AppendDouble(buf[:0], 1.764183600123e9) }); n != 0 {
+		t.Errorf("AppendDouble allocates %v times per call", n)
+	}
+}

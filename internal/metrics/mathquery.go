@@ -120,14 +120,6 @@ func exprPeriod(q *MetricDataQuery, queries []MetricDataQuery) int {
 	return p
 }
 
-// metricLabel is a metric query's label: its Label, else the metric's name.
-func metricLabel(q *MetricDataQuery) string {
-	if q.Label != "" {
-		return q.Label
-	}
-	return q.MetricStat.Metric.MetricName
-}
-
 // evaluateQueries answers every query of a validated request over [start, end): the metric
 // queries from their buckets, then the expressions in dependency order. With align, each query's
 // start is rounded the way GetMetricData rounds it (alignStart); without, buckets start at start
@@ -145,6 +137,7 @@ func (s *Service) evaluateQueries(ctx context.Context, scope Scope, queries []Me
 	values := map[string]metricmath.Value{}
 	var metricSeries []metricmath.Series
 	used := usedQueries(queries)
+	labels := defaultLabels(queries)
 	for i := range queries {
 		q := &queries[i]
 		out[i].ID = q.ID
@@ -153,11 +146,15 @@ func (s *Service) evaluateQueries(ctx context.Context, scope Scope, queries []Me
 			continue // a hidden metric no expression reads is not fetched
 		}
 		period := int(*ms.Period)
-		sr := metricmath.Series{ID: q.ID, Label: metricLabel(q), Period: period}
+		sr := metricmath.Series{ID: q.ID, Label: labels[q.ID], Period: period}
 		if aligned, ok := startFor(period); ok {
-			buckets, err := s.buckets(ctx, scope, *ms.Metric, aligned, end, period, ms.Unit, false)
+			// Without a Unit the data of each unit stays apart and one unit is picked (pickUnit).
+			buckets, err := s.buckets(ctx, scope, *ms.Metric, aligned, end, period, ms.Unit, ms.Unit == "")
 			if err != nil {
 				return nil, err
+			}
+			if ms.Unit == "" {
+				buckets, out[i].Messages = pickUnit(buckets)
 			}
 			for j := range buckets {
 				if v, ok := buckets[j].Value(stats[i]); ok {

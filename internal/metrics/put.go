@@ -88,29 +88,30 @@ func (s *Service) PutMetricData(ctx context.Context, scope Scope, in PutMetricDa
 		base := Sample{AccountID: scope.AccountID, Region: scope.Region, Namespace: in.Namespace,
 			MetricName: d.MetricName, Dimensions: SortedDimensions(d.Dimensions), Unit: NormalizeUnit(d.Unit),
 			Timestamp: ts.UTC()}
-		switch {
-		case d.Value != nil:
+		// Value excludes the other two (validateDatum); Values and StatisticValues may come together,
+		// and then both are stored: the statistic set and the values are all datapoints of the
+		// metric at that time.
+		if d.Value != nil {
 			smp := base
 			smp.Value = *d.Value
 			samples = append(samples, smp)
-		case d.StatisticValues != nil:
-			sv := d.StatisticValues
+		}
+		if sv := d.StatisticValues; sv != nil {
 			smp := base
 			smp.Stats = &StatisticSet{SampleCount: *sv.SampleCount, Sum: *sv.Sum, Minimum: *sv.Minimum, Maximum: *sv.Maximum}
 			samples = append(samples, smp)
-		default:
-			for j, v := range d.Values {
-				c := 1.0
-				if d.Counts != nil {
-					c = d.Counts[j]
-				}
-				if c == 0 {
-					continue
-				}
-				smp := base
-				smp.Value, smp.Count = v, c
-				samples = append(samples, smp)
+		}
+		for j, v := range d.Values {
+			c := 1.0
+			if d.Counts != nil {
+				c = d.Counts[j]
 			}
+			if c == 0 {
+				continue
+			}
+			smp := base
+			smp.Value, smp.Count = v, c
+			samples = append(samples, smp)
 		}
 	}
 	if len(samples) == 0 {
@@ -247,8 +248,8 @@ func validateDatum(d *MetricDatum, p string, now time.Time) error {
 		return combination("The parameters %[1]s.Value and %[1]s.StatisticValues are mutually exclusive and you have specified both.", p)
 	case d.Value != nil && hasValues:
 		return combination("The parameters %[1]s.Value and %[1]s.Values are mutually exclusive and you have specified both.", p)
-	case d.StatisticValues != nil && hasValues:
-		return combination("The parameters %[1]s.Values and %[1]s.StatisticValues are mutually exclusive and you have specified both.", p)
+	// Values together with StatisticValues is accepted, as CloudWatch accepts it (issue 18's replay
+	// of AWS's recorded answers; localstack's AWS-validated provider stores both as well).
 	case d.Value == nil && d.StatisticValues == nil && !hasValues:
 		// Observed (AdRoll/goamz#301): "At least one of the parameters MetricData.member.1.Value and
 		// MetricData.member.1.StatisticValues must be specified."

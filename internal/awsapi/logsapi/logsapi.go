@@ -22,6 +22,7 @@ func NewService(l *logs.Service) *awsapi.Service {
 			"CreateLogGroup":        awsapi.Op(a.createLogGroup),
 			"DeleteLogGroup":        awsapi.Op(a.deleteLogGroup),
 			"DescribeLogGroups":     awsapi.Op(a.describeLogGroups),
+			"ListLogGroups":         awsapi.Op(a.listLogGroups),
 			"CreateLogStream":       awsapi.Op(a.createLogStream),
 			"DeleteLogStream":       awsapi.Op(a.deleteLogStream),
 			"DescribeLogStreams":    awsapi.Op(a.describeLogStreams),
@@ -98,6 +99,50 @@ func (a *adapter) createLogGroup(ctx context.Context, in *createLogGroupInput) (
 	return nil, a.l.CreateLogGroup(ctx, scope(ctx), logs.CreateLogGroupInput{
 		LogGroupName: str(in.LogGroupName), KMSKeyID: str(in.KmsKeyID), LogGroupClass: str(in.LogGroupClass), Tags: in.Tags,
 	})
+}
+
+type listLogGroupsInput struct {
+	LogGroupNamePattern   *string  `json:"logGroupNamePattern,omitempty"`
+	LogGroupClass         *string  `json:"logGroupClass,omitempty"`
+	IncludeLinkedAccounts *bool    `json:"includeLinkedAccounts,omitempty"`
+	AccountIdentifiers    []string `json:"accountIdentifiers,omitempty"`
+	NextToken             *string  `json:"nextToken,omitempty"`
+	Limit                 *int32   `json:"limit,omitempty"`
+}
+
+// logGroupSummary is the model's LogGroupSummary.
+type logGroupSummary struct {
+	LogGroupName  *string `json:"logGroupName,omitempty"`
+	LogGroupArn   *string `json:"logGroupArn,omitempty"`
+	LogGroupClass *string `json:"logGroupClass,omitempty"`
+}
+
+type listLogGroupsOutput struct {
+	LogGroups []logGroupSummary `json:"logGroups"`
+	NextToken *string           `json:"nextToken,omitempty"`
+}
+
+// listLogGroups serves ListLogGroups: name, ARN (without DescribeLogGroups' ":*") and class of
+// each matching group. Cross-account observability has no linked accounts here, so
+// includeLinkedAccounts and accountIdentifiers list the caller's own groups.
+func (a *adapter) listLogGroups(ctx context.Context, in *listLogGroupsInput) (*listLogGroupsOutput, error) {
+	sc := scope(ctx)
+	res, err := a.l.ListLogGroups(ctx, sc, logs.ListLogGroupsInput{
+		LogGroupNamePattern: str(in.LogGroupNamePattern), LogGroupClass: str(in.LogGroupClass),
+		NextToken: str(in.NextToken), Limit: limit(in.Limit),
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &listLogGroupsOutput{LogGroups: make([]logGroupSummary, 0, len(res.LogGroups))}
+	if res.NextToken != "" {
+		out.NextToken = ptr(res.NextToken)
+	}
+	for _, g := range res.LogGroups {
+		out.LogGroups = append(out.LogGroups, logGroupSummary{LogGroupName: ptr(g.Name),
+			LogGroupArn: ptr(logs.LogGroupARN(sc, g.Name)), LogGroupClass: ptr(g.LogGroupClass)})
+	}
+	return out, nil
 }
 
 type logGroupNameInput struct {

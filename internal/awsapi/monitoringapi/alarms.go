@@ -300,10 +300,16 @@ type DescribeAlarmsInput struct {
 	NextToken           *string  `json:"NextToken,omitempty"`
 }
 
-// DescribeAlarmsOutput is the model's DescribeAlarmsOutput; both lists are always present.
+// LogAlarm is the model's LogAlarm, an alarm on a CloudWatch Logs query. trailwatch has none, so
+// the type has no members; it exists so that DescribeAlarms carries the list AWS carries.
+type LogAlarm struct{}
+
+// DescribeAlarmsOutput is the model's DescribeAlarmsOutput; the three lists are always present,
+// as in AWS's answers (LogAlarms is empty: trailwatch has no log alarms).
 type DescribeAlarmsOutput struct {
 	CompositeAlarms []CompositeAlarm `json:"CompositeAlarms"`
 	MetricAlarms    []MetricAlarm    `json:"MetricAlarms"`
+	LogAlarms       []LogAlarm       `json:"LogAlarms"`
 	NextToken       *string          `json:"NextToken,omitempty"`
 }
 
@@ -316,7 +322,8 @@ func (h alarmHandlers) describeAlarms(ctx context.Context, in *DescribeAlarmsInp
 	if err != nil {
 		return nil, err
 	}
-	out := &DescribeAlarmsOutput{CompositeAlarms: []CompositeAlarm{}, MetricAlarms: []MetricAlarm{}, NextToken: optional(res.NextToken)}
+	out := &DescribeAlarmsOutput{CompositeAlarms: []CompositeAlarm{}, MetricAlarms: []MetricAlarm{}, LogAlarms: []LogAlarm{},
+		NextToken: optional(res.NextToken)}
 	for _, r := range res.MetricAlarms {
 		out.MetricAlarms = append(out.MetricAlarms, fromMetricAlarm(r))
 	}
@@ -491,11 +498,13 @@ type TagResourceInput struct {
 	Tags        []Tag   `json:"Tags,omitempty"`
 }
 
-func (h alarmHandlers) tagResource(ctx context.Context, in *TagResourceInput) (*struct{}, error) {
+// tagResource answers with the model's TagResourceOutput, an empty structure that awsQuery sends
+// as <TagResourceResult/> (botocore raises KeyError: 'TagResourceResult' without it).
+func (h alarmHandlers) tagResource(ctx context.Context, in *TagResourceInput) (*awsapi.EmptyResult, error) {
 	if err := h.svc.TagResource(ctx, alarmScope(ctx), deref(in.ResourceARN), toTags(in.Tags)); err != nil {
 		return nil, err
 	}
-	return &struct{}{}, nil
+	return &awsapi.EmptyResult{}, nil
 }
 
 // UntagResourceInput is the model's UntagResourceInput.
@@ -504,9 +513,10 @@ type UntagResourceInput struct {
 	TagKeys     []string `json:"TagKeys,omitempty"`
 }
 
-func (h alarmHandlers) untagResource(ctx context.Context, in *UntagResourceInput) (*struct{}, error) {
+// untagResource answers with the model's empty UntagResourceOutput (<UntagResourceResult/>).
+func (h alarmHandlers) untagResource(ctx context.Context, in *UntagResourceInput) (*awsapi.EmptyResult, error) {
 	if err := h.svc.UntagResource(ctx, alarmScope(ctx), deref(in.ResourceARN), in.TagKeys); err != nil {
 		return nil, err
 	}
-	return &struct{}{}, nil
+	return &awsapi.EmptyResult{}, nil
 }

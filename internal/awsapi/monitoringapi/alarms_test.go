@@ -23,6 +23,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/alarm"
 	"github.com/trailwatch/trailwatch/internal/awsapi"
 	"github.com/trailwatch/trailwatch/internal/awsapi/monitoringapi"
+	"github.com/trailwatch/trailwatch/internal/javafmt"
 	"github.com/trailwatch/trailwatch/internal/metrics"
 	"github.com/trailwatch/trailwatch/internal/store/sqlite"
 )
@@ -151,14 +152,13 @@ func TestAlarmsJSON10(t *testing.T) {
 	}
 }
 
-// TestAlarmsQueryXML checks the awsQuery rendering: both lists present when empty, the Result wrapper,
-// and ResourceNotFound as a 404.
+// TestAlarmsQueryXML checks the awsQuery rendering: the three lists present when empty (LogAlarms
+// too, as AWS sends it), the Result wrapper, and ResourceNotFound as a 404.
 func TestAlarmsQueryXML(t *testing.T) {
 	base := newAlarmEnv(t)
 	form := url.Values{"Action": {"DescribeAlarms"}, "Version": {"2010-08-01"}}
 	st, _, body := send(t, base, "application/x-www-form-urlencoded; charset=utf-8", nil, form.Encode())
-	if st != 200 || !strings.Contains(body, "<DescribeAlarmsResult><MetricAlarms/><CompositeAlarms/></DescribeAlarmsResult>") &&
-		!strings.Contains(body, "<DescribeAlarmsResult><CompositeAlarms/><MetricAlarms/></DescribeAlarmsResult>") {
+	if st != 200 || !strings.Contains(body, "<DescribeAlarmsResult><CompositeAlarms/><MetricAlarms/><LogAlarms/></DescribeAlarmsResult>") {
 		t.Errorf("DescribeAlarms: %d %s", st, body)
 	}
 	form = url.Values{"Action": {"SetAlarmState"}, "Version": {"2010-08-01"}, "AlarmName": {"nope"}, "StateValue": {"OK"}, "StateReason": {"x"}}
@@ -248,5 +248,79 @@ func TestMetricMathAlarmOverQuery(t *testing.T) {
 	if st != 200 || strings.Contains(body, "<AlarmName>bad</AlarmName>") || !strings.Contains(body, "<AlarmName>math</AlarmName>") ||
 		!strings.Contains(body, "<AlarmName>stat</AlarmName>") || !strings.Contains(body, "<Expression>m1*2</Expression>") {
 		t.Errorf("DescribeAlarms: %d %s", st, body)
+	}
+}
+
+// TestTaggingQueryResultWrapper: over awsQuery, TagResource and UntagResource answer with the
+// empty result element of their modeled output (<TagResourceResult/>), which botocore's query
+// parser looks up (KeyError: 'TagResourceResult' without it); ListTagsForResource of the alarm once
+// deleted answers an empty list.
+func TestTaggingQueryResultWrapper(t *testing.T) {
+	base := newAlarmEnv(t)
+	post := func(v url.Values) (int, string) {
+		v.Set("Version", "2010-08-01")
+		st, _, body := send(t, base, "application/x-www-form-urlencoded; charset=utf-8", nil, v.Encode())
+		return st, body
+	}
+	st, body := post(url.Values{"Action": {"PutMetricAlarm"}, "AlarmName": {"a"}, "MetricName": {"m"}, "Namespace": {"n"},
+		"Statistic": {"Sum"}, "Period": {"60"}, "EvaluationPeriods": {"1"}, "Threshold": {"1"}, "ComparisonOperator": {"GreaterThanThreshold"}})
+	if st != 200 {
+		t.Fatalf("PutMetricAlarm: %d %s", st, body)
+	}
+	arn := "arn:aws:cloudwatch:us-east-1:" + account1 + ":alarm:a"
+	tests := []struct {
+		form url.Values
+		want string
+	}{
+		{url.Values{"Action": {"TagResource"}, "ResourceARN": {arn}, "Tags.member.1.Key": {"k"}, "Tags.member.1.Value": {"v"}},
+			"<TagResourceResponse xmlns=\"http://monitoring.amazonaws.com/doc/2010-08-01/\"><TagResourceResult/><ResponseMetadata>"},
+		{url.Values{"Action": {"ListTagsForResource"}, "ResourceARN": {arn}},
+			"<ListTagsForResourceResult><Tags><member><Key>k</Key><Value>v</Value></member></Tags></ListTagsForResourceResult>"},
+		{url.Values{"Action": {"UntagResource"}, "ResourceARN": {arn}, "TagKeys.member.1": {"k"}},
+			"<UntagResourceResponse xmlns=\"http://monitoring.amazonaws.com/doc/2010-08-01/\"><UntagResourceResult/><ResponseMetadata>"},
+		{url.Values{"Action": {"TagResource"}, "ResourceARN": {arn}, "Tags.member.1.Key": {"k2"}, "Tags.member.1.Value": {"v2"}},
+			"<TagResourceResult/>"},
+		{url.Values{"Action": {"DeleteAlarms"}, "AlarmNames.member.1": {"a"}}, "<DeleteAlarmsResponse"},
+		{url.Values{"Action": {"ListTagsForResource"}, "ResourceARN": {arn}}, "<ListTagsForResourceResult><Tags/></ListTagsForResourceResult>"},
+	}
+	for _, tt := range tests {
+		st, body := post(tt.form)
+		if st != 200 || !strings.Contains(body, tt.want) {
+			t.Errorf("%s: %d %s\nwant it to contain %s", tt.form.Get("Action"), st, body, tt.want)
+		}
+	}
+}
+
+// TestGetMetricDataJSON checks GetMetricData's awsJson 1.0 body against the shape of AWS's
+// recorded answers: the response's Messages list is always there, a result's Messages only when it
+// has one (MultipleUnits), values are doubles ("60000.0"), timestamps epoch seconds as doubles.
+func TestGetMetricDataJSON(t *testing.T) {
+	base := newAlarmEnv(t)
+	now := time.Now().UTC().Truncate(time.Minute)
+	st, _, body := jsonOp(t, base, "PutMetricData", false, `{"Namespace":"App","MetricData":[
+		{"MetricName":"m","Value":60000,"Unit":"Milliseconds","Timestamp":`+strconv.FormatInt(now.Unix()-60, 10)+`},
+		{"MetricName":"m","Value":60,"Unit":"Seconds","Timestamp":`+strconv.FormatInt(now.Unix()-60, 10)+`}]}`)
+	if st != 200 {
+		t.Fatalf("PutMetricData: %d %s", st, body)
+	}
+	q := func(id, unit string) string {
+		u := ""
+		if unit != "" {
+			u = `,"Unit":"` + unit + `"`
+		}
+		return `{"Id":"` + id + `","MetricStat":{"Metric":{"Namespace":"App","MetricName":"m"},"Period":60,"Stat":"Sum"` + u + `}}`
+	}
+	st, _, body = jsonOp(t, base, "GetMetricData", false, `{"StartTime":`+strconv.FormatInt(now.Unix()-300, 10)+
+		`,"EndTime":`+strconv.FormatInt(now.Unix(), 10)+`,"MetricDataQueries":[`+q("any", "")+`,`+q("sec", "Seconds")+`]}`)
+	if st != 200 {
+		t.Fatalf("GetMetricData: %d %s", st, body)
+	}
+	ts := `[` + javafmt.Double(float64(now.Unix()-60)) + `]` // e.g. [1.79654766E9]
+	want := `{"MetricDataResults":[` +
+		`{"Id":"any","Label":"m","Timestamps":` + ts + `,"Values":[60000.0],"StatusCode":"Complete",` +
+		`"Messages":[{"Code":"MultipleUnits","Value":"Multiple units returned: '[Milliseconds, Seconds]'"}]},` +
+		`{"Id":"sec","Label":"m","Timestamps":` + ts + `,"Values":[60.0],"StatusCode":"Complete"}],"Messages":[]}`
+	if body != want {
+		t.Errorf("GetMetricData body\n got %s\nwant %s", body, want)
 	}
 }

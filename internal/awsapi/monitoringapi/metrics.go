@@ -219,14 +219,16 @@ type MessageData struct {
 	Value *string `json:"Value,omitempty"`
 }
 
-// MetricDataResult is the model's MetricDataResult.
+// MetricDataResult is the model's MetricDataResult. Messages is sent only when there is one (AWS's
+// recorded answers have no per-result Messages member otherwise, while the response's own
+// Messages list is always present).
 type MetricDataResult struct {
 	ID         *string       `json:"Id,omitempty"`
 	Label      *string       `json:"Label,omitempty"`
 	Timestamps []awsapi.Time `json:"Timestamps"`
 	Values     []float64     `json:"Values"`
 	StatusCode *string       `json:"StatusCode,omitempty"`
-	Messages   []MessageData `json:"Messages"`
+	Messages   []MessageData `json:"Messages,omitempty"`
 }
 
 // GetMetricDataOutput is the model's GetMetricDataOutput.
@@ -259,15 +261,15 @@ func (h handlers) getMetricData(ctx context.Context, in *GetMetricDataInput) (*G
 		NextToken: optional(res.NextToken), Messages: []MessageData{}}
 	for _, r := range res.MetricDataResults {
 		mr := MetricDataResult{ID: optional(r.ID), Label: optional(r.Label), StatusCode: optional(r.StatusCode),
-			Timestamps: make([]awsapi.Time, len(r.Timestamps)), Values: r.Values, Messages: []MessageData{}}
+			Timestamps: make([]awsapi.Time, len(r.Timestamps)), Values: r.Values}
+		for _, m := range r.Messages {
+			mr.Messages = append(mr.Messages, MessageData{Code: optional(m.Code), Value: optional(m.Value)})
+		}
 		for i, ts := range r.Timestamps {
 			mr.Timestamps[i] = awsapi.Time{Time: ts}
 		}
 		if mr.Values == nil {
 			mr.Values = []float64{}
-		}
-		for _, m := range r.Messages {
-			mr.Messages = append(mr.Messages, MessageData{Code: optional(m.Code), Value: optional(m.Value)})
 		}
 		out.MetricDataResults = append(out.MetricDataResults, mr)
 	}
