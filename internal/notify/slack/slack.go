@@ -98,8 +98,10 @@ type Message struct {
 	UnfurlLinks *bool   `json:"unfurl_links,omitempty"`
 }
 
-func mrkdwn(s string) map[string]any   { return map[string]any{"type": "mrkdwn", "text": s} }
-func plainText(s string) map[string]any { return map[string]any{"type": "plain_text", "text": s, "emoji": true} }
+func mrkdwn(s string) map[string]any { return map[string]any{"type": "mrkdwn", "text": s} }
+func plainText(s string) map[string]any {
+	return map[string]any{"type": "plain_text", "text": s, "emoji": true}
+}
 
 func emoji(a alert.Alert) string {
 	switch {
