@@ -400,6 +400,20 @@ func TestReceiverTestOperation(t *testing.T) {
 			t.Errorf("%s: sample without the source IP: %s", r.Path, r.Body)
 		}
 	}
+	out, _, code := receiversCmd(t, s, "", nil, "get", "--name", "p")
+	if code != 0 || !strings.Contains(out, `"routingKey": "****bcde"`) || !strings.Contains(out, `"endpoint": "`+s.URL+`/receivers/p"`) || strings.Contains(out, "R0123456789") {
+		t.Errorf("get: exit %d\n%s", code, out)
+	}
+	if _, errOut, code := receiversCmd(t, s, "", nil, "delete", "--name", "p"); code != 0 {
+		t.Errorf("delete: exit %d %s", code, errOut)
+	}
+	if _, errOut, code := receiversCmd(t, s, "", nil, "get", "--name", "p"); code != 1 || !strings.Contains(errOut, "ResourceNotFoundException") {
+		t.Errorf("get after delete: exit %d %s", code, errOut)
+	}
+	// Secrets are refused as arguments.
+	if _, errOut, code := receiversCmd(t, s, "", nil, "put", "--name", "x", "--type", "slack", "https://hooks.slack.com/x"); code != 2 || !strings.Contains(errOut, "environment") {
+		t.Errorf("secret as argument: exit %d %s", code, errOut)
+	}
 	// An unknown receiver is AWS's ResourceNotFoundException; a bad field is named.
 	if _, errOut, code := receiversCmd(t, s, "", nil, "test", "--name", "nope"); code != 1 || !strings.Contains(errOut, "ResourceNotFoundException") {
 		t.Errorf("unknown receiver: %d %s", code, errOut)
