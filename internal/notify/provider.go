@@ -3,6 +3,7 @@ package notify
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -124,4 +125,16 @@ func StatusText(status int, text string) string {
 // ErrorText extracts a short error text from a provider's body for the log.
 func ErrorText(body []byte) string {
 	return string(bytes.TrimSpace(body))
+}
+
+// MarshalJSON encodes a provider's request body without HTML escaping: <, > and & stay as they
+// are (Slack's own entities stay readable), as every provider's JSON parser accepts.
+func MarshalJSON(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(b.Bytes(), "\n"), nil
 }

@@ -15,7 +15,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"net/http"
 	"time"
 	"unicode/utf8"
@@ -141,11 +140,11 @@ func (p *Integration) Notify(ctx context.Context, n notify.Notification) (notify
 	if !ok {
 		return notify.Result{Detail: "not sent: " + n.Alert.NewState + " neither triggers nor resolves a PagerDuty incident", Thread: n.Thread}, nil
 	}
-	body, err := json.Marshal(ev)
+	body, err := notify.MarshalJSON(ev)
 	if err == nil && len(body) > MaxEvent && ev.Payload != nil {
 		// As Alertmanager does: keep the event, drop the details that made it too large.
 		ev.Payload.CustomDetails = map[string]string{"error": "custom details left out: the event would exceed PagerDuty's 512 KB"}
-		body, err = json.Marshal(ev)
+		body, err = notify.MarshalJSON(ev)
 	}
 	if err != nil {
 		return notify.Result{}, &notify.DeliveryError{Detail: "encode event: " + err.Error(), Permanent: true}

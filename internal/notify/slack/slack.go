@@ -184,7 +184,7 @@ type apiAnswer struct {
 func (s *Integration) Notify(ctx context.Context, n notify.Notification) (notify.Result, error) {
 	msg := Render(n.Alert)
 	if !n.Receiver.SlackBot() {
-		body, err := json.Marshal(msg)
+		body, err := notify.MarshalJSON(msg)
 		if err != nil {
 			return notify.Result{}, &notify.DeliveryError{Detail: "encode message: " + err.Error(), Permanent: true}
 		}
@@ -233,7 +233,7 @@ func (s *Integration) Notify(ctx context.Context, n notify.Notification) (notify
 }
 
 func (s *Integration) call(ctx context.Context, n notify.Notification, url string, msg Message) (apiAnswer, error) {
-	body, err := json.Marshal(msg)
+	body, err := notify.MarshalJSON(msg)
 	if err != nil {
 		return apiAnswer{}, &notify.DeliveryError{Detail: "encode message: " + err.Error(), Permanent: true}
 	}

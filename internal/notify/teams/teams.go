@@ -10,7 +10,6 @@ package teams
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"unicode/utf8"
@@ -117,19 +116,19 @@ func render(a alert.Alert, shown int) Envelope {
 // Render returns the request body of an alert, within MaxBody: evidence events are left out,
 // last first, until it fits (with a note of how many there were).
 func Render(a alert.Alert) ([]byte, error) {
-	b, err := json.Marshal(render(a, len(a.Evidence)))
+	b, err := notify.MarshalJSON(render(a, len(a.Evidence)))
 	if err != nil || len(b) <= MaxBody {
 		return b, err
 	}
 	// Binary search for the most events that fit.
 	lo, hi := 0, len(a.Evidence)-1
-	best, err := json.Marshal(render(a, 0))
+	best, err := notify.MarshalJSON(render(a, 0))
 	if err != nil {
 		return nil, err
 	}
 	for lo <= hi {
 		mid := (lo + hi) / 2
-		b, err := json.Marshal(render(a, mid))
+		b, err := notify.MarshalJSON(render(a, mid))
 		if err != nil {
 			return nil, err
 		}

@@ -8,7 +8,9 @@
 // receiver message's id, the same on every retry of one message, so receivers can drop repeats.
 //
 // Decisions: ALARM is "firing", OK "resolved"; INSUFFICIENT_DATA is "firing" with label
-// severity="warning" (Alertmanager has no third status), ALARM has severity="critical". startsAt
+// severity="warning" (Alertmanager has no third status), other states have severity="critical";
+// labels (alertname, alarm_arn, account_id, region, severity) identify the alarm, and the
+// CloudWatch state is the annotation "state". startsAt
 // is when the alarm last went to ALARM (remembered between messages; the state change time when
 // unknown), endsAt is "0001-01-01T00:00:00Z" while firing and the OK time once resolved, and the
 // fingerprint is the first 16 hex digits of the alarm ARN's SHA-256. Success is any 2xx; 429
@@ -20,7 +22,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -105,7 +106,10 @@ func Render(a alert.Alert, name, publicURL string, firingSince time.Time) Payloa
 		ann["description"] = a.Text
 		key = "sns-message:" + a.MessageID
 	} else {
-		labels["alarm_arn"], labels["account_id"], labels["region"], labels["state"] = a.AlarmARN, a.AccountID, a.Region, a.NewState
+		// Labels identify the alert and stay the same from firing to resolved; the state is an
+		// annotation.
+		labels["alarm_arn"], labels["account_id"], labels["region"] = a.AlarmARN, a.AccountID, a.Region
+		ann["state"] = a.NewState
 		labels["severity"] = "critical"
 		if a.NewState == alert.StateInsufficientData {
 			labels["severity"] = "warning"
@@ -157,7 +161,7 @@ func Sign(secret, ts string, body []byte) string {
 
 // Notify implements notify.Integration.
 func (w *Integration) Notify(ctx context.Context, n notify.Notification) (notify.Result, error) {
-	body, err := json.Marshal(Render(n.Alert, n.Receiver.Name, w.PublicURL, n.Thread.FiringSince))
+	body, err := notify.MarshalJSON(Render(n.Alert, n.Receiver.Name, w.PublicURL, n.Thread.FiringSince))
 	if err != nil {
 		return notify.Result{}, &notify.DeliveryError{Detail: "encode payload: " + err.Error(), Permanent: true}
 	}
