@@ -515,3 +515,42 @@ func TestReceiverSurvivesKill(t *testing.T) {
 		t.Errorf("%d requests after the restart (all answered 200), want 1", delivered)
 	}
 }
+
+// TestReceiverWithAWSCLI: the README's route with the aws CLI v2: create-topic, subscribe with a
+// filter policy to the receiver endpoint (confirmed by trailwatch), publish; only the message the
+// filter policy accepts reaches the Teams receiver.
+func TestReceiverWithAWSCLI(t *testing.T) {
+	c := findCLI(t, "v2")
+	s := startServer(t, "", "--sns-allow-private-endpoints")
+	teamsSrv := providertest.NewServer(t, providertest.Answer{Status: 202})
+	ep := putReceiver(t, s, "", []string{"TRAILWATCH_RECEIVER_URL=" + teamsSrv.URL + "/workflows/1/triggers/manual/paths/invoke?sig=x"}, "--name", "sec-teams", "--type", "teams")
+	var topic struct{ TopicArn string }
+	decode(t, c.run(t, s, "sns", "create-topic", "--name", "teams-alerts"), &topic)
+	var sub struct{ SubscriptionArn string }
+	decode(t, c.run(t, s, "sns", "subscribe", "--topic-arn", topic.TopicArn, "--protocol", "http", "--notification-endpoint", ep,
+		"--attributes", `{"FilterPolicy":"{\"team\":[\"security\"]}"}`, "--return-subscription-arn"), &sub)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var attrs struct{ Attributes map[string]string }
+		decode(t, c.run(t, s, "sns", "get-subscription-attributes", "--subscription-arn", sub.SubscriptionArn), &attrs)
+		if attrs.Attributes["PendingConfirmation"] == "false" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("subscription not confirmed: %v", attrs.Attributes)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.run(t, s, "sns", "publish", "--topic-arn", topic.TopicArn, "--message", "for the network team",
+		"--message-attributes", `{"team":{"DataType":"String","StringValue":"network"}}`)
+	c.run(t, s, "sns", "publish", "--topic-arn", topic.TopicArn, "--subject", "Root login", "--message", "root signed in from 203.0.113.7",
+		"--message-attributes", `{"team":{"DataType":"String","StringValue":"security"}}`)
+	req := waitRequests(t, teamsSrv, 1, 10*time.Second)[0]
+	if !strings.Contains(string(req.Body), "root signed in from 203.0.113.7") || !strings.Contains(string(req.Body), `"contentType":"application/vnd.microsoft.card.adaptive"`) {
+		t.Errorf("teams body %s", req.Body)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := len(teamsSrv.Requests()); n != 1 {
+		t.Errorf("%d Teams requests, want 1 (the filter policy drops the other)", n)
+	}
+}
