@@ -61,3 +61,22 @@ func TestCleanCutsOnRuneBoundary(t *testing.T) {
 		t.Errorf("%q", got)
 	}
 }
+
+// FuzzParse: any SNS message parses without panicking, as an alarm with a state and a name or as
+// text that keeps the message whole.
+func FuzzParse(f *testing.F) {
+	f.Add(`{"AlarmName":"a","NewStateValue":"ALARM","AlarmArn":"arn:aws:cloudwatch:us-east-1:1:alarm:a","StateChangeTime":"2026-11-25T20:00:01.123+0000","TrailwatchLogEvidence":{"LogEvents":[{"message":"x"}],"Omitted":-5}}`)
+	f.Add("plain\ntext")
+	f.Add(`{"AlarmName":"a","NewStateValue":"OK","AlarmArn":"::::::"}`)
+	f.Fuzz(func(t *testing.T, msg string) {
+		a := Parse("m", "t", "", msg, "https://tw.example")
+		if a.IsAlarm && (a.AlarmName == "" || a.NewState == "" || a.Title() == "") {
+			t.Fatalf("alarm without name or state: %+v", a)
+		}
+		if !a.IsAlarm && a.Text != msg {
+			t.Fatalf("text changed")
+		}
+		_ = a.Summary()
+		_ = EvidenceText(a.Evidence, a.Omitted, a.OmittedIsLowerBound)
+	})
+}

@@ -197,3 +197,20 @@ func TestBotUpdatesOnOK(t *testing.T) {
 		t.Errorf("429 gave %v", err)
 	}
 }
+
+// FuzzRender: whatever an SNS message holds, the Slack message stays within Slack's limits and
+// escaped.
+func FuzzRender(f *testing.F) {
+	f.Add(`{"AlarmName":"a<&>","NewStateValue":"ALARM","NewStateReason":"<<<&&&>>>","AlarmArn":"arn:aws:cloudwatch:us-east-1:1:alarm:a","TrailwatchLogEvidence":{"LogEvents":[{"message":"<x>"}]}}`)
+	f.Add("plain & <text>")
+	f.Fuzz(func(t *testing.T, msg string) {
+		b, err := notify.MarshalJSON(Render(alert.Parse("m", "t", "", msg, "https://tw.example")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if msg == "" {
+			return // an empty message renders no text section; SNS refuses empty messages anyway
+		}
+		checkLimits(t, decode(t, b))
+	})
+}
