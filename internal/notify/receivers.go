@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/trailwatch/trailwatch/internal/alert"
@@ -65,6 +66,10 @@ type ReceiverSender struct {
 	PublicURL    string
 	Integrations map[string]Integration
 	Now          func() time.Time
+
+	// locks serialises the messages of one receiver and alarm (the worker sends concurrently),
+	// so that the superseded check and the thread update of one cannot interleave with another's.
+	locks sync.Map // receiver name + "\x00" + alarm ARN -> *sync.Mutex
 }
 
 func (s *ReceiverSender) now() time.Time {
@@ -91,6 +96,9 @@ func (s *ReceiverSender) Send(ctx context.Context, d sns.Delivery) (string, erro
 	key := receiver.ThreadKey(a)
 	var th receiver.Thread
 	if key != "" {
+		mu, _ := s.locks.LoadOrStore(r.Name+"\x00"+key, new(sync.Mutex))
+		mu.(*sync.Mutex).Lock()
+		defer mu.(*sync.Mutex).Unlock()
 		if th, _, err = s.Store.GetThread(ctx, s.AccountID, r.Name, key); err != nil {
 			return "", fmt.Errorf("get receiver thread: %w", err)
 		}

@@ -185,3 +185,37 @@ func TestLocalRouter(t *testing.T) {
 		t.Fatalf("local %v, remote %d", local, remote.calls)
 	}
 }
+
+// slowIntegration takes a while per message and records the states it sent, in order.
+type slowIntegration struct {
+	mu     sync.Mutex
+	states []string
+}
+
+func (s *slowIntegration) Notify(_ context.Context, n Notification) (Result, error) {
+	time.Sleep(20 * time.Millisecond)
+	s.mu.Lock()
+	s.states = append(s.states, n.Alert.NewState)
+	s.mu.Unlock()
+	return Result{Thread: n.Thread}, nil
+}
+
+// TestReceiverSenderConcurrentTransitions: an ALARM and the OK that followed it, sent at the same
+// time (the worker sends in parallel), never end with the ALARM delivered after the OK.
+func TestReceiverSenderConcurrentTransitions(t *testing.T) {
+	ctx := context.Background()
+	for range 20 {
+		st := receivertest.NewMemory()
+		st.PutReceiver(ctx, &receiver.Receiver{AccountID: "111122223333", Name: "pd", Type: "pagerduty", RoutingKey: "k", SendResolved: true})
+		si := &slowIntegration{}
+		s := &ReceiverSender{Store: st, AccountID: "111122223333", Integrations: map[string]Integration{"pagerduty": si}}
+		t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+		var wg sync.WaitGroup
+		wg.Go(func() { s.Send(ctx, receiverDelivery(t, "pd", alarmDoc("OK", "ALARM", t0.Add(time.Minute)))) })
+		wg.Go(func() { s.Send(ctx, receiverDelivery(t, "pd", alarmDoc("ALARM", "OK", t0))) })
+		wg.Wait()
+		if n := len(si.states); n == 0 || si.states[n-1] != "OK" {
+			t.Fatalf("sent %v: the last message is not the OK", si.states)
+		}
+	}
+}
