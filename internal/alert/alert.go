@@ -287,11 +287,13 @@ func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-// Sample is the alert TestReceiver sends: a root console sign-in without MFA that put the CIS
-// RootAccountUsage alarm in ALARM, marked as a test in its description.
+// Sample is the alert TestReceiver sends: a root console sign-in without MFA that put a CIS
+// RootAccountUsage alarm in ALARM, marked as a test in its description. The alarm is named
+// RootAccountUsage-trailwatch-test, so that its PagerDuty dedup_key (and Slack thread) can never
+// be a real alarm's: a test neither joins nor resolves a real incident.
 func Sample(now time.Time, accountID, region, consoleBase string) Alert {
 	now = now.UTC().Truncate(time.Millisecond)
-	name := "RootAccountUsage"
+	name := "RootAccountUsage-trailwatch-test"
 	a := Alert{
 		MessageID: "test", Subject: "ALARM: \"" + name + "\" in " + region, IsAlarm: true, AlarmName: name,
 		AlarmDescription: "Test notification sent by trailwatch (TestReceiver); no alarm changed state.",
@@ -299,7 +301,7 @@ func Sample(now time.Time, accountID, region, consoleBase string) Alert {
 		Region: region, RegionName: region, NewState: StateAlarm, OldState: StateOK,
 		Reason:          "Threshold Crossed: 1 out of the last 1 datapoints [1.0 (" + now.Format("02/01/06 15:04:05") + ")] was greater than or equal to the threshold (1.0) (minimum 1 datapoint for OK -> ALARM transition).",
 		StateChangeTime: now,
-		Evidence: []Evidence{{LogGroupName: "CloudTrail/DefaultLogGroup", LogStreamName: accountID + "_CloudTrail_" + region, FilterName: name,
+		Evidence: []Evidence{{LogGroupName: "CloudTrail/DefaultLogGroup", LogStreamName: accountID + "_CloudTrail_" + region, FilterName: "RootAccountUsage",
 			Timestamp: now.UnixMilli(), CloudTrail: &CloudTrailSummary{
 				EventTime: now.Format(time.RFC3339), UserIdentityType: "Root", UserIdentityARN: "arn:aws:iam::" + accountID + ":root",
 				EventSource: "signin.amazonaws.com", EventName: "ConsoleLogin", Outcome: "Success", SourceIPAddress: "203.0.113.7",
