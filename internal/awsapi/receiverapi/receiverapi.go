@@ -3,6 +3,13 @@
 // prefix TrailWatch_20261125, SigV4 service name "trailwatch", camelCase members), and the
 // receiver endpoints <public-url>/receivers/<name> that SNS https subscriptions deliver to, from
 // trailwatch itself or from real AWS SNS after the message's signature verified.
+//
+// Decisions: the endpoint needs no credentials (SNS sends none); the signature is the proof. The
+// message's Timestamp is not checked for freshness: a replayed message is harmless, since the
+// outbox's dedup key (one message per alarm transition or SNS message id, kept 14 days) drops it.
+// Raw deliveries (RawMessageDelivery=true) carry no signature and are refused over HTTP; from
+// trailwatch's own outbox they are taken in process. A body is read (at most MaxBody) before its
+// signature is checked, outside the API's byte budget for unauthenticated bodies.
 package receiverapi
 
 import (
