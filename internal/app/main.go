@@ -20,6 +20,7 @@ Usage:
   trailwatch ingest --log-group NAME [--endpoint URL] [--region REGION] PATH...
   trailwatch backfill --log-group NAME --filter-name NAME [--start TIME] [--end TIME] [--endpoint URL] [PATH...]
   trailwatch deliveries [--data DIR] [--status pending|delivered|failed] [--limit N] [--body]
+  trailwatch receivers put|get|list|delete|test [--name NAME] [--endpoint URL] ...
   trailwatch healthcheck [--url URL] [--timeout DURATION]
   trailwatch version
 
@@ -48,6 +49,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return runBackfill(ctx, rest, stdout, stderr)
 	case "deliveries":
 		return runDeliveries(ctx, rest, stdout, stderr)
+	case "receivers":
+		return runReceivers(ctx, rest, stdin, stdout, stderr)
 	case "version", "--version":
 		return runVersion(rest, stdout, stderr)
 	case "healthcheck":

@@ -71,6 +71,10 @@ type Options struct {
 	// SNSAllowPrivate lets HTTP/S subscriptions deliver to loopback, link-local and private
 	// addresses, which the SSRF guard refuses by default.
 	SNSAllowPrivate bool
+	// ReceiverCertHosts are where the signing certificates (and SubscribeURLs) of real AWS SNS
+	// messages delivered to receiver endpoints may be; empty means sns.<region>.amazonaws.com
+	// (receiverapi.Verifier.AllowedHosts).
+	ReceiverCertHosts []string
 	// Ingest configures the CloudTrail sources and delivery endpoints (wire_ingest.go).
 	Ingest IngestOptions
 	// MetricsListen, when set, is the TCP address of a second, plain-HTTP listener that serves
@@ -362,6 +366,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&opts.SMTPTLS, "smtp-tls", opts.SMTPTLS, "SMTP TLS `mode`: starttls, tls (implicit), opportunistic or none")
 	fs.StringVar(&opts.SMTPUser, "smtp-user", "", "SMTP `user` name (password from TRAILWATCH_SMTP_PASSWORD)")
 	fs.BoolVar(&opts.SNSAllowPrivate, "sns-allow-private-endpoints", false, "let HTTP/S subscriptions reach loopback, link-local and private addresses")
+	fs.Func("receiver-sns-cert-hosts", "comma-separated `hosts` where real AWS SNS signing certificates of messages to receiver endpoints may be (default: sns.<region>.amazonaws.com; http://host:port for tests)", func(v string) error {
+		for h := range strings.SplitSeq(v, ",") {
+			if h = strings.TrimSpace(h); h != "" {
+				opts.ReceiverCertHosts = append(opts.ReceiverCertHosts, h)
+			}
+		}
+		return nil
+	})
 	fs.StringVar(&opts.MetricsListen, "metrics-listen", "", "`address` of a separate listener serving Prometheus metrics at "+MetricsPath+" (default: off)")
 	opts.Ingest.RegisterFlags(fs)
 	if err := fs.Parse(args); err != nil {

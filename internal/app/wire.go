@@ -84,6 +84,7 @@ func (s *Server) wire(ctx context.Context, db *sqlite.DB, wg *sync.WaitGroup) ([
 		return nil, fmt.Errorf("wire CloudTrail ingest: %w", err)
 	}
 	s.ingestRoutes = routes
+	s.extendAPI(ingestServices)
 	return append([]*awsapi.Service{
 		logsapi.NewService(logsSvc),
 		monitoringapi.NewService(metricsSvc, monitoringapi.AlarmOperations(metricsSvc, alarmSvc)),

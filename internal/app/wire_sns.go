@@ -49,6 +49,8 @@ type snsParts struct {
 	worker *notify.Worker
 	// metrics stores the AWS/SNS metrics of svc and worker.
 	metrics *snsMetrics
+	// receivers are the Slack, PagerDuty, Teams and webhook receivers (wire_receivers.go).
+	receivers *receiverParts
 }
 
 // wireSNS builds the SNS service, its delivery worker (started on wg) and its pages.
@@ -85,6 +87,7 @@ func (s *Server) wireSNS(ctx context.Context, db *sqlite.DB, wg *sync.WaitGroup)
 		w.Senders["email"], w.Senders["email-json"] = waitingSender{}, waitingSender{}
 	}
 	svc.OnEnqueue = w.Notify
+	receivers := s.wireReceivers(db, svc, w, &key.PublicKey, base, base+"/"+certName)
 	am := &snsMetrics{store: db, logger: s.logger}
 	svc.Metrics, w.Metrics = am, am
 	wg.Go(func() { _ = w.Run(ctx) })
@@ -95,7 +98,9 @@ func (s *Server) wireSNS(ctx context.Context, db *sqlite.DB, wg *sync.WaitGroup)
 			s.logger.Info("pruned finished SNS deliveries", "deliveries", n)
 		}
 	})
-	return &snsParts{svc: svc, api: snsapi.NewService(svc), pages: snsapi.Pages(svc, certName, certPEM), worker: w, metrics: am}, nil
+	pages := snsapi.Pages(svc, certName, certPEM)
+	pages[ReceiversPath] = receivers.endpoint
+	return &snsParts{svc: svc, api: snsapi.NewService(svc), pages: pages, worker: w, metrics: am, receivers: receivers}, nil
 }
 
 // waitingSender is the email sender when no SMTP server is configured: every attempt fails, so

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/trailwatch/trailwatch/internal/alarm"
+	"github.com/trailwatch/trailwatch/internal/alert"
 	"github.com/trailwatch/trailwatch/internal/logs"
 	"github.com/trailwatch/trailwatch/internal/sns"
 )
@@ -29,7 +30,7 @@ const (
 
 // EvidenceKey is the extra member added to the alarm's JSON message (after CloudWatch's own
 // members, so the AWS shape is unchanged for parsers that ignore unknown keys).
-const EvidenceKey = "TrailwatchLogEvidence"
+const EvidenceKey = alert.EvidenceKey
 
 // MessageBudget is the most bytes an alarm message enriched with log evidence may have, as SNS
 // measures a message: the UTF-8 bytes of the Message parameter, which for MessageStructure=json is
@@ -141,33 +142,12 @@ type alarmMessage struct {
 	}
 }
 
-// Evidence is one log event behind an alarm.
-type Evidence struct {
-	LogGroupName  string `json:"logGroupName"`
-	LogStreamName string `json:"logStreamName"`
-	FilterName    string `json:"filterName"`
-	Timestamp     int64  `json:"timestamp"`
-	// CloudTrail is set when the event is a CloudTrail record.
-	CloudTrail *CloudTrailSummary `json:"cloudTrail,omitempty"`
-	// Message is the raw event, cut to 1,000 bytes, for events that are not CloudTrail records.
-	Message string `json:"message,omitempty"`
-}
+// Evidence is one log event behind an alarm; the type lives with the shared renderer (package
+// alert), so that email and the chat receivers describe events the same way.
+type Evidence = alert.Evidence
 
-// CloudTrailSummary is the who / what / where of a CloudTrail record.
-type CloudTrailSummary struct {
-	EventTime          string `json:"eventTime"`
-	UserIdentityType   string `json:"userIdentityType"`
-	UserIdentityARN    string `json:"userIdentityArn"`
-	EventSource        string `json:"eventSource"`
-	EventName          string `json:"eventName"`
-	Outcome            string `json:"outcome"`
-	ErrorCode          string `json:"errorCode,omitempty"`
-	SourceIPAddress    string `json:"sourceIPAddress"`
-	UserAgent          string `json:"userAgent"`
-	AWSRegion          string `json:"awsRegion"`
-	RecipientAccountID string `json:"recipientAccountId"`
-	MFAUsed            string `json:"mfaUsed"`
-}
+// CloudTrailSummary is the who / what / where of a CloudTrail record (alert.CloudTrailSummary).
+type CloudTrailSummary = alert.CloudTrailSummary
 
 // evidenceDoc is the EvidenceKey member.
 type evidenceDoc struct {
@@ -353,36 +333,8 @@ func cloudTrail(msg string) (*CloudTrailSummary, bool) {
 	return s, true
 }
 
-// EvidenceText is the email section listing the log events behind an alarm.
+// EvidenceText is the email section listing the log events behind an alarm, rendered by the
+// renderer the chat receivers share (alert.EvidenceText).
 func EvidenceText(events []Evidence, omitted int, lowerBound bool) string {
-	var b strings.Builder
-	total := len(events) + omitted
-	fmt.Fprintf(&b, "Log events that crossed the threshold (trailwatch):\n")
-	for i, e := range events {
-		ts := time.UnixMilli(e.Timestamp).UTC().Format(time.RFC3339)
-		fmt.Fprintf(&b, "\n[%d] %s  log group %s, stream %s, metric filter %s\n", i+1, ts, clean(e.LogGroupName, 512), clean(e.LogStreamName, 512), clean(e.FilterName, 512))
-		if c := e.CloudTrail; c != nil {
-			fmt.Fprintf(&b, "- Who:    %s %s\n", c.UserIdentityType, c.UserIdentityARN)
-			what := c.EventSource + " " + c.EventName + ", outcome " + c.Outcome
-			if c.ErrorCode != "" {
-				what += ", error " + c.ErrorCode
-			}
-			fmt.Fprintf(&b, "- What:   %s\n", what)
-			fmt.Fprintf(&b, "- Where:  source IP %s, user agent %s, region %s, account %s\n", c.SourceIPAddress, c.UserAgent, c.AWSRegion, c.RecipientAccountID)
-			fmt.Fprintf(&b, "- MFA:    %s\n", c.MFAUsed)
-			fmt.Fprintf(&b, "- When:   %s\n", c.EventTime)
-		} else {
-			fmt.Fprintf(&b, "- Event:  %s\n", e.Message)
-		}
-	}
-	if omitted > 0 {
-		more := strconv.Itoa(omitted)
-		if lowerBound {
-			more = "at least " + more
-		}
-		fmt.Fprintf(&b, "\n... and %s more matching events (%d shown).\n", more, len(events))
-	} else {
-		fmt.Fprintf(&b, "\n%d matching event(s).\n", total)
-	}
-	return b.String()
+	return alert.EvidenceText(events, omitted, lowerBound)
 }

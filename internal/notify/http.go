@@ -73,6 +73,13 @@ type HTTPSender struct {
 // NewHTTPSender returns an HTTP sender. allowPrivate disables the SSRF guard (for endpoints on
 // the operator's own network); tlsConfig, when non-nil, is used for https endpoints.
 func NewHTTPSender(allowPrivate bool, transport *http.Transport) *HTTPSender {
+	return &HTTPSender{client: NewClient(allowPrivate, transport)}
+}
+
+// NewClient returns the HTTP client of deliveries, SNS's and receivers' alike: the SSRF guard
+// (unless allowPrivate), no proxies from the environment, SNS's 15 s timeout and redirects only
+// to the same host.
+func NewClient(allowPrivate bool, transport *http.Transport) *http.Client {
 	if transport == nil {
 		transport = &http.Transport{}
 	}
@@ -103,7 +110,7 @@ func NewHTTPSender(allowPrivate bool, transport *http.Transport) *HTTPSender {
 			return nil
 		},
 	}
-	return &HTTPSender{client: client}
+	return client
 }
 
 // userAgent is the User-Agent of SNS's HTTP deliveries.

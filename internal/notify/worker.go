@@ -193,12 +193,15 @@ func (w *Worker) deliver(ctx context.Context, d sns.Delivery) {
 	}
 	a.Duration = w.Now().Sub(start)
 	status, next := sns.DeliveryDelivered, start
+	// A receiver's provider may say a failure is not worth a retry, or when to retry
+	// (*DeliveryError); SNS's own senders never do.
+	after, permanent := retryAfterOf(err)
 	switch delay, retry := d.Policy.Delay(a.N); {
 	case err == nil:
 		a.Outcome, a.Detail = OutcomeDelivered, detail
-	case retry:
+	case retry && !permanent:
 		a.Outcome, a.Detail = OutcomeRetry, err.Error()
-		status, next = sns.DeliveryPending, w.Now().Add(delay)
+		status, next = sns.DeliveryPending, w.Now().Add(max(delay, after))
 	default:
 		a.Outcome, a.Detail = OutcomeFailed, err.Error()
 		status = sns.DeliveryFailed

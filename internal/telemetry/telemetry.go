@@ -56,10 +56,12 @@ const (
 	OutcomeError      = "error"
 )
 
-// snsProtocols are the SNS subscription protocols; any other value is reported as Unknown.
+// snsProtocols are the SNS subscription protocols, plus "receiver" for the messages to Slack,
+// PagerDuty, Teams and webhook receivers that share the outbox; any other value is reported as
+// Unknown.
 var snsProtocols = map[string]bool{
 	"email": true, "email-json": true, "http": true, "https": true, "sqs": true,
-	"lambda": true, "sms": true, "application": true, "firehose": true,
+	"lambda": true, "sms": true, "application": true, "firehose": true, "receiver": true,
 }
 
 // deliveryOutcomes are notify's attempt outcomes; any other value is reported as Unknown.

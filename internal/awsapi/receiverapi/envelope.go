@@ -1,0 +1,302 @@
+package receiverapi
+
+import (
+	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/trailwatch/trailwatch/internal/receiver"
+	"github.com/trailwatch/trailwatch/internal/sns"
+)
+
+// Envelope is the JSON body of an SNS HTTP/S delivery.
+type Envelope struct {
+	Type             string
+	MessageID        string `json:"MessageId"`
+	Token            string
+	TopicARN         string `json:"TopicArn"`
+	Subject          *string
+	Message          string
+	SubscribeURL     string
+	Timestamp        string
+	SignatureVersion string
+	Signature        string
+	SigningCertURL   string
+	UnsubscribeURL   string
+}
+
+// ErrRaw is returned by ParseEnvelope for a raw delivery (RawMessageDelivery=true): its body is
+// the bare message, which carries no signature.
+var ErrRaw = errors.New("raw message delivery carries no signature")
+
+// ParseEnvelope reads an SNS delivery from its headers and body. A raw delivery (header
+// x-amz-sns-rawdelivery: true) is returned with the body as Message and the ids from the headers,
+// together with ErrRaw.
+func ParseEnvelope(header func(string) string, body []byte) (Envelope, error) {
+	if strings.EqualFold(header("x-amz-sns-rawdelivery"), "true") {
+		return Envelope{Type: sns.TypeNotification, MessageID: header("x-amz-sns-message-id"), TopicARN: header("x-amz-sns-topic-arn"),
+			Message: string(body)}, ErrRaw
+	}
+	var e Envelope
+	if err := json.Unmarshal(body, &e); err != nil {
+		return e, fmt.Errorf("decode SNS message: %w", err)
+	}
+	switch e.Type {
+	case sns.TypeNotification, sns.TypeSubscriptionConfirmation, sns.TypeUnsubscribeConfirmation:
+	default:
+		return e, fmt.Errorf("unknown SNS message type %q", e.Type)
+	}
+	if t := header("x-amz-sns-message-type"); t != "" && t != e.Type {
+		return e, fmt.Errorf("x-amz-sns-message-type %q does not match the body's %q", t, e.Type)
+	}
+	if e.MessageID == "" || e.TopicARN == "" {
+		return e, errors.New("SNS message without MessageId or TopicArn")
+	}
+	return e, nil
+}
+
+// stringToSign is the text the envelope's signature covers.
+func (e Envelope) stringToSign() []byte {
+	f := map[string]string{"Type": e.Type, "MessageId": e.MessageID, "TopicArn": e.TopicARN, "Message": e.Message, "Timestamp": e.Timestamp}
+	if e.Type == sns.TypeNotification {
+		if e.Subject != nil {
+			f["Subject"] = *e.Subject
+		}
+	} else {
+		f["Token"], f["SubscribeURL"] = e.Token, e.SubscribeURL
+	}
+	return sns.StringToSign(f)
+}
+
+// Inbound returns the message as the receiver service takes it.
+func (e Envelope) Inbound(subscriptionARN, origin string) receiver.Inbound {
+	in := receiver.Inbound{Type: e.Type, MessageID: e.MessageID, TopicARN: e.TopicARN, SubscriptionARN: subscriptionARN,
+		Message: e.Message, Timestamp: e.Timestamp, Token: e.Token, SubscribeURL: e.SubscribeURL, Origin: origin}
+	if e.Subject != nil {
+		in.Subject = *e.Subject
+	}
+	return in
+}
+
+// Verifier checks the signatures of SNS messages delivered to receiver endpoints [SNSDG-SIG]:
+// SignatureVersion 1 (SHA1withRSA) or 2 (SHA256withRSA) over SNS's string to sign, with the
+// certificate at SigningCertURL. A message naming trailwatch's own certificate is verified with
+// trailwatch's own key (origin trailwatch); any other certificate must be an https URL ending in
+// .pem on an allowed SNS host, fetched once and cached (origin aws). The host is the trust
+// anchor, as in AWS's own message validators; the certificate's chain is not checked, its
+// validity period is.
+type Verifier struct {
+	// OwnCertURL and OwnKey are trailwatch's SigningCertURL and public key.
+	OwnCertURL string
+	OwnKey     *rsa.PublicKey
+	// AllowedHosts lists where real SNS certificates (and SubscribeURLs) may be: a host name,
+	// optionally with one "*" label ("sns.*.amazonaws.com"), reached over https, or an
+	// "http://host:port" or "https://host:port" prefix for tests. Empty means AWS's rule: the
+	// host is sns.<region of the topic>.amazonaws.com (.amazonaws.com.cn in China).
+	AllowedHosts []string
+	// Client fetches certificates and visits SubscribeURLs.
+	Client *http.Client
+	Now    func() time.Time
+
+	mu    sync.Mutex
+	certs map[string]*x509.Certificate
+}
+
+// allowed reports whether u may be fetched for a message of topicARN.
+func (v *Verifier) allowed(u *url.URL, topicARN string) bool {
+	if u.User != nil {
+		return false
+	}
+	if len(v.AllowedHosts) == 0 {
+		region := ""
+		if p := strings.Split(topicARN, ":"); len(p) >= 6 {
+			region = p[3]
+		}
+		suffix := ".amazonaws.com"
+		if strings.HasPrefix(region, "cn-") {
+			suffix = ".amazonaws.com.cn"
+		}
+		return u.Scheme == "https" && region != "" && u.Port() == "" && strings.EqualFold(u.Hostname(), "sns."+region+suffix)
+	}
+	for _, h := range v.AllowedHosts {
+		if pre, ok := strings.CutPrefix(h, "http://"); ok {
+			if u.Scheme == "http" && u.Host == strings.TrimRight(pre, "/") {
+				return true
+			}
+			continue
+		}
+		if pre, ok := strings.CutPrefix(h, "https://"); ok {
+			if u.Scheme == "https" && u.Host == strings.TrimRight(pre, "/") {
+				return true
+			}
+			continue
+		}
+		if u.Scheme == "https" && u.Port() == "" && hostMatches(h, u.Hostname()) {
+			return true
+		}
+	}
+	return false
+}
+
+func hostMatches(pattern, host string) bool {
+	pl, hl := strings.Split(strings.ToLower(pattern), "."), strings.Split(strings.ToLower(host), ".")
+	if len(pl) != len(hl) {
+		return false
+	}
+	for i := range pl {
+		if pl[i] != "*" && pl[i] != hl[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Verify checks e's signature and returns its origin.
+func (v *Verifier) Verify(ctx context.Context, e Envelope) (string, error) {
+	sig, err := base64.StdEncoding.DecodeString(e.Signature)
+	if err != nil || len(sig) == 0 {
+		return "", errors.New("signature is not base64")
+	}
+	var h crypto.Hash
+	var sum []byte
+	data := e.stringToSign()
+	switch e.SignatureVersion {
+	case "1":
+		d := sha1.Sum(data)
+		h, sum = crypto.SHA1, d[:]
+	case "2":
+		d := sha256.Sum256(data)
+		h, sum = crypto.SHA256, d[:]
+	default:
+		return "", fmt.Errorf("unknown SignatureVersion %q", e.SignatureVersion)
+	}
+	if v.OwnKey != nil && e.SigningCertURL == v.OwnCertURL {
+		if err := rsa.VerifyPKCS1v15(v.OwnKey, h, sum, sig); err != nil {
+			return "", errors.New("signature does not verify")
+		}
+		return receiver.OriginTrailwatch, nil
+	}
+	cert, err := v.cert(ctx, e)
+	if err != nil {
+		return "", err
+	}
+	key, ok := cert.PublicKey.(*rsa.PublicKey)
+	if !ok {
+		return "", errors.New("signing certificate has no RSA key")
+	}
+	if err := rsa.VerifyPKCS1v15(key, h, sum, sig); err != nil {
+		return "", errors.New("signature does not verify")
+	}
+	return receiver.OriginAWS, nil
+}
+
+func (v *Verifier) now() time.Time {
+	if v.Now == nil {
+		return time.Now()
+	}
+	return v.Now()
+}
+
+// cert returns the certificate at e.SigningCertURL, fetched from an allowed host.
+func (v *Verifier) cert(ctx context.Context, e Envelope) (*x509.Certificate, error) {
+	u, err := url.Parse(e.SigningCertURL)
+	if err != nil || !strings.HasSuffix(u.Path, ".pem") || u.RawQuery != "" || !v.allowed(u, e.TopicARN) {
+		return nil, fmt.Errorf("SigningCertURL %q is not a certificate on an allowed SNS host", e.SigningCertURL)
+	}
+	v.mu.Lock()
+	c := v.certs[e.SigningCertURL]
+	v.mu.Unlock()
+	if c == nil {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.SigningCertURL, nil)
+		if err != nil {
+			return nil, fmt.Errorf("fetch signing certificate: %w", err)
+		}
+		resp, err := v.Client.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("fetch signing certificate: %w", err)
+		}
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("fetch signing certificate: HTTP %d", resp.StatusCode)
+		}
+		blk, _ := pem.Decode(b)
+		if blk == nil || blk.Type != "CERTIFICATE" {
+			return nil, errors.New("signing certificate is not a PEM certificate")
+		}
+		if c, err = x509.ParseCertificate(blk.Bytes); err != nil {
+			return nil, fmt.Errorf("parse signing certificate: %w", err)
+		}
+		v.mu.Lock()
+		if v.certs == nil {
+			v.certs = map[string]*x509.Certificate{}
+		}
+		if len(v.certs) < 100 {
+			v.certs[e.SigningCertURL] = c
+		}
+		v.mu.Unlock()
+	}
+	if now := v.now(); now.Before(c.NotBefore) || now.After(c.NotAfter) {
+		return nil, errors.New("signing certificate is not valid now")
+	}
+	return c, nil
+}
+
+// Visit confirms a real SNS subscription by visiting its SubscribeURL, which must be on an
+// allowed SNS host.
+func (v *Verifier) Visit(ctx context.Context, subscribeURL, topicARN string) error {
+	u, err := url.Parse(subscribeURL)
+	if err != nil || !v.allowed(u, topicARN) {
+		return fmt.Errorf("SubscribeURL %q is not on an allowed SNS host", subscribeURL)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, subscribeURL, nil)
+	if err != nil {
+		return fmt.Errorf("visit SubscribeURL: %w", err)
+	}
+	resp, err := v.Client.Do(req)
+	if err != nil {
+		return fmt.Errorf("visit SubscribeURL: %w", err)
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("visit SubscribeURL: HTTP %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// SNSConfirmer is the part of the SNS service that confirms trailwatch's own subscriptions.
+type SNSConfirmer interface {
+	ConfirmSubscription(ctx context.Context, caller sns.Scope, topicARN, token, authenticateOnUnsubscribe string) (string, error)
+}
+
+// Confirmer implements receiver.Confirmer: trailwatch's own subscriptions are confirmed with
+// their token, as visiting the SubscribeURL would (whatever form that URL takes); real SNS
+// subscriptions by visiting the SubscribeURL on its allowed host.
+type Confirmer struct {
+	SNS      SNSConfirmer
+	Verifier *Verifier
+}
+
+// Confirm implements receiver.Confirmer.
+func (c *Confirmer) Confirm(ctx context.Context, in receiver.Inbound) error {
+	if in.Origin == receiver.OriginTrailwatch {
+		_, err := c.SNS.ConfirmSubscription(ctx, sns.Scope{}, in.TopicARN, in.Token, "")
+		return err
+	}
+	return c.Verifier.Visit(ctx, in.SubscribeURL, in.TopicARN)
+}

@@ -1,0 +1,17 @@
+-- Receivers (Slack, PagerDuty, Teams, webhook destinations), one JSON document each with its
+-- secrets, and the per-alarm state a receiver keeps between messages (the Slack message to
+-- update, when the alarm started firing, the last state change delivered).
+CREATE TABLE IF NOT EXISTS receivers (
+    account_id TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    doc        TEXT NOT NULL, -- JSON of receiver.Receiver
+    PRIMARY KEY (account_id, name)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS receiver_threads (
+    account_id TEXT NOT NULL,
+    receiver   TEXT NOT NULL,
+    key        TEXT NOT NULL, -- the alarm ARN
+    doc        TEXT NOT NULL, -- JSON of receiver.Thread
+    PRIMARY KEY (account_id, receiver, key)
+) WITHOUT ROWID;
