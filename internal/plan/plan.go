@@ -68,11 +68,6 @@ type (
 		Name, Bucket, LogGroupARN, RoleARN string
 		Update                             bool
 	}
-	// PutEventSelectors sets all read and write management events, keeping data selectors.
-	PutEventSelectors struct {
-		Trail string
-		Keep  []audit.BasicSelector
-	}
 	// StartLogging starts a trail: API-created trails do not log until started.
 	StartLogging struct{ Trail string }
 	// CreateTopic is sns:CreateTopic (same name, same ARN).
@@ -98,7 +93,6 @@ func (CreateLogGroup) op()       {}
 func (CreateRole) op()           {}
 func (PutRolePolicy) op()        {}
 func (CreateTrail) op()          {}
-func (PutEventSelectors) op()    {}
 func (StartLogging) op()         {}
 func (CreateTopic) op()          {}
 func (SetTopicPolicy) op()       {}
@@ -279,13 +273,9 @@ func (p *planner) trail(own *audit.Trail, group string) {
 	}
 	if own != nil && own.Selectors != nil {
 		if all, _ := selectorsCoverAll(own.Selectors); !all {
-			var keep []audit.BasicSelector
-			for _, b := range own.Selectors.Basic {
-				if !b.IncludeManagementEvents || len(b.ExcludeManagementEventSources) == 0 {
-					keep = append(keep, b)
-				}
-			}
-			p.add(Update, trailARN, "event selectors: add ReadWriteType All with management events (data selectors kept)", PutEventSelectors{Trail: trailName, Keep: keep})
+			// PutEventSelectors replaces every selector, data selectors included; apply does not
+			// rewrite what it cannot read back whole.
+			p.add(Blocked, trailARN, "the trail's custom event selectors do not record all read and write management events; add a selector with ReadWriteType All and IncludeManagementEvents true (aws cloudtrail put-event-selectors) keeping your data selectors", nil)
 		}
 	}
 	if own == nil || !own.Logging {
