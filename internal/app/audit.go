@@ -64,6 +64,7 @@ var defaultRegions = []string{"us-east-1", "us-east-2", "us-west-1", "us-west-2"
 // accountFlags are the flags audit and apply share.
 type accountFlags struct {
 	regions, roleName, format string
+	cloudwatchProtocol        string
 	org                       bool
 	concurrency               int
 }
@@ -74,11 +75,15 @@ func (a *accountFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&a.roleName, "role-name", "OrganizationAccountAccessRole", "the `role` assumed in each member account with --org")
 	fs.StringVar(&a.format, "format", "table", "output `format`: table or json")
 	fs.IntVar(&a.concurrency, "concurrency", 4, "accounts read at a time with --org")
+	fs.StringVar(&a.cloudwatchProtocol, "cloudwatch-protocol", "cbor", "`protocol` of CloudWatch calls: cbor (AWS's default) or query (for stand-ins such as moto 5.2.1)")
 }
 
 func (a *accountFlags) validate() error {
 	if a.format != "table" && a.format != "json" {
 		return fmt.Errorf("--format must be table or json, not %q", a.format)
+	}
+	if a.cloudwatchProtocol != "cbor" && a.cloudwatchProtocol != "query" {
+		return fmt.Errorf("--cloudwatch-protocol must be cbor or query, not %q", a.cloudwatchProtocol)
 	}
 	if a.concurrency < 1 {
 		return errors.New("--concurrency must be positive")
@@ -88,12 +93,12 @@ func (a *accountFlags) validate() error {
 
 // session is what audit and apply need from the AWS configuration.
 type session struct {
-	cfg       aws.Config
-	pathStyle bool
-	regions   []string
+	cfg     aws.Config
+	wire    awsaccount.Wire
+	regions []string
 }
 
-func newSession(ctx context.Context, regions string) (*session, error) {
+func newSession(ctx context.Context, regions, cloudwatchProtocol string) (*session, error) {
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
@@ -102,7 +107,10 @@ func newSession(ctx context.Context, regions string) (*session, error) {
 	if cfg.Region == "" {
 		cfg.Region = DefaultRegion
 	}
-	s := &session{cfg: cfg, pathStyle: os.Getenv("AWS_ENDPOINT_URL") != "" || os.Getenv("AWS_ENDPOINT_URL_S3") != ""}
+	s := &session{cfg: cfg, wire: awsaccount.Wire{
+		PathStyle:       os.Getenv("AWS_ENDPOINT_URL") != "" || os.Getenv("AWS_ENDPOINT_URL_S3") != "",
+		CloudWatchQuery: cloudwatchProtocol == "query",
+	}}
 	switch regions {
 	case "":
 		s.regions = []string{cfg.Region}
@@ -131,7 +139,7 @@ func (s *session) account(ctx context.Context, cfg aws.Config) (awsaccount.Accou
 		defer mu.Unlock()
 		c, ok := cache[region]
 		if !ok {
-			c = awsaccount.NewClients(cfg, region, s.pathStyle)
+			c = awsaccount.NewClients(cfg, region, s.wire)
 			cache[region] = c
 		}
 		return c
@@ -230,7 +238,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fs.Usage()
 		return 2
 	}
-	s, err := newSession(ctx, af.regions)
+	s, err := newSession(ctx, af.regions, af.cloudwatchProtocol)
 	if err != nil {
 		fmt.Fprintf(stderr, "trailwatch audit: %v\n", err)
 		return 1
@@ -334,7 +342,7 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fs.Usage()
 		return 2
 	}
-	s, err := newSession(ctx, af.regions)
+	s, err := newSession(ctx, af.regions, af.cloudwatchProtocol)
 	if err != nil {
 		fmt.Fprintf(stderr, "trailwatch apply: %v\n", err)
 		return 1

@@ -6,11 +6,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwschemas "github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 )
 
 // CloudTrailAPI is the part of the CloudTrail client used.
@@ -89,6 +91,15 @@ type Clients struct {
 	STS        STSAPI
 }
 
+// Wire adapts the clients to stand-ins for AWS.
+type Wire struct {
+	// PathStyle addresses S3 buckets in the path: moto and other stand-ins serve no bucket
+	// subdomains.
+	PathStyle bool
+	// CloudWatchQuery makes the CloudWatch client speak awsQuery instead of RPCv2 CBOR.
+	CloudWatchQuery bool
+}
+
 // Account is one account to read or change: its id and its clients per Region.
 type Account struct {
 	ID string
@@ -98,17 +109,24 @@ type Account struct {
 
 // NewClients makes SDK clients from cfg in region. Endpoints come from cfg, that is from
 // AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> as the SDK reads them; S3 uses path-style
-// addressing when an endpoint is set (moto and other stand-ins serve no bucket subdomains).
-func NewClients(cfg aws.Config, region string, pathStyle bool) Clients {
+// addressing with Wire.PathStyle.
+//
+// Endpoints that do not speak CloudWatch's default protocol (Smithy RPCv2 CBOR) get awsQuery with
+// Wire.CloudWatchQuery: moto 5.2.1 answers CBOR requests with 404.
+func NewClients(cfg aws.Config, region string, w Wire) Clients {
 	cfg = cfg.Copy()
 	cfg.Region = region
 	return Clients{
 		CloudTrail: cloudtrail.NewFromConfig(cfg),
 		Logs:       cloudwatchlogs.NewFromConfig(cfg),
-		CloudWatch: cloudwatch.NewFromConfig(cfg),
-		SNS:        sns.NewFromConfig(cfg),
-		IAM:        iam.NewFromConfig(cfg),
-		S3:         s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle }),
-		STS:        sts.NewFromConfig(cfg),
+		CloudWatch: cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) {
+			if w.CloudWatchQuery {
+				o.Protocol = awsquery.New(cwschemas.GraniteServiceVersion20100801)
+			}
+		}),
+		SNS: sns.NewFromConfig(cfg),
+		IAM: iam.NewFromConfig(cfg),
+		S3:  s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = w.PathStyle }),
+		STS: sts.NewFromConfig(cfg),
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
@@ -61,6 +62,12 @@ func errText(err error) string {
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		return ae.ErrorCode() + ": " + ae.ErrorMessage()
+	}
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		// An answer that is not an AWS error: a stand-in that lacks the operation (moto 5.2.1
+		// answers ListOrganizationsFeatures with HTTP 500), or a proxy.
+		return fmt.Sprintf("HTTP %d without an AWS error", re.HTTPStatusCode())
 	}
 	return err.Error()
 }
