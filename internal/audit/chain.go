@@ -105,9 +105,14 @@ func (e *evaluator) topicDelivery(alarmRegion, arn string) (Status, string, stri
 	case confirmed > 0:
 		return Pass, fmt.Sprintf("%d confirmed subscription(s)", confirmed), ""
 	case pending > 0:
-		return Warning, fmt.Sprintf("%d subscription(s) pending confirmation: nobody receives the email until the link in the confirmation message is followed (AWS deletes unconfirmed subscriptions after 3 days)", pending), sub
+		return Warning, fmt.Sprintf("%d subscription(s) pending confirmation: nobody receives the email until the link in the confirmation message is followed (AWS deletes unconfirmed subscriptions after 3 days)", pending), confirmHint(region, arn, e.opts.Email)
 	}
 	return Fail, "no subscriptions: the alarm publishes to nobody", sub
+}
+
+// confirmHint is the remediation of a subscription pending confirmation.
+func confirmHint(region, arn, email string) string {
+	return fmt.Sprintf("Follow the link in the confirmation email AWS sent; if it expired, subscribe again: aws sns subscribe --region %s --topic-arn %s --protocol email --notification-endpoint %s", region, arn, email)
 }
 
 // chainChecks runs the per-resource trailwatch.* checks on every log group, alarm and topic of the
@@ -128,7 +133,7 @@ func (e *evaluator) chainChecks() {
 		seenGroup[key] = true
 		e.logGroupEvents(t, g)
 		for _, mf := range g.Filters {
-			if !firesForSomeControl(mf.Pattern) {
+			if !e.firesForSomeControl(mf.Pattern) {
 				continue
 			}
 			for _, tr := range mf.Transformations {
@@ -166,8 +171,8 @@ func firstOr(s []string, d string) string {
 	return d
 }
 
-func firesForSomeControl(p string) bool {
-	for _, c := range Controls() {
+func (e *evaluator) firesForSomeControl(p string) bool {
+	for _, c := range e.controls {
 		if c.Compare(p).Fires() {
 			return true
 		}
@@ -196,7 +201,7 @@ func (e *evaluator) logGroupEvents(t *Trail, g *LogGroup) {
 // Region that CloudWatch can publish to, and a confirmed subscriber. It states Security Hub's
 // CloudWatch.1 verdict beside its own when the two differ.
 func (e *evaluator) rootChain(r RegionTrails) {
-	root := Controls()[0]
+	root := e.controls[0]
 	best := outcome{status: Fail, depth: -1, resource: e.accountResource(), reason: "no multi-Region trail records root activity into CloudWatch Logs"}
 	for _, t := range e.trailsIn(r) {
 		if len(trailDefects(t, root.ID)) > 0 {
@@ -221,7 +226,7 @@ func (e *evaluator) rootChain(r RegionTrails) {
 		}
 	}
 	fix := best.fix
-	if fix == "" && best.status != Pass {
+	if fix == "" && best.status == Fail {
 		fix = e.applyCmd(r.Region, false)
 	}
 	e.add(r.Region, "trailwatch.root-alert-chain", best.status, best.resource, reason, fix)

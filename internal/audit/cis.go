@@ -21,6 +21,9 @@ type Control struct {
 	Metric string
 	// Alarm is the alarm name trailwatch apply creates.
 	Alarm string
+	// canon is Pattern's canonical form, and canonExcluded that of the root filter with the
+	// AssumeRoot exclusion (root control only).
+	canon, canonExcluded string
 }
 
 // Namespace is the metric namespace of the filters trailwatch apply creates: CIS's remediation text
@@ -59,7 +62,10 @@ func Controls() []Control {
 	out := make([]Control, len(cis))
 	for i, c := range cis {
 		n := controlNames[c.Control]
-		out[i] = Control{ID: c.Control, Title: n[0], Pattern: c.Pattern, Metric: n[1], Alarm: "CIS-" + c.Control + "-" + n[1]}
+		out[i] = Control{ID: c.Control, Title: n[0], Pattern: c.Pattern, Metric: n[1], Alarm: "CIS-" + c.Control + "-" + n[1], canon: canonical(c.Pattern)}
+		if c.Control == RootControl {
+			out[i].canonExcluded = canonical(RootPatternExcludingAssumeRoot())
+		}
 	}
 	return out
 }
@@ -115,23 +121,26 @@ func (c Control) Compare(p string) Match {
 	if squeeze(p) == squeeze(c.Pattern) {
 		return MatchNormalized
 	}
-	want, err := pattern.Compile(c.Pattern)
-	if err != nil {
+	got := canonical(p)
+	switch {
+	case got == "":
 		return MatchNone
-	}
-	got, err := pattern.Compile(p)
-	if err != nil {
-		return MatchNone
-	}
-	if got.String() == want.String() {
+	case got == c.canon:
 		return MatchEquivalent
-	}
-	if c.ID == RootControl {
-		if ex, err := pattern.Compile(RootPatternExcludingAssumeRoot()); err == nil && got.String() == ex.String() {
-			return MatchAssumeRootExcluded
-		}
+	case got == c.canonExcluded:
+		return MatchAssumeRootExcluded
 	}
 	return MatchNone
+}
+
+// canonical is trailwatch's canonical form of a pattern (empty when it does not parse): two
+// patterns with the same form match the same events.
+func canonical(p string) string {
+	c, err := pattern.Compile(p)
+	if err != nil {
+		return ""
+	}
+	return c.String()
 }
 
 // RootPatternExcludingAssumeRoot is the CIS root filter that ignores AssumeRoot sessions.

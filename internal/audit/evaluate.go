@@ -35,7 +35,7 @@ func (o Options) withDefaults() Options {
 // Evaluate runs every check over f and returns the findings, sorted.
 func Evaluate(f *Facts, opts Options) []Finding {
 	opts = opts.withDefaults()
-	e := &evaluator{f: f, opts: opts}
+	e := &evaluator{f: f, opts: opts, controls: Controls()}
 	if f.Unreachable != "" {
 		e.add(GlobalRegion, "trailwatch.account-access", Fail, "arn:aws:iam::"+f.AccountID+":root", f.Unreachable,
 			"Create the audit role in the account (it is missing from accounts invited into the organization) and let the management account assume it; see the README's IAM policy")
@@ -48,7 +48,7 @@ func Evaluate(f *Facts, opts Options) []Finding {
 	}
 	e.rootChecks()
 	for _, r := range f.Regions {
-		for _, c := range Controls() {
+		for _, c := range e.controls {
 			e.securityHub(r, c)
 		}
 		e.rootChain(r)
@@ -59,9 +59,10 @@ func Evaluate(f *Facts, opts Options) []Finding {
 }
 
 type evaluator struct {
-	f    *Facts
-	opts Options
-	out  []Finding
+	f        *Facts
+	opts     Options
+	controls []Control
+	out      []Finding
 }
 
 func (e *evaluator) add(region, check string, st Status, resource, reason, remediation string) {
@@ -280,7 +281,10 @@ func snsActions(actions []string) []string {
 	return out
 }
 
-// topicPath decides the SNS end of a chain with Security Hub's rules.
+// topicPath decides the SNS end of a chain with Security Hub's rules. Decision (reference open
+// question 4): a subscription pending confirmation does not count as a subscriber. CIS's audit wants
+// "at least one subscription … with valid aws ARN", and a pending one has the ARN
+// "PendingConfirmation"; nobody receives the email until it is confirmed.
 func (e *evaluator) topicPath(a Alarm, arn string) outcome {
 	region, account, _ := TopicRegionAccount(arn)
 	sub := fmt.Sprintf("aws sns subscribe --region %s --topic-arn %s --protocol email --notification-endpoint %s", region, arn, e.opts.Email)
@@ -307,6 +311,7 @@ func (e *evaluator) topicPath(a Alarm, arn string) outcome {
 		why := "has no subscriptions"
 		if pending > 0 {
 			why = fmt.Sprintf("has only %d subscription(s) pending confirmation, which CIS does not count", pending)
+			sub = confirmHint(region, arn, e.opts.Email)
 		}
 		return outcome{Fail, 6, "SNS_SUBSCRIPTION_NOT_PRESENT", arn, "topic " + arn + " " + why, sub}
 	}
