@@ -118,7 +118,9 @@ func TestPlanDiffs(t *testing.T) {
 			g.Filters[0].Pattern = `{ $.userIdentity.type = "Root" }`
 		}, Update, `pattern { $.userIdentity.type = "Root" } -> {$.userIdentity.type="Root"`},
 		{"topic encrypted with aws/sns", func(f *audit.Facts, x *Extra) { x.TopicKMSMasterKey = "alias/aws/sns" }, Blocked, "alias/aws/sns"},
-		{"trail not logging", func(f *audit.Facts, x *Extra) { f.Trails["arn:aws:cloudtrail:eu-west-1:"+acct+":trail/trailwatch"].Logging = false }, Update, "start logging"},
+		{"trail not logging", func(f *audit.Facts, x *Extra) {
+			f.Trails["arn:aws:cloudtrail:eu-west-1:"+acct+":trail/trailwatch"].Logging = false
+		}, Update, "start logging"},
 		{"trail without CloudWatch Logs", func(f *audit.Facts, x *Extra) {
 			f.Trails["arn:aws:cloudtrail:eu-west-1:"+acct+":trail/trailwatch"].LogGroupARN = ""
 		}, Update, "CloudWatchLogsLogGroupArn: none -> arn:aws:logs:eu-west-1:" + acct + ":log-group:trailwatch/cloudtrail:*"},
