@@ -108,7 +108,10 @@ func TestAuditMotoHalfBuilt(t *testing.T) {
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
 	logs := cloudwatchlogs.NewFromConfig(cfg)
 	ct := cloudtrail.NewFromConfig(cfg)
-	must(t, func() error { _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("half")}); return err })
+	must(t, func() error {
+		_, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("half")})
+		return err
+	})
 	must(t, func() error {
 		_, err := logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("ct")})
 		return err
@@ -129,7 +132,10 @@ func TestAuditMotoHalfBuilt(t *testing.T) {
 	_, fs := auditJSON(t)
 	wantFinding(t, fs, motoAccount, "us-east-1", "CloudWatch.1", audit.Fail, "trail main is not logging")
 
-	must(t, func() error { _, err := ct.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String("main")}); return err })
+	must(t, func() error {
+		_, err := ct.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String("main")})
+		return err
+	})
 	_, fs = auditJSON(t)
 	wantFinding(t, fs, motoAccount, "us-east-1", "CloudWatch.1", audit.Fail, "CLOUDTRAIL_METRIC_FILTER_NOT_VALID: no metric filter on ct has the CIS pattern for root account usage (filter root is equivalent but not textually exact")
 	wantFinding(t, fs, motoAccount, "us-east-1", "CloudWatch.5", audit.Fail, "CLOUDTRAIL_METRIC_FILTER_NOT_VALID: no metric filter on ct has the CIS pattern for CloudTrail configuration changes")
@@ -209,7 +215,10 @@ func TestOrgMoto(t *testing.T) {
 	moto.Env(t, url)
 	ctx := context.Background()
 	org := organizations.NewFromConfig(moto.Config(url))
-	must(t, func() error { _, err := org.CreateOrganization(ctx, &organizations.CreateOrganizationInput{}); return err })
+	must(t, func() error {
+		_, err := org.CreateOrganization(ctx, &organizations.CreateOrganizationInput{})
+		return err
+	})
 	for _, name := range []string{"dev", "prod"} {
 		must(t, func() error {
 			_, err := org.CreateAccount(ctx, &organizations.CreateAccountInput{AccountName: aws.String(name), Email: aws.String(name + "@example.com")})
