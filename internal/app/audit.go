@@ -41,7 +41,7 @@ read); 2 for usage errors.
 Flags:
 `
 
-const applyUsage = `Usage: trailwatch apply --email ADDRESS [--plan] [--format table|json] [--regions LIST] [--cis all] [--org [--role-name NAME]] [--test]
+const applyUsage = `Usage: trailwatch apply --email ADDRESS [--plan] [--format table|json] [--regions LIST] [--cis all] [--org [--role-name NAME]] [--test] [--deliver-to URL]
 
 Creates what trailwatch audit finds missing for the root-login alert: the S3 bucket and its
 policy, a multi-Region trail with its CloudWatch Logs log group and delivery role, the CIS
@@ -52,6 +52,10 @@ CloudWatch publish, and an email subscription. The first Region of --regions is 
 It is idempotent (a second run changes nothing and says so), merges into existing policies,
 never deletes anything, and with --plan prints exactly what it would do and changes nothing.
 --test then sets the alarm to ALARM and back to OK so that the email can be seen arriving.
+--deliver-to URL also sends the account's CloudTrail management events to a trailwatch server in
+seconds: an EventBridge rule in the home Region with an API destination posting to
+URL/ingest/eventbridge with the API key TRAILWATCH_EVENTBRIDGE_KEY in the x-trailwatch-api-key
+header (start the server with --eventbridge-log-group and --eventbridge-header x-trailwatch-api-key).
 
 Flags:
 `
@@ -319,6 +323,7 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	planOnly := fs.Bool("plan", false, "print what would be done and change nothing")
 	cis := fs.String("cis", "", "`all`: install all 14 CIS filters and alarms, not only root usage")
 	test := fs.Bool("test", false, "after applying, set the alarm to ALARM and back to OK so that the email arrives")
+	deliverTo := fs.String("deliver-to", "", "base `URL` of a trailwatch server that an EventBridge API destination posts CloudTrail events to (API key: TRAILWATCH_EVENTBRIDGE_KEY)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -336,6 +341,10 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		err = errors.New("--test changes alarm states; it cannot go with --plan")
 	case fs.NArg() > 0:
 		err = fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	case *deliverTo != "" && !strings.HasPrefix(*deliverTo, "https://") && !strings.HasPrefix(*deliverTo, "http://"):
+		err = fmt.Errorf("--deliver-to must be an http(s) URL, not %q", *deliverTo)
+	case *deliverTo != "" && os.Getenv("TRAILWATCH_EVENTBRIDGE_KEY") == "":
+		err = errors.New("--deliver-to needs the server's API key in TRAILWATCH_EVENTBRIDGE_KEY")
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "trailwatch apply: %v\n", err)
@@ -362,7 +371,7 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			code = 1
 			continue
 		}
-		changes, err := planAccount(ctx, g, s, t.acct, home, *email, *cis == "all")
+		changes, err := planAccount(ctx, g, s, t.acct, plan.Options{Region: home, Email: *email, AllCIS: *cis == "all", DeliverTo: *deliverTo, DeliverKey: os.Getenv("TRAILWATCH_EVENTBRIDGE_KEY")})
 		if err != nil {
 			fmt.Fprintf(stderr, "trailwatch apply: account %s: %v\n", t.id, err)
 			return 1
@@ -407,17 +416,17 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 }
 
 // planAccount reads one account and plans its changes.
-func planAccount(ctx context.Context, g *awsaccount.Gatherer, s *session, acct awsaccount.Account, home, email string, allCIS bool) ([]plan.Change, error) {
+func planAccount(ctx context.Context, g *awsaccount.Gatherer, s *session, acct awsaccount.Account, o plan.Options) ([]plan.Change, error) {
 	facts, err := g.Facts(ctx, acct, s.regions)
 	if err != nil {
 		return nil, err
 	}
-	names := plan.DefaultNames(acct.ID, home)
-	extra, err := g.Extra(ctx, acct, home, names)
+	o.Names = plan.DefaultNames(acct.ID, o.Region)
+	extra, err := g.Extra(ctx, acct, o.Region, o.Names, o.DeliverTo != "")
 	if err != nil {
 		return nil, err
 	}
-	return plan.Make(facts, extra, plan.Options{Region: home, Email: email, AllCIS: allCIS, Names: names}), nil
+	return plan.Make(facts, extra, o), nil
 }
 
 // alarmNames are the alarms a plan created, updated or found in place.

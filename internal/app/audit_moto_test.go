@@ -270,3 +270,21 @@ func must(t *testing.T, f func() error) {
 		t.Fatal(err)
 	}
 }
+
+// TestApplyDeliverToMoto: --deliver-to builds the EventBridge connection, API destination, role,
+// rule and target in moto (which never delivers), and a second run changes nothing.
+func TestApplyDeliverToMoto(t *testing.T) {
+	moto.Env(t, moto.Start(t))
+	if code, _, _ := runCmd(t, "apply", "--email", "sec@example.com", "--deliver-to", "https://tw.example.com", "--cloudwatch-protocol", "query"); code != 2 {
+		t.Errorf("without TRAILWATCH_EVENTBRIDGE_KEY: exit %d, want 2", code)
+	}
+	t.Setenv("TRAILWATCH_EVENTBRIDGE_KEY", "k3y")
+	code, out, errOut := runCmd(t, "apply", "--email", "sec@example.com", "--deliver-to", "https://tw.example.com", "--cloudwatch-protocol", "query")
+	if code != 0 || !strings.Contains(out, "API destination POST https://tw.example.com/ingest/eventbridge") || strings.Contains(out+errOut, "k3y") {
+		t.Fatalf("apply: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, _ = runCmd(t, "apply", "--email", "sec@example.com", "--deliver-to", "https://tw.example.com", "--plan", "--format", "json", "--cloudwatch-protocol", "query")
+	if code != 0 || out != "{\n  \"changes\": []\n}\n" {
+		t.Errorf("second plan (exit %d): %s", code, out)
+	}
+}

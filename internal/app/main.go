@@ -22,7 +22,7 @@ Usage:
   trailwatch deliveries [--data DIR] [--status pending|delivered|failed] [--limit N] [--body]
   trailwatch healthcheck [--url URL] [--timeout DURATION]
   trailwatch audit [--regions all|LIST] [--org [--role-name NAME]] [--format table|json] [--fail-on warning|fail]
-  trailwatch apply --email ADDRESS [--plan] [--format table|json] [--regions LIST] [--cis all] [--org [--role-name NAME]] [--test]
+  trailwatch apply --email ADDRESS [--plan] [--format table|json] [--regions LIST] [--cis all] [--org [--role-name NAME]] [--test] [--deliver-to URL]
   trailwatch version
 
 Run 'trailwatch COMMAND -h' for the flags of a command.

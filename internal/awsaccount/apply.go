@@ -13,6 +13,8 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -109,6 +111,36 @@ func (x *Executor) do(ctx context.Context, c Clients, region string, op plan.Op)
 			ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold, TreatMissingData: aws.String("notBreaching"),
 			ActionsEnabled: aws.Bool(true), AlarmActions: o.Actions, OKActions: o.OKActions,
 		})
+		return err
+	case plan.CreateConnection:
+		_, err := c.Events.CreateConnection(ctx, &eventbridge.CreateConnectionInput{Name: aws.String(o.Name), AuthorizationType: ebtypes.ConnectionAuthorizationTypeApiKey,
+			Description:    aws.String("trailwatch apply --deliver-to"),
+			AuthParameters: &ebtypes.CreateConnectionAuthRequestParameters{ApiKeyAuthParameters: &ebtypes.CreateConnectionApiKeyAuthRequestParameters{ApiKeyName: aws.String(o.KeyHeader), ApiKeyValue: aws.String(o.Key)}}})
+		return err
+	case plan.PutAPIDestination:
+		conn, err := c.Events.DescribeConnection(ctx, &eventbridge.DescribeConnectionInput{Name: aws.String(o.Connection)})
+		if err != nil {
+			return err
+		}
+		if o.Update {
+			_, err = c.Events.UpdateApiDestination(ctx, &eventbridge.UpdateApiDestinationInput{Name: aws.String(o.Name), ConnectionArn: conn.ConnectionArn, InvocationEndpoint: aws.String(o.Endpoint), HttpMethod: ebtypes.ApiDestinationHttpMethodPost})
+		} else {
+			_, err = c.Events.CreateApiDestination(ctx, &eventbridge.CreateApiDestinationInput{Name: aws.String(o.Name), ConnectionArn: conn.ConnectionArn, InvocationEndpoint: aws.String(o.Endpoint), HttpMethod: ebtypes.ApiDestinationHttpMethodPost})
+		}
+		return err
+	case plan.PutRule:
+		_, err := c.Events.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String(o.Name), EventPattern: aws.String(o.Pattern), State: ebtypes.RuleStateEnabled,
+			Description: aws.String("CloudTrail management events to trailwatch (trailwatch apply --deliver-to)")})
+		return err
+	case plan.PutTarget:
+		dest, err := c.Events.DescribeApiDestination(ctx, &eventbridge.DescribeApiDestinationInput{Name: aws.String(o.Destination)})
+		if err != nil {
+			return err
+		}
+		out, err := c.Events.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(o.Rule), Targets: []ebtypes.Target{{Id: aws.String(o.ID), Arn: dest.ApiDestinationArn, RoleArn: aws.String(o.RoleARN)}}})
+		if err == nil && out.FailedEntryCount > 0 {
+			err = fmt.Errorf("PutTargets: %s", aws.ToString(out.FailedEntries[0].ErrorMessage))
+		}
 		return err
 	}
 	return fmt.Errorf("unknown change %T", op)

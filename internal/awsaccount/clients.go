@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwschemas "github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -79,6 +80,19 @@ type STSAPI interface {
 	AssumeRole(context.Context, *sts.AssumeRoleInput, ...func(*sts.Options)) (*sts.AssumeRoleOutput, error)
 }
 
+// EventsAPI is the part of the EventBridge client apply --deliver-to uses.
+type EventsAPI interface {
+	DescribeConnection(context.Context, *eventbridge.DescribeConnectionInput, ...func(*eventbridge.Options)) (*eventbridge.DescribeConnectionOutput, error)
+	CreateConnection(context.Context, *eventbridge.CreateConnectionInput, ...func(*eventbridge.Options)) (*eventbridge.CreateConnectionOutput, error)
+	DescribeApiDestination(context.Context, *eventbridge.DescribeApiDestinationInput, ...func(*eventbridge.Options)) (*eventbridge.DescribeApiDestinationOutput, error)
+	CreateApiDestination(context.Context, *eventbridge.CreateApiDestinationInput, ...func(*eventbridge.Options)) (*eventbridge.CreateApiDestinationOutput, error)
+	UpdateApiDestination(context.Context, *eventbridge.UpdateApiDestinationInput, ...func(*eventbridge.Options)) (*eventbridge.UpdateApiDestinationOutput, error)
+	DescribeRule(context.Context, *eventbridge.DescribeRuleInput, ...func(*eventbridge.Options)) (*eventbridge.DescribeRuleOutput, error)
+	PutRule(context.Context, *eventbridge.PutRuleInput, ...func(*eventbridge.Options)) (*eventbridge.PutRuleOutput, error)
+	ListTargetsByRule(context.Context, *eventbridge.ListTargetsByRuleInput, ...func(*eventbridge.Options)) (*eventbridge.ListTargetsByRuleOutput, error)
+	PutTargets(context.Context, *eventbridge.PutTargetsInput, ...func(*eventbridge.Options)) (*eventbridge.PutTargetsOutput, error)
+}
+
 // Clients are one account's clients in one Region.
 type Clients struct {
 	CloudTrail CloudTrailAPI
@@ -88,6 +102,7 @@ type Clients struct {
 	IAM        IAMAPI
 	S3         S3API
 	STS        STSAPI
+	Events     EventsAPI
 }
 
 // Wire adapts the clients to stand-ins for AWS.
@@ -123,9 +138,10 @@ func NewClients(cfg aws.Config, region string, w Wire) Clients {
 				o.Protocol = awsquery.New(cwschemas.GraniteServiceVersion20100801)
 			}
 		}),
-		SNS: sns.NewFromConfig(cfg),
-		IAM: iam.NewFromConfig(cfg),
-		S3:  s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = w.PathStyle }),
-		STS: sts.NewFromConfig(cfg),
+		SNS:    sns.NewFromConfig(cfg),
+		IAM:    iam.NewFromConfig(cfg),
+		S3:     s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = w.PathStyle }),
+		STS:    sts.NewFromConfig(cfg),
+		Events: eventbridge.NewFromConfig(cfg),
 	}
 }

@@ -17,6 +17,8 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -361,10 +363,18 @@ func (r *reader) credentialReport(ctx context.Context, c IAMAPI) (*audit.Credent
 	return row, ""
 }
 
-// Extra reads what only apply needs, for names in region.
-func (g *Gatherer) Extra(ctx context.Context, acct Account, region string, n plan.Names) (plan.Extra, error) {
+// Extra reads what only apply needs, for names in region (and, with deliver, the --deliver-to
+// resources).
+func (g *Gatherer) Extra(ctx context.Context, acct Account, region string, n plan.Names, deliver bool) (plan.Extra, error) {
 	c := acct.In(region)
 	var x plan.Extra
+	if deliver {
+		d, err := delivery(ctx, c)
+		if err != nil {
+			return x, err
+		}
+		x.Delivery = d
+	}
 	if _, err := c.S3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(n.Bucket)}); err == nil {
 		x.BucketExists = true
 		pol, err := c.S3.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(n.Bucket)})
@@ -425,4 +435,44 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(ks)
 	return ks
+}
+
+// delivery reads the --deliver-to resources; a missing one is ResourceNotFoundException.
+func delivery(ctx context.Context, c Clients) (plan.Delivery, error) {
+	var d plan.Delivery
+	notFound := func(err error) bool { return errCode(err) == "ResourceNotFoundException" }
+	if out, err := c.Events.DescribeConnection(ctx, &eventbridge.DescribeConnectionInput{Name: aws.String(plan.DeliveryName)}); err == nil {
+		d.ConnectionExists = true
+		if out.AuthParameters != nil && out.AuthParameters.ApiKeyAuthParameters != nil {
+			d.ConnectionKeyName = aws.ToString(out.AuthParameters.ApiKeyAuthParameters.ApiKeyName)
+		}
+	} else if !notFound(err) {
+		return d, fmt.Errorf("read connection %s: %w", plan.DeliveryName, err)
+	}
+	if out, err := c.Events.DescribeApiDestination(ctx, &eventbridge.DescribeApiDestinationInput{Name: aws.String(plan.DeliveryName)}); err == nil {
+		d.DestinationExists, d.DestinationURL, d.DestinationARN = true, aws.ToString(out.InvocationEndpoint), aws.ToString(out.ApiDestinationArn)
+	} else if !notFound(err) {
+		return d, fmt.Errorf("read API destination %s: %w", plan.DeliveryName, err)
+	}
+	if out, err := c.Events.DescribeRule(ctx, &eventbridge.DescribeRuleInput{Name: aws.String(plan.DeliveryRule)}); err == nil {
+		d.RuleExists, d.RulePattern, d.RuleEnabled = true, aws.ToString(out.EventPattern), out.State == ebtypes.RuleStateEnabled
+		ts, err := c.Events.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{Rule: aws.String(plan.DeliveryRule)})
+		if err != nil {
+			return d, fmt.Errorf("list targets of %s: %w", plan.DeliveryRule, err)
+		}
+		for _, t := range ts.Targets {
+			d.TargetDestinations = append(d.TargetDestinations, aws.ToString(t.Arn))
+		}
+	} else if !notFound(err) {
+		return d, fmt.Errorf("read rule %s: %w", plan.DeliveryRule, err)
+	}
+	if _, err := c.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(plan.DeliveryRole)}); err == nil {
+		d.RoleExists = true
+		if rp, err := c.IAM.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(plan.DeliveryRole), PolicyName: aws.String(plan.DeliveryPolicy)}); err == nil {
+			d.RolePolicy = decodePolicy(aws.ToString(rp.PolicyDocument))
+		}
+	} else if errCode(err) != "NoSuchEntity" {
+		return d, fmt.Errorf("read role %s: %w", plan.DeliveryRole, err)
+	}
+	return d, nil
 }

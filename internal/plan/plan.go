@@ -129,6 +129,8 @@ type Extra struct {
 	TopicKMSMasterKey  string
 	TopicSubscriptions []audit.Subscription
 	LogGroupExists     bool
+	// Delivery is read only with Options.DeliverTo.
+	Delivery Delivery
 }
 
 // Options say what apply installs.
@@ -140,6 +142,9 @@ type Options struct {
 	// AllCIS installs all 14 CIS filters and alarms, not only the root-usage one.
 	AllCIS bool
 	Names  Names
+	// DeliverTo, when set, is the base URL of a trailwatch server that an EventBridge API
+	// destination posts the account's CloudTrail events to; DeliverKey is its API key.
+	DeliverTo, DeliverKey string
 }
 
 // RetentionDays is the retention of a created log group: Security Hub CloudWatch.16 wants at least
@@ -209,6 +214,9 @@ func (p *planner) make() {
 	own, covered := p.trailState()
 	if own == nil && covered != nil {
 		p.add(OK, covered.ARN, fmt.Sprintf("covered by trail %s of account %s: its filters and alarms belong in that account (run apply there)", covered.Name, covered.Owner), nil)
+		if p.o.DeliverTo != "" {
+			p.deliver()
+		}
 		return
 	}
 	group := p.o.Names.LogGroup
@@ -225,6 +233,9 @@ func (p *planner) make() {
 	}
 	for _, c := range controls {
 		p.control(c, group, topic)
+	}
+	if p.o.DeliverTo != "" {
+		p.deliver()
 	}
 }
 

@@ -209,3 +209,32 @@ func golden(t *testing.T, name string, got []byte) {
 		t.Errorf("%s differs from the golden file; got:\n%s", name, got)
 	}
 }
+
+func TestDeliverTo(t *testing.T) {
+	f, x := applied(false)
+	o := opts(false)
+	o.DeliverTo, o.DeliverKey = "https://trailwatch.example.com/", "s3cret"
+	var got []string
+	for _, c := range Pending(Make(f, x, o)) {
+		got = append(got, fmt.Sprintf("%s %T", c.Action, c.Op))
+		if strings.Contains(c.Detail, "s3cret") {
+			t.Errorf("the API key is shown: %s", c.Detail)
+		}
+	}
+	want := "create plan.CreateConnection create plan.PutAPIDestination create plan.CreateRole update plan.PutRolePolicy create plan.PutRule create plan.PutTarget"
+	if strings.Join(got, " ") != want {
+		t.Errorf("changes:\n got %s\nwant %s", strings.Join(got, " "), want)
+	}
+	dest := "arn:aws:events:eu-west-1:" + acct + ":api-destination/trailwatch/0d4e1a7c"
+	x.Delivery = Delivery{ConnectionExists: true, ConnectionKeyName: DeliveryKeyHeader, DestinationExists: true, DestinationURL: "https://trailwatch.example.com/ingest/eventbridge",
+		DestinationARN: dest, RuleExists: true, RuleEnabled: true, RulePattern: `{"detail-type": ["AWS API Call via CloudTrail", "AWS Console Sign In via CloudTrail"]}`,
+		TargetDestinations: []string{dest}, RoleExists: true, RolePolicy: DeliveryRolePolicy(acct, region)}
+	if p := Pending(Make(f, x, o)); len(p) != 0 {
+		t.Errorf("in place, still plans %+v", p)
+	}
+	x.Delivery.DestinationURL = "https://old.example.com/ingest/eventbridge"
+	p := Pending(Make(f, x, o))
+	if len(p) != 1 || p[0].Action != Update || !strings.Contains(p[0].Detail, "https://old.example.com/ingest/eventbridge -> https://trailwatch.example.com/ingest/eventbridge") {
+		t.Errorf("moved endpoint: %+v", p)
+	}
+}
