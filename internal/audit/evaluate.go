@@ -89,7 +89,7 @@ func trailDefects(t *Trail, control string) []string {
 	if !t.MultiRegion {
 		d = append(d, "is not multi-Region")
 	}
-	if t.LogGroupArnMissing() {
+	if t.LogGroupARN == "" {
 		d = append(d, "sends no events to CloudWatch Logs")
 	}
 	switch {
@@ -98,7 +98,7 @@ func trailDefects(t *Trail, control string) []string {
 	case !t.Logging:
 		d = append(d, "is not logging")
 	}
-	all, excluded := t.Selectors.managementCoverage()
+	all, excluded := t.Selectors.ManagementCoverage()
 	switch {
 	case t.Selectors == nil:
 		d = append(d, "has unknown event selectors")
@@ -109,9 +109,6 @@ func trailDefects(t *Trail, control string) []string {
 	}
 	return d
 }
-
-// LogGroupArnMissing says whether the trail delivers nothing to CloudWatch Logs.
-func (t *Trail) LogGroupArnMissing() bool { return t.LogGroupARN == "" }
 
 func (e *evaluator) trailsIn(r RegionTrails) []*Trail {
 	var ts []*Trail
@@ -133,12 +130,14 @@ type outcome struct {
 	fix      string
 }
 
+// better returns the outcome that counts: a PASS, else a WARNING, else the FAIL that got furthest
+// along the chain (its reason names the first missing link).
 func better(a, b outcome) outcome {
-	if b.status.rank() == Pass.rank() && a.status != Pass {
-		return b
-	}
 	if a.status == Pass {
 		return a
+	}
+	if b.status == Pass {
+		return b
 	}
 	// WARNING beats FAIL; among equals, the path that got further.
 	if (b.status == Warning) != (a.status == Warning) {

@@ -92,9 +92,10 @@ type FieldSelector struct {
 	Equals, NotEquals []string
 }
 
-// managementCoverage says whether the selectors record all management events, read and write, and
-// which event sources they exclude.
-func (s *Selectors) managementCoverage() (all bool, excluded []string) {
+// ManagementCoverage says whether the selectors record all management events, read and write
+// (basic: IncludeManagementEvents with ReadWriteType All; advanced: eventCategory Management without a
+// readOnly field), and which event sources they exclude.
+func (s *Selectors) ManagementCoverage() (all bool, excluded []string) {
 	if s == nil {
 		return false, nil
 	}

@@ -169,12 +169,13 @@ func (p *planner) add(a Action, resource, detail string, op Op) {
 	p.out = append(p.out, Change{AccountID: p.f.AccountID, Region: p.o.Region, Action: a, Resource: resource, Detail: detail, Op: op})
 }
 
+// arn is the ARN of a resource of service in the account and home Region (S3 and IAM ARNs have
+// neither Region nor, for S3, account).
 func (p *planner) arn(service, resource string) string {
 	switch service {
-	case "iam", "s3":
-		if service == "s3" {
-			return "arn:aws:s3:::" + resource
-		}
+	case "s3":
+		return "arn:aws:s3:::" + resource
+	case "iam":
 		return "arn:aws:iam::" + p.f.AccountID + ":" + resource
 	}
 	return fmt.Sprintf("arn:aws:%s:%s:%s:%s", service, p.o.Region, p.f.AccountID, resource)
@@ -283,7 +284,7 @@ func (p *planner) trail(own *audit.Trail, group string) {
 		p.add(OK, trailARN, "multi-Region trail delivering to "+group, nil)
 	}
 	if own != nil && own.Selectors != nil {
-		if all, _ := selectorsCoverAll(own.Selectors); !all {
+		if all, _ := own.Selectors.ManagementCoverage(); !all {
 			// PutEventSelectors replaces every selector, data selectors included; apply does not
 			// rewrite what it cannot read back whole.
 			p.add(Blocked, trailARN, "the trail's custom event selectors do not record all read and write management events; add a selector with ReadWriteType All and IncludeManagementEvents true (aws cloudtrail put-event-selectors) keeping your data selectors", nil)
@@ -292,32 +293,6 @@ func (p *planner) trail(own *audit.Trail, group string) {
 	if own == nil || !own.Logging {
 		p.add(Update, trailARN, "start logging", StartLogging{Trail: trailName})
 	}
-}
-
-func selectorsCoverAll(s *audit.Selectors) (bool, []string) {
-	if !s.Custom && len(s.Basic) == 0 && len(s.Advanced) == 0 {
-		return true, nil
-	}
-	for _, b := range s.Basic {
-		if b.IncludeManagementEvents && strings.EqualFold(b.ReadWriteType, "All") {
-			return true, nil
-		}
-	}
-	for _, a := range s.Advanced {
-		mgmt, ro := false, false
-		for _, fs := range a.Fields {
-			if fs.Field == "eventCategory" && slices.Contains(fs.Equals, "Management") {
-				mgmt = true
-			}
-			if fs.Field == "readOnly" {
-				ro = true
-			}
-		}
-		if mgmt && !ro {
-			return true, nil
-		}
-	}
-	return false, nil
 }
 
 func firstNonEmpty(a, b string) string {

@@ -238,3 +238,25 @@ func TestDeliverTo(t *testing.T) {
 		t.Errorf("moved endpoint: %+v", p)
 	}
 }
+
+// FuzzMergePolicy: whatever policy an account holds, a merge either refuses it or returns valid JSON
+// that keeps every statement without our Sids and that a second merge leaves unchanged.
+func FuzzMergePolicy(f *testing.F) {
+	f.Add(`{"Version":"2012-10-17","Statement":[{"Sid":"Other","Effect":"Allow"}]}`)
+	f.Add(`{"Statement":{"Sid":"AWSCloudTrailWrite20150319"}}`)
+	f.Add(``)
+	f.Add(`null`) // once a panic: json.Unmarshal makes the map nil
+	f.Fuzz(func(t *testing.T, existing string) {
+		stmts := BucketStatements("b", acct, region, "trailwatch")
+		merged, _, err := MergePolicy(existing, stmts)
+		if err != nil {
+			return
+		}
+		if !json.Valid([]byte(merged)) {
+			t.Fatalf("invalid JSON %s", merged)
+		}
+		if _, changed, err := MergePolicy(merged, stmts); err != nil || changed {
+			t.Fatalf("second merge of %s: changed=%v err=%v", merged, changed, err)
+		}
+	})
+}

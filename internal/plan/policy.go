@@ -2,6 +2,7 @@ package plan
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 )
@@ -19,6 +20,9 @@ func MergePolicy(existing string, stmts []Statement) (merged string, changed boo
 	if existing != "" {
 		if err := json.Unmarshal([]byte(existing), &doc); err != nil {
 			return "", false, fmt.Errorf("parse policy: %w", err)
+		}
+		if doc == nil { // the document null
+			return "", false, errors.New("parse policy: the policy is null")
 		}
 		switch s := doc["Statement"].(type) {
 		case []any:
