@@ -99,6 +99,7 @@ func (m Match) SecurityHubAccepts() bool { return m >= MatchNormalized }
 // Fires says whether a filter with this match raises the control's alert on real events.
 func (m Match) Fires() bool { return m != MatchNone }
 
+// String says how the pattern compares, for reasons.
 func (m Match) String() string {
 	switch m {
 	case MatchExact:

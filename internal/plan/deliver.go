@@ -33,17 +33,21 @@ func DeliveryRolePolicy(account, region string) string {
 
 // Delivery is what exists of the --deliver-to resources.
 type Delivery struct {
-	ConnectionExists   bool
-	ConnectionKeyName  string
-	DestinationExists  bool
-	DestinationURL     string
+	// ConnectionExists and ConnectionKeyName describe the connection (its key cannot be read).
+	ConnectionExists  bool
+	ConnectionKeyName string
+	// DestinationExists, DestinationURL and DestinationARN describe the API destination.
+	DestinationExists bool
+	DestinationURL    string
+	DestinationARN    string
+	// Rule* describe the rule; TargetDestinations are the ARNs its targets name.
 	RuleExists         bool
 	RulePattern        string
 	RuleEnabled        bool
-	TargetDestinations []string // the ARNs the rule's targets name
-	DestinationARN     string
-	RoleExists         bool
-	RolePolicy         string
+	TargetDestinations []string
+	// RoleExists and RolePolicy describe the invoking role and its inline policy.
+	RoleExists bool
+	RolePolicy string
 }
 
 // The calls of --deliver-to.

@@ -119,16 +119,21 @@ func DefaultNames(account, region string) Names {
 
 // Extra are the facts only apply needs, read for Names.
 type Extra struct {
-	BucketExists       bool
-	BucketPolicy       string
-	RoleExists         bool
-	RoleTrust          string
-	RolePolicy         string
+	// BucketExists and BucketPolicy are Names.Bucket's (HeadBucket, GetBucketPolicy).
+	BucketExists bool
+	BucketPolicy string
+	// RoleExists, RoleTrust and RolePolicy are Names.Role's and its Names.RolePolicy inline
+	// policy, URL-decoded.
+	RoleExists bool
+	RoleTrust  string
+	RolePolicy string
+	// Topic* are Names.Topic's attributes and subscriptions.
 	TopicExists        bool
 	TopicPolicy        string
 	TopicKMSMasterKey  string
 	TopicSubscriptions []audit.Subscription
-	LogGroupExists     bool
+	// LogGroupExists is Names.LogGroup's existence (the audit facts hold only trails' groups).
+	LogGroupExists bool
 	// Delivery is read only with Options.DeliverTo.
 	Delivery Delivery
 }
