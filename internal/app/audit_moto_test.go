@@ -30,6 +30,8 @@ import (
 //   - Trails never deliver and filters never emit: trailwatch.log-group-events WARNs.
 //   - AssumeRole never checks the role: an unassumable account cannot be made (covered by
 //     audit.TestUnreachableAccount instead).
+//   - Organization trails are invisible in member accounts: the NO_DATA of a member covered by an
+//     organization trail is covered by audit.TestSecurityHubRules and plan.TestPlanDiffs instead.
 
 const motoAccount = "123456789012"
 
