@@ -57,6 +57,8 @@ seconds: an EventBridge rule in the home Region with an API destination posting 
 URL/ingest/eventbridge with the API key TRAILWATCH_EVENTBRIDGE_KEY in the x-trailwatch-api-key
 header (start the server with --eventbridge-log-group and --eventbridge-header x-trailwatch-api-key).
 
+Exit status: 0; 1 when a change is blocked (shown with !) or a call fails; 2 for usage errors.
+
 Flags:
 `
 
