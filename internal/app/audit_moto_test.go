@@ -4,6 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	neturl "net/url"
 	"strings"
 	"testing"
 
@@ -289,4 +294,58 @@ func TestApplyDeliverToMoto(t *testing.T) {
 	if code != 0 || out != "{\n  \"changes\": []\n}\n" {
 		t.Errorf("second plan (exit %d): %s", code, out)
 	}
+}
+
+// TestOrgUnassumableAccountMoto: a member whose role cannot be assumed is a finding, not a crash.
+// moto lets every AssumeRole succeed, so STS goes through a proxy that refuses the one for prod, with
+// the AccessDenied error AWS returns.
+func TestOrgUnassumableAccountMoto(t *testing.T) {
+	url := moto.Start(t)
+	moto.Env(t, url)
+	ctx := context.Background()
+	org := organizations.NewFromConfig(moto.Config(url))
+	must(t, func() error { _, err := org.CreateOrganization(ctx, &organizations.CreateOrganizationInput{}); return err })
+	var prod string
+	for _, name := range []string{"dev", "prod"} {
+		out, err := org.CreateAccount(ctx, &organizations.CreateAccountInput{AccountName: aws.String(name), Email: aws.String(name + "@example.com")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		prod = aws.ToString(out.CreateAccountStatus.AccountId)
+	}
+	target, _ := neturl.Parse(url)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	stsProxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		form, _ := neturl.ParseQuery(string(body))
+		if form.Get("Action") == "AssumeRole" && strings.Contains(form.Get("RoleArn"), "::"+prod+":") {
+			w.Header().Set("Content-Type", "text/xml")
+			w.WriteHeader(http.StatusForbidden)
+			io.WriteString(w, `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/audit is not authorized to perform: sts:AssumeRole on resource: `+form.Get("RoleArn")+`</Message></Error><RequestId>c6104cbe-af31-11e0-8154-cbc7ccf896c7</RequestId></ErrorResponse>`)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer stsProxy.Close()
+	t.Setenv("AWS_ENDPOINT_URL_STS", stsProxy.URL)
+
+	code, fs := auditJSON(t, "--org", "--concurrency", "1")
+	if code != 1 {
+		t.Errorf("exit %d", code)
+	}
+	wantFinding(t, fs, prod, "global", "trailwatch.account-access", audit.Fail, "cannot assume arn:aws:iam::"+prod+":role/OrganizationAccountAccessRole")
+	if f := findingOf(t, fs, prod, "global", "trailwatch.account-access"); !strings.Contains(f.Reason, "AccessDenied") {
+		t.Errorf("reason %q does not carry AWS's error", f.Reason)
+	}
+	n := 0
+	for _, f := range fs {
+		if f.AccountID == prod {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d findings for the unassumable account, want 1", n)
+	}
+	motoGaps(t, fs, motoAccount) // the other accounts were read
 }
