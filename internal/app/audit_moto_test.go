@@ -304,7 +304,10 @@ func TestOrgUnassumableAccountMoto(t *testing.T) {
 	moto.Env(t, url)
 	ctx := context.Background()
 	org := organizations.NewFromConfig(moto.Config(url))
-	must(t, func() error { _, err := org.CreateOrganization(ctx, &organizations.CreateOrganizationInput{}); return err })
+	must(t, func() error {
+		_, err := org.CreateOrganization(ctx, &organizations.CreateOrganizationInput{})
+		return err
+	})
 	var prod string
 	for _, name := range []string{"dev", "prod"} {
 		out, err := org.CreateAccount(ctx, &organizations.CreateAccountInput{AccountName: aws.String(name), Email: aws.String(name + "@example.com")})
