@@ -22,6 +22,8 @@ Usage:
   trailwatch deliveries [--data DIR] [--status pending|delivered|failed] [--limit N] [--body]
   trailwatch receivers put|get|list|delete|test [--name NAME] [--endpoint URL] ...
   trailwatch healthcheck [--url URL] [--timeout DURATION]
+  trailwatch audit [--regions all|LIST] [--org [--role-name NAME]] [--format table|json] [--fail-on warning|fail]
+  trailwatch apply --email ADDRESS [--plan] [--format table|json] [--regions LIST] [--cis all] [--org [--role-name NAME]] [--test] [--deliver-to URL]
   trailwatch version
 
 Run 'trailwatch COMMAND -h' for the flags of a command.
@@ -55,6 +57,10 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return runVersion(rest, stdout, stderr)
 	case "healthcheck":
 		return runHealthcheck(ctx, rest, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, rest, stdout, stderr)
+	case "apply":
+		return runApply(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

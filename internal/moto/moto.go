@@ -1,5 +1,6 @@
-// Package moto starts moto_server, the stand-in S3 and SQS that ingestion tests read CloudTrail
-// objects and notifications from, and makes SDK clients for it.
+// Package moto starts moto_server, the stand-in AWS that ingestion tests read CloudTrail objects and
+// notifications from and that audit/apply tests read and change accounts in, and makes SDK clients
+// and configurations for it.
 package moto
 
 import (
@@ -57,6 +58,28 @@ func Start(tb testing.TB) string {
 		}
 		time.Sleep(50 * time.Millisecond) // waiting for an external process, not for time-driven logic
 	}
+}
+
+// Config returns an aws-sdk-go-v2 configuration for the moto_server at url, in us-east-1 with moto's
+// dummy credentials (moto's account 123456789012).
+func Config(url string) aws.Config {
+	return aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), HTTPClient: awsclient.HTTPClient(), BaseEndpoint: aws.String(url)}
+}
+
+// Env points the default AWS chain of the process at the moto_server at url for the rest of the test:
+// AWS_ENDPOINT_URL, dummy keys, us-east-1, no shared files, no retries (moto answers unimplemented
+// operations with HTTP 500, which the SDK would otherwise retry).
+func Env(t *testing.T, url string) {
+	t.Setenv("AWS_ENDPOINT_URL", url)
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_CONFIG_FILE", "/nonexistent/trailwatch-test-config")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/trailwatch-test-credentials")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_MAX_ATTEMPTS", "1")
 }
 
 // Clients returns S3 (path-style) and SQS clients for the moto_server at url, in us-east-1 with
