@@ -167,6 +167,9 @@ type Change struct {
 	Delete  []AlarmKey
 	History []HistoryRecord
 	Actions []Action
+	// Fence, when set, makes the change conditional on the lease grant it names still being
+	// current (see Fence): the scheduler's transitions carry one, API calls do not.
+	Fence *Fence
 }
 
 // AlarmKey names one alarm.

@@ -1,0 +1,278 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/trailwatch/trailwatch/internal/alarm"
+)
+
+var _ alarm.Store = (*DB)(nil)
+
+// LoadAlarms implements alarm.Store.
+func (db *DB) LoadAlarms(ctx context.Context) ([]*alarm.Record, error) {
+	rows, err := db.pool.Query(ctx, `SELECT doc FROM alarms ORDER BY account_id, region, name`)
+	if err != nil {
+		return nil, fmt.Errorf("load alarms: %w", err)
+	}
+	docs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("load alarms: %w", err)
+	}
+	out := make([]*alarm.Record, 0, len(docs))
+	for _, doc := range docs {
+		r := new(alarm.Record)
+		if err := json.Unmarshal([]byte(doc), r); err != nil {
+			return nil, fmt.Errorf("decode stored alarm: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// Apply implements alarm.Store: one transaction for the whole change. A change with a Fence first
+// reads the lease's row under a share lock, which a rival's grant (an UPDATE of that row) waits
+// for: the change commits only if the token is still the one it names, and no grant can slip in
+// between the check and the commit.
+func (db *DB) Apply(ctx context.Context, c alarm.Change) error {
+	docs := make([]string, len(c.Put))
+	for i, r := range c.Put {
+		b, err := json.Marshal(r)
+		if err != nil {
+			return fmt.Errorf("encode alarm: %w", err)
+		}
+		docs[i] = string(b)
+	}
+	return db.withTx(ctx, func(tx pgx.Tx) error {
+		if c.Fence != nil {
+			if err := checkFence(ctx, tx, c.Fence.Lease, c.Fence.Token); err != nil {
+				return fmt.Errorf("store alarm change: %w", alarm.ErrFenced)
+			}
+		}
+		for i, r := range c.Put {
+			if _, err := tx.Exec(ctx, `INSERT INTO alarms (account_id, region, name, doc) VALUES ($1, $2, $3, $4)
+				ON CONFLICT (account_id, region, name) DO UPDATE SET doc = excluded.doc`,
+				r.Scope.AccountID, r.Scope.Region, r.Name, docs[i]); err != nil {
+				return fmt.Errorf("store alarm: %w", err)
+			}
+		}
+		for _, k := range c.Delete {
+			if _, err := tx.Exec(ctx, `DELETE FROM alarms WHERE account_id = $1 AND region = $2 AND name = $3`,
+				k.Scope.AccountID, k.Scope.Region, k.Name); err != nil {
+				return fmt.Errorf("delete alarm: %w", err)
+			}
+		}
+		for _, h := range c.History {
+			if err := insertHistory(ctx, tx, h.Scope, h.Item); err != nil {
+				return err
+			}
+		}
+		for _, a := range c.Actions {
+			if _, err := tx.Exec(ctx, `INSERT INTO alarm_actions (account_id, region, alarm_name, alarm_type,
+				alarm_arn, action_arn, old_state, new_state, reason, subject, message, state_updated, created, status)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'pending')`,
+				a.Scope.AccountID, a.Scope.Region, a.AlarmName, a.AlarmType, a.AlarmARN, a.ActionARN,
+				a.OldState.String(), a.NewState.String(), a.Reason, a.Subject, a.Message,
+				a.StateUpdated.UnixMilli(), a.Created.UnixMilli()); err != nil {
+				return fmt.Errorf("store alarm action: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+func insertHistory(ctx context.Context, tx pgx.Tx, sc alarm.Scope, it alarm.HistoryItem) error {
+	if _, err := tx.Exec(ctx, `INSERT INTO alarm_history (account_id, region, alarm_name, alarm_type, ts,
+		item_type, summary, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		sc.AccountID, sc.Region, it.AlarmName, it.AlarmType, it.Timestamp.UnixMilli(),
+		it.HistoryItemType, it.HistorySummary, it.HistoryData); err != nil {
+		return fmt.Errorf("store alarm history: %w", err)
+	}
+	return nil
+}
+
+// expireChunk bounds the rows one expiring transaction deletes.
+const expireChunk = 10000
+
+// ExpireHistory implements alarm.Store, expireChunk items per transaction, oldest first.
+func (db *DB) ExpireHistory(ctx context.Context, before time.Time) (int64, error) {
+	var total int64
+	for {
+		tag, err := db.pool.Exec(ctx, `DELETE FROM alarm_history WHERE id IN
+			(SELECT id FROM alarm_history WHERE ts < $1 ORDER BY ts LIMIT $2)`, before.UnixMilli(), expireChunk)
+		if err != nil {
+			return total, fmt.Errorf("expire alarm history: %w", err)
+		}
+		total += tag.RowsAffected()
+		if tag.RowsAffected() < expireChunk {
+			return total, nil
+		}
+	}
+}
+
+// History implements alarm.Store with a keyset cursor "<ts>:<id>", as the SQLite store does.
+func (db *DB) History(ctx context.Context, sc alarm.Scope, q alarm.HistoryQuery) ([]alarm.HistoryItem, string, error) {
+	var where strings.Builder
+	args := []any{sc.AccountID, sc.Region}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	where.WriteString(`account_id = $1 AND region = $2`)
+	if q.AlarmName != "" {
+		where.WriteString(` AND alarm_name = ` + arg(q.AlarmName))
+	}
+	if len(q.AlarmTypes) > 0 {
+		where.WriteString(` AND alarm_type = ANY(` + arg(q.AlarmTypes) + `)`)
+	}
+	if q.ItemType != "" {
+		where.WriteString(` AND item_type = ` + arg(q.ItemType))
+	}
+	if !q.Start.IsZero() {
+		where.WriteString(` AND ts >= ` + arg(q.Start.UnixMilli()))
+	}
+	if !q.End.IsZero() {
+		where.WriteString(` AND ts < ` + arg(q.End.UnixMilli()))
+	}
+	cmp, order := "<", "DESC"
+	if q.Ascending {
+		cmp, order = ">", "ASC"
+	}
+	if q.After != "" {
+		tsStr, idStr, ok := strings.Cut(q.After, ":")
+		ts, err1 := strconv.ParseInt(tsStr, 10, 64)
+		id, err2 := strconv.ParseInt(idStr, 10, 64)
+		if !ok || err1 != nil || err2 != nil {
+			return nil, "", alarm.ErrInvalidCursor
+		}
+		where.WriteString(` AND (ts, id) ` + cmp + ` (` + arg(ts) + `, ` + arg(id) + `)`)
+	}
+	limit := max(q.Limit, 1)
+	rows, err := db.pool.Query(ctx, `SELECT id, alarm_name, alarm_type, ts, item_type, summary, data
+		FROM alarm_history WHERE `+where.String()+` ORDER BY ts `+order+`, id `+order+` LIMIT `+arg(limit+1), args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("read alarm history: %w", err)
+	}
+	defer rows.Close()
+	var out []alarm.HistoryItem
+	var lastTS, lastID int64
+	next := ""
+	for rows.Next() {
+		var it alarm.HistoryItem
+		var id, ts int64
+		if err := rows.Scan(&id, &it.AlarmName, &it.AlarmType, &ts, &it.HistoryItemType, &it.HistorySummary, &it.HistoryData); err != nil {
+			return nil, "", fmt.Errorf("read alarm history: %w", err)
+		}
+		if len(out) == limit {
+			next = strconv.FormatInt(lastTS, 10) + ":" + strconv.FormatInt(lastID, 10)
+			break
+		}
+		it.Timestamp = time.UnixMilli(ts).UTC()
+		out = append(out, it)
+		lastTS, lastID = ts, id
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("read alarm history: %w", err)
+	}
+	return out, next, nil
+}
+
+const actionColumns = `id, account_id, region, alarm_name, alarm_type, alarm_arn, action_arn, old_state, new_state,
+	reason, subject, message, state_updated, created, status, error, attempts, next_attempt`
+
+// PendingActions implements alarm.ActionQueue with the SQLite store's query: due pending actions
+// that head their (alarm, action ARN) queue.
+func (db *DB) PendingActions(ctx context.Context, now time.Time, limit int) ([]alarm.Action, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+actionColumns+`
+		FROM alarm_actions a WHERE status = 'pending' AND next_attempt <= $1
+		AND NOT EXISTS (SELECT 1 FROM alarm_actions b WHERE b.status = 'pending' AND b.account_id = a.account_id
+			AND b.region = a.region AND b.alarm_name = a.alarm_name AND b.action_arn = a.action_arn AND b.id < a.id)
+		ORDER BY id LIMIT $2`, now.UnixMilli(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("read pending actions: %w", err)
+	}
+	return collectActions(rows)
+}
+
+// AllActions returns every recorded action in creation order, pending or done (for tests and
+// operators).
+func (db *DB) AllActions(ctx context.Context) ([]alarm.Action, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+actionColumns+` FROM alarm_actions ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("read actions: %w", err)
+	}
+	return collectActions(rows)
+}
+
+func collectActions(rows pgx.Rows) ([]alarm.Action, error) {
+	defer rows.Close()
+	var out []alarm.Action
+	for rows.Next() {
+		var a alarm.Action
+		var oldS, newS string
+		var stateUpdated, created, next int64
+		if err := rows.Scan(&a.ID, &a.Scope.AccountID, &a.Scope.Region, &a.AlarmName, &a.AlarmType, &a.AlarmARN,
+			&a.ActionARN, &oldS, &newS, &a.Reason, &a.Subject, &a.Message, &stateUpdated, &created, &a.Status, &a.Error,
+			&a.Attempts, &next); err != nil {
+			return nil, fmt.Errorf("read action: %w", err)
+		}
+		if next != 0 {
+			a.NextAttempt = time.UnixMilli(next).UTC()
+		}
+		var err error
+		if a.OldState, err = alarm.ParseState(oldS); err != nil {
+			return nil, fmt.Errorf("read action %d: %w", a.ID, err)
+		}
+		if a.NewState, err = alarm.ParseState(newS); err != nil {
+			return nil, fmt.Errorf("read action %d: %w", a.ID, err)
+		}
+		a.StateUpdated, a.Created = time.UnixMilli(stateUpdated).UTC(), time.UnixMilli(created).UTC()
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read actions: %w", err)
+	}
+	return out, nil
+}
+
+// RetryAction implements alarm.ActionQueue.
+func (db *DB) RetryAction(ctx context.Context, id int64, r alarm.ActionRetry) error {
+	if _, err := db.pool.Exec(ctx, `UPDATE alarm_actions SET attempts = $1, next_attempt = $2, error = $3
+		WHERE id = $4 AND status = 'pending'`, r.Attempts, r.NextAttempt.UnixMilli(), r.Err, id); err != nil {
+		return fmt.Errorf("reschedule alarm action: %w", err)
+	}
+	return nil
+}
+
+// MarkActionDone implements alarm.ActionQueue: the status change and the Action history item
+// commit together, and only a pending action is marked, so when two replicas finish the same
+// action one records it and the other does nothing.
+func (db *DB) MarkActionDone(ctx context.Context, id int64, o alarm.ActionOutcome) error {
+	return db.withTx(ctx, func(tx pgx.Tx) error {
+		status := alarm.ActionSucceeded
+		if o.Err != "" {
+			status = alarm.ActionFailed
+		}
+		var a alarm.Action
+		var stateUpdated int64
+		err := tx.QueryRow(ctx, `UPDATE alarm_actions SET status = $1, error = $2, done_at = $3
+			WHERE id = $4 AND status = 'pending'
+			RETURNING account_id, region, alarm_name, alarm_type, action_arn, message, state_updated`,
+			status, o.Err, o.At.UnixMilli(), id).Scan(&a.Scope.AccountID, &a.Scope.Region, &a.AlarmName, &a.AlarmType,
+			&a.ActionARN, &a.Message, &stateUpdated)
+		if errNoRows(err) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("mark action done: %w", err)
+		}
+		a.StateUpdated = time.UnixMilli(stateUpdated).UTC()
+		return insertHistory(ctx, tx, a.Scope, alarm.ActionHistoryItem(a, o))
+	})
+}
