@@ -1,9 +1,11 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -243,8 +245,8 @@ func collectActions(rows pgx.Rows) ([]alarm.Action, error) {
 
 // RetryAction implements alarm.ActionQueue.
 func (db *DB) RetryAction(ctx context.Context, id int64, r alarm.ActionRetry) error {
-	if _, err := db.pool.Exec(ctx, `UPDATE alarm_actions SET attempts = $1, next_attempt = $2, error = $3
-		WHERE id = $4 AND status = 'pending'`, r.Attempts, r.NextAttempt.UnixMilli(), r.Err, id); err != nil {
+	if _, err := db.pool.Exec(ctx, `UPDATE alarm_actions SET attempts = $1, next_attempt = $2, error = $3,
+		claimed_by = '', claimed_until = 0 WHERE id = $4 AND status = 'pending'`, r.Attempts, r.NextAttempt.UnixMilli(), r.Err, id); err != nil {
 		return fmt.Errorf("reschedule alarm action: %w", err)
 	}
 	return nil
@@ -261,8 +263,8 @@ func (db *DB) MarkActionDone(ctx context.Context, id int64, o alarm.ActionOutcom
 		}
 		var a alarm.Action
 		var stateUpdated int64
-		err := tx.QueryRow(ctx, `UPDATE alarm_actions SET status = $1, error = $2, done_at = $3
-			WHERE id = $4 AND status = 'pending'
+		err := tx.QueryRow(ctx, `UPDATE alarm_actions SET status = $1, error = $2, done_at = $3,
+			claimed_by = '', claimed_until = 0 WHERE id = $4 AND status = 'pending'
 			RETURNING account_id, region, alarm_name, alarm_type, action_arn, message, state_updated`,
 			status, o.Err, o.At.UnixMilli(), id).Scan(&a.Scope.AccountID, &a.Scope.Region, &a.AlarmName, &a.AlarmType,
 			&a.ActionARN, &a.Message, &stateUpdated)
@@ -275,4 +277,37 @@ func (db *DB) MarkActionDone(ctx context.Context, id int64, o alarm.ActionOutcom
 		a.StateUpdated = time.UnixMilli(stateUpdated).UTC()
 		return insertHistory(ctx, tx, a.Scope, alarm.ActionHistoryItem(a, o))
 	})
+}
+
+// ClaimingActionQueue is the alarm action outbox as a replica among several drains it:
+// PendingActions claims the actions it returns for Holder until ClaimFor has passed (on the
+// database's clock), skipping actions another replica is claiming right now (FOR UPDATE SKIP
+// LOCKED) or holds an unexpired claim on. MarkActionDone and RetryAction end the claim; a dead
+// replica's claims are taken over once they expire. The queue stays first in, first out per alarm
+// and action ARN: only the head of each queue is claimed, and while it is claimed the actions behind
+// it wait.
+type ClaimingActionQueue struct {
+	*DB
+	Holder   string
+	ClaimFor time.Duration
+}
+
+// PendingActions claims and returns up to limit due actions that head their queue, oldest first.
+func (q ClaimingActionQueue) PendingActions(ctx context.Context, now time.Time, limit int) ([]alarm.Action, error) {
+	rows, err := q.pool.Query(ctx, `UPDATE alarm_actions SET claimed_by = $1, claimed_until = `+dbNowMS+` + $2
+		WHERE id IN (SELECT id FROM alarm_actions a
+			WHERE status = 'pending' AND next_attempt <= $3 AND claimed_until <= `+dbNowMS+`
+			AND NOT EXISTS (SELECT 1 FROM alarm_actions b WHERE b.status = 'pending' AND b.account_id = a.account_id
+				AND b.region = a.region AND b.alarm_name = a.alarm_name AND b.action_arn = a.action_arn AND b.id < a.id)
+			ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)
+		RETURNING `+actionColumns, q.Holder, q.ClaimFor.Milliseconds(), now.UnixMilli(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("claim pending actions: %w", err)
+	}
+	acts, err := collectActions(rows)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(acts, func(a, b alarm.Action) int { return cmp.Compare(a.ID, b.ID) })
+	return acts, nil
 }

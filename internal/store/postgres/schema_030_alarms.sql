@@ -41,7 +41,10 @@ CREATE TABLE alarm_actions (
     error         TEXT   NOT NULL DEFAULT '',
     done_at       BIGINT,
     attempts      INTEGER NOT NULL DEFAULT 0,
-    next_attempt  BIGINT  NOT NULL DEFAULT 0
+    next_attempt  BIGINT  NOT NULL DEFAULT 0,
+    -- a replica's claim on a pending action (ClaimingActionQueue): unix ms on the database's clock
+    claimed_by    TEXT    NOT NULL DEFAULT '',
+    claimed_until BIGINT  NOT NULL DEFAULT 0
 );
 CREATE INDEX alarm_actions_pending ON alarm_actions (id) WHERE status = 'pending';
 CREATE INDEX alarm_actions_pending_fifo ON alarm_actions (account_id, region, alarm_name, action_arn, id) WHERE status = 'pending';
