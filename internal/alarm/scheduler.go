@@ -201,6 +201,14 @@ func (s *Service) evaluate(ctx context.Context, e *entry, now time.Time, early b
 		start := s.now()
 		defer func() { s.OnEvaluated(early, s.now().Sub(start), err) }()
 	}
+	var fence *Fence
+	if s.Leader != nil {
+		f, ok := s.Leader.Fence()
+		if !ok {
+			return false, nil // another replica evaluates
+		}
+		fence = &f
+	}
 	e.mu.Lock()
 	rec := e.rec.Load()
 	if rec == nil || rec.Metric == nil {
@@ -245,7 +253,7 @@ func (s *Service) evaluate(ctx context.Context, e *entry, now time.Time, early b
 		e.mu.Unlock()
 		return false, nil
 	}
-	err = s.transition(ctx, e, rec, res, now, end, nil)
+	err = s.fencedTransition(ctx, e, rec, res, now, end, nil, fence)
 	e.mu.Unlock()
 	if err != nil {
 		return false, err

@@ -33,6 +33,11 @@ type Service struct {
 	// new data), how long it took on the service's clock and its error: the server's evaluation
 	// metrics. It must not block.
 	OnEvaluated func(early bool, took time.Duration, err error)
+	// Leader, when non-nil, gates the scheduler: its evaluations run only while Leader says this
+	// replica holds the evaluation lease, and each transition they write carries the lease's
+	// Fence, so the store refuses it once another replica holds the lease (see Fence). API calls
+	// (SetAlarmState, PutMetricAlarm) are not gated. Nil means this process is the only evaluator.
+	Leader Leader
 
 	mu       sync.RWMutex
 	alarms   map[AlarmKey]*entry
@@ -518,6 +523,11 @@ func (s *Service) SetAlarmState(ctx context.Context, scope Scope, name string, r
 // StateUpdate item and, when actions are enabled (and not suppressed), one outbox action per
 // configured action of the new state, all in one Change.
 func (s *Service) transition(ctx context.Context, e *entry, old *Record, res Result, now, through time.Time, triggering []ChildState) error {
+	return s.fencedTransition(ctx, e, old, res, now, through, triggering, nil)
+}
+
+// fencedTransition is transition whose write carries fence (nil: none).
+func (s *Service) fencedTransition(ctx context.Context, e *entry, old *Record, res Result, now, through time.Time, triggering []ChildState, fence *Fence) error {
 	r := old.clone()
 	if !through.IsZero() {
 		r.DecidedThrough = through
@@ -531,7 +541,7 @@ func (s *Service) transition(ctx context.Context, e *entry, old *Record, res Res
 	item := StateUpdateHistory(r.Name, r.Type, now,
 		StateSnapshot{Value: old.State, Reason: old.Reason, ReasonData: old.ReasonData},
 		StateSnapshot{Value: r.State, Reason: r.Reason, ReasonData: r.ReasonData})
-	change := Change{Put: []*Record{r}, History: []HistoryRecord{{r.Scope, item}}}
+	change := Change{Put: []*Record{r}, History: []HistoryRecord{{r.Scope, item}}, Fence: fence}
 	if r.ActionsEnabled() && len(r.actionsFor(r.State)) > 0 {
 		if sup, ok := s.suppression(r, now, now); ok && sup.Suppressed {
 			r.SuppressedBy, r.SuppressedReason, r.ActionsWaiting, r.WaitingFrom = sup.By, sup.Reason, true, old.State
