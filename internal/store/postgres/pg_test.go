@@ -84,9 +84,3 @@ func openTest(t testing.TB, opts Options) *DB {
 	return db
 }
 
-// randomHex returns n random bytes in hex, for unique names in tests.
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
