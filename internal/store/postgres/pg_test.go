@@ -83,4 +83,3 @@ func openTest(t testing.TB, opts Options) *DB {
 	t.Cleanup(func() { db.Close() })
 	return db
 }
-
