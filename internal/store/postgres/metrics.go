@@ -35,7 +35,7 @@ type seriesBatch struct {
 	lastTS                                 int64
 	minutes                                map[minuteKey]*metrics.Aggregate
 	order                                  []minuteKey
-	firstMinute, lastMinute                int64
+	firstMinute                            int64
 }
 
 type minuteKey struct {
@@ -74,52 +74,67 @@ func insertSamplesTx(ctx context.Context, tx pgx.Tx, samples []metrics.Sample) e
 		if agg == nil {
 			agg = &metrics.Aggregate{Time: time.Unix(mk.minute, 0).UTC(), Unit: mk.unit}
 			b.minutes[mk] = agg
-			if len(b.order) == 0 {
-				b.firstMinute, b.lastMinute = mk.minute, mk.minute
+			if len(b.order) == 0 || mk.minute < b.firstMinute {
+				b.firstMinute = mk.minute
 			}
-			b.firstMinute, b.lastMinute = min(b.firstMinute, mk.minute), max(b.lastMinute, mk.minute)
 			b.order = append(b.order, mk)
 		}
 		agg.AddSample(s)
 	}
 	keys := make([]string, 0, len(batches))
-	for k := range batches {
-		keys = append(keys, k)
+	for k, b := range batches {
+		if hasContent(b) { // only ignored (non-finite) samples: do not create or refresh the metric
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
 	}
 	slices.Sort(keys) // the lock order
-	var w minuteWriter
+	// One round trip for the upserts (pipelined, run in order, so the locks are taken in order),
+	// one for the stored minutes, one for the writes.
+	var upserts pgx.Batch
 	for _, k := range keys {
 		b := batches[k]
-		if !hasContent(b) {
-			continue // only ignored (non-finite) samples: do not create or refresh the metric
-		}
 		firstHour := b.firstMinute - mod(b.firstMinute, 3600)
-		var id int64
-		if err := tx.QueryRow(ctx, `INSERT INTO metric_series
+		upserts.Queue(`INSERT INTO metric_series
 			(account_id, region, namespace, metric_name, dimensions, last_ts, rolled_5m, rolled_1h) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
 			ON CONFLICT (account_id, region, namespace, metric_name, dimensions)
 			DO UPDATE SET last_ts = GREATEST(metric_series.last_ts, excluded.last_ts),
 				rolled_5m = LEAST(metric_series.rolled_5m, excluded.rolled_5m),
 				rolled_1h = LEAST(metric_series.rolled_1h, excluded.rolled_1h)
-			RETURNING id`, b.account, b.region, b.namespace, b.name, b.dims, b.lastTS, firstHour).Scan(&id); err != nil {
+			RETURNING id`, b.account, b.region, b.namespace, b.name, b.dims, b.lastTS, firstHour)
+	}
+	results := tx.SendBatch(ctx, &upserts)
+	ids := make([]int64, len(keys))
+	for i := range keys {
+		if err := results.QueryRow().Scan(&ids[i]); err != nil {
+			results.Close()
 			return fmt.Errorf("upsert metric: %w", err)
 		}
-		stored, err := readMinutes(ctx, tx, id, b)
-		if err != nil {
-			return err
-		}
+	}
+	if err := results.Close(); err != nil {
+		return fmt.Errorf("upsert metric: %w", err)
+	}
+	stored, err := readMinutes(ctx, tx, ids, keys, batches)
+	if err != nil {
+		return err
+	}
+	var w minuteWriter
+	for i, k := range keys {
+		b := batches[k]
 		for _, mk := range b.order {
 			add := b.minutes[mk]
 			if !add.HasData() && !add.HasDefault {
 				continue
 			}
 			agg := add
-			if prev, ok := stored[mk]; ok {
+			if prev, ok := stored[storedKey{ids[i], mk}]; ok {
 				prev.Time, prev.Unit = add.Time, add.Unit
 				prev.Merge(add)
 				agg = &prev
 			}
-			w.add(id, mk, agg)
+			w.add(ids[i], mk, agg)
 		}
 	}
 	return w.flush(ctx, tx)
@@ -135,37 +150,41 @@ func hasContent(b *seriesBatch) bool {
 	return false
 }
 
-// readMinutes returns the stored aggregates of the minutes b touches, keyed like b.minutes: one
-// query over the span of b's minutes, or, for minutes scattered over a span much wider than their
-// number (a backfill), one query for exactly those minutes.
-func readMinutes(ctx context.Context, tx pgx.Tx, id int64, b *seriesBatch) (map[minuteKey]metrics.Aggregate, error) {
-	var rows pgx.Rows
-	var err error
-	if (b.lastMinute-b.firstMinute)/60 > int64(4*len(b.order)+60) {
-		mins := make([]int64, len(b.order))
-		for i, mk := range b.order {
-			mins[i] = mk.minute
+// storedKey is one stored metric-minute: the series id and the minute and unit.
+type storedKey struct {
+	id int64
+	mk minuteKey
+}
+
+// readMinutes returns the stored aggregates of the minutes the batches touch, in one query for the
+// exact (series, minute) pairs, whether a batch's minutes are consecutive (a live CloudTrail batch)
+// or scattered over days (a backfill).
+func readMinutes(ctx context.Context, tx pgx.Tx, ids []int64, keys []string, batches map[string]*seriesBatch) (map[storedKey]metrics.Aggregate, error) {
+	var sids, mins []int64
+	for i, k := range keys {
+		seen := map[int64]bool{}
+		for _, mk := range batches[k].order {
+			if !seen[mk.minute] {
+				seen[mk.minute] = true
+				sids, mins = append(sids, ids[i]), append(mins, mk.minute)
+			}
 		}
-		rows, err = tx.Query(ctx, `SELECT minute, unit, sample_count, sum, minimum, maximum, dist, inexact, default_value
-			FROM metric_minutes WHERE series_id = $1 AND minute = ANY($2)`, id, mins)
-	} else {
-		rows, err = tx.Query(ctx, `SELECT minute, unit, sample_count, sum, minimum, maximum, dist, inexact, default_value
-			FROM metric_minutes WHERE series_id = $1 AND minute BETWEEN $2 AND $3`, id, b.firstMinute, b.lastMinute)
 	}
+	rows, err := tx.Query(ctx, `SELECT m.series_id, m.minute, m.unit, m.sample_count, m.sum, m.minimum, m.maximum, m.dist, m.inexact, m.default_value
+		FROM unnest($1::bigint[], $2::bigint[]) AS want(series_id, minute)
+		JOIN metric_minutes m ON m.series_id = want.series_id AND m.minute = want.minute`, sids, mins)
 	if err != nil {
 		return nil, fmt.Errorf("read metric minutes: %w", err)
 	}
 	defer rows.Close()
-	out := make(map[minuteKey]metrics.Aggregate, len(b.order))
+	out := map[storedKey]metrics.Aggregate{}
 	for rows.Next() {
-		var mk minuteKey
-		a, err := scanMinuteRow(rows, &mk.minute, &mk.unit)
+		var k storedKey
+		a, err := scanMinuteRow(rows, &k.id, &k.mk.minute, &k.mk.unit)
 		if err != nil {
 			return nil, fmt.Errorf("read metric minutes: %w", err)
 		}
-		if _, ok := b.minutes[mk]; ok {
-			out[mk] = a
-		}
+		out[k] = a
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read metric minutes: %w", err)
