@@ -52,6 +52,9 @@ func (db *DB) Apply(ctx context.Context, c alarm.Change) error {
 		docs[i] = string(b)
 	}
 	return db.withTx(ctx, func(tx pgx.Tx) error {
+		if err := notifyAlarms(ctx, tx, c); err != nil {
+			return err
+		}
 		if c.Fence != nil {
 			if err := checkFence(ctx, tx, c.Fence.Lease, c.Fence.Token); err != nil {
 				return fmt.Errorf("store alarm change: %w", alarm.ErrFenced)
@@ -87,6 +90,94 @@ func (db *DB) Apply(ctx context.Context, c alarm.Change) error {
 		}
 		return nil
 	})
+}
+
+// alarmNote names one changed alarm in a notification on alarmsChannel.
+type alarmNote struct {
+	Account, Region, Name string
+}
+
+// notifyAlarms announces, on alarmsChannel, the alarms c puts or deletes; PostgreSQL delivers the
+// notifications when tx commits, and drops them when it rolls back, so every replica's
+// ListenAlarms hears of exactly the committed changes, after they are readable.
+func notifyAlarms(ctx context.Context, tx pgx.Tx, c alarm.Change) error {
+	if len(c.Put) == 0 && len(c.Delete) == 0 {
+		return nil
+	}
+	ch, err := channel(ctx, tx, alarmsChannel)
+	if err != nil {
+		return err
+	}
+	var batch []alarmNote
+	size := 0
+	send := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		b, err := json.Marshal(batch)
+		if err != nil {
+			return fmt.Errorf("encode notification: %w", err)
+		}
+		batch, size = nil, 0
+		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, unquote(ch), string(b)); err != nil {
+			return fmt.Errorf("notify alarm change: %w", err)
+		}
+		return nil
+	}
+	add := func(sc alarm.Scope, name string) error {
+		n := alarmNote{Account: sc.AccountID, Region: sc.Region, Name: name}
+		l := len(n.Account) + len(n.Region) + len(n.Name) + 40
+		if size+l > maxNotePayload {
+			if err := send(); err != nil {
+				return err
+			}
+		}
+		batch, size = append(batch, n), size+l
+		return nil
+	}
+	for _, r := range c.Put {
+		if err := add(r.Scope, r.Name); err != nil {
+			return err
+		}
+	}
+	for _, k := range c.Delete {
+		if err := add(k.Scope, k.Name); err != nil {
+			return err
+		}
+	}
+	return send()
+}
+
+// ListenAlarms listens on a connection of its own until ctx ends and hands fn the key of every
+// alarm any replica (this one included) changed, for alarm.Service.Refresh.
+func (db *DB) ListenAlarms(ctx context.Context, fn func(alarm.AlarmKey)) error {
+	return db.listen(ctx, alarmsChannel, func(payload string) {
+		var notes []alarmNote
+		if err := json.Unmarshal([]byte(payload), &notes); err != nil {
+			return
+		}
+		for _, n := range notes {
+			fn(alarm.AlarmKey{Scope: alarm.Scope{AccountID: n.Account, Region: n.Region}, Name: n.Name})
+		}
+	})
+}
+
+// LoadAlarm implements alarm.AlarmLoader: the stored alarm k, or nil when there is none.
+func (db *DB) LoadAlarm(ctx context.Context, k alarm.AlarmKey) (*alarm.Record, error) {
+	var doc string
+	err := db.pool.QueryRow(ctx, `SELECT doc FROM alarms WHERE account_id = $1 AND region = $2 AND name = $3`,
+		k.Scope.AccountID, k.Scope.Region, k.Name).Scan(&doc)
+	if errNoRows(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load alarm: %w", err)
+	}
+	r := new(alarm.Record)
+	if err := json.Unmarshal([]byte(doc), r); err != nil {
+		return nil, fmt.Errorf("decode stored alarm: %w", err)
+	}
+	return r, nil
 }
 
 func insertHistory(ctx context.Context, tx pgx.Tx, sc alarm.Scope, it alarm.HistoryItem) error {

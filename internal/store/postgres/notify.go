@@ -10,14 +10,22 @@ import (
 	"github.com/trailwatch/trailwatch/internal/metrics"
 )
 
-// samplesChannel is the NOTIFY channel of new datapoints, suffixed with the schema so that
-// deployments (and tests) sharing a database but not a schema do not hear each other.
-func (db *DB) samplesChannel(ctx context.Context) (string, error) {
+// NOTIFY channels, suffixed with the schema (see channel).
+const (
+	samplesChannel = "tw_samples_"
+	alarmsChannel  = "tw_alarms_"
+)
+
+// channel is the NOTIFY channel named base plus the current schema, so that deployments (and
+// tests) sharing a database but not a schema do not hear each other; quoted as an identifier.
+func channel(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, base string) (string, error) {
 	var schema string
-	if err := db.pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+	if err := q.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
 		return "", fmt.Errorf("read schema: %w", err)
 	}
-	return pgx.Identifier{"tw_samples_" + schema}.Sanitize(), nil
+	return pgx.Identifier{base + schema}.Sanitize(), nil
 }
 
 // metricNote is one metric with new datapoints, as NotifySamples sends it.
@@ -38,7 +46,7 @@ func (db *DB) NotifySamples(ctx context.Context, samples []metrics.Sample) error
 	if len(samples) == 0 {
 		return nil
 	}
-	ch, err := db.samplesChannel(ctx)
+	ch, err := channel(ctx, db.pool, samplesChannel)
 	if err != nil {
 		return err
 	}
@@ -83,28 +91,10 @@ func (db *DB) NotifySamples(ctx context.Context, samples []metrics.Sample) error
 // ListenSamples listens on one connection of its own until ctx ends and hands each notified
 // metric to fn, grouped by scope. It returns ctx's error, or the connection's.
 func (db *DB) ListenSamples(ctx context.Context, fn func(scope metrics.Scope, ms []metrics.Metric)) error {
-	ch, err := db.samplesChannel(ctx)
-	if err != nil {
-		return err
-	}
-	conn, err := db.pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("listen for samples: %w", err)
-	}
-	// The connection ends up LISTENing; it is closed rather than returned to the pool.
-	pc := conn.Hijack()
-	defer pc.Close(context.WithoutCancel(ctx))
-	if _, err := pc.Exec(ctx, `LISTEN `+ch); err != nil {
-		return fmt.Errorf("listen for samples: %w", err)
-	}
-	for {
-		n, err := pc.WaitForNotification(ctx)
-		if err != nil {
-			return fmt.Errorf("wait for samples: %w", err)
-		}
+	return db.listen(ctx, samplesChannel, func(payload string) {
 		var notes []metricNote
-		if err := json.Unmarshal([]byte(n.Payload), &notes); err != nil {
-			continue // not ours
+		if err := json.Unmarshal([]byte(payload), &notes); err != nil {
+			return // not ours
 		}
 		byScope := map[metrics.Scope][]metrics.Metric{}
 		for _, m := range notes {
@@ -114,6 +104,32 @@ func (db *DB) ListenSamples(ctx context.Context, fn func(scope metrics.Scope, ms
 		for sc, ms := range byScope {
 			fn(sc, ms)
 		}
+	})
+}
+
+// listen LISTENs on the channel base (see channel) on a connection of its own until ctx ends or the
+// connection fails, and hands each notification's payload to fn.
+func (db *DB) listen(ctx context.Context, base string, fn func(payload string)) error {
+	ch, err := channel(ctx, db.pool, base)
+	if err != nil {
+		return err
+	}
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", ch, err)
+	}
+	// The connection ends up LISTENing; it is closed rather than returned to the pool.
+	pc := conn.Hijack()
+	defer pc.Close(context.WithoutCancel(ctx))
+	if _, err := pc.Exec(ctx, `LISTEN `+ch); err != nil {
+		return fmt.Errorf("listen on %s: %w", ch, err)
+	}
+	for {
+		n, err := pc.WaitForNotification(ctx)
+		if err != nil {
+			return fmt.Errorf("wait on %s: %w", ch, err)
+		}
+		fn(n.Payload)
 	}
 }
 
