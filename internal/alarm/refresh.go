@@ -36,6 +36,11 @@ func (s *Service) Refresh(ctx context.Context, k AlarmKey) error {
 	s.mu.Unlock()
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	return s.refreshLocked(ctx, loader, k, e)
+}
+
+// refreshLocked is Refresh for a caller that holds e.mu.
+func (s *Service) refreshLocked(ctx context.Context, loader AlarmLoader, k AlarmKey, e *entry) error {
 	rec, err := loader.LoadAlarm(ctx, k)
 	if err != nil {
 		s.dropEmpty(k, e)

@@ -2,6 +2,7 @@ package alarm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -319,7 +320,21 @@ func (s *Service) put(ctx context.Context, k AlarmKey, typ string, build func(ol
 	}
 	now := s.now()
 	rec, item := build(old, now)
-	if err := s.store.Apply(ctx, Change{Put: []*Record{rec}, History: []HistoryRecord{{k.Scope, item}}}); err != nil {
+	err := s.store.Apply(ctx, Change{Put: []*Record{rec}, History: []HistoryRecord{{k.Scope, item}}, Expect: []Expectation{{k, old}}})
+	if loader, ok := s.store.(AlarmLoader); ok && errors.Is(err, ErrConflict) {
+		// Another replica changed the alarm since this one last heard: build again from the
+		// stored record, once.
+		if err = s.refreshLocked(ctx, loader, k, e); err == nil {
+			old = e.rec.Load()
+			if old != nil && old.Type != typ {
+				return nil, &Error{Code: CodeInvalidParameterValue, Message: fmt.Sprintf(
+					"The alarm %s already exists as a %s and cannot be replaced by a %s.", k.Name, old.Type, typ)}
+			}
+			rec, item = build(old, now)
+			err = s.store.Apply(ctx, Change{Put: []*Record{rec}, History: []HistoryRecord{{k.Scope, item}}, Expect: []Expectation{{k, old}}})
+		}
+	}
+	if err != nil {
 		if created && old == nil {
 			s.mu.Lock()
 			if s.alarms[k] == e && e.rec.Load() == nil {
@@ -541,7 +556,8 @@ func (s *Service) fencedTransition(ctx context.Context, e *entry, old *Record, r
 	item := StateUpdateHistory(r.Name, r.Type, now,
 		StateSnapshot{Value: old.State, Reason: old.Reason, ReasonData: old.ReasonData},
 		StateSnapshot{Value: r.State, Reason: r.Reason, ReasonData: r.ReasonData})
-	change := Change{Put: []*Record{r}, History: []HistoryRecord{{r.Scope, item}}, Fence: fence}
+	k := AlarmKey{r.Scope, r.Name}
+	change := Change{Put: []*Record{r}, History: []HistoryRecord{{r.Scope, item}}, Fence: fence, Expect: []Expectation{{k, old}}}
 	if r.ActionsEnabled() && len(r.actionsFor(r.State)) > 0 {
 		if sup, ok := s.suppression(r, now, now); ok && sup.Suppressed {
 			r.SuppressedBy, r.SuppressedReason, r.ActionsWaiting, r.WaitingFrom = sup.By, sup.Reason, true, old.State
@@ -550,6 +566,12 @@ func (s *Service) fencedTransition(ctx context.Context, e *entry, old *Record, r
 		}
 	}
 	if err := s.store.Apply(ctx, change); err != nil {
+		if loader, ok := s.store.(AlarmLoader); ok && errors.Is(err, ErrConflict) {
+			// Evaluated from a stale view: take the stored record; the next evaluation starts there.
+			if rerr := s.refreshLocked(ctx, loader, k, e); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+		}
 		return fmt.Errorf("store transition: %w", err)
 	}
 	e.rec.Store(r)

@@ -1,9 +1,11 @@
 package postgres
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -59,6 +61,9 @@ func (db *DB) Apply(ctx context.Context, c alarm.Change) error {
 			if err := checkFence(ctx, tx, c.Fence.Lease, c.Fence.Token); err != nil {
 				return fmt.Errorf("store alarm change: %w", alarm.ErrFenced)
 			}
+		}
+		if err := checkExpect(ctx, tx, c.Expect); err != nil {
+			return err
 		}
 		for i, r := range c.Put {
 			if _, err := tx.Exec(ctx, `INSERT INTO alarms (account_id, region, name, doc) VALUES ($1, $2, $3, $4)
@@ -178,6 +183,46 @@ func (db *DB) LoadAlarm(ctx context.Context, k alarm.AlarmKey) (*alarm.Record, e
 		return nil, fmt.Errorf("decode stored alarm: %w", err)
 	}
 	return r, nil
+}
+
+// checkExpect locks the alarms c.Expect names (in key order, so two changes never deadlock) and
+// fails with alarm.ErrConflict unless each is stored as expected. Records are compared as their
+// JSON after a round trip, the form in which they are stored.
+func checkExpect(ctx context.Context, tx pgx.Tx, expect []alarm.Expectation) error {
+	sorted := slices.Clone(expect)
+	slices.SortFunc(sorted, func(a, b alarm.Expectation) int {
+		return cmp.Or(cmp.Compare(a.Key.Scope.AccountID, b.Key.Scope.AccountID), cmp.Compare(a.Key.Scope.Region, b.Key.Scope.Region),
+			cmp.Compare(a.Key.Name, b.Key.Name))
+	})
+	for _, x := range sorted {
+		var doc string
+		err := tx.QueryRow(ctx, `SELECT doc FROM alarms WHERE account_id = $1 AND region = $2 AND name = $3 FOR UPDATE`,
+			x.Key.Scope.AccountID, x.Key.Scope.Region, x.Key.Name).Scan(&doc)
+		switch {
+		case errNoRows(err):
+			if x.Record != nil {
+				return fmt.Errorf("alarm %q was deleted: %w", x.Key.Name, alarm.ErrConflict)
+			}
+			continue
+		case err != nil:
+			return fmt.Errorf("check alarm: %w", err)
+		case x.Record == nil:
+			return fmt.Errorf("alarm %q was created: %w", x.Key.Name, alarm.ErrConflict)
+		}
+		stored := new(alarm.Record)
+		if err := json.Unmarshal([]byte(doc), stored); err != nil {
+			return fmt.Errorf("decode stored alarm: %w", err)
+		}
+		a, err1 := json.Marshal(stored)
+		b, err2 := json.Marshal(x.Record)
+		if err := errors.Join(err1, err2); err != nil {
+			return fmt.Errorf("encode alarm: %w", err)
+		}
+		if !bytes.Equal(a, b) {
+			return fmt.Errorf("alarm %q: %w", x.Key.Name, alarm.ErrConflict)
+		}
+	}
+	return nil
 }
 
 func insertHistory(ctx context.Context, tx pgx.Tx, sc alarm.Scope, it alarm.HistoryItem) error {
