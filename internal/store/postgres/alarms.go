@@ -54,9 +54,6 @@ func (db *DB) Apply(ctx context.Context, c alarm.Change) error {
 		docs[i] = string(b)
 	}
 	return db.withTx(ctx, func(tx pgx.Tx) error {
-		if err := notifyAlarms(ctx, tx, c); err != nil {
-			return err
-		}
 		if c.Fence != nil {
 			if err := checkFence(ctx, tx, c.Fence.Lease, c.Fence.Token); err != nil {
 				return fmt.Errorf("store alarm change: %w", alarm.ErrFenced)
@@ -65,33 +62,36 @@ func (db *DB) Apply(ctx context.Context, c alarm.Change) error {
 		if err := checkExpect(ctx, tx, c.Expect); err != nil {
 			return err
 		}
+		// The writes go in one round trip (pipelined, run in order).
+		var writes pgx.Batch
 		for i, r := range c.Put {
-			if _, err := tx.Exec(ctx, `INSERT INTO alarms (account_id, region, name, doc) VALUES ($1, $2, $3, $4)
+			writes.Queue(`INSERT INTO alarms (account_id, region, name, doc) VALUES ($1, $2, $3, $4)
 				ON CONFLICT (account_id, region, name) DO UPDATE SET doc = excluded.doc`,
-				r.Scope.AccountID, r.Scope.Region, r.Name, docs[i]); err != nil {
-				return fmt.Errorf("store alarm: %w", err)
-			}
+				r.Scope.AccountID, r.Scope.Region, r.Name, docs[i])
 		}
 		for _, k := range c.Delete {
-			if _, err := tx.Exec(ctx, `DELETE FROM alarms WHERE account_id = $1 AND region = $2 AND name = $3`,
-				k.Scope.AccountID, k.Scope.Region, k.Name); err != nil {
-				return fmt.Errorf("delete alarm: %w", err)
-			}
+			writes.Queue(`DELETE FROM alarms WHERE account_id = $1 AND region = $2 AND name = $3`,
+				k.Scope.AccountID, k.Scope.Region, k.Name)
 		}
 		for _, h := range c.History {
-			if err := insertHistory(ctx, tx, h.Scope, h.Item); err != nil {
-				return err
-			}
+			queueHistory(&writes, h.Scope, h.Item)
 		}
 		for _, a := range c.Actions {
-			if _, err := tx.Exec(ctx, `INSERT INTO alarm_actions (account_id, region, alarm_name, alarm_type,
+			writes.Queue(`INSERT INTO alarm_actions (account_id, region, alarm_name, alarm_type,
 				alarm_arn, action_arn, old_state, new_state, reason, subject, message, state_updated, created, status)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'pending')`,
 				a.Scope.AccountID, a.Scope.Region, a.AlarmName, a.AlarmType, a.AlarmARN, a.ActionARN,
 				a.OldState.String(), a.NewState.String(), a.Reason, a.Subject, a.Message,
-				a.StateUpdated.UnixMilli(), a.Created.UnixMilli()); err != nil {
-				return fmt.Errorf("store alarm action: %w", err)
-			}
+				a.StateUpdated.UnixMilli(), a.Created.UnixMilli())
+		}
+		if err := db.queueNotify(&writes, c); err != nil {
+			return err
+		}
+		if writes.Len() == 0 {
+			return nil
+		}
+		if err := tx.SendBatch(ctx, &writes).Close(); err != nil {
+			return fmt.Errorf("store alarm change: %w", err)
 		}
 		return nil
 	})
@@ -102,31 +102,26 @@ type alarmNote struct {
 	Account, Region, Name string
 }
 
-// notifyAlarms announces, on alarmsChannel, the alarms c puts or deletes; PostgreSQL delivers the
-// notifications when tx commits, and drops them when it rolls back, so every replica's
+// queueNotify queues the announcement, on alarmsChannel, of the alarms c puts or deletes;
+// PostgreSQL delivers the notifications when the transaction commits, and drops them when it rolls back, so every replica's
 // ListenAlarms hears of exactly the committed changes, after they are readable.
-func notifyAlarms(ctx context.Context, tx pgx.Tx, c alarm.Change) error {
+func (db *DB) queueNotify(q *pgx.Batch, c alarm.Change) error {
 	if len(c.Put) == 0 && len(c.Delete) == 0 {
 		return nil
 	}
-	ch, err := channel(ctx, tx, alarmsChannel)
-	if err != nil {
-		return err
-	}
+	ch := db.channel(alarmsChannel)
 	var batch []alarmNote
 	size := 0
 	send := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
-		b, err := json.Marshal(batch)
+		p, err := json.Marshal(batch)
 		if err != nil {
 			return fmt.Errorf("encode notification: %w", err)
 		}
 		batch, size = nil, 0
-		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, unquote(ch), string(b)); err != nil {
-			return fmt.Errorf("notify alarm change: %w", err)
-		}
+		q.Queue(`SELECT pg_notify($1, $2)`, unquote(ch), string(p))
 		return nil
 	}
 	add := func(sc alarm.Scope, name string) error {
@@ -223,6 +218,14 @@ func checkExpect(ctx context.Context, tx pgx.Tx, expect []alarm.Expectation) err
 		}
 	}
 	return nil
+}
+
+// queueHistory queues the insert of one history item.
+func queueHistory(b *pgx.Batch, sc alarm.Scope, it alarm.HistoryItem) {
+	b.Queue(`INSERT INTO alarm_history (account_id, region, alarm_name, alarm_type, ts,
+		item_type, summary, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		sc.AccountID, sc.Region, it.AlarmName, it.AlarmType, it.Timestamp.UnixMilli(),
+		it.HistoryItemType, it.HistorySummary, it.HistoryData)
 }
 
 func insertHistory(ctx context.Context, tx pgx.Tx, sc alarm.Scope, it alarm.HistoryItem) error {

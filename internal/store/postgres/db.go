@@ -41,6 +41,9 @@ const migrationLockKey = 0x7477
 type DB struct {
 	pool *pgxpool.Pool
 	now  func() time.Time
+	// schema is the current schema at Open (the URL's search_path, "public" by default): it
+	// names the NOTIFY channels (see channel).
+	schema string
 }
 
 // Options tunes Open; the zero value is the production default.
@@ -77,6 +80,10 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
+	}
+	if err := pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&db.schema); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("read schema: %w", err)
 	}
 	return db, nil
 }

@@ -16,16 +16,11 @@ const (
 	alarmsChannel  = "tw_alarms_"
 )
 
-// channel is the NOTIFY channel named base plus the current schema, so that deployments (and
-// tests) sharing a database but not a schema do not hear each other; quoted as an identifier.
-func channel(ctx context.Context, q interface {
-	QueryRow(context.Context, string, ...any) pgx.Row
-}, base string) (string, error) {
-	var schema string
-	if err := q.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
-		return "", fmt.Errorf("read schema: %w", err)
-	}
-	return pgx.Identifier{base + schema}.Sanitize(), nil
+// channel is the NOTIFY channel named base plus the schema Open found current, so that
+// deployments (and tests) sharing a database but not a schema do not hear each other; quoted as
+// an identifier.
+func (db *DB) channel(base string) string {
+	return pgx.Identifier{base + db.schema}.Sanitize()
 }
 
 // metricNote is one metric with new datapoints, as NotifySamples sends it.
@@ -46,10 +41,7 @@ func (db *DB) NotifySamples(ctx context.Context, samples []metrics.Sample) error
 	if len(samples) == 0 {
 		return nil
 	}
-	ch, err := channel(ctx, db.pool, samplesChannel)
-	if err != nil {
-		return err
-	}
+	ch := db.channel(samplesChannel)
 	seen := map[string]bool{}
 	var batch []metricNote
 	size := 0
@@ -110,10 +102,7 @@ func (db *DB) ListenSamples(ctx context.Context, fn func(scope metrics.Scope, ms
 // listen LISTENs on the channel base (see channel) on a connection of its own until ctx ends or the
 // connection fails, and hands each notification's payload to fn.
 func (db *DB) listen(ctx context.Context, base string, fn func(payload string)) error {
-	ch, err := channel(ctx, db.pool, base)
-	if err != nil {
-		return err
-	}
+	ch := db.channel(base)
 	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", ch, err)
