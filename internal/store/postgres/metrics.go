@@ -55,18 +55,19 @@ func insertSamplesTx(ctx context.Context, tx pgx.Tx, samples []metrics.Sample) e
 		return nil
 	}
 	batches := map[string]*seriesBatch{}
+	var keyBuf []byte
 	for i := range samples {
 		s := &samples[i]
-		dims, err := encodeDimensions(s.Dimensions)
-		if err != nil {
-			return err
-		}
-		key := s.AccountID + "\x00" + s.Region + "\x00" + s.Namespace + "\x00" + s.MetricName + "\x00" + dims
-		b := batches[key]
+		keyBuf = appendSeriesKey(keyBuf[:0], s)
+		b := batches[string(keyBuf)] // no allocation for the lookup
 		if b == nil {
+			dims, err := encodeDimensions(s.Dimensions)
+			if err != nil {
+				return err
+			}
 			b = &seriesBatch{account: s.AccountID, region: s.Region, namespace: s.Namespace, name: s.MetricName,
 				dims: dims, lastTS: math.MinInt64, minutes: map[minuteKey]*metrics.Aggregate{}}
-			batches[key] = b
+			batches[string(keyBuf)] = b
 		}
 		b.lastTS = max(b.lastTS, s.Timestamp.UnixMilli())
 		mk := minuteKey{minute: s.Timestamp.Unix() - mod(s.Timestamp.Unix(), 60), unit: metrics.NormalizeUnit(s.Unit)}
@@ -138,6 +139,28 @@ func insertSamplesTx(ctx context.Context, tx pgx.Tx, samples []metrics.Sample) e
 		}
 	}
 	return w.flush(ctx, tx)
+}
+
+// appendSeriesKey appends the batch key of s's scope and metric identity to buf: the dimensions in
+// canonical order (name, then value), so that two orders of one dimension set make one key.
+func appendSeriesKey(buf []byte, s *metrics.Sample) []byte {
+	dims := s.Dimensions
+	if !slices.IsSortedFunc(dims, func(a, b metrics.Dimension) int {
+		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.Value, b.Value))
+	}) {
+		dims = metrics.SortedDimensions(dims)
+	}
+	for _, part := range []string{s.AccountID, s.Region, s.Namespace, s.MetricName} {
+		buf = append(buf, part...)
+		buf = append(buf, 0)
+	}
+	for _, d := range dims {
+		buf = append(buf, d.Name...)
+		buf = append(buf, 0)
+		buf = append(buf, d.Value...)
+		buf = append(buf, 0)
+	}
+	return buf
 }
 
 // hasContent reports whether any of b's minutes holds a sample or a default.
