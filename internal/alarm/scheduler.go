@@ -58,6 +58,11 @@ func (s *Service) Run(ctx context.Context) error {
 // (only high-resolution ones when highResOnly), transitions applied, and composites whose
 // suppression may have ended re-checked. It returns the number of transitions.
 func (s *Service) Round(ctx context.Context, now time.Time, highResOnly bool) int {
+	if s.Leader != nil {
+		if _, ok := s.Leader.Fence(); !ok {
+			return 0 // another replica runs the rounds, composites' suppression included
+		}
+	}
 	s.mu.RLock()
 	entries := make([]*entry, 0, len(s.alarms))
 	for _, e := range s.alarms {

@@ -160,7 +160,7 @@ var errPostgresLogsPending = errors.New("log events on PostgreSQL are not yet im
 // PostgreSQL backend is not complete yet.
 func databaseURLError(u string) error {
 	if !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
-		return fmt.Errorf("--database-url must be a postgres:// URL such as postgres://trailwatch@db.example.com/trailwatch")
+		return errors.New("--database-url must be a postgres:// URL such as postgres://trailwatch@db.example.com/trailwatch")
 	}
 	return fmt.Errorf("--database-url: %w", errPostgresLogsPending)
 }
