@@ -58,6 +58,11 @@ func (s *Service) Run(ctx context.Context) error {
 // (only high-resolution ones when highResOnly), transitions applied, and composites whose
 // suppression may have ended re-checked. It returns the number of transitions.
 func (s *Service) Round(ctx context.Context, now time.Time, highResOnly bool) int {
+	if s.Leader != nil {
+		if _, ok := s.Leader.Fence(); !ok {
+			return 0 // another replica runs the rounds, composites' suppression included
+		}
+	}
 	s.mu.RLock()
 	entries := make([]*entry, 0, len(s.alarms))
 	for _, e := range s.alarms {
@@ -201,6 +206,14 @@ func (s *Service) evaluate(ctx context.Context, e *entry, now time.Time, early b
 		start := s.now()
 		defer func() { s.OnEvaluated(early, s.now().Sub(start), err) }()
 	}
+	var fence *Fence
+	if s.Leader != nil {
+		f, ok := s.Leader.Fence()
+		if !ok {
+			return false, nil // another replica evaluates
+		}
+		fence = &f
+	}
 	e.mu.Lock()
 	rec := e.rec.Load()
 	if rec == nil || rec.Metric == nil {
@@ -250,7 +263,7 @@ func (s *Service) evaluate(ctx context.Context, e *entry, now time.Time, early b
 		e.mu.Unlock()
 		return false, nil
 	}
-	err = s.transition(ctx, e, rec, res, now, end, nil)
+	err = s.fencedTransition(ctx, e, rec, res, now, end, nil, fence)
 	e.mu.Unlock()
 	if err != nil {
 		return false, err

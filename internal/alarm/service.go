@@ -2,6 +2,7 @@ package alarm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -36,6 +37,11 @@ type Service struct {
 	// new data), how long it took on the service's clock and its error: the server's evaluation
 	// metrics. It must not block.
 	OnEvaluated func(early bool, took time.Duration, err error)
+	// Leader, when non-nil, gates the scheduler: its evaluations run only while Leader says this
+	// replica holds the evaluation lease, and each transition they write carries the lease's
+	// Fence, so the store refuses it once another replica holds the lease (see Fence). API calls
+	// (SetAlarmState, PutMetricAlarm) are not gated. Nil means this process is the only evaluator.
+	Leader Leader
 
 	mu       sync.RWMutex
 	alarms   map[AlarmKey]*entry
@@ -317,7 +323,21 @@ func (s *Service) put(ctx context.Context, k AlarmKey, typ string, build func(ol
 	}
 	now := s.now()
 	rec, item := build(old, now)
-	if err := s.store.Apply(ctx, Change{Put: []*Record{rec}, History: []HistoryRecord{{k.Scope, item}}}); err != nil {
+	err := s.store.Apply(ctx, Change{Put: []*Record{rec}, History: []HistoryRecord{{k.Scope, item}}, Expect: []Expectation{{k, old}}})
+	if loader, ok := s.store.(AlarmLoader); ok && errors.Is(err, ErrConflict) {
+		// Another replica changed the alarm since this one last heard: build again from the
+		// stored record, once.
+		if err = s.refreshLocked(ctx, loader, k, e); err == nil {
+			old = e.rec.Load()
+			if old != nil && old.Type != typ {
+				return nil, &Error{Code: CodeInvalidParameterValue, Message: fmt.Sprintf(
+					"The alarm %s already exists as a %s and cannot be replaced by a %s.", k.Name, old.Type, typ)}
+			}
+			rec, item = build(old, now)
+			err = s.store.Apply(ctx, Change{Put: []*Record{rec}, History: []HistoryRecord{{k.Scope, item}}, Expect: []Expectation{{k, old}}})
+		}
+	}
+	if err != nil {
 		if created && old == nil {
 			s.mu.Lock()
 			if s.alarms[k] == e && e.rec.Load() == nil {
@@ -529,6 +549,11 @@ func (s *Service) SetAlarmState(ctx context.Context, scope Scope, name string, r
 // StateUpdate item and, when actions are enabled (and not suppressed), one outbox action per
 // configured action of the new state, all in one Change.
 func (s *Service) transition(ctx context.Context, e *entry, old *Record, res Result, now, through time.Time, triggering []ChildState) error {
+	return s.fencedTransition(ctx, e, old, res, now, through, triggering, nil)
+}
+
+// fencedTransition is transition whose write carries fence (nil: none).
+func (s *Service) fencedTransition(ctx context.Context, e *entry, old *Record, res Result, now, through time.Time, triggering []ChildState, fence *Fence) error {
 	r := old.clone()
 	if !through.IsZero() {
 		r.DecidedThrough = through
@@ -543,7 +568,8 @@ func (s *Service) transition(ctx context.Context, e *entry, old *Record, res Res
 	item := StateUpdateHistory(r.Name, r.Type, now,
 		StateSnapshot{Value: old.State, Reason: old.Reason, ReasonData: old.ReasonData},
 		StateSnapshot{Value: r.State, Reason: r.Reason, ReasonData: r.ReasonData})
-	change := Change{Put: []*Record{r}, History: []HistoryRecord{{r.Scope, item}}}
+	k := AlarmKey{r.Scope, r.Name}
+	change := Change{Put: []*Record{r}, History: []HistoryRecord{{r.Scope, item}}, Fence: fence, Expect: []Expectation{{k, old}}}
 	if r.ActionsEnabled() && len(r.actionsFor(r.State)) > 0 && !res.silent {
 		if sup, ok := s.suppression(r, now, now); ok && sup.Suppressed {
 			r.SuppressedBy, r.SuppressedReason, r.ActionsWaiting, r.WaitingFrom = sup.By, sup.Reason, true, old.State
@@ -552,6 +578,12 @@ func (s *Service) transition(ctx context.Context, e *entry, old *Record, res Res
 		}
 	}
 	if err := s.store.Apply(ctx, change); err != nil {
+		if loader, ok := s.store.(AlarmLoader); ok && errors.Is(err, ErrConflict) {
+			// Evaluated from a stale view: take the stored record; the next evaluation starts there.
+			if rerr := s.refreshLocked(ctx, loader, k, e); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+		}
 		return fmt.Errorf("store transition: %w", err)
 	}
 	e.rec.Store(r)

@@ -174,7 +174,25 @@ type Change struct {
 	Delete  []AlarmKey
 	History []HistoryRecord
 	Actions []Action
+	// Fence, when set, makes the change conditional on the lease grant it names still being
+	// current (see Fence): the scheduler's transitions carry one, API calls do not.
+	Fence *Fence
+	// Expect makes the change conditional on the stored alarms being the records it was computed
+	// from: a store shared by replicas refuses it (ErrConflict) when another replica changed one
+	// of them since, so that a write computed from a stale view never undoes a newer one. A
+	// single-process store, where the service's lock on the alarm already orders every change,
+	// may ignore it.
+	Expect []Expectation
 }
+
+// Expectation is one condition of Change.Expect: alarm Key is stored as Record (nil: not stored).
+type Expectation struct {
+	Key    AlarmKey
+	Record *Record
+}
+
+// ErrConflict is returned (wrapped) by Store.Apply for a change whose Expect no longer holds.
+var ErrConflict = errors.New("alarm changed by another replica")
 
 // AlarmKey names one alarm.
 type AlarmKey struct {

@@ -38,6 +38,11 @@ type Options struct {
 	Listen string
 	// DataDir holds the SQLite database and the generated credentials.
 	DataDir string
+	// DatabaseURL, when set (--database-url or TRAILWATCH_DATABASE_URL), names the PostgreSQL
+	// database that several replicas share (issue 16). Not yet accepted: the PostgreSQL store has
+	// every domain store but the log events', which waits for the block layout of the SQLite log
+	// store (issue 15), so validate refuses it rather than run half the data in a local file.
+	DatabaseURL string
 	// Region is the region of the credentials' default scope and of resources created without one.
 	Region string
 	// AccountID is the 12-digit account every key of this server acts in.
@@ -90,6 +95,7 @@ func DefaultOptions() Options {
 	return Options{
 		Listen:          DefaultListen,
 		DataDir:         DefaultDataDir,
+		DatabaseURL:     os.Getenv("TRAILWATCH_DATABASE_URL"),
 		Region:          DefaultRegion,
 		AccountID:       DefaultAccountID,
 		AccessKeyID:     os.Getenv("TRAILWATCH_ACCESS_KEY_ID"),
@@ -118,6 +124,9 @@ func (o *Options) validate() error {
 	if o.DataDir == "" {
 		errs = append(errs, errors.New("--data must not be empty"))
 	}
+	if o.DatabaseURL != "" {
+		errs = append(errs, databaseURLError(o.DatabaseURL))
+	}
 	if !regionRe.MatchString(o.Region) {
 		errs = append(errs, fmt.Errorf("--region %q is not a region name such as us-east-1", o.Region))
 	}
@@ -142,6 +151,22 @@ func (o *Options) validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// errPostgresLogsPending is why --database-url is refused for now: the PostgreSQL backend
+// (internal/store/postgres) implements the metrics, alarms, SNS, trails and ingest stores and the
+// replicas' coordination, but not yet the log events, whose layout on PostgreSQL follows the
+// compressed blocks of issue 15. Keeping the log events in a local file would make every replica
+// answer FilterLogEvents and deduplicate CloudTrail records differently, which is no HA at all.
+var errPostgresLogsPending = errors.New("log events on PostgreSQL are not yet implemented; run without --database-url (and TRAILWATCH_DATABASE_URL) to use SQLite under --data")
+
+// databaseURLError says what is wrong with a --database-url: its form first, then that the
+// PostgreSQL backend is not complete yet.
+func databaseURLError(u string) error {
+	if !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+		return errors.New("--database-url must be a postgres:// URL such as postgres://trailwatch@db.example.com/trailwatch")
+	}
+	return fmt.Errorf("--database-url: %w", errPostgresLogsPending)
 }
 
 // Server is a running or runnable trailwatch server.
@@ -356,6 +381,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.SetOutput(stderr)
 	fs.StringVar(&opts.Listen, "listen", opts.Listen, "`address` of the API listener")
 	fs.StringVar(&opts.DataDir, "data", opts.DataDir, "`directory` for the database and generated credentials")
+	fs.StringVar(&opts.DatabaseURL, "database-url", opts.DatabaseURL, "PostgreSQL `URL` shared by replicas (default $TRAILWATCH_DATABASE_URL; not yet available: log events on PostgreSQL are pending)")
 	fs.StringVar(&opts.Region, "region", opts.Region, "default `region`")
 	fs.StringVar(&opts.AccountID, "account-id", opts.AccountID, "12-digit AWS account `id` of this server")
 	fs.StringVar(&opts.TLSCert, "tls-cert", "", "PEM certificate `file`; with --tls-key the listener serves HTTPS")

@@ -1,0 +1,132 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/trailwatch/trailwatch/internal/metrics"
+)
+
+// NOTIFY channels, suffixed with the schema (see channel).
+const (
+	samplesChannel = "tw_samples_"
+	alarmsChannel  = "tw_alarms_"
+)
+
+// channel is the NOTIFY channel named base plus the schema Open found current, so that
+// deployments (and tests) sharing a database but not a schema do not hear each other; quoted as
+// an identifier.
+func (db *DB) channel(base string) string {
+	return pgx.Identifier{base + db.schema}.Sanitize()
+}
+
+// metricNote is one metric with new datapoints, as NotifySamples sends it.
+type metricNote struct {
+	Account, Region string
+	Metric          metrics.Metric
+}
+
+// maxNotePayload keeps each notification under PostgreSQL's 8000-byte payload limit.
+const maxNotePayload = 7000
+
+// NotifySamples tells every replica listening (ListenSamples) which metrics just got datapoints,
+// so that the replica holding the evaluation lease evaluates their alarms early, within a second
+// of a write made on any replica. Notifications are delivered when they are sent (after the
+// samples' transaction committed), to listeners that are connected then; a listener that misses
+// one still evaluates at the next regular round.
+func (db *DB) NotifySamples(ctx context.Context, samples []metrics.Sample) error {
+	if len(samples) == 0 {
+		return nil
+	}
+	ch := db.channel(samplesChannel)
+	seen := map[string]bool{}
+	var batch []metricNote
+	size := 0
+	send := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		b, err := json.Marshal(batch)
+		if err != nil {
+			return fmt.Errorf("encode notification: %w", err)
+		}
+		batch, size = nil, 0
+		if _, err := db.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, unquote(ch), string(b)); err != nil {
+			return fmt.Errorf("notify samples: %w", err)
+		}
+		return nil
+	}
+	for i := range samples {
+		s := &samples[i]
+		n := metricNote{Account: s.AccountID, Region: s.Region, Metric: s.Metric()}
+		b, err := json.Marshal(n)
+		if err != nil {
+			return fmt.Errorf("encode notification: %w", err)
+		}
+		if seen[string(b)] {
+			continue
+		}
+		seen[string(b)] = true
+		if size+len(b) > maxNotePayload {
+			if err := send(); err != nil {
+				return err
+			}
+		}
+		batch, size = append(batch, n), size+len(b)+1
+	}
+	return send()
+}
+
+// ListenSamples listens on one connection of its own until ctx ends and hands each notified
+// metric to fn, grouped by scope. It returns ctx's error, or the connection's.
+func (db *DB) ListenSamples(ctx context.Context, fn func(scope metrics.Scope, ms []metrics.Metric)) error {
+	return db.listen(ctx, samplesChannel, func(payload string) {
+		var notes []metricNote
+		if err := json.Unmarshal([]byte(payload), &notes); err != nil {
+			return // not ours
+		}
+		byScope := map[metrics.Scope][]metrics.Metric{}
+		for _, m := range notes {
+			sc := metrics.Scope{AccountID: m.Account, Region: m.Region}
+			byScope[sc] = append(byScope[sc], m.Metric)
+		}
+		for sc, ms := range byScope {
+			fn(sc, ms)
+		}
+	})
+}
+
+// listen LISTENs on the channel base (see channel) on a connection of its own until ctx ends or the
+// connection fails, and hands each notification's payload to fn.
+func (db *DB) listen(ctx context.Context, base string, fn func(payload string)) error {
+	ch := db.channel(base)
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", ch, err)
+	}
+	// The connection ends up LISTENing; it is closed rather than returned to the pool.
+	pc := conn.Hijack()
+	defer pc.Close(context.WithoutCancel(ctx))
+	if _, err := pc.Exec(ctx, `LISTEN `+ch); err != nil {
+		return fmt.Errorf("listen on %s: %w", ch, err)
+	}
+	for {
+		n, err := pc.WaitForNotification(ctx)
+		if err != nil {
+			return fmt.Errorf("wait on %s: %w", ch, err)
+		}
+		fn(n.Payload)
+	}
+}
+
+// unquote strips the double quotes Sanitize put around a channel name: pg_notify takes the name
+// as a string, LISTEN as an identifier.
+func unquote(id string) string {
+	if len(id) >= 2 && id[0] == '"' {
+		return id[1 : len(id)-1]
+	}
+	return id
+}

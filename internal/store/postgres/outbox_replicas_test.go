@@ -1,0 +1,168 @@
+package postgres
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/trailwatch/trailwatch/internal/notify"
+	"github.com/trailwatch/trailwatch/internal/sns"
+)
+
+// countingSender counts the sends of each delivery and reports when every one of want was sent;
+// block, when set, makes a send wait for its context instead (a replica that dies mid-send).
+type countingSender struct {
+	mu    sync.Mutex
+	sent  map[int64]int
+	by    map[int64]string
+	want  int
+	done  chan struct{}
+	block bool
+	hold  chan int64 // receives the id of each blocked send
+}
+
+func (s *countingSender) Send(ctx context.Context, d sns.Delivery) (string, error) {
+	if s.block {
+		s.hold <- d.ID
+		<-ctx.Done()
+		return "", ctx.Err()
+	}
+	return s.sendAs(d, "")
+}
+
+// Two replicas drain one outbox through ClaimingOutbox: every message is sent exactly once, and
+// both take part.
+func TestTwoReplicasDeliverEachMessageOnce(t *testing.T) {
+	u := testSchema(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const n = 200
+	shared := &countingSender{sent: map[int64]int{}, by: map[int64]string{}, want: n, done: make(chan struct{})}
+	done := shared.done
+	var workers sync.WaitGroup
+	for _, name := range []string{"a", "b"} {
+		db, err := Open(ctx, u, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if name == "a" {
+			enqueue(t, db, n, time.Now().Add(-time.Second))
+		}
+		sender := &namedSender{countingSender: shared, name: name}
+		w := &notify.Worker{Outbox: ClaimingOutbox{DB: db, Holder: name, ClaimFor: 30 * time.Second},
+			Senders: map[string]notify.Sender{"email": sender}, Poll: 50 * time.Millisecond, Concurrency: 4,
+			OnError: func(err error) { t.Error(err) }}
+		workers.Go(func() { w.Run(ctx) })
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		t.Fatal("not every message was delivered")
+	}
+	cancel()
+	workers.Wait()
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	per := map[string]int{}
+	for id, c := range shared.sent {
+		if c != 1 {
+			t.Errorf("delivery %d sent %d times", id, c)
+		}
+		per[shared.by[id]]++
+	}
+	if len(shared.sent) != n || per["a"] == 0 || per["b"] == 0 {
+		t.Fatalf("sent %d of %d, per replica %v", len(shared.sent), n, per)
+	}
+}
+
+// namedSender is a countingSender's view for one replica.
+type namedSender struct {
+	*countingSender
+	name string
+}
+
+func (s *namedSender) Send(ctx context.Context, d sns.Delivery) (string, error) {
+	return s.sendAs(d, s.name)
+}
+
+// sendAs records a successful send of d by replica name.
+func (s *countingSender) sendAs(d sns.Delivery, name string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sent[d.ID]++
+	s.by[d.ID] = name
+	if len(s.sent) == s.want && s.done != nil {
+		close(s.done)
+		s.done = nil
+	}
+	return "250 OK", nil
+}
+
+// A replica killed while it holds claims (its sends interrupted, nothing recorded) delays those
+// messages until the claims expire; then the other replica delivers them, each once.
+func TestClaimOfADeadReplicaIsTakenOver(t *testing.T) {
+	u := testSchema(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const n = 5
+	dbA, err := Open(ctx, u, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dbA.Close()
+	dbB, err := Open(ctx, u, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dbB.Close()
+	enqueue(t, dbA, n, time.Now().Add(-time.Second))
+	// Replica a claims everything for 1 s and hangs in its sends.
+	dead := &countingSender{block: true, hold: make(chan int64, n)}
+	actx, kill := context.WithCancel(ctx)
+	wa := &notify.Worker{Outbox: ClaimingOutbox{DB: dbA, Holder: "a", ClaimFor: time.Second},
+		Senders: map[string]notify.Sender{"email": dead}, Poll: time.Hour, Concurrency: n}
+	aDone := make(chan struct{})
+	go func() { wa.Run(actx); close(aDone) }()
+	for range n {
+		<-dead.hold
+	}
+	claimedAt := time.Now()
+	kill() // a dies holding n claims
+	<-aDone
+	live := &countingSender{sent: map[int64]int{}, by: map[int64]string{}, want: n, done: make(chan struct{})}
+	done := live.done
+	wb := &notify.Worker{Outbox: ClaimingOutbox{DB: dbB, Holder: "b", ClaimFor: time.Minute},
+		Senders: map[string]notify.Sender{"email": live}, Poll: 50 * time.Millisecond, Concurrency: 4,
+		OnError: func(err error) { t.Error(err) }}
+	bctx, stopB := context.WithCancel(ctx)
+	bDone := make(chan struct{})
+	go func() { wb.Run(bctx); close(bDone) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		t.Fatal("b never took over a's claims")
+	}
+	took := time.Since(claimedAt)
+	stopB()
+	<-bDone
+	if took < 900*time.Millisecond {
+		t.Fatalf("b delivered after %v, before a's 1 s claims expired", took)
+	}
+	t.Logf("takeover of a dead replica's claims after %v (claims of 1 s)", took)
+	for id, c := range live.sent {
+		if c != 1 {
+			t.Errorf("delivery %d sent %d times", id, c)
+		}
+	}
+	ds, err := dbB.Deliveries(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range ds {
+		if d.Status != sns.DeliveryDelivered {
+			t.Errorf("delivery %d: %s", d.ID, d.Status)
+		}
+	}
+}
