@@ -1,0 +1,215 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/trailwatch/trailwatch/internal/logs"
+)
+
+// feedSize is how many matched events the feed keeps in memory (newest), and feedQueue how many
+// stored batches may wait for matching before new ones are dropped from the live feed.
+const (
+	feedSize  = 500
+	feedQueue = 1024
+)
+
+// feed is the event feed: batches reported by the logs service (OnStored) are matched against
+// their group's metric filters on the feed's own goroutine, and the matching events are kept in
+// a ring and sent to every open event stream. It holds what arrived since the server started.
+type feed struct {
+	in chan logs.StoredBatch
+
+	mu      sync.Mutex
+	ring    []*evidence // oldest first, at most size
+	size    int
+	seq     int64
+	dropped int64
+	subs    map[chan feedItem]struct{}
+}
+
+// feedItem is one matched event with its number in the feed.
+type feedItem struct {
+	Seq int64
+	Ev  *evidence
+}
+
+func newFeed(size int) *feed {
+	return &feed{in: make(chan logs.StoredBatch, feedQueue), size: size, subs: map[chan feedItem]struct{}{}}
+}
+
+// offer queues a batch without blocking; a full queue drops it (and counts it).
+func (f *feed) offer(b logs.StoredBatch) {
+	select {
+	case f.in <- b:
+	default:
+		f.mu.Lock()
+		f.dropped += int64(len(b.Events))
+		f.mu.Unlock()
+	}
+}
+
+func (f *feed) run(ctx context.Context, src LogSource, log *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case b := <-f.in:
+			msgs := make([]string, len(b.Events))
+			for i, e := range b.Events {
+				msgs[i] = e.Message
+			}
+			matched, err := src.MatchingFilters(ctx, b.Scope, b.LogGroupName, msgs)
+			if err != nil {
+				log.Warn("console feed: match stored events", "group", b.LogGroupName, "err", err)
+				continue
+			}
+			for i, names := range matched {
+				if len(names) == 0 {
+					continue
+				}
+				e := b.Events[i]
+				f.add(newEvidence(Scope(b.Scope), b.LogGroupName, b.LogStreamName, e.Timestamp, b.IngestionTime, e.Message, names))
+			}
+		}
+	}
+}
+
+func (f *feed) add(e *evidence) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.seq++
+	f.ring = append(f.ring, e)
+	if len(f.ring) > f.size {
+		f.ring = f.ring[len(f.ring)-f.size:]
+	}
+	it := feedItem{Seq: f.seq, Ev: e}
+	for ch := range f.subs {
+		select {
+		case ch <- it:
+		default: // a stalled client misses events rather than holding up the feed
+		}
+	}
+}
+
+// snapshot returns the kept events, newest first, and the sequence number of the newest.
+func (f *feed) snapshot() ([]*evidence, int64, int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]*evidence, len(f.ring))
+	for i, e := range f.ring {
+		out[len(f.ring)-1-i] = e
+	}
+	return out, f.seq, f.dropped
+}
+
+func (f *feed) subscribe() chan feedItem {
+	ch := make(chan feedItem, 256)
+	f.mu.Lock()
+	f.subs[ch] = struct{}{}
+	f.mu.Unlock()
+	return ch
+}
+
+func (f *feed) unsubscribe(ch chan feedItem) {
+	f.mu.Lock()
+	delete(f.subs, ch)
+	f.mu.Unlock()
+}
+
+type feedData struct {
+	Events  []*evidence
+	Seq     int64
+	Dropped int64
+}
+
+func (c *Console) feedPage(w http.ResponseWriter, r *http.Request) {
+	evs, seq, dropped := c.feed.snapshot()
+	c.render(w, r, http.StatusOK, "feed", "Event feed", feedData{Events: evs, Seq: seq, Dropped: dropped})
+}
+
+// feedJSON is one event as the feed's script receives it; the script sets every value as text.
+type feedJSON struct {
+	Seq         int64    `json:"seq"`
+	URL         string   `json:"url"`
+	EventTime   string   `json:"eventTime"`
+	Detected    string   `json:"detected"`
+	Account     string   `json:"account"`
+	Region      string   `json:"region"`
+	Identity    string   `json:"identity"`
+	EventName   string   `json:"eventName"`
+	Outcome     string   `json:"outcome"`
+	SourceIP    string   `json:"sourceIP"`
+	UserAgent   string   `json:"userAgent"`
+	MFA         string   `json:"mfa"`
+	Filters     []string `json:"filters"`
+	LogGroup    string   `json:"logGroup"`
+	Message     string   `json:"message"`
+	IsRecord    bool     `json:"isRecord"`
+	IdentityARN string   `json:"identityArn"`
+}
+
+func toFeedJSON(it feedItem) feedJSON {
+	e := it.Ev
+	j := feedJSON{Seq: it.Seq, URL: e.URL(), EventTime: time.UnixMilli(e.Timestamp).UTC().Format("2006-01-02 15:04:05Z"),
+		Detected: time.UnixMilli(e.IngestionTime).UTC().Format("2006-01-02 15:04:05Z"), Filters: e.Filters, LogGroup: e.LogGroupName, Message: e.Message}
+	if ct := e.CloudTrail; ct != nil {
+		j.IsRecord = true
+		j.Account, j.Region, j.Identity, j.IdentityARN = ct.AccountID, ct.AWSRegion, ct.IdentityType, ct.IdentityARN
+		j.EventName, j.Outcome, j.SourceIP, j.UserAgent, j.MFA = ct.EventName, ct.Outcome, ct.SourceIPAddress, ct.UserAgent, ct.MFAUsed
+		if ct.ErrorCode != "" {
+			j.Outcome += " (" + ct.ErrorCode + ")"
+		}
+	}
+	return j
+}
+
+// feedStream sends each newly matched event as a server-sent event "match" whose data is
+// feedJSON; events after the client's ?after= sequence number that are still kept are sent
+// first, so a page loaded between two events misses none.
+func (c *Console) feedStream(w http.ResponseWriter, r *http.Request) {
+	ch := c.feed.subscribe()
+	defer c.feed.unsubscribe(ch)
+	fl, ok := startSSE(w)
+	if !ok {
+		return
+	}
+	var after int64
+	fmt.Sscan(r.URL.Query().Get("after"), &after)
+	evs, seq, _ := c.feed.snapshot()
+	for i := len(evs) - 1; i >= 0; i-- {
+		if n := seq - int64(i); n > after {
+			writeMatch(w, feedItem{Seq: n, Ev: evs[i]})
+			after = n
+		}
+	}
+	fl.Flush()
+	keepalive := time.NewTicker(15 * time.Second)
+	defer keepalive.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case it := <-ch:
+			if it.Seq <= after {
+				continue
+			}
+			after = it.Seq
+			writeMatch(w, it)
+			fl.Flush()
+		case <-keepalive.C:
+			fmt.Fprint(w, ": keepalive\n\n")
+			fl.Flush()
+		}
+	}
+}
+
+func writeMatch(w http.ResponseWriter, it feedItem) {
+	b, _ := json.Marshal(toFeedJSON(it)) // JSON has no raw newlines: one data line
+	fmt.Fprintf(w, "id: %d\nevent: match\ndata: %s\n\n", it.Seq, b)
+}
