@@ -232,6 +232,18 @@ func (c *Console) bands(r *http.Request, rec *alarm.Record, start, end time.Time
 		cur = cs[0].old
 	}
 	from := start
+	// An alarm created within the range has no state before its creation (its first history
+	// item, unless that expired).
+	one := int32(1)
+	first, _, err := c.opts.Alarms.DescribeAlarmHistory(r.Context(), rec.Scope, alarm.HistoryInput{
+		AlarmName: rec.Name, AlarmTypes: []string{alarm.TypeMetric}, MaxRecords: &one, ScanBy: "TimestampAscending",
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(first) == 1 && first[0].HistoryItemType == alarm.HistoryConfigurationUpdate && first[0].Timestamp.After(from) {
+		from = first[0].Timestamp
+	}
 	var out []band
 	for _, ch := range cs {
 		if ch.at.After(from) && cur != "" {

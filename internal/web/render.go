@@ -82,6 +82,7 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04:05Z")
 	},
+	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"ms": func(ms int64) time.Time {
 		if ms == 0 {
 			return time.Time{}

@@ -6,6 +6,8 @@
   var el = document.getElementById("graph");
   var cap = document.getElementById("graph-summary");
   if (!el || !window.uPlot) { return; }
+  function two(n) { return (n < 10 ? "0" : "") + n; }
+  function hhmm(ts) { var d = new Date(ts * 1000); return two(d.getUTCHours()) + ":" + two(d.getUTCMinutes()); }
   var fills = { ALARM: "rgba(196, 30, 58, 0.22)", INSUFFICIENT_DATA: "rgba(90, 96, 105, 0.22)" };
   fetch(el.getAttribute("data-src"), { credentials: "same-origin" }).then(function (r) {
     if (!r.ok) { throw new Error("HTTP " + r.status); }
@@ -33,7 +35,7 @@
         { label: g.statistic, stroke: "#1f5fbf", width: 2, spanGaps: false, points: { show: true, size: 5 } },
         { label: "threshold", stroke: "#b3261e", width: 2, dash: [8, 5], points: { show: false } }
       ],
-      axes: [{ stroke: "#1b1f24" }, { stroke: "#1b1f24" }],
+      axes: [{ stroke: "#1b1f24", values: function (u, splits) { return splits.map(hhmm); } }, { stroke: "#1b1f24" }],
       tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"); },
       hooks: { drawClear: [bandsHook] }
     };
