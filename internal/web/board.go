@@ -22,6 +22,9 @@ import (
 // cost a few store reads per row, so a page stays fast however many alarms there are.
 const boardPageSize = 50
 
+// boardWorkers is how many rows of a board page look up their evidence and notification at once.
+const boardWorkers = 4
+
 // boardFilter is the board's query string: state (ALARM, INSUFFICIENT_DATA, OK, "any" or "" for
 // every state but OK), account, region and page (from 1).
 type boardFilter struct {
@@ -106,7 +109,10 @@ func boardAlarms(all []*alarm.Record, f boardFilter) (rows []*alarm.Record, coun
 		if c := strings.Compare(a.Name, b.Name); c != 0 {
 			return c
 		}
-		return strings.Compare(a.Scope.AccountID+a.Scope.Region, b.Scope.AccountID+b.Scope.Region)
+		if c := strings.Compare(a.Scope.AccountID, b.Scope.AccountID); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Scope.Region, b.Scope.Region)
 	})
 	for k := range acc {
 		accounts = append(accounts, k)
@@ -126,14 +132,29 @@ func (c *Console) boardData(ctx context.Context, f boardFilter) boardData {
 	d.Page = min(f.Page, d.Pages)
 	lo := (d.Page - 1) * boardPageSize
 	page := rows[lo:min(lo+boardPageSize, len(rows))]
-	for _, r := range page {
-		row := boardRow{Rec: r}
-		if r.State == alarm.StateAlarm {
-			row.Evidence = c.lastEvidence(ctx, r)
-		}
-		row.Notification, row.NotificationOK = c.notificationStatus(ctx, r)
-		d.Rows = append(d.Rows, row)
+	// Each row costs a few store reads (evidence, notification); they run on a few goroutines,
+	// so a cold page waits for the slowest rows, not for their sum.
+	d.Rows = make([]boardRow, len(page))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(boardWorkers, len(page)) {
+		wg.Go(func() {
+			for i := range next {
+				r := page[i]
+				row := boardRow{Rec: r}
+				if r.State == alarm.StateAlarm {
+					row.Evidence = c.lastEvidence(ctx, r)
+				}
+				row.Notification, row.NotificationOK = c.notificationStatus(ctx, r)
+				d.Rows[i] = row
+			}
+		})
 	}
+	for i := range page {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	if d.Page > 1 {
 		d.PrevURL = "/console/board" + f.Query(d.Page-1)
 	}

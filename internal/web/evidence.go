@@ -150,10 +150,12 @@ func (c *Console) related(r *http.Request, sc logs.Scope, group string, e logs.E
 	return rel, strings.Join(by, " or ")
 }
 
-// patternSafe reports whether v can be put between double quotes in a filter pattern as it is.
-var patternSafeRe = regexp.MustCompile(`^[A-Za-z0-9:/._@+=,\-*]+$`)
+// patternSafeRe is what a value may hold to be quoted in a filter pattern as it is: no quote, no
+// backslash, no wildcard, no space.
+var patternSafeRe = regexp.MustCompile(`^[A-Za-z0-9:/._@+=,\-]+$`)
 
-func patternSafe(v string) bool { return len(v) <= 256 && patternSafeRe.MatchString(v) && !strings.Contains(v, "*") }
+// patternSafe reports whether v can be put between double quotes in a filter pattern as it is.
+func patternSafe(v string) bool { return len(v) <= 256 && patternSafeRe.MatchString(v) }
 
 func indentJSON(msg string) string {
 	var b bytes.Buffer

@@ -108,7 +108,7 @@ var funcs = template.FuncMap{
 		}
 		return "st-insufficient"
 	},
-	"num": func(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) },
+	"num":  func(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) },
 	"join": strings.Join,
 	"add":  func(a, b int) int { return a + b },
 }

@@ -8,11 +8,14 @@ import (
 	"github.com/trailwatch/trailwatch/internal/logs"
 )
 
-// Workbench limits: TestMetricFilter takes at most 50 messages; the 7-day count reads at most
-// workbenchScan matching events, so it never turns into an unbounded scan of a large group.
+// Workbench limits: TestMetricFilter takes at most 50 messages; the 7-day count stops at
+// workbenchScan matching events or after workbenchPages FilterLogEvents calls (each examines at
+// most 200,000 events), so it never turns into an unbounded scan of a large group; the page then
+// says "at least".
 const (
 	workbenchLines = 50
 	workbenchScan  = 10000
+	workbenchPages = 10
 )
 
 type workbenchData struct {
@@ -91,26 +94,28 @@ func (c *Console) testPattern(r *http.Request, d *workbenchData) {
 	now := c.now()
 	weekAgo := now.Add(-7 * 24 * time.Hour).UnixMilli()
 	if len(lines) == 0 && d.LogGroup != "" {
-		// The newest stored events of the group, up to 50: FilterLogEvents pages oldest first,
-		// so the last hour is read first and the window widens until there are enough.
-		d.Source = "the newest stored events of " + d.LogGroup
-		for _, back := range []time.Duration{time.Hour, 24 * time.Hour, 7 * 24 * time.Hour} {
-			lim := 10000
-			out, err := c.opts.Logs.FilterLogEvents(ctx, sc, logs.FilterLogEventsInput{LogGroupName: d.LogGroup, StartTime: now.Add(-back).UnixMilli(), EndTime: now.UnixMilli() + 1, Limit: &lim})
-			if err != nil {
-				d.Error = err.Error()
-				return
-			}
-			lines = lines[:0]
-			for _, e := range out.Events {
-				lines = append(lines, e.Message)
-			}
-			if len(lines) >= workbenchLines {
-				break
-			}
+		// The newest stored events: the last 50 of the stream that received events last
+		// (GetLogEvents reads a stream from its end; FilterLogEvents only reads forwards).
+		one := 1
+		ss, err := c.opts.Logs.DescribeLogStreams(ctx, sc, logs.DescribeLogStreamsInput{LogGroupName: d.LogGroup, OrderBy: "LastEventTime", Descending: true, Limit: &one})
+		if err != nil {
+			d.Error = errorText(err)
+			return
 		}
-		if len(lines) > workbenchLines {
-			lines = lines[len(lines)-workbenchLines:]
+		if len(ss.LogStreams) == 0 {
+			d.Error = "The log group has no stream yet."
+			return
+		}
+		st := ss.LogStreams[0].Name
+		d.Source = "the newest stored events of " + d.LogGroup + " (stream " + st + ")"
+		lim := workbenchLines
+		out, err := c.opts.Logs.GetLogEvents(ctx, sc, logs.GetLogEventsInput{LogGroupName: d.LogGroup, LogStreamName: st, Limit: &lim})
+		if err != nil {
+			d.Error = errorText(err)
+			return
+		}
+		for _, e := range out.Events {
+			lines = append(lines, e.Message)
 		}
 	} else {
 		d.Source = "the pasted lines"
@@ -130,7 +135,11 @@ func (c *Console) testPattern(r *http.Request, d *workbenchData) {
 	}
 	if d.LogGroup != "" {
 		token := ""
-		for d.Count < workbenchScan {
+		for pages := 0; d.Count < workbenchScan; pages++ {
+			if pages == workbenchPages {
+				d.CountBound = true // stopped scanning: the count is a lower bound
+				break
+			}
 			lim := min(10000, workbenchScan-d.Count)
 			out, err := c.opts.Logs.FilterLogEvents(ctx, sc, logs.FilterLogEventsInput{LogGroupName: d.LogGroup, FilterPattern: d.Pattern,
 				StartTime: weekAgo, EndTime: now.UnixMilli() + 1, NextToken: token, Limit: &lim})
@@ -144,7 +153,7 @@ func (c *Console) testPattern(r *http.Request, d *workbenchData) {
 			}
 			token = out.NextToken
 		}
-		d.Counted, d.CountBound = true, d.Count >= workbenchScan
+		d.Counted, d.CountBound = true, d.CountBound || d.Count >= workbenchScan
 	}
 }
 
