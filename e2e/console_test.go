@@ -16,11 +16,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	logtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/chromedp/cdproto/cdp"
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/trailwatch/trailwatch/internal/pattern"
 )
 
 // chromiumFlags are what Debian's chromium needs to run headless as root on a machine without a
@@ -153,25 +157,71 @@ func (b *browser) screenshot(t *testing.T, name string) {
 }
 
 // consoleSetup is the root-login chain of the README over the SDK: a CloudTrail log group with
-// streams of two source accounts, the CIS root-usage filter, a topic, and an alarm on the filter's
-// metric with ALARM and OK actions.
-func consoleSetup(t *testing.T, ctx context.Context, s *server) (*cloudwatchlogs.Client, *cloudwatch.Client) {
+// the CIS root-usage filter (Security Hub's exact text) and streams of three source accounts, a
+// topic with a confirmed HTTP subscription and a pending email one, and an alarm on the filter's
+// metric with ALARM and OK actions. Two root logins of the last two hours give the graph a past.
+func consoleSetup(t *testing.T, ctx context.Context, s *server) *cloudwatchlogs.Client {
 	t.Helper()
-	lc, cc := logsClient(s), cwClient(s)
-	createTopic(t, s)
-	setupRootFilterMetric(t, ctx, lc, "CloudTrail/DefaultLogGroup", "111122223333_CloudTrail_us-east-1", "RootAccountUsage")
-	if _, err := lc.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String("CloudTrail/DefaultLogGroup"), LogStreamName: aws.String("444455556666_CloudTrail_eu-west-1")}); err != nil {
+	lc, cc, sc := logsClient(s), cwClient(s), snsClient(s)
+	top, err := sc.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("security-alerts")})
+	if err != nil {
 		t.Fatal(err)
+	}
+	ep := startEndpoint(t)
+	if _, err := sc.Subscribe(ctx, &sns.SubscribeInput{TopicArn: top.TopicArn, Protocol: aws.String("http"), Endpoint: aws.String(ep.srv.URL + "/hook")}); err != nil {
+		t.Fatal(err)
+	}
+	conf := ep.wait(t, 5*time.Second, func(r endpointRequest) bool { return r.Message["Type"] == "SubscriptionConfirmation" })
+	if code, body := get(t, conf.Message["SubscribeURL"]); code != 200 {
+		t.Fatalf("SubscribeURL: %d %s", code, body)
+	}
+	if _, err := sc.Subscribe(ctx, &sns.SubscribeInput{TopicArn: top.TopicArn, Protocol: aws.String("email"), Endpoint: aws.String("oncall@example.com")}); err != nil {
+		t.Fatal(err)
+	}
+
+	const g = "CloudTrail/DefaultLogGroup"
+	if _, err := lc.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(g)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lc.PutMetricFilter(ctx, &cloudwatchlogs.PutMetricFilterInput{
+		LogGroupName: aws.String(g), FilterName: aws.String("RootAccountUsage"), FilterPattern: aws.String(pattern.CIS()[0].Pattern),
+		MetricTransformations: []logtypes.MetricTransformation{{MetricName: aws.String("RootAccountUsage"), MetricNamespace: aws.String("CloudTrailMetrics"), MetricValue: aws.String("1")}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	other := func(acct, region string, at time.Time) string {
+		return `{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::` + acct + `:user/alice","accountId":"` + acct + `"},"eventTime":"` +
+			at.UTC().Format(time.RFC3339) + `","eventSource":"s3.amazonaws.com","eventName":"ListBuckets","awsRegion":"` + region +
+			`","sourceIPAddress":"192.0.2.44","userAgent":"aws-cli/2.9.19","eventType":"AwsApiCall","recipientAccountId":"` + acct + `"}`
+	}
+	for _, st := range []struct {
+		acct, region string
+		age          time.Duration
+	}{{"111122223333", "us-east-1", 0}, {"111122223333", "eu-west-1", 10 * time.Minute}, {"444455556666", "eu-west-1", time.Hour},
+		{"444455556666", "us-east-1", 50 * time.Hour}, {"777788889999", "us-east-1", 3 * time.Minute}} {
+		name := st.acct + "_CloudTrail_" + st.region
+		if _, err := lc.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(g), LogStreamName: aws.String(name)}); err != nil {
+			t.Fatal(err)
+		}
+		if st.age > 0 {
+			at := now.Add(-st.age)
+			putEvent(t, ctx, lc, g, name, other(st.acct, st.region, at), at)
+		}
+	}
+	for _, ago := range []time.Duration{95 * time.Minute, 40 * time.Minute} {
+		at := now.Add(-ago)
+		putEvent(t, ctx, lc, g, "111122223333_CloudTrail_us-east-1", rootLogin(t, at), at)
 	}
 	if _, err := cc.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{
 		AlarmName: aws.String("RootAccountUsage"), MetricName: aws.String("RootAccountUsage"), Namespace: aws.String("CloudTrailMetrics"),
 		Statistic: cwtypes.StatisticSum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(1),
 		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold, TreatMissingData: aws.String("notBreaching"),
-		AlarmActions: []string{topicARN}, OKActions: []string{topicARN},
+		AlarmActions: []string{aws.ToString(top.TopicArn)}, OKActions: []string{aws.ToString(top.TopicArn)},
 	}); err != nil {
 		t.Fatal(err)
 	}
-	return lc, cc
+	return lc
 }
 
 // TestConsoleBrowser drives the console in Debian's chromium: log in; the board shows a root
@@ -181,13 +231,9 @@ func consoleSetup(t *testing.T, ctx context.Context, s *server) (*cloudwatchlogs
 // no serious or critical violation on any view; logout ends access; and no request leaves the
 // console's origin. With TRAILWATCH_SCREENSHOTS=dir it saves the README's screenshots there.
 func TestConsoleBrowser(t *testing.T) {
-	s := startServer(t, "")
+	s := startServer(t, "", "--sns-allow-private-endpoints")
 	ctx := context.Background()
-	lc, cc := consoleSetup(t, ctx, s)
-	// An older event from another account, so the matrix and the feed have more than one row.
-	putEvent(t, ctx, lc, "CloudTrail/DefaultLogGroup", "444455556666_CloudTrail_eu-west-1",
-		`{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::444455556666:user/alice","accountId":"444455556666"},"eventTime":"`+time.Now().UTC().Add(-time.Hour).Format(time.RFC3339)+`","eventSource":"s3.amazonaws.com","eventName":"ListBuckets","awsRegion":"eu-west-1","sourceIPAddress":"192.0.2.44","userAgent":"aws-cli/2.9.19","eventType":"AwsApiCall","recipientAccountId":"444455556666"}`,
-		time.Now().Add(-time.Hour))
+	lc := consoleSetup(t, ctx, s)
 
 	b := startBrowser(t, s.URL)
 	axe := axeSource(t)
@@ -276,7 +322,8 @@ func TestConsoleBrowser(t *testing.T) {
 	// Coverage: the matrix has both source accounts and says what is missing.
 	b.run(t, "open coverage", chromedp.Navigate(s.URL+"/console/coverage"), chromedp.WaitVisible(css("table.matrix")))
 	matrix := value(t, b, "matrix", chromedp.Text(css("table.matrix")))
-	for _, want := range []string{"111122223333", "444455556666", "us-east-1", "eu-west-1", "means the CIS root-usage pattern but is written differently", "alarm RootAccountUsage with ALARM and OK actions", "no subscription"} {
+	for _, want := range []string{"111122223333", "444455556666", "777788889999", "us-east-1", "eu-west-1", "CIS root-usage pattern, exactly",
+		"alarm RootAccountUsage with ALARM and OK actions", "topic has a confirmed subscription", "newest event 2d ago", "newest event 1h ago"} {
 		if !strings.Contains(matrix, want) {
 			t.Errorf("coverage matrix lacks %q:\n%s", want, matrix)
 		}
@@ -293,10 +340,16 @@ func TestConsoleBrowser(t *testing.T) {
 	}
 	b.axeCheck(t, "workbench", axe)
 
-	for _, page := range []string{"notifications", "sources"} {
-		b.run(t, "open "+page, chromedp.Navigate(s.URL+"/console/"+page), chromedp.WaitVisible(css("h1")))
-		b.axeCheck(t, page, axe)
+	b.run(t, "open notifications", chromedp.Navigate(s.URL+"/console/notifications"), chromedp.WaitVisible(css("h1")))
+	notes := value(t, b, "notifications", chromedp.Text(css("main")))
+	for _, want := range []string{"security-alerts", "✓ confirmed", "! pending confirmation", "oncall@example.com", "✓ delivered", "SubscriptionConfirmation"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("notifications lack %q", want)
+		}
 	}
+	b.axeCheck(t, "notifications", axe)
+	b.run(t, "open sources", chromedp.Navigate(s.URL+"/console/sources"), chromedp.WaitVisible(css("h1")))
+	b.axeCheck(t, "sources", axe)
 
 	// Logout ends the session: the board leads to the login form again.
 	b.run(t, "log out", chromedp.Click(css("form.logout button")), chromedp.WaitVisible(css("#akid")),
@@ -304,7 +357,6 @@ func TestConsoleBrowser(t *testing.T) {
 	if loc := value(t, b, "location", chromedp.Location()); !strings.Contains(loc, "/console/login") {
 		t.Errorf("after logout the board went to %s", loc)
 	}
-	_ = cc
 
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"crypto/subtle"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,9 +42,11 @@ func (s *Server) wireConsole(ctx context.Context, db *sqlite.DB, p consoleParts,
 		},
 		Home:         web.Scope{AccountID: s.opts.AccountID, Region: s.opts.Region},
 		Authenticate: credentialCheck(cred),
-		Secure:       s.opts.TLSCert != "",
-		Now:          s.now,
-		Logger:       s.logger,
+		// Behind a TLS-terminating proxy trailwatch sees plain HTTP, but the browser uses HTTPS: an
+		// https --public-url says so.
+		Secure: s.opts.TLSCert != "" || strings.HasPrefix(s.opts.PublicURL, "https://"),
+		Now:    s.now,
+		Logger: s.logger,
 	})
 	if err != nil {
 		return nil, err

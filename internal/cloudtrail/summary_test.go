@@ -22,3 +22,20 @@ func TestSummarize(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSummarize checks that any message either is no record or gives a summary whose outcome
+// is set, and that it never panics.
+func FuzzSummarize(f *testing.F) {
+	f.Add(`{"eventSource":"s","eventName":"n","responseElements":{"ConsoleLogin":"Failure"}}`)
+	f.Add(`{"eventSource":"s","eventName":"n","additionalEventData":{"MFAUsed":["x"]},"userIdentity":{"sessionContext":{"attributes":{"mfaAuthenticated":true}}}}`)
+	f.Add(`[1,2]`)
+	f.Fuzz(func(t *testing.T, msg string) {
+		s, ok := Summarize([]byte(msg))
+		if ok && (s.Outcome == "" || s.EventSource == "" || s.EventName == "" || s.MFAUsed == "") {
+			t.Errorf("Summarize(%q) = %+v", msg, s)
+		}
+		if !ok && s != (Summary{}) {
+			t.Errorf("Summarize(%q) is no record but returned %+v", msg, s)
+		}
+	})
+}

@@ -66,7 +66,7 @@ func TestBoardTenThousandAlarms(t *testing.T) {
 		"/console/alarms/111100000003/us-west-2/alarm-00003", "/console/alarms/111100000003/us-west-2/alarm-00003/graph.json?hours=72", "/console/coverage", "/console/notifications", "/console/sources"} {
 		took, code := render(path)
 		t.Logf("GET %s: %v", path, took)
-		if code != http.StatusOK || took > 200*time.Millisecond {
+		if code != http.StatusOK || (took > 200*time.Millisecond && !raceEnabled) {
 			t.Errorf("GET %s with 10,000 alarms: %d in %v, want 200 in under 200 ms", path, code, took)
 		}
 	}
@@ -86,4 +86,3 @@ func TestBoardTenThousandAlarms(t *testing.T) {
 		t.Errorf("paging showed %d alarms, want 10000", len(seen))
 	}
 }
-

@@ -32,7 +32,10 @@
       scales: { x: { time: true }, y: { range: function (u, min, max) { var hi = Math.max(max || 0, (g.threshold || 0) * 1.2, 1); return [0, hi]; } } },
       series: [
         { label: "time (UTC)", value: "{YYYY}-{MM}-{DD} {HH}:{mm}" },
-        { label: g.statistic, stroke: "#1f5fbf", width: 2, spanGaps: false, points: { show: true, size: 5 } },
+        // Bars: each minute's value stands alone, and a minute without a datapoint has no bar
+        // (missing data is not zero for an alarm).
+        { label: g.statistic, stroke: "#1f5fbf", fill: "#1f5fbf", width: 1, spanGaps: false,
+          paths: uPlot.paths.bars({ size: [0.9, 24, 3], align: 1 }), points: { show: false } },
         { label: "threshold", stroke: "#b3261e", width: 2, dash: [8, 5], points: { show: false } }
       ],
       axes: [{ stroke: "#1b1f24", values: function (u, splits) { return splits.map(hhmm); } }, { stroke: "#1b1f24" }],

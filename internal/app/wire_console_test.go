@@ -1,0 +1,94 @@
+package app
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestCredentialCheck(t *testing.T) {
+	check := credentialCheck(Credential{AccessKeyID: "AKID", SecretAccessKey: "secret"})
+	for _, tc := range []struct {
+		id, secret string
+		ok         bool
+	}{
+		{"AKID", "secret", true},
+		{"AKID", "secreT", false},
+		{"AKID", "secret2", false},
+		{"AKIX", "secret", false},
+		{"", "", false},
+		{"AKID", "", false},
+	} {
+		if got := check(tc.id, tc.secret); got != tc.ok {
+			t.Errorf("check(%q, %q) = %v, want %v", tc.id, tc.secret, got, tc.ok)
+		}
+	}
+}
+
+// TestConsoleServed checks that `serve` mounts the console on its listener: the login takes the
+// server's API credentials (and nothing else), and the board is served after it.
+func TestConsoleServed(t *testing.T) {
+	srv, err := New(Options{Listen: "127.0.0.1:0", DataDir: t.TempDir(), Region: "us-east-1", AccountID: "111122223333",
+		AccessKeyID: "AKIDAPPCONSOLE", SecretAccessKey: "app/console/secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	select {
+	case <-srv.Ready():
+	case err := <-done:
+		t.Fatal(err)
+	}
+	base := "http://" + srv.Addr()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	login := func(secret string) int {
+		resp, err := c.PostForm(base+"/console/login", url.Values{"access_key_id": {"AKIDAPPCONSOLE"}, "secret_access_key": {secret}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	get := func(path string) (int, string) {
+		resp, err := c.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := get("/console/board"); code != http.StatusSeeOther {
+		t.Errorf("board before login: %d, want 303", code)
+	}
+	if code := login("wrong"); code != http.StatusUnauthorized {
+		t.Errorf("login with a wrong secret: %d, want 401", code)
+	}
+	if code := login("app/console/secret"); code != http.StatusSeeOther {
+		t.Errorf("login with the API credentials: %d, want 303", code)
+	}
+	if code, body := get("/console/board"); code != http.StatusOK || !strings.Contains(body, "Alert board") {
+		t.Errorf("board after login: %d", code)
+	}
+	if code, body := get("/console/static/uPlot.iife.min.js"); code != http.StatusOK || !strings.Contains(body, "uPlot") {
+		t.Errorf("embedded uPlot: %d", code)
+	}
+	// The AWS API still answers everything else.
+	if code, _ := get("/healthz"); code != http.StatusOK {
+		t.Errorf("/healthz: %d", code)
+	}
+}
