@@ -281,6 +281,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := newHTTPServer(mux, s.logger)
+	srv.RegisterOnShutdown(s.console.Close) // the console's event streams never end by themselves
 	scheme := "http"
 	if s.opts.TLSCert != "" {
 		certificate, err := tls.LoadX509KeyPair(s.opts.TLSCert, s.opts.TLSKey)

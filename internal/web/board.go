@@ -205,6 +205,8 @@ func (c *Console) boardStream(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
 			return
+		case <-c.closing:
+			return
 		case <-tick.C:
 		}
 	}

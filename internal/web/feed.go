@@ -195,6 +195,8 @@ func (c *Console) feedStream(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
 			return
+		case <-c.closing:
+			return
 		case it := <-ch:
 			if it.Seq <= after {
 				continue

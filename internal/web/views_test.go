@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -248,4 +249,40 @@ func TestBoardStream(t *testing.T) {
 		return
 	}
 	t.Fatalf("no change event after the transition: %v", sc.Err())
+}
+
+// TestCloseEndsStreams checks that Close ends open event streams, so that a server's graceful
+// shutdown does not wait for open browser tabs, and that a stream opened afterwards ends at once.
+func TestCloseEndsStreams(t *testing.T) {
+	r := newRig(t, nil)
+	c := r.client()
+	r.login(c)
+	paths := []string{"/console/board/stream", "/console/feed/stream"}
+	ended := make(chan string, len(paths))
+	for _, path := range paths {
+		resp := r.do(c, "GET", path, nil, "same-origin")
+		go func() {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			ended <- path
+		}()
+	}
+	select {
+	case p := <-ended:
+		t.Fatalf("%s ended before Close", p)
+	case <-time.After(300 * time.Millisecond):
+	}
+	r.console.Close()
+	for range paths {
+		select {
+		case <-ended:
+		case <-time.After(5 * time.Second):
+			t.Fatal("a stream is still open after Close")
+		}
+	}
+	resp := r.do(c, "GET", "/console/feed/stream", nil, "same-origin")
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		t.Errorf("feed stream after Close: %v", err)
+	}
+	resp.Body.Close()
 }

@@ -31,6 +31,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/trailwatch/trailwatch/internal/alarm"
@@ -179,6 +180,10 @@ type Console struct {
 	feed     *feed
 	evidence *evidenceCache
 	handler  http.Handler
+	// closing is closed by Close: open event streams end, so that a server shutting down does
+	// not wait for browser tabs.
+	closing   chan struct{}
+	closeOnce sync.Once
 }
 
 // New checks the options and builds the console. Call Run to start its feed.
@@ -209,6 +214,7 @@ func New(opts Options) (*Console, error) {
 		limiter:  newLimiter(opts.Now, LoginBurst, LoginRefill),
 		feed:     newFeed(feedSize),
 		evidence: newEvidenceCache(2048),
+		closing:  make(chan struct{}),
 	}
 	c.handler = c.routes()
 	return c, nil
@@ -220,6 +226,11 @@ func (c *Console) Handler() http.Handler { return c.handler }
 // OnStored is the logs service's OnStored hook: it hands the batch to the feed without waiting
 // (a full queue drops the batch from the live feed, never slows ingestion).
 func (c *Console) OnStored(b logs.StoredBatch) { c.feed.offer(b) }
+
+// Close ends the open event streams (the board's and the feed's) and makes new ones end at
+// once. Call it when the HTTP server shuts down (http.Server.RegisterOnShutdown): a stream never
+// ends by itself, and Shutdown waits for every request to finish.
+func (c *Console) Close() { c.closeOnce.Do(func() { close(c.closing) }) }
 
 // Run matches stored batches against the metric filters for the event feed until ctx ends.
 func (c *Console) Run(ctx context.Context) { c.feed.run(ctx, c.opts.Logs, c.log) }
