@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestCredentialCheck(t *testing.T) {
@@ -38,14 +39,9 @@ func TestConsoleServed(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
 	select {
 	case <-srv.Ready():
 	case err := <-done:
@@ -90,5 +86,26 @@ func TestConsoleServed(t *testing.T) {
 	// The AWS API still answers everything else.
 	if code, _ := get("/healthz"); code != http.StatusOK {
 		t.Errorf("/healthz: %d", code)
+	}
+
+	// An open tab's event stream does not hold up a graceful shutdown.
+	resp, err := c.Get(base + "/console/board/stream")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("board stream: %v %v", resp, err)
+	}
+	defer resp.Body.Close()
+	go io.Copy(io.Discard, resp.Body)
+	start := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Error(err)
+		}
+		if took := time.Since(start); took > 5*time.Second {
+			t.Errorf("shutdown with an open stream took %v", took)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the server did not shut down with a console stream open")
 	}
 }
