@@ -229,7 +229,8 @@ func consoleSetup(t *testing.T, ctx context.Context, s *server) *cloudwatchlogs.
 // detail draws its graph; the feed receives a new event live; the evidence page shows a record
 // holding HTML as text; the workbench's test of the CIS pattern reports the match; axe-core finds
 // no serious or critical violation on any view; logout ends access; and no request leaves the
-// console's origin. With TRAILWATCH_SCREENSHOTS=dir it saves the README's screenshots there.
+// console's origin. With TRAILWATCH_SCREENSHOTS=dir it saves a screenshot of each view there (the
+// README shows those of the board, the alarm and the coverage matrix, from docs/).
 func TestConsoleBrowser(t *testing.T) {
 	s := startServer(t, "", "--sns-allow-private-endpoints")
 	ctx := context.Background()
@@ -302,6 +303,7 @@ func TestConsoleBrowser(t *testing.T) {
 		t.Errorf("evidence page does not mark $.userIdentity.type as tested: %q", marked)
 	}
 	b.axeCheck(t, "evidence", axe)
+	b.screenshot(t, "console-evidence.png")
 
 	// The feed: a new matching event appears live; one whose fields hold HTML shows as text.
 	b.run(t, "open the feed", chromedp.Navigate(s.URL+"/console/feed"),
@@ -314,6 +316,7 @@ func TestConsoleBrowser(t *testing.T) {
 		t.Error("an event's HTML was rendered as markup in the live feed")
 	}
 	b.axeCheck(t, "feed", axe)
+	b.screenshot(t, "console-feed.png")
 	b.run(t, "reload the feed", chromedp.Reload(), chromedp.WaitVisible(css("#feed-rows")))
 	if value(t, b, "look for injected markup", chromedp.Evaluate[bool](injected)) || !value(t, b, "feed text", chromedp.Evaluate[bool](`document.getElementById("feed-rows").textContent.includes("<img src=x")`)) {
 		t.Error("an event's HTML was not shown as text in the server-rendered feed")
@@ -339,6 +342,7 @@ func TestConsoleBrowser(t *testing.T) {
 		t.Errorf("workbench summary = %q, want the match reported", summary)
 	}
 	b.axeCheck(t, "workbench", axe)
+	b.screenshot(t, "console-workbench.png")
 
 	b.run(t, "open notifications", chromedp.Navigate(s.URL+"/console/notifications"), chromedp.WaitVisible(css("h1")))
 	notes := value(t, b, "notifications", chromedp.Text(css("main")))
@@ -348,8 +352,10 @@ func TestConsoleBrowser(t *testing.T) {
 		}
 	}
 	b.axeCheck(t, "notifications", axe)
+	b.screenshot(t, "console-notifications.png")
 	b.run(t, "open sources", chromedp.Navigate(s.URL+"/console/sources"), chromedp.WaitVisible(css("h1")))
 	b.axeCheck(t, "sources", axe)
+	b.screenshot(t, "console-sources.png")
 
 	// Logout ends the session: the board leads to the login form again.
 	b.run(t, "log out", chromedp.Click(css("form.logout button")), chromedp.WaitVisible(css("#akid")),

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -9,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/trailwatch/trailwatch/internal/cloudtrail"
+	"github.com/trailwatch/trailwatch/internal/ingest"
 )
 
 func TestCredentialCheck(t *testing.T) {
@@ -107,5 +111,34 @@ func TestConsoleServed(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("the server did not shut down with a console stream open")
+	}
+}
+
+type stubDeliverer struct{ err error }
+
+func (s *stubDeliverer) Deliver(context.Context, ingest.Destination, cloudtrail.Result) (ingest.Stats, error) {
+	return ingest.Stats{Stored: 1}, s.err
+}
+
+// TestEndpointHealth checks that the endpoint recorder keeps each endpoint's last delivery and last
+// error, as the console's sources page shows them.
+func TestEndpointHealth(t *testing.T) {
+	now := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	h := &endpointHealth{now: func() time.Time { return now }}
+	stub := &stubDeliverer{}
+	d := h.wrap("EventBridge", EventBridgePath, "g", stub)
+	h.wrap("Firehose", FirehosePath, "f", &stubDeliverer{})
+	if st, err := d.Deliver(context.Background(), ingest.Destination{}, cloudtrail.Result{}); err != nil || st.Stored != 1 {
+		t.Fatalf("Deliver = %v, %v", st, err)
+	}
+	now = now.Add(time.Minute)
+	stub.err = errors.New("database is locked")
+	if _, err := d.Deliver(context.Background(), ingest.Destination{}, cloudtrail.Result{}); err == nil {
+		t.Fatal("the recorder swallowed the error")
+	}
+	eps := h.list()
+	if len(eps) != 2 || eps[0].Name != "EventBridge" || eps[0].LogGroup != "g" || !eps[0].LastDelivery.Equal(now.Add(-time.Minute)) ||
+		eps[0].LastError != "database is locked" || !eps[0].LastErrorAt.Equal(now) || !eps[1].LastDelivery.IsZero() {
+		t.Errorf("endpoints = %+v", eps)
 	}
 }

@@ -66,7 +66,11 @@
         } else {
           var m = td(tr, e.message); m.colSpan = 8;
         }
-        td(tr, (e.filters || []).join(", ") + " (" + e.logGroup + ")");
+        var f = td(tr, (e.filters || []).join(", ") + " ");
+        var g = document.createElement("span");
+        g.className = "muted";
+        g.textContent = "(" + e.logGroup + ")";
+        f.appendChild(g);
         body.insertBefore(tr, body.firstChild);
         while (body.children.length > 500) { body.removeChild(body.lastChild); }
         status("Live: " + e.eventName + " at " + e.eventTime + ".");
