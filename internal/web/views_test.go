@@ -286,3 +286,30 @@ func TestCloseEndsStreams(t *testing.T) {
 	}
 	resp.Body.Close()
 }
+
+// TestAlarmPathEscapes checks the alarm URL contract with a name holding a slash, a space, a
+// percent sign, markup and non-ASCII: the link from the board opens that alarm.
+func TestAlarmPathEscapes(t *testing.T) {
+	r := newRig(t, nil)
+	c := r.client()
+	r.login(c)
+	name := `ops/root login 100% <b>é</b>`
+	p, n, th := int32(60), int32(1), 1.0
+	must(t, r.alarms.PutMetricAlarm(context.Background(), alarm.Scope(home), alarm.MetricAlarm{AlarmName: name, ActionsEnabled: true,
+		MetricName: "M", Namespace: "N", Statistic: alarm.StatSum, Period: &p, EvaluationPeriods: &n, Threshold: &th,
+		ComparisonOperator: alarm.GreaterThanOrEqualToThreshold}, nil))
+	path := AlarmPath(testAccount, testRegion, name)
+	if want := "/console/alarms/111122223333/us-east-1/ops%2Froot%20login%20100%25%20%3Cb%3E%C3%A9%3C%2Fb%3E"; path != want {
+		t.Errorf("AlarmPath = %s, want %s", path, want)
+	}
+	code, body := r.get(c, path)
+	if code != http.StatusOK || !strings.Contains(body, "ops/root login 100% &lt;b&gt;é&lt;/b&gt;") {
+		t.Errorf("GET %s: %d", path, code)
+	}
+	if code, _ := r.get(c, path+"/graph.json"); code != http.StatusOK {
+		t.Errorf("graph of %q: %d", name, code)
+	}
+	if _, body := r.get(c, "/console/board?state=any"); !strings.Contains(body, `href="`+path+`"`) {
+		t.Errorf("the board does not link %s", path)
+	}
+}

@@ -20,7 +20,28 @@
 //   - Every response carries ContentSecurityPolicy (own origin only, no inline script, no eval),
 //     X-Content-Type-Options: nosniff, Referrer-Policy: no-referrer and frame-ancestors 'none'.
 //   - Everything read from log events is rendered by html/template (contextual escaping), never as
-//     template.HTML.
+//     template.HTML; the live feed's script sets every value with textContent.
+//
+// # Decisions
+//
+//   - Sessions live in memory: a restart logs everyone out, which is the safe failure, and no session
+//     secret is ever written to disk. Idle timeout 30 minutes, absolute 12 hours; logins: a burst of 5
+//     per client address, then one every 12 seconds. The address is the connection's peer: forwarding
+//     headers are not trusted, so behind a proxy all clients share one budget.
+//   - The cookie is Secure (and __Host-) when the listener serves TLS or the public URL is https (a
+//     TLS-terminating proxy), since the browser then speaks HTTPS.
+//   - The coverage matrix's accounts and regions are the CloudTrail streams' names
+//     (<account>_CloudTrail_<region>, as CloudTrail names them), not trailwatch's own scopes: those are
+//     where the records come from. A filter is "exact" when its text is Security Hub's CloudWatch.1
+//     pattern byte for byte (what the check compares), "same meaning" when it parses to the same
+//     pattern, and absent otherwise.
+//   - The board's notification column reports the alarm's Action history items of its latest
+//     transition: "published to SNS" means the topic accepted the message; each delivery and attempt is
+//     on the notifications page.
+//   - The event feed holds what was stored since the server started (the last 500 matches); older
+//     matches are reached from an alarm's evidence or the workbench.
+//   - Receivers (issue 12) are not listed yet: the notifications page shows topics, subscriptions and
+//     the delivery log, and gets a receivers section once their store exists.
 package web
 
 import (
