@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -430,7 +431,7 @@ func (c *Console) alarmEvents(ctx context.Context, r *alarm.Record, at time.Time
 			token = res.NextToken
 		}
 	}
-	slices.SortStableFunc(out, func(a, b *evidence) int { return int(a.Timestamp - b.Timestamp) })
+	slices.SortStableFunc(out, func(a, b *evidence) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
 	if len(out) > limit {
 		out = out[len(out)-limit:]
 	}

@@ -1,11 +1,14 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -54,7 +57,7 @@ func (f *feed) offer(b logs.StoredBatch) {
 	}
 }
 
-func (f *feed) run(ctx context.Context, src LogSource, log *slog.Logger) {
+func (f *feed) run(ctx context.Context, src LogSource, log *slog.Logger, primed map[string]bool) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -74,10 +77,97 @@ func (f *feed) run(ctx context.Context, src LogSource, log *slog.Logger) {
 					continue
 				}
 				e := b.Events[i]
+				if len(primed) > 0 && primed[feedKey(b.LogGroupName, b.LogStreamName, e.Timestamp, e.Message)] {
+					continue // stored while the feed was primed, and read by the priming
+				}
 				f.add(newEvidence(Scope(b.Scope), b.LogGroupName, b.LogStreamName, e.Timestamp, b.IngestionTime, e.Message, names))
 			}
 		}
 	}
+}
+
+// feedKey identifies an event for the priming's duplicate check: where and when it is stored,
+// and a hash of its message.
+func feedKey(group, stream string, ts int64, msg string) string {
+	h := fnv.New64a()
+	h.Write([]byte(msg))
+	return fmt.Sprintf("%s\x00%s\x00%d\x00%x", group, stream, ts, h.Sum64())
+}
+
+// Priming bounds: the newest primeEvents events of the primeStreams most recently active streams
+// of at most primeGroups log groups with metric filters.
+const (
+	primeGroups  = 50
+	primeStreams = 5
+	primeEvents  = 200
+)
+
+// prime fills the feed, when the server starts, with the matches among the newest stored events
+// of the log groups that have metric filters, so that a restart does not empty it. It reads the
+// newest events of the most recently active streams from their end (GetLogEvents), a bounded
+// amount, and returns the keys of what it added.
+func (c *Console) prime(ctx context.Context) map[string]bool {
+	scopes, err := c.opts.Scopes(ctx)
+	if err != nil {
+		c.log.Warn("console feed: list scopes", "err", err)
+		return nil
+	}
+	type match struct {
+		ev  *evidence
+		key string
+	}
+	var found []match
+	groups := 0
+	for _, sc := range scopes {
+		lsc := logs.Scope(sc)
+		gs, err := c.allGroups(ctx, lsc)
+		if err != nil {
+			c.log.Warn("console feed: list log groups", "err", err)
+			continue
+		}
+		for _, g := range gs {
+			if g.MetricFilterCount == 0 || groups == primeGroups {
+				continue
+			}
+			groups++
+			n := primeStreams
+			ss, err := c.opts.Logs.DescribeLogStreams(ctx, lsc, logs.DescribeLogStreamsInput{LogGroupName: g.Name, OrderBy: "LastEventTime", Descending: true, Limit: &n})
+			if err != nil {
+				continue
+			}
+			for _, st := range ss.LogStreams {
+				lim := primeEvents
+				out, err := c.opts.Logs.GetLogEvents(ctx, lsc, logs.GetLogEventsInput{LogGroupName: g.Name, LogStreamName: st.Name, Limit: &lim})
+				if err != nil || len(out.Events) == 0 {
+					continue
+				}
+				msgs := make([]string, len(out.Events))
+				for i, e := range out.Events {
+					msgs[i] = e.Message
+				}
+				matched, err := c.opts.Logs.MatchingFilters(ctx, lsc, g.Name, msgs)
+				if err != nil {
+					continue
+				}
+				for i, names := range matched {
+					if len(names) > 0 {
+						e := out.Events[i]
+						found = append(found, match{newEvidence(sc, g.Name, st.Name, e.Timestamp, e.IngestionTime, e.Message, names), feedKey(g.Name, st.Name, e.Timestamp, e.Message)})
+					}
+				}
+			}
+		}
+	}
+	slices.SortStableFunc(found, func(a, b match) int { return cmp.Compare(a.ev.IngestionTime, b.ev.IngestionTime) })
+	if len(found) > c.feed.size {
+		found = found[len(found)-c.feed.size:]
+	}
+	keys := map[string]bool{}
+	for _, m := range found {
+		c.feed.add(m.ev)
+		keys[m.key] = true
+	}
+	return keys
 }
 
 func (f *feed) add(e *evidence) {
