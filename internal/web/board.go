@@ -313,6 +313,8 @@ type evidence struct {
 	// CloudTrail is set for CloudTrail records; Message is the raw event otherwise (cut).
 	CloudTrail *cloudtrail.Summary
 	Message    string
+	// key identifies the event in the feed (feedKey).
+	key string
 }
 
 // URL is the evidence page of the event.

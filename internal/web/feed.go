@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/trailwatch/trailwatch/internal/logs"
@@ -22,14 +23,30 @@ const (
 	feedQueue = 1024
 )
 
+// feedIdle is how long after the feed was last looked at it keeps matching stored batches.
+const feedIdle = 10 * time.Minute
+
 // feed is the event feed: batches reported by the logs service (OnStored) are matched against
 // their group's metric filters on the feed's own goroutine, and the matching events are kept in
-// a ring and sent to every open event stream. It holds what arrived since the server started.
+// a ring and sent to every open event stream.
+//
+// Matching a batch costs what ingestion spent on it once more, so the feed only does it while
+// someone looks: while a stream is open or within feedIdle of the feed page being shown.
+// Otherwise batches are left alone and the feed is marked stale; the next look fills it again
+// from the store (prime), bounded, with the newest stored matches.
 type feed struct {
-	in chan logs.StoredBatch
+	in  chan logs.StoredBatch
+	now func() time.Time
+
+	// watchedUntil (unix ms) and open tell whether anyone looks; stale is set when a batch was
+	// left alone, so the ring misses events until the next prime.
+	watchedUntil atomic.Int64
+	open         atomic.Int32
+	stale        atomic.Bool
 
 	mu      sync.Mutex
 	ring    []*evidence // oldest first, at most size
+	keys    map[string]int
 	size    int
 	seq     int64
 	dropped int64
@@ -42,12 +59,19 @@ type feedItem struct {
 	Ev  *evidence
 }
 
-func newFeed(size int) *feed {
-	return &feed{in: make(chan logs.StoredBatch, feedQueue), size: size, subs: map[chan feedItem]struct{}{}}
+func newFeed(size int, now func() time.Time) *feed {
+	f := &feed{in: make(chan logs.StoredBatch, feedQueue), now: now, size: size, keys: map[string]int{}, subs: map[chan feedItem]struct{}{}}
+	f.stale.Store(true) // nothing is in it yet: the first look primes it
+	return f
 }
 
-// offer queues a batch without blocking; a full queue drops it (and counts it).
+// offer queues a batch without blocking; a full queue drops it (and counts it). Nobody looking,
+// it leaves the batch alone and marks the feed stale.
 func (f *feed) offer(b logs.StoredBatch) {
+	if f.open.Load() == 0 && f.now().UnixMilli() > f.watchedUntil.Load() {
+		f.stale.Store(true)
+		return
+	}
 	select {
 	case f.in <- b:
 	default:
@@ -57,7 +81,7 @@ func (f *feed) offer(b logs.StoredBatch) {
 	}
 }
 
-func (f *feed) run(ctx context.Context, src LogSource, log *slog.Logger, primed map[string]bool) {
+func (f *feed) run(ctx context.Context, src LogSource, log *slog.Logger) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -77,17 +101,15 @@ func (f *feed) run(ctx context.Context, src LogSource, log *slog.Logger, primed 
 					continue
 				}
 				e := b.Events[i]
-				if len(primed) > 0 && primed[feedKey(b.LogGroupName, b.LogStreamName, e.Timestamp, e.Message)] {
-					continue // stored while the feed was primed, and read by the priming
-				}
-				f.add(newEvidence(Scope(b.Scope), b.LogGroupName, b.LogStreamName, e.Timestamp, b.IngestionTime, e.Message, names))
+				f.add(newEvidence(Scope(b.Scope), b.LogGroupName, b.LogStreamName, e.Timestamp, b.IngestionTime, e.Message, names),
+					feedKey(b.LogGroupName, b.LogStreamName, e.Timestamp, e.Message))
 			}
 		}
 	}
 }
 
-// feedKey identifies an event for the priming's duplicate check: where and when it is stored,
-// and a hash of its message.
+// feedKey identifies an event, so that one read by a prime and also reported by OnStored is kept
+// once: where and when it is stored, and a hash of its message.
 func feedKey(group, stream string, ts int64, msg string) string {
 	h := fnv.New64a()
 	h.Write([]byte(msg))
@@ -102,15 +124,24 @@ const (
 	primeEvents  = 200
 )
 
-// prime fills the feed, when the server starts, with the matches among the newest stored events
-// of the log groups that have metric filters, so that a restart does not empty it. It reads the
-// newest events of the most recently active streams from their end (GetLogEvents), a bounded
-// amount, and returns the keys of what it added.
-func (c *Console) prime(ctx context.Context) map[string]bool {
+// watch records a look at the feed and, when the feed is stale (after a start, or batches left
+// alone while nobody looked), primes it first.
+func (c *Console) watch(ctx context.Context) {
+	c.feed.watchedUntil.Store(c.now().Add(feedIdle).UnixMilli())
+	if c.feed.stale.CompareAndSwap(true, false) {
+		c.prime(ctx)
+	}
+}
+
+// prime fills the feed with the matches among the newest stored events of the log groups that
+// have metric filters, so that neither a restart nor a time nobody looked leaves it empty. It
+// reads the newest events of the most recently active streams from their end (GetLogEvents), a
+// bounded amount; events already in the feed are not added again.
+func (c *Console) prime(ctx context.Context) {
 	scopes, err := c.opts.Scopes(ctx)
 	if err != nil {
 		c.log.Warn("console feed: list scopes", "err", err)
-		return nil
+		return
 	}
 	type match struct {
 		ev  *evidence
@@ -162,21 +193,29 @@ func (c *Console) prime(ctx context.Context) map[string]bool {
 	if len(found) > c.feed.size {
 		found = found[len(found)-c.feed.size:]
 	}
-	keys := map[string]bool{}
 	for _, m := range found {
-		c.feed.add(m.ev)
-		keys[m.key] = true
+		c.feed.add(m.ev, m.key)
 	}
-	return keys
 }
 
-func (f *feed) add(e *evidence) {
+// add appends a matched event unless the feed holds it already (key).
+func (f *feed) add(e *evidence, key string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.keys[key] > 0 {
+		return
+	}
+	f.keys[key]++
+	e.key = key
 	f.seq++
 	f.ring = append(f.ring, e)
-	if len(f.ring) > f.size {
-		f.ring = f.ring[len(f.ring)-f.size:]
+	if n := len(f.ring) - f.size; n > 0 {
+		for _, old := range f.ring[:n] {
+			if f.keys[old.key]--; f.keys[old.key] <= 0 {
+				delete(f.keys, old.key)
+			}
+		}
+		f.ring = slices.Clone(f.ring[n:])
 	}
 	it := feedItem{Seq: f.seq, Ev: e}
 	for ch := range f.subs {
@@ -203,6 +242,7 @@ func (f *feed) subscribe() chan feedItem {
 	f.mu.Lock()
 	f.subs[ch] = struct{}{}
 	f.mu.Unlock()
+	f.open.Add(1)
 	return ch
 }
 
@@ -210,6 +250,7 @@ func (f *feed) unsubscribe(ch chan feedItem) {
 	f.mu.Lock()
 	delete(f.subs, ch)
 	f.mu.Unlock()
+	f.open.Add(-1)
 }
 
 type feedData struct {
@@ -219,6 +260,7 @@ type feedData struct {
 }
 
 func (c *Console) feedPage(w http.ResponseWriter, r *http.Request) {
+	c.watch(r.Context())
 	evs, seq, dropped := c.feed.snapshot()
 	c.render(w, r, http.StatusOK, "feed", "Event feed", feedData{Events: evs, Seq: seq, Dropped: dropped})
 }
@@ -265,6 +307,7 @@ func toFeedJSON(it feedItem) feedJSON {
 func (c *Console) feedStream(w http.ResponseWriter, r *http.Request) {
 	ch := c.feed.subscribe()
 	defer c.feed.unsubscribe(ch)
+	c.watch(r.Context())
 	fl, ok := startSSE(w)
 	if !ok {
 		return

@@ -264,7 +264,6 @@ func TestEventFieldsRenderAsText(t *testing.T) {
 	r.login(c)
 	r.put(hostile(r.clock.now()))
 	must(t, r.alarms.SetAlarmState(context.Background(), alarm.Scope(home), "RootAccountUsage", alarm.SetStateRequest{StateValue: "ALARM", StateReason: "test <b>reason</b>"}))
-	waitFeed(t, r, 1)
 	ev := &evidence{Scope: home, LogGroupName: group, LogStreamName: stream, Timestamp: r.clock.now().UnixMilli()}
 	pages := []string{"/console/board", "/console/alarms/111122223333/us-east-1/RootAccountUsage", ev.URL(), "/console/feed"}
 	for _, p := range pages {

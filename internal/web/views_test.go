@@ -314,40 +314,45 @@ func TestAlarmPathEscapes(t *testing.T) {
 	}
 }
 
-// TestFeedPrimedAfterRestart checks that a console started over stored events shows the newest
-// matches at once (a restart does not empty the feed), without the unmatched ones, and does not
-// list an event twice when it also arrives through OnStored.
-func TestFeedPrimedAfterRestart(t *testing.T) {
+// TestFeedLazyAndPrimed checks the feed's lazy matching: events stored while nobody looks are
+// left to the store and shown by the next look (a restart does not empty the feed either), events
+// stored while the page is watched arrive through OnStored, an event both primed and reported is
+// listed once, and unmatched events never show.
+func TestFeedLazyAndPrimed(t *testing.T) {
 	r := newRig(t, nil)
 	r.seed()
+	c := r.client()
+	r.login(c)
 	r.put(rootLogin(r.clock.now(), "198.51.100.7", "ua"))
 	r.put(`{"eventSource":"s3.amazonaws.com","eventName":"ListBuckets","userIdentity":{"type":"IAMUser"}}`)
-	waitFeed(t, r, 1)
-	// A second console over the same services: what a restarted server sees.
-	c2, err := New(r.console.opts)
-	must(t, err)
-	keys := c2.prime(context.Background())
-	evs, _, _ := c2.feed.snapshot()
-	if len(evs) != 1 || evs[0].CloudTrail == nil || evs[0].CloudTrail.SourceIPAddress != "198.51.100.7" || len(keys) != 1 {
-		t.Fatalf("primed feed = %+v (keys %v)", evs, keys)
+	if evs, _, _ := r.console.feed.snapshot(); len(evs) != 0 || !r.console.feed.stale.Load() {
+		t.Fatalf("nobody looking, the feed matched %d events", len(evs))
 	}
-	// The same event arriving through OnStored (stored while priming) is not listed again.
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { c2.feed.run(ctx, c2.opts.Logs, c2.log, keys); close(done) }()
-	c2.OnStored(logs.StoredBatch{Scope: logs.Scope(home), LogGroupName: group, LogStreamName: stream, IngestionTime: evs[0].IngestionTime,
-		Events: []logs.InputLogEvent{{Timestamp: evs[0].Timestamp, Message: rootLogin(r.clock.now(), "198.51.100.7", "ua")}, {Timestamp: evs[0].Timestamp, Message: rootLogin(r.clock.now(), "198.51.100.8", "ua")}}})
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		evs, _, _ = c2.feed.snapshot()
-		if len(evs) >= 2 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
+	if _, body := r.get(c, "/console/feed"); !strings.Contains(body, "198.51.100.7") || strings.Contains(body, "ListBuckets") {
+		t.Errorf("the first look does not show the stored match (or shows an unmatched event)")
 	}
-	cancel()
-	<-done
-	if len(evs) != 2 || evs[0].CloudTrail.SourceIPAddress != "198.51.100.8" {
-		t.Errorf("feed after a duplicate and a new event = %d events", len(evs))
+	// Watched: a new event arrives through OnStored and the matching goroutine.
+	r.clock.advance(time.Second)
+	r.put(rootLogin(r.clock.now(), "198.51.100.8", "ua"))
+	waitFeed(t, r, 2)
+	// The same stored event reported again is not listed twice.
+	evs, _, _ := r.console.feed.snapshot()
+	r.console.OnStored(logs.StoredBatch{Scope: logs.Scope(home), LogGroupName: group, LogStreamName: stream, IngestionTime: evs[0].IngestionTime,
+		Events: []logs.InputLogEvent{{Timestamp: evs[0].Timestamp, Message: rootLogin(r.clock.now(), "198.51.100.8", "ua")}}})
+	r.clock.advance(time.Second)
+	r.put(rootLogin(r.clock.now(), "198.51.100.9", "ua"))
+	waitFeed(t, r, 3)
+	if evs, _, _ := r.console.feed.snapshot(); len(evs) != 3 {
+		t.Errorf("feed holds %d events, want 3", len(evs))
+	}
+	// Unwatched again: the event is left alone until the next look.
+	r.clock.advance(feedIdle + time.Second)
+	r.put(rootLogin(r.clock.now(), "198.51.100.10", "ua"))
+	if evs, _, _ := r.console.feed.snapshot(); len(evs) != 3 {
+		t.Errorf("unwatched, the feed matched a new event")
+	}
+	_, body := r.get(c, "/console/feed")
+	if !strings.Contains(body, "198.51.100.10") || strings.Count(body, "198.51.100.8<") != 1 {
+		t.Errorf("the next look does not show the event stored meanwhile exactly once")
 	}
 }

@@ -38,10 +38,12 @@
 //   - The board's notification column reports the alarm's Action history items of its latest
 //     transition: "published to SNS" means the topic accepted the message; each delivery and attempt is
 //     on the notifications page.
-//   - The event feed keeps the last 500 matches in memory. At start it is primed from the store: the
-//     newest 200 events of the 5 most recently active streams of up to 50 log groups with metric
-//     filters (bounded reads from the streams' ends), so a restart does not empty it; older matches
-//     are reached from an alarm's evidence or the workbench.
+//   - The event feed keeps the last 500 matches in memory, and matches stored batches only while
+//     someone looks (a stream open, or the page shown within 10 minutes): a second evaluation of
+//     every batch would otherwise cost ingestion CPU all the time. After a start or a time nobody
+//     looked, the next look primes it from the store: the newest 200 events of the 5 most recently
+//     active streams of up to 50 log groups with metric filters (bounded reads from the streams'
+//     ends). Older matches are reached from an alarm's evidence or the workbench.
 //   - Receivers (issue 12) are not listed yet: the notifications page shows topics, subscriptions and
 //     the delivery log, and gets a receivers section once their store exists.
 package web
@@ -235,7 +237,7 @@ func New(opts Options) (*Console, error) {
 		opts: opts, now: opts.Now, log: opts.Logger, pages: p,
 		sessions: newSessions(opts.Now, opts.IdleTimeout, opts.MaxAge),
 		limiter:  newLimiter(opts.Now, LoginBurst, LoginRefill),
-		feed:     newFeed(feedSize),
+		feed:     newFeed(feedSize, opts.Now),
 		evidence: newEvidenceCache(2048),
 		closing:  make(chan struct{}),
 	}
@@ -255,9 +257,8 @@ func (c *Console) OnStored(b logs.StoredBatch) { c.feed.offer(b) }
 // ends by itself, and Shutdown waits for every request to finish.
 func (c *Console) Close() { c.closeOnce.Do(func() { close(c.closing) }) }
 
-// Run fills the event feed with the newest stored matches, then matches stored batches against
-// the metric filters for the feed until ctx ends.
-func (c *Console) Run(ctx context.Context) { c.feed.run(ctx, c.opts.Logs, c.log, c.prime(ctx)) }
+// Run matches stored batches against the metric filters for the event feed until ctx ends.
+func (c *Console) Run(ctx context.Context) { c.feed.run(ctx, c.opts.Logs, c.log) }
 
 func (c *Console) routes() http.Handler {
 	mux := http.NewServeMux()
