@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -204,7 +205,25 @@ func consoleSetup(t *testing.T, ctx context.Context, s *server) *cloudwatchlogs.
 		if _, err := lc.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(g), LogStreamName: aws.String(name)}); err != nil {
 			t.Fatal(err)
 		}
-		if st.age > 0 {
+		switch {
+		case st.acct == "777788889999":
+			// This account's records come through the EventBridge endpoint, which the sources
+			// page then shows with its last delivery.
+			at := now.Add(-st.age)
+			body := `{"version":"0","id":"1","detail-type":"AWS API Call via CloudTrail","source":"aws.s3","account":"777788889999","time":"` +
+				at.UTC().Format(time.RFC3339) + `","region":"us-east-1","resources":[],"detail":` + other(st.acct, st.region, at) + `}`
+			req, _ := http.NewRequest("POST", s.URL+"/ingest/eventbridge", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("x-trailwatch-api-key", "console-eb-key")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Fatalf("EventBridge delivery: %d", resp.StatusCode)
+			}
+		case st.age > 0:
 			at := now.Add(-st.age)
 			putEvent(t, ctx, lc, g, name, other(st.acct, st.region, at), at)
 		}
@@ -232,7 +251,8 @@ func consoleSetup(t *testing.T, ctx context.Context, s *server) *cloudwatchlogs.
 // console's origin. With TRAILWATCH_SCREENSHOTS=dir it saves a screenshot of each view there (the
 // README shows those of the board, the alarm and the coverage matrix, from docs/).
 func TestConsoleBrowser(t *testing.T) {
-	s := startServer(t, "", "--sns-allow-private-endpoints")
+	t.Setenv("TRAILWATCH_EVENTBRIDGE_KEY", "console-eb-key")
+	s := startServer(t, "", "--sns-allow-private-endpoints", "--eventbridge-log-group", "CloudTrail/DefaultLogGroup")
 	ctx := context.Background()
 	lc := consoleSetup(t, ctx, s)
 
@@ -354,6 +374,9 @@ func TestConsoleBrowser(t *testing.T) {
 	b.axeCheck(t, "notifications", axe)
 	b.screenshot(t, "console-notifications.png")
 	b.run(t, "open sources", chromedp.Navigate(s.URL+"/console/sources"), chromedp.WaitVisible(css("h1")))
+	if src := value(t, b, "sources", chromedp.Text(css("main"))); !strings.Contains(src, "EventBridge") || !strings.Contains(src, "/ingest/eventbridge") || strings.Contains(src, "(never)") {
+		t.Errorf("sources page does not show the EventBridge endpoint's delivery:\n%s", src)
+	}
 	b.axeCheck(t, "sources", axe)
 	b.screenshot(t, "console-sources.png")
 
