@@ -22,6 +22,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/notify"
 	"github.com/trailwatch/trailwatch/internal/store/sqlite"
 	"github.com/trailwatch/trailwatch/internal/telemetry"
+	"github.com/trailwatch/trailwatch/internal/web"
 )
 
 // Defaults of `trailwatch serve`. The port is not LocalStack's 4566, so both can run side by side.
@@ -178,6 +179,10 @@ type Server struct {
 	now          func() time.Time
 
 	sns *snsParts // set by wireSNS during Run
+	// endpoints records the ingest endpoints' last delivery and error for the console; console
+	// is the web console, set by wire during Run.
+	endpoints *endpointHealth
+	console   *web.Console
 
 	// tel is the Prometheus telemetry, nil without --metrics-listen (its observers then do
 	// nothing); storeReady is the store's readiness probe, set once storage is open.
@@ -207,7 +212,7 @@ func New(opts Options) (*Server, error) {
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 30 * time.Second
 	}
-	return &Server{opts: opts, logger: opts.Logger, now: opts.Now, ready: make(chan struct{})}, nil
+	return &Server{opts: opts, logger: opts.Logger, now: opts.Now, ready: make(chan struct{}), endpoints: &endpointHealth{now: opts.Now}}, nil
 }
 
 // Ready is closed once the server accepts requests.
@@ -254,7 +259,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	s.sns = snsParts
-	services, err := s.wire(bgCtx, db, &background)
+	services, err := s.wire(bgCtx, db, cred, &background)
 	if err != nil {
 		return err
 	}
@@ -282,6 +287,7 @@ func (s *Server) Run(ctx context.Context) error {
 	for p, h := range s.ingestRoutes {
 		mux.Handle(p, h)
 	}
+	mux.Handle(web.Prefix, s.console.Handler())
 	mux.Handle("/", api)
 
 	var metricsSrv *http.Server
@@ -304,6 +310,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := newHTTPServer(mux, s.logger)
+	srv.RegisterOnShutdown(s.console.Close) // the console's event streams never end by themselves
 	scheme := "http"
 	if s.opts.TLSCert != "" {
 		certificate, err := tls.LoadX509KeyPair(s.opts.TLSCert, s.opts.TLSKey)

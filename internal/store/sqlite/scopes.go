@@ -1,0 +1,54 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/trailwatch/trailwatch/internal/sns"
+)
+
+// Scope is an (account, region) pair that holds at least one resource.
+type Scope struct {
+	AccountID string
+	Region    string
+}
+
+// Scopes lists every (account, region) that holds a log group, an alarm, a topic or a trail,
+// sorted. The console reads each scope's resources through the domain services, which are all
+// scoped; this is how it learns which scopes to ask. It reads only the resource tables, never
+// the log events.
+func (db *DB) Scopes(ctx context.Context) ([]Scope, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT account_id, region FROM log_groups
+		UNION SELECT account_id, region FROM alarms
+		UNION SELECT account_id, region FROM sns_topics
+		UNION SELECT account_id, region FROM trails
+		ORDER BY 1, 2`)
+	if err != nil {
+		return nil, fmt.Errorf("list scopes: %w", err)
+	}
+	defer rows.Close()
+	var out []Scope
+	for rows.Next() {
+		var s Scope
+		if err := rows.Scan(&s.AccountID, &s.Region); err != nil {
+			return nil, fmt.Errorf("list scopes: %w", err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// RecentDeliveries returns up to limit SNS deliveries with id < before (0: from the newest),
+// newest first: the console's delivery log pages backwards through the outbox.
+func (db *DB) RecentDeliveries(ctx context.Context, before int64, limit int) ([]sns.Delivery, error) {
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT id, attempts, next_attempt, status, last_error, doc FROM sns_deliveries
+		WHERE id < ? ORDER BY id DESC LIMIT ?`, before, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list deliveries: %w", err)
+	}
+	return scanDeliveries(rows)
+}
