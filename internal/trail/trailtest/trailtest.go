@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) trail.Store) {
 		{"UpdateIsAtomic", testUpdateIsAtomic},
 		{"StopRacesUpdate", testStopRacesUpdate},
 		{"Selectors", testSelectors},
+		{"SelectorsRaceUpdates", testSelectorsRaceUpdates},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -196,5 +197,47 @@ func testSelectors(t *testing.T, s trail.Store) {
 	must(t, err)
 	if len(list) != 1 || list[0].Selectors == nil || !reflect.DeepEqual(*list[0].Selectors, advanced) || !list[0].Logging {
 		t.Fatalf("list after an update of another member: %+v", list)
+	}
+}
+
+// testSelectorsRaceUpdates drives the trail service over the store: PutEventSelectors calls racing
+// UpdateTrail and StopLogging lose none of them; the trail ends stopped, with the prefix of one
+// update and the selectors of one put.
+func testSelectorsRaceUpdates(t *testing.T, s trail.Store) {
+	ctx := context.Background()
+	svc := trail.NewService(s, nil)
+	if _, err := svc.Create(ctx, scopeA, trail.Trail{Name: "main", S3BucketName: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	must(t, svc.SetLogging(ctx, scopeA, "main", true))
+	rw := []string{"ReadOnly", "WriteOnly", "All"}
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range 6 {
+		wg.Go(func() {
+			<-start
+			if _, err := svc.PutSelectors(ctx, scopeA, "main", []trail.EventSelector{{ReadWriteType: rw[i%3], IncludeManagementEvents: true}}, nil); err != nil {
+				t.Error(err)
+			}
+		})
+		wg.Go(func() {
+			<-start
+			if _, err := svc.Update(ctx, scopeA, "main", func(tr *trail.Trail) { tr.S3KeyPrefix = fmt.Sprint("p", i) }); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Go(func() {
+		<-start
+		if err := svc.SetLogging(ctx, scopeA, "main", false); err != nil {
+			t.Error(err)
+		}
+	})
+	close(start)
+	wg.Wait()
+	got, err := s.GetTrail(ctx, scopeA, "main")
+	must(t, err)
+	if got.Logging || !strings.HasPrefix(got.S3KeyPrefix, "p") || got.Selectors == nil || len(got.Selectors.Basic) != 1 {
+		t.Fatalf("after the race: logging %v, prefix %q, selectors %+v: a change was lost", got.Logging, got.S3KeyPrefix, got.Selectors)
 	}
 }
