@@ -8,8 +8,10 @@ import (
 
 // eventSelector is the EventSelector shape. On input, absent ReadWriteType and
 // IncludeManagementEvents take CloudTrail's defaults (All, true: "By default, the value is
-// All/true", CloudTrail's model); on output every member is sent, the lists as [] when empty, as
-// AWS answers (the aws CLI's get-event-selectors example shows "DataResources": []).
+// All/true", CloudTrail's model); on output every member is sent, the lists as [] when empty (the
+// aws CLI's get-event-selectors example shows "DataResources": []; it predates
+// ExcludeManagementEventSources, which trailwatch sends as [] too, AWS's form for an unset list
+// member of a basic selector: decided, not recorded).
 type eventSelector struct {
 	ReadWriteType                 string         `json:"ReadWriteType"`
 	IncludeManagementEvents       *bool          `json:"IncludeManagementEvents"`
