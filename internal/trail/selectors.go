@@ -208,7 +208,8 @@ func validDataValue(typ, v string) bool {
 // checkAdvanced validates advanced selectors: at least one; each with at least one condition,
 // exactly one eventCategory condition (Equals Management, Data or NetworkActivity), readOnly only
 // with Equals true/false, resources.type required for data events, only eventCategory, readOnly
-// and eventSource for management events; every condition with an operator; values 1 to 2048
+// and eventSource for management events, eventSource there only as NotEquals kms.amazonaws.com or
+// rdsdata.amazonaws.com (the sources basic selectors can exclude); every condition with an operator; values 1 to 2048
 // characters and no more than 500 in all. These are the rules of the CloudTrail User Guide's
 // advanced event selector section and of the model's shape constraints.
 func checkAdvanced(advanced []AdvancedEventSelector) (Selectors, error) {
@@ -272,6 +273,17 @@ func checkAdvanced(advanced []AdvancedEventSelector) (Selectors, error) {
 			for _, f := range fs {
 				if f.Field != "eventCategory" && f.Field != "readOnly" && f.Field != "eventSource" {
 					return Selectors{}, invalidSelectors("Value %s for Field is invalid for management events. Valid fields are: eventCategory, readOnly, eventSource", f.Field)
+				}
+				if f.Field != "eventSource" {
+					continue
+				}
+				for _, v := range f.NotEquals {
+					if !slices.Contains(excludableSources, v) {
+						return Selectors{}, invalidSelectors("Value %s for eventSource is invalid for management events. Valid values are: %s", v, strings.Join(excludableSources, ", "))
+					}
+				}
+				if len(f.NotEquals) != f.values() {
+					return Selectors{}, invalidSelectors("The eventSource field of a management events selector must use the NotEquals operator.")
 				}
 			}
 		}
