@@ -153,6 +153,9 @@ type Server struct {
 	now          func() time.Time
 
 	sns *snsParts // set by wireSNS during Run
+	// anonymous is the budget of the bodies read before their sender is authenticated, shared by
+	// the API's unsigned requests and the receiver endpoints (awsapi.AnonymousBodies).
+	anonymous *awsapi.AnonymousBodies
 
 	// tel is the Prometheus telemetry, nil without --metrics-listen (its observers then do
 	// nothing); storeReady is the store's readiness probe, set once storage is open.
@@ -182,7 +185,7 @@ func New(opts Options) (*Server, error) {
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 30 * time.Second
 	}
-	return &Server{opts: opts, logger: opts.Logger, now: opts.Now, ready: make(chan struct{})}, nil
+	return &Server{opts: opts, logger: opts.Logger, now: opts.Now, ready: make(chan struct{}), anonymous: awsapi.NewAnonymousBodies()}, nil
 }
 
 // Ready is closed once the server accepts requests.
@@ -239,6 +242,7 @@ func (s *Server) Run(ctx context.Context) error {
 		Credentials: &keyStore{accountID: s.opts.AccountID, keys: map[string]string{cred.AccessKeyID: cred.SecretAccessKey}},
 		Now:         s.now,
 		Logger:      s.logger,
+		Anonymous:   s.anonymous,
 	}
 	if s.tel != nil {
 		s.tel.SetAPIOperations(apiOperations(services))

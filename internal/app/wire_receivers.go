@@ -46,7 +46,7 @@ func (s *Server) wireReceivers(db *sqlite.DB, svc *sns.Service, w *notify.Worker
 	rs.Tester = sender
 	rs.Confirmer = &receiverapi.Confirmer{SNS: svc, Verifier: verifier}
 	rs.OnEnqueue = w.Notify
-	ep := &receiverapi.Endpoint{Service: rs, Verifier: verifier, OnError: func(name string, err error) {
+	ep := &receiverapi.Endpoint{Service: rs, Verifier: verifier, Bodies: s.anonymous, OnError: func(name string, err error) {
 		s.logger.Warn("receiver endpoint", "receiver", name, "err", err)
 	}}
 	router := &notify.LocalRouter{Prefix: base + receiver.EndpointPath, Local: ep.Deliver, Remote: w.Senders["https"]}
