@@ -108,7 +108,8 @@ type Verifier struct {
 	// "http://host:port" or "https://host:port" prefix for tests. Empty means AWS's rule: the
 	// host is sns.<region of the topic>.amazonaws.com (.amazonaws.com.cn in China).
 	AllowedHosts []string
-	// Client fetches certificates and visits SubscribeURLs.
+	// Client fetches certificates and visits SubscribeURLs. Its redirects are never followed
+	// (client below): the allowed hosts are the trust anchor, and real SNS does not redirect.
 	Client *http.Client
 	Now    func() time.Time
 
@@ -150,6 +151,17 @@ func (v *Verifier) allowed(u *url.URL, topicARN string) bool {
 		}
 	}
 	return false
+}
+
+// client is v.Client, refusing every redirect: a redirect off the allowed hosts would let them
+// hand trust (a certificate) or a request (SSRF) to any other address.
+func (v *Verifier) client() *http.Client {
+	c := http.Client{}
+	if v.Client != nil {
+		c = *v.Client
+	}
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &c
 }
 
 func hostMatches(pattern, host string) bool {
@@ -225,7 +237,7 @@ func (v *Verifier) cert(ctx context.Context, e Envelope) (*x509.Certificate, err
 		if err != nil {
 			return nil, fmt.Errorf("fetch signing certificate: %w", err)
 		}
-		resp, err := v.Client.Do(req)
+		resp, err := v.client().Do(req)
 		if err != nil {
 			return nil, fmt.Errorf("fetch signing certificate: %w", err)
 		}
@@ -267,7 +279,7 @@ func (v *Verifier) Visit(ctx context.Context, subscribeURL, topicARN string) err
 	if err != nil {
 		return fmt.Errorf("visit SubscribeURL: %w", err)
 	}
-	resp, err := v.Client.Do(req)
+	resp, err := v.client().Do(req)
 	if err != nil {
 		return fmt.Errorf("visit SubscribeURL: %w", err)
 	}
