@@ -96,7 +96,7 @@ func (e Envelope) Inbound(subscriptionARN, origin string) receiver.Inbound {
 // SignatureVersion 1 (SHA1withRSA) or 2 (SHA256withRSA) over SNS's string to sign, with the
 // certificate at SigningCertURL. A message naming trailwatch's own certificate is verified with
 // trailwatch's own key (origin trailwatch); any other certificate must be an https URL ending in
-// .pem on an allowed SNS host, fetched once and cached (origin aws). The host is the trust
+// .pem on an allowed SNS host, fetched without redirects and cached while valid (origin aws). The host is the trust
 // anchor, as in AWS's own message validators; the certificate's chain is not checked, its
 // validity period is.
 type Verifier struct {
@@ -156,7 +156,7 @@ func (v *Verifier) allowed(u *url.URL, topicARN string) bool {
 // client is v.Client, refusing every redirect: a redirect off the allowed hosts would let them
 // hand trust (a certificate) or a request (SSRF) to any other address.
 func (v *Verifier) client() *http.Client {
-	c := http.Client{}
+	c := http.Client{Timeout: certFetchTimeout}
 	if v.Client != nil {
 		c = *v.Client
 	}
@@ -223,15 +223,28 @@ func (v *Verifier) now() time.Time {
 	return v.Now()
 }
 
-// cert returns the certificate at e.SigningCertURL, fetched from an allowed host.
+// maxCachedCerts bounds the certificates kept: SNS has a few per region.
+const maxCachedCerts = 100
+
+// certFetchTimeout bounds a certificate fetch or SubscribeURL visit when Client has no timeout of
+// its own.
+const certFetchTimeout = 10 * time.Second
+
+// cert returns the certificate at e.SigningCertURL, fetched from an allowed host. It is cached
+// while it is valid; one that has expired is fetched again (it may have been renewed at the same
+// URL), and a full cache forgets an entry rather than stop caching.
 func (v *Verifier) cert(ctx context.Context, e Envelope) (*x509.Certificate, error) {
 	u, err := url.Parse(e.SigningCertURL)
 	if err != nil || !strings.HasSuffix(u.Path, ".pem") || u.RawQuery != "" || !v.allowed(u, e.TopicARN) {
 		return nil, fmt.Errorf("SigningCertURL %q is not a certificate on an allowed SNS host", e.SigningCertURL)
 	}
+	now := v.now()
 	v.mu.Lock()
 	c := v.certs[e.SigningCertURL]
 	v.mu.Unlock()
+	if c != nil && (now.Before(c.NotBefore) || now.After(c.NotAfter)) {
+		c = nil // expired (or not yet valid): fetch again, it may have been renewed in place
+	}
 	if c == nil {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.SigningCertURL, nil)
 		if err != nil {
@@ -257,12 +270,16 @@ func (v *Verifier) cert(ctx context.Context, e Envelope) (*x509.Certificate, err
 		if v.certs == nil {
 			v.certs = map[string]*x509.Certificate{}
 		}
-		if len(v.certs) < 100 {
-			v.certs[e.SigningCertURL] = c
+		if _, ok := v.certs[e.SigningCertURL]; !ok && len(v.certs) >= maxCachedCerts {
+			for k := range v.certs { // full: forget one, so new certificates are still cached
+				delete(v.certs, k)
+				break
+			}
 		}
+		v.certs[e.SigningCertURL] = c
 		v.mu.Unlock()
 	}
-	if now := v.now(); now.Before(c.NotBefore) || now.After(c.NotAfter) {
+	if now.Before(c.NotBefore) || now.After(c.NotAfter) {
 		return nil, errors.New("signing certificate is not valid now")
 	}
 	return c, nil
