@@ -75,6 +75,9 @@ type Options struct {
 	// messages delivered to receiver endpoints may be; empty means sns.<region>.amazonaws.com
 	// (receiverapi.Verifier.AllowedHosts).
 	ReceiverCertHosts []string
+	// ReceiverSNSAccounts are the AWS accounts whose real SNS topics may deliver to receiver
+	// endpoints ("*": any); empty means none (receiverapi.Verifier.AllowedAccounts says why).
+	ReceiverSNSAccounts []string
 	// Ingest configures the CloudTrail sources and delivery endpoints (wire_ingest.go).
 	Ingest IngestOptions
 	// MetricsListen, when set, is the TCP address of a second, plain-HTTP listener that serves
@@ -374,6 +377,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		for h := range strings.SplitSeq(v, ",") {
 			if h = strings.TrimSpace(h); h != "" {
 				opts.ReceiverCertHosts = append(opts.ReceiverCertHosts, h)
+			}
+		}
+		return nil
+	})
+	fs.Func("receiver-sns-accounts", "comma-separated AWS `account IDs` whose real SNS topics may deliver to receiver endpoints, or * for any (default: none)", func(v string) error {
+		for a := range strings.SplitSeq(v, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				opts.ReceiverSNSAccounts = append(opts.ReceiverSNSAccounts, a)
 			}
 		}
 		return nil

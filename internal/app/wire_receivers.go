@@ -41,7 +41,8 @@ func (s *Server) wireReceivers(db *sqlite.DB, svc *sns.Service, w *notify.Worker
 			receiver.TypeTeams:     &teams.Integration{Client: client},
 			receiver.TypeWebhook:   &webhook.Integration{Client: client, PublicURL: base},
 		}}
-	verifier := &receiverapi.Verifier{OwnCertURL: certURL, OwnKey: key, AllowedHosts: s.opts.ReceiverCertHosts, Now: s.now,
+	verifier := &receiverapi.Verifier{OwnCertURL: certURL, OwnKey: key, AllowedHosts: s.opts.ReceiverCertHosts,
+		AllowedAccounts: s.opts.ReceiverSNSAccounts, Now: s.now,
 		Client: &http.Client{Timeout: 10 * time.Second}}
 	rs.Tester = sender
 	rs.Confirmer = &receiverapi.Confirmer{SNS: svc, Verifier: verifier}

@@ -43,7 +43,7 @@ func TestCertRenewedAtSameURL(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	now := t0.Add(time.Hour)
-	v := &Verifier{AllowedHosts: []string{srv.URL}, Client: srv.Client(), Now: func() time.Time { return now }}
+	v := &Verifier{AllowedHosts: []string{srv.URL}, AllowedAccounts: []string{"1"}, Client: srv.Client(), Now: func() time.Time { return now }}
 	note := Envelope{Type: sns.TypeNotification, MessageID: "m", TopicARN: "arn:aws:sns:us-east-1:1:t", Message: "hello", Timestamp: "2026-12-01T01:00:00.000Z"}
 	e, err := ParseEnvelope(func(string) string { return "" }, signed(t, note, key, srv.URL+"/SimpleNotificationService-x.pem"))
 	if err != nil {

@@ -108,6 +108,14 @@ type Verifier struct {
 	// "http://host:port" or "https://host:port" prefix for tests. Empty means AWS's rule: the
 	// host is sns.<region of the topic>.amazonaws.com (.amazonaws.com.cn in China).
 	AllowedHosts []string
+	// AllowedAccounts lists the AWS accounts whose topics may deliver real SNS messages, or "*"
+	// for any; empty means none. A real SNS signature proves that SNS sent the message, not whose
+	// topic it came from: anyone with an AWS account can subscribe a topic of theirs to a
+	// receiver endpoint and publish made-up alarms to it, or an OK that resolves a real incident
+	// and makes the real ALARMs after it "superseded". So the topic's account (in its ARN, which
+	// the signature covers) must be one the operator named; trailwatch's own messages are not
+	// concerned. The check comes before any certificate is fetched.
+	AllowedAccounts []string
 	// Client fetches certificates and visits SubscribeURLs. Its redirects are never followed
 	// (client below): the allowed hosts are the trust anchor, and real SNS does not redirect.
 	Client *http.Client
@@ -164,6 +172,20 @@ func (v *Verifier) client() *http.Client {
 	return &c
 }
 
+// accountAllowed reports whether a real SNS message from topicARN may be taken (AllowedAccounts).
+func (v *Verifier) accountAllowed(topicARN string) bool {
+	p := strings.Split(topicARN, ":")
+	if len(p) != 6 || p[0] != "arn" || p[2] != "sns" || p[4] == "" {
+		return false
+	}
+	for _, a := range v.AllowedAccounts {
+		if a == "*" || a == p[4] {
+			return true
+		}
+	}
+	return false
+}
+
 func hostMatches(pattern, host string) bool {
 	pl, hl := strings.Split(strings.ToLower(pattern), "."), strings.Split(strings.ToLower(host), ".")
 	if len(pl) != len(hl) {
@@ -201,6 +223,9 @@ func (v *Verifier) Verify(ctx context.Context, e Envelope) (string, error) {
 			return "", errors.New("signature does not verify")
 		}
 		return receiver.OriginTrailwatch, nil
+	}
+	if !v.accountAllowed(e.TopicARN) {
+		return "", fmt.Errorf("topic %q is not in an account allowed to deliver to receivers (--receiver-sns-accounts)", e.TopicARN)
 	}
 	cert, err := v.cert(ctx, e)
 	if err != nil {

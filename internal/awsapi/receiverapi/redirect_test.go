@@ -30,7 +30,7 @@ func TestVerifierDoesNotFollowRedirects(t *testing.T) {
 		http.Redirect(w, r, counted.URL+r.URL.Path, http.StatusFound)
 	}))
 	t.Cleanup(allowed.Close)
-	v := &Verifier{AllowedHosts: []string{allowed.URL}, Client: &http.Client{}}
+	v := &Verifier{AllowedHosts: []string{allowed.URL}, AllowedAccounts: []string{"1"}, Client: &http.Client{}}
 	note := Envelope{Type: sns.TypeNotification, MessageID: "m", TopicARN: "arn:aws:sns:us-east-1:1:t", Message: "hello", Timestamp: "2026-12-06T00:00:00.000Z"}
 	e, err := ParseEnvelope(func(string) string { return "" }, signed(t, note, awsKey, allowed.URL+"/SimpleNotificationService-x.pem"))
 	if err != nil {
