@@ -197,14 +197,15 @@ func (h *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	detail, err := h.Service.Accept(r.Context(), name, e.Inbound(r.Header.Get("x-amz-sns-subscription-arn"), origin))
 	if err != nil {
-		status := http.StatusInternalServerError
 		var re *receiver.Error
 		if errors.As(err, &re) {
-			status = re.HTTPStatusCode()
-		} else {
-			h.fail(name, err)
+			http.Error(w, re.Error(), re.HTTPStatusCode())
+			return
 		}
-		http.Error(w, err.Error(), status)
+		// trailwatch's own failure: its text (paths, store errors, URLs visited) is for the log,
+		// not for an unauthenticated caller; SNS retries the 500.
+		h.fail(name, err)
+		http.Error(w, "internal error; retry later", http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
