@@ -123,6 +123,12 @@ type Verifier struct {
 
 	mu    sync.Mutex
 	certs map[string]*x509.Certificate
+	// failed remembers, until when, the certificate URLs whose fetch failed; fetching bounds the
+	// fetches in flight. An unauthenticated message makes trailwatch fetch the certificate it
+	// names before its signature can be checked, so without both every forged message (a few
+	// hundred bytes of the unauthenticated budget each) would be an outbound request to SNS.
+	failed   map[string]time.Time
+	fetching chan struct{}
 }
 
 // allowed reports whether u may be fetched for a message of topicARN.
@@ -271,25 +277,8 @@ func (v *Verifier) cert(ctx context.Context, e Envelope) (*x509.Certificate, err
 		c = nil // expired (or not yet valid): fetch again, it may have been renewed in place
 	}
 	if c == nil {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.SigningCertURL, nil)
-		if err != nil {
-			return nil, fmt.Errorf("fetch signing certificate: %w", err)
-		}
-		resp, err := v.client().Do(req)
-		if err != nil {
-			return nil, fmt.Errorf("fetch signing certificate: %w", err)
-		}
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("fetch signing certificate: HTTP %d", resp.StatusCode)
-		}
-		blk, _ := pem.Decode(b)
-		if blk == nil || blk.Type != "CERTIFICATE" {
-			return nil, errors.New("signing certificate is not a PEM certificate")
-		}
-		if c, err = x509.ParseCertificate(blk.Bytes); err != nil {
-			return nil, fmt.Errorf("parse signing certificate: %w", err)
+		if c, err = v.fetchCert(ctx, e.SigningCertURL, now); err != nil {
+			return nil, err
 		}
 		v.mu.Lock()
 		if v.certs == nil {
@@ -306,6 +295,70 @@ func (v *Verifier) cert(ctx context.Context, e Envelope) (*x509.Certificate, err
 	}
 	if now.Before(c.NotBefore) || now.After(c.NotAfter) {
 		return nil, errors.New("signing certificate is not valid now")
+	}
+	return c, nil
+}
+
+// Bounds of certificate fetching: fetches in flight at once, how long a failed URL is not
+// fetched again, and how many failed URLs are remembered.
+const (
+	maxCertFetches = 4
+	certFailureTTL = time.Minute
+	maxFailedCerts = 1000
+)
+
+// fetchCert fetches and parses the certificate at u, unless a fetch of u failed within
+// certFailureTTL, waiting for one of maxCertFetches slots.
+func (v *Verifier) fetchCert(ctx context.Context, u string, now time.Time) (*x509.Certificate, error) {
+	v.mu.Lock()
+	if until, ok := v.failed[u]; ok && now.Before(until) {
+		v.mu.Unlock()
+		return nil, errors.New("fetch signing certificate: it failed less than a minute ago")
+	}
+	if v.fetching == nil {
+		v.fetching = make(chan struct{}, maxCertFetches)
+	}
+	slots := v.fetching
+	v.mu.Unlock()
+	select {
+	case slots <- struct{}{}:
+		defer func() { <-slots }()
+	case <-ctx.Done():
+		return nil, fmt.Errorf("fetch signing certificate: %w", ctx.Err())
+	}
+	c, err := v.doFetchCert(ctx, u)
+	if err != nil && ctx.Err() == nil {
+		v.mu.Lock()
+		if v.failed == nil || len(v.failed) >= maxFailedCerts {
+			v.failed = map[string]time.Time{}
+		}
+		v.failed[u] = now.Add(certFailureTTL)
+		v.mu.Unlock()
+	}
+	return c, err
+}
+
+func (v *Verifier) doFetchCert(ctx context.Context, u string) (*x509.Certificate, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, fmt.Errorf("fetch signing certificate: %w", err)
+	}
+	resp, err := v.client().Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetch signing certificate: %w", err)
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("fetch signing certificate: HTTP %d", resp.StatusCode)
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil || blk.Type != "CERTIFICATE" {
+		return nil, errors.New("signing certificate is not a PEM certificate")
+	}
+	c, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("parse signing certificate: %w", err)
 	}
 	return c, nil
 }
