@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"net/url"
 	"testing"
 
 	"github.com/trailwatch/trailwatch/internal/receiver"
@@ -52,5 +53,26 @@ func TestRealSNSAccounts(t *testing.T) {
 		TopicARN: "arn:aws:sns:us-east-1:444455556666:t", Message: "hello", Timestamp: "t"}, testKey, v.OwnCertURL))
 	if o, err := v.Verify(ctx, e); err != nil || o != receiver.OriginTrailwatch {
 		t.Errorf("own message: %q %v", o, err)
+	}
+}
+
+// TestDefaultHostRegionIsARegion: the default host is built from the region in the message's
+// TopicArn, which the sender chooses before anything is verified; a "region" holding dots made
+// the allowed host any name under amazonaws.com that starts with "sns." (an S3 bucket named
+// sns.x is at sns.x.s3.amazonaws.com), so only a region name (letters, digits, '-') counts.
+func TestDefaultHostRegionIsARegion(t *testing.T) {
+	v := &Verifier{}
+	for topic, raw := range map[string]string{
+		"arn:aws:sns:x.s3:1:t":                      "https://sns.x.s3.amazonaws.com/a.pem",
+		"arn:aws:sns:abc.execute-api.us-east-1:1:t": "https://sns.abc.execute-api.us-east-1.amazonaws.com/a.pem",
+	} {
+		u, _ := url.Parse(raw)
+		if v.allowed(u, topic) {
+			t.Errorf("%s allowed for topic %s", raw, topic)
+		}
+	}
+	u, _ := url.Parse("https://sns.us-gov-west-1.amazonaws.com/a.pem")
+	if !v.allowed(u, "arn:aws-us-gov:sns:us-gov-west-1:1:t") {
+		t.Error("GovCloud host refused")
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -131,6 +132,11 @@ type Verifier struct {
 	fetching chan struct{}
 }
 
+// regionRe is a region name. The default allowed host is built from the region of the message's
+// TopicArn, which the sender chooses: one with dots would allow any host under amazonaws.com
+// whose name starts with "sns." (such as an S3 bucket's).
+var regionRe = regexp.MustCompile(`^[a-z]{2}(-[a-z0-9]+)+$`)
+
 // allowed reports whether u may be fetched for a message of topicARN.
 func (v *Verifier) allowed(u *url.URL, topicARN string) bool {
 	if u.User != nil {
@@ -145,7 +151,7 @@ func (v *Verifier) allowed(u *url.URL, topicARN string) bool {
 		if strings.HasPrefix(region, "cn-") {
 			suffix = ".amazonaws.com.cn"
 		}
-		return u.Scheme == "https" && region != "" && u.Port() == "" && strings.EqualFold(u.Hostname(), "sns."+region+suffix)
+		return u.Scheme == "https" && regionRe.MatchString(region) && u.Port() == "" && strings.EqualFold(u.Hostname(), "sns."+region+suffix)
 	}
 	for _, h := range v.AllowedHosts {
 		if pre, ok := strings.CutPrefix(h, "http://"); ok {
