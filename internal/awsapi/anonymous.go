@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // AnonymousBodies is the budget of request bodies read before anything proves who sent them:
@@ -15,11 +16,14 @@ import (
 // budget of their own that these never take.
 type AnonymousBodies struct {
 	budget *byteBudget
+	// timeout and rate make a read's deadline (handler.unverifiedDeadline).
+	timeout time.Duration
+	rate    int64
 }
 
 // NewAnonymousBodies returns an empty budget of 2 MiB of unauthenticated bodies.
 func NewAnonymousBodies() *AnonymousBodies {
-	return &AnonymousBodies{budget: newByteBudget(anonymousBytes, 0)}
+	return &AnonymousBodies{budget: newByteBudget(anonymousBytes, 0), timeout: defaultUnverifiedTimeout, rate: defaultUnverifiedRate}
 }
 
 // MaxAnonymousBody is the largest body Read can take: the share of one client address, less the
@@ -39,7 +43,7 @@ func (a *AnonymousBodies) Read(w http.ResponseWriter, r *http.Request, limit int
 		w.Header().Set("Connection", "close")
 		return nil, nil, http.StatusRequestEntityTooLarge, fmt.Errorf("request body is larger than %d bytes", limit)
 	}
-	h := &handler{maxBody: limit, bodyTimeout: defaultUnverifiedTimeout, bodyRate: defaultUnverifiedRate}
+	h := &handler{maxBody: limit, bodyTimeout: a.timeout, bodyRate: a.rate}
 	raw, _, giveBack, werr := h.readUnverified(&call{w: w, r: r}, a.budget, limit)
 	if werr != nil {
 		return nil, nil, werr.status, errors.New(werr.message)

@@ -1,13 +1,17 @@
 package awsapi_test
 
 import (
+	"bufio"
 	"bytes"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/trailwatch/trailwatch/internal/awsapi"
 )
@@ -47,4 +51,43 @@ func TestAnonymousBodiesAreShared(t *testing.T) {
 			t.Errorf("Read of 2 MiB = %d %v, want 413 (one client's share is 1 MiB)", status, err)
 		}
 	})
+}
+
+// TestAnonymousBodiesDeadline: over a real connection, a body read through AnonymousBodies (the
+// receiver endpoints') that never arrives is answered 408 once its read deadline passes and its
+// connection closed, and gives its bytes back, instead of holding both for the server's
+// ReadTimeout.
+func TestAnonymousBodiesDeadline(t *testing.T) {
+	a := awsapi.NewAnonymousBodies()
+	awsapi.SetAnonymousTimeout(a, 100*time.Millisecond)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, release, status, err := a.Read(w, r, 64<<10)
+		if err != nil {
+			http.Error(w, err.Error(), status)
+			return
+		}
+		release()
+	}))
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "POST /receivers/x HTTP/1.1\r\nHost: "+addr+"\r\nContent-Length: 1000\r\n\r\n{")
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second)) // far past the deadline, short of a hung test
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("no answer while the body is withheld: %v", err)
+	}
+	io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestTimeout || !resp.Close {
+		t.Errorf("withheld body = %d (close %v), want 408 and the connection closed", resp.StatusCode, resp.Close)
+	}
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Errorf("connection still open after 408: %v", err)
+	}
 }
