@@ -81,6 +81,9 @@ type Options struct {
 	// messages delivered to receiver endpoints may be; empty means sns.<region>.amazonaws.com
 	// (receiverapi.Verifier.AllowedHosts).
 	ReceiverCertHosts []string
+	// ReceiverSNSAccounts are the AWS accounts whose real SNS topics may deliver to receiver
+	// endpoints ("*": any); empty means none (receiverapi.Verifier.AllowedAccounts says why).
+	ReceiverSNSAccounts []string
 	// Ingest configures the CloudTrail sources and delivery endpoints (wire_ingest.go).
 	Ingest IngestOptions
 	// MetricsListen, when set, is the TCP address of a second, plain-HTTP listener that serves
@@ -183,6 +186,9 @@ type Server struct {
 	// is the web console, set by wire during Run.
 	endpoints *endpointHealth
 	console   *web.Console
+	// anonymous is the budget of the bodies read before their sender is authenticated, shared by
+	// the API's unsigned requests and the receiver endpoints (awsapi.AnonymousBodies).
+	anonymous *awsapi.AnonymousBodies
 
 	// tel is the Prometheus telemetry, nil without --metrics-listen (its observers then do
 	// nothing); storeReady is the store's readiness probe, set once storage is open.
@@ -212,7 +218,7 @@ func New(opts Options) (*Server, error) {
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 30 * time.Second
 	}
-	return &Server{opts: opts, logger: opts.Logger, now: opts.Now, ready: make(chan struct{}), endpoints: &endpointHealth{now: opts.Now}}, nil
+	return &Server{opts: opts, logger: opts.Logger, now: opts.Now, ready: make(chan struct{}), endpoints: &endpointHealth{now: opts.Now}, anonymous: awsapi.NewAnonymousBodies()}, nil
 }
 
 // Ready is closed once the server accepts requests.
@@ -269,6 +275,7 @@ func (s *Server) Run(ctx context.Context) error {
 		Credentials: &keyStore{accountID: s.opts.AccountID, keys: map[string]string{cred.AccessKeyID: cred.SecretAccessKey}},
 		Now:         s.now,
 		Logger:      s.logger,
+		Anonymous:   s.anonymous,
 	}
 	if s.tel != nil {
 		s.tel.SetAPIOperations(apiOperations(services))
@@ -403,6 +410,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		for h := range strings.SplitSeq(v, ",") {
 			if h = strings.TrimSpace(h); h != "" {
 				opts.ReceiverCertHosts = append(opts.ReceiverCertHosts, h)
+			}
+		}
+		return nil
+	})
+	fs.Func("receiver-sns-accounts", "comma-separated AWS `account IDs` whose real SNS topics may deliver to receiver endpoints, or * for any (default: none)", func(v string) error {
+		for a := range strings.SplitSeq(v, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				opts.ReceiverSNSAccounts = append(opts.ReceiverSNSAccounts, a)
 			}
 		}
 		return nil
