@@ -133,9 +133,9 @@ func receiverSettings(r *receiver.Receiver) []setting {
 		add("webhook URL", shownURL(r.URL))
 	}
 	if r.SendResolved {
-		add("OK notifications", "sent (resolve)")
+		add("OK notifications", "sent")
 	} else {
-		add("OK notifications", "not sent")
+		add("OK notifications", "not sent (sendResolved is false)")
 	}
 	return s
 }
