@@ -25,6 +25,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/trailwatch/trailwatch/internal/notify/providertest"
 	"github.com/trailwatch/trailwatch/internal/pattern"
 )
 
@@ -255,6 +256,13 @@ func TestConsoleBrowser(t *testing.T) {
 	s := startServer(t, "", "--sns-allow-private-endpoints", "--eventbridge-log-group", "CloudTrail/DefaultLogGroup")
 	ctx := context.Background()
 	lc := consoleSetup(t, ctx, s)
+	// A signed webhook receiver on the alarm's topic (issue 12): the notifications page lists it
+	// with its settings masked, its endpoint, the topic and its last delivery.
+	hook := providertest.NewServer(t, providertest.Answer{Status: 200, Body: "ok"})
+	const hookSecret, hookPath = "whsec_e2e_9f8e7d6c5b4a39281706f5e4d3c2b1a0", "/hooks/siem-token-4f3e2d1c0b"
+	hookEP := putReceiver(t, s, "", []string{"TRAILWATCH_RECEIVER_URL=" + hook.URL + hookPath, "TRAILWATCH_RECEIVER_SIGNING_SECRET=" + hookSecret},
+		"--name", "siem", "--type", "webhook")
+	subscribeReceiver(t, ctx, snsClient(s), "arn:aws:sns:"+testRegion+":"+testAccount+":security-alerts", hookEP)
 
 	b := startBrowser(t, s.URL)
 	axe := axeSource(t)
@@ -346,7 +354,7 @@ func TestConsoleBrowser(t *testing.T) {
 	b.run(t, "open coverage", chromedp.Navigate(s.URL+"/console/coverage"), chromedp.WaitVisible(css("table.matrix")))
 	matrix := value(t, b, "matrix", chromedp.Text(css("table.matrix")))
 	for _, want := range []string{"111122223333", "444455556666", "777788889999", "us-east-1", "eu-west-1", "CIS root-usage pattern, exactly",
-		"alarm RootAccountUsage with ALARM and OK actions", "topic has a confirmed subscription", "newest event 2d ago", "newest event 1h ago"} {
+		"alarm RootAccountUsage with ALARM and OK actions", "topic has a confirmed subscription and reaches receiver siem (webhook)", "newest event 2d ago", "newest event 1h ago"} {
 		if !strings.Contains(matrix, want) {
 			t.Errorf("coverage matrix lacks %q:\n%s", want, matrix)
 		}
@@ -364,11 +372,32 @@ func TestConsoleBrowser(t *testing.T) {
 	b.axeCheck(t, "workbench", axe)
 	b.screenshot(t, "console-workbench.png")
 
-	b.run(t, "open notifications", chromedp.Navigate(s.URL+"/console/notifications"), chromedp.WaitVisible(css("h1")))
-	notes := value(t, b, "notifications", chromedp.Text(css("main")))
-	for _, want := range []string{"security-alerts", "✓ confirmed", "! pending confirmation", "oncall@example.com", "✓ delivered", "SubscriptionConfirmation"} {
+	// The root login's ALARM reached the webhook receiver; the page shows that delivery once it
+	// is recorded (the provider's answer comes first, so the page is reloaded until then).
+	waitRequests(t, hook, 1, 10*time.Second)
+	var notes, receivers string
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		b.run(t, "open notifications", chromedp.Navigate(s.URL+"/console/notifications"), chromedp.WaitVisible(css("table.receivers")))
+		notes = value(t, b, "notifications", chromedp.Text(css("main")))
+		receivers = value(t, b, "receivers", chromedp.Text(css("table.receivers")))
+		if strings.Contains(receivers, "✓ delivered") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, want := range []string{"security-alerts", "✓ confirmed", "! pending confirmation", "oncall@example.com", "✓ delivered", "SubscriptionConfirmation", "receiver siem"} {
 		if !strings.Contains(notes, want) {
 			t.Errorf("notifications lack %q", want)
+		}
+	}
+	for _, want := range []string{"siem", "webhook", "http://127.0.0.1/****", "****b1a0", hookEP, "✓ confirmed arn:aws:sns:" + testRegion + ":" + testAccount + ":security-alerts", "✓ delivered"} {
+		if !strings.Contains(receivers, want) {
+			t.Errorf("the receivers table lacks %q:\n%s", want, receivers)
+		}
+	}
+	for _, secret := range []string{hookSecret, hookSecret[:len(hookSecret)-4], hookPath, "siem-token"} {
+		if strings.Contains(notes, secret) {
+			t.Errorf("the notifications page shows the receiver's secret %q", secret)
 		}
 	}
 	b.axeCheck(t, "notifications", axe)

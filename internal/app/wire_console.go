@@ -31,7 +31,9 @@ type consoleParts struct {
 func (s *Server) wireConsole(ctx context.Context, db *sqlite.DB, p consoleParts, cred Credential, wg *sync.WaitGroup) (*web.Console, error) {
 	c, err := web.New(web.Options{
 		Alarms: p.alarms, Metrics: p.metrics, Logs: p.logs, Topics: s.sns.svc, Deliveries: db, Trails: p.trails,
-		Health: consoleHealth{db: db, endpoints: s.endpoints},
+		// The receiver service lists receivers masked; the console masks again anything that is not.
+		Receivers: s.sns.receivers.svc,
+		Health:    consoleHealth{db: db, endpoints: s.endpoints},
 		Scopes: func(ctx context.Context) ([]web.Scope, error) {
 			scs, err := db.Scopes(ctx)
 			out := make([]web.Scope, len(scs))

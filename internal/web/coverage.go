@@ -127,6 +127,10 @@ func (c *Console) coverageData(ctx context.Context) (coverageData, error) {
 	}
 	now := c.now()
 	alarms := c.opts.Alarms.All()
+	dir, err := c.receivers(ctx)
+	if err != nil {
+		return coverageData{}, err
+	}
 	byKey := map[[2]string]*cell{}
 	var d coverageData
 	for _, sc := range scopes {
@@ -143,7 +147,7 @@ func (c *Console) coverageData(ctx context.Context) (coverageData, error) {
 			}
 			var f *logs.MetricFilter
 			gc.Filter, f = filterCheck(fo.MetricFilters)
-			gc.Alarm, gc.Notify, gc.AlarmURL = c.alarmChecks(ctx, sc, f, alarms)
+			gc.Alarm, gc.Notify, gc.AlarmURL = c.alarmChecks(ctx, sc, f, alarms, dir)
 			streams, err := c.cloudTrailStreams(ctx, lsc, g.Name)
 			if err != nil {
 				return d, err
@@ -270,8 +274,11 @@ func (c *Console) cloudTrailStreams(ctx context.Context, sc logs.Scope, group st
 }
 
 // alarmChecks looks for an alarm of the scope on the filter's metric with ALARM and OK actions
-// enabled, and for a confirmed subscription on its topics.
-func (c *Console) alarmChecks(ctx context.Context, sc Scope, f *logs.MetricFilter, alarms []*alarm.Record) (check, check, string) {
+// enabled, and for a confirmed subscription or receiver on its topics: a confirmed subscription
+// to any endpoint but a receiver endpoint, or a confirmed subscription to a receiver that exists
+// (issue 13: "whether its topic has a confirmed subscription or receiver"). A subscription to a
+// receiver endpoint with no receiver behind it reaches nobody, however confirmed.
+func (c *Console) alarmChecks(ctx context.Context, sc Scope, f *logs.MetricFilter, alarms []*alarm.Record, dir receiverDirectory) (check, check, string) {
 	if f == nil {
 		return check{checkFail, "no alarm can watch a filter that is not there"}, check{checkFail, "nothing to notify"}, ""
 	}
@@ -310,6 +317,7 @@ func (c *Console) alarmChecks(ctx context.Context, sc Scope, f *logs.MetricFilte
 		ac = check{checkOK, "alarm " + best.Name + " with ALARM and OK actions"}
 	}
 	confirmed, pending := 0, 0
+	var receivers, missing []string
 	for _, arn := range m.AlarmActions {
 		if !strings.HasPrefix(arn, "arn:aws:sns:") {
 			continue
@@ -319,21 +327,58 @@ func (c *Console) alarmChecks(ctx context.Context, sc Scope, f *logs.MetricFilte
 			continue
 		}
 		for _, s := range subs {
-			if s.SubscriptionARN == "PendingConfirmation" {
+			name, isReceiver, exists := dir.lookup(s.Endpoint)
+			switch {
+			case s.SubscriptionARN == "PendingConfirmation":
 				pending++
-			} else {
+			case !isReceiver:
 				confirmed++
+			case exists:
+				receivers = appendOnce(receivers, name)
+			default:
+				missing = appendOnce(missing, name)
 			}
 		}
 	}
 	var nc check
 	switch {
+	case confirmed > 0 && len(receivers) > 0:
+		nc = check{checkOK, "topic has a confirmed subscription and reaches " + receiverList(receivers, dir)}
 	case confirmed > 0:
 		nc = check{checkOK, "topic has a confirmed subscription"}
+	case len(receivers) > 0:
+		nc = check{checkOK, "topic reaches " + receiverList(receivers, dir)}
+	case len(missing) > 0:
+		nc = check{checkFail, "the topic's subscription points at receiver " + strings.Join(missing, ", ") + ", which does not exist: nobody is notified"}
 	case pending > 0:
 		nc = check{checkFail, "the topic's subscriptions are all pending confirmation"}
 	default:
 		nc = check{checkFail, "no subscription on the alarm's topics"}
 	}
 	return ac, nc, url
+}
+
+func appendOnce(list []string, s string) []string {
+	if slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
+}
+
+// receiverList names receivers with their types: "receiver sec-slack (slack)".
+func receiverList(names []string, dir receiverDirectory) string {
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = n
+		for _, r := range dir.list {
+			if r.Name == n {
+				parts[i] += " (" + r.Type + ")"
+			}
+		}
+	}
+	word := "receiver "
+	if len(names) > 1 {
+		word = "receivers "
+	}
+	return word + strings.Join(parts, ", ")
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/trailwatch/trailwatch/internal/alarm"
 	"github.com/trailwatch/trailwatch/internal/logs"
 	"github.com/trailwatch/trailwatch/internal/metrics"
+	"github.com/trailwatch/trailwatch/internal/receiver"
+	"github.com/trailwatch/trailwatch/internal/receiver/receivertest"
 	"github.com/trailwatch/trailwatch/internal/sns"
 	"github.com/trailwatch/trailwatch/internal/store/sqlite"
 	"github.com/trailwatch/trailwatch/internal/trail"
@@ -64,8 +66,11 @@ type rig struct {
 	alarms  *alarm.Service
 	sns     *sns.Service
 	trails  *trail.Service
-	console *Console
-	srv     *httptest.Server
+	// receivers is the receiver service over its in-memory conformance store, with SQLite's
+	// outbox; its public URL is the SNS service's.
+	receivers *receiver.Service
+	console   *Console
+	srv       *httptest.Server
 }
 
 func newRig(t *testing.T, mod func(*Options)) *rig {
@@ -91,8 +96,9 @@ func newRig(t *testing.T, mod func(*Options)) *rig {
 	}
 	r.sns = sns.NewService(db, sns.NewSigner(key, "http://127.0.0.1/cert.pem"), "http://127.0.0.1", clk.now)
 	r.trails = trail.NewService(db, clk.now)
+	r.receivers = receiver.NewService(receivertest.NewMemory(), db, testAccount, "http://127.0.0.1", clk.now)
 	opts := Options{
-		Alarms: r.alarms, Metrics: r.metrics, Logs: r.logs, Topics: r.sns, Deliveries: db, Trails: r.trails, Health: fakeHealth{},
+		Alarms: r.alarms, Metrics: r.metrics, Logs: r.logs, Topics: r.sns, Deliveries: db, Receivers: r.receivers, Trails: r.trails, Health: fakeHealth{},
 		Scopes: func(ctx context.Context) ([]Scope, error) {
 			scs, err := db.Scopes(ctx)
 			out := make([]Scope, len(scs))

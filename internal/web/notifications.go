@@ -20,6 +20,10 @@ type topicRow struct {
 type subRow struct {
 	Protocol, Endpoint, ARN string
 	Pending                 bool
+	// Receiver is the name of the receiver whose endpoint this is ("" for other endpoints);
+	// NoReceiver is set when no receiver of that name exists, so deliveries reach nobody.
+	Receiver   string
+	NoReceiver bool
 }
 
 type deliveryRow struct {
@@ -30,6 +34,7 @@ type deliveryRow struct {
 
 type notificationsData struct {
 	Topics     []topicRow
+	Receivers  []receiverRow
 	Deliveries []deliveryRow
 	NextURL    string
 }
@@ -53,9 +58,10 @@ func maskEndpoint(protocol, ep string) string {
 	return u.String()
 }
 
-// notifications lists every scope's topics with their subscriptions (pending or confirmed), and
-// the delivery log: each delivery, newest first, with every attempt's outcome and error.
-// Receivers (issue 12) are to be listed here once their store exists.
+// notifications lists every scope's topics with their subscriptions (pending or confirmed), the
+// receivers (masked settings, endpoint, the subscriptions pointing at it, the newest message and
+// its outcome), and the delivery log: each delivery, newest first, with every attempt's outcome
+// and error.
 func (c *Console) notifications(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	scopes, err := c.opts.Scopes(ctx)
@@ -63,7 +69,13 @@ func (c *Console) notifications(w http.ResponseWriter, r *http.Request) {
 		c.failed(w, r, "list scopes", err)
 		return
 	}
+	dir, err := c.receivers(ctx)
+	if err != nil {
+		c.failed(w, r, "list receivers", err)
+		return
+	}
 	var d notificationsData
+	var topicSubs [][]sns.SubscriptionSummary
 	for _, sc := range scopes {
 		for token, pages := "", 0; pages < 20; pages++ {
 			arns, next, err := c.opts.Topics.ListTopics(ctx, sns.Scope(sc), token)
@@ -79,15 +91,24 @@ func (c *Console) notifications(w http.ResponseWriter, r *http.Request) {
 					return
 				}
 				for _, s := range subs {
-					tr.Subs = append(tr.Subs, subRow{Protocol: s.Protocol, Endpoint: maskEndpoint(s.Protocol, s.Endpoint), ARN: s.SubscriptionARN, Pending: s.SubscriptionARN == "PendingConfirmation"})
+					row := subRow{Protocol: s.Protocol, Endpoint: maskEndpoint(s.Protocol, s.Endpoint), ARN: s.SubscriptionARN, Pending: s.SubscriptionARN == "PendingConfirmation"}
+					if name, isReceiver, exists := dir.lookup(s.Endpoint); isReceiver {
+						row.Receiver, row.NoReceiver = name, !exists
+					}
+					tr.Subs = append(tr.Subs, row)
 				}
 				d.Topics = append(d.Topics, tr)
+				topicSubs = append(topicSubs, subs)
 			}
 			if next == "" {
 				break
 			}
 			token = next
 		}
+	}
+	if d.Receivers, err = c.receiverRows(ctx, dir, d.Topics, topicSubs); err != nil {
+		c.failed(w, r, "read receivers", err)
+		return
 	}
 	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
 	ds, err := c.opts.Deliveries.RecentDeliveries(ctx, before, deliveryPageSize)

@@ -5,7 +5,7 @@
 // html/template, with a little JavaScript for live updates and the alarm graph (uPlot).
 //
 // It reads everything through small interfaces declared here and implemented by the domain
-// services (alarm, metrics, logs, sns, trail) and the store's outbox, so it sees exactly what the
+// services (alarm, metrics, logs, sns, trail, receiver) and the store's outbox, so it sees exactly what the
 // AWS APIs see and never reads a storage table itself.
 //
 // # Security contract
@@ -44,8 +44,16 @@
 //     looked, the next look primes it from the store: the newest 200 events of the 5 most recently
 //     active streams of up to 50 log groups with metric filters (bounded reads from the streams'
 //     ends). Older matches are reached from an alarm's evidence or the workbench.
-//   - Receivers (issue 12) are not listed yet: the notifications page shows topics, subscriptions and
-//     the delivery log, and gets a receivers section once their store exists.
+//   - Receivers (issue 12) are listed on the notifications page with their settings masked by the
+//     receiver package (Receiver.Masked; the console masks again whatever is not in masked form,
+//     so a secret can never reach a page), their endpoint <public-url>/receivers/<name>, the
+//     subscriptions whose endpoint it is, and their newest message in the outbox with its last
+//     attempt. A subscription to a receiver endpoint with no receiver behind it is flagged: its
+//     deliveries are answered 404, which SNS counts as delivered, so nobody is notified.
+//   - The coverage matrix's notification check passes when an alarm's topic has a confirmed
+//     subscription to anything but a receiver endpoint, or a confirmed subscription to a receiver
+//     that exists; a confirmed subscription to a receiver endpoint without a receiver counts as
+//     reaching nobody.
 package web
 
 import (
@@ -112,10 +120,14 @@ type TopicSource interface {
 	ListSubscriptions(ctx context.Context, sc sns.Scope, topicARN, nextToken string) ([]sns.SubscriptionSummary, string, error)
 }
 
-// DeliveryLog is the SNS delivery outbox, newest first, with each delivery's attempts.
+// DeliveryLog is the SNS delivery outbox, newest first, with each delivery's attempts, and each
+// receiver's newest message.
 type DeliveryLog interface {
 	RecentDeliveries(ctx context.Context, before int64, limit int) ([]sns.Delivery, error)
 	Attempts(ctx context.Context, deliveryID int64) ([]sns.Attempt, error)
+	// LastReceiverDelivery returns the newest receiver message to a receiver endpoint; ok is
+	// false when there is none.
+	LastReceiverDelivery(ctx context.Context, endpoint string) (d sns.Delivery, ok bool, err error)
 }
 
 // TrailSource is what the console reads of trails (*trail.Service).
@@ -163,6 +175,7 @@ type Options struct {
 	Logs       LogSource
 	Topics     TopicSource
 	Deliveries DeliveryLog
+	Receivers  ReceiverSource
 	Trails     TrailSource
 	Health     HealthSource
 	// Scopes lists the (account, region) pairs that hold resources.
@@ -213,7 +226,7 @@ type Console struct {
 
 // New checks the options and builds the console. Call Run to start its feed.
 func New(opts Options) (*Console, error) {
-	if opts.Alarms == nil || opts.Metrics == nil || opts.Logs == nil || opts.Topics == nil || opts.Deliveries == nil ||
+	if opts.Alarms == nil || opts.Metrics == nil || opts.Logs == nil || opts.Topics == nil || opts.Deliveries == nil || opts.Receivers == nil ||
 		opts.Trails == nil || opts.Health == nil || opts.Scopes == nil || opts.Authenticate == nil {
 		return nil, errors.New("web: every source and Authenticate are required")
 	}

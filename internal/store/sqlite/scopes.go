@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/trailwatch/trailwatch/internal/receiver"
 	"github.com/trailwatch/trailwatch/internal/sns"
 )
 
@@ -51,4 +52,22 @@ func (db *DB) RecentDeliveries(ctx context.Context, before int64, limit int) ([]
 		return nil, fmt.Errorf("list deliveries: %w", err)
 	}
 	return scanDeliveries(rows)
+}
+
+// LastReceiverDelivery returns the newest receiver message (protocol receiver.Protocol) whose
+// endpoint is endpoint (<public-url>/receivers/<name>); ok is false when the outbox holds none
+// (never sent, or pruned). The console shows it as the receiver's last delivery; the partial
+// index of schema 230 makes it one index lookup.
+func (db *DB) LastReceiverDelivery(ctx context.Context, endpoint string) (d sns.Delivery, ok bool, err error) {
+	// The protocol is a literal so that the planner can use the partial index.
+	rows, err := db.read.QueryContext(ctx, `SELECT id, attempts, next_attempt, status, last_error, doc FROM sns_deliveries
+		WHERE protocol = '`+receiver.Protocol+`' AND json_extract(doc, '$.Endpoint') = ? ORDER BY id DESC LIMIT 1`, endpoint)
+	if err != nil {
+		return d, false, fmt.Errorf("find receiver delivery: %w", err)
+	}
+	ds, err := scanDeliveries(rows)
+	if err != nil || len(ds) == 0 {
+		return d, false, err
+	}
+	return ds[0], true, nil
 }
