@@ -204,6 +204,8 @@ type Console struct {
 	limiter  *limiter
 	feed     *feed
 	evidence *evidenceCache
+	streams  *streamLimits
+	fp       fingerprintCache
 	handler  http.Handler
 	// closing is closed by Close: open event streams end, so that a server shutting down does
 	// not wait for browser tabs.
@@ -239,6 +241,7 @@ func New(opts Options) (*Console, error) {
 		limiter:  newLimiter(opts.Now, LoginBurst, LoginRefill),
 		feed:     newFeed(feedSize, opts.Now),
 		evidence: newEvidenceCache(2048),
+		streams:  newStreamLimits(),
 		closing:  make(chan struct{}),
 	}
 	c.handler = c.routes()
