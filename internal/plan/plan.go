@@ -412,7 +412,12 @@ func (p *planner) control(c audit.Control, group, topic string) {
 		if g != nil {
 			for _, mf := range g.Filters {
 				if mf.Name == c.Metric {
-					a, detail = Update, fmt.Sprintf("%s filter %s: pattern %s -> %s", c.ID, c.Metric, mf.Pattern, c.Pattern)
+					// PutMetricFilter replaces the filter whole: keep the metric it emits, or the
+					// alarms already watching that metric would never get another datapoint.
+					if len(mf.Transformations) > 0 && mf.Transformations[0].MetricName != "" {
+						metric, ns = mf.Transformations[0].MetricName, mf.Transformations[0].Namespace
+					}
+					a, detail = Update, fmt.Sprintf("%s filter %s: pattern %s -> %s (still %s/%s)", c.ID, c.Metric, mf.Pattern, c.Pattern, ns, metric)
 				}
 			}
 		}

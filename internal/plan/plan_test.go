@@ -158,6 +158,35 @@ func TestPlanDiffs(t *testing.T) {
 	}
 }
 
+// TestFilterUpdateKeepsItsMetric checks that rewriting a same-named filter's pattern keeps the
+// metric the filter emits: PutMetricFilter replaces the whole filter, and the user's alarm on the
+// old metric would otherwise never get another datapoint (apply must break nothing that works).
+func TestFilterUpdateKeepsItsMetric(t *testing.T) {
+	f, x := applied(false)
+	g := f.LogGroups[audit.LogGroupKey(region, "trailwatch/cloudtrail")]
+	g.Filters[0].Pattern = `{ $.userIdentity.type = "Root" }`
+	g.Filters[0].Transformations = []audit.MetricTransformation{{MetricName: "RootLogins", Namespace: "CloudTrailMetrics", Value: "1"}}
+	topic := "arn:aws:sns:eu-west-1:" + acct + ":trailwatch-alerts"
+	f.Alarms[0] = audit.Alarm{Region: region, Name: "root-login", ARN: "arn:aws:cloudwatch:eu-west-1:" + acct + ":alarm:root-login", MetricName: "RootLogins", Namespace: "CloudTrailMetrics",
+		Statistic: "Sum", Period: 300, EvaluationPeriods: 1, Threshold: 1, ComparisonOperator: "GreaterThanOrEqualToThreshold", TreatMissingData: "notBreaching",
+		ActionsEnabled: true, AlarmActions: []string{topic}, OKActions: []string{topic}}
+	var put *PutMetricFilter
+	for _, c := range Make(f, x, opts(false)) {
+		switch op := c.Op.(type) {
+		case PutMetricFilter:
+			put = &op
+		case PutMetricAlarm:
+			t.Errorf("alarm %s planned, but the user's alarm on the filter's metric already does the job", op.Name)
+		}
+	}
+	if put == nil {
+		t.Fatal("the filter's pattern is not rewritten")
+	}
+	if put.MetricName != "RootLogins" || put.Namespace != "CloudTrailMetrics" {
+		t.Errorf("the rewritten filter emits %s/%s, want the metric its alarm watches, CloudTrailMetrics/RootLogins", put.Namespace, put.MetricName)
+	}
+}
+
 func TestMergePolicy(t *testing.T) {
 	existing := `{"Version":"2012-10-17","Statement":{"Sid":"Other","Effect":"Deny","Principal":"*","Action":"s3:DeleteBucket","Resource":"arn:aws:s3:::b"}}`
 	stmts := BucketStatements("b", acct, region, "trailwatch")
