@@ -185,11 +185,11 @@ func (c *Console) board(w http.ResponseWriter, r *http.Request) {
 // fingerprint of every alarm's state and transition time, checked every 250 ms in memory), so
 // the board updates within a second of a transition without polling the rows.
 func (c *Console) boardStream(w http.ResponseWriter, r *http.Request) {
-	release, ok := c.openStream(w, r)
+	st, ok := c.openStream(w, r)
 	if !ok {
 		return
 	}
-	defer release()
+	defer st.release()
 	s, ok := startSSE(w)
 	if !ok {
 		return
@@ -199,6 +199,9 @@ func (c *Console) boardStream(w http.ResponseWriter, r *http.Request) {
 	defer tick.Stop()
 	keepalive := 0
 	for {
+		if !st.live() {
+			return
+		}
 		var err error
 		fp := c.sharedFingerprint()
 		if fp != last {

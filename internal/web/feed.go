@@ -306,11 +306,11 @@ func toFeedJSON(it feedItem) feedJSON {
 // feedJSON; events after the client's ?after= sequence number that are still kept are sent
 // first, so a page loaded between two events misses none.
 func (c *Console) feedStream(w http.ResponseWriter, r *http.Request) {
-	release, ok := c.openStream(w, r)
+	st, ok := c.openStream(w, r)
 	if !ok {
 		return
 	}
-	defer release()
+	defer st.release()
 	ch := c.feed.subscribe()
 	defer c.feed.unsubscribe(ch)
 	c.watch(r.Context())
@@ -344,11 +344,11 @@ func (c *Console) feedStream(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 			after = it.Seq
-			if s.send(matchEvent(it)) != nil {
+			if !st.live() || s.send(matchEvent(it)) != nil {
 				return
 			}
 		case <-keepalive.C:
-			if s.send(": keepalive\n\n") != nil {
+			if !st.live() || s.send(": keepalive\n\n") != nil {
 				return
 			}
 		}

@@ -54,20 +54,38 @@ func (l *streamLimits) release(tok string) {
 	}
 }
 
-// openStream takes a stream slot for the request's session (requireSession has checked it) and
-// returns its release; when a limit is reached it answers 429 and ok is false. An EventSource
-// does not retry after a 429, so the page says its live updates are interrupted.
-func (c *Console) openStream(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
-	tok := ""
+// liveStream is one open live stream of a session.
+type liveStream struct {
+	c   *Console
+	tok string
+}
+
+// openStream takes a stream slot for the request's session (requireSession has checked it); when
+// a limit is reached it answers 429 and ok is false. An EventSource does not retry after a 429,
+// so the page says its live updates are interrupted. The caller must call release.
+func (c *Console) openStream(w http.ResponseWriter, r *http.Request) (st liveStream, ok bool) {
+	st = liveStream{c: c}
 	if ck, err := r.Cookie(c.cookieName()); err == nil {
-		tok = ck.Value
+		st.tok = ck.Value
 	}
-	if !c.streams.acquire(tok) {
+	if !c.streams.acquire(st.tok) {
 		w.Header().Set("Retry-After", "60")
 		http.Error(w, "Too many live streams are open; close other console tabs.", http.StatusTooManyRequests)
-		return nil, false
+		return st, false
 	}
-	return func() { c.streams.release(tok) }, true
+	return st, true
+}
+
+// release gives the stream's slot back.
+func (st liveStream) release() { st.c.streams.release(st.tok) }
+
+// live reports whether the stream's session still lives; a stream checks it before each event
+// and keepalive and ends when it does not, so that logging out (in another tab) or the session's
+// MaxAge ends access to the live data too, not only to new requests. An open stream counts as
+// use of its session (it keeps an idle board on a wall screen logged in), up to MaxAge.
+func (st liveStream) live() bool {
+	_, ok := st.c.sessions.touch(st.tok)
+	return ok
 }
 
 // sse writes server-sent events, each write bounded by streamWriteTimeout.

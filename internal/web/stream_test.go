@@ -1,13 +1,18 @@
 package web
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/trailwatch/trailwatch/internal/alarm"
 )
 
 // TestStreamsPerSessionBounded checks that one session cannot hold more than
@@ -148,6 +153,7 @@ func TestStalledStreamEnds(t *testing.T) {
 		tc.prep()
 		w := &stalledWriter{h: http.Header{}}
 		req := httptest.NewRequest("GET", tc.path, nil) // its context never ends
+		req.AddCookie(&http.Cookie{Name: cookiePlain, Value: r.console.sessions.create(testKeyID)})
 		done := make(chan struct{})
 		go func() { tc.h(w, req); close(done) }()
 		select {
@@ -168,5 +174,71 @@ func TestStalledStreamEnds(t *testing.T) {
 		if r.console.streams.total != 0 {
 			t.Errorf("%s: %d stream slots still held after the handler ended", tc.path, r.console.streams.total)
 		}
+	}
+}
+
+// TestStreamsEndWithTheirSession checks that an open stream ends when its session does: at logout
+// (from another tab) and at the session's MaxAge. Before, requireSession checked the session only
+// when the stream opened, and the stream went on sending events (identities, source addresses)
+// after logout.
+func TestStreamsEndWithTheirSession(t *testing.T) {
+	r := newRig(t, nil)
+	r.seed()
+	for _, tc := range []struct {
+		name, path string
+		end        func(c *http.Client)
+		then       func()
+	}{
+		{"feed, logout", "/console/feed/stream", func(c *http.Client) {
+			readBody(t, r.do(c, "POST", "/console/logout", url.Values{}, "same-origin"))
+		}, func() { r.put(rootLogin(r.clock.now(), "198.51.100.20", "curl")) }},
+		{"board, logout", "/console/board/stream", func(c *http.Client) {
+			readBody(t, r.do(c, "POST", "/console/logout", url.Values{}, "same-origin"))
+		}, func() {
+			must(t, r.alarms.SetAlarmState(context.Background(), alarm.Scope(home), "RootAccountUsage", alarm.SetStateRequest{StateValue: "ALARM", StateReason: "x"}))
+		}},
+		{"board, MaxAge", "/console/board/stream", func(*http.Client) { r.clock.advance(DefaultMaxAge) }, func() {}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r.clock.advance(LoginRefill) // a fresh login budget
+			c := r.client()
+			r.login(c)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			req, _ := http.NewRequestWithContext(ctx, "GET", r.srv.URL+tc.path, nil)
+			resp, err := c.Do(req)
+			must(t, err)
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("stream: %d", resp.StatusCode)
+			}
+			lines := make(chan string)
+			go func() {
+				defer close(lines)
+				sc := bufio.NewScanner(resp.Body)
+				for sc.Scan() {
+					lines <- sc.Text()
+				}
+			}()
+			// The board sends the state it opened with first; wait for it, so that what follows
+			// is sent after the session ended.
+			if tc.path == "/console/board/stream" {
+				for l := range lines {
+					if l == "event: changed" {
+						break
+					}
+				}
+			}
+			tc.end(c)
+			tc.then()
+			for l := range lines {
+				if strings.HasPrefix(l, "event: ") {
+					t.Errorf("after the session ended the stream sent %q", l)
+				}
+			}
+			if ctx.Err() != nil {
+				t.Error("the stream did not end with its session")
+			}
+		})
 	}
 }
