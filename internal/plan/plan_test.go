@@ -187,6 +187,28 @@ func TestFilterUpdateKeepsItsMetric(t *testing.T) {
 	}
 }
 
+// TestAlarmOfTheSameNameOnAnotherMetricIsKept checks that an existing alarm with apply's alarm name
+// but another metric is not overwritten: PutMetricAlarm would replace it whole (its metric and
+// actions), and apply never deletes anything; the plan says why it stops instead.
+func TestAlarmOfTheSameNameOnAnotherMetricIsKept(t *testing.T) {
+	f, x := applied(false)
+	f.Alarms[0].MetricName, f.Alarms[0].Namespace = "Errors", "MyApp"
+	f.Alarms[0].AlarmActions = []string{"arn:aws:sns:eu-west-1:" + acct + ":pager"}
+	cs := Make(f, x, opts(false))
+	blocked := false
+	for _, c := range cs {
+		if op, ok := c.Op.(PutMetricAlarm); ok && op.Name == f.Alarms[0].Name {
+			t.Errorf("plan overwrites alarm %s, which watches MyApp/Errors: %s", op.Name, c.Detail)
+		}
+		if c.Action == Blocked && strings.Contains(c.Detail, "already exists on MyApp/Errors") {
+			blocked = true
+		}
+	}
+	if !blocked {
+		t.Error("the plan does not say why the alarm is not written")
+	}
+}
+
 func TestMergePolicy(t *testing.T) {
 	existing := `{"Version":"2012-10-17","Statement":{"Sid":"Other","Effect":"Deny","Principal":"*","Action":"s3:DeleteBucket","Resource":"arn:aws:s3:::b"}}`
 	stmts := BucketStatements("b", acct, region, "trailwatch")
