@@ -295,6 +295,9 @@ func (s *Server) Run(ctx context.Context) error {
 		mux.Handle(p, h)
 	}
 	mux.Handle(web.Prefix, s.console.Handler())
+	// "/console" itself too: otherwise this mux answers it with its own redirect to "/console/",
+	// without the console's security headers.
+	mux.Handle(strings.TrimSuffix(web.Prefix, "/"), s.console.Handler())
 	mux.Handle("/", api)
 
 	var metricsSrv *http.Server

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"strings"
 	"sync"
@@ -60,12 +61,14 @@ func (s *Server) wireConsole(ctx context.Context, db *sqlite.DB, p consoleParts,
 
 // credentialCheck compares a console login with the API key pair in constant time: both fields
 // are always compared, so the time taken tells nothing about which one was wrong or how much of
-// it matched.
+// it matched. The fields are compared as SHA-256 digests: subtle.ConstantTimeCompare returns at
+// once when the lengths differ, which would tell a guesser the secret's length.
 func credentialCheck(cred Credential) func(id, secret string) bool {
-	wantID, wantSecret := []byte(cred.AccessKeyID), []byte(cred.SecretAccessKey)
+	wantID, wantSecret := sha256.Sum256([]byte(cred.AccessKeyID)), sha256.Sum256([]byte(cred.SecretAccessKey))
 	return func(id, secret string) bool {
-		okID := subtle.ConstantTimeCompare([]byte(id), wantID)
-		okSecret := subtle.ConstantTimeCompare([]byte(secret), wantSecret)
+		gotID, gotSecret := sha256.Sum256([]byte(id)), sha256.Sum256([]byte(secret))
+		okID := subtle.ConstantTimeCompare(gotID[:], wantID[:])
+		okSecret := subtle.ConstantTimeCompare(gotSecret[:], wantSecret[:])
 		return okID&okSecret == 1
 	}
 }

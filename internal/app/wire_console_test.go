@@ -27,6 +27,8 @@ func TestCredentialCheck(t *testing.T) {
 		{"AKIX", "secret", false},
 		{"", "", false},
 		{"AKID", "", false},
+		{"AKID", "secretsecretsecret", false},
+		{"AKIDAKID", "secret", false},
 	} {
 		if got := check(tc.id, tc.secret); got != tc.ok {
 			t.Errorf("check(%q, %q) = %v, want %v", tc.id, tc.secret, got, tc.ok)
@@ -74,6 +76,16 @@ func TestConsoleServed(t *testing.T) {
 	}
 	if code, _ := get("/console/board"); code != http.StatusSeeOther {
 		t.Errorf("board before login: %d, want 303", code)
+	}
+	// The console's security headers are on every response under it, "/console" itself included
+	// (the server's mux would otherwise redirect it to "/console/" on its own).
+	if resp, err := c.Get(base + "/console"); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+		if resp.StatusCode/100 != 3 || resp.Header.Get("Content-Security-Policy") == "" || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("GET /console: %d, CSP %q, nosniff %q: want a redirect with the console's headers", resp.StatusCode, resp.Header.Get("Content-Security-Policy"), resp.Header.Get("X-Content-Type-Options"))
+		}
 	}
 	if code := login("wrong"); code != http.StatusUnauthorized {
 		t.Errorf("login with a wrong secret: %d, want 401", code)

@@ -204,7 +204,7 @@ func (e *evaluator) rootChain(r RegionTrails) {
 	root := e.controls[0]
 	best := outcome{status: Fail, depth: -1, resource: e.accountResource(), reason: "no multi-Region trail records root activity into CloudWatch Logs"}
 	for _, t := range e.trailsIn(r) {
-		if len(trailDefects(t, root.ID)) > 0 {
+		if len(e.trailDefects(t, root.ID)) > 0 {
 			continue
 		}
 		if t.Owner != e.f.AccountID {

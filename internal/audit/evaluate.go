@@ -84,7 +84,14 @@ func (e *evaluator) applyCmd(region string, cis bool) string {
 
 // trailDefects lists why a trail does not count for Security Hub's CloudWatch.x checks (empty: it
 // counts). CloudWatch.7 also needs kms.amazonaws.com not excluded (SH23).
-func trailDefects(t *Trail, control string) []string {
+//
+// Another account's trail (an organization trail seen from a member) is Security Hub's NO_DATA:
+// it is evaluated in its owner's account (SH25). Its status and selectors may not be readable from
+// here, and not knowing them is then no defect of this account: the failed read is reported
+// (trailwatch.read-access), and the trail still leads to NO_DATA rather than to a FAIL saying no
+// multi-Region trail exists.
+func (e *evaluator) trailDefects(t *Trail, control string) []string {
+	foreign := t.Owner != e.f.AccountID
 	var d []string
 	if !t.MultiRegion {
 		d = append(d, "is not multi-Region")
@@ -93,6 +100,7 @@ func trailDefects(t *Trail, control string) []string {
 		d = append(d, "sends no events to CloudWatch Logs")
 	}
 	switch {
+	case !t.StatusKnown && foreign:
 	case !t.StatusKnown:
 		d = append(d, "has an unknown logging status")
 	case !t.Logging:
@@ -100,6 +108,7 @@ func trailDefects(t *Trail, control string) []string {
 	}
 	all, excluded := t.Selectors.ManagementCoverage()
 	switch {
+	case t.Selectors == nil && foreign:
 	case t.Selectors == nil:
 		d = append(d, "has unknown event selectors")
 	case !all:
@@ -157,7 +166,7 @@ func (e *evaluator) securityHub(r RegionTrails, c Control) {
 	var qualifying, local []*Trail
 	var nearMiss []string
 	for _, t := range e.trailsIn(r) {
-		if d := trailDefects(t, c.ID); len(d) > 0 {
+		if d := e.trailDefects(t, c.ID); len(d) > 0 {
 			nearMiss = append(nearMiss, fmt.Sprintf("trail %s %s", t.Name, strings.Join(d, ", ")))
 			continue
 		}

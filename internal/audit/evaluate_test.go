@@ -39,6 +39,13 @@ func TestSecurityHubRules(t *testing.T) {
 		}, Pass, "PASSED"},
 		{"trail homed in another Region", "CloudWatch.1", func(f *Facts) { f.trail().HomeRegion = "eu-west-1" }, NoData, "homed in eu-west-1"},
 		{"organization trail of another account", "CloudWatch.1", func(f *Facts) { f.trail().Owner = other; f.trail().Organization = true }, NoData, "of account " + other},
+		// A member may not be able to read the organization trail's status and selectors; the trail
+		// is still the owner's to evaluate (NO_DATA), not a missing trail (FAIL).
+		{"organization trail of another account, status and selectors unreadable", "CloudWatch.1", func(f *Facts) {
+			t := f.trail()
+			t.Owner, t.Organization, t.StatusKnown, t.Logging, t.Selectors = other, true, false, false, nil
+		}, NoData, "of account " + other},
+		{"own trail with unreadable status still fails", "CloudWatch.1", func(f *Facts) { f.trail().StatusKnown = false }, Fail, "unknown logging status"},
 		{"log group missing", "CloudWatch.1", func(f *Facts) { f.group().Exists = false }, Fail, "CLOUDTRAIL_METRIC_FILTERS_NOT_PRESENT"},
 		{"no metric filters", "CloudWatch.1", func(f *Facts) { f.group().Filters = nil }, Fail, "CLOUDTRAIL_METRIC_FILTERS_NOT_PRESENT"},
 		{"whitespace differs: accepted", "CloudWatch.1", func(f *Facts) {
@@ -133,6 +140,9 @@ func TestChainChecks(t *testing.T) {
 		{"log group without events", "trailwatch.log-group-events", func(f *Facts) { f.group().LastEvent = time.Time{} }, Warning, "has received no events"},
 		{"log group quiet for two days", "trailwatch.log-group-events", func(f *Facts) { f.group().LastEvent = now.Add(-48 * time.Hour) }, Warning, "more than 24h0m0s ago"},
 		{"chain through another account's trail", "trailwatch.root-alert-chain", func(f *Facts) { f.trail().Owner = other }, NoData, "audit that account"},
+		{"chain through another account's unreadable trail", "trailwatch.root-alert-chain", func(f *Facts) {
+			f.trail().Owner, f.trail().StatusKnown, f.trail().Selectors = other, false, nil
+		}, NoData, "audit that account"},
 		{"no trail", "trailwatch.root-alert-chain", func(f *Facts) { *f = *empty() }, Fail, "no multi-Region trail records root activity"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

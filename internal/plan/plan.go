@@ -412,7 +412,12 @@ func (p *planner) control(c audit.Control, group, topic string) {
 		if g != nil {
 			for _, mf := range g.Filters {
 				if mf.Name == c.Metric {
-					a, detail = Update, fmt.Sprintf("%s filter %s: pattern %s -> %s", c.ID, c.Metric, mf.Pattern, c.Pattern)
+					// PutMetricFilter replaces the filter whole: keep the metric it emits, or the
+					// alarms already watching that metric would never get another datapoint.
+					if len(mf.Transformations) > 0 && mf.Transformations[0].MetricName != "" {
+						metric, ns = mf.Transformations[0].MetricName, mf.Transformations[0].Namespace
+					}
+					a, detail = Update, fmt.Sprintf("%s filter %s: pattern %s -> %s (still %s/%s)", c.ID, c.Metric, mf.Pattern, c.Pattern, ns, metric)
 				}
 			}
 		}
@@ -437,6 +442,14 @@ func (p *planner) control(c audit.Control, group, topic string) {
 	want := PutMetricAlarm{Name: name, MetricName: metric, Namespace: ns, Actions: []string{topic}, OKActions: []string{topic}}
 	alarmARN := p.arn("cloudwatch", "alarm:"+name)
 	if current == nil {
+		// PutMetricAlarm overwrites an alarm of the same name whole: one that watches another
+		// metric is somebody's alarm, which apply must not replace (it never deletes anything).
+		for _, a := range p.f.Alarms {
+			if a.Region == p.o.Region && a.Name == name {
+				p.add(Blocked, alarmARN, fmt.Sprintf("alarm %s already exists on %s/%s, not on the filter's metric %s/%s; rename it or point it at %s/%s", name, a.Namespace, a.MetricName, ns, metric, ns, metric), nil)
+				return
+			}
+		}
 		p.add(Create, alarmARN, fmt.Sprintf("alarm %s on %s/%s: Sum >= 1 over 5 minutes, missing data not breaching, ALARM and OK actions to %s", name, ns, metric, topic), want)
 		return
 	}

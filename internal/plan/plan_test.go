@@ -158,6 +158,57 @@ func TestPlanDiffs(t *testing.T) {
 	}
 }
 
+// TestFilterUpdateKeepsItsMetric checks that rewriting a same-named filter's pattern keeps the
+// metric the filter emits: PutMetricFilter replaces the whole filter, and the user's alarm on the
+// old metric would otherwise never get another datapoint (apply must break nothing that works).
+func TestFilterUpdateKeepsItsMetric(t *testing.T) {
+	f, x := applied(false)
+	g := f.LogGroups[audit.LogGroupKey(region, "trailwatch/cloudtrail")]
+	g.Filters[0].Pattern = `{ $.userIdentity.type = "Root" }`
+	g.Filters[0].Transformations = []audit.MetricTransformation{{MetricName: "RootLogins", Namespace: "CloudTrailMetrics", Value: "1"}}
+	topic := "arn:aws:sns:eu-west-1:" + acct + ":trailwatch-alerts"
+	f.Alarms[0] = audit.Alarm{Region: region, Name: "root-login", ARN: "arn:aws:cloudwatch:eu-west-1:" + acct + ":alarm:root-login", MetricName: "RootLogins", Namespace: "CloudTrailMetrics",
+		Statistic: "Sum", Period: 300, EvaluationPeriods: 1, Threshold: 1, ComparisonOperator: "GreaterThanOrEqualToThreshold", TreatMissingData: "notBreaching",
+		ActionsEnabled: true, AlarmActions: []string{topic}, OKActions: []string{topic}}
+	var put *PutMetricFilter
+	for _, c := range Make(f, x, opts(false)) {
+		switch op := c.Op.(type) {
+		case PutMetricFilter:
+			put = &op
+		case PutMetricAlarm:
+			t.Errorf("alarm %s planned, but the user's alarm on the filter's metric already does the job", op.Name)
+		}
+	}
+	if put == nil {
+		t.Fatal("the filter's pattern is not rewritten")
+	}
+	if put.MetricName != "RootLogins" || put.Namespace != "CloudTrailMetrics" {
+		t.Errorf("the rewritten filter emits %s/%s, want the metric its alarm watches, CloudTrailMetrics/RootLogins", put.Namespace, put.MetricName)
+	}
+}
+
+// TestAlarmOfTheSameNameOnAnotherMetricIsKept checks that an existing alarm with apply's alarm name
+// but another metric is not overwritten: PutMetricAlarm would replace it whole (its metric and
+// actions), and apply never deletes anything; the plan says why it stops instead.
+func TestAlarmOfTheSameNameOnAnotherMetricIsKept(t *testing.T) {
+	f, x := applied(false)
+	f.Alarms[0].MetricName, f.Alarms[0].Namespace = "Errors", "MyApp"
+	f.Alarms[0].AlarmActions = []string{"arn:aws:sns:eu-west-1:" + acct + ":pager"}
+	cs := Make(f, x, opts(false))
+	blocked := false
+	for _, c := range cs {
+		if op, ok := c.Op.(PutMetricAlarm); ok && op.Name == f.Alarms[0].Name {
+			t.Errorf("plan overwrites alarm %s, which watches MyApp/Errors: %s", op.Name, c.Detail)
+		}
+		if c.Action == Blocked && strings.Contains(c.Detail, "already exists on MyApp/Errors") {
+			blocked = true
+		}
+	}
+	if !blocked {
+		t.Error("the plan does not say why the alarm is not written")
+	}
+}
+
 func TestMergePolicy(t *testing.T) {
 	existing := `{"Version":"2012-10-17","Statement":{"Sid":"Other","Effect":"Deny","Principal":"*","Action":"s3:DeleteBucket","Resource":"arn:aws:s3:::b"}}`
 	stmts := BucketStatements("b", acct, region, "trailwatch")

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -147,12 +148,23 @@ func (l *limiter) level(b bucket, now time.Time) float64 {
 
 // clientAddr is the address logins are limited by: the connection's peer. Forwarding headers are
 // not trusted (a client could pick any address); behind a proxy every client shares its address.
+// An IPv6 peer is limited by its /64: one subscriber or host is normally given a whole /64, so
+// limiting single addresses would give it 2^64 budgets.
 func clientAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
 	}
-	return host
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	ip = ip.Unmap()
+	if ip.Is6() {
+		p, _ := ip.WithZone("").Prefix(64)
+		return p.String()
+	}
+	return ip.String()
 }
 
 // requireSession sends a client without a live session to the login page (303, with the page it

@@ -185,7 +185,12 @@ func (c *Console) board(w http.ResponseWriter, r *http.Request) {
 // fingerprint of every alarm's state and transition time, checked every 250 ms in memory), so
 // the board updates within a second of a transition without polling the rows.
 func (c *Console) boardStream(w http.ResponseWriter, r *http.Request) {
-	fl, ok := startSSE(w)
+	st, ok := c.openStream(w, r)
+	if !ok {
+		return
+	}
+	defer st.release()
+	s, ok := startSSE(w)
 	if !ok {
 		return
 	}
@@ -194,14 +199,19 @@ func (c *Console) boardStream(w http.ResponseWriter, r *http.Request) {
 	defer tick.Stop()
 	keepalive := 0
 	for {
-		fp := c.fingerprint()
+		if !st.live() {
+			return
+		}
+		var err error
+		fp := c.sharedFingerprint()
 		if fp != last {
 			last = fp
-			fmt.Fprintf(w, "event: changed\ndata: %d\n\n", fp)
-			fl.Flush()
+			err = s.send(fmt.Sprintf("event: changed\ndata: %d\n\n", fp))
 		} else if keepalive++; keepalive%60 == 0 {
-			fmt.Fprint(w, ": keepalive\n\n")
-			fl.Flush()
+			err = s.send(": keepalive\n\n")
+		}
+		if err != nil {
+			return
 		}
 		select {
 		case <-r.Context().Done():
@@ -222,22 +232,6 @@ func (c *Console) fingerprint() uint64 {
 		sum += h.Sum64()
 	}
 	return sum + 1
-}
-
-// startSSE starts a server-sent event response; ok is false when the connection cannot stream.
-func startSSE(w http.ResponseWriter) (http.Flusher, bool) {
-	fl, ok := w.(http.Flusher)
-	if !ok {
-		http.Error(w, "Streaming is not supported.", http.StatusInternalServerError)
-		return nil, false
-	}
-	rc := http.NewResponseController(w)
-	_ = rc.SetWriteDeadline(time.Time{}) // the server's write timeout would end the stream
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	fl.Flush()
-	return fl, true
 }
 
 // actionsFor is the alarm's actions for state s.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -305,23 +306,31 @@ func toFeedJSON(it feedItem) feedJSON {
 // feedJSON; events after the client's ?after= sequence number that are still kept are sent
 // first, so a page loaded between two events misses none.
 func (c *Console) feedStream(w http.ResponseWriter, r *http.Request) {
+	st, ok := c.openStream(w, r)
+	if !ok {
+		return
+	}
+	defer st.release()
 	ch := c.feed.subscribe()
 	defer c.feed.unsubscribe(ch)
 	c.watch(r.Context())
-	fl, ok := startSSE(w)
+	s, ok := startSSE(w)
 	if !ok {
 		return
 	}
 	var after int64
 	fmt.Sscan(r.URL.Query().Get("after"), &after)
 	evs, seq, _ := c.feed.snapshot()
+	var backlog strings.Builder
 	for i := len(evs) - 1; i >= 0; i-- {
 		if n := seq - int64(i); n > after {
-			writeMatch(w, feedItem{Seq: n, Ev: evs[i]})
+			backlog.WriteString(matchEvent(feedItem{Seq: n, Ev: evs[i]}))
 			after = n
 		}
 	}
-	fl.Flush()
+	if backlog.Len() > 0 && s.send(backlog.String()) != nil {
+		return
+	}
 	keepalive := time.NewTicker(15 * time.Second)
 	defer keepalive.Stop()
 	for {
@@ -335,16 +344,19 @@ func (c *Console) feedStream(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 			after = it.Seq
-			writeMatch(w, it)
-			fl.Flush()
+			if !st.live() || s.send(matchEvent(it)) != nil {
+				return
+			}
 		case <-keepalive.C:
-			fmt.Fprint(w, ": keepalive\n\n")
-			fl.Flush()
+			if !st.live() || s.send(": keepalive\n\n") != nil {
+				return
+			}
 		}
 	}
 }
 
-func writeMatch(w http.ResponseWriter, it feedItem) {
+// matchEvent is one feed item as a server-sent event "match".
+func matchEvent(it feedItem) string {
 	b, _ := json.Marshal(toFeedJSON(it)) // JSON has no raw newlines: one data line
-	fmt.Fprintf(w, "id: %d\nevent: match\ndata: %s\n\n", it.Seq, b)
+	return fmt.Sprintf("id: %d\nevent: match\ndata: %s\n\n", it.Seq, b)
 }

@@ -21,6 +21,10 @@
 //     X-Content-Type-Options: nosniff, Referrer-Policy: no-referrer and frame-ancestors 'none'.
 //   - Everything read from log events is rendered by html/template (contextual escaping), never as
 //     template.HTML; the live feed's script sets every value with textContent.
+//   - Live streams (the board's and the feed's) are bounded: 6 per session and 64 in all (429
+//     beyond), each write must finish within 30 seconds (a client that stops reading loses its
+//     stream), and a stream ends when its session does (logout, MaxAge), checked before every
+//     event. Logins are limited per IPv4 address and per IPv6 /64.
 //
 // # Decisions
 //
@@ -217,6 +221,8 @@ type Console struct {
 	limiter  *limiter
 	feed     *feed
 	evidence *evidenceCache
+	streams  *streamLimits
+	fp       fingerprintCache
 	handler  http.Handler
 	// closing is closed by Close: open event streams end, so that a server shutting down does
 	// not wait for browser tabs.
@@ -252,6 +258,7 @@ func New(opts Options) (*Console, error) {
 		limiter:  newLimiter(opts.Now, LoginBurst, LoginRefill),
 		feed:     newFeed(feedSize, opts.Now),
 		evidence: newEvidenceCache(2048),
+		streams:  newStreamLimits(),
 		closing:  make(chan struct{}),
 	}
 	c.handler = c.routes()
