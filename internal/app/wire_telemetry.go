@@ -11,7 +11,6 @@ import (
 	"github.com/trailwatch/trailwatch/internal/ingest"
 	"github.com/trailwatch/trailwatch/internal/logs"
 	"github.com/trailwatch/trailwatch/internal/metrics"
-	"github.com/trailwatch/trailwatch/internal/store/sqlite"
 	"github.com/trailwatch/trailwatch/internal/telemetry"
 )
 
@@ -124,7 +123,7 @@ func trailSource(queueURL string) telemetry.Source {
 
 // storeState answers the scrape-time gauges from the database and the alarms in memory.
 type storeState struct {
-	db     *sqlite.DB
+	db     backend
 	alarms *alarm.Service
 }
 
@@ -139,19 +138,7 @@ func (st storeState) AlarmStates(context.Context) (map[string]int, error) {
 
 // Outboxes implements telemetry.StateSource.
 func (st storeState) Outboxes(ctx context.Context) ([]telemetry.OutboxStat, error) {
-	pending, err := st.db.PendingDeliveries(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]telemetry.OutboxStat, 0, len(pending)+1)
-	for _, p := range pending {
-		out = append(out, telemetry.OutboxStat{Outbox: telemetry.OutboxSNSDelivery, Protocol: p.Protocol, Depth: p.Count, Oldest: p.Oldest})
-	}
-	n, oldest, err := st.db.PendingActionCount(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return append(out, telemetry.OutboxStat{Outbox: telemetry.OutboxAlarmAction, Protocol: "sns", Depth: n, Oldest: oldest}), nil
+	return st.db.OutboxStats(ctx)
 }
 
 // WALSize implements telemetry.StateSource.
