@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -145,7 +146,10 @@ func (st storeState) Outboxes(ctx context.Context) ([]telemetry.OutboxStat, erro
 func (st storeState) WALSize() (int64, error) { return st.db.WALSize() }
 
 // readyz answers 200 once the server is live and its store answers a read (which also says its
-// migrations ran), 503 otherwise: a load balancer's or orchestrator's readiness probe.
+// migrations ran), 503 otherwise: a load balancer's or orchestrator's readiness probe. A replica
+// on PostgreSQL is ready only once the database has answered its first request for the alarm
+// evaluation lease too (granted or not), so that it knows whether it leads; its body then says
+// which leases it holds, for operators.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if !s.live.Load() || s.storeReady == nil {
@@ -161,5 +165,24 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte("store not answering\n"))
 		return
 	}
-	_, _ = w.Write([]byte("ok\n"))
+	if !s.leases.known() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("lease state not yet known\n"))
+		return
+	}
+	if s.leases == nil {
+		_, _ = w.Write([]byte("ok\n"))
+		return
+	}
+	_, alarms := s.leases.alarms.Held()
+	_, sources := s.leases.ingest.Held()
+	fmt.Fprintf(w, "ok\nreplica %s\nalarm evaluation lease: %s\ningest lease: %s\n", s.replicaID(), heldWord(alarms), heldWord(sources))
+}
+
+// heldWord says whether a lease is held, in /readyz's body.
+func heldWord(held bool) string {
+	if held {
+		return "held"
+	}
+	return "not held"
 }
