@@ -5,12 +5,16 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/trailwatch/trailwatch/internal/alarm"
 	"github.com/trailwatch/trailwatch/internal/ingest"
+	"github.com/trailwatch/trailwatch/internal/metrics"
 	"github.com/trailwatch/trailwatch/internal/store/postgres"
 	"github.com/trailwatch/trailwatch/internal/trail"
 )
@@ -122,4 +126,57 @@ func TestTrailSourcesFollowTheIngestLease(t *testing.T) {
 			t.Errorf("sources built %d times after the lease was lost", after-before)
 		}
 	})
+}
+
+// On PostgreSQL, /readyz waits until the database has answered this replica's first request for
+// the alarm lease, then names the leases held; /healthz fails when the database does not answer.
+func TestProbesOfAReplica(t *testing.T) {
+	srv, err := New(Options{Listen: "127.0.0.1:0", DataDir: t.TempDir(), Region: "us-east-1", AccountID: "111122223333", ReplicaID: "r1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.live.Store(true)
+	var dbErr error
+	srv.storeReady = func(context.Context) error { return dbErr }
+	leases := &fakeLeases{free: true}
+	srv.leases = srv.newLeases(fakeReplicas{leases})
+	probe := func(h func(http.ResponseWriter, *http.Request)) (int, string) {
+		rec := httptest.NewRecorder()
+		h(rec, httptest.NewRequest("GET", "/", nil))
+		return rec.Code, rec.Body.String()
+	}
+	if code, body := probe(srv.readyz); code != http.StatusServiceUnavailable || body != "lease state not yet known\n" {
+		t.Errorf("before the first lease answer: %d %q", code, body)
+	}
+	srv.leases.alarms.Step(context.Background())
+	if code, body := probe(srv.readyz); code != http.StatusOK || body != "ok\nreplica r1\nalarm evaluation lease: held\ningest lease: not held\n" {
+		t.Errorf("after it: %d %q", code, body)
+	}
+	srv.shared = fakeReplicas{leases}
+	if code, body := probe(srv.healthz); code != http.StatusOK || body != "ok\n" {
+		t.Errorf("/healthz with the database answering: %d %q", code, body)
+	}
+	dbErr = errors.New("connection refused")
+	if code, body := probe(srv.healthz); code != http.StatusServiceUnavailable || body != "database unreachable\n" {
+		t.Errorf("/healthz with the database down: %d %q", code, body)
+	}
+}
+
+// fakeReplicas is replicas with leases from fakeLeases and nothing else.
+type fakeReplicas struct{ *fakeLeases }
+
+func (fakeReplicas) SharedValue(context.Context, string, func() ([]byte, error)) ([]byte, bool, error) {
+	return nil, false, errors.New("not in this test")
+}
+
+func (fakeReplicas) ListenSamples(ctx context.Context, _ func(metrics.Scope, []metrics.Metric)) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (fakeReplicas) NotifySamples(context.Context, []metrics.Sample) error { return nil }
+
+func (fakeReplicas) ListenAlarms(ctx context.Context, _ func(alarm.AlarmKey)) error {
+	<-ctx.Done()
+	return ctx.Err()
 }
