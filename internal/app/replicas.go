@@ -34,6 +34,26 @@ type replicaLeases struct {
 // known reports whether the lease state is known (always, without replicas).
 func (l *replicaLeases) known() bool { return l == nil || l.answered.Load() }
 
+// listeners records which LISTEN connections of this replica have been in place (postgres
+// Options.OnListening): /readyz waits for both, or an alarm changed or a datapoint announced by
+// another replica meanwhile would go unheard.
+type listeners struct {
+	samples, alarms atomic.Bool
+}
+
+// listened is postgres.Options.OnListening.
+func (l *listeners) listened(channel string) {
+	switch channel {
+	case postgres.ChannelSamples:
+		l.samples.Store(true)
+	case postgres.ChannelAlarms:
+		l.alarms.Store(true)
+	}
+}
+
+// all reports whether both listeners have been in place.
+func (l *listeners) all() bool { return l.samples.Load() && l.alarms.Load() }
+
 // answeringLeaser is the replicas' lease calls with the first answer recorded.
 type answeringLeaser struct {
 	replicas
@@ -75,6 +95,17 @@ func (s *Server) newLeases(rep replicas) *replicaLeases {
 func (s *Server) wireAlarmReplicas(ctx context.Context, rep replicas, alarmSvc *alarm.Service, wg *sync.WaitGroup) func([]metrics.Sample) {
 	s.leases = s.newLeases(rep)
 	alarmSvc.Leader = s.leases.alarms
+	// A replica that gains the lease evaluates every alarm at once, off the lease's goroutine (a
+	// round of many alarms must not delay the renewals): the datapoints announced while another
+	// replica led, and those it may not have evaluated before it died, are judged now rather
+	// than at the next minute's round.
+	logChange := s.leases.alarms.OnChange
+	s.leases.alarms.OnChange = func(held bool, g postgres.Grant) {
+		logChange(held, g)
+		if held {
+			wg.Go(func() { alarmSvc.Round(ctx, s.now(), false) })
+		}
+	}
 	wg.Go(func() { s.leases.alarms.Run(ctx) })
 	listenLoop(ctx, wg, s, "samples", func(ctx context.Context) error {
 		return rep.ListenSamples(ctx, func(sc metrics.Scope, ms []metrics.Metric) { alarmSvc.OnMetricData(sc, ms) })

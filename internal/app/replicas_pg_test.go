@@ -127,6 +127,7 @@ func startReplica(t *testing.T, dbURL, id string) *replica {
 		t.Fatalf("replica %s did not start", id)
 	}
 	t.Cleanup(r.shutdown)
+	eventually(t, 10*time.Second, "replica "+id+" ready", func() bool { code, _ := r.get(t, "/readyz"); return code == http.StatusOK })
 	return r
 }
 

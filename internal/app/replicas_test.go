@@ -129,7 +129,7 @@ func TestTrailSourcesFollowTheIngestLease(t *testing.T) {
 }
 
 // On PostgreSQL, /readyz waits until the database has answered this replica's first request for
-// the alarm lease, then names the leases held; /healthz fails when the database does not answer.
+// the alarm lease and both LISTEN connections are in place, then names the leases held; /healthz fails when the database does not answer.
 func TestProbesOfAReplica(t *testing.T) {
 	srv, err := New(Options{Listen: "127.0.0.1:0", DataDir: t.TempDir(), Region: "us-east-1", AccountID: "111122223333", ReplicaID: "r1"})
 	if err != nil {
@@ -149,6 +149,11 @@ func TestProbesOfAReplica(t *testing.T) {
 		t.Errorf("before the first lease answer: %d %q", code, body)
 	}
 	srv.leases.alarms.Step(context.Background())
+	if code, body := probe(srv.readyz); code != http.StatusServiceUnavailable || body != "not yet listening to the other replicas\n" {
+		t.Errorf("before listening: %d %q", code, body)
+	}
+	srv.listening.listened(postgres.ChannelSamples)
+	srv.listening.listened(postgres.ChannelAlarms)
 	if code, body := probe(srv.readyz); code != http.StatusOK || body != "ok\nreplica r1\nalarm evaluation lease: held\ningest lease: not held\n" {
 		t.Errorf("after it: %d %q", code, body)
 	}

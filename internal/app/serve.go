@@ -210,7 +210,9 @@ type Server struct {
 	// then also says whether it answers.
 	shared replicas
 	// leases are this replica's leases (PostgreSQL only), for /readyz and tests.
-	leases      *replicaLeases
+	leases *replicaLeases
+	// listening records the replica\'s LISTEN connections (PostgreSQL only), for /readyz.
+	listening   listeners
 	metricsAddr atomic.Value // string, set once the metrics listener listens
 
 	idOnce sync.Once

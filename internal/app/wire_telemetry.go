@@ -148,7 +148,8 @@ func (st storeState) WALSize() (int64, error) { return st.db.WALSize() }
 // readyz answers 200 once the server is live and its store answers a read (which also says its
 // migrations ran), 503 otherwise: a load balancer's or orchestrator's readiness probe. A replica
 // on PostgreSQL is ready only once the database has answered its first request for the alarm
-// evaluation lease too (granted or not), so that it knows whether it leads; its body then says
+// evaluation lease too (granted or not), so that it knows whether it leads, and its LISTEN
+// connections are in place, so that it hears what other replicas change; its body then says
 // which leases it holds, for operators.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -172,6 +173,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.leases == nil {
 		_, _ = w.Write([]byte("ok\n"))
+		return
+	}
+	if !s.listening.all() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("not yet listening to the other replicas\n"))
 		return
 	}
 	_, alarms := s.leases.alarms.Held()
