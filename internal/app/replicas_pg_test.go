@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/awsclient"
 	"github.com/trailwatch/trailwatch/internal/logs"
+	"github.com/trailwatch/trailwatch/internal/sns"
 	"github.com/trailwatch/trailwatch/internal/store/postgres"
 	"github.com/trailwatch/trailwatch/internal/store/sqlite"
 )
@@ -329,3 +331,56 @@ func TestOpenPostgresRefusedUntilLogStore(t *testing.T) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// The outbox each backend hands the SNS worker claims for its replica: of two backends on one
+// database, each gets its own deliveries, and a delivery claimed by one is not the other's until
+// the claim ends (the default claim timeout when none is set).
+func TestBackendsClaimTheOutbox(t *testing.T) {
+	dbURL := pgSchemaURL(t)
+	ctx := context.Background()
+	var bs []*postgresBackend
+	for _, id := range []string{"a", "b"} {
+		b, err := openPostgres(ctx, dbURL, postgres.Options{}, id, discardLogger(), sqliteLogs(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Close() })
+		if b.claimFor != DefaultClaimTimeout {
+			t.Fatalf("claim timeout %v, want the default", b.claimFor)
+		}
+		bs = append(bs, b)
+	}
+	at := time.Now().Add(-time.Second)
+	ds := make([]sns.Delivery, 10)
+	for i := range ds {
+		ds[i] = sns.Delivery{MessageID: fmt.Sprintf("m%d", i), SubscriptionARN: "arn:sub", Protocol: "email", NextAttempt: at, Created: at}
+	}
+	if _, err := bs[0].Enqueue(ctx, "", "m", ds); err != nil {
+		t.Fatal(err)
+	}
+	gotA, err := bs[0].DeliveryOutbox().DueDeliveries(ctx, time.Now(), 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotB, err := bs[1].DeliveryOutbox().DueDeliveries(ctx, time.Now(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int64]bool{}
+	for _, d := range append(gotA, gotB...) {
+		if seen[d.ID] {
+			t.Fatalf("delivery %d handed to both replicas", d.ID)
+		}
+		seen[d.ID] = true
+	}
+	if len(gotA) != 6 || len(gotB) != 4 {
+		t.Fatalf("replica a got %d, b %d; want 6 and 4", len(gotA), len(gotB))
+	}
+	if again, _ := bs[0].DeliveryOutbox().DueDeliveries(ctx, time.Now(), 10); len(again) != 0 {
+		t.Fatalf("claimed deliveries handed out again: %d", len(again))
+	}
+	// The alarm action queue is claimed alike.
+	if _, ok := bs[0].ActionQueue().(postgres.ClaimingActionQueue); !ok {
+		t.Fatalf("action queue %T does not claim", bs[0].ActionQueue())
+	}
+}
