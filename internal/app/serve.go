@@ -211,7 +211,7 @@ type Server struct {
 	shared replicas
 	// leases are this replica's leases (PostgreSQL only), for /readyz and tests.
 	leases *replicaLeases
-	// listening records the replica\'s LISTEN connections (PostgreSQL only), for /readyz.
+	// listening records the replica's LISTEN connections (PostgreSQL only), for /readyz.
 	listening   listeners
 	metricsAddr atomic.Value // string, set once the metrics listener listens
 
