@@ -39,10 +39,16 @@ func (s *Server) wire(ctx context.Context, db backend, wg *sync.WaitGroup) ([]*a
 	onSamples := alarmSvc.OnSamples
 	if rep := db.Replicas(); rep != nil {
 		// Several replicas: the lease holder evaluates, and hears of samples stored here.
+		// The samples are announced unless this replica holds the lease: it evaluates them itself,
+		// and should it lose the lease now, its successor gains it only after this replica's
+		// grant ended (Leader.Held turns false before the database's expiry), then evaluates
+		// every alarm at once (wireAlarmReplicas), seeing these samples, committed before.
 		announce := s.wireAlarmReplicas(ctx, rep, alarmSvc, wg)
 		onSamples = func(samples []metrics.Sample) {
 			alarmSvc.OnSamples(samples)
-			announce(samples)
+			if _, held := s.leases.alarms.Held(); !held {
+				announce(samples)
+			}
 		}
 	}
 	logsSvc.OnSamples = s.countMatches(onSamples)
