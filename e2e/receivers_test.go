@@ -297,7 +297,7 @@ func TestReceiverRealSNS(t *testing.T) {
 		pem.Encode(w, &pem.Block{Type: "CERTIFICATE", Bytes: der})
 	}))
 	defer aws.Close()
-	s := startServer(t, "", "--sns-allow-private-endpoints", "--receiver-sns-cert-hosts", aws.URL)
+	s := startServer(t, "", "--sns-allow-private-endpoints", "--receiver-sns-cert-hosts", aws.URL, "--receiver-sns-accounts", "999988887777")
 	hook := providertest.NewServer(t, providertest.Answer{Status: 200})
 	ep := putReceiver(t, s, "", []string{"TRAILWATCH_RECEIVER_URL=" + hook.URL}, "--name", "aws-hook", "--type", "webhook")
 

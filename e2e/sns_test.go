@@ -154,6 +154,8 @@ func TestSNSEmailRootLoginFlowCLI(t *testing.T) {
 		"source IP " + rec["sourceIPAddress"].(string),
 		"region " + rec["awsRegion"].(string),
 		"- MFA:    ",
+		// The console link trailwatch adds to the evidence (issue 13), under the public URL.
+		"Open in trailwatch: " + s.URL + "/console/alarms/111122223333/us-east-1/root-account-usage\n",
 		"If you wish to stop receiving notifications from this topic",
 	} {
 		if !strings.Contains(alarmMail.Body, want) {

@@ -160,6 +160,20 @@ func ConsoleLink(base, accountID, region, alarmName string) string {
 	return strings.TrimRight(base, "/") + "/console/alarms/" + url.PathEscape(accountID) + "/" + url.PathEscape(region) + "/" + url.PathEscape(alarmName)
 }
 
+// LinkLabel is the label of the link to an alarm's console page, the same in every format.
+const LinkLabel = "Open in trailwatch"
+
+// LinkText is the plain-text line with the link to an alarm's console page
+// ("Open in trailwatch: <link>"), with which alarm emails end their evidence section; "" when
+// there is no link. The link stands alone after the label and a space, so that mail clients
+// turn it into a link (ConsoleLink path-escapes spaces and other characters a URL cannot hold).
+func LinkText(link string) string {
+	if link == "" {
+		return ""
+	}
+	return LinkLabel + ": " + link + "\n"
+}
+
 // Title is the one-line headline of an alert: CloudWatch's subject form for alarms
 // (`ALARM: "RootAccountUsage" in US East (N. Virginia)`), else the SNS Subject, else the first
 // line of the message.

@@ -80,3 +80,15 @@ func FuzzParse(f *testing.F) {
 		_ = EvidenceText(a.Evidence, a.Omitted, a.OmittedIsLowerBound)
 	})
 }
+
+// TestLinkText: the email's link line is the shared label and the link alone, nothing without one.
+func TestLinkText(t *testing.T) {
+	for _, tc := range []struct{ link, want string }{
+		{"", ""},
+		{ConsoleLink("https://tw.example/", "111122223333", "us-east-1", "a b"), "Open in trailwatch: https://tw.example/console/alarms/111122223333/us-east-1/a%20b\n"},
+	} {
+		if got := LinkText(tc.link); got != tc.want {
+			t.Errorf("LinkText(%q) = %q, want %q", tc.link, got, tc.want)
+		}
+	}
+}

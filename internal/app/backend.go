@@ -17,6 +17,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/store/sqlite"
 	"github.com/trailwatch/trailwatch/internal/telemetry"
 	"github.com/trailwatch/trailwatch/internal/trail"
+	"github.com/trailwatch/trailwatch/internal/web"
 )
 
 // backend is what the server needs of its storage: the domain stores, the health probe, and what
@@ -29,6 +30,9 @@ type backend interface {
 	trail.Store
 	ingest.ObjectLog
 	receiver.Store
+	// DeliveryLog is what the web console reads of the SNS outbox: its delivery log and each
+	// receiver's newest message (wire_console.go).
+	web.DeliveryLog
 
 	// MetricStore is the metrics store; on PostgreSQL it also tells the other replicas of the
 	// datapoints it stored (NotifySamples), so that the lease holder evaluates early.
@@ -44,7 +48,11 @@ type backend interface {
 	PruneDeliveries(ctx context.Context, before time.Time) (int64, error)
 	// TrailsToRun lists every trail of every scope, for starting their sources.
 	TrailsToRun(ctx context.Context) ([]scopedTrail, error)
-	// OutboxStats reports the pending part of both outboxes (the telemetry gauges).
+	// ResourceScopes lists the (account, region) pairs that hold resources, sorted: the scopes
+	// the web console asks the domain services about.
+	ResourceScopes(ctx context.Context) ([]web.Scope, error)
+	// OutboxStats reports the pending part of both outboxes (the telemetry gauges and the web
+	// console's sources page).
 	OutboxStats(ctx context.Context) ([]telemetry.OutboxStat, error)
 	// WALSize is the write-ahead log's size in bytes (0 where the server does not own the log).
 	WALSize() (int64, error)

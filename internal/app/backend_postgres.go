@@ -13,6 +13,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/notify"
 	"github.com/trailwatch/trailwatch/internal/store/postgres"
 	"github.com/trailwatch/trailwatch/internal/telemetry"
+	"github.com/trailwatch/trailwatch/internal/web"
 )
 
 // errPostgresLogsPending is why --database-url is refused for now: the PostgreSQL backend
@@ -97,6 +98,18 @@ func (b *postgresBackend) TrailsToRun(ctx context.Context) ([]scopedTrail, error
 		out[i] = scopedTrail{Scope: st.Scope, Trail: st.Trail}
 	}
 	return out, nil
+}
+
+// ResourceScopes implements backend: the scopes of the database's alarms, topics and trails. The
+// log groups are not among them while the log events live outside PostgreSQL (postgresLogStore);
+// postgres.DB.Scopes unions them once they are stored there.
+func (b *postgresBackend) ResourceScopes(ctx context.Context) ([]web.Scope, error) {
+	scs, err := b.Scopes(ctx)
+	out := make([]web.Scope, len(scs))
+	for i, sc := range scs {
+		out[i] = web.Scope(sc)
+	}
+	return out, err
 }
 
 // OutboxStats implements backend.

@@ -10,6 +10,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/notify"
 	"github.com/trailwatch/trailwatch/internal/store/sqlite"
 	"github.com/trailwatch/trailwatch/internal/telemetry"
+	"github.com/trailwatch/trailwatch/internal/web"
 )
 
 // sqliteBackend is the single-process backend: one SQLite database under --data. The process is
@@ -43,6 +44,16 @@ func (b sqliteBackend) TrailsToRun(ctx context.Context) ([]scopedTrail, error) {
 		out[i] = scopedTrail{Scope: st.Scope, Trail: st.Trail}
 	}
 	return out, nil
+}
+
+// ResourceScopes implements backend.
+func (b sqliteBackend) ResourceScopes(ctx context.Context) ([]web.Scope, error) {
+	scs, err := b.Scopes(ctx)
+	out := make([]web.Scope, len(scs))
+	for i, sc := range scs {
+		out[i] = web.Scope(sc)
+	}
+	return out, err
 }
 
 // OutboxStats implements backend.

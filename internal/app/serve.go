@@ -23,6 +23,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/notify"
 	"github.com/trailwatch/trailwatch/internal/store/postgres"
 	"github.com/trailwatch/trailwatch/internal/telemetry"
+	"github.com/trailwatch/trailwatch/internal/web"
 )
 
 // Defaults of `trailwatch serve`. The port is not LocalStack's 4566, so both can run side by side.
@@ -96,6 +97,9 @@ type Options struct {
 	// messages delivered to receiver endpoints may be; empty means sns.<region>.amazonaws.com
 	// (receiverapi.Verifier.AllowedHosts).
 	ReceiverCertHosts []string
+	// ReceiverSNSAccounts are the AWS accounts whose real SNS topics may deliver to receiver
+	// endpoints ("*": any); empty means none (receiverapi.Verifier.AllowedAccounts says why).
+	ReceiverSNSAccounts []string
 	// Ingest configures the CloudTrail sources and delivery endpoints (wire_ingest.go).
 	Ingest IngestOptions
 	// MetricsListen, when set, is the TCP address of a second, plain-HTTP listener that serves
@@ -201,6 +205,13 @@ type Server struct {
 	now          func() time.Time
 
 	sns *snsParts // set by wireSNS during Run
+	// endpoints records the ingest endpoints' last delivery and error for the console; console
+	// is the web console, set by wire during Run.
+	endpoints *endpointHealth
+	console   *web.Console
+	// anonymous is the budget of the bodies read before their sender is authenticated, shared by
+	// the API's unsigned requests and the receiver endpoints (awsapi.AnonymousBodies).
+	anonymous *awsapi.AnonymousBodies
 
 	// tel is the Prometheus telemetry, nil without --metrics-listen (its observers then do
 	// nothing); storeReady is the store's readiness probe, set once storage is open.
@@ -240,7 +251,7 @@ func New(opts Options) (*Server, error) {
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 30 * time.Second
 	}
-	return &Server{opts: opts, logger: opts.Logger, now: opts.Now, ready: make(chan struct{})}, nil
+	return &Server{opts: opts, logger: opts.Logger, now: opts.Now, ready: make(chan struct{}), endpoints: &endpointHealth{now: opts.Now}, anonymous: awsapi.NewAnonymousBodies()}, nil
 }
 
 // Ready is closed once the server accepts requests.
@@ -298,7 +309,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	s.sns = snsParts
-	services, err := s.wire(bgCtx, b, &background)
+	services, err := s.wire(bgCtx, b, cred, &background)
 	if err != nil {
 		return err
 	}
@@ -308,6 +319,7 @@ func (s *Server) Run(ctx context.Context) error {
 		Credentials: &keyStore{accountID: s.opts.AccountID, keys: map[string]string{cred.AccessKeyID: cred.SecretAccessKey}},
 		Now:         s.now,
 		Logger:      s.logger,
+		Anonymous:   s.anonymous,
 	}
 	if s.tel != nil {
 		s.tel.SetAPIOperations(apiOperations(services))
@@ -326,6 +338,7 @@ func (s *Server) Run(ctx context.Context) error {
 	for p, h := range s.ingestRoutes {
 		mux.Handle(p, h)
 	}
+	mux.Handle(web.Prefix, s.console.Handler())
 	mux.Handle("/", api)
 
 	var metricsSrv *http.Server
@@ -348,6 +361,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := newHTTPServer(mux, s.logger)
+	srv.RegisterOnShutdown(s.console.Close) // the console's event streams never end by themselves
 	scheme := "http"
 	if s.opts.TLSCert != "" {
 		certificate, err := tls.LoadX509KeyPair(s.opts.TLSCert, s.opts.TLSKey)
@@ -471,6 +485,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		for h := range strings.SplitSeq(v, ",") {
 			if h = strings.TrimSpace(h); h != "" {
 				opts.ReceiverCertHosts = append(opts.ReceiverCertHosts, h)
+			}
+		}
+		return nil
+	})
+	fs.Func("receiver-sns-accounts", "comma-separated AWS `account IDs` whose real SNS topics may deliver to receiver endpoints, or * for any (default: none)", func(v string) error {
+		for a := range strings.SplitSeq(v, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				opts.ReceiverSNSAccounts = append(opts.ReceiverSNSAccounts, a)
 			}
 		}
 		return nil

@@ -26,7 +26,7 @@ const metricRollupEvery = time.Hour
 
 // wire builds the domain services over the database and returns the AWS services the API serves. Background
 // work it starts runs until ctx is cancelled and is tracked by wg.
-func (s *Server) wire(ctx context.Context, db backend, wg *sync.WaitGroup) ([]*awsapi.Service, error) {
+func (s *Server) wire(ctx context.Context, db backend, cred Credential, wg *sync.WaitGroup) ([]*awsapi.Service, error) {
 	metricsSvc := metrics.NewService(db.MetricStore(), s.now)
 	logsSvc := logs.NewService(db.LogStore(), s.now)
 	logsSvc.Logger = s.logger
@@ -100,12 +100,15 @@ func (s *Server) wire(ctx context.Context, db backend, wg *sync.WaitGroup) ([]*a
 		}
 	})
 
-	ingestServices, routes, err := s.wireIngest(ctx, db, logsSvc, wg, s.opts.Ingest)
+	ingestServices, routes, trails, err := s.wireIngest(ctx, db, logsSvc, wg, s.opts.Ingest)
 	if err != nil {
 		return nil, fmt.Errorf("wire CloudTrail ingest: %w", err)
 	}
 	s.ingestRoutes = routes
 	s.extendAPI(ingestServices)
+	if s.console, err = s.wireConsole(ctx, db, consoleParts{alarms: alarmSvc, metrics: metricsSvc, logs: logsSvc, trails: trails}, cred, wg); err != nil {
+		return nil, fmt.Errorf("wire the console: %w", err)
+	}
 	return append([]*awsapi.Service{
 		logsapi.NewService(logsSvc),
 		monitoringapi.NewService(metricsSvc, monitoringapi.AlarmOperations(metricsSvc, alarmSvc)),

@@ -95,9 +95,9 @@ func (o *IngestOptions) validate() error {
 // sources of logging trails (started now and on every trail change), the EventBridge and
 // Firehose endpoints, and record-group deduplication on logsSvc. It must run before the server
 // accepts requests. Sources run until ctx is cancelled, tracked by wg.
-func (s *Server) wireIngest(ctx context.Context, db backend, logsSvc *logs.Service, wg *sync.WaitGroup, opts IngestOptions) ([]*awsapi.Service, map[string]http.Handler, error) {
+func (s *Server) wireIngest(ctx context.Context, db backend, logsSvc *logs.Service, wg *sync.WaitGroup, opts IngestOptions) ([]*awsapi.Service, map[string]http.Handler, *trail.Service, error) {
 	if err := opts.validate(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	sink := ingest.NewSink(logsSvc, s.now)
 	trails := trail.NewService(db, s.now)
@@ -198,7 +198,7 @@ func (s *Server) wireIngest(ctx context.Context, db backend, logsSvc *logs.Servi
 	if s.leases == nil {
 		// The only process runs every source.
 		if err := sources.start(ctx); err != nil {
-			return nil, nil, fmt.Errorf("load trails: %w", err)
+			return nil, nil, nil, fmt.Errorf("load trails: %w", err)
 		}
 	} else {
 		// One replica at a time, the ingest lease's holder, runs them.
@@ -211,14 +211,14 @@ func (s *Server) wireIngest(ctx context.Context, db backend, logsSvc *logs.Servi
 	if opts.EventBridgeLogGroup != "" {
 		d := home
 		d.LogGroup = opts.EventBridgeLogGroup
-		routes[EventBridgePath] = &ingest.EventBridgeHandler{Sink: s.observeSink(sink, telemetry.SourceEventBridge), Dest: d, HeaderName: opts.EventBridgeHeader, APIKey: opts.EventBridgeKey, Logger: s.logger}
+		routes[EventBridgePath] = &ingest.EventBridgeHandler{Sink: s.endpoints.wrap("EventBridge", EventBridgePath, d.LogGroup, s.observeSink(sink, telemetry.SourceEventBridge)), Dest: d, HeaderName: opts.EventBridgeHeader, APIKey: opts.EventBridgeKey, Logger: s.logger}
 	}
 	if opts.FirehoseLogGroup != "" {
 		d := home
 		d.LogGroup = opts.FirehoseLogGroup
-		routes[FirehosePath] = &ingest.FirehoseHandler{Sink: s.observeSink(sink, telemetry.SourceFirehose), Dest: d, AccessKey: opts.FirehoseAccessKey, Now: s.now, Logger: s.logger}
+		routes[FirehosePath] = &ingest.FirehoseHandler{Sink: s.endpoints.wrap("Firehose", FirehosePath, d.LogGroup, s.observeSink(sink, telemetry.SourceFirehose)), Dest: d, AccessKey: opts.FirehoseAccessKey, Now: s.now, Logger: s.logger}
 	}
-	return []*awsapi.Service{cloudtrailapi.NewService(trails), backfillService(db.MetricStore(), logsSvc, s.now)}, routes, nil
+	return []*awsapi.Service{cloudtrailapi.NewService(trails), backfillService(db.MetricStore(), logsSvc, s.now)}, routes, trails, nil
 }
 
 // BackfillTarget is the X-Amz-Target prefix of trailwatch's own API extension (awsJson 1.1, SigV4

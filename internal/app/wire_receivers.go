@@ -40,12 +40,13 @@ func (s *Server) wireReceivers(db backend, svc *sns.Service, w *notify.Worker, k
 			receiver.TypeTeams:     &teams.Integration{Client: client},
 			receiver.TypeWebhook:   &webhook.Integration{Client: client, PublicURL: base},
 		}}
-	verifier := &receiverapi.Verifier{OwnCertURL: certURL, OwnKey: key, AllowedHosts: s.opts.ReceiverCertHosts, Now: s.now,
+	verifier := &receiverapi.Verifier{OwnCertURL: certURL, OwnKey: key, AllowedHosts: s.opts.ReceiverCertHosts,
+		AllowedAccounts: s.opts.ReceiverSNSAccounts, Now: s.now,
 		Client: &http.Client{Timeout: 10 * time.Second}}
 	rs.Tester = sender
 	rs.Confirmer = &receiverapi.Confirmer{SNS: svc, Verifier: verifier}
 	rs.OnEnqueue = w.Notify
-	ep := &receiverapi.Endpoint{Service: rs, Verifier: verifier, OnError: func(name string, err error) {
+	ep := &receiverapi.Endpoint{Service: rs, Verifier: verifier, Bodies: s.anonymous, OnError: func(name string, err error) {
 		s.logger.Warn("receiver endpoint", "receiver", name, "err", err)
 	}}
 	router := &notify.LocalRouter{Prefix: base + receiver.EndpointPath, Local: ep.Deliver, Remote: w.Senders["https"]}

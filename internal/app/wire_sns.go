@@ -47,6 +47,9 @@ type snsParts struct {
 	api    *awsapi.Service
 	pages  map[string]http.Handler
 	worker *notify.Worker
+	// base is the public URL without a trailing slash: the base of SNS's links, receiver
+	// endpoints and console links.
+	base string
 	// metrics stores the AWS/SNS metrics of svc and worker.
 	metrics *snsMetrics
 	// receivers are the Slack, PagerDuty, Teams and webhook receivers (wire_receivers.go).
@@ -103,7 +106,7 @@ func (s *Server) wireSNS(ctx context.Context, db backend, wg *sync.WaitGroup) (*
 	})
 	pages := snsapi.Pages(svc, certName, certPEM)
 	pages[ReceiversPath] = receivers.endpoint
-	return &snsParts{svc: svc, api: snsapi.NewService(svc), pages: pages, worker: w, metrics: am, receivers: receivers}, nil
+	return &snsParts{svc: svc, api: snsapi.NewService(svc), pages: pages, worker: w, base: base, metrics: am, receivers: receivers}, nil
 }
 
 // waitingSender is the email sender when no SMTP server is configured: every attempt fails, so
@@ -124,7 +127,8 @@ func (s *Server) alarmPublisher(logsSvc notify.LogSearcher) alarm.Publisher {
 		return alarm.NoPublisher{}
 	}
 	s.logger.Info("alarm actions publish to SNS")
-	return &notify.AlarmPublisher{SNS: s.sns.svc, Logs: logsSvc}
+	// Emails link to the alarm's console page under the public URL, as the receivers do.
+	return &notify.AlarmPublisher{SNS: s.sns.svc, Logs: logsSvc, PublicURL: s.sns.base}
 }
 
 // publicURL is the base of links in messages: --public-url, else the listener's address (with

@@ -112,6 +112,9 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	}
 	h.unverified = newByteBudget(n, cfg.MaxUnverifiedBytesPerClient)
 	h.anonymous = newByteBudget(anonymousBytes, 0)
+	if cfg.Anonymous != nil {
+		h.anonymous = cfg.Anonymous.budget
+	}
 	h.bodyTimeout, h.bodyRate = cfg.UnverifiedBodyTimeout, cfg.UnverifiedBodyRate
 	if h.bodyTimeout <= 0 {
 		h.bodyTimeout = defaultUnverifiedTimeout

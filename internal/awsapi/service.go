@@ -186,6 +186,10 @@ type Config struct {
 	// not declared. A body that does not arrive in time is answered 408 RequestTimeout.
 	UnverifiedBodyTimeout time.Duration
 	UnverifiedBodyRate    int64
+	// Anonymous, when set, is the budget of bodies read for requests that cannot be verified,
+	// shared with the application's other unauthenticated routes (the receiver endpoints); nil
+	// means a budget of the handler's own.
+	Anonymous *AnonymousBodies
 	// OnRequest, when non-nil, is told of every request once it is answered (the application's
 	// request metrics). It runs on the request's goroutine and must not block.
 	OnRequest func(RequestInfo)

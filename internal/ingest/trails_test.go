@@ -66,6 +66,12 @@ func TestTrailRunnerApplyIsIdempotent(t *testing.T) {
 		tr := on
 		r.Apply(sc, "main", &tr)
 		check("the same configuration again", 1, 1)
+		// Event selectors are recorded, not applied to ingest (trail.Selectors): new ones neither
+		// restart nor rebuild the source, which goes on reading every record in the bucket.
+		writeOnly := on
+		writeOnly.Selectors = &trail.Selectors{Basic: []trail.EventSelector{{ReadWriteType: trail.ReadWriteWriteOnly, IncludeManagementEvents: true}}}
+		r.Apply(sc, "main", &writeOnly)
+		check("write-only event selectors", 1, 1)
 		moved := on
 		moved.S3KeyPrefix = "org"
 		r.Apply(sc, "main", &moved)

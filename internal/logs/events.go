@@ -194,6 +194,7 @@ func (s *Service) PutLogEvents(ctx context.Context, sc Scope, in PutLogEventsInp
 	if s.OnPutLogEvents != nil && len(accepted) > 0 {
 		s.OnPutLogEvents(sc, in.LogGroupName, accepted)
 	}
+	s.stored(sc, in.LogGroupName, in.LogStreamName, accepted, nil, now)
 	if len(samples) > 0 && s.OnSamples != nil {
 		s.OnSamples(samples)
 	}

@@ -103,6 +103,7 @@ func (s *Service) appendUnique(ctx context.Context, sc Scope, st *groupState, gr
 	if err != nil {
 		return res, storeErr("append log events", err)
 	}
+	s.stored(sc, group, stream, events, res.Duplicate, now)
 	if len(res.Samples) > 0 && s.OnSamples != nil {
 		s.OnSamples(res.Samples)
 	}

@@ -32,6 +32,10 @@ type Service struct {
 	// the events it accepted (those not rejected for their time; duplicates of a record group
 	// included): the server's ingest metrics. It must not block for long.
 	OnPutLogEvents func(sc Scope, group string, accepted []InputLogEvent)
+	// OnStored, when non-nil, is called after every batch of events has committed, from
+	// PutLogEvents and PutRecords alike, with the events stored (duplicates left out): the
+	// console's live event feed. It must not block; MatchingFilters tells which filters match.
+	OnStored func(StoredBatch)
 	// Logger, when non-nil, receives what an operator must know about metric filters: one
 	// disabled for its dimensions' cardinality, one whose stored pattern no longer compiles.
 	Logger *slog.Logger

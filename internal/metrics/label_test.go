@@ -157,3 +157,30 @@ func TestPutMetricDataValuesWithStatisticValues(t *testing.T) {
 		Statistics: []string{"SampleCount", "Sum", "Maximum"}}
 	equalLines(t, stats(t, svc, in), "12:29:00 Count n=9 sum=72 max=20")
 }
+
+// TestSearchPicksOneUnit: SEARCH's series are the metrics' data as a MetricStat query without a
+// Unit answers it (TestGetMetricDataMultipleUnits): one unit picked by CloudWatch's preference,
+// never the sum of Seconds and Milliseconds. (SEARCH summed the units while MetricStat, since the
+// wire-fidelity work, picks one, so the two answers to one metric disagreed.)
+func TestSearchPicksOneUnit(t *testing.T) {
+	svc, _ := newService(t)
+	put(t, svc,
+		metrics.MetricDatum{MetricName: "m-test", Value: f(60000), Unit: "Milliseconds", Timestamp: at(minute(-1))},
+		metrics.MetricDatum{MetricName: "m-test", Value: f(60), Unit: "Seconds", Timestamp: at(minute(-1))})
+	out, err := svc.GetMetricData(context.Background(), scope, metrics.GetMetricDataInput{
+		StartTime: at(minute(-5)), EndTime: at(minute(0)), MaxDatapoints: i32(10),
+		MetricDataQueries: []metrics.MetricDataQuery{
+			{ID: "m1", MetricStat: &metrics.MetricStat{Metric: &metrics.Metric{Namespace: "App", MetricName: "m-test"}, Period: i32(60), Stat: "Sum"}},
+			{ID: "s", Expression: `SEARCH('{App} MetricName="m-test"', 'Sum', 60)`},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.MetricDataResults) != 2 {
+		t.Fatalf("results: %+v", out.MetricDataResults)
+	}
+	m, s := out.MetricDataResults[0], out.MetricDataResults[1]
+	if len(m.Values) != 1 || len(s.Values) != 1 || m.Values[0] != 60000 || s.Values[0] != m.Values[0] {
+		t.Errorf("MetricStat %v, SEARCH %v: want both 60000 (Milliseconds picked, not summed with Seconds)", m.Values, s.Values)
+	}
+}

@@ -16,7 +16,9 @@ const MaxSearchResults = 500
 // past two weeks, the metrics ListMetrics lists (a decision: search draws on the same metric
 // catalogue as the console's metric browser). Each found metric becomes one
 // series, in ListMetrics order, labelled "<MetricName> <dimension values in name order>" (a
-// decision; AWS's default search labels were not found in any recorded answer).
+// decision; AWS's default search labels were not found in any recorded answer). A metric with data
+// in several units is answered in one of them, as a MetricStat query without a Unit (pickUnit); the
+// MultipleUnits message is not carried into the expression's result (a decision).
 func (s *Service) search(ctx context.Context, scope Scope, query, stat string, period int, startFor func(int) (time.Time, bool), end time.Time) ([]metricmath.Series, error) {
 	srch, err := metricmath.ParseSearch(query)
 	if err != nil {
@@ -50,10 +52,12 @@ func (s *Service) search(ctx context.Context, scope Scope, query, stat string, p
 			}
 			sr := metricmath.Series{Label: strings.Join(label, " "), Period: period}
 			if inRange {
-				buckets, err := s.buckets(ctx, scope, m, aligned, end, period, "", false)
+				// As a MetricStat query without a Unit: the units are not summed, one is picked.
+				buckets, err := s.buckets(ctx, scope, m, aligned, end, period, "", true)
 				if err != nil {
 					return nil, err
 				}
+				buckets, _ = pickUnit(buckets)
 				for j := range buckets {
 					if v, ok := buckets[j].Value(st); ok {
 						sr.Points = append(sr.Points, metricmath.Point{Time: buckets[j].Time, Value: v})

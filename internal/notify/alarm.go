@@ -55,10 +55,18 @@ type SNSPublisher interface {
 // window that the filters matched are added to both, within MessageBudget. trailwatch's additions
 // never cost the notification: if SNS refuses the enriched message as an invalid parameter (too
 // long, say), the message CloudWatch would have sent is published instead.
+//
+// The email's evidence section ends with a link to the alarm's page on trailwatch's console
+// (alert.LinkText of alert.ConsoleLink) when PublicURL is set. The link goes only into the text
+// trailwatch adds to the email: CloudWatch's own members of the JSON message keep AWS's shape,
+// and the receivers make the same link from their own public URL.
 type AlarmPublisher struct {
 	SNS SNSPublisher
 	// Logs, when set, enables the enrichment.
 	Logs LogSearcher
+	// PublicURL is trailwatch's public URL, the base of the console link in emails; "" leaves
+	// the link out.
+	PublicURL string
 }
 
 // PublishAction implements alarm.Publisher.
@@ -219,6 +227,10 @@ func (p *AlarmPublisher) enrich(ctx context.Context, a alarm.Action) (string, er
 	if len(doc.LogEvents) == 0 || !strings.HasSuffix(published["default"], "}") {
 		return "", nil
 	}
+	link := ""
+	if p.PublicURL != "" {
+		link = alert.ConsoleLink(p.PublicURL, a.Scope.AccountID, a.Scope.Region, a.AlarmName)
+	}
 	// Escaping makes the encoded size hard to foresee (a '<' in an event costs 13 bytes), so
 	// the message is measured whole: events are left out, last first, until it fits.
 	shown := doc.LogEvents
@@ -227,7 +239,7 @@ func (p *AlarmPublisher) enrich(ctx context.Context, a alarm.Action) (string, er
 		d.LogEvents = shown[:n]
 		d.Omitted += len(shown) - n
 		d.OmittedForSize = len(shown) - n
-		out, err := enrichedMessage(published, d)
+		out, err := enrichedMessage(published, d, link)
 		if err != nil {
 			return "", err
 		}
@@ -239,8 +251,8 @@ func (p *AlarmPublisher) enrich(ctx context.Context, a alarm.Action) (string, er
 }
 
 // enrichedMessage is CloudWatch's published document with doc added to the JSON message and its
-// text to the email.
-func enrichedMessage(published map[string]string, doc evidenceDoc) (string, error) {
+// text, ending with the console link when there is one, to the email.
+func enrichedMessage(published map[string]string, doc evidenceDoc, link string) (string, error) {
 	ev, err := json.Marshal(doc)
 	if err != nil {
 		return "", err
@@ -254,6 +266,9 @@ func enrichedMessage(published map[string]string, doc evidenceDoc) (string, erro
 	text := EvidenceText(doc.LogEvents, doc.Omitted, doc.OmittedIsLowerBound)
 	if doc.OmittedForSize > 0 {
 		text += fmt.Sprintf("%d more events not shown: with them the message would exceed SNS's 256 KiB limit.\n", doc.OmittedForSize)
+	}
+	if link != "" {
+		text += "\n" + alert.LinkText(link)
 	}
 	// CloudWatch's text ends with the blank lines before SNS's footer; the evidence goes
 	// between them and the footer.

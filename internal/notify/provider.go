@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -77,7 +78,7 @@ type Response struct {
 func Post(ctx context.Context, client *http.Client, url string, headers map[string]string, body []byte) (Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return Response{}, &DeliveryError{Detail: "build request: " + err.Error(), Permanent: true, Err: err}
+		return Response{}, &DeliveryError{Detail: "build request: " + hideURL(err, url), Permanent: true, Err: err}
 	}
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	req.Header.Set("User-Agent", "trailwatch")
@@ -86,15 +87,23 @@ func Post(ctx context.Context, client *http.Client, url string, headers map[stri
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return Response{}, &DeliveryError{Detail: scrubURL(err.Error(), url), Permanent: errors.Is(err, ErrForbiddenAddress), Err: err}
+		return Response{}, &DeliveryError{Detail: hideURL(err, url), Permanent: errors.Is(err, ErrForbiddenAddress), Err: err}
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	return Response{Status: resp.StatusCode, Header: resp.Header, Body: b}, nil
 }
 
-// scrubURL removes a secret URL from an error text (net/http's errors quote the URL).
-func scrubURL(s, url string) string {
+// hideURL is the text of err without the secret URL it may quote. net/http's and net/url's
+// errors (*url.Error) quote the URL as they re-serialise it, which is not always as it was given
+// (a scheme in capitals comes out in lower case; after a redirect it is the redirect's target), so
+// the quoted URL is dropped rather than searched for; the given one is removed from what remains.
+func hideURL(err error, url string) string {
+	s := err.Error()
+	var ue *neturl.Error
+	if errors.As(err, &ue) {
+		s = ue.Op + " <receiver url>: " + ue.Err.Error()
+	}
 	return strings.ReplaceAll(s, url, "<receiver url>")
 }
 

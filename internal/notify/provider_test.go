@@ -40,3 +40,27 @@ func TestParseRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+// TestPostErrorHidesURL: a receiver's URL is a secret, and net/http's errors quote the URL as it
+// re-serialises it, not as it was given: a scheme in capitals (which url.Parse, and so
+// Receiver.Validate, accepts) or a user name came out whole in the delivery log. The error text
+// must not carry the URL in any form.
+func TestPostErrorHidesURL(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	host := strings.TrimPrefix(srv.URL, "http://")
+	srv.Close() // connections are refused from now on
+	for _, u := range []string{
+		"HTTP://" + host + "/services/T/B/secret-part",
+		"http://secret-part@" + host + "/x",
+		"http://" + host + "/services/T/B/secret-part",
+	} {
+		_, err := Post(context.Background(), NewClient(true, nil), u, nil, []byte(`{}`))
+		var de *DeliveryError
+		if !errors.As(err, &de) || de.Permanent {
+			t.Fatalf("%s: %v, want a retryable *DeliveryError", u, err)
+		}
+		if strings.Contains(de.Detail, "secret-part") || strings.Contains(de.Error(), "secret-part") {
+			t.Errorf("%s: error text %q shows the URL", u, de.Detail)
+		}
+	}
+}

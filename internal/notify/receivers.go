@@ -69,7 +69,40 @@ type ReceiverSender struct {
 
 	// locks serialises the messages of one receiver and alarm (the worker sends concurrently),
 	// so that the superseded check and the thread update of one cannot interleave with another's.
-	locks sync.Map // receiver name + "\x00" + alarm ARN -> *sync.Mutex
+	// An entry lives only while a message of its key is being sent: a map of every alarm ARN ever
+	// seen would grow without bound (anyone who may publish to a subscribed topic names the ARN).
+	locksMu sync.Mutex
+	locks   map[string]*keyLock // receiver name + "\x00" + alarm ARN
+}
+
+// keyLock is one entry of ReceiverSender.locks: the lock and how many senders hold or wait for it.
+type keyLock struct {
+	sync.Mutex
+	users int
+}
+
+// lock takes the lock of key and returns the function that releases it.
+func (s *ReceiverSender) lock(key string) func() {
+	s.locksMu.Lock()
+	if s.locks == nil {
+		s.locks = map[string]*keyLock{}
+	}
+	l := s.locks[key]
+	if l == nil {
+		l = &keyLock{}
+		s.locks[key] = l
+	}
+	l.users++
+	s.locksMu.Unlock()
+	l.Lock()
+	return func() {
+		l.Unlock()
+		s.locksMu.Lock()
+		if l.users--; l.users == 0 {
+			delete(s.locks, key)
+		}
+		s.locksMu.Unlock()
+	}
 }
 
 func (s *ReceiverSender) now() time.Time {
@@ -96,9 +129,7 @@ func (s *ReceiverSender) Send(ctx context.Context, d sns.Delivery) (string, erro
 	key := receiver.ThreadKey(a)
 	var th receiver.Thread
 	if key != "" {
-		mu, _ := s.locks.LoadOrStore(r.Name+"\x00"+key, new(sync.Mutex))
-		mu.(*sync.Mutex).Lock()
-		defer mu.(*sync.Mutex).Unlock()
+		defer s.lock(r.Name + "\x00" + key)()
 		if th, _, err = s.Store.GetThread(ctx, s.AccountID, r.Name, key); err != nil {
 			return "", fmt.Errorf("get receiver thread: %w", err)
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -218,4 +220,35 @@ func TestReceiverSenderConcurrentTransitions(t *testing.T) {
 			t.Fatalf("sent %v: the last message is not the OK", si.states)
 		}
 	}
+}
+
+// TestReceiverSenderLocksDoNotGrow: the per-alarm locks live only while a message is being sent;
+// before, one stayed for every (receiver, alarm ARN) ever seen, and anyone who may publish to a
+// subscribed topic chooses the ARN.
+func TestReceiverSenderLocksDoNotGrow(t *testing.T) {
+	ctx := context.Background()
+	st := receivertest.NewMemory()
+	st.PutReceiver(ctx, &receiver.Receiver{AccountID: "111122223333", Name: "pd", Type: "pagerduty", RoutingKey: "k", SendResolved: true})
+	s := &ReceiverSender{Store: st, AccountID: "111122223333", Integrations: map[string]Integration{"pagerduty": threadKeeper{}}}
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	for i := range 3 {
+		doc := strings.Replace(alarmDoc("ALARM", "OK", t0), "alarm:root", fmt.Sprintf("alarm:root-%d", i), 1)
+		if _, err := s.Send(ctx, receiverDelivery(t, "pd", doc)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := 0
+	s.locksMu.Lock()
+	n = len(s.locks)
+	s.locksMu.Unlock()
+	if n != 0 {
+		t.Errorf("%d locks kept after every message was sent, want 0", n)
+	}
+}
+
+// threadKeeper is an integration that accepts every notification at once.
+type threadKeeper struct{}
+
+func (threadKeeper) Notify(_ context.Context, n Notification) (Result, error) {
+	return Result{Thread: n.Thread}, nil
 }

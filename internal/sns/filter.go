@@ -85,6 +85,7 @@ type cond struct {
 // stop, so it is kept verbatim rather than in Go's error-string style.
 type PolicyError string
 
+// Error implements error, with AWS's text as it is.
 func (e PolicyError) Error() string { return string(e) }
 
 // Scopes of a filter policy (FilterPolicyScope).

@@ -52,6 +52,10 @@ type Trail struct {
 	// StartLoggingTime and StopLoggingTime are zero until the first StartLogging/StopLogging.
 	StartLoggingTime, StopLoggingTime time.Time
 	CreationTime                      time.Time
+	// Selectors are the trail's event selectors; nil until PutEventSelectors sets them, which
+	// is what HasCustomEventSelectors reports. They are stored with the trail (a store keeps
+	// them as it keeps the other members) and never filter ingest: see Selectors.
+	Selectors *Selectors
 }
 
 // ARN is the trail's ARN.

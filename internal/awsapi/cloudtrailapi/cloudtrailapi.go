@@ -1,6 +1,6 @@
 // Package cloudtrailapi serves the CloudTrail trail operations (awsJson 1.1) on the awsapi
 // framework: CreateTrail, GetTrail, DescribeTrails, GetTrailStatus, UpdateTrail, DeleteTrail,
-// StartLogging and StopLogging. Both X-Amz-Target spellings are routed: aws-sdk-go-v2 sends
+// StartLogging, StopLogging, PutEventSelectors and GetEventSelectors. Both X-Amz-Target spellings are routed: aws-sdk-go-v2 sends
 // CloudTrail_20131101.<Op>, botocore (aws CLI) com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.<Op>.
 //
 // The trailwatch extension, the SQS queue notified of new log files, is the member SqsQueueUrl or,
@@ -27,14 +27,16 @@ func NewService(t *trail.Service) *awsapi.Service {
 		TargetPrefixes: []string{"CloudTrail_20131101", "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101"},
 		JSONVersion:    "1.1",
 		Operations: map[string]awsapi.Operation{
-			"CreateTrail":    awsapi.Op(a.createTrail),
-			"GetTrail":       awsapi.Op(a.getTrail),
-			"DescribeTrails": awsapi.Op(a.describeTrails),
-			"GetTrailStatus": awsapi.Op(a.getTrailStatus),
-			"UpdateTrail":    awsapi.Op(a.updateTrail),
-			"DeleteTrail":    awsapi.Op(a.deleteTrail),
-			"StartLogging":   awsapi.Op(a.startLogging),
-			"StopLogging":    awsapi.Op(a.stopLogging),
+			"CreateTrail":       awsapi.Op(a.createTrail),
+			"GetTrail":          awsapi.Op(a.getTrail),
+			"DescribeTrails":    awsapi.Op(a.describeTrails),
+			"GetTrailStatus":    awsapi.Op(a.getTrailStatus),
+			"UpdateTrail":       awsapi.Op(a.updateTrail),
+			"DeleteTrail":       awsapi.Op(a.deleteTrail),
+			"StartLogging":      awsapi.Op(a.startLogging),
+			"StopLogging":       awsapi.Op(a.stopLogging),
+			"PutEventSelectors": awsapi.Op(a.putEventSelectors),
+			"GetEventSelectors": awsapi.Op(a.getEventSelectors),
 		},
 	}
 }
@@ -144,7 +146,7 @@ func toOutput(sc trail.Scope, t trail.Trail, full bool) *trailOutput {
 	}
 	if full {
 		o.HomeRegion = ptr(sc.Region)
-		o.HasCustomEventSelectors = ptr(false)
+		o.HasCustomEventSelectors = ptr(t.Selectors != nil)
 		o.HasInsightSelectors = ptr(false)
 	}
 	return o

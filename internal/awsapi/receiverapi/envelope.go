@@ -15,6 +15,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -96,7 +97,7 @@ func (e Envelope) Inbound(subscriptionARN, origin string) receiver.Inbound {
 // SignatureVersion 1 (SHA1withRSA) or 2 (SHA256withRSA) over SNS's string to sign, with the
 // certificate at SigningCertURL. A message naming trailwatch's own certificate is verified with
 // trailwatch's own key (origin trailwatch); any other certificate must be an https URL ending in
-// .pem on an allowed SNS host, fetched once and cached (origin aws). The host is the trust
+// .pem on an allowed SNS host, fetched without redirects and cached while valid (origin aws). The host is the trust
 // anchor, as in AWS's own message validators; the certificate's chain is not checked, its
 // validity period is.
 type Verifier struct {
@@ -108,13 +109,33 @@ type Verifier struct {
 	// "http://host:port" or "https://host:port" prefix for tests. Empty means AWS's rule: the
 	// host is sns.<region of the topic>.amazonaws.com (.amazonaws.com.cn in China).
 	AllowedHosts []string
-	// Client fetches certificates and visits SubscribeURLs.
+	// AllowedAccounts lists the AWS accounts whose topics may deliver real SNS messages, or "*"
+	// for any; empty means none. A real SNS signature proves that SNS sent the message, not whose
+	// topic it came from: anyone with an AWS account can subscribe a topic of theirs to a
+	// receiver endpoint and publish made-up alarms to it, or an OK that resolves a real incident
+	// and makes the real ALARMs after it "superseded". So the topic's account (in its ARN, which
+	// the signature covers) must be one the operator named; trailwatch's own messages are not
+	// concerned. The check comes before any certificate is fetched.
+	AllowedAccounts []string
+	// Client fetches certificates and visits SubscribeURLs. Its redirects are never followed
+	// (client below): the allowed hosts are the trust anchor, and real SNS does not redirect.
 	Client *http.Client
 	Now    func() time.Time
 
 	mu    sync.Mutex
 	certs map[string]*x509.Certificate
+	// failed remembers, until when, the certificate URLs whose fetch failed; fetching bounds the
+	// fetches in flight. An unauthenticated message makes trailwatch fetch the certificate it
+	// names before its signature can be checked, so without both every forged message (a few
+	// hundred bytes of the unauthenticated budget each) would be an outbound request to SNS.
+	failed   map[string]time.Time
+	fetching chan struct{}
 }
+
+// regionRe is a region name. The default allowed host is built from the region of the message's
+// TopicArn, which the sender chooses: one with dots would allow any host under amazonaws.com
+// whose name starts with "sns." (such as an S3 bucket's).
+var regionRe = regexp.MustCompile(`^[a-z]{2}(-[a-z0-9]+)+$`)
 
 // allowed reports whether u may be fetched for a message of topicARN.
 func (v *Verifier) allowed(u *url.URL, topicARN string) bool {
@@ -130,7 +151,7 @@ func (v *Verifier) allowed(u *url.URL, topicARN string) bool {
 		if strings.HasPrefix(region, "cn-") {
 			suffix = ".amazonaws.com.cn"
 		}
-		return u.Scheme == "https" && region != "" && u.Port() == "" && strings.EqualFold(u.Hostname(), "sns."+region+suffix)
+		return u.Scheme == "https" && regionRe.MatchString(region) && u.Port() == "" && strings.EqualFold(u.Hostname(), "sns."+region+suffix)
 	}
 	for _, h := range v.AllowedHosts {
 		if pre, ok := strings.CutPrefix(h, "http://"); ok {
@@ -146,6 +167,31 @@ func (v *Verifier) allowed(u *url.URL, topicARN string) bool {
 			continue
 		}
 		if u.Scheme == "https" && u.Port() == "" && hostMatches(h, u.Hostname()) {
+			return true
+		}
+	}
+	return false
+}
+
+// client is v.Client, refusing every redirect: a redirect off the allowed hosts would let them
+// hand trust (a certificate) or a request (SSRF) to any other address.
+func (v *Verifier) client() *http.Client {
+	c := http.Client{Timeout: certFetchTimeout}
+	if v.Client != nil {
+		c = *v.Client
+	}
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &c
+}
+
+// accountAllowed reports whether a real SNS message from topicARN may be taken (AllowedAccounts).
+func (v *Verifier) accountAllowed(topicARN string) bool {
+	p := strings.Split(topicARN, ":")
+	if len(p) != 6 || p[0] != "arn" || p[2] != "sns" || p[4] == "" {
+		return false
+	}
+	for _, a := range v.AllowedAccounts {
+		if a == "*" || a == p[4] {
 			return true
 		}
 	}
@@ -190,6 +236,9 @@ func (v *Verifier) Verify(ctx context.Context, e Envelope) (string, error) {
 		}
 		return receiver.OriginTrailwatch, nil
 	}
+	if !v.accountAllowed(e.TopicARN) {
+		return "", fmt.Errorf("topic %q is not in an account allowed to deliver to receivers (--receiver-sns-accounts)", e.TopicARN)
+	}
 	cert, err := v.cert(ctx, e)
 	if err != nil {
 		return "", err
@@ -211,47 +260,111 @@ func (v *Verifier) now() time.Time {
 	return v.Now()
 }
 
-// cert returns the certificate at e.SigningCertURL, fetched from an allowed host.
+// maxCachedCerts bounds the certificates kept: SNS has a few per region.
+const maxCachedCerts = 100
+
+// certFetchTimeout bounds a certificate fetch or SubscribeURL visit when Client has no timeout of
+// its own.
+const certFetchTimeout = 10 * time.Second
+
+// cert returns the certificate at e.SigningCertURL, fetched from an allowed host. It is cached
+// while it is valid; one that has expired is fetched again (it may have been renewed at the same
+// URL), and a full cache forgets an entry rather than stop caching.
 func (v *Verifier) cert(ctx context.Context, e Envelope) (*x509.Certificate, error) {
 	u, err := url.Parse(e.SigningCertURL)
 	if err != nil || !strings.HasSuffix(u.Path, ".pem") || u.RawQuery != "" || !v.allowed(u, e.TopicARN) {
 		return nil, fmt.Errorf("SigningCertURL %q is not a certificate on an allowed SNS host", e.SigningCertURL)
 	}
+	now := v.now()
 	v.mu.Lock()
 	c := v.certs[e.SigningCertURL]
 	v.mu.Unlock()
+	if c != nil && (now.Before(c.NotBefore) || now.After(c.NotAfter)) {
+		c = nil // expired (or not yet valid): fetch again, it may have been renewed in place
+	}
 	if c == nil {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.SigningCertURL, nil)
-		if err != nil {
-			return nil, fmt.Errorf("fetch signing certificate: %w", err)
-		}
-		resp, err := v.Client.Do(req)
-		if err != nil {
-			return nil, fmt.Errorf("fetch signing certificate: %w", err)
-		}
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("fetch signing certificate: HTTP %d", resp.StatusCode)
-		}
-		blk, _ := pem.Decode(b)
-		if blk == nil || blk.Type != "CERTIFICATE" {
-			return nil, errors.New("signing certificate is not a PEM certificate")
-		}
-		if c, err = x509.ParseCertificate(blk.Bytes); err != nil {
-			return nil, fmt.Errorf("parse signing certificate: %w", err)
+		if c, err = v.fetchCert(ctx, e.SigningCertURL, now); err != nil {
+			return nil, err
 		}
 		v.mu.Lock()
 		if v.certs == nil {
 			v.certs = map[string]*x509.Certificate{}
 		}
-		if len(v.certs) < 100 {
-			v.certs[e.SigningCertURL] = c
+		if _, ok := v.certs[e.SigningCertURL]; !ok && len(v.certs) >= maxCachedCerts {
+			for k := range v.certs { // full: forget one, so new certificates are still cached
+				delete(v.certs, k)
+				break
+			}
 		}
+		v.certs[e.SigningCertURL] = c
 		v.mu.Unlock()
 	}
-	if now := v.now(); now.Before(c.NotBefore) || now.After(c.NotAfter) {
+	if now.Before(c.NotBefore) || now.After(c.NotAfter) {
 		return nil, errors.New("signing certificate is not valid now")
+	}
+	return c, nil
+}
+
+// Bounds of certificate fetching: fetches in flight at once, how long a failed URL is not
+// fetched again, and how many failed URLs are remembered.
+const (
+	maxCertFetches = 4
+	certFailureTTL = time.Minute
+	maxFailedCerts = 1000
+)
+
+// fetchCert fetches and parses the certificate at u, unless a fetch of u failed within
+// certFailureTTL, waiting for one of maxCertFetches slots.
+func (v *Verifier) fetchCert(ctx context.Context, u string, now time.Time) (*x509.Certificate, error) {
+	v.mu.Lock()
+	if until, ok := v.failed[u]; ok && now.Before(until) {
+		v.mu.Unlock()
+		return nil, errors.New("fetch signing certificate: it failed less than a minute ago")
+	}
+	if v.fetching == nil {
+		v.fetching = make(chan struct{}, maxCertFetches)
+	}
+	slots := v.fetching
+	v.mu.Unlock()
+	select {
+	case slots <- struct{}{}:
+		defer func() { <-slots }()
+	case <-ctx.Done():
+		return nil, fmt.Errorf("fetch signing certificate: %w", ctx.Err())
+	}
+	c, err := v.doFetchCert(ctx, u)
+	if err != nil && ctx.Err() == nil {
+		v.mu.Lock()
+		if v.failed == nil || len(v.failed) >= maxFailedCerts {
+			v.failed = map[string]time.Time{}
+		}
+		v.failed[u] = now.Add(certFailureTTL)
+		v.mu.Unlock()
+	}
+	return c, err
+}
+
+func (v *Verifier) doFetchCert(ctx context.Context, u string) (*x509.Certificate, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, fmt.Errorf("fetch signing certificate: %w", err)
+	}
+	resp, err := v.client().Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetch signing certificate: %w", err)
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("fetch signing certificate: HTTP %d", resp.StatusCode)
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil || blk.Type != "CERTIFICATE" {
+		return nil, errors.New("signing certificate is not a PEM certificate")
+	}
+	c, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("parse signing certificate: %w", err)
 	}
 	return c, nil
 }
@@ -267,7 +380,7 @@ func (v *Verifier) Visit(ctx context.Context, subscribeURL, topicARN string) err
 	if err != nil {
 		return fmt.Errorf("visit SubscribeURL: %w", err)
 	}
-	resp, err := v.Client.Do(req)
+	resp, err := v.client().Do(req)
 	if err != nil {
 		return fmt.Errorf("visit SubscribeURL: %w", err)
 	}

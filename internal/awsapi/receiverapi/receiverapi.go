@@ -9,7 +9,9 @@
 // outbox's dedup key (one message per alarm transition or SNS message id, kept 14 days) drops it.
 // Raw deliveries (RawMessageDelivery=true) carry no signature and are refused over HTTP; from
 // trailwatch's own outbox they are taken in process. A body is read (at most MaxBody) before its
-// signature is checked, outside the API's byte budget for unauthenticated bodies.
+// signature is checked, so it is charged to the API's budget of unauthenticated bodies
+// (awsapi.AnonymousBodies: 2 MiB in all, shared with the API's unsigned requests) as its bytes
+// arrive, under a read deadline; deliveries past the budget are answered 503, which SNS retries.
 package receiverapi
 
 import (
@@ -19,6 +21,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/trailwatch/trailwatch/internal/awsapi"
 	"github.com/trailwatch/trailwatch/internal/receiver"
@@ -134,15 +137,35 @@ func Operations(svc *receiver.Service) map[string]awsapi.Operation {
 	}
 }
 
-// MaxBody bounds a delivery's body: SNS's 256 KiB message, escaped in JSON, in its envelope.
-const MaxBody = 2 << 20
+// MaxBody bounds a delivery's body: SNS's 256 KiB message (attributes included), whose quotes,
+// backslashes and line breaks (the only characters SNS and trailwatch's envelope escape; control
+// characters are not allowed in messages) at most double it in JSON, in its envelope of about
+// 1 KiB, with room to spare. It must fit one client's share of the unauthenticated budget
+// (awsapi.MaxAnonymousBody).
+const MaxBody = 768 << 10
 
 // Endpoint serves the receiver endpoints and takes trailwatch's own deliveries in process.
 type Endpoint struct {
 	Service  *receiver.Service
 	Verifier *Verifier
+	// Bodies is the budget the bodies of deliveries are charged to before their signature is
+	// checked: the application shares the API's (awsapi.Config.Anonymous). Nil means a budget of
+	// the endpoint's own, made on first use.
+	Bodies *awsapi.AnonymousBodies
 	// OnError, when set, receives failures worth a log line.
 	OnError func(name string, err error)
+
+	bodiesOnce sync.Once
+}
+
+// bodies returns the budget of unauthenticated bodies.
+func (h *Endpoint) bodies() *awsapi.AnonymousBodies {
+	h.bodiesOnce.Do(func() {
+		if h.Bodies == nil {
+			h.Bodies = awsapi.NewAnonymousBodies()
+		}
+	})
+	return h.Bodies
 }
 
 // ServeHTTP serves POST /receivers/{name}: a verified SNS message is handed to the receiver
@@ -151,11 +174,12 @@ type Endpoint struct {
 // not an SNS message, 500 for a failure worth SNS's retry.
 func (h *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	body, release, status, err := h.bodies().Read(w, r, MaxBody)
 	if err != nil {
-		http.Error(w, "request body too large or unreadable", http.StatusRequestEntityTooLarge)
+		http.Error(w, err.Error(), status)
 		return
 	}
+	defer release()
 	e, err := ParseEnvelope(r.Header.Get, body)
 	if errors.Is(err, ErrRaw) {
 		http.Error(w, "raw message delivery carries no signature; turn RawMessageDelivery off for receiver endpoints", http.StatusForbidden)
@@ -173,14 +197,15 @@ func (h *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	detail, err := h.Service.Accept(r.Context(), name, e.Inbound(r.Header.Get("x-amz-sns-subscription-arn"), origin))
 	if err != nil {
-		status := http.StatusInternalServerError
 		var re *receiver.Error
 		if errors.As(err, &re) {
-			status = re.HTTPStatusCode()
-		} else {
-			h.fail(name, err)
+			http.Error(w, re.Error(), re.HTTPStatusCode())
+			return
 		}
-		http.Error(w, err.Error(), status)
+		// trailwatch's own failure: its text (paths, store errors, URLs visited) is for the log,
+		// not for an unauthenticated caller; SNS retries the 500.
+		h.fail(name, err)
+		http.Error(w, "internal error; retry later", http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

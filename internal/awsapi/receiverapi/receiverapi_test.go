@@ -65,7 +65,7 @@ func TestVerify(t *testing.T) {
 	ctx := context.Background()
 	awsKey, _ := rsa.GenerateKey(rand.Reader, 2048)
 	cs := certServer(t, awsKey)
-	v := &Verifier{OwnCertURL: "https://tw.example/SimpleNotificationService-own.pem", OwnKey: &testKey.PublicKey, AllowedHosts: []string{cs.URL}, Client: cs.Client()}
+	v := &Verifier{OwnCertURL: "https://tw.example/SimpleNotificationService-own.pem", OwnKey: &testKey.PublicKey, AllowedHosts: []string{cs.URL}, AllowedAccounts: []string{"1"}, Client: cs.Client()}
 	note := Envelope{Type: sns.TypeNotification, MessageID: "m", TopicARN: "arn:aws:sns:us-east-1:1:t", Subject: subj("s"), Message: "hello", Timestamp: "2026-12-06T00:00:00.000Z"}
 	parse := func(b []byte) Envelope {
 		e, err := ParseEnvelope(func(string) string { return "" }, b)

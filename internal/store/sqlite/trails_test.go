@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -144,5 +145,32 @@ func TestTrailStopRacesUpdate(t *testing.T) {
 			t.Fatalf("round %d: the last change applied is %+v, want a stopped trail", round, last)
 		}
 		mu.Unlock()
+	}
+}
+
+// TestTrailWithoutSelectorsDocument reads a trail stored before event selectors existed (its JSON
+// document has no Selectors member): it has none, so GetEventSelectors answers CloudTrail's
+// default, and a put adds them without a migration.
+func TestTrailWithoutSelectorsDocument(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, t.TempDir(), Options{})
+	mustOK(t, err)
+	defer db.Close()
+	mustOK(t, db.withTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO trails (account_id, region, name, config) VALUES (?, ?, ?, ?)`, "111122223333", "us-east-1", "old",
+			`{"Name":"old","S3BucketName":"b","IncludeGlobalServiceEvents":true,"Logging":true,"CreationTime":"2026-11-01T00:00:00Z"}`)
+		return err
+	}))
+	sc := trail.Scope{AccountID: "111122223333", Region: "us-east-1"}
+	svc := trail.NewService(db, nil)
+	tr, sel, err := svc.GetSelectors(ctx, sc, "old")
+	mustOK(t, err)
+	if tr.Selectors != nil || fmt.Sprint(sel) != fmt.Sprint(trail.DefaultSelectors()) || !tr.Logging {
+		t.Fatalf("old document: %+v, selectors %+v", tr, sel)
+	}
+	_, err = svc.PutSelectors(ctx, sc, "old", []trail.EventSelector{{ReadWriteType: "WriteOnly", IncludeManagementEvents: true}}, nil)
+	mustOK(t, err)
+	if _, sel, _ = svc.GetSelectors(ctx, sc, "old"); len(sel.Basic) != 1 || sel.Basic[0].ReadWriteType != "WriteOnly" {
+		t.Fatalf("after put: %+v", sel)
 	}
 }

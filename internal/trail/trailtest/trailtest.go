@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -29,6 +30,8 @@ func Run(t *testing.T, open func(t *testing.T) trail.Store) {
 		{"UpdateAndDelete", testUpdateAndDelete},
 		{"UpdateIsAtomic", testUpdateIsAtomic},
 		{"StopRacesUpdate", testStopRacesUpdate},
+		{"Selectors", testSelectors},
+		{"SelectorsRaceUpdates", testSelectorsRaceUpdates},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -153,5 +156,88 @@ func testStopRacesUpdate(t *testing.T, s trail.Store) {
 		if st.IsLogging || !stopped {
 			t.Fatalf("round %d: IsLogging %v, last change %+v: the StopLogging was lost", round, st.IsLogging, last)
 		}
+	}
+}
+
+// testSelectors checks that a trail's event selectors (PutEventSelectors) are stored with it and
+// read back whole by GetTrail and ListTrails: nil for a trail that never had any, basic selectors
+// with their data resources and excluded sources, advanced ones replacing them with every
+// operator, and kept by an update of another member.
+func testSelectors(t *testing.T, s trail.Store) {
+	ctx := context.Background()
+	must(t, s.CreateTrail(ctx, scopeA, trail.Trail{Name: "main", S3BucketName: "b"}))
+	if got, _ := s.GetTrail(ctx, scopeA, "main"); got.Selectors != nil {
+		t.Fatalf("a new trail has selectors %+v, want none (the default)", got.Selectors)
+	}
+	basic := trail.Selectors{Basic: []trail.EventSelector{
+		{ReadWriteType: "WriteOnly", IncludeManagementEvents: true, ExcludeManagementEventSources: []string{"kms.amazonaws.com"}},
+		{ReadWriteType: "All", DataResources: []trail.DataResource{{Type: "AWS::S3::Object", Values: []string{"arn:aws:s3:::b1/", "arn:aws:s3:::b2/p"}}}},
+	}}
+	advanced := trail.Selectors{Advanced: []trail.AdvancedEventSelector{
+		{Name: "mgmt", FieldSelectors: []trail.FieldSelector{{Field: "eventCategory", Equals: []string{"Management"}}}},
+		{FieldSelectors: []trail.FieldSelector{{Field: "eventCategory", Equals: []string{"Data"}}, {Field: "resources.type", Equals: []string{"AWS::S3::Object"}},
+			{Field: "resources.ARN", StartsWith: []string{"arn:aws:s3:::a/"}, EndsWith: []string{".log"}, NotEquals: []string{"arn:aws:s3:::a/x"},
+				NotStartsWith: []string{"arn:aws:s3:::a/tmp/"}, NotEndsWith: []string{".tmp"}}}},
+	}}
+	for _, want := range []trail.Selectors{basic, advanced} {
+		up, err := s.UpdateTrail(ctx, scopeA, "main", func(t *trail.Trail) error { c := want; t.Selectors = &c; return nil })
+		must(t, err)
+		if up.Selectors == nil || !reflect.DeepEqual(*up.Selectors, want) {
+			t.Fatalf("update returned selectors %+v, want %+v", up.Selectors, want)
+		}
+		got, err := s.GetTrail(ctx, scopeA, "main")
+		must(t, err)
+		if got.Selectors == nil || !reflect.DeepEqual(*got.Selectors, want) {
+			t.Fatalf("stored selectors %+v, want %+v", got.Selectors, want)
+		}
+	}
+	_, err := s.UpdateTrail(ctx, scopeA, "main", func(t *trail.Trail) error { t.Logging = true; return nil })
+	must(t, err)
+	list, err := s.ListTrails(ctx, scopeA)
+	must(t, err)
+	if len(list) != 1 || list[0].Selectors == nil || !reflect.DeepEqual(*list[0].Selectors, advanced) || !list[0].Logging {
+		t.Fatalf("list after an update of another member: %+v", list)
+	}
+}
+
+// testSelectorsRaceUpdates drives the trail service over the store: PutEventSelectors calls racing
+// UpdateTrail and StopLogging lose none of them; the trail ends stopped, with the prefix of one
+// update and the selectors of one put.
+func testSelectorsRaceUpdates(t *testing.T, s trail.Store) {
+	ctx := context.Background()
+	svc := trail.NewService(s, nil)
+	if _, err := svc.Create(ctx, scopeA, trail.Trail{Name: "main", S3BucketName: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	must(t, svc.SetLogging(ctx, scopeA, "main", true))
+	rw := []string{"ReadOnly", "WriteOnly", "All"}
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range 6 {
+		wg.Go(func() {
+			<-start
+			if _, err := svc.PutSelectors(ctx, scopeA, "main", []trail.EventSelector{{ReadWriteType: rw[i%3], IncludeManagementEvents: true}}, nil); err != nil {
+				t.Error(err)
+			}
+		})
+		wg.Go(func() {
+			<-start
+			if _, err := svc.Update(ctx, scopeA, "main", func(tr *trail.Trail) { tr.S3KeyPrefix = fmt.Sprint("p", i) }); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Go(func() {
+		<-start
+		if err := svc.SetLogging(ctx, scopeA, "main", false); err != nil {
+			t.Error(err)
+		}
+	})
+	close(start)
+	wg.Wait()
+	got, err := s.GetTrail(ctx, scopeA, "main")
+	must(t, err)
+	if got.Logging || !strings.HasPrefix(got.S3KeyPrefix, "p") || got.Selectors == nil || len(got.Selectors.Basic) != 1 {
+		t.Fatalf("after the race: logging %v, prefix %q, selectors %+v: a change was lost", got.Logging, got.S3KeyPrefix, got.Selectors)
 	}
 }
