@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -55,10 +56,7 @@ func loadOrCreateCredential(dir string, warn func(msg string, args ...any)) (cre
 	case !errors.Is(err, fs.ErrNotExist):
 		return Credential{}, false, fmt.Errorf("read credentials: %w", err)
 	}
-	cred = Credential{
-		AccessKeyID:     "AKIA" + randomString(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"),
-		SecretAccessKey: randomString(40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"),
-	}
+	cred = newCredential()
 	data, err = json.MarshalIndent(cred, "", "  ")
 	if err != nil {
 		return Credential{}, false, fmt.Errorf("encode credentials: %w", err)
@@ -145,4 +143,36 @@ func randomString(n int, alphabet string) string {
 		i++
 	}
 	return string(out)
+}
+
+// sharedCredentialName is the shared value (postgres.DB.SharedValue) holding the generated key
+// pair of a deployment on PostgreSQL, as JSON like credentials.json.
+const sharedCredentialName = "api-credentials"
+
+// newCredential generates a key pair in AWS's format: AKIA and 16 base-32 characters, and a
+// 40-character secret.
+func newCredential() Credential {
+	return Credential{
+		AccessKeyID:     "AKIA" + randomString(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"),
+		SecretAccessKey: randomString(40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"),
+	}
+}
+
+// sharedCredential returns the deployment's generated key pair from the database the replicas
+// share, generating it when no replica has yet; created reports whether this call's pair was
+// stored (so that exactly one replica prints it).
+func sharedCredential(ctx context.Context, shared replicas) (cred Credential, created bool, err error) {
+	v, created, err := shared.SharedValue(ctx, sharedCredentialName, func() ([]byte, error) {
+		return json.Marshal(newCredential())
+	})
+	if err != nil {
+		return Credential{}, false, fmt.Errorf("shared credentials: %w", err)
+	}
+	if err := json.Unmarshal(v, &cred); err != nil {
+		return Credential{}, false, fmt.Errorf("decode shared credentials: %w", err)
+	}
+	if cred.AccessKeyID == "" || cred.SecretAccessKey == "" {
+		return Credential{}, false, errors.New("decode shared credentials: access key or secret is empty")
+	}
+	return cred, created, nil
 }

@@ -19,8 +19,9 @@ import (
 	"time"
 
 	"github.com/trailwatch/trailwatch/internal/awsapi"
+	"github.com/trailwatch/trailwatch/internal/logs"
 	"github.com/trailwatch/trailwatch/internal/notify"
-	"github.com/trailwatch/trailwatch/internal/store/sqlite"
+	"github.com/trailwatch/trailwatch/internal/store/postgres"
 	"github.com/trailwatch/trailwatch/internal/telemetry"
 	"github.com/trailwatch/trailwatch/internal/web"
 )
@@ -37,13 +38,28 @@ const (
 type Options struct {
 	// Listen is the TCP address of the one listener that serves the AWS API and /healthz.
 	Listen string
-	// DataDir holds the SQLite database and the generated credentials.
+	// DataDir holds the SQLite database and the generated credentials; unused with DatabaseURL,
+	// where the generated credentials and the SNS signing key live in the database.
 	DataDir string
 	// DatabaseURL, when set (--database-url or TRAILWATCH_DATABASE_URL), names the PostgreSQL
-	// database that several replicas share (issue 16). Not yet accepted: the PostgreSQL store has
-	// every domain store but the log events', which waits for the block layout of the SQLite log
-	// store (issue 15), so validate refuses it rather than run half the data in a local file.
+	// database that several replicas share (issue 16, backend_postgres.go). Not yet accepted: the
+	// PostgreSQL store has every domain store but the log events', which waits for the block
+	// layout of the SQLite log store (issue 15), so validate refuses it (postgresLogStore) rather
+	// than run half the data in a local file.
 	DatabaseURL string
+	// ReplicaID names this replica in leases and claims; empty means host name, process id and
+	// a random suffix (replicaID). Only used with DatabaseURL.
+	ReplicaID string
+	// ClaimTimeout is how long this replica's claims on outbox messages last; zero means
+	// DefaultClaimTimeout. Only used with DatabaseURL.
+	ClaimTimeout time.Duration
+	// LeaseTTL is the time to live of the alarm evaluation and ingest leases; zero means
+	// postgres.DefaultLeaseTTL. Only used with DatabaseURL.
+	LeaseTTL time.Duration
+
+	// postgresLogs, when non-nil, replaces postgresLogStore: tests put the log events in SQLite
+	// to run the rest of the server on PostgreSQL while PostgreSQL has no log store.
+	postgresLogs func(*postgres.DB) (logs.Store, error)
 	// Region is the region of the credentials' default scope and of resources created without one.
 	Region string
 	// AccountID is the 12-digit account every key of this server acts in.
@@ -125,11 +141,13 @@ func (o *Options) validate() error {
 	if o.MetricsListen != "" && o.MetricsListen == o.Listen && !strings.HasSuffix(o.Listen, ":0") {
 		errs = append(errs, errors.New("--metrics-listen must differ from --listen"))
 	}
-	if o.DataDir == "" {
+	if o.DataDir == "" && o.DatabaseURL == "" {
 		errs = append(errs, errors.New("--data must not be empty"))
 	}
 	if o.DatabaseURL != "" {
-		errs = append(errs, databaseURLError(o.DatabaseURL))
+		if err := databaseURLError(o.DatabaseURL, o.logStore()); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if !regionRe.MatchString(o.Region) {
 		errs = append(errs, fmt.Errorf("--region %q is not a region name such as us-east-1", o.Region))
@@ -157,20 +175,25 @@ func (o *Options) validate() error {
 	return errors.Join(errs...)
 }
 
-// errPostgresLogsPending is why --database-url is refused for now: the PostgreSQL backend
-// (internal/store/postgres) implements the metrics, alarms, SNS, trails and ingest stores and the
-// replicas' coordination, but not yet the log events, whose layout on PostgreSQL follows the
-// compressed blocks of issue 15. Keeping the log events in a local file would make every replica
-// answer FilterLogEvents and deduplicate CloudTrail records differently, which is no HA at all.
-var errPostgresLogsPending = errors.New("log events on PostgreSQL are not yet implemented; run without --database-url (and TRAILWATCH_DATABASE_URL) to use SQLite under --data")
-
-// databaseURLError says what is wrong with a --database-url: its form first, then that the
-// PostgreSQL backend is not complete yet.
-func databaseURLError(u string) error {
+// databaseURLError says what is wrong with a --database-url: its form first, then whether the
+// PostgreSQL backend can run (postgresLogStore, the one switch), nil when neither.
+func databaseURLError(u string, logStore func(*postgres.DB) (logs.Store, error)) error {
 	if !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
 		return errors.New("--database-url must be a postgres:// URL such as postgres://trailwatch@db.example.com/trailwatch")
 	}
-	return fmt.Errorf("--database-url: %w", errPostgresLogsPending)
+	if _, err := logStore(nil); err != nil {
+		return fmt.Errorf("--database-url: %w", err)
+	}
+	return nil
+}
+
+// logStore returns how the PostgreSQL backend gets its log-event store: postgresLogStore unless
+// a test replaced it.
+func (o *Options) logStore() func(*postgres.DB) (logs.Store, error) {
+	if o.postgresLogs != nil {
+		return o.postgresLogs
+	}
+	return postgresLogStore
 }
 
 // Server is a running or runnable trailwatch server.
@@ -192,9 +215,19 @@ type Server struct {
 
 	// tel is the Prometheus telemetry, nil without --metrics-listen (its observers then do
 	// nothing); storeReady is the store's readiness probe, set once storage is open.
-	tel         *telemetry.Telemetry
-	storeReady  func(context.Context) error
+	tel        *telemetry.Telemetry
+	storeReady func(context.Context) error
+	// shared is set, with the PostgreSQL backend, to the database the replicas share: /healthz
+	// then also says whether it answers.
+	shared replicas
+	// leases are this replica's leases (PostgreSQL only), for /readyz and tests.
+	leases *replicaLeases
+	// listening records the replica's LISTEN connections (PostgreSQL only), for /readyz.
+	listening   listeners
 	metricsAddr atomic.Value // string, set once the metrics listener listens
+
+	idOnce sync.Once
+	id     string // replicaID's
 
 	ready chan struct{}
 	addr  atomic.Value // string, set once listening
@@ -239,33 +272,44 @@ func (s *Server) MetricsAddr() string {
 // Run opens storage, serves until ctx is cancelled, then shuts down gracefully: it stops accepting, lets
 // in-flight requests finish, stops background work and closes storage.
 func (s *Server) Run(ctx context.Context) error {
-	cred, err := s.credential()
-	if err != nil {
-		return err
-	}
-	dbOpts := sqlite.Options{Now: s.now, OwnFiles: dataFiles(), Logger: s.logger}
 	if s.opts.MetricsListen != "" {
 		s.tel = telemetry.New(telemetry.Options{Now: s.now, Process: true})
-		dbOpts.OnCommit = s.tel.Committed
 	}
-	db, err := sqlite.Open(ctx, s.opts.DataDir, dbOpts)
+	var cred Credential
+	if s.opts.DatabaseURL == "" {
+		// As before backends: the key pair is read or generated before the database is opened.
+		c, err := s.credential(ctx, nil)
+		if err != nil {
+			return err
+		}
+		cred = c
+	}
+	b, err := s.openBackend(ctx)
 	if err != nil {
 		return fmt.Errorf("open storage: %w", err)
 	}
-	defer db.Close()
-	s.storeReady = db.Ready
+	defer b.Close()
+	s.storeReady = b.Ready
+	if rep := b.Replicas(); rep != nil {
+		s.shared = rep
+		c, err := s.credential(ctx, rep)
+		if err != nil {
+			return err
+		}
+		cred = c
+	}
 
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	var background sync.WaitGroup
 	defer background.Wait()
 	defer stopBackground()
 
-	snsParts, err := s.wireSNS(bgCtx, db, &background)
+	snsParts, err := s.wireSNS(bgCtx, b, &background)
 	if err != nil {
 		return err
 	}
 	s.sns = snsParts
-	services, err := s.wire(bgCtx, db, cred, &background)
+	services, err := s.wire(bgCtx, b, cred, &background)
 	if err != nil {
 		return err
 	}
@@ -337,7 +381,11 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() { serveErr <- srv.Serve(ln) }()
 	s.live.Store(true)
 	close(s.ready)
-	s.logger.Info("trailwatch serving", "url", scheme+"://"+ln.Addr().String(), "region", s.opts.Region, "account", s.opts.AccountID, "data", s.opts.DataDir)
+	if s.opts.DatabaseURL == "" {
+		s.logger.Info("trailwatch serving", "url", scheme+"://"+ln.Addr().String(), "region", s.opts.Region, "account", s.opts.AccountID, "data", s.opts.DataDir)
+	} else {
+		s.logger.Info("trailwatch serving", "url", scheme+"://"+ln.Addr().String(), "region", s.opts.Region, "account", s.opts.AccountID, "replica", s.replicaID())
+	}
 
 	select {
 	case err := <-serveErr:
@@ -360,11 +408,24 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
-// credential returns the configured key pair, or the one kept in the data directory, generating and
-// announcing it on first start.
-func (s *Server) credential() (Credential, error) {
+// credential returns the configured key pair, or the generated one, generating and announcing it
+// on first start: kept in the data directory (shared nil), or in the database the replicas share,
+// so that every replica accepts the same key.
+func (s *Server) credential(ctx context.Context, shared replicas) (Credential, error) {
 	if s.opts.AccessKeyID != "" {
 		return Credential{AccessKeyID: s.opts.AccessKeyID, SecretAccessKey: s.opts.SecretAccessKey}, nil
+	}
+	if shared != nil {
+		cred, created, err := sharedCredential(ctx, shared)
+		if err != nil {
+			return Credential{}, err
+		}
+		if created {
+			fmt.Fprintf(s.opts.Stdout, "trailwatch generated API credentials (kept in the database, shown only now):\n"+
+				"  export AWS_ACCESS_KEY_ID=%s\n  export AWS_SECRET_ACCESS_KEY=%s\n  export AWS_DEFAULT_REGION=%s\n",
+				cred.AccessKeyID, cred.SecretAccessKey, s.opts.Region)
+		}
+		return cred, nil
 	}
 	if err := os.MkdirAll(s.opts.DataDir, 0o700); err != nil {
 		return Credential{}, fmt.Errorf("create data directory: %w", err)
@@ -381,12 +442,26 @@ func (s *Server) credential() (Credential, error) {
 	return cred, nil
 }
 
-func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+// healthz answers 200 while the server is live, 503 while it starts or stops. With the
+// PostgreSQL backend it also says whether this replica reaches the database (503 "database
+// unreachable" when a one-row read fails within readyTimeout): a replica cut off from the
+// database can serve nothing. SQLite's database is a local file, not checked here (/readyz reads it).
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if !s.live.Load() {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		io.WriteString(w, "starting or stopping\n")
 		return
+	}
+	if s.shared != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		defer cancel()
+		if err := s.storeReady(ctx); err != nil {
+			s.logger.Warn("health probe: database unreachable", "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, "database unreachable\n")
+			return
+		}
 	}
 	io.WriteString(w, "ok\n")
 }
@@ -398,7 +473,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.SetOutput(stderr)
 	fs.StringVar(&opts.Listen, "listen", opts.Listen, "`address` of the API listener")
 	fs.StringVar(&opts.DataDir, "data", opts.DataDir, "`directory` for the database and generated credentials")
-	fs.StringVar(&opts.DatabaseURL, "database-url", opts.DatabaseURL, "PostgreSQL `URL` shared by replicas (default $TRAILWATCH_DATABASE_URL; not yet available: log events on PostgreSQL are pending)")
+	fs.StringVar(&opts.DatabaseURL, "database-url", opts.DatabaseURL, "PostgreSQL `URL` shared by replicas, instead of SQLite under --data (default $TRAILWATCH_DATABASE_URL; not yet available: log events on PostgreSQL are pending)")
 	fs.StringVar(&opts.Region, "region", opts.Region, "default `region`")
 	fs.StringVar(&opts.AccountID, "account-id", opts.AccountID, "12-digit AWS account `id` of this server")
 	fs.StringVar(&opts.TLSCert, "tls-cert", "", "PEM certificate `file`; with --tls-key the listener serves HTTPS")

@@ -12,7 +12,6 @@ import (
 	"github.com/trailwatch/trailwatch/internal/awsapi/monitoringapi"
 	"github.com/trailwatch/trailwatch/internal/logs"
 	"github.com/trailwatch/trailwatch/internal/metrics"
-	"github.com/trailwatch/trailwatch/internal/store/sqlite"
 )
 
 // retentionSweepEvery is how often events past their log group's retention, and alarm history past
@@ -27,9 +26,9 @@ const metricRollupEvery = time.Hour
 
 // wire builds the domain services over the database and returns the AWS services the API serves. Background
 // work it starts runs until ctx is cancelled and is tracked by wg.
-func (s *Server) wire(ctx context.Context, db *sqlite.DB, cred Credential, wg *sync.WaitGroup) ([]*awsapi.Service, error) {
-	metricsSvc := metrics.NewService(db, s.now)
-	logsSvc := logs.NewService(db, s.now)
+func (s *Server) wire(ctx context.Context, db backend, cred Credential, wg *sync.WaitGroup) ([]*awsapi.Service, error) {
+	metricsSvc := metrics.NewService(db.MetricStore(), s.now)
+	logsSvc := logs.NewService(db.LogStore(), s.now)
 	logsSvc.Logger = s.logger
 
 	alarmSvc, err := alarm.NewService(ctx, db, metricsSvc, s.now)
@@ -37,7 +36,22 @@ func (s *Server) wire(ctx context.Context, db *sqlite.DB, cred Credential, wg *s
 		return nil, fmt.Errorf("load alarms: %w", err)
 	}
 	alarmSvc.OnError = func(err error) { s.logger.Warn("alarm evaluation failed", "err", err) }
-	logsSvc.OnSamples = s.countMatches(alarmSvc.OnSamples)
+	onSamples := alarmSvc.OnSamples
+	if rep := db.Replicas(); rep != nil {
+		// Several replicas: the lease holder evaluates, and hears of samples stored here.
+		// The samples are announced unless this replica holds the lease: it evaluates them itself,
+		// and should it lose the lease now, its successor gains it only after this replica's
+		// grant ended (Leader.Held turns false before the database's expiry), then evaluates
+		// every alarm at once (wireAlarmReplicas), seeing these samples, committed before.
+		announce := s.wireAlarmReplicas(ctx, rep, alarmSvc, wg)
+		onSamples = func(samples []metrics.Sample) {
+			alarmSvc.OnSamples(samples)
+			if _, held := s.leases.alarms.Held(); !held {
+				announce(samples)
+			}
+		}
+	}
+	logsSvc.OnSamples = s.countMatches(onSamples)
 	if s.tel != nil {
 		logsSvc.OnPutLogEvents = s.observePutLogEvents
 		alarmSvc.OnEvaluated = s.tel.AlarmEvaluated
@@ -50,7 +64,7 @@ func (s *Server) wire(ctx context.Context, db *sqlite.DB, cred Credential, wg *s
 	// Alarm actions go through the durable outbox to SNS (wireSNS ran before, see Run); without it
 	// they would stay pending (alarm.NoPublisher). Transient publish failures are retried with
 	// backoff and logged through OnError.
-	dispatcher := alarm.NewDispatcher(db, s.alarmPublisher(logsSvc), s.now)
+	dispatcher := alarm.NewDispatcher(db.ActionQueue(), s.alarmPublisher(logsSvc), s.now)
 	dispatcher.OnError = func(err error) { s.logger.Warn("alarm action dispatch failed", "err", err) }
 	alarmSvc.OnActions = dispatcher.Notify
 	wg.Go(func() { _ = alarmSvc.Run(ctx) })
@@ -58,6 +72,10 @@ func (s *Server) wire(ctx context.Context, db *sqlite.DB, cred Credential, wg *s
 
 	var lastRollup time.Time // only the sweep goroutine uses it
 	every(ctx, wg, retentionSweepEvery, func() {
+		// One replica sweeps each minute's round (always this process with SQLite).
+		if !s.claimRound(ctx, db, roundRetention, s.now().Truncate(retentionSweepEvery)) {
+			return
+		}
 		if n, err := logsSvc.ExpireEvents(ctx, s.now()); err != nil {
 			s.logger.Warn("retention sweep failed", "err", err)
 		} else if n > 0 {
@@ -71,6 +89,9 @@ func (s *Server) wire(ctx context.Context, db *sqlite.DB, cred Credential, wg *s
 		// The first sweep compacts too, so that a server restarted more often than hourly still does.
 		if now := s.now(); lastRollup.IsZero() || now.Sub(lastRollup) >= metricRollupEvery {
 			lastRollup = now
+			if !s.claimRound(ctx, db, roundCompaction, now.Truncate(metricRollupEvery)) {
+				return // another replica compacted this hour
+			}
 			if n, err := metricsSvc.Compact(ctx); err != nil {
 				s.logger.Warn("metric rollup failed", "err", err)
 			} else if n > 0 {

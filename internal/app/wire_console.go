@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -13,7 +14,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/ingest"
 	"github.com/trailwatch/trailwatch/internal/logs"
 	"github.com/trailwatch/trailwatch/internal/metrics"
-	"github.com/trailwatch/trailwatch/internal/store/sqlite"
+	"github.com/trailwatch/trailwatch/internal/telemetry"
 	"github.com/trailwatch/trailwatch/internal/trail"
 	"github.com/trailwatch/trailwatch/internal/web"
 )
@@ -29,20 +30,13 @@ type consoleParts struct {
 // wireConsole builds the web console over the domain services and the store, starts its event
 // feed on wg, and hooks the feed to the logs service. The console is mounted by Run at
 // web.Prefix on the API listener.
-func (s *Server) wireConsole(ctx context.Context, db *sqlite.DB, p consoleParts, cred Credential, wg *sync.WaitGroup) (*web.Console, error) {
+func (s *Server) wireConsole(ctx context.Context, db backend, p consoleParts, cred Credential, wg *sync.WaitGroup) (*web.Console, error) {
 	c, err := web.New(web.Options{
 		Alarms: p.alarms, Metrics: p.metrics, Logs: p.logs, Topics: s.sns.svc, Deliveries: db, Trails: p.trails,
 		// The receiver service lists receivers masked; the console masks again anything that is not.
-		Receivers: s.sns.receivers.svc,
-		Health:    consoleHealth{db: db, endpoints: s.endpoints},
-		Scopes: func(ctx context.Context) ([]web.Scope, error) {
-			scs, err := db.Scopes(ctx)
-			out := make([]web.Scope, len(scs))
-			for i, sc := range scs {
-				out[i] = web.Scope(sc)
-			}
-			return out, err
-		},
+		Receivers:    s.sns.receivers.svc,
+		Health:       consoleHealth{db: db, endpoints: s.endpoints},
+		Scopes:       db.ResourceScopes,
 		Home:         web.Scope{AccountID: s.opts.AccountID, Region: s.opts.Region},
 		Authenticate: credentialCheck(cred),
 		// Behind a TLS-terminating proxy trailwatch sees plain HTTP, but the browser uses HTTPS: an
@@ -75,24 +69,31 @@ func credentialCheck(cred Credential) func(id, secret string) bool {
 
 // consoleHealth answers the console's sources page from the store and the endpoint recorder.
 type consoleHealth struct {
-	db        *sqlite.DB
+	db        backend
 	endpoints *endpointHealth
 }
 
 func (h consoleHealth) Endpoints() []web.Endpoint { return h.endpoints.list() }
 
+// Outbox reads the outboxes' pending counts as the telemetry gauges do (backend.OutboxStats):
+// the SNS deliveries by protocol, and the alarm actions.
 func (h consoleHealth) Outbox(ctx context.Context) (web.Outbox, error) {
 	var out web.Outbox
-	ds, err := h.db.PendingDeliveries(ctx)
+	stats, err := h.db.OutboxStats(ctx)
+	for _, st := range stats {
+		q := web.OutboxQueue{Name: st.Protocol, Count: st.Depth, Oldest: st.Oldest}
+		switch st.Outbox {
+		case telemetry.OutboxSNSDelivery:
+			out.Deliveries = append(out.Deliveries, q)
+		case telemetry.OutboxAlarmAction:
+			q.Name = "alarm actions"
+			out.Actions = q
+		}
+	}
 	if err != nil {
-		return out, err
+		return out, fmt.Errorf("read the outboxes: %w", err)
 	}
-	for _, d := range ds {
-		out.Deliveries = append(out.Deliveries, web.OutboxQueue{Name: d.Protocol, Count: d.Count, Oldest: d.Oldest})
-	}
-	n, oldest, err := h.db.PendingActionCount(ctx)
-	out.Actions = web.OutboxQueue{Name: "alarm actions", Count: n, Oldest: oldest}
-	return out, err
+	return out, nil
 }
 
 // endpointHealth records the last delivery and the last error of each ingest endpoint (EventBridge,

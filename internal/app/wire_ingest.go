@@ -22,7 +22,6 @@ import (
 	"github.com/trailwatch/trailwatch/internal/ingest"
 	"github.com/trailwatch/trailwatch/internal/logs"
 	"github.com/trailwatch/trailwatch/internal/metrics"
-	"github.com/trailwatch/trailwatch/internal/store/sqlite"
 	"github.com/trailwatch/trailwatch/internal/telemetry"
 	"github.com/trailwatch/trailwatch/internal/trail"
 )
@@ -96,14 +95,14 @@ func (o *IngestOptions) validate() error {
 // sources of logging trails (started now and on every trail change), the EventBridge and
 // Firehose endpoints, and record-group deduplication on logsSvc. It must run before the server
 // accepts requests. Sources run until ctx is cancelled, tracked by wg.
-func (s *Server) wireIngest(ctx context.Context, db *sqlite.DB, logsSvc *logs.Service, wg *sync.WaitGroup, opts IngestOptions) ([]*awsapi.Service, map[string]http.Handler, *trail.Service, error) {
+func (s *Server) wireIngest(ctx context.Context, db backend, logsSvc *logs.Service, wg *sync.WaitGroup, opts IngestOptions) ([]*awsapi.Service, map[string]http.Handler, *trail.Service, error) {
 	if err := opts.validate(); err != nil {
 		return nil, nil, nil, err
 	}
 	sink := ingest.NewSink(logsSvc, s.now)
 	trails := trail.NewService(db, s.now)
 	trails.LogGroupExists = func(ctx context.Context, sc trail.Scope, name string) (bool, error) {
-		_, err := db.GetLogGroup(ctx, logs.Scope(sc), name)
+		_, err := db.LogStore().GetLogGroup(ctx, logs.Scope(sc), name)
 		if errors.Is(err, logs.ErrLogGroupNotFound) {
 			return false, nil
 		}
@@ -165,7 +164,7 @@ func (s *Server) wireIngest(ctx context.Context, db *sqlite.DB, logsSvc *logs.Se
 		})
 		return s3c, sqsc, clientsErr
 	}
-	runner := ingest.NewTrailRunner(ctx, wg, func(sc trail.Scope, t trail.Trail) (*ingest.S3Source, error) {
+	newSource := func(sc trail.Scope, t trail.Trail) (*ingest.S3Source, error) {
 		group, ok := trail.LogGroupName(sc, t.CloudWatchLogsLogGroupArn)
 		if !ok {
 			return nil, fmt.Errorf("invalid CloudWatchLogsLogGroupArn %q", t.CloudWatchLogsLogGroupArn)
@@ -184,8 +183,9 @@ func (s *Server) wireIngest(ctx context.Context, db *sqlite.DB, logsSvc *logs.Se
 			Interval: opts.PollInterval, WaitSeconds: int32(opts.WaitSeconds), Now: s.now,
 			OnError: func(err error) { s.logger.Warn("trail source round failed", "trail", t.Name, "err", err) },
 		}, nil
-	}, s.logger)
-	trails.Status = runner.Status
+	}
+	sources := &trailSources{newSource: newSource, load: db.TrailsToRun, ctx: ctx, wg: wg, s: s}
+	trails.Status = sources.Status
 	trails.OnChange = func(sc trail.Scope, name string, t *trail.Trail) {
 		// The group a trail delivered to, and the one it delivers to now, change their dedup flag.
 		if t != nil {
@@ -193,15 +193,17 @@ func (s *Server) wireIngest(ctx context.Context, db *sqlite.DB, logsSvc *logs.Se
 				logsSvc.Forget(logs.Scope(sc), g)
 			}
 		}
-		runner.Apply(sc, name, t)
+		sources.Apply(sc, name, t)
 	}
-	all, err := db.AllTrails(ctx)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("load trails: %w", err)
-	}
-	for _, st := range all {
-		t := st.Trail
-		runner.Apply(st.Scope, t.Name, &t)
+	if s.leases == nil {
+		// The only process runs every source.
+		if err := sources.start(ctx); err != nil {
+			return nil, nil, nil, fmt.Errorf("load trails: %w", err)
+		}
+	} else {
+		// One replica at a time, the ingest lease's holder, runs them.
+		wg.Go(func() { s.leases.ingest.Run(ctx) })
+		wg.Go(func() { sources.follow(ctx, s.leases.ingest, time.Second) })
 	}
 
 	routes := map[string]http.Handler{}
@@ -216,7 +218,7 @@ func (s *Server) wireIngest(ctx context.Context, db *sqlite.DB, logsSvc *logs.Se
 		d.LogGroup = opts.FirehoseLogGroup
 		routes[FirehosePath] = &ingest.FirehoseHandler{Sink: s.endpoints.wrap("Firehose", FirehosePath, d.LogGroup, s.observeSink(sink, telemetry.SourceFirehose)), Dest: d, AccessKey: opts.FirehoseAccessKey, Now: s.now, Logger: s.logger}
 	}
-	return []*awsapi.Service{cloudtrailapi.NewService(trails), backfillService(db, logsSvc, s.now)}, routes, trails, nil
+	return []*awsapi.Service{cloudtrailapi.NewService(trails), backfillService(db.MetricStore(), logsSvc, s.now)}, routes, trails, nil
 }
 
 // BackfillTarget is the X-Amz-Target prefix of trailwatch's own API extension (awsJson 1.1, SigV4
@@ -244,7 +246,7 @@ type backfillOutput struct {
 // the datapoints it would have published are stored and handed to the alarms, which then see
 // history. Samples carry the events' timestamps, so alarms evaluate them in their own periods; the
 // filter's defaults older than 15 days are left out (metrics.DropLateDefaults).
-func backfillService(db *sqlite.DB, logsSvc *logs.Service, now func() time.Time) *awsapi.Service {
+func backfillService(db metrics.Store, logsSvc *logs.Service, now func() time.Time) *awsapi.Service {
 	op := func(ctx context.Context, in *backfillInput) (*backfillOutput, error) {
 		id := awsapi.Caller(ctx)
 		bi := logs.BackfillInput{LogGroupName: in.LogGroupName, FilterName: in.FilterName}

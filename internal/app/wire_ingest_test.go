@@ -63,7 +63,7 @@ func wire(t *testing.T, opts IngestOptions) *wired {
 	}
 	logsSvc := logs.NewService(db, nil)
 	var wg sync.WaitGroup
-	services, routes, _, err := srv.wireIngest(ctx, db, logsSvc, &wg, opts)
+	services, routes, _, err := srv.wireIngest(ctx, sqliteBackend{db}, logsSvc, &wg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,6 @@ import (
 	"github.com/trailwatch/trailwatch/internal/notify/webhook"
 	"github.com/trailwatch/trailwatch/internal/receiver"
 	"github.com/trailwatch/trailwatch/internal/sns"
-	"github.com/trailwatch/trailwatch/internal/store/sqlite"
 )
 
 // ReceiversPath is the route of receiver endpoints, <public-url>/receivers/<name>.
@@ -31,7 +30,7 @@ type receiverParts struct {
 // endpoint, and installs its senders in the SNS worker: receiver messages go to the receiver
 // sender, and SNS deliveries to trailwatch's own receiver endpoints are taken in process
 // (notify.LocalRouter) while every other http/https delivery goes out as before.
-func (s *Server) wireReceivers(db *sqlite.DB, svc *sns.Service, w *notify.Worker, key *rsa.PublicKey, base, certURL string) *receiverParts {
+func (s *Server) wireReceivers(db backend, svc *sns.Service, w *notify.Worker, key *rsa.PublicKey, base, certURL string) *receiverParts {
 	rs := receiver.NewService(db, db, s.opts.AccountID, base, s.now)
 	client := notify.NewClient(s.opts.SNSAllowPrivate, nil)
 	sender := &notify.ReceiverSender{Store: db, AccountID: s.opts.AccountID, PublicURL: base, Now: s.now,

@@ -57,8 +57,8 @@ type snsParts struct {
 }
 
 // wireSNS builds the SNS service, its delivery worker (started on wg) and its pages.
-func (s *Server) wireSNS(ctx context.Context, db *sqlite.DB, wg *sync.WaitGroup) (*snsParts, error) {
-	key, certPEM, certName, err := s.signingKey()
+func (s *Server) wireSNS(ctx context.Context, db backend, wg *sync.WaitGroup) (*snsParts, error) {
+	key, certPEM, certName, err := s.signingKey(ctx, db.Replicas())
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +73,7 @@ func (s *Server) wireSNS(ctx context.Context, db *sqlite.DB, wg *sync.WaitGroup)
 	} else {
 		s.logger.Warn("no --smtp-addr: email and email-json deliveries stay in the outbox, retried under SNS's email policy (over six hours), until trailwatch runs with an SMTP server")
 	}
-	w := &notify.Worker{Outbox: db, Senders: senders, Now: s.now}
+	w := &notify.Worker{Outbox: db.DeliveryOutbox(), Senders: senders, Now: s.now}
 	w.OnError = func(err error) { s.logger.Warn("SNS delivery worker", "err", err) }
 	w.OnAttempt = func(d sns.Delivery, a sns.Attempt) {
 		s.tel.DeliveryAttempt(d.Protocol, a.Outcome)
@@ -91,10 +91,13 @@ func (s *Server) wireSNS(ctx context.Context, db *sqlite.DB, wg *sync.WaitGroup)
 	}
 	svc.OnEnqueue = w.Notify
 	receivers := s.wireReceivers(db, svc, w, &key.PublicKey, base, base+"/"+certName)
-	am := &snsMetrics{store: db, logger: s.logger}
+	am := &snsMetrics{store: db.MetricStore(), logger: s.logger}
 	svc.Metrics, w.Metrics = am, am
 	wg.Go(func() { _ = w.Run(ctx) })
 	every(ctx, wg, deliveryPruneEvery, func() {
+		if !s.claimRound(ctx, db, roundPrune, s.now().Truncate(deliveryPruneEvery)) {
+			return
+		}
 		if n, err := db.PruneDeliveries(ctx, s.now().Add(-deliveryRetention)); err != nil {
 			s.logger.Warn("SNS delivery pruning failed", "err", err)
 		} else if n > 0 {
@@ -149,8 +152,12 @@ func (s *Server) publicURL() string {
 }
 
 // signingKey loads the SNS signing key and certificate from the data directory, creating them on
-// first start.
-func (s *Server) signingKey() (*rsa.PrivateKey, []byte, string, error) {
+// first start; with replicas (shared non-nil) from the database they share instead, so that every
+// replica signs with the same key and serves the same certificate.
+func (s *Server) signingKey(ctx context.Context, shared replicas) (*rsa.PrivateKey, []byte, string, error) {
+	if shared != nil {
+		return s.sharedSigningKey(ctx, shared)
+	}
 	if err := os.MkdirAll(s.opts.DataDir, 0o700); err != nil {
 		return nil, nil, "", fmt.Errorf("create data directory: %w", err)
 	}
@@ -158,43 +165,89 @@ func (s *Server) signingKey() (*rsa.PrivateKey, []byte, string, error) {
 	keyPEM, kerr := os.ReadFile(keyPath)
 	certPEM, cerr := os.ReadFile(certPath)
 	if kerr == nil && cerr == nil {
-		blk, _ := pem.Decode(keyPEM)
-		if blk == nil {
-			return nil, nil, "", fmt.Errorf("read %s: no PEM block", keyPath)
-		}
-		k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-		if err != nil {
-			return nil, nil, "", fmt.Errorf("parse %s: %w", keyPath, err)
-		}
-		key, ok := k.(*rsa.PrivateKey)
-		if !ok {
-			return nil, nil, "", fmt.Errorf("%s is not an RSA key", keyPath)
-		}
-		cblk, _ := pem.Decode(certPEM)
-		if cblk == nil {
-			return nil, nil, "", fmt.Errorf("read %s: no PEM block", certPath)
-		}
-		return key, certPEM, certName(cblk.Bytes), nil
+		return parseSigningKey(keyPEM, certPEM, keyPath, certPath)
 	}
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return nil, nil, "", fmt.Errorf("generate SNS signing key: %w", err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, nil, "", fmt.Errorf("encode SNS signing key: %w", err)
-	}
-	certPEM, name, err := sns.SigningCertificate(key, s.now())
+	key, keyPEM, certPEM, name, err := s.newSigningKey()
 	if err != nil {
 		return nil, nil, "", err
 	}
-	if err := writeFileAtomic(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})); err != nil {
+	if err := writeFileAtomic(keyPath, keyPEM); err != nil {
 		return nil, nil, "", fmt.Errorf("write SNS signing key: %w", err)
 	}
 	if err := os.WriteFile(certPath, certPEM, 0o644); err != nil {
 		return nil, nil, "", fmt.Errorf("write SNS signing certificate: %w", err)
 	}
 	return key, certPEM, name, nil
+}
+
+// parseSigningKey decodes a PKCS#8 RSA key and its certificate, both PEM; keyFrom and certFrom
+// name where they were read, for errors.
+func parseSigningKey(keyPEM, certPEM []byte, keyFrom, certFrom string) (*rsa.PrivateKey, []byte, string, error) {
+	blk, _ := pem.Decode(keyPEM)
+	if blk == nil {
+		return nil, nil, "", fmt.Errorf("read %s: no PEM block", keyFrom)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("parse %s: %w", keyFrom, err)
+	}
+	key, ok := k.(*rsa.PrivateKey)
+	if !ok {
+		return nil, nil, "", fmt.Errorf("%s is not an RSA key", keyFrom)
+	}
+	cblk, _ := pem.Decode(certPEM)
+	if cblk == nil {
+		return nil, nil, "", fmt.Errorf("read %s: no PEM block", certFrom)
+	}
+	return key, certPEM, certName(cblk.Bytes), nil
+}
+
+// newSigningKey generates an SNS signing key and its self-signed certificate, both PEM.
+func (s *Server) newSigningKey() (key *rsa.PrivateKey, keyPEM, certPEM []byte, name string, err error) {
+	key, err = rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, nil, nil, "", fmt.Errorf("generate SNS signing key: %w", err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, nil, nil, "", fmt.Errorf("encode SNS signing key: %w", err)
+	}
+	certPEM, name, err = sns.SigningCertificate(key, s.now())
+	if err != nil {
+		return nil, nil, nil, "", err
+	}
+	return key, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), certPEM, name, nil
+}
+
+// sharedSigningKeyName is the shared value holding the SNS signing key and its certificate
+// together (JSON of sharedSigningKey), so that replicas racing at first start cannot end up with
+// one replica's key and another's certificate.
+const sharedSigningKeyName = "sns-signing-key"
+
+// sharedSigningKey is the form of the shared value sharedSigningKeyName.
+type sharedSigningKey struct {
+	KeyPEM  []byte `json:"keyPem"`
+	CertPEM []byte `json:"certPem"`
+}
+
+// sharedSigningKey returns the deployment's SNS signing key and certificate from the database,
+// generating them when no replica has yet.
+func (s *Server) sharedSigningKey(ctx context.Context, shared replicas) (*rsa.PrivateKey, []byte, string, error) {
+	v, _, err := shared.SharedValue(ctx, sharedSigningKeyName, func() ([]byte, error) {
+		_, keyPEM, certPEM, _, err := s.newSigningKey()
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(sharedSigningKey{KeyPEM: keyPEM, CertPEM: certPEM})
+	})
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("shared SNS signing key: %w", err)
+	}
+	var sk sharedSigningKey
+	if err := json.Unmarshal(v, &sk); err != nil {
+		return nil, nil, "", fmt.Errorf("decode shared SNS signing key: %w", err)
+	}
+	return parseSigningKey(sk.KeyPEM, sk.CertPEM, "shared SNS signing key", "shared SNS signing certificate")
 }
 
 // certName is the SigningCertURL file name of a certificate.

@@ -55,11 +55,11 @@ func TestSigningKeyKept(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k1, pem1, name1, err := s.signingKey()
+	k1, pem1, name1, err := s.signingKey(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	k2, pem2, name2, err := s.signingKey()
+	k2, pem2, name2, err := s.signingKey(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -11,7 +12,6 @@ import (
 	"github.com/trailwatch/trailwatch/internal/ingest"
 	"github.com/trailwatch/trailwatch/internal/logs"
 	"github.com/trailwatch/trailwatch/internal/metrics"
-	"github.com/trailwatch/trailwatch/internal/store/sqlite"
 	"github.com/trailwatch/trailwatch/internal/telemetry"
 )
 
@@ -124,7 +124,7 @@ func trailSource(queueURL string) telemetry.Source {
 
 // storeState answers the scrape-time gauges from the database and the alarms in memory.
 type storeState struct {
-	db     *sqlite.DB
+	db     backend
 	alarms *alarm.Service
 }
 
@@ -139,26 +139,18 @@ func (st storeState) AlarmStates(context.Context) (map[string]int, error) {
 
 // Outboxes implements telemetry.StateSource.
 func (st storeState) Outboxes(ctx context.Context) ([]telemetry.OutboxStat, error) {
-	pending, err := st.db.PendingDeliveries(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]telemetry.OutboxStat, 0, len(pending)+1)
-	for _, p := range pending {
-		out = append(out, telemetry.OutboxStat{Outbox: telemetry.OutboxSNSDelivery, Protocol: p.Protocol, Depth: p.Count, Oldest: p.Oldest})
-	}
-	n, oldest, err := st.db.PendingActionCount(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return append(out, telemetry.OutboxStat{Outbox: telemetry.OutboxAlarmAction, Protocol: "sns", Depth: n, Oldest: oldest}), nil
+	return st.db.OutboxStats(ctx)
 }
 
 // WALSize implements telemetry.StateSource.
 func (st storeState) WALSize() (int64, error) { return st.db.WALSize() }
 
 // readyz answers 200 once the server is live and its store answers a read (which also says its
-// migrations ran), 503 otherwise: a load balancer's or orchestrator's readiness probe.
+// migrations ran), 503 otherwise: a load balancer's or orchestrator's readiness probe. A replica
+// on PostgreSQL is ready only once the database has answered its first request for the alarm
+// evaluation lease too (granted or not), so that it knows whether it leads, and its LISTEN
+// connections are in place, so that it hears what other replicas change; its body then says
+// which leases it holds, for operators.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if !s.live.Load() || s.storeReady == nil {
@@ -174,5 +166,29 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte("store not answering\n"))
 		return
 	}
-	_, _ = w.Write([]byte("ok\n"))
+	if !s.leases.known() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("lease state not yet known\n"))
+		return
+	}
+	if s.leases == nil {
+		_, _ = w.Write([]byte("ok\n"))
+		return
+	}
+	if !s.listening.all() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("not yet listening to the other replicas\n"))
+		return
+	}
+	_, alarms := s.leases.alarms.Held()
+	_, sources := s.leases.ingest.Held()
+	fmt.Fprintf(w, "ok\nreplica %s\nalarm evaluation lease: %s\ningest lease: %s\n", s.replicaID(), heldWord(alarms), heldWord(sources))
+}
+
+// heldWord says whether a lease is held, in /readyz's body.
+func heldWord(held bool) string {
+	if held {
+		return "held"
+	}
+	return "not held"
 }

@@ -151,7 +151,7 @@ func (db *DB) queueNotify(q *pgx.Batch, c alarm.Change) error {
 // ListenAlarms listens on a connection of its own until ctx ends and hands fn the key of every
 // alarm any replica (this one included) changed, for alarm.Service.Refresh.
 func (db *DB) ListenAlarms(ctx context.Context, fn func(alarm.AlarmKey)) error {
-	return db.listen(ctx, alarmsChannel, func(payload string) {
+	return db.listen(ctx, alarmsChannel, ChannelAlarms, func(payload string) {
 		var notes []alarmNote
 		if err := json.Unmarshal([]byte(payload), &notes); err != nil {
 			return

@@ -44,6 +44,8 @@ type DB struct {
 	// schema is the current schema at Open (the URL's search_path, "public" by default): it
 	// names the NOTIFY channels (see channel).
 	schema string
+	// onListening is Options.OnListening.
+	onListening func(channel string)
 }
 
 // Options tunes Open; the zero value is the production default.
@@ -54,6 +56,11 @@ type Options struct {
 	// MaxConns bounds the connection pool; zero means pgxpool's default (the larger of 4 and the
 	// number of CPUs).
 	MaxConns int32
+	// OnListening, when non-nil, is called each time a LISTEN of ListenSamples or ListenAlarms
+	// is in place (again, after a reconnection), with ChannelSamples or ChannelAlarms: from then
+	// on that listener hears every notification. A server is ready for traffic only once it
+	// listens, or it would miss what other replicas announce meanwhile.
+	OnListening func(channel string)
 }
 
 // Open connects to the database at url (a postgres:// URL or a libpq keyword/value string) and
@@ -76,7 +83,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if now == nil {
 		now = time.Now
 	}
-	db := &DB{pool: pool, now: now}
+	db := &DB{pool: pool, now: now, onListening: opts.OnListening}
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err

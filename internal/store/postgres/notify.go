@@ -16,6 +16,14 @@ const (
 	alarmsChannel  = "tw_alarms_"
 )
 
+// The channels Options.OnListening names.
+const (
+	// ChannelSamples is ListenSamples' channel.
+	ChannelSamples = "samples"
+	// ChannelAlarms is ListenAlarms' channel.
+	ChannelAlarms = "alarms"
+)
+
 // channel is the NOTIFY channel named base plus the schema Open found current, so that
 // deployments (and tests) sharing a database but not a schema do not hear each other; quoted as
 // an identifier.
@@ -83,7 +91,7 @@ func (db *DB) NotifySamples(ctx context.Context, samples []metrics.Sample) error
 // ListenSamples listens on one connection of its own until ctx ends and hands each notified
 // metric to fn, grouped by scope. It returns ctx's error, or the connection's.
 func (db *DB) ListenSamples(ctx context.Context, fn func(scope metrics.Scope, ms []metrics.Metric)) error {
-	return db.listen(ctx, samplesChannel, func(payload string) {
+	return db.listen(ctx, samplesChannel, ChannelSamples, func(payload string) {
 		var notes []metricNote
 		if err := json.Unmarshal([]byte(payload), &notes); err != nil {
 			return // not ours
@@ -100,8 +108,9 @@ func (db *DB) ListenSamples(ctx context.Context, fn func(scope metrics.Scope, ms
 }
 
 // listen LISTENs on the channel base (see channel) on a connection of its own until ctx ends or the
-// connection fails, and hands each notification's payload to fn.
-func (db *DB) listen(ctx context.Context, base string, fn func(payload string)) error {
+// connection fails, and hands each notification's payload to fn; once the LISTEN is in place it
+// tells Options.OnListening, naming the channel as name.
+func (db *DB) listen(ctx context.Context, base, name string, fn func(payload string)) error {
 	ch := db.channel(base)
 	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
@@ -112,6 +121,9 @@ func (db *DB) listen(ctx context.Context, base string, fn func(payload string)) 
 	defer pc.Close(context.WithoutCancel(ctx))
 	if _, err := pc.Exec(ctx, `LISTEN `+ch); err != nil {
 		return fmt.Errorf("listen on %s: %w", ch, err)
+	}
+	if db.onListening != nil {
+		db.onListening(name)
 	}
 	for {
 		n, err := pc.WaitForNotification(ctx)

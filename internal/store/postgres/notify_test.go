@@ -62,3 +62,41 @@ func TestNotifySamplesAcrossReplicas(t *testing.T) {
 		}
 	}
 }
+
+// Options.OnListening is told once each LISTEN is in place, and from then on the first
+// notification is heard: a server can wait for it before it reports ready.
+func TestOnListeningMeansTheFirstNotificationIsHeard(t *testing.T) {
+	u := testSchema(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	listening := make(chan string, 2)
+	a, err := Open(ctx, u, Options{OnListening: func(ch string) { listening <- ch }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	lctx, stop := context.WithCancel(ctx)
+	defer stop()
+	got := make(chan metrics.Scope, 1)
+	go a.ListenSamples(lctx, func(sc metrics.Scope, _ []metrics.Metric) { got <- sc })
+	select {
+	case ch := <-listening:
+		if ch != ChannelSamples {
+			t.Fatalf("listening on %q", ch)
+		}
+	case <-ctx.Done():
+		t.Fatal("OnListening was not called")
+	}
+	s := metrics.Sample{AccountID: "111122223333", Region: "us-east-1", Namespace: "N", MetricName: "M", Timestamp: time.Now(), Value: 1}
+	if err := a.NotifySamples(ctx, []metrics.Sample{s}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case sc := <-got:
+		if sc.AccountID != "111122223333" {
+			t.Fatalf("scope %+v", sc)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the first notification after OnListening was not heard")
+	}
+}

@@ -166,3 +166,26 @@ func TestClaimOfADeadReplicaIsTakenOver(t *testing.T) {
 		}
 	}
 }
+
+// A delivery claimed by a replica is next due when its claim ends, not at its past next attempt:
+// otherwise every other replica's worker, finding nothing to claim and the earliest delivery
+// already due, would query again at once, in a loop, for as long as the claim lasts.
+func TestClaimedDeliveryIsNextDueWhenItsClaimEnds(t *testing.T) {
+	db := openTest(t, Options{})
+	ctx := context.Background()
+	due := time.Now().Add(-time.Minute).Truncate(time.Millisecond)
+	enqueue(t, db, 1, due)
+	a := ClaimingOutbox{DB: db, Holder: "a", ClaimFor: time.Hour}
+	b := ClaimingOutbox{DB: db, Holder: "b", ClaimFor: time.Hour}
+	next, ok, err := b.NextDeliveryDue(ctx)
+	if err != nil || !ok || !next.Equal(due) {
+		t.Fatalf("before the claim: next %v %v %v, want %v", next, ok, err, due)
+	}
+	if ds, err := a.DueDeliveries(ctx, time.Now(), 10); err != nil || len(ds) != 1 {
+		t.Fatalf("claim: %v %v", ds, err)
+	}
+	next, ok, err = b.NextDeliveryDue(ctx)
+	if err != nil || !ok || next.Before(time.Now().Add(59*time.Minute)) {
+		t.Fatalf("while claimed for an hour: next %v %v %v, want the claim's end", next, ok, err)
+	}
+}

@@ -378,6 +378,23 @@ func (o ClaimingOutbox) DueDeliveries(ctx context.Context, now time.Time, limit 
 	return ds, nil
 }
 
+// NextDeliveryDue returns when the earliest pending delivery may next be claimed: its next
+// attempt, or the end of its claim when a replica (this one included) holds it. Without this,
+// a worker whose due deliveries are all claimed would find the earliest one due already and
+// query again at once, in a loop, for as long as the claims last. Claims end on the database's
+// clock and attempts are due on the replicas'; they differ by the clocks' skew at most, which only
+// moves the next query by as much (the worker also polls and is woken on every enqueue).
+func (o ClaimingOutbox) NextDeliveryDue(ctx context.Context) (time.Time, bool, error) {
+	var next *int64
+	if err := o.pool.QueryRow(ctx, `SELECT min(greatest(next_attempt, claimed_until)) FROM sns_deliveries WHERE status = 'pending'`).Scan(&next); err != nil {
+		return time.Time{}, false, fmt.Errorf("find next delivery: %w", err)
+	}
+	if next == nil {
+		return time.Time{}, false, nil
+	}
+	return time.UnixMilli(*next).UTC(), true, nil
+}
+
 // sortDeliveries puts claimed deliveries back in due order (UPDATE ... RETURNING has none).
 func sortDeliveries(ds []sns.Delivery) {
 	slices.SortFunc(ds, func(a, b sns.Delivery) int {

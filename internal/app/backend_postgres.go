@@ -1,0 +1,156 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/trailwatch/trailwatch/internal/alarm"
+	"github.com/trailwatch/trailwatch/internal/logs"
+	"github.com/trailwatch/trailwatch/internal/metrics"
+	"github.com/trailwatch/trailwatch/internal/notify"
+	"github.com/trailwatch/trailwatch/internal/store/postgres"
+	"github.com/trailwatch/trailwatch/internal/telemetry"
+	"github.com/trailwatch/trailwatch/internal/web"
+)
+
+// errPostgresLogsPending is why --database-url is refused for now: the PostgreSQL backend
+// (internal/store/postgres) implements the metrics, alarms, SNS, trails, receivers and ingest
+// stores and the replicas' coordination, but not yet the log events, whose layout on PostgreSQL
+// follows the compressed blocks of issue 15. Keeping the log events in a local file would make
+// every replica answer FilterLogEvents and deduplicate CloudTrail records differently, which is
+// no HA at all.
+var errPostgresLogsPending = errors.New("log events on PostgreSQL are not yet implemented; run without --database-url (and TRAILWATCH_DATABASE_URL) to use SQLite under --data")
+
+// postgresLogStore is the log-event store of a PostgreSQL backend, and the one switch that turns
+// `serve --database-url` on: once internal/store/postgres implements logs.Store, its body becomes
+// `return db, nil` and both validate (which asks it with a nil db) and openPostgres accept the
+// URL. Until then it refuses, so no replica runs with its log events in a local file.
+func postgresLogStore(db *postgres.DB) (logs.Store, error) {
+	return nil, errPostgresLogsPending
+}
+
+// postgresBackend is the backend of replicas sharing one PostgreSQL database: every domain store
+// is the database's, the outboxes are drained through claims held by holder (this replica), and
+// datapoints stored here are announced to the other replicas.
+type postgresBackend struct {
+	*postgres.DB
+	logs   logs.Store
+	holder string
+	// claimFor is the claim timeout of both outboxes (DefaultClaimTimeout).
+	claimFor time.Duration
+	logger   *slog.Logger
+}
+
+var _ backend = (*postgresBackend)(nil)
+
+// openPostgres opens (and migrates) the database at url for the replica holder. logStore gives
+// the log-event store over the database: postgresLogStore in production; a test may put the log
+// events elsewhere to exercise the rest while the PostgreSQL log store does not exist.
+func openPostgres(ctx context.Context, url string, opts postgres.Options, holder string, logger *slog.Logger,
+	logStore func(*postgres.DB) (logs.Store, error)) (*postgresBackend, error) {
+	// Refuse before connecting: a replica that cannot serve must not migrate the database either.
+	if _, err := logStore(nil); err != nil {
+		return nil, err
+	}
+	db, err := postgres.Open(ctx, url, opts)
+	if err != nil {
+		return nil, err
+	}
+	ls, err := logStore(db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &postgresBackend{DB: db, logs: ls, holder: holder, claimFor: DefaultClaimTimeout, logger: logger}, nil
+}
+
+// MetricStore implements backend: the database, announcing every committed batch of datapoints
+// (PutMetricData, backfills, SNS's own metrics) to the replicas, whose lease holder evaluates
+// the alarms on them early.
+func (b *postgresBackend) MetricStore() metrics.Store {
+	return notifyingMetrics{DB: b.DB, logger: b.logger}
+}
+
+// LogStore implements backend.
+func (b *postgresBackend) LogStore() logs.Store { return b.logs }
+
+// DeliveryOutbox implements backend: deliveries are claimed for this replica.
+func (b *postgresBackend) DeliveryOutbox() notify.Outbox {
+	return postgres.ClaimingOutbox{DB: b.DB, Holder: b.holder, ClaimFor: b.claimFor}
+}
+
+// ActionQueue implements backend: alarm actions are claimed for this replica.
+func (b *postgresBackend) ActionQueue() alarm.ActionQueue {
+	return postgres.ClaimingActionQueue{DB: b.DB, Holder: b.holder, ClaimFor: b.claimFor}
+}
+
+// TrailsToRun implements backend.
+func (b *postgresBackend) TrailsToRun(ctx context.Context) ([]scopedTrail, error) {
+	all, err := b.AllTrails(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]scopedTrail, len(all))
+	for i, st := range all {
+		out[i] = scopedTrail{Scope: st.Scope, Trail: st.Trail}
+	}
+	return out, nil
+}
+
+// ResourceScopes implements backend: the scopes of the database's alarms, topics and trails. The
+// log groups are not among them while the log events live outside PostgreSQL (postgresLogStore);
+// postgres.DB.Scopes unions them once they are stored there.
+func (b *postgresBackend) ResourceScopes(ctx context.Context) ([]web.Scope, error) {
+	scs, err := b.Scopes(ctx)
+	out := make([]web.Scope, len(scs))
+	for i, sc := range scs {
+		out[i] = web.Scope(sc)
+	}
+	return out, err
+}
+
+// OutboxStats implements backend.
+func (b *postgresBackend) OutboxStats(ctx context.Context) ([]telemetry.OutboxStat, error) {
+	pending, err := b.PendingDeliveries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]telemetry.OutboxStat, 0, len(pending)+1)
+	for _, p := range pending {
+		out = append(out, telemetry.OutboxStat{Outbox: telemetry.OutboxSNSDelivery, Protocol: p.Protocol, Depth: p.Count, Oldest: p.Oldest})
+	}
+	n, oldest, err := b.PendingActionCount(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, telemetry.OutboxStat{Outbox: telemetry.OutboxAlarmAction, Protocol: "sns", Depth: n, Oldest: oldest}), nil
+}
+
+// WALSize implements backend: PostgreSQL's WAL is the database server's, not this replica's, so
+// the gauge stays 0 rather than report one replica's view of a shared server.
+func (b *postgresBackend) WALSize() (int64, error) { return 0, nil }
+
+// Replicas implements backend.
+func (b *postgresBackend) Replicas() replicas { return b.DB }
+
+// notifyingMetrics is the PostgreSQL metrics store with every committed AddSamples announced to
+// the replicas (postgres.DB.NotifySamples).
+type notifyingMetrics struct {
+	*postgres.DB
+	logger *slog.Logger
+}
+
+// AddSamples implements metrics.Store. A failed announcement is logged, not returned: the
+// datapoints are stored, and the lease holder evaluates them at its next regular round anyway.
+func (m notifyingMetrics) AddSamples(ctx context.Context, samples []metrics.Sample) error {
+	if err := m.DB.AddSamples(ctx, samples); err != nil {
+		return err
+	}
+	if err := m.NotifySamples(ctx, samples); err != nil {
+		m.logger.Warn("announcing new datapoints to the replicas failed", "err", fmt.Errorf("notify samples: %w", err))
+	}
+	return nil
+}
