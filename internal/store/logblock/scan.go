@@ -90,7 +90,7 @@ func (h *merger) Less(i, j int) bool {
 	return c < 0
 }
 func (h *merger) Swap(i, j int) { h.cs[i], h.cs[j] = h.cs[j], h.cs[i] }
-func (h *merger) Push(x any)   { h.cs = append(h.cs, x.(*cursor)) }
+func (h *merger) Push(x any)    { h.cs = append(h.cs, x.(*cursor)) }
 func (h *merger) Pop() any {
 	c := h.cs[len(h.cs)-1]
 	h.cs = h.cs[:len(h.cs)-1]

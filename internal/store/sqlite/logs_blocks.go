@@ -271,10 +271,10 @@ const blockColumns = `b.id, b.stream_id, s.name, b.bucket, b.min_ts, b.max_ts, b
 
 // blockSource is logblock.Source over a read transaction.
 type blockSource struct {
-	ctx   context.Context
-	tx    *sql.Tx
-	rows  *sql.Rows
-	data  *sql.Stmt
+	ctx  context.Context
+	tx   *sql.Tx
+	rows *sql.Rows
+	data *sql.Stmt
 }
 
 func (s *blockSource) Next() (logblock.Meta, bool, error) {
