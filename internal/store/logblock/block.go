@@ -16,6 +16,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 
 	"github.com/klauspost/compress/zstd"
@@ -121,7 +122,8 @@ type Codec struct {
 // their repeated field names, which a block of a thousand records already holds many times over.
 // The format keeps a byte for a dictionary id (always 0) should one pay later.
 func NewCodec() (*Codec, error) {
-	fast, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
+	// EncodeAll waits for a free encoder: appends of concurrent writers compress in parallel.
+	fast, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)), zstd.WithLowerEncoderMem(true))
 	if err != nil {
 		return nil, fmt.Errorf("create block encoder: %w", err)
 	}
