@@ -141,8 +141,8 @@ func (db *DB) AppendEvents(ctx context.Context, sc logs.Scope, b logs.AppendBatc
 // are encoded beforehand without the batch's own repeats; the transaction inserts the keys (one
 // multi-row INSERT ... ON CONFLICT DO NOTHING per dedupChunk keys), and only when a statement
 // inserted fewer rows than it had, the rare case of a record delivered again, does it look up which
-// keys were already there (a stored key's seq is another event's) and encode the blocks again
-// without them.
+// keys were already there (a stored key's seq is another event's; none of them when it inserted
+// nothing) and encode the blocks again without them.
 func (db *DB) AppendUnique(ctx context.Context, sc logs.Scope, b logs.AppendBatch) (logs.AppendResult, error) {
 	hashes := make([][]byte, len(b.Events))
 	repeat := make([]bool, len(b.Events))
@@ -247,6 +247,15 @@ func (db *DB) insertKeysTx(ctx context.Context, tx *sql.Tx, gid, sid, base int64
 			return false, fmt.Errorf("insert dedup keys: %w", err)
 		}
 		if int(n) == size {
+			continue
+		}
+		if n == 0 {
+			// Every key was there before: the batch's own repeats were taken out beforehand, so
+			// no key of the chunk can conflict with another of this batch.
+			for _, i := range chunk {
+				dup[i] = true
+			}
+			again = true
 			continue
 		}
 		lookup, err := db.txStmt(ctx, tx, stmtKey{dedupSeqSQL, 0}, nil)
