@@ -155,7 +155,14 @@ func (db *DB) AppendUnique(ctx context.Context, sc logs.Scope, b logs.AppendBatc
 			seen[ent] = true
 		}
 	}
-	blocks := db.encodeBatch(b.Events, b.IngestionTime, func(i int) bool { return !repeat[i] })
+	// A batch whose first key is stored already is most likely a delivery repeated whole (an S3
+	// object read again after a restart): it is encoded in the transaction, after the dedup
+	// decision, rather than compressed in vain beforehand.
+	var blocks []pendingBlock
+	if !db.likelyRepeat(ctx, sc, b, hashes) {
+		blocks = db.encodeBatch(b.Events, b.IngestionTime, func(i int) bool { return !repeat[i] })
+	}
+	encoded := blocks != nil || len(b.Events) == 0
 	var res logs.AppendResult
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
 		res = logs.AppendResult{Duplicate: make([]bool, len(b.Events))}
@@ -185,7 +192,7 @@ func (db *DB) AppendUnique(ctx context.Context, sc logs.Scope, b logs.AppendBatc
 			return err
 		}
 		final := blocks
-		if again {
+		if again || !encoded {
 			final = db.encodeBatch(b.Events, b.IngestionTime, func(i int) bool { return !res.Duplicate[i] })
 		}
 		if err := db.insertBlocksTx(ctx, tx, gid, sid, base, final); err != nil {
@@ -213,6 +220,24 @@ func (db *DB) AppendUnique(ctx context.Context, sc logs.Scope, b logs.AppendBatc
 		db.kickCompactor()
 	}
 	return res, nil
+}
+
+// likelyRepeat reports whether the first keyed event of b is stored already, by a read outside the
+// transaction (a hint only: the transaction decides).
+func (db *DB) likelyRepeat(ctx context.Context, sc logs.Scope, b logs.AppendBatch, hashes [][]byte) bool {
+	for i, h := range hashes {
+		if h == nil {
+			continue
+		}
+		st, err := db.readStmt(ctx, `SELECT 1 FROM log_dedup d JOIN log_groups g ON g.id = d.group_id
+			WHERE g.account_id = ? AND g.region = ? AND g.name = ? AND d.ts = ? AND d.key = ?`)
+		if err != nil {
+			return false
+		}
+		var one int
+		return st.QueryRowContext(ctx, sc.AccountID, sc.Region, b.LogGroupName, b.Events[i].Timestamp, h).Scan(&one) == nil
+	}
+	return false
 }
 
 // insertKeysTx inserts the keys of the batch's events not marked in dup, each with the sequence

@@ -94,11 +94,12 @@ func TestBuildScaleDB(t *testing.T) {
 		mustOK(t, svc.PutMetricFilter(ctx, svcScope, logs.PutMetricFilterInput{LogGroupName: "ct", FilterName: f.Control, FilterPattern: f.Pattern,
 			MetricTransformations: []logs.MetricTransformation{{MetricName: f.Control, MetricNamespace: "CloudTrailMetrics", MetricValue: "1"}}}))
 	}
-	// Batches as S3 objects bring them: a stream's records in arrival order, up to 1,000, cut
-	// when they would span more than five minutes; sorted by time within a batch.
+	// Batches as S3 objects bring them: a stream's records in arrival order, up to 1,000 and
+	// PutLogEvents' 1 MiB, cut when they would span more than five minutes or go back in time.
 	type batch struct {
 		stream string
 		recs   []scaleRecord
+		size   int
 	}
 	var batches []batch
 	open := map[string]*batch{}
@@ -110,7 +111,7 @@ func TestBuildScaleDB(t *testing.T) {
 	}
 	for _, r := range recs {
 		b := open[r.stream]
-		if b != nil && (len(b.recs) == 1000 || r.ts-b.recs[0].ts > 5*60*1000 || r.ts < b.recs[len(b.recs)-1].ts) {
+		if b != nil && (len(b.recs) == 1000 || b.size+len(r.msg)+26 > 1<<20 || r.ts-b.recs[0].ts > 5*60*1000 || r.ts < b.recs[len(b.recs)-1].ts) {
 			flush(r.stream)
 			b = nil
 		}
@@ -119,6 +120,7 @@ func TestBuildScaleDB(t *testing.T) {
 			open[r.stream] = b
 		}
 		b.recs = append(b.recs, r)
+		b.size += len(r.msg) + 26
 	}
 	for s := range open {
 		flush(s)
