@@ -4,10 +4,16 @@
 // highly repetitive JSON; zstd over a thousand of them keeps about an eighth of the bytes, where a
 // row per event cost more than the JSON itself (issue 15).
 //
+// A block written by an append holds one batch of one stream. Compaction merges a group's small
+// blocks of one hour, whatever their streams, into blocks of TargetEvents events cut in time order,
+// so that the compacted blocks of an hour cover disjoint stretches of time: a query of the last
+// minutes decodes the one or two blocks that hold them, not one block per stream.
+//
 // The package knows nothing of SQL. A backend stores each block as one row: the Meta columns (its
-// index: group, stream, hour bucket, time and sequence range, event count, message bytes) beside
-// the encoded bytes (a BLOB in SQLite, a bytea in PostgreSQL), and hands blocks back to Scan through
-// a Source in the order Scan asks for. Scan merges overlapping blocks into CloudWatch Logs' order,
+// index: group, stream or 0 when it holds several, hour bucket, time and sequence range, event
+// count, message bytes), the block's per-stream counts (EncodeStats) and the encoded bytes (a BLOB
+// in SQLite, a bytea in PostgreSQL), and hands blocks back to Scan through a Source in the order
+// Scan asks for. Scan merges overlapping blocks into CloudWatch Logs' order,
 // (timestamp, sequence), so pagination tokens, which encode a (timestamp, sequence) position, mean
 // the same whatever blocks the events sit in, before and after compaction.
 package logblock
@@ -54,7 +60,10 @@ type Entry struct {
 	Timestamp     int64
 	Seq           int64
 	IngestionTime int64
-	Message       string
+	// StreamID is the event's log stream. Encoded as 0, it means the block row's stream (Meta.StreamID):
+	// an append encodes its batch before its transaction knows the stream's id.
+	StreamID int64
+	Message  string
 }
 
 // less orders entries as CloudWatch Logs returns them.
@@ -77,10 +86,9 @@ func less(a, b Entry) int {
 // Meta is a block's index row: what a backend stores beside the encoded bytes, and what Scan needs
 // to decide whether to load a block at all.
 type Meta struct {
-	ID       int64
-	StreamID int64
-	// Stream is the stream's name, which Scan puts in the events it returns.
-	Stream         string
+	ID int64
+	// StreamID is the stream of every event of the block, or 0 for a block of several streams.
+	StreamID       int64
 	Bucket         int64
 	MinTS, MaxTS   int64
 	MinSeq, MaxSeq int64
@@ -94,16 +102,85 @@ type Meta struct {
 	SeqBase int64
 }
 
-// MetaOf computes the Meta of entries (sorted, non-empty, all of one bucket), without ID and
-// stream.
+// MetaOf computes the Meta of entries (sorted, non-empty, all of one bucket), without ID; StreamID
+// is the entries' common stream, or 0 when they have several.
 func MetaOf(entries []Entry) Meta {
 	m := Meta{Bucket: Bucket(entries[0].Timestamp), MinTS: entries[0].Timestamp, MaxTS: entries[len(entries)-1].Timestamp,
-		MinSeq: entries[0].Seq, MaxSeq: entries[0].Seq, Count: len(entries)}
+		MinSeq: entries[0].Seq, MaxSeq: entries[0].Seq, Count: len(entries), StreamID: entries[0].StreamID}
 	for _, e := range entries {
 		m.MinSeq, m.MaxSeq = min(m.MinSeq, e.Seq), max(m.MaxSeq, e.Seq)
 		m.RawBytes += int64(len(e.Message))
+		if e.StreamID != m.StreamID {
+			m.StreamID = 0
+		}
 	}
 	return m
+}
+
+// StreamStat is what a block holds of one stream: a backend keeps a block's stats beside it, so
+// that retention can count each stream's stored bytes and a stream's deletion can find the blocks
+// it has events in, without decoding them.
+type StreamStat struct {
+	StreamID int64
+	Count    int64
+	Bytes    int64
+}
+
+// Stats returns the per-stream counts of entries, ordered by stream id; an entry's StreamID 0 counts
+// as stream.
+func Stats(entries []Entry, stream int64) []StreamStat {
+	var out []StreamStat
+	for _, e := range entries {
+		id := e.StreamID
+		if id == 0 {
+			id = stream
+		}
+		i, found := slices.BinarySearchFunc(out, id, func(s StreamStat, id int64) int { return cmpInt(s.StreamID, id) })
+		if !found {
+			out = slices.Insert(out, i, StreamStat{StreamID: id})
+		}
+		out[i].Count++
+		out[i].Bytes += int64(len(e.Message))
+	}
+	return out
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// EncodeStats encodes stats as uvarint triples.
+func EncodeStats(stats []StreamStat) []byte {
+	var b []byte
+	for _, s := range stats {
+		b = binary.AppendUvarint(b, uint64(s.StreamID))
+		b = binary.AppendUvarint(b, uint64(s.Count))
+		b = binary.AppendUvarint(b, uint64(s.Bytes))
+	}
+	return b
+}
+
+// DecodeStats decodes what EncodeStats encoded.
+func DecodeStats(b []byte) ([]StreamStat, error) {
+	var out []StreamStat
+	for len(b) > 0 {
+		var v [3]uint64
+		for i := range v {
+			x, k := binary.Uvarint(b)
+			if k <= 0 {
+				return nil, errCorrupt
+			}
+			v[i], b = x, b[k:]
+		}
+		out = append(out, StreamStat{StreamID: int64(v[0]), Count: int64(v[1]), Bytes: int64(v[2])})
+	}
+	return out, nil
 }
 
 // Codec compresses and decompresses blocks. It is safe for concurrent use; a backend keeps one.
@@ -151,6 +228,7 @@ const maxDecoded = 64 << 20
 //	  count x zigzag varint timestamp delta (from the previous event; the first from 0)
 //	  count x zigzag varint sequence delta
 //	  count x zigzag varint ingestion time delta
+//	  count x zigzag varint stream id delta (0: the row's stream)
 //	  count x uvarint message length
 //	  the messages, back to back
 //
@@ -175,7 +253,7 @@ const (
 
 // Encode encodes entries, which must be sorted by (Timestamp, Seq), as one block.
 func (c *Codec) Encode(entries []Entry, level Level) []byte {
-	size := binary.MaxVarintLen64 * (1 + 4*len(entries))
+	size := binary.MaxVarintLen64 * (1 + 5*len(entries))
 	for _, e := range entries {
 		size += len(e.Message)
 	}
@@ -196,6 +274,11 @@ func (c *Codec) Encode(entries []Entry, level Level) []byte {
 		raw = binary.AppendVarint(raw, e.IngestionTime-prev)
 		prev = e.IngestionTime
 	}
+	prev = 0
+	for _, e := range entries {
+		raw = binary.AppendVarint(raw, e.StreamID-prev)
+		prev = e.StreamID
+	}
 	for _, e := range entries {
 		raw = binary.AppendUvarint(raw, uint64(len(e.Message)))
 	}
@@ -209,9 +292,10 @@ func (c *Codec) Encode(entries []Entry, level Level) []byte {
 	return enc.EncodeAll(raw, []byte{formatV1, 0})
 }
 
-// Decode returns a block's entries, adding seqBase (Meta.SeqBase) to their sequence numbers. Their
-// messages share one string allocation.
-func (c *Codec) Decode(data []byte, seqBase int64) ([]Entry, error) {
+// Decode returns a block's entries, adding seqBase (Meta.SeqBase) to their sequence numbers and
+// giving stream (Meta.StreamID) to those encoded with stream 0. Their messages share one string
+// allocation.
+func (c *Codec) Decode(data []byte, seqBase, stream int64) ([]Entry, error) {
 	if len(data) < 2 || data[0] != formatV1 || data[1] != 0 {
 		return nil, errCorrupt
 	}
@@ -225,6 +309,9 @@ func (c *Codec) Decode(data []byte, seqBase int64) ([]Entry, error) {
 	}
 	for i := range entries {
 		entries[i].Seq += seqBase
+		if entries[i].StreamID == 0 {
+			entries[i].StreamID = stream
+		}
 	}
 	return entries, nil
 }
@@ -232,8 +319,8 @@ func (c *Codec) Decode(data []byte, seqBase int64) ([]Entry, error) {
 // parse reads the decompressed columns of a block.
 func parse(raw []byte) ([]Entry, error) {
 	n, k := binary.Uvarint(raw)
-	// Every event takes at least four bytes of columns and one of message.
-	if k <= 0 || n == 0 || n > uint64(len(raw))/5 {
+	// Every event takes at least five bytes of columns and one of message.
+	if k <= 0 || n == 0 || n > uint64(len(raw))/6 {
 		return nil, errCorrupt
 	}
 	raw = raw[k:]
@@ -258,6 +345,9 @@ func parse(raw []byte) ([]Entry, error) {
 		return nil, err
 	}
 	if err := column(func(e *Entry, v int64) { e.IngestionTime = v }); err != nil {
+		return nil, err
+	}
+	if err := column(func(e *Entry, v int64) { e.StreamID = v }); err != nil {
 		return nil, err
 	}
 	lens := make([]int, n)
@@ -304,9 +394,10 @@ func Split(entries []Entry) [][]Entry {
 	return out
 }
 
-// Merge sorts the entries of several blocks of one stream and bucket into CloudWatch Logs' order
-// and cuts them into blocks of at most TargetEvents events and MaxRawBytes message bytes, for
-// compaction.
+// Merge sorts the entries of several blocks of one group and bucket (with their streams filled in
+// by Decode) into CloudWatch Logs' order and cuts them into blocks of at most TargetEvents events
+// and MaxRawBytes message bytes, for compaction: each block covers a stretch of time the next one
+// starts after (or at).
 func Merge(blocks [][]Entry) [][]Entry {
 	var all []Entry
 	for _, b := range blocks {

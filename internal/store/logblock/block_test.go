@@ -36,14 +36,14 @@ func TestEncodeDecode(t *testing.T) {
 		entries []Entry
 		base    int64
 	}{
-		{"one", []Entry{{Timestamp: 5, Seq: 0, IngestionTime: 9, Message: "x"}}, 100},
-		{"same timestamp", []Entry{{1, 3, 2, "a"}, {1, 7, 2, "bb"}, {4, 1, 3, `{"json":"é"}`}}, 0},
-		{"negative deltas", []Entry{{1 << 40, 1 << 50, 1 << 41, "a"}, {1<<40 + 1, 2, 0, "b"}}, 0},
+		{"one", []Entry{{Timestamp: 5, Seq: 0, IngestionTime: 9, StreamID: 3, Message: "x"}}, 100},
+		{"same timestamp", []Entry{{1, 3, 2, 1, "a"}, {1, 7, 2, 9, "bb"}, {4, 1, 3, 1, `{"json":"é"}`}}, 0},
+		{"negative deltas", []Entry{{1 << 40, 1 << 50, 1 << 41, 1 << 40, "a"}, {1<<40 + 1, 2, 0, 1, "b"}}, 0},
 	}
 	for _, tt := range tests {
 		for _, level := range []Level{Fast, Small} {
 			t.Run(fmt.Sprint(tt.name, level), func(t *testing.T) {
-				got, err := c.Decode(c.Encode(tt.entries, level), tt.base)
+				got, err := c.Decode(c.Encode(tt.entries, level), tt.base, 77)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -61,13 +61,13 @@ func TestEncodeDecode(t *testing.T) {
 
 func TestDecodeRejects(t *testing.T) {
 	c := newCodec(t)
-	good := c.Encode([]Entry{{1, 1, 1, "a"}, {2, 2, 1, "b"}}, Fast)
-	unsorted := c.Encode([]Entry{{2, 1, 1, "a"}, {1, 2, 1, "b"}}, Fast)
+	good := c.Encode([]Entry{{1, 1, 1, 0, "a"}, {2, 2, 1, 0, "b"}}, Fast)
+	unsorted := c.Encode([]Entry{{2, 1, 1, 0, "a"}, {1, 2, 1, 0, "b"}}, Fast)
 	for name, data := range map[string][]byte{
 		"empty": nil, "version": append([]byte{2}, good[1:]...), "dictionary": append([]byte{1, 7}, good[2:]...),
 		"truncated": good[:len(good)-3], "unsorted": unsorted,
 	} {
-		if _, err := c.Decode(data, 0); err == nil {
+		if _, err := c.Decode(data, 0, 1); err == nil {
 			t.Errorf("%s: decoded", name)
 		}
 	}
@@ -77,14 +77,14 @@ func TestDecodeRejects(t *testing.T) {
 // panicking, and whatever it decodes must encode and decode to the same entries.
 func FuzzDecode(f *testing.F) {
 	c := newCodec(f)
-	f.Add(c.Encode([]Entry{{1, 1, 1, "a"}, {1, 2, 1, "bc"}}, Fast))
+	f.Add(c.Encode([]Entry{{1, 1, 1, 0, "a"}, {1, 2, 1, 5, "bc"}}, Fast))
 	f.Add([]byte{1, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		got, err := c.Decode(data, 0)
+		got, err := c.Decode(data, 0, 1)
 		if err != nil {
 			return
 		}
-		again, err := c.Decode(c.Encode(got, Small), 0)
+		again, err := c.Decode(c.Encode(got, Small), 0, 2)
 		if err != nil || !slices.Equal(got, again) {
 			t.Fatalf("re-encoded %v: %v, %v", got, again, err)
 		}
@@ -93,7 +93,7 @@ func FuzzDecode(f *testing.F) {
 
 // FuzzParse feeds arbitrary decompressed columns to parse, past zstd's checksums.
 func FuzzParse(f *testing.F) {
-	f.Add([]byte{2, 2, 2, 2, 4, 2, 2, 1, 1, 'a', 'b'})
+	f.Add([]byte{2, 2, 2, 2, 4, 2, 2, 0, 0, 1, 1, 'a', 'b'})
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		entries, err := parse(raw)
 		if err == nil && !slices.IsSortedFunc(entries, less) {
@@ -104,7 +104,7 @@ func FuzzParse(f *testing.F) {
 
 func TestSplitAndMerge(t *testing.T) {
 	h := int64(BucketMillis)
-	es := []Entry{{1, 0, 0, "a"}, {h - 1, 1, 0, "b"}, {h, 2, 0, "c"}, {3 * h, 3, 0, "d"}}
+	es := []Entry{{1, 0, 0, 0, "a"}, {h - 1, 1, 0, 0, "b"}, {h, 2, 0, 0, "c"}, {3 * h, 3, 0, 0, "d"}}
 	runs := Split(es)
 	if len(runs) != 3 || len(runs[0]) != 2 || len(runs[1]) != 1 || len(runs[2]) != 1 {
 		t.Fatalf("runs %v", runs)
@@ -129,11 +129,17 @@ func TestSplitAndMerge(t *testing.T) {
 	}
 }
 
-// memSource is a Source over blocks in memory, in the order Scan asks for.
+// memSource is a Source over blocks in memory, in the order Scan asks for; streams are named
+// "s<id>", and skip leaves one out.
 type memSource struct {
 	metas []Meta
 	data  map[int64][]byte
 	loads int
+	skip  int64
+}
+
+func (s *memSource) Stream(id int64) (string, bool, error) {
+	return fmt.Sprint("s", id), id != s.skip, nil
 }
 
 func (s *memSource) Next() (Meta, bool, error) {
@@ -152,16 +158,17 @@ func (s *memSource) Load(m Meta) ([]byte, error) {
 
 type stored struct {
 	Entry
-	stream string
 }
 
 // TestScanMatchesSort checks Scan against sorting every event: random streams, batches out of
-// time order, many events per timestamp, queries with time ranges, cursors and both directions.
+// time order, many events per timestamp, blocks compacted across streams or not, queries with time
+// ranges, cursors, a stream left out and both directions.
 func TestScanMatchesSort(t *testing.T) {
 	c := newCodec(t)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for round := range 200 {
 		var (
+			blocks [][]Entry
 			all    []stored
 			metas  []Meta
 			data   = map[int64][]byte{}
@@ -169,35 +176,50 @@ func TestScanMatchesSort(t *testing.T) {
 			nextID int64
 		)
 		for range 1 + rng.IntN(12) { // batches
-			stream := fmt.Sprint("s", rng.IntN(3))
+			stream := 1 + rng.Int64N(3)
 			start := rng.Int64N(5 * BucketMillis)
 			var batch []Entry
 			ts := start
 			for range 1 + rng.IntN(40) {
 				ts += rng.Int64N(3) * rng.Int64N(BucketMillis/4)
 				seq++
-				batch = append(batch, Entry{Timestamp: ts, Seq: seq, IngestionTime: seq, Message: fmt.Sprint("m", seq)})
+				batch = append(batch, Entry{Timestamp: ts, Seq: seq, IngestionTime: seq, StreamID: stream, Message: fmt.Sprint("m", seq)})
 			}
 			for _, run := range Split(batch) {
-				nextID++
-				m := MetaOf(run)
-				m.ID, m.Stream = nextID, stream
-				// Half the blocks hold positions relative to a base, as appends write them.
-				if rng.IntN(2) == 0 {
-					m.SeqBase = run[0].Seq
-					rel := slices.Clone(run)
-					for i := range rel {
-						rel[i].Seq -= m.SeqBase
-					}
-					data[m.ID] = c.Encode(rel, Fast)
-				} else {
-					data[m.ID] = c.Encode(run, Small)
-				}
-				metas = append(metas, m)
 				for _, e := range run {
-					all = append(all, stored{e, stream})
+					all = append(all, stored{e})
 				}
+				blocks = append(blocks, run)
 			}
+		}
+		// Some rounds compact: blocks of one bucket merged across streams.
+		if round%2 == 1 {
+			byBucket := map[int64][][]Entry{}
+			for _, b := range blocks {
+				byBucket[Bucket(b[0].Timestamp)] = append(byBucket[Bucket(b[0].Timestamp)], b)
+			}
+			blocks = nil
+			for _, bs := range byBucket {
+				blocks = append(blocks, Merge(bs)...)
+			}
+		}
+		for _, run := range blocks {
+			nextID++
+			m := MetaOf(run)
+			m.ID = nextID
+			// Some blocks hold positions relative to a base and stream 0, as appends write them.
+			if m.StreamID != 0 && rng.IntN(2) == 0 {
+				m.SeqBase = run[0].Seq
+				rel := slices.Clone(run)
+				for i := range rel {
+					rel[i].Seq -= m.SeqBase
+					rel[i].StreamID = 0
+				}
+				data[m.ID] = c.Encode(rel, Fast)
+			} else {
+				data[m.ID] = c.Encode(run, Small)
+			}
+			metas = append(metas, m)
 		}
 		cmp := func(a, b stored) int { return less(a.Entry, b.Entry) }
 		slices.SortFunc(all, cmp)
@@ -217,10 +239,11 @@ func TestScanMatchesSort(t *testing.T) {
 				q.After = cur
 			}
 		}
+		skip := rng.Int64N(5) // sometimes a stream the query leaves out
 		var want []string
 		for _, e := range all {
-			if wants(&q, &e.Entry) {
-				want = append(want, fmt.Sprint(e.stream, "/", e.Message))
+			if wants(&q, &e.Entry) && e.StreamID != skip {
+				want = append(want, fmt.Sprint("s", e.StreamID, "/", e.Message))
 			}
 		}
 		if q.Descending {
@@ -252,7 +275,7 @@ func TestScanMatchesSort(t *testing.T) {
 		if rng.IntN(3) == 0 {
 			limit = rng.IntN(len(want) + 1)
 		}
-		err := c.Scan(&memSource{metas: sel, data: data}, q, func(e logs.Event) bool {
+		err := c.Scan(&memSource{metas: sel, data: data, skip: skip}, q, func(e logs.Event) bool {
 			got = append(got, fmt.Sprint(e.LogStreamName, "/", e.Message))
 			return len(got) < limit
 		})
@@ -274,7 +297,7 @@ func TestScanLoadsLazily(t *testing.T) {
 	c := newCodec(t)
 	src := &memSource{data: map[int64][]byte{}}
 	for i := range int64(50) {
-		run := []Entry{{Timestamp: i * BucketMillis, Seq: i, Message: "m"}}
+		run := []Entry{{Timestamp: i * BucketMillis, Seq: i, StreamID: 1, Message: "m"}}
 		m := MetaOf(run)
 		m.ID = i
 		src.data[i] = c.Encode(run, Fast)
@@ -286,5 +309,21 @@ func TestScanLoadsLazily(t *testing.T) {
 	}
 	if n != 1 || src.loads != 1 {
 		t.Fatalf("%d events, %d blocks loaded; want 1, 1", n, src.loads)
+	}
+}
+
+func TestStats(t *testing.T) {
+	es := []Entry{{StreamID: 5, Message: "ab"}, {StreamID: 0, Message: "c"}, {StreamID: 2, Message: "def"}, {StreamID: 5, Message: ""}}
+	st := Stats(es, 2)
+	want := []StreamStat{{2, 2, 4}, {5, 2, 2}}
+	if !slices.Equal(st, want) {
+		t.Fatalf("stats %v, want %v", st, want)
+	}
+	got, err := DecodeStats(EncodeStats(st))
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("decoded %v, %v", got, err)
+	}
+	if _, err := DecodeStats([]byte{0x80}); err == nil {
+		t.Fatal("truncated stats decoded")
 	}
 }

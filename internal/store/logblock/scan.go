@@ -2,6 +2,7 @@ package logblock
 
 import (
 	"container/heap"
+	"slices"
 
 	"github.com/trailwatch/trailwatch/internal/logs"
 )
@@ -14,6 +15,9 @@ type Source interface {
 	Next() (m Meta, ok bool, err error)
 	// Load returns the encoded bytes of a block Next returned.
 	Load(m Meta) ([]byte, error)
+	// Stream returns the name of a stream whose events the query wants, or ok false for a stream
+	// it does not (not among the query's streams).
+	Stream(id int64) (name string, ok bool, err error)
 }
 
 // Range is what a backend's Source must select, derived from a query: the blocks of the group
@@ -68,10 +72,11 @@ func overlaps(q *logs.EventQuery, m Meta) bool {
 	return true
 }
 
-// cursor is a decoded block being merged: its wanted entries, and the next one.
+// cursor is a decoded block being merged: its wanted entries with their streams' names, and the
+// next one.
 type cursor struct {
-	stream  string
 	entries []Entry
+	names   []string
 	next    int
 }
 
@@ -98,7 +103,7 @@ func (h *merger) Pop() any {
 }
 
 // Scan calls fn for the events of the blocks src returns that q selects (time range and cursors;
-// streams are the Source's business), in (Timestamp, Seq) order, descending when q.Descending,
+// streams by src.Stream), in (Timestamp, Seq) order, descending when q.Descending,
 // until fn returns false or the events run out.
 //
 // src must return the blocks in ascending (Bucket, MinTS) order for an ascending scan, and in
@@ -141,23 +146,38 @@ func (c *Codec) Scan(src Source, q logs.EventQuery, fn func(logs.Event) bool) er
 			if err != nil {
 				return err
 			}
-			entries, err := c.Decode(data, pending.SeqBase)
+			entries, err := c.Decode(data, pending.SeqBase, pending.StreamID)
 			if err != nil {
 				return err
 			}
-			kept := entries[:0]
+			cur := &cursor{entries: entries[:0]}
+			var (
+				lastID   int64 = -1
+				lastName string
+				lastOK   bool
+			)
 			for i := range entries {
-				if wants(&q, &entries[i]) {
-					kept = append(kept, entries[i])
+				e := entries[i]
+				if !wants(&q, &e) {
+					continue
+				}
+				if e.StreamID != lastID {
+					if lastName, lastOK, err = src.Stream(e.StreamID); err != nil {
+						return err
+					}
+					lastID = e.StreamID
+				}
+				if lastOK {
+					cur.entries = append(cur.entries, e)
+					cur.names = append(cur.names, lastName)
 				}
 			}
-			if len(kept) > 0 {
+			if len(cur.entries) > 0 {
 				if q.Descending {
-					for i, j := 0, len(kept)-1; i < j; i, j = i+1, j-1 {
-						kept[i], kept[j] = kept[j], kept[i]
-					}
+					slices.Reverse(cur.entries)
+					slices.Reverse(cur.names)
 				}
-				heap.Push(h, &cursor{stream: pending.Stream, entries: kept})
+				heap.Push(h, cur)
 			}
 			if err := advance(); err != nil {
 				return err
@@ -168,7 +188,7 @@ func (c *Codec) Scan(src Source, q logs.EventQuery, fn func(logs.Event) bool) er
 		}
 		cur := h.cs[0]
 		e := cur.entries[cur.next]
-		if !fn(logs.Event{Seq: e.Seq, LogStreamName: cur.stream, Timestamp: e.Timestamp, IngestionTime: e.IngestionTime, Message: e.Message}) {
+		if !fn(logs.Event{Seq: e.Seq, LogStreamName: cur.names[cur.next], Timestamp: e.Timestamp, IngestionTime: e.IngestionTime, Message: e.Message}) {
 			return nil
 		}
 		cur.next++

@@ -314,8 +314,8 @@ func (db *DB) DeleteLogStream(ctx context.Context, sc logs.Scope, group, name st
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM log_blocks WHERE stream_id = ?`, sid); err != nil {
-			return fmt.Errorf("delete log events: %w", err)
+		if err := db.deleteStreamEventsTx(ctx, tx, gid, sid); err != nil {
+			return err
 		}
 		// The stream's dedup keys go with its events, so a record stored in it may be stored again.
 		if _, err := tx.ExecContext(ctx, `DELETE FROM log_dedup WHERE group_id = ? AND stream_id = ?`, gid, sid); err != nil {

@@ -12,12 +12,12 @@ import (
 	"github.com/trailwatch/trailwatch/internal/store/logblock"
 )
 
-// Log events live in compressed blocks (schema 160, package logblock): a block row holds the events
-// of one stream within one hour of event time. An append encodes its batch into one block per hour
-// it touches, in the caller's goroutine, before it queues its transaction, so the single committer
-// spends no time compressing; the block stores sequence numbers relative to the row's seq_base,
-// which the transaction allocates. A background compactor (compactLoop) later merges a stream's
-// small blocks of one hour into blocks of logblock.TargetEvents events, compressed harder.
+// Log events live in compressed blocks (schema 160, package logblock). An append encodes its batch
+// into one block per hour it touches, in the caller's goroutine, before it queues its transaction,
+// so the single committer spends no time compressing; the block stores sequence numbers relative to
+// the row's seq_base, which the transaction allocates, and stream 0 for the row's stream. A
+// background compactor (compactLoop) later merges a group's small blocks of one hour, across
+// streams, into blocks of logblock.TargetEvents events in time order, compressed harder.
 
 // dedupChunk is the number of keys per multi-row INSERT into log_dedup.
 const dedupChunk = 100
@@ -30,19 +30,25 @@ var insertDedup = multiRow{name: "insert dedup keys", max: dedupChunk, sql: func
 }}
 
 const (
-	insertBlockSQL = `INSERT INTO log_blocks (group_id, stream_id, bucket, min_ts, max_ts, min_seq, max_seq, count, raw_bytes, seq_base, data)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	insertBlockSQL = `INSERT INTO log_blocks (group_id, stream_id, bucket, min_ts, max_ts, min_seq, max_seq, count, raw_bytes, seq_base, streams, data)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	allocSeqSQL  = `UPDATE log_seq SET last = last + ? WHERE id = 1 RETURNING last`
 	dedupSeqSQL  = `SELECT seq FROM log_dedup WHERE group_id = ? AND ts = ? AND key = ?`
 	blockDataSQL = `SELECT data FROM log_blocks WHERE id = ?`
 )
 
-// pendingBlock is a block encoded before its transaction: entries carry batch positions as
-// sequence numbers, to which the transaction adds its seq_base.
+// pendingBlock is an encoded block to store. An append's blocks are encoded before its
+// transaction: their entries carry batch positions as sequence numbers, to which the transaction
+// adds its seq_base, and stream 0, which stands for the row's stream.
 type pendingBlock struct {
 	entries []logblock.Entry
 	data    []byte
 	meta    logblock.Meta
+}
+
+// newBlock encodes entries (with their streams filled in) as a block of its own.
+func (db *DB) newBlock(entries []logblock.Entry, level logblock.Level) pendingBlock {
+	return pendingBlock{entries: entries, data: db.blocks.Encode(entries, level), meta: logblock.MetaOf(entries)}
 }
 
 // encodeBatch turns a chronological batch's kept events (keep nil: all) into blocks, one per hour
@@ -56,12 +62,13 @@ func (db *DB) encodeBatch(events []logs.InputLogEvent, ingestion int64, keep fun
 	}
 	var out []pendingBlock
 	for _, run := range logblock.Split(entries) {
-		out = append(out, pendingBlock{entries: run, data: db.blocks.Encode(run, logblock.Fast), meta: logblock.MetaOf(run)})
+		out = append(out, db.newBlock(run, logblock.Fast))
 	}
 	return out
 }
 
-// insertBlocksTx stores encoded blocks of stream sid with sequence numbers relative to base.
+// insertBlocksTx stores encoded blocks with sequence numbers relative to base; entries of stream 0
+// belong to stream sid (0: the blocks' entries all name their streams).
 func (db *DB) insertBlocksTx(ctx context.Context, tx *sql.Tx, gid, sid, base int64, blocks []pendingBlock) error {
 	stmt, err := db.txStmt(ctx, tx, stmtKey{insertBlockSQL, 0}, nil)
 	if err != nil {
@@ -69,7 +76,12 @@ func (db *DB) insertBlocksTx(ctx context.Context, tx *sql.Tx, gid, sid, base int
 	}
 	for _, b := range blocks {
 		m := b.meta
-		if _, err := stmt.ExecContext(ctx, gid, sid, m.Bucket, m.MinTS, m.MaxTS, base+m.MinSeq, base+m.MaxSeq, m.Count, m.RawBytes, base, b.data); err != nil {
+		stream := m.StreamID
+		if stream == 0 && sid != 0 {
+			stream = sid // an append's block: every entry is the batch's stream
+		}
+		stats := logblock.EncodeStats(logblock.Stats(b.entries, sid))
+		if _, err := stmt.ExecContext(ctx, gid, stream, m.Bucket, m.MinTS, m.MaxTS, base+m.MinSeq, base+m.MaxSeq, m.Count, m.RawBytes, base, stats, b.data); err != nil {
 			return fmt.Errorf("insert log block: %w", err)
 		}
 	}
@@ -300,29 +312,28 @@ func (db *DB) insertKeysTx(ctx context.Context, tx *sql.Tx, gid, sid, base int64
 	return again, nil
 }
 
-// blockColumns are the Meta columns of log_blocks b joined with log_streams s.
-const blockColumns = `b.id, b.stream_id, s.name, b.bucket, b.min_ts, b.max_ts, b.min_seq, b.max_seq, b.count, b.raw_bytes, b.seq_base`
+// blockColumns are the Meta columns of log_blocks b.
+const blockColumns = `b.id, b.stream_id, b.bucket, b.min_ts, b.max_ts, b.min_seq, b.max_seq, b.count, b.raw_bytes, b.seq_base`
 
 // blockSource is logblock.Source over a read transaction.
 type blockSource struct {
-	ctx  context.Context
-	tx   *sql.Tx
-	rows *sql.Rows
-	data *sql.Stmt
+	ctx      context.Context
+	tx       *sql.Tx
+	gid      int64
+	rows     *sql.Rows
+	data     *sql.Stmt
+	selected map[int64]bool // the query's streams; nil: all
+	names    map[int64]string
 }
 
 func (s *blockSource) Next() (logblock.Meta, bool, error) {
 	if !s.rows.Next() {
 		return logblock.Meta{}, false, s.rows.Err()
 	}
-	var (
-		m    logblock.Meta
-		base int64
-	)
-	if err := s.rows.Scan(&m.ID, &m.StreamID, &m.Stream, &m.Bucket, &m.MinTS, &m.MaxTS, &m.MinSeq, &m.MaxSeq, &m.Count, &m.RawBytes, &base); err != nil {
+	var m logblock.Meta
+	if err := s.rows.Scan(&m.ID, &m.StreamID, &m.Bucket, &m.MinTS, &m.MaxTS, &m.MinSeq, &m.MaxSeq, &m.Count, &m.RawBytes, &m.SeqBase); err != nil {
 		return m, false, fmt.Errorf("scan log blocks: %w", err)
 	}
-	m.SeqBase = base
 	return m, true, nil
 }
 
@@ -332,6 +343,22 @@ func (s *blockSource) Load(m logblock.Meta) ([]byte, error) {
 		return nil, fmt.Errorf("read log block: %w", err)
 	}
 	return data, nil
+}
+
+func (s *blockSource) Stream(id int64) (string, bool, error) {
+	if s.selected != nil && !s.selected[id] {
+		return "", false, nil
+	}
+	if name, ok := s.names[id]; ok {
+		return name, true, nil
+	}
+	var name string
+	err := s.tx.QueryRowContext(s.ctx, `SELECT name FROM log_streams WHERE id = ? AND group_id = ?`, id, s.gid).Scan(&name)
+	if err != nil {
+		return "", false, fmt.Errorf("look up log stream %d: %w", id, err)
+	}
+	s.names[id] = name
+	return name, true, nil
 }
 
 // ScanEvents implements logs.Store: the blocks the query can need, read in one read transaction
@@ -346,13 +373,20 @@ func (db *DB) ScanEvents(ctx context.Context, sc logs.Scope, q logs.EventQuery, 
 	if err != nil {
 		return err
 	}
-	var ids []int64
+	var (
+		ids      []int64
+		selected map[int64]bool
+	)
 	if len(q.Streams) > 0 || q.StreamPrefix != "" {
 		if ids, err = db.streamIDs(ctx, tx, gid, q.Streams, q.StreamPrefix); err != nil {
 			return err
 		}
 		if len(ids) == 0 {
 			return nil
+		}
+		selected = make(map[int64]bool, len(ids))
+		for _, id := range ids {
+			selected[id] = true
 		}
 	}
 	query, args := scanBlocksQuery(gid, ids, logblock.RangeOf(q))
@@ -366,28 +400,21 @@ func (db *DB) ScanEvents(ctx context.Context, sc logs.Scope, q logs.EventQuery, 
 		return fmt.Errorf("scan log blocks: %w", err)
 	}
 	defer data.Close()
-	return db.blocks.Scan(&blockSource{ctx: ctx, tx: tx, rows: rows, data: data}, q, fn)
+	return db.blocks.Scan(&blockSource{ctx: ctx, tx: tx, gid: gid, rows: rows, data: data, selected: selected, names: map[int64]string{}}, q, fn)
 }
 
-// scanBlocksQuery is ScanEvents' SQL for group gid, restricted to the streams ids when there are
-// any: a single stream's blocks through (stream_id, bucket, min_ts), anything else through
-// (group_id, bucket, min_ts). Ascending scans need no sort; descending ones sort each bucket's
-// block rows (not their data) by max_ts.
+// scanBlocksQuery is ScanEvents' SQL for group gid, restricted to the blocks of the streams ids and
+// the blocks of several streams (stream_id 0) when there are any ids, through (group_id, bucket,
+// min_ts). Ascending scans need no sort; descending ones sort each bucket's block rows (not their
+// data) by max_ts.
 func scanBlocksQuery(gid int64, ids []int64, r logblock.Range) (string, []any) {
 	var (
 		where strings.Builder
-		args  []any
+		args  = []any{gid}
 	)
-	switch len(ids) {
-	case 0:
-		where.WriteString(`b.group_id = ?`)
-		args = append(args, gid)
-	case 1:
-		where.WriteString(`b.stream_id = ?`)
-		args = append(args, ids[0])
-	default:
-		where.WriteString(`b.group_id = ? AND b.stream_id IN (` + strings.Repeat("?,", len(ids)-1) + `?)`)
-		args = append(args, gid)
+	where.WriteString(`b.group_id = ?`)
+	if len(ids) > 0 {
+		where.WriteString(` AND b.stream_id IN (` + strings.Repeat("?,", len(ids)) + `0)`)
 		for _, id := range ids {
 			args = append(args, id)
 		}
@@ -398,7 +425,7 @@ func scanBlocksQuery(gid int64, ids []int64, r logblock.Range) (string, []any) {
 	if !r.Ascending {
 		order = ` ORDER BY b.bucket DESC, b.max_ts DESC`
 	}
-	return `SELECT ` + blockColumns + ` FROM log_blocks b CROSS JOIN log_streams s ON s.id = b.stream_id WHERE ` + where.String() + order, args
+	return `SELECT ` + blockColumns + ` FROM log_blocks b WHERE ` + where.String() + order, args
 }
 
 // streamIDs returns the ids of the group's streams named names (when any) and starting with prefix
@@ -513,7 +540,7 @@ func (db *DB) ExpireEvents(ctx context.Context, now int64) (int64, error) {
 // cutoff, or, when there are none left, rewrites the blocks holding events on both sides of it. It
 // returns how many events it deleted and whether there may be more to do.
 func (db *DB) expireBlocksTx(ctx context.Context, tx *sql.Tx, gid, cutoff int64) (int64, bool, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id, stream_id, count, raw_bytes FROM log_blocks
+	rows, err := tx.QueryContext(ctx, `SELECT id, count, raw_bytes, streams FROM log_blocks
 		WHERE group_id = ? AND bucket <= ? AND max_ts < ? LIMIT ?`, gid, logblock.Bucket(cutoff), cutoff, expireBlocks)
 	if err != nil {
 		return 0, false, fmt.Errorf("find expired blocks: %w", err)
@@ -525,13 +552,23 @@ func (db *DB) expireBlocksTx(ctx context.Context, tx *sql.Tx, gid, cutoff int64)
 		bytes     int64
 	)
 	for rows.Next() {
-		var id, sid, count, size int64
-		if err := rows.Scan(&id, &sid, &count, &size); err != nil {
+		var (
+			id, count, size int64
+			streams         []byte
+		)
+		if err := rows.Scan(&id, &count, &size, &streams); err != nil {
 			rows.Close()
 			return 0, false, fmt.Errorf("find expired blocks: %w", err)
 		}
+		stats, err := logblock.DecodeStats(streams)
+		if err != nil {
+			rows.Close()
+			return 0, false, fmt.Errorf("block %d: %w", id, err)
+		}
+		for _, st := range stats {
+			perStream[st.StreamID] += st.Bytes
+		}
 		ids = append(ids, id)
-		perStream[sid] += size
 		events += count
 		bytes += size
 	}
@@ -596,30 +633,92 @@ func (db *DB) trimBlocksTx(ctx context.Context, tx *sql.Tx, gid, cutoff int64, f
 	}
 	var dropped int64
 	for _, b := range todo {
-		entries, err := db.blocks.Decode(b.data, b.base)
-		if err != nil {
-			return 0, fmt.Errorf("block %d: %w", b.id, err)
-		}
-		keep := entries[:0]
-		for _, e := range entries {
-			if e.Timestamp >= cutoff {
-				keep = append(keep, e)
-			} else {
-				dropped++
-				freed[b.sid] += int64(len(e.Message))
+		n, err := db.rewriteBlockTx(ctx, tx, gid, b.id, b.base, b.sid, b.data, func(e *logblock.Entry) bool {
+			if e.Timestamp < cutoff {
+				freed[e.StreamID] += int64(len(e.Message))
+				return false
 			}
+			return true
+		})
+		if err != nil {
+			return 0, err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM log_blocks WHERE id = ?`, b.id); err != nil {
-			return 0, fmt.Errorf("delete expired events: %w", err)
+		dropped += n
+	}
+	return dropped, nil
+}
+
+// rewriteBlockTx replaces a block by one of the entries keep keeps (none: the block goes) and
+// returns how many entries it dropped.
+func (db *DB) rewriteBlockTx(ctx context.Context, tx *sql.Tx, gid, id, base, sid int64, data []byte, keep func(*logblock.Entry) bool) (int64, error) {
+	entries, err := db.blocks.Decode(data, base, sid)
+	if err != nil {
+		return 0, fmt.Errorf("block %d: %w", id, err)
+	}
+	kept := entries[:0]
+	for i := range entries {
+		if e := entries[i]; keep(&e) {
+			kept = append(kept, e)
 		}
-		if len(keep) > 0 {
-			if err := db.insertBlocksTx(ctx, tx, gid, b.sid, 0, []pendingBlock{{entries: keep,
-				data: db.blocks.Encode(keep, logblock.Small), meta: logblock.MetaOf(keep)}}); err != nil {
-				return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM log_blocks WHERE id = ?`, id); err != nil {
+		return 0, fmt.Errorf("delete log block: %w", err)
+	}
+	if len(kept) > 0 {
+		if err := db.insertBlocksTx(ctx, tx, gid, 0, 0, []pendingBlock{db.newBlock(kept, logblock.Small)}); err != nil {
+			return 0, err
+		}
+	}
+	return int64(len(entries) - len(kept)), nil
+}
+
+// deleteStreamEventsTx deletes the events of stream sid of group gid: its own blocks, and its
+// events in the group's blocks of several streams, found by their stats and rewritten without them.
+// Deleting a stream is rare; in a group where every block holds every stream it rewrites the group.
+func (db *DB) deleteStreamEventsTx(ctx context.Context, tx *sql.Tx, gid, sid int64) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM log_blocks WHERE stream_id = ?`, sid); err != nil {
+		return fmt.Errorf("delete log events: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, seq_base, streams FROM log_blocks WHERE group_id = ? AND stream_id = 0`, gid)
+	if err != nil {
+		return fmt.Errorf("find log blocks: %w", err)
+	}
+	type block struct{ id, base int64 }
+	var todo []block
+	for rows.Next() {
+		var (
+			b       block
+			streams []byte
+		)
+		if err := rows.Scan(&b.id, &b.base, &streams); err != nil {
+			rows.Close()
+			return fmt.Errorf("find log blocks: %w", err)
+		}
+		stats, err := logblock.DecodeStats(streams)
+		if err != nil {
+			rows.Close()
+			return fmt.Errorf("block %d: %w", b.id, err)
+		}
+		for _, st := range stats {
+			if st.StreamID == sid {
+				todo = append(todo, b)
 			}
 		}
 	}
-	return dropped, nil
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("find log blocks: %w", err)
+	}
+	for _, b := range todo {
+		var data []byte
+		if err := tx.QueryRowContext(ctx, blockDataSQL, b.id).Scan(&data); err != nil {
+			return fmt.Errorf("read log block: %w", err)
+		}
+		if _, err := db.rewriteBlockTx(ctx, tx, gid, b.id, b.base, 0, data, func(e *logblock.Entry) bool { return e.StreamID != sid }); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // compactEvery is the least time between two compaction rounds: appends wake the compactor, and
@@ -658,7 +757,7 @@ func (db *DB) compactLoop() {
 	}
 }
 
-// CompactBlocks merges small log blocks: for each stream and hour holding two or more blocks of fewer than
+// CompactBlocks merges small log blocks: for each group and hour holding two or more blocks of fewer than
 // logblock.TargetEvents events, once they add up to a full block or the hour is over (an hour
 // before the current one), it merges them into full blocks and at most one smaller one, compressed
 // at logblock.Small. The merge is computed outside the committer; the transaction replaces the
@@ -666,17 +765,17 @@ func (db *DB) compactLoop() {
 // the next round sees what is left). It returns how many blocks it removed.
 func (db *DB) CompactBlocks(ctx context.Context) (int, error) {
 	closed := logblock.Bucket(db.now().UnixMilli()) - 1
-	rows, err := db.read.QueryContext(ctx, `SELECT stream_id, bucket FROM log_blocks WHERE count < ?
-		GROUP BY stream_id, bucket HAVING count(*) >= 2 AND (sum(count) >= ? OR bucket < ?)`,
+	rows, err := db.read.QueryContext(ctx, `SELECT group_id, bucket FROM log_blocks WHERE count < ?
+		GROUP BY group_id, bucket HAVING count(*) >= 2 AND (sum(count) >= ? OR bucket < ?)`,
 		logblock.TargetEvents, logblock.TargetEvents, closed)
 	if err != nil {
 		return 0, fmt.Errorf("find small log blocks: %w", err)
 	}
-	type candidate struct{ sid, bucket int64 }
+	type candidate struct{ gid, bucket int64 }
 	var cands []candidate
 	for rows.Next() {
 		var c candidate
-		if err := rows.Scan(&c.sid, &c.bucket); err != nil {
+		if err := rows.Scan(&c.gid, &c.bucket); err != nil {
 			rows.Close()
 			return 0, fmt.Errorf("find small log blocks: %w", err)
 		}
@@ -688,7 +787,7 @@ func (db *DB) CompactBlocks(ctx context.Context) (int, error) {
 	}
 	removed := 0
 	for _, c := range cands {
-		n, err := db.compactOne(ctx, c.sid, c.bucket)
+		n, err := db.compactOne(ctx, c.gid, c.bucket)
 		removed += n
 		if err != nil {
 			return removed, err
@@ -700,30 +799,29 @@ func (db *DB) CompactBlocks(ctx context.Context) (int, error) {
 // errCompactRace says that blocks a merge read were gone when it was to replace them.
 var errCompactRace = errors.New("log blocks changed during compaction")
 
-// compactOne merges the small blocks of one stream and bucket, up to maxCompactEvents events.
-func (db *DB) compactOne(ctx context.Context, sid, bucket int64) (int, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, group_id, count, seq_base, data FROM log_blocks
-		WHERE stream_id = ? AND bucket = ? AND count < ? ORDER BY min_ts`, sid, bucket, logblock.TargetEvents)
+// compactOne merges the small blocks of one group and bucket, up to maxCompactEvents events.
+func (db *DB) compactOne(ctx context.Context, gid, bucket int64) (int, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT id, stream_id, count, seq_base, data FROM log_blocks
+		WHERE group_id = ? AND bucket = ? AND count < ? ORDER BY min_ts`, gid, bucket, logblock.TargetEvents)
 	if err != nil {
 		return 0, fmt.Errorf("read small log blocks: %w", err)
 	}
 	var (
 		ids    []any
-		gid    int64
 		total  int
 		blocks [][]logblock.Entry
 	)
 	for rows.Next() && total < maxCompactEvents {
 		var (
-			id, base int64
-			count    int
-			data     []byte
+			id, sid, base int64
+			count         int
+			data          []byte
 		)
-		if err := rows.Scan(&id, &gid, &count, &base, &data); err != nil {
+		if err := rows.Scan(&id, &sid, &count, &base, &data); err != nil {
 			rows.Close()
 			return 0, fmt.Errorf("read small log blocks: %w", err)
 		}
-		entries, err := db.blocks.Decode(data, base)
+		entries, err := db.blocks.Decode(data, base, sid)
 		if err != nil {
 			rows.Close()
 			return 0, fmt.Errorf("block %d: %w", id, err)
@@ -741,7 +839,7 @@ func (db *DB) compactOne(ctx context.Context, sid, bucket int64) (int, error) {
 	}
 	var merged []pendingBlock
 	for _, run := range logblock.Merge(blocks) {
-		merged = append(merged, pendingBlock{entries: run, data: db.blocks.Encode(run, logblock.Small), meta: logblock.MetaOf(run)})
+		merged = append(merged, db.newBlock(run, logblock.Small))
 	}
 	err = db.withTx(ctx, func(tx *sql.Tx) error {
 		r, err := tx.ExecContext(ctx, `DELETE FROM log_blocks WHERE id IN (`+strings.Repeat("?,", len(ids)-1)+`?)`, ids...)
@@ -751,7 +849,7 @@ func (db *DB) compactOne(ctx context.Context, sid, bucket int64) (int, error) {
 		if n, err := r.RowsAffected(); err != nil || int(n) != len(ids) {
 			return errCompactRace
 		}
-		return db.insertBlocksTx(ctx, tx, gid, sid, 0, merged)
+		return db.insertBlocksTx(ctx, tx, gid, 0, 0, merged)
 	})
 	if errors.Is(err, errCompactRace) {
 		return 0, nil
@@ -788,7 +886,7 @@ func convertEventsToBlocks(ctx context.Context, tx *sql.Tx) error {
 		}
 		m := logblock.MetaOf(run)
 		if _, err := tx.ExecContext(ctx, insertBlockSQL, gid, sid, m.Bucket, m.MinTS, m.MaxTS, m.MinSeq, m.MaxSeq, m.Count, m.RawBytes, 0,
-			codec.Encode(run, logblock.Small)); err != nil {
+			logblock.EncodeStats(logblock.Stats(run, sid)), codec.Encode(run, logblock.Small)); err != nil {
 			return fmt.Errorf("insert log block: %w", err)
 		}
 		run, size = run[:0], 0

@@ -215,3 +215,67 @@ func TestEventsMovedToBlocks(t *testing.T) {
 		t.Fatalf("new event %v, want sequence 9002 (9000 was the largest id; 9001 went to the duplicate)", got)
 	}
 }
+
+// TestMixedBlocksDeleteAndExpire compacts two streams' batches into blocks of both, then deletes
+// one stream (its events leave the shared blocks, the other's stay, and a stream created again
+// with its name is empty) and expires the rest (each stream's stored bytes drop to zero).
+func TestMixedBlocksDeleteAndExpire(t *testing.T) {
+	now := time.Date(2025, 11, 26, 19, 30, 0, 0, time.UTC)
+	db, err := Open(context.Background(), t.TempDir(), Options{Now: func() time.Time { return now }})
+	mustOK(t, err)
+	defer db.Close()
+	ctx := context.Background()
+	mustOK(t, db.CreateLogGroup(ctx, svcScope, logs.LogGroup{Name: "g", LogGroupClass: "STANDARD"}))
+	start := now.Add(-3 * time.Hour).Truncate(time.Hour).UnixMilli()
+	for _, s := range []string{"a", "b"} {
+		mustOK(t, db.CreateLogStream(ctx, svcScope, "g", logs.LogStream{Name: s}))
+	}
+	for i := range 40 {
+		s := []string{"a", "b"}[i%2]
+		var evs []logs.InputLogEvent
+		for j := range 10 {
+			evs = append(evs, logs.InputLogEvent{Timestamp: start + int64(i*10+j)*1000, Message: s + "-event"})
+		}
+		_, err := db.AppendEvents(ctx, svcScope, logs.AppendBatch{LogGroupName: "g", LogStreamName: s, Events: evs, IngestionTime: now.UnixMilli()})
+		mustOK(t, err)
+	}
+	_, err = db.CompactBlocks(ctx)
+	mustOK(t, err)
+	var mixed int
+	mustOK(t, db.read.QueryRow(`SELECT count(*) FROM log_blocks WHERE stream_id = 0`).Scan(&mixed))
+	if mixed == 0 {
+		t.Fatal("compaction made no block of several streams")
+	}
+	mustOK(t, db.DeleteLogStream(ctx, svcScope, "g", "a"))
+	got := scanStrings(t, db, logs.EventQuery{LogGroupName: "g"})
+	if len(got) != 200 {
+		t.Fatalf("%d events left, want b's 200", len(got))
+	}
+	for _, e := range got {
+		if e[:2] != "b/" {
+			t.Fatalf("event %s of the deleted stream", e)
+		}
+	}
+	g, err := db.GetLogGroup(ctx, svcScope, "g")
+	mustOK(t, err)
+	if g.StoredBytes != 200*int64(len("b-event")) {
+		t.Fatalf("group stored bytes %d", g.StoredBytes)
+	}
+	mustOK(t, db.CreateLogStream(ctx, svcScope, "g", logs.LogStream{Name: "a"}))
+	if got := scanStrings(t, db, logs.EventQuery{LogGroupName: "g", Streams: []string{"a"}}); len(got) != 0 {
+		t.Fatalf("the new stream a holds %d events", len(got))
+	}
+	mustOK(t, db.SetRetention(ctx, svcScope, "g", 1))
+	n, err := db.ExpireEvents(ctx, now.Add(48*time.Hour).UnixMilli())
+	mustOK(t, err)
+	if n != 200 {
+		t.Fatalf("expired %d, want 200", n)
+	}
+	st, err := db.GetLogStream(ctx, svcScope, "g", "b")
+	mustOK(t, err)
+	g, err = db.GetLogGroup(ctx, svcScope, "g")
+	mustOK(t, err)
+	if st.StoredBytes != 0 || g.StoredBytes != 0 {
+		t.Fatalf("stored bytes after expiry: stream %d, group %d", st.StoredBytes, g.StoredBytes)
+	}
+}

@@ -1,11 +1,12 @@
 -- Issue 15: log events are stored in compressed blocks (internal/store/logblock) instead of one row
--- per event. A block holds the events of one stream within one hour bucket of event time; its row
--- is the block's index. Reads find blocks by (group, bucket, min_ts) or (stream, bucket, min_ts),
--- in the order the merge in logblock.Scan wants, and prune them by [min_ts, max_ts].
+-- per event. A block holds events of one hour bucket of event time: one append's batch of one
+-- stream, or, once compacted, a stretch of time of the group's events of all streams (stream_id 0).
+-- Its row is the block's index. Reads find blocks by (group, bucket, min_ts), in the order the merge
+-- in logblock.Scan wants, and prune them by [min_ts, max_ts].
 CREATE TABLE log_blocks (
     id        INTEGER PRIMARY KEY,
     group_id  INTEGER NOT NULL,
-    stream_id INTEGER NOT NULL,
+    stream_id INTEGER NOT NULL,   -- 0: events of several streams
     bucket    INTEGER NOT NULL,   -- floor(ts / logblock.BucketMillis) of every event
     min_ts    INTEGER NOT NULL,
     max_ts    INTEGER NOT NULL,
@@ -14,13 +15,14 @@ CREATE TABLE log_blocks (
     count     INTEGER NOT NULL,   -- events
     raw_bytes INTEGER NOT NULL,   -- message bytes (storedBytes)
     seq_base  INTEGER NOT NULL,   -- added to the sequence numbers the data holds (logblock.Meta.SeqBase)
+    streams   BLOB    NOT NULL,   -- per-stream counts and bytes (logblock.EncodeStats)
     data      BLOB    NOT NULL    -- logblock's encoding
 );
 CREATE INDEX log_blocks_group ON log_blocks (group_id, bucket, min_ts);
 CREATE INDEX log_blocks_stream ON log_blocks (stream_id, bucket, min_ts);
 -- The blocks compaction may merge (fewer events than logblock.TargetEvents = 1024): the
 -- compactor finds them without reading the index of every block.
-CREATE INDEX log_blocks_small ON log_blocks (stream_id, bucket) WHERE count < 1024;
+CREATE INDEX log_blocks_small ON log_blocks (group_id, bucket) WHERE count < 1024;
 
 -- Duplicate suppression for the groups that use it (CloudTrail records by eventID): the key's
 -- 16-byte SHA-256 prefix at the event's timestamp, as log_events_dedup held it, with the stream and
