@@ -1,5 +1,5 @@
 // Package logblock is the storage layout of CloudWatch Logs events that every trailwatch backend
-// shares: events are kept in compressed blocks, one log stream and one hour of event time each,
+// shares: events are kept in compressed blocks, one log group and one hour of event time each,
 // instead of one row (and three index entries) per event. A CloudTrail record is about 1.3 KB of
 // highly repetitive JSON; zstd over a thousand of them keeps about an eighth of the bytes, where a
 // row per event cost more than the JSON itself (issue 15).
