@@ -799,40 +799,61 @@ func (db *DB) CompactBlocks(ctx context.Context) (int, error) {
 // errCompactRace says that blocks a merge read were gone when it was to replace them.
 var errCompactRace = errors.New("log blocks changed during compaction")
 
-// compactOne merges the small blocks of one group and bucket, up to maxCompactEvents events.
+// compactOne merges the small blocks of one group and bucket, up to maxCompactEvents events. It
+// reads the blocks' rows first and their data one block at a time: sorting rows with their data
+// made SQLite hold every small block of the hour in memory (the server's RSS grew past its bound
+// under sustained ingest while the compactor lagged). A block gone meanwhile ends the round.
 func (db *DB) compactOne(ctx context.Context, gid, bucket int64) (int, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, stream_id, count, seq_base, data FROM log_blocks
+	rows, err := db.read.QueryContext(ctx, `SELECT id, stream_id, count, seq_base FROM log_blocks
 		WHERE group_id = ? AND bucket = ? AND count < ? ORDER BY min_ts`, gid, bucket, logblock.TargetEvents)
 	if err != nil {
 		return 0, fmt.Errorf("read small log blocks: %w", err)
 	}
+	type small struct {
+		id, sid, base int64
+	}
 	var (
-		ids    []any
-		total  int
-		blocks [][]logblock.Entry
+		todo  []small
+		total int
 	)
 	for rows.Next() && total < maxCompactEvents {
 		var (
-			id, sid, base int64
-			count         int
-			data          []byte
+			b     small
+			count int
 		)
-		if err := rows.Scan(&id, &sid, &count, &base, &data); err != nil {
+		if err := rows.Scan(&b.id, &b.sid, &count, &b.base); err != nil {
 			rows.Close()
 			return 0, fmt.Errorf("read small log blocks: %w", err)
 		}
-		entries, err := db.blocks.Decode(data, base, sid)
-		if err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("block %d: %w", id, err)
-		}
-		ids = append(ids, id)
-		blocks = append(blocks, entries)
+		todo = append(todo, b)
 		total += count
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("read small log blocks: %w", err)
+	}
+	if len(todo) < 2 {
+		return 0, nil
+	}
+	var (
+		ids    []any
+		blocks [][]logblock.Entry
+	)
+	for _, b := range todo {
+		var data []byte
+		err := db.read.QueryRowContext(ctx, blockDataSQL, b.id).Scan(&data)
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, nil
+		}
+		if err != nil {
+			return 0, fmt.Errorf("read small log block: %w", err)
+		}
+		entries, err := db.blocks.Decode(data, b.base, b.sid)
+		if err != nil {
+			return 0, fmt.Errorf("block %d: %w", b.id, err)
+		}
+		ids = append(ids, b.id)
+		blocks = append(blocks, entries)
 	}
 	if len(ids) < 2 {
 		return 0, nil
