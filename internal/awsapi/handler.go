@@ -709,18 +709,17 @@ func (h *handler) readUnverified(c *call, budget *byteBudget, limit int64) ([]by
 	r := c.r
 	rc := http.NewResponseController(c.w)
 	limited := rc.SetReadDeadline(time.Now().Add(h.unverifiedDeadline(r.ContentLength, limit))) == nil
-	client := clientKey(r.RemoteAddr)
-	raw, sum, charged, werr := h.readCharged(r.Context(), r.Body, limit, budget, client)
-	giveBack := func() { budget.give(client, charged) }
+	ch := budget.open(clientKey(r.RemoteAddr))
+	raw, sum, werr := h.readCharged(r.Context(), r.Body, limit, ch)
 	if werr != nil {
-		giveBack()
+		ch.close()
 		c.w.Header().Set("Connection", "close")
 		return nil, "", nil, werr
 	}
 	if limited {
 		_ = rc.SetReadDeadline(time.Time{})
 	}
-	return raw, sum, sync.OnceFunc(giveBack), nil
+	return raw, sum, ch.close, nil
 }
 
 // The bytes of an unverified body are charged to its budget in chunks, each reserved before the
@@ -733,25 +732,23 @@ const (
 	maxChunk = 64 << 10
 )
 
-// readCharged reads body up to limit bytes into chunks charged to client's share of budget, and
-// returns the body, its hex SHA-256 and the bytes charged (which the caller gives back, error or
-// not). Each chunk is allocated when its bytes are reserved, so what the budget counts is what the
+// readCharged reads body up to limit bytes into chunks charged to ch, and returns the body and
+// its hex SHA-256; the caller gives ch's bytes back (close), error or not. Each chunk is allocated when its bytes are reserved, so what the budget counts is what the
 // chunks hold; the body is assembled from them once complete (a body of one chunk is used as it
 // is). It never sizes anything from the client's Content-Length.
-func (h *handler) readCharged(ctx context.Context, body io.Reader, limit int64, budget *byteBudget, client string) (_ []byte, _ string, charged int64, _ *wireError) {
+func (h *handler) readCharged(ctx context.Context, body io.Reader, limit int64, ch *charge) ([]byte, string, *wireError) {
 	var chunks [][]byte
 	var n int64
 	sum := sha256.New()
 	for eof := false; !eof; {
 		if n > limit {
 			e := h.errTooLarge()
-			return nil, "", charged, &e
+			return nil, "", &e
 		}
 		size := min(max(n, minChunk), maxChunk, limit+1-n)
-		if !budget.take(ctx, client, size, unverifiedWait) {
-			return nil, "", charged, errBusy()
+		if !ch.take(ctx, size, unverifiedWait) {
+			return nil, "", errBusy()
 		}
-		charged += size
 		buf := make([]byte, size)
 		filled := 0
 		for filled < len(buf) {
@@ -763,18 +760,17 @@ func (h *handler) readCharged(ctx context.Context, body io.Reader, limit int64, 
 				break
 			}
 			if err != nil {
-				return nil, "", charged, readError(err)
+				return nil, "", readError(err)
 			}
 		}
 		// Give back at once what the last chunk did not use.
-		budget.give(client, size-int64(filled))
-		charged -= size - int64(filled)
+		ch.give(size - int64(filled))
 		chunks = append(chunks, buf[:filled])
 		n += int64(filled)
 	}
 	if n > limit {
 		e := h.errTooLarge()
-		return nil, "", charged, &e
+		return nil, "", &e
 	}
 	raw := chunks[0]
 	if len(chunks) > 1 {
@@ -783,7 +779,7 @@ func (h *handler) readCharged(ctx context.Context, body io.Reader, limit int64, 
 			raw = append(raw, ch...)
 		}
 	}
-	return raw, hex.EncodeToString(sum.Sum(nil)), charged, nil
+	return raw, hex.EncodeToString(sum.Sum(nil)), nil
 }
 
 // readError is the answer to a body that could not be read: 408 past its read deadline, 400
@@ -813,7 +809,17 @@ func (h *handler) unverifiedDeadline(contentLength, limit int64) time.Duration {
 const unverifiedWait = 250 * time.Millisecond
 
 // byteBudget bounds the bytes of bodies held before authentication: in all, and per client
-// address, so that one host cannot take all of it.
+// address, so that one host cannot take all of it. Each read is charged through a charge of its
+// own (open), so that the budget knows what every read holds and which of them wait.
+//
+// Reads are charged in growing chunks and wait for the next one while holding the earlier ones:
+// hold and wait. Reads that together fill a share (or the whole budget) and then all wait for
+// more can only be freed by one of them giving up; left to their timers, which they started at
+// about the same time, they used to give up together, so that a burst from one address (or from
+// many) was refused entirely while its share could have held some of it, and the bytes taken
+// were wasted. So the budget breaks such a deadlock when the read that completes it starts to
+// wait: the waiting read holding least (the newest, between equals) gives up at once (503) and
+// gives its bytes back, until some waiting read can go on once the reads still reading end.
 type byteBudget struct {
 	max, perClient int64
 	mu             sync.Mutex
@@ -821,6 +827,12 @@ type byteBudget struct {
 	held           map[string]int64
 	// freed is closed, and replaced, whenever bytes are given back, to wake the waiting reads.
 	freed chan struct{}
+	// waiting holds the reads waiting for bytes, by client; waitTotal and waitHeld what they
+	// hold, in all and by client.
+	waiting   map[string]map[*charge]struct{}
+	waitTotal int64
+	waitHeld  map[string]int64
+	opened    uint64
 }
 
 // newByteBudget returns a budget of n bytes of which one client holds at most perClient; perClient
@@ -829,59 +841,194 @@ func newByteBudget(n, perClient int64) *byteBudget {
 	if perClient <= 0 || perClient > n {
 		perClient = max(n/2, 1)
 	}
-	return &byteBudget{max: n, perClient: perClient, held: map[string]int64{}, freed: make(chan struct{})}
+	return &byteBudget{max: n, perClient: perClient, held: map[string]int64{}, freed: make(chan struct{}),
+		waiting: map[string]map[*charge]struct{}{}, waitHeld: map[string]int64{}}
 }
 
-// tryTake takes n bytes for client if they are free; otherwise it returns the channel closed on the
-// next give.
-func (b *byteBudget) tryTake(client string, n int64) (bool, <-chan struct{}) {
+// charge is what one read of client holds of a byteBudget. Only that read's goroutine calls its
+// methods; the budget's mutex guards its fields.
+type charge struct {
+	b      *byteBudget
+	client string
+	seq    uint64 // order of open, to choose the newest read between equals
+	held   int64
+	// need is what the read waits for, while waiting; abort is closed when the budget chooses
+	// it to give up.
+	need    int64
+	waiting bool
+	abort   chan struct{}
+}
+
+// open returns an empty charge of client's.
+func (b *byteBudget) open(client string) *charge {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.total+n <= b.max && b.held[client]+n <= b.perClient {
-		b.total += n
-		b.held[client] += n
-		b.peak = max(b.peak, b.total)
-		return true, nil
-	}
-	return false, b.freed
+	b.opened++
+	return &charge{b: b, client: client, seq: b.opened, abort: make(chan struct{})}
 }
 
-// take takes n bytes for client, waiting at most wait for them: past the budget, clients are
-// answered at once (and retry, as the SDKs do on 503) rather than queued without bound.
-func (b *byteBudget) take(ctx context.Context, client string, n int64, wait time.Duration) bool {
-	ok, freed := b.tryTake(client, n)
-	if ok {
+// fits reports whether n more bytes of client's are free.
+func (b *byteBudget) fits(client string, n int64) bool {
+	return b.total+n <= b.max && b.held[client]+n <= b.perClient
+}
+
+// add charges n bytes to c.
+func (b *byteBudget) add(c *charge, n int64) {
+	b.total += n
+	b.held[c.client] += n
+	b.peak = max(b.peak, b.total)
+	c.held += n
+}
+
+// take takes n bytes for c's read, waiting at most wait for them: past the budget, clients are
+// answered at once (and retry, as the SDKs do on 503) rather than queued without bound. It
+// returns false too when the budget chooses c to give up, to break a deadlock of waiting reads.
+func (c *charge) take(ctx context.Context, n int64, wait time.Duration) bool {
+	b := c.b
+	b.mu.Lock()
+	if b.fits(c.client, n) {
+		b.add(c, n)
+		b.mu.Unlock()
 		return true
 	}
+	b.startWait(c, n)
+	freed := b.freed
+	b.mu.Unlock()
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	for {
+		over := false
 		select {
 		case <-freed:
+		case <-c.abort:
 		case <-t.C:
-			return false
+			over = true
 		case <-ctx.Done():
+			over = true
+		}
+		b.mu.Lock()
+		switch {
+		case !c.waiting: // chosen to give up
+			b.mu.Unlock()
+			return false
+		case b.fits(c.client, n):
+			b.stopWait(c)
+			b.add(c, n)
+			b.mu.Unlock()
+			return true
+		case over:
+			b.stopWait(c)
+			b.mu.Unlock()
 			return false
 		}
-		if ok, freed = b.tryTake(client, n); ok {
-			return true
-		}
+		freed = b.freed
+		b.mu.Unlock()
 	}
 }
 
-// give returns n of client's bytes.
-func (b *byteBudget) give(client string, n int64) {
+// give returns n of c's bytes.
+func (c *charge) give(n int64) {
+	c.b.mu.Lock()
+	defer c.b.mu.Unlock()
+	c.b.give(c, n)
+}
+
+// close returns every byte c holds; the read runs it once it no longer holds its body, and may
+// run it again.
+func (c *charge) close() {
+	c.b.mu.Lock()
+	defer c.b.mu.Unlock()
+	c.b.give(c, c.held)
+}
+
+// give returns n of c's bytes and wakes the waiting reads.
+func (b *byteBudget) give(c *charge, n int64) {
 	if n <= 0 {
 		return
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	c.held -= n
 	b.total -= n
-	if b.held[client] -= n; b.held[client] <= 0 {
-		delete(b.held, client)
+	if b.held[c.client] -= n; b.held[c.client] <= 0 {
+		delete(b.held, c.client)
 	}
 	close(b.freed)
 	b.freed = make(chan struct{})
+}
+
+// startWait records c as waiting for n bytes and breaks the deadlock this may complete: waiting
+// is the only change that can make one (giving bytes back, and a waiting read going on or giving
+// up, leave fewer bytes held by waiting reads).
+func (b *byteBudget) startWait(c *charge, n int64) {
+	c.waiting, c.need = true, n
+	if b.waiting[c.client] == nil {
+		b.waiting[c.client] = map[*charge]struct{}{}
+	}
+	b.waiting[c.client][c] = struct{}{}
+	b.waitTotal += c.held
+	b.waitHeld[c.client] += c.held
+	for {
+		v := b.deadlocked(c.client)
+		if v == nil {
+			return
+		}
+		b.stopWait(v)
+		close(v.abort)
+	}
+}
+
+// stopWait records that c no longer waits.
+func (b *byteBudget) stopWait(c *charge) {
+	c.waiting = false
+	delete(b.waiting[c.client], c)
+	if len(b.waiting[c.client]) == 0 {
+		delete(b.waiting, c.client)
+	}
+	b.waitTotal -= c.held
+	if b.waitHeld[c.client] -= c.held; b.waitHeld[c.client] <= 0 {
+		delete(b.waitHeld, c.client)
+	}
+}
+
+// deadlocked returns the read that must give up when no waiting read of client could go on even
+// once every read that is not waiting has ended (client's share is held by its waiting reads), or
+// when no waiting read at all could (the budget is): the one of them holding least, the newest
+// between equals. A read holding nothing frees nothing by giving up; it waits for its timer.
+func (b *byteBudget) deadlocked(client string) *charge {
+	if v, stuck := b.victim(b.waiting[client], false); stuck {
+		return v
+	}
+	// Every chunk is at most maxChunk: while that much is free of waiting reads, any of them fits
+	// the budget once the others end, and is held back by its client's share alone.
+	if b.waitTotal+maxChunk <= b.max {
+		return nil
+	}
+	var v *charge
+	for _, reads := range b.waiting {
+		w, stuck := b.victim(reads, true)
+		if !stuck {
+			return nil
+		}
+		if w != nil && (v == nil || w.held < v.held || (w.held == v.held && w.seq > v.seq)) {
+			v = w
+		}
+	}
+	return v
+}
+
+// victim reports whether none of reads (all of one client's) could go on once the reads that
+// are not waiting end, within their client's share (and, with total, within the budget), and
+// then returns the one holding least, the newest between equals, or nil when none holds
+// anything.
+func (b *byteBudget) victim(reads map[*charge]struct{}, total bool) (v *charge, stuck bool) {
+	for w := range reads {
+		if (!total || b.waitTotal+w.need <= b.max) && b.waitHeld[w.client]+w.need <= b.perClient {
+			return nil, false
+		}
+		if w.held > 0 && (v == nil || w.held < v.held || (w.held == v.held && w.seq > v.seq)) {
+			v = w
+		}
+	}
+	return v, len(reads) > 0
 }
 
 // clientKey names the client of a request for the per-client limit: its IP address, or for IPv6
