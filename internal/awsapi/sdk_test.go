@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/trailwatch/trailwatch/internal/awsclient"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -30,21 +31,21 @@ func sdkCreds(key, secret string) aws.CredentialsProvider {
 func cwClient(e *testEnv, key, secret string) *cloudwatch.Client {
 	return cloudwatch.New(cloudwatch.Options{
 		BaseEndpoint: aws.String(e.srv.URL), Region: "eu-west-1",
-		Credentials: sdkCreds(key, secret), RetryMaxAttempts: 1,
+		Credentials: sdkCreds(key, secret), RetryMaxAttempts: 1, HTTPClient: awsclient.HTTPClient(),
 	})
 }
 
 func logsClient(e *testEnv, key, secret string) *cloudwatchlogs.Client {
 	return cloudwatchlogs.New(cloudwatchlogs.Options{
 		BaseEndpoint: aws.String(e.srv.URL), Region: "us-east-1",
-		Credentials: sdkCreds(key, secret), RetryMaxAttempts: 1,
+		Credentials: sdkCreds(key, secret), RetryMaxAttempts: 1, HTTPClient: awsclient.HTTPClient(),
 	})
 }
 
 func snsClient(e *testEnv, key, secret string) *sns.Client {
 	return sns.New(sns.Options{
 		BaseEndpoint: aws.String(e.srv.URL), Region: "us-east-1",
-		Credentials: sdkCreds(key, secret), RetryMaxAttempts: 1,
+		Credentials: sdkCreds(key, secret), RetryMaxAttempts: 1, HTTPClient: awsclient.HTTPClient(),
 	})
 }
 
@@ -293,15 +294,15 @@ func TestSDKOverTLS(t *testing.T) {
 	t.Cleanup(tlsSrv.Close)
 	ctx := context.Background()
 	creds := sdkCreds(testAccessKey, testSecret)
-	cw := cloudwatch.New(cloudwatch.Options{BaseEndpoint: aws.String(tlsSrv.URL), Region: "us-east-1", Credentials: creds, RetryMaxAttempts: 1, HTTPClient: tlsSrv.Client()})
+	cw := cloudwatch.New(cloudwatch.Options{BaseEndpoint: aws.String(tlsSrv.URL), Region: "us-east-1", Credentials: creds, RetryMaxAttempts: 1, HTTPClient: awsclient.Wrap(tlsSrv.Client())})
 	if _, err := cw.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("tls"), Threshold: aws.Float64(1)}); err != nil {
 		t.Errorf("CloudWatch over TLS: %v", err)
 	}
-	cl := cloudwatchlogs.New(cloudwatchlogs.Options{BaseEndpoint: aws.String(tlsSrv.URL), Region: "us-east-1", Credentials: creds, RetryMaxAttempts: 1, HTTPClient: tlsSrv.Client()})
+	cl := cloudwatchlogs.New(cloudwatchlogs.Options{BaseEndpoint: aws.String(tlsSrv.URL), Region: "us-east-1", Credentials: creds, RetryMaxAttempts: 1, HTTPClient: awsclient.Wrap(tlsSrv.Client())})
 	if _, err := cl.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("tls")}); err != nil {
 		t.Errorf("Logs over TLS: %v", err)
 	}
-	sc := sns.New(sns.Options{BaseEndpoint: aws.String(tlsSrv.URL), Region: "us-east-1", Credentials: creds, RetryMaxAttempts: 1, HTTPClient: tlsSrv.Client()})
+	sc := sns.New(sns.Options{BaseEndpoint: aws.String(tlsSrv.URL), Region: "us-east-1", Credentials: creds, RetryMaxAttempts: 1, HTTPClient: awsclient.Wrap(tlsSrv.Client())})
 	if _, err := sc.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("tls")}); err != nil {
 		t.Errorf("SNS over TLS: %v", err)
 	}

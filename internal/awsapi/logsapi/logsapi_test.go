@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/trailwatch/trailwatch/internal/awsclient"
 	"net/http/httptest"
 	"os"
 	"reflect"
@@ -74,7 +75,7 @@ func newEnvB(t testing.TB) *env {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	e.client = cloudwatchlogs.New(cloudwatchlogs.Options{
-		BaseEndpoint: aws.String(srv.URL), Region: "us-east-1", RetryMaxAttempts: 1,
+		BaseEndpoint: aws.String(srv.URL), Region: "us-east-1", RetryMaxAttempts: 1, HTTPClient: awsclient.HTTPClient(),
 		Credentials: credentials.NewStaticCredentialsProvider(accessKey, secret, ""),
 	})
 	return e

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/trailwatch/trailwatch/internal/awsclient"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -94,7 +95,7 @@ func (e *env) client(key, secret string) *cloudwatch.Client {
 	return cloudwatch.New(cloudwatch.Options{
 		BaseEndpoint: aws.String(e.url), Region: "us-east-1",
 		Credentials:      credentials.NewStaticCredentialsProvider(key, secret, ""),
-		RetryMaxAttempts: 1,
+		RetryMaxAttempts: 1, HTTPClient: awsclient.HTTPClient(),
 	})
 }
 
