@@ -79,7 +79,7 @@ func FuzzMatch(f *testing.F) {
 	events := []string{
 		`{"a":1,"b":"x","c":[1,{"d":null}],"k.k":true}`, `plain text ERROR`, `[1,2,"3"]`,
 		`1.2.3.4 - frank [10/Oct/2000:13:25:15 -0700] "GET / HTTP/1.0" 200 1534`, `{"a":"\u0041\"","b":{}}`,
-		`{"a":`, ``, `{"a":1e400}`, `{"a":-0.0}`, "{\"a\":\"\x01\"}", `{"a":"é"}`,
+		`{"a":`, ``, `{"a":1e400}`, `{"a":-0.0}`, "{\"a\":\"\x01\"}", `{"a":"é"}`, `{"userIdentity":{"type":"R\u006fot"}}`,
 	}
 	for i, c := range cisPatterns {
 		f.Add(c.pattern, events[i%len(events)])

@@ -30,6 +30,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/trailwatch/trailwatch/internal/store/logblock"
+
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
@@ -82,6 +84,13 @@ type DB struct {
 	// writeStmts are the statements prepared on the write connection at Open (prepareWrites); not
 	// changed after.
 	writeStmts map[stmtKey]*sql.Stmt
+
+	// blocks encodes and decodes log blocks (logs_blocks.go); compactKick wakes compactLoop, which
+	// compactor waits for at Close.
+	blocks      *logblock.Codec
+	compactKick chan struct{}
+	compactor   sync.WaitGroup
+	logger      *slog.Logger
 
 	// closing guards closed: withTx enqueues under the read lock, Close sets closed under the write lock,
 	// so nothing is enqueued after the committer's final drain.
@@ -214,7 +223,14 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 		commits: make(chan *txRequest, 1024), quit: make(chan struct{}), synced: make(chan committedGroup, syncQueue),
 		walKick: make(chan struct{}, 1), walReset: cmp.Or(opts.WALResetSize, walResetSize), ckptEvery: cmp.Or(opts.CheckpointEvery, checkpointEvery),
 		rewindRetry: cmp.Or(opts.RewindRetry, walRetryBackoff),
-		ckptTicks:   opts.checkpointTicks, ckptNow: opts.checkpointNow, idleTrunc: opts.idleTruncated, onCommit: opts.OnCommit}
+		ckptTicks:   opts.checkpointTicks, ckptNow: opts.checkpointNow, idleTrunc: opts.idleTruncated, onCommit: opts.OnCommit,
+		compactKick: make(chan struct{}, 1), logger: opts.Logger}
+	if db.blocks, err = logblock.NewCodec(); err != nil {
+		write.Close()
+		read.Close()
+		ckpt.Close()
+		return nil, err
+	}
 	if db.ckptNow == nil {
 		db.ckptNow = time.Now
 	}
@@ -235,6 +251,8 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	db.syncer.Go(db.syncLoop)
 	db.committer.Go(db.commitLoop)
 	db.committer.Go(db.checkpointLoop)
+	db.compactor.Go(db.compactLoop)
+	db.kickCompactor() // small blocks left by the last run, or by the conversion of schema 161
 	return db, nil
 }
 
@@ -337,6 +355,7 @@ func (db *DB) Close() error {
 		close(db.quit)
 	}
 	db.closing.Unlock()
+	db.compactor.Wait()
 	db.committer.Wait()
 	close(db.synced)
 	db.syncer.Wait()
@@ -385,6 +404,8 @@ func migrationPreStep(name string) func(context.Context, *sql.Tx) error {
 	switch name {
 	case "schema_070_group_index_dedup.sql":
 		return rehashDedupKeys
+	case "schema_161_log_events_to_blocks.sql":
+		return convertEventsToBlocks
 	}
 	return nil
 }
@@ -464,7 +485,7 @@ func (db *DB) prepareWrites(ctx context.Context) error {
 		db.writeStmts[key] = st
 		return nil
 	}
-	for _, m := range []multiRow{insertEvents, insertUniqueEvents, writeMinutes} {
+	for _, m := range []multiRow{insertDedup, writeMinutes} {
 		for rows := m.max; ; rows = m.chunk(rows - 1) {
 			if err := add(stmtKey{m.name, rows}, m.sql(rows)); err != nil {
 				return err
@@ -474,7 +495,8 @@ func (db *DB) prepareWrites(ctx context.Context) error {
 			}
 		}
 	}
-	for _, key := range []stmtKey{upsertSeriesKey, readMinutesKey, readMinuteKey} {
+	for _, key := range []stmtKey{upsertSeriesKey, readMinutesKey, readMinuteKey,
+		{insertBlockSQL, 0}, {allocSeqSQL, 0}, {dedupSeqSQL, 0}} {
 		if err := add(key, key.name); err != nil {
 			return err
 		}

@@ -14,11 +14,6 @@ import (
 
 var _ logs.Store = (*DB)(nil)
 
-// eventChunk is the number of events per multi-row INSERT. It was chosen while each transaction
-// prepared its own statements, when parsing a 500-row statement cost more than the extra
-// executions of 100-row ones saved (BenchmarkPutLogEvents: ~7% more events per CPU second at 100).
-const eventChunk = 100
-
 // querier is what both *sql.DB and *sql.Tx offer.
 type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
@@ -92,8 +87,10 @@ func (db *DB) DeleteLogGroup(ctx context.Context, sc logs.Scope, name string) er
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM log_events WHERE group_id = ?`, id); err != nil {
-			return fmt.Errorf("delete log events: %w", err)
+		for _, del := range []string{`DELETE FROM log_blocks WHERE group_id = ?`, `DELETE FROM log_dedup WHERE group_id = ?`} {
+			if _, err := tx.ExecContext(ctx, del, id); err != nil {
+				return fmt.Errorf("delete log events: %w", err)
+			}
 		}
 		// Streams, tags and metric filters go by ON DELETE CASCADE.
 		if _, err := tx.ExecContext(ctx, `DELETE FROM log_groups WHERE id = ?`, id); err != nil {
@@ -317,8 +314,12 @@ func (db *DB) DeleteLogStream(ctx context.Context, sc logs.Scope, group, name st
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM log_events WHERE stream_id = ?`, sid); err != nil {
-			return fmt.Errorf("delete log events: %w", err)
+		if err := db.deleteStreamEventsTx(ctx, tx, gid, sid); err != nil {
+			return err
+		}
+		// The stream's dedup keys go with its events, so a record stored in it may be stored again.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM log_dedup WHERE group_id = ? AND stream_id = ?`, gid, sid); err != nil {
+			return fmt.Errorf("delete dedup keys: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE log_groups SET stored_bytes = stored_bytes -
 			(SELECT stored_bytes FROM log_streams WHERE id = ?) WHERE id = ?`, sid, gid); err != nil {
@@ -382,212 +383,10 @@ func (db *DB) ListLogStreams(ctx context.Context, sc logs.Scope, group string, q
 	return out, nil
 }
 
-// insertEvents is AppendEvents' multi-row INSERT. Parameters are anonymous: numbered
-// ones (?NNN) would make the driver look every parameter's name up in a linear list, which was
-// 10% of ingestion CPU. OR FAIL spares SQLite the statement journal it keeps to undo a failed
-// statement inside a transaction (~13% of CPU, in writes to a temp file): any failure aborts the
-// whole append transaction anyway, so undoing just the statement is never needed.
-var insertEvents = multiRow{name: "insert events", max: eventChunk, sql: func(n int) string {
-	return `INSERT OR FAIL INTO log_events (group_id, stream_id, ingestion_time, ts, message) VALUES ` +
-		strings.Repeat("(?,?,?,?,?),", n-1) + "(?,?,?,?,?)"
-}}
-
-// AppendEvents implements logs.Store: the events, the stream's bookkeeping and the metric samples
-// commit in one transaction, with one multi-row INSERT per eventChunk events.
-func (db *DB) AppendEvents(ctx context.Context, sc logs.Scope, b logs.AppendBatch) (int64, error) {
-	var seq int64
-	err := db.withTx(ctx, func(tx *sql.Tx) error {
-		gid, sid, err := logStreamID(ctx, tx, sc, b.LogGroupName, b.LogStreamName)
-		if err != nil {
-			return err
-		}
-		var bytes, first, last int64
-		if n := len(b.Events); n > 0 {
-			first, last = b.Events[0].Timestamp, b.Events[n-1].Timestamp
-		}
-		args := make([]any, 0, 5*min(len(b.Events), eventChunk))
-		var gidArg, sidArg, ingestArg any = gid, sid, b.IngestionTime // boxed once, not per row
-		for start, size := 0, 0; start < len(b.Events); start += size {
-			size = insertEvents.chunk(len(b.Events) - start)
-			chunk := b.Events[start : start+size]
-			args = args[:0]
-			for _, e := range chunk {
-				args = append(args, gidArg, sidArg, ingestArg, e.Timestamp, e.Message)
-				bytes += int64(len(e.Message))
-				first, last = min(first, e.Timestamp), max(last, e.Timestamp)
-			}
-			stmt, err := insertEvents.stmt(ctx, db, tx, size)
-			if err != nil {
-				return err
-			}
-			if _, err := stmt.ExecContext(ctx, args...); err != nil {
-				return fmt.Errorf("insert log events: %w", err)
-			}
-		}
-		if seq, err = recordAppendTx(ctx, tx, gid, sid, len(b.Events), first, last, b.IngestionTime, bytes); err != nil {
-			return err
-		}
-		if err := db.insertSamplesTx(ctx, tx, b.Samples); err != nil {
-			return fmt.Errorf("insert metric samples: %w", err)
-		}
-		return nil
-	})
-	return seq, err
-}
-
-// ScanEvents implements logs.Store.
-func (db *DB) ScanEvents(ctx context.Context, sc logs.Scope, q logs.EventQuery, fn func(logs.Event) bool) error {
-	gid, err := logGroupID(ctx, db.read, sc, q.LogGroupName)
-	if err != nil {
-		return err
-	}
-	var ids []int64
-	if len(q.Streams) > 0 || q.StreamPrefix != "" {
-		if ids, err = db.streamIDs(ctx, gid, q.Streams, q.StreamPrefix); err != nil {
-			return err
-		}
-		if len(ids) == 0 {
-			return nil
-		}
-	}
-	query, args := scanEventsQuery(gid, ids, q)
-	rows, err := db.read.QueryContext(ctx, query, args...)
-	if err != nil {
-		return fmt.Errorf("scan log events: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var e logs.Event
-		if err := rows.Scan(&e.Seq, &e.LogStreamName, &e.Timestamp, &e.IngestionTime, &e.Message); err != nil {
-			return fmt.Errorf("scan log events: %w", err)
-		}
-		if !fn(e) {
-			return nil
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("scan log events: %w", err)
-	}
-	return nil
-}
-
-// scanEventsQuery is ScanEvents' SQL for group gid, restricted to the streams ids when there are
-// any. A single stream is read through (stream_id, ts, id), anything else through the group index
-// (group_id, ts, id); both are in the order asked for.
-func scanEventsQuery(gid int64, ids []int64, q logs.EventQuery) (string, []any) {
-	var (
-		where strings.Builder
-		args  []any
-	)
-	switch len(ids) {
-	case 0:
-		where.WriteString(`e.group_id = ?`)
-		args = append(args, gid)
-	case 1:
-		where.WriteString(`e.stream_id = ?`)
-		args = append(args, ids[0])
-	default:
-		where.WriteString(`e.group_id = ? AND e.stream_id IN (` + strings.Repeat("?,", len(ids)-1) + `?)`)
-		args = append(args, gid)
-		for _, id := range ids {
-			args = append(args, id)
-		}
-	}
-	if q.StartTime > 0 {
-		where.WriteString(` AND e.ts >= ?`)
-		args = append(args, q.StartTime)
-	}
-	if q.EndTime > 0 {
-		where.WriteString(` AND e.ts < ?`)
-		args = append(args, q.EndTime)
-	}
-	// The plain ts bounds beside the row values make sure the index seeks to the token's timestamp
-	// rather than relying on the planner to derive it from the row value.
-	if q.After != nil {
-		where.WriteString(` AND e.ts >= ? AND (e.ts, e.id) > (?, ?)`)
-		args = append(args, q.After.Timestamp, q.After.Timestamp, q.After.Seq)
-	}
-	if q.Before != nil {
-		where.WriteString(` AND e.ts <= ? AND (e.ts, e.id) < (?, ?)`)
-		args = append(args, q.Before.Timestamp, q.Before.Timestamp, q.Before.Seq)
-	}
-	order := ` ORDER BY e.ts, e.id`
-	if q.Descending {
-		order = ` ORDER BY e.ts DESC, e.id DESC`
-	}
-	return `SELECT e.id, s.name, e.ts, e.ingestion_time, e.message
-		FROM log_events e JOIN log_streams s ON s.id = e.stream_id WHERE ` + where.String() + order, args
-}
-
-func (db *DB) streamIDs(ctx context.Context, gid int64, names []string, prefix string) ([]int64, error) {
-	var (
-		query = `SELECT id FROM log_streams WHERE group_id = ?`
-		args  = []any{gid}
-	)
-	if len(names) > 0 {
-		query += ` AND name IN (` + strings.Repeat("?,", len(names)-1) + `?)`
-		for _, n := range names {
-			args = append(args, n)
-		}
-	}
-	if prefix != "" {
-		cond, a := prefixCond("name", prefix)
-		query += cond
-		args = append(args, a...)
-	}
-	rows, err := db.read.QueryContext(ctx, query+` ORDER BY id`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("look up log streams: %w", err)
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("look up log streams: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
-}
-
-// expireChunk is how many expired events one sweep transaction deletes. Deleting in chunks keeps
-// every transaction short, so a sweep over millions of events never holds up PutLogEvents (all
-// writes share one committer) for more than a moment.
+// expireChunk is how many rows one sweep transaction deletes (alarm history; log events go by
+// blocks, expireBlocks). Deleting in chunks keeps every transaction short, so a sweep over millions
+// of rows never holds up PutLogEvents (all writes share one committer) for more than a moment.
 const expireChunk = 5000
-
-// ExpireEvents implements logs.Store. Each group with a retention policy is swept in chunks of
-// expireChunk events, oldest first, one transaction each; stored-byte counters shrink with the
-// deleted events.
-func (db *DB) ExpireEvents(ctx context.Context, now int64) (int64, error) {
-	type group struct{ id, cutoff int64 }
-	rows, err := db.read.QueryContext(ctx, `SELECT id, retention_days FROM log_groups WHERE retention_days > 0`)
-	if err != nil {
-		return 0, fmt.Errorf("list retention policies: %w", err)
-	}
-	var groups []group
-	for rows.Next() {
-		var id, days int64
-		if err := rows.Scan(&id, &days); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("list retention policies: %w", err)
-		}
-		groups = append(groups, group{id, now - days*24*60*60*1000})
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("list retention policies: %w", err)
-	}
-	var total int64
-	for _, g := range groups {
-		n, err := db.deleteInChunks(ctx, func(tx *sql.Tx) (int64, error) { return expireChunkTx(ctx, tx, g.id, g.cutoff) })
-		total += n
-		if err != nil {
-			return total, err
-		}
-	}
-	return total, nil
-}
 
 // deleteInChunks runs del, which deletes at most expireChunk rows, each time in a transaction of its
 // own, until it deletes fewer, and returns how many rows were deleted by the transactions that
@@ -609,50 +408,6 @@ func (db *DB) deleteInChunks(ctx context.Context, del func(tx *sql.Tx) (int64, e
 			return total, nil
 		}
 	}
-}
-
-// expireChunkTx deletes up to expireChunk events of a group older than cutoff and adjusts the
-// stored-byte counters of their streams and of the group.
-func expireChunkTx(ctx context.Context, tx *sql.Tx, gid, cutoff int64) (int64, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id, stream_id, length(CAST(message AS BLOB)) FROM log_events
-		WHERE group_id = ? AND ts < ? ORDER BY ts, id LIMIT ?`, gid, cutoff, expireChunk)
-	if err != nil {
-		return 0, fmt.Errorf("find expired events: %w", err)
-	}
-	var (
-		ids       []any
-		perStream = map[int64]int64{}
-		total     int64
-	)
-	for rows.Next() {
-		var id, sid, size int64
-		if err := rows.Scan(&id, &sid, &size); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("find expired events: %w", err)
-		}
-		ids = append(ids, id)
-		perStream[sid] += size
-		total += size
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("find expired events: %w", err)
-	}
-	if len(ids) == 0 {
-		return 0, nil
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM log_events WHERE id IN (`+strings.Repeat("?,", len(ids)-1)+`?)`, ids...); err != nil {
-		return 0, fmt.Errorf("delete expired events: %w", err)
-	}
-	for sid, size := range perStream {
-		if _, err := tx.ExecContext(ctx, `UPDATE log_streams SET stored_bytes = stored_bytes - ? WHERE id = ?`, size, sid); err != nil {
-			return 0, fmt.Errorf("update log stream: %w", err)
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE log_groups SET stored_bytes = stored_bytes - ? WHERE id = ?`, total, gid); err != nil {
-		return 0, fmt.Errorf("update log group: %w", err)
-	}
-	return int64(len(ids)), nil
 }
 
 // PutMetricFilter implements logs.Store.
@@ -878,130 +633,6 @@ func recordAppendTx(ctx context.Context, tx *sql.Tx, gid, sid int64, stored int,
 	return seq, nil
 }
 
-// insertUniqueEvents is AppendUnique's insert.
-var insertUniqueEvents = multiRow{name: "insert unique events", max: eventChunk, sql: func(n int) string {
-	return `INSERT INTO log_events (group_id, stream_id, ingestion_time, ts, message, dedup_key) VALUES ` +
-		strings.Repeat("(?,?,?,?,?,?),", n-1) + "(?,?,?,?,?,?) ON CONFLICT DO NOTHING"
-}}
-
-// AppendUnique implements logs.Store. Each chunk is one multi-row INSERT ... ON CONFLICT DO
-// NOTHING against the (group_id, ts, dedup_key) unique index, so the decision is made inside the
-// write transaction and holds across concurrent batches; within a batch the first event with a
-// key wins. Keys are stored hashed (dedupHash).
-//
-// Which events were stored is read off the statement's result rather than with RETURNING, which
-// cost about a third of the throughput (SQLite materialises the returned rows, and each one
-// crosses database/sql): when every row was inserted, the usual case, nothing more is asked. When
-// some were not, the inserted rows are the rowids (last_insert_rowid - changes, last_insert_rowid]:
-// only the committer writes, and each row of the statement takes max(rowid)+1, so the rows one
-// statement inserts are contiguous.
-func (db *DB) AppendUnique(ctx context.Context, sc logs.Scope, b logs.AppendBatch) (logs.AppendResult, error) {
-	var res logs.AppendResult
-	err := db.withTx(ctx, func(tx *sql.Tx) error {
-		res = logs.AppendResult{Duplicate: make([]bool, len(b.Events))}
-		gid, sid, err := logStreamID(ctx, tx, sc, b.LogGroupName, b.LogStreamName)
-		if errors.Is(err, logs.ErrLogStreamNotFound) && b.CreateStream {
-			var r sql.Result
-			if r, err = tx.ExecContext(ctx, `INSERT INTO log_streams (group_id, name, creation_time) VALUES (?, ?, ?)`,
-				gid, b.LogStreamName, b.IngestionTime); err != nil {
-				return fmt.Errorf("insert log stream: %w", err)
-			}
-			if sid, err = r.LastInsertId(); err != nil {
-				return fmt.Errorf("insert log stream: %w", err)
-			}
-		}
-		if err != nil {
-			return err
-		}
-		args := make([]any, 0, 6*min(len(b.Events), eventChunk))
-		var gidArg, sidArg, ingestArg any = gid, sid, b.IngestionTime
-		// inserted holds, for chunks where some rows were refused, the keys stored; nil while
-		// every row has been inserted.
-		var inserted map[dedupEntry]bool
-		for start, size := 0, 0; start < len(b.Events); start += size {
-			size = insertUniqueEvents.chunk(len(b.Events) - start)
-			chunk := b.Events[start : start+size]
-			args = args[:0]
-			for i, e := range chunk {
-				var key any
-				if k := b.DedupKeys[start+i]; k != "" {
-					key = dedupHash(k)
-				}
-				args = append(args, gidArg, sidArg, ingestArg, e.Timestamp, e.Message, key)
-			}
-			stmt, err := insertUniqueEvents.stmt(ctx, db, tx, size)
-			if err != nil {
-				return err
-			}
-			r, err := stmt.ExecContext(ctx, args...)
-			if err != nil {
-				return fmt.Errorf("insert log events: %w", err)
-			}
-			n, err := r.RowsAffected()
-			if err != nil {
-				return fmt.Errorf("insert log events: %w", err)
-			}
-			if int(n) == len(chunk) && inserted == nil {
-				continue
-			}
-			if inserted == nil {
-				// Every key before this chunk was stored.
-				inserted = make(map[dedupEntry]bool)
-				for i, e := range b.Events[:start] {
-					if k := b.DedupKeys[i]; k != "" {
-						inserted[dedupEntry{e.Timestamp, string(dedupHash(k))}] = true
-					}
-				}
-			}
-			if n == 0 {
-				continue
-			}
-			last, err := r.LastInsertId()
-			if err != nil {
-				return fmt.Errorf("insert log events: %w", err)
-			}
-			if err := storedKeys(ctx, tx, last-n, last, inserted); err != nil {
-				return err
-			}
-		}
-		var bytes, first, last int64
-		stored := 0
-		for i, e := range b.Events {
-			if k := b.DedupKeys[i]; k != "" && inserted != nil {
-				ent := dedupEntry{e.Timestamp, string(dedupHash(k))}
-				if !inserted[ent] {
-					res.Duplicate[i] = true
-					continue
-				}
-				delete(inserted, ent) // a later event with the same key is a duplicate
-			}
-			if stored == 0 || e.Timestamp < first {
-				first = e.Timestamp
-			}
-			last = max(last, e.Timestamp)
-			bytes += int64(len(e.Message))
-			stored++
-		}
-		if res.UploadSequence, err = recordAppendTx(ctx, tx, gid, sid, stored, first, last, b.IngestionTime, bytes); err != nil {
-			return err
-		}
-		for j, smp := range b.Samples {
-			if j < len(b.SampleEvents) && b.SampleEvents[j] >= 0 && res.Duplicate[b.SampleEvents[j]] {
-				continue
-			}
-			res.Samples = append(res.Samples, smp)
-		}
-		if err := db.insertSamplesTx(ctx, tx, res.Samples); err != nil {
-			return fmt.Errorf("insert metric samples: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return logs.AppendResult{}, err
-	}
-	return res, nil
-}
-
 // dedupEntry is what makes an event a duplicate: its key (hashed) at its timestamp.
 type dedupEntry struct {
 	ts  int64
@@ -1067,27 +698,3 @@ func rehashDedupKeys(ctx context.Context, tx *sql.Tx) error {
 
 // rehashChunk is how many keys rehashDedupKeys reads at a time.
 const rehashChunk = 10000
-
-// storedKeys adds to into the keys of the events with rowids in (after, upto].
-func storedKeys(ctx context.Context, tx *sql.Tx, after, upto int64, into map[dedupEntry]bool) error {
-	rows, err := tx.QueryContext(ctx, `SELECT ts, dedup_key FROM log_events WHERE id > ? AND id <= ? AND dedup_key IS NOT NULL`, after, upto)
-	if err != nil {
-		return fmt.Errorf("read stored keys: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			e   dedupEntry
-			key []byte
-		)
-		if err := rows.Scan(&e.ts, &key); err != nil {
-			return fmt.Errorf("read stored keys: %w", err)
-		}
-		e.key = string(key)
-		into[e] = true
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read stored keys: %w", err)
-	}
-	return nil
-}

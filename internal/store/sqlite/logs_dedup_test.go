@@ -15,6 +15,7 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/logs"
 	"github.com/trailwatch/trailwatch/internal/metrics"
+	"github.com/trailwatch/trailwatch/internal/store/logblock"
 )
 
 const cisRootPattern = `{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }`
@@ -226,10 +227,11 @@ func TestDedupKeysSurviveSchema070(t *testing.T) {
 	db, err := Open(ctx, dir, Options{})
 	mustOK(t, err)
 	defer db.Close()
-	var text int
-	mustOK(t, db.write.QueryRowContext(ctx, `SELECT count(*) FROM log_events WHERE typeof(dedup_key) = 'text'`).Scan(&text))
-	if text != 0 {
-		t.Fatalf("%d text keys left after the migration", text)
+	// Schema 161 moved the events into blocks and their (hashed) keys into log_dedup.
+	var keys, text int
+	mustOK(t, db.write.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(typeof(key) != 'blob' OR length(key) != 16), 0) FROM log_dedup`).Scan(&keys, &text))
+	if keys != 25001 || text != 0 {
+		t.Fatalf("%d keys, %d not hashed, after the migrations; want 25001, 0", keys, text)
 	}
 	res, err := db.AppendUnique(ctx, svcScope, logs.AppendBatch{LogGroupName: "ct", LogStreamName: "s", IngestionTime: 2000,
 		Events: []logs.InputLogEvent{{Timestamp: 1000, Message: "old again"}, {Timestamp: 1000, Message: "new"},
@@ -241,26 +243,29 @@ func TestDedupKeysSurviveSchema070(t *testing.T) {
 	}
 }
 
-// TestScanEventsPlans pins the indexes event scans use, in the order asked for (no sorting): a
-// group's events through the group index, a single stream's through the stream index.
-func TestScanEventsPlans(t *testing.T) {
+// TestScanBlocksPlans pins the index block scans use, in the order asked for: the group index, also
+// for some streams (whose events may sit in blocks of several streams), ascending with no sort at
+// all and descending sorting only each bucket's block rows by max_ts.
+func TestScanBlocksPlans(t *testing.T) {
 	db := openLogsDB(t)
-	tok := &logs.EventCursor{Timestamp: 5, Seq: 7}
 	tests := []struct {
 		name string
 		ids  []int64
-		q    logs.EventQuery
+		r    logblock.Range
 		want string
 	}{
-		{"group", nil, logs.EventQuery{StartTime: 1, EndTime: 9}, "SEARCH e USING INDEX log_events_group (group_id=? AND ts>? AND ts<?)"},
-		{"group after token", nil, logs.EventQuery{After: tok}, "SEARCH e USING INDEX log_events_group (group_id=? AND ts>?)"},
-		{"group descending before token", nil, logs.EventQuery{Before: tok, Descending: true}, "SEARCH e USING INDEX log_events_group (group_id=? AND ts<?)"},
-		{"streams", []int64{1, 2}, logs.EventQuery{StartTime: 1}, "SEARCH e USING INDEX log_events_group (group_id=? AND ts>?)"},
-		{"one stream", []int64{1}, logs.EventQuery{StartTime: 1, After: tok}, "SEARCH e USING INDEX log_events_stream (stream_id=? AND ts>?)"},
+		{"group", nil, logblock.Range{FirstBucket: 1, LastBucket: 9, Ascending: true},
+			"SEARCH b USING INDEX log_blocks_group (group_id=? AND bucket>? AND bucket<?)"},
+		{"group descending", nil, logblock.Range{FirstBucket: 1, LastBucket: 9},
+			"SEARCH b USING INDEX log_blocks_group (group_id=? AND bucket>? AND bucket<?); USE TEMP B-TREE FOR LAST TERM OF ORDER BY"},
+		{"streams", []int64{1, 2}, logblock.Range{FirstBucket: 1, LastBucket: 9, Ascending: true},
+			"SEARCH b USING INDEX log_blocks_group (group_id=? AND bucket>? AND bucket<?)"},
+		{"one stream", []int64{1}, logblock.Range{FirstBucket: 1, LastBucket: 9, Ascending: true},
+			"SEARCH b USING INDEX log_blocks_group (group_id=? AND bucket>? AND bucket<?)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			query, args := scanEventsQuery(1, tt.ids, tt.q)
+			query, args := scanBlocksQuery(1, tt.ids, tt.r)
 			rows, err := db.read.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+query, args...)
 			mustOK(t, err)
 			defer rows.Close()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -343,36 +344,53 @@ func TestServiceFilterCache(t *testing.T) {
 	}
 }
 
-// TestExpireEventsChunks sweeps more events than one chunk holds: every chunk commits and the
-// counters end right.
+// TestExpireEventsChunks sweeps more blocks than one transaction deletes, and a block that holds
+// events on both sides of the cutoff: every chunk commits, the straddling block keeps its newer
+// events, and the counters end right.
 func TestExpireEventsChunks(t *testing.T) {
 	db := openLogsDB(t)
 	ctx := context.Background()
 	sc := logs.Scope{AccountID: "111111111111", Region: "us-east-1"}
 	mustOK(t, db.CreateLogGroup(ctx, sc, logs.LogGroup{Name: "g", LogGroupClass: "STANDARD"}))
 	mustOK(t, db.CreateLogStream(ctx, sc, "g", logs.LogStream{Name: "s"}))
-	const day = 24 * 60 * 60 * 1000
-	now := int64(1000 * day)
-	old := 2*expireChunk + 1
+	const (
+		hour = 60 * 60 * 1000
+		day  = 24 * hour
+	)
+	now := int64(1000*day + hour/2) // the cutoff is half way through an hour bucket
+	cutoff := now - day
+	old := 2*expireBlocks + 1
 	b := logs.AppendBatch{LogGroupName: "g", LogStreamName: "s", IngestionTime: now}
-	for i := range old {
-		b.Events = append(b.Events, logs.InputLogEvent{Timestamp: now - 2*day + int64(i), Message: "old"})
+	for i := range old { // one block per hour
+		b.Events = append(b.Events, logs.InputLogEvent{Timestamp: cutoff - int64(old-i)*hour, Message: "old"})
 	}
-	b.Events = append(b.Events, logs.InputLogEvent{Timestamp: now, Message: "new!"})
+	b.Events = append(b.Events, logs.InputLogEvent{Timestamp: cutoff - 1, Message: "old"},
+		logs.InputLogEvent{Timestamp: cutoff, Message: "new!"}, logs.InputLogEvent{Timestamp: now, Message: "new!"})
 	_, err := db.AppendEvents(ctx, sc, b)
 	mustOK(t, err)
 	mustOK(t, db.SetRetention(ctx, sc, "g", 1))
 	n, err := db.ExpireEvents(ctx, now)
 	mustOK(t, err)
-	if n != int64(old) {
-		t.Fatalf("expired %d, want %d", n, old)
+	if n != int64(old+1) {
+		t.Fatalf("expired %d, want %d", n, old+1)
 	}
 	st, err := db.GetLogStream(ctx, sc, "g", "s")
 	mustOK(t, err)
 	g, err := db.GetLogGroup(ctx, sc, "g")
 	mustOK(t, err)
-	if st.StoredBytes != 4 || g.StoredBytes != 4 {
-		t.Fatalf("stored bytes: stream %d, group %d, want 4", st.StoredBytes, g.StoredBytes)
+	if st.StoredBytes != 8 || g.StoredBytes != 8 {
+		t.Fatalf("stored bytes: stream %d, group %d, want 8", st.StoredBytes, g.StoredBytes)
+	}
+	var got []int64
+	mustOK(t, db.ScanEvents(ctx, sc, logs.EventQuery{LogGroupName: "g"}, func(e logs.Event) bool {
+		got = append(got, e.Timestamp)
+		return true
+	}))
+	if !slices.Equal(got, []int64{cutoff, now}) {
+		t.Fatalf("events left at %v, want [%d %d]", got, cutoff, now)
+	}
+	if n, err := db.ExpireEvents(ctx, now); err != nil || n != 0 {
+		t.Fatalf("second sweep: %d, %v", n, err)
 	}
 }
 

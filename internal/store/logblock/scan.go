@@ -1,0 +1,201 @@
+package logblock
+
+import (
+	"container/heap"
+	"slices"
+
+	"github.com/trailwatch/trailwatch/internal/logs"
+)
+
+// Source hands Scan the blocks a query may need, without their bytes until Scan loads them. A
+// backend reads them from one consistent snapshot (a read transaction), so that a compaction or
+// expiry committed meanwhile neither hides nor repeats events.
+type Source interface {
+	// Next returns the next block in the order Scan asks for (see Scan), or ok false at the end.
+	Next() (m Meta, ok bool, err error)
+	// Load returns the encoded bytes of a block Next returned.
+	Load(m Meta) ([]byte, error)
+	// Stream returns the name of a stream whose events the query wants, or ok false for a stream
+	// it does not (not among the query's streams).
+	Stream(id int64) (name string, ok bool, err error)
+}
+
+// Range is what a backend's Source must select, derived from a query: the blocks of the group
+// (and of the query's streams) with Bucket in [FirstBucket, LastBucket], in the order Ascending
+// says. Blocks outside it hold no event the query can return.
+type Range struct {
+	FirstBucket, LastBucket int64
+	// Ascending: order by (Bucket, MinTS). Otherwise by (Bucket, MaxTS) descending.
+	Ascending bool
+}
+
+// RangeOf returns the blocks q can need.
+func RangeOf(q logs.EventQuery) Range {
+	r := Range{FirstBucket: Bucket(q.StartTime), LastBucket: Bucket(1<<62 - 1), Ascending: !q.Descending}
+	if q.After != nil {
+		r.FirstBucket = max(r.FirstBucket, Bucket(q.After.Timestamp))
+	}
+	if q.EndTime > 0 {
+		r.LastBucket = Bucket(q.EndTime - 1)
+	}
+	if q.Before != nil {
+		r.LastBucket = min(r.LastBucket, Bucket(q.Before.Timestamp))
+	}
+	return r
+}
+
+// wants reports whether an entry is within q's time range and cursors.
+func wants(q *logs.EventQuery, e *Entry) bool {
+	if e.Timestamp < q.StartTime || (q.EndTime > 0 && e.Timestamp >= q.EndTime) {
+		return false
+	}
+	if q.After != nil && (e.Timestamp < q.After.Timestamp || e.Timestamp == q.After.Timestamp && e.Seq <= q.After.Seq) {
+		return false
+	}
+	if q.Before != nil && (e.Timestamp > q.Before.Timestamp || e.Timestamp == q.Before.Timestamp && e.Seq >= q.Before.Seq) {
+		return false
+	}
+	return true
+}
+
+// overlaps reports whether a block's time range meets q's, so that loading it may pay.
+func overlaps(q *logs.EventQuery, m Meta) bool {
+	if m.MaxTS < q.StartTime || (q.EndTime > 0 && m.MinTS >= q.EndTime) {
+		return false
+	}
+	if q.After != nil && m.MaxTS < q.After.Timestamp {
+		return false
+	}
+	if q.Before != nil && m.MinTS > q.Before.Timestamp {
+		return false
+	}
+	return true
+}
+
+// cursor is a decoded block being merged: its wanted entries with their streams' names, and the
+// next one.
+type cursor struct {
+	entries []Entry
+	names   []string
+	next    int
+}
+
+// merger is a heap of cursors by their next entry, in the scan's direction.
+type merger struct {
+	cs   []*cursor
+	desc bool
+}
+
+func (h *merger) Len() int { return len(h.cs) }
+func (h *merger) Less(i, j int) bool {
+	c := less(h.cs[i].entries[h.cs[i].next], h.cs[j].entries[h.cs[j].next])
+	if h.desc {
+		return c > 0
+	}
+	return c < 0
+}
+func (h *merger) Swap(i, j int) { h.cs[i], h.cs[j] = h.cs[j], h.cs[i] }
+func (h *merger) Push(x any)    { h.cs = append(h.cs, x.(*cursor)) }
+func (h *merger) Pop() any {
+	c := h.cs[len(h.cs)-1]
+	h.cs = h.cs[:len(h.cs)-1]
+	return c
+}
+
+// Scan calls fn for the events of the blocks src returns that q selects (time range and cursors;
+// streams by src.Stream), in (Timestamp, Seq) order, descending when q.Descending,
+// until fn returns false or the events run out.
+//
+// src must return the blocks in ascending (Bucket, MinTS) order for an ascending scan, and in
+// descending (Bucket, MaxTS) order for a descending one. Blocks overlap (streams interleave, and a
+// stream's batches arrive out of order), so Scan merges them; it loads a block only when the merge
+// reaches its first possible event (MinTS, or MaxTS going down), so it holds in memory only the
+// blocks that overlap the current position, and a query that stops after a page decodes only the
+// blocks that page needs.
+func (c *Codec) Scan(src Source, q logs.EventQuery, fn func(logs.Event) bool) error {
+	h := &merger{desc: q.Descending}
+	var (
+		pending Meta
+		have    bool
+	)
+	advance := func() error {
+		for {
+			m, ok, err := src.Next()
+			if err != nil {
+				return err
+			}
+			if !ok || overlaps(&q, m) {
+				pending, have = m, ok
+				return nil
+			}
+		}
+	}
+	if err := advance(); err != nil {
+		return err
+	}
+	for {
+		// Load every block that may hold an event before the heap's next one.
+		for have {
+			if h.Len() > 0 {
+				top := h.cs[0].entries[h.cs[0].next]
+				if !q.Descending && pending.MinTS > top.Timestamp || q.Descending && pending.MaxTS < top.Timestamp {
+					break
+				}
+			}
+			data, err := src.Load(pending)
+			if err != nil {
+				return err
+			}
+			entries, err := c.Decode(data, pending.SeqBase, pending.StreamID)
+			if err != nil {
+				return err
+			}
+			cur := &cursor{entries: entries[:0]}
+			var (
+				lastID   int64 = -1
+				lastName string
+				lastOK   bool
+			)
+			for i := range entries {
+				e := entries[i]
+				if !wants(&q, &e) {
+					continue
+				}
+				if e.StreamID != lastID {
+					if lastName, lastOK, err = src.Stream(e.StreamID); err != nil {
+						return err
+					}
+					lastID = e.StreamID
+				}
+				if lastOK {
+					cur.entries = append(cur.entries, e)
+					cur.names = append(cur.names, lastName)
+				}
+			}
+			if len(cur.entries) > 0 {
+				if q.Descending {
+					slices.Reverse(cur.entries)
+					slices.Reverse(cur.names)
+				}
+				heap.Push(h, cur)
+			}
+			if err := advance(); err != nil {
+				return err
+			}
+		}
+		if h.Len() == 0 {
+			return nil
+		}
+		cur := h.cs[0]
+		e := cur.entries[cur.next]
+		if !fn(logs.Event{Seq: e.Seq, LogStreamName: cur.names[cur.next], Timestamp: e.Timestamp, IngestionTime: e.IngestionTime, Message: e.Message}) {
+			return nil
+		}
+		cur.next++
+		if cur.next == len(cur.entries) {
+			heap.Pop(h)
+		} else {
+			heap.Fix(h, 0)
+		}
+	}
+}

@@ -1,0 +1,957 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/trailwatch/trailwatch/internal/logs"
+	"github.com/trailwatch/trailwatch/internal/store/logblock"
+)
+
+// Log events live in compressed blocks (schema 160, package logblock). An append encodes its batch
+// into one block per hour it touches, in the caller's goroutine, before it queues its transaction,
+// so the single committer spends no time compressing; the block stores sequence numbers relative to
+// the row's seq_base, which the transaction allocates, and stream 0 for the row's stream. A
+// background compactor (compactLoop) later merges a group's small blocks of one hour, across
+// streams, into blocks of logblock.TargetEvents events in time order, compressed harder.
+
+// dedupChunk is the number of keys per multi-row INSERT into log_dedup.
+const dedupChunk = 100
+
+// insertDedup is AppendUnique's multi-row insert of keys. Anonymous parameters: see insertSamples'
+// note in metrics.go on why numbered ones cost.
+var insertDedup = multiRow{name: "insert dedup keys", max: dedupChunk, sql: func(n int) string {
+	return `INSERT INTO log_dedup (group_id, ts, key, stream_id, seq) VALUES ` +
+		strings.Repeat("(?,?,?,?,?),", n-1) + "(?,?,?,?,?) ON CONFLICT DO NOTHING"
+}}
+
+const (
+	insertBlockSQL = `INSERT INTO log_blocks (group_id, stream_id, bucket, min_ts, max_ts, min_seq, max_seq, count, raw_bytes, seq_base, streams, data)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	allocSeqSQL  = `UPDATE log_seq SET last = last + ? WHERE id = 1 RETURNING last`
+	dedupSeqSQL  = `SELECT seq FROM log_dedup WHERE group_id = ? AND ts = ? AND key = ?`
+	blockDataSQL = `SELECT data FROM log_blocks WHERE id = ?`
+)
+
+// pendingBlock is an encoded block to store. An append's blocks are encoded before its
+// transaction: their entries carry batch positions as sequence numbers, to which the transaction
+// adds its seq_base, and stream 0, which stands for the row's stream.
+type pendingBlock struct {
+	entries []logblock.Entry
+	data    []byte
+	meta    logblock.Meta
+}
+
+// newBlock encodes entries (with their streams filled in) as a block of its own.
+func (db *DB) newBlock(entries []logblock.Entry, level logblock.Level) pendingBlock {
+	return pendingBlock{entries: entries, data: db.blocks.Encode(entries, level), meta: logblock.MetaOf(entries)}
+}
+
+// encodeBatch turns a chronological batch's kept events (keep nil: all) into blocks, one per hour
+// bucket, with the events' batch positions as relative sequence numbers.
+func (db *DB) encodeBatch(events []logs.InputLogEvent, ingestion int64, keep func(i int) bool) []pendingBlock {
+	entries := make([]logblock.Entry, 0, len(events))
+	for i, e := range events {
+		if keep == nil || keep(i) {
+			entries = append(entries, logblock.Entry{Timestamp: e.Timestamp, Seq: int64(i), IngestionTime: ingestion, Message: e.Message})
+		}
+	}
+	var out []pendingBlock
+	for _, run := range logblock.Split(entries) {
+		out = append(out, db.newBlock(run, logblock.Fast))
+	}
+	return out
+}
+
+// insertBlocksTx stores encoded blocks with sequence numbers relative to base; entries of stream 0
+// belong to stream sid (0: the blocks' entries all name their streams).
+func (db *DB) insertBlocksTx(ctx context.Context, tx *sql.Tx, gid, sid, base int64, blocks []pendingBlock) error {
+	stmt, err := db.txStmt(ctx, tx, stmtKey{insertBlockSQL, 0}, nil)
+	if err != nil {
+		return err
+	}
+	for _, b := range blocks {
+		m := b.meta
+		stream := m.StreamID
+		if stream == 0 && sid != 0 {
+			stream = sid // an append's block: every entry is the batch's stream
+		}
+		stats := logblock.EncodeStats(logblock.Stats(b.entries, sid))
+		if _, err := stmt.ExecContext(ctx, gid, stream, m.Bucket, m.MinTS, m.MaxTS, base+m.MinSeq, base+m.MaxSeq, m.Count, m.RawBytes, base, stats, b.data); err != nil {
+			return fmt.Errorf("insert log block: %w", err)
+		}
+	}
+	return nil
+}
+
+// allocSeqTx hands out n sequence numbers and returns the base to add to positions 0..n-1.
+func (db *DB) allocSeqTx(ctx context.Context, tx *sql.Tx, n int) (int64, error) {
+	stmt, err := db.txStmt(ctx, tx, stmtKey{allocSeqSQL, 0}, nil)
+	if err != nil {
+		return 0, err
+	}
+	var last int64
+	if err := stmt.QueryRowContext(ctx, n).Scan(&last); err != nil {
+		return 0, fmt.Errorf("allocate event sequence: %w", err)
+	}
+	return last - int64(n) + 1, nil
+}
+
+// blockStats sums what the bookkeeping of streams and groups needs.
+func blockStats(blocks []pendingBlock) (stored int, first, last, bytes int64) {
+	for i, b := range blocks {
+		if i == 0 || b.meta.MinTS < first {
+			first = b.meta.MinTS
+		}
+		last = max(last, b.meta.MaxTS)
+		stored += b.meta.Count
+		bytes += b.meta.RawBytes
+	}
+	return stored, first, last, bytes
+}
+
+// AppendEvents implements logs.Store: the batch's blocks, the stream's bookkeeping and the metric
+// samples commit in one transaction.
+func (db *DB) AppendEvents(ctx context.Context, sc logs.Scope, b logs.AppendBatch) (int64, error) {
+	blocks := db.encodeBatch(b.Events, b.IngestionTime, nil)
+	var seq int64
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		gid, sid, err := logStreamID(ctx, tx, sc, b.LogGroupName, b.LogStreamName)
+		if err != nil {
+			return err
+		}
+		if len(b.Events) > 0 {
+			base, err := db.allocSeqTx(ctx, tx, len(b.Events))
+			if err != nil {
+				return err
+			}
+			if err := db.insertBlocksTx(ctx, tx, gid, sid, base, blocks); err != nil {
+				return err
+			}
+		}
+		stored, first, last, bytes := blockStats(blocks)
+		if seq, err = recordAppendTx(ctx, tx, gid, sid, stored, first, last, b.IngestionTime, bytes); err != nil {
+			return err
+		}
+		if err := db.insertSamplesTx(ctx, tx, b.Samples); err != nil {
+			return fmt.Errorf("insert metric samples: %w", err)
+		}
+		return nil
+	})
+	if err == nil && len(b.Events) > 0 {
+		db.kickCompactor()
+	}
+	return seq, err
+}
+
+// AppendUnique implements logs.Store. A keyed event is stored unless log_dedup already holds its
+// key at its timestamp for the group, or an earlier event of the batch has them. The batch's blocks
+// are encoded beforehand without the batch's own repeats; the transaction inserts the keys (one
+// multi-row INSERT ... ON CONFLICT DO NOTHING per dedupChunk keys), and only when a statement
+// inserted fewer rows than it had, the rare case of a record delivered again, does it look up which
+// keys were already there (a stored key's seq is another event's; none of them when it inserted
+// nothing) and encode the blocks again without them.
+func (db *DB) AppendUnique(ctx context.Context, sc logs.Scope, b logs.AppendBatch) (logs.AppendResult, error) {
+	hashes := make([][]byte, len(b.Events))
+	repeat := make([]bool, len(b.Events))
+	seen := make(map[dedupEntry]bool)
+	for i, e := range b.Events {
+		if i < len(b.DedupKeys) && b.DedupKeys[i] != "" {
+			hashes[i] = dedupHash(b.DedupKeys[i])
+			ent := dedupEntry{e.Timestamp, string(hashes[i])}
+			repeat[i] = seen[ent]
+			seen[ent] = true
+		}
+	}
+	// A batch whose first key is stored already is most likely a delivery repeated whole (an S3
+	// object read again after a restart): it is encoded in the transaction, after the dedup
+	// decision, rather than compressed in vain beforehand.
+	var blocks []pendingBlock
+	if !db.likelyRepeat(ctx, sc, b, hashes) {
+		blocks = db.encodeBatch(b.Events, b.IngestionTime, func(i int) bool { return !repeat[i] })
+	}
+	encoded := blocks != nil || len(b.Events) == 0
+	var res logs.AppendResult
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		res = logs.AppendResult{Duplicate: make([]bool, len(b.Events))}
+		copy(res.Duplicate, repeat)
+		gid, sid, err := logStreamID(ctx, tx, sc, b.LogGroupName, b.LogStreamName)
+		if errors.Is(err, logs.ErrLogStreamNotFound) && b.CreateStream {
+			var r sql.Result
+			if r, err = tx.ExecContext(ctx, `INSERT INTO log_streams (group_id, name, creation_time) VALUES (?, ?, ?)`,
+				gid, b.LogStreamName, b.IngestionTime); err != nil {
+				return fmt.Errorf("insert log stream: %w", err)
+			}
+			if sid, err = r.LastInsertId(); err != nil {
+				return fmt.Errorf("insert log stream: %w", err)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		var base int64
+		if len(b.Events) > 0 {
+			if base, err = db.allocSeqTx(ctx, tx, len(b.Events)); err != nil {
+				return err
+			}
+		}
+		again, err := db.insertKeysTx(ctx, tx, gid, sid, base, b.Events, hashes, res.Duplicate)
+		if err != nil {
+			return err
+		}
+		final := blocks
+		if again || !encoded {
+			final = db.encodeBatch(b.Events, b.IngestionTime, func(i int) bool { return !res.Duplicate[i] })
+		}
+		if err := db.insertBlocksTx(ctx, tx, gid, sid, base, final); err != nil {
+			return err
+		}
+		stored, first, last, bytes := blockStats(final)
+		if res.UploadSequence, err = recordAppendTx(ctx, tx, gid, sid, stored, first, last, b.IngestionTime, bytes); err != nil {
+			return err
+		}
+		for j, smp := range b.Samples {
+			if j < len(b.SampleEvents) && b.SampleEvents[j] >= 0 && res.Duplicate[b.SampleEvents[j]] {
+				continue
+			}
+			res.Samples = append(res.Samples, smp)
+		}
+		if err := db.insertSamplesTx(ctx, tx, res.Samples); err != nil {
+			return fmt.Errorf("insert metric samples: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return logs.AppendResult{}, err
+	}
+	if len(b.Events) > 0 {
+		db.kickCompactor()
+	}
+	return res, nil
+}
+
+// likelyRepeat reports whether the first keyed event of b is stored already, by a read outside the
+// transaction (a hint only: the transaction decides).
+func (db *DB) likelyRepeat(ctx context.Context, sc logs.Scope, b logs.AppendBatch, hashes [][]byte) bool {
+	for i, h := range hashes {
+		if h == nil {
+			continue
+		}
+		st, err := db.readStmt(ctx, `SELECT 1 FROM log_dedup d JOIN log_groups g ON g.id = d.group_id
+			WHERE g.account_id = ? AND g.region = ? AND g.name = ? AND d.ts = ? AND d.key = ?`)
+		if err != nil {
+			return false
+		}
+		var one int
+		return st.QueryRowContext(ctx, sc.AccountID, sc.Region, b.LogGroupName, b.Events[i].Timestamp, h).Scan(&one) == nil
+	}
+	return false
+}
+
+// insertKeysTx inserts the keys of the batch's events not marked in dup, each with the sequence
+// number base+position, and marks dup for the events whose key the group already held. again
+// reports whether it marked any.
+func (db *DB) insertKeysTx(ctx context.Context, tx *sql.Tx, gid, sid, base int64, events []logs.InputLogEvent, hashes [][]byte, dup []bool) (again bool, err error) {
+	var todo []int
+	for i, h := range hashes {
+		if h != nil && !dup[i] {
+			todo = append(todo, i)
+		}
+	}
+	args := make([]any, 0, 5*min(len(todo), dedupChunk))
+	var gidArg, sidArg any = gid, sid
+	for start, size := 0, 0; start < len(todo); start += size {
+		size = insertDedup.chunk(len(todo) - start)
+		chunk := todo[start : start+size]
+		args = args[:0]
+		for _, i := range chunk {
+			args = append(args, gidArg, events[i].Timestamp, hashes[i], sidArg, base+int64(i))
+		}
+		stmt, err := insertDedup.stmt(ctx, db, tx, size)
+		if err != nil {
+			return false, err
+		}
+		r, err := stmt.ExecContext(ctx, args...)
+		if err != nil {
+			return false, fmt.Errorf("insert dedup keys: %w", err)
+		}
+		n, err := r.RowsAffected()
+		if err != nil {
+			return false, fmt.Errorf("insert dedup keys: %w", err)
+		}
+		if int(n) == size {
+			continue
+		}
+		if n == 0 {
+			// Every key was there before: the batch's own repeats were taken out beforehand, so
+			// no key of the chunk can conflict with another of this batch.
+			for _, i := range chunk {
+				dup[i] = true
+			}
+			again = true
+			continue
+		}
+		lookup, err := db.txStmt(ctx, tx, stmtKey{dedupSeqSQL, 0}, nil)
+		if err != nil {
+			return false, err
+		}
+		for _, i := range chunk {
+			var seq int64
+			if err := lookup.QueryRowContext(ctx, gid, events[i].Timestamp, hashes[i]).Scan(&seq); err != nil {
+				return false, fmt.Errorf("read dedup key: %w", err)
+			}
+			if seq != base+int64(i) {
+				dup[i], again = true, true
+			}
+		}
+	}
+	return again, nil
+}
+
+// blockColumns are the Meta columns of log_blocks b.
+const blockColumns = `b.id, b.stream_id, b.bucket, b.min_ts, b.max_ts, b.min_seq, b.max_seq, b.count, b.raw_bytes, b.seq_base`
+
+// blockSource is logblock.Source over a read transaction.
+type blockSource struct {
+	ctx      context.Context
+	tx       *sql.Tx
+	gid      int64
+	rows     *sql.Rows
+	data     *sql.Stmt
+	selected map[int64]bool // the query's streams; nil: all
+	names    map[int64]string
+}
+
+func (s *blockSource) Next() (logblock.Meta, bool, error) {
+	if !s.rows.Next() {
+		return logblock.Meta{}, false, s.rows.Err()
+	}
+	var m logblock.Meta
+	if err := s.rows.Scan(&m.ID, &m.StreamID, &m.Bucket, &m.MinTS, &m.MaxTS, &m.MinSeq, &m.MaxSeq, &m.Count, &m.RawBytes, &m.SeqBase); err != nil {
+		return m, false, fmt.Errorf("scan log blocks: %w", err)
+	}
+	return m, true, nil
+}
+
+func (s *blockSource) Load(m logblock.Meta) ([]byte, error) {
+	var data []byte
+	if err := s.data.QueryRowContext(s.ctx, m.ID).Scan(&data); err != nil {
+		return nil, fmt.Errorf("read log block: %w", err)
+	}
+	return data, nil
+}
+
+func (s *blockSource) Stream(id int64) (string, bool, error) {
+	if s.selected != nil && !s.selected[id] {
+		return "", false, nil
+	}
+	if name, ok := s.names[id]; ok {
+		return name, true, nil
+	}
+	var name string
+	err := s.tx.QueryRowContext(s.ctx, `SELECT name FROM log_streams WHERE id = ? AND group_id = ?`, id, s.gid).Scan(&name)
+	if err != nil {
+		return "", false, fmt.Errorf("look up log stream %d: %w", id, err)
+	}
+	s.names[id] = name
+	return name, true, nil
+}
+
+// ScanEvents implements logs.Store: the blocks the query can need, read in one read transaction
+// (a snapshot, so that a compaction committing meanwhile changes nothing), merged by logblock.Scan.
+func (db *DB) ScanEvents(ctx context.Context, sc logs.Scope, q logs.EventQuery, fn func(logs.Event) bool) error {
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("scan log events: %w", err)
+	}
+	defer tx.Rollback()
+	gid, err := logGroupID(ctx, tx, sc, q.LogGroupName)
+	if err != nil {
+		return err
+	}
+	var (
+		ids      []int64
+		selected map[int64]bool
+	)
+	if len(q.Streams) > 0 || q.StreamPrefix != "" {
+		if ids, err = db.streamIDs(ctx, tx, gid, q.Streams, q.StreamPrefix); err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		selected = make(map[int64]bool, len(ids))
+		for _, id := range ids {
+			selected[id] = true
+		}
+	}
+	query, args := scanBlocksQuery(gid, ids, logblock.RangeOf(q))
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("scan log blocks: %w", err)
+	}
+	defer rows.Close()
+	data, err := tx.PrepareContext(ctx, blockDataSQL)
+	if err != nil {
+		return fmt.Errorf("scan log blocks: %w", err)
+	}
+	defer data.Close()
+	return db.blocks.Scan(&blockSource{ctx: ctx, tx: tx, gid: gid, rows: rows, data: data, selected: selected, names: map[int64]string{}}, q, fn)
+}
+
+// scanBlocksQuery is ScanEvents' SQL for group gid, restricted to the blocks of the streams ids and
+// the blocks of several streams (stream_id 0) when there are any ids, through (group_id, bucket,
+// min_ts). Ascending scans need no sort; descending ones sort each bucket's block rows (not their
+// data) by max_ts.
+func scanBlocksQuery(gid int64, ids []int64, r logblock.Range) (string, []any) {
+	var (
+		where strings.Builder
+		args  = []any{gid}
+	)
+	where.WriteString(`b.group_id = ?`)
+	if len(ids) > 0 {
+		where.WriteString(` AND b.stream_id IN (` + strings.Repeat("?,", len(ids)) + `0)`)
+		for _, id := range ids {
+			args = append(args, id)
+		}
+	}
+	where.WriteString(` AND b.bucket >= ? AND b.bucket <= ?`)
+	args = append(args, r.FirstBucket, r.LastBucket)
+	order := ` ORDER BY b.bucket, b.min_ts`
+	if !r.Ascending {
+		order = ` ORDER BY b.bucket DESC, b.max_ts DESC`
+	}
+	return `SELECT ` + blockColumns + ` FROM log_blocks b WHERE ` + where.String() + order, args
+}
+
+// streamIDs returns the ids of the group's streams named names (when any) and starting with prefix
+// (when not empty).
+func (db *DB) streamIDs(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, gid int64, names []string, prefix string) ([]int64, error) {
+	var (
+		query = `SELECT id FROM log_streams WHERE group_id = ?`
+		args  = []any{gid}
+	)
+	if len(names) > 0 {
+		query += ` AND name IN (` + strings.Repeat("?,", len(names)-1) + `?)`
+		for _, n := range names {
+			args = append(args, n)
+		}
+	}
+	if prefix != "" {
+		cond, a := prefixCond("name", prefix)
+		query += cond
+		args = append(args, a...)
+	}
+	rows, err := q.QueryContext(ctx, query+` ORDER BY id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("look up log streams: %w", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("look up log streams: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// expireBlocks is how many blocks one expiry transaction deletes, so that a sweep over millions of
+// events never holds up PutLogEvents (all writes share one committer) for more than a moment.
+const expireBlocks = 64
+
+// expireKeys is how many dedup keys one expiry transaction deletes.
+const expireKeys = 5000
+
+// ExpireEvents implements logs.Store. For each group with a retention policy, whole blocks older
+// than the cutoff go expireBlocks at a time, a block straddling the cutoff is rewritten with the
+// events it keeps, and the dedup keys older than the cutoff go after them (a record arriving again
+// in between is older than the retention period and so refused by PutLogEvents anyway). Stored-byte
+// counters shrink with the deleted events.
+func (db *DB) ExpireEvents(ctx context.Context, now int64) (int64, error) {
+	type group struct{ id, cutoff int64 }
+	rows, err := db.read.QueryContext(ctx, `SELECT id, retention_days FROM log_groups WHERE retention_days > 0`)
+	if err != nil {
+		return 0, fmt.Errorf("list retention policies: %w", err)
+	}
+	var groups []group
+	for rows.Next() {
+		var id, days int64
+		if err := rows.Scan(&id, &days); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("list retention policies: %w", err)
+		}
+		groups = append(groups, group{id, now - days*24*60*60*1000})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("list retention policies: %w", err)
+	}
+	var total int64
+	for _, g := range groups {
+		for {
+			var n int64
+			var more bool
+			err := db.withTx(ctx, func(tx *sql.Tx) error {
+				var err error
+				n, more, err = db.expireBlocksTx(ctx, tx, g.id, g.cutoff)
+				return err
+			})
+			if err != nil {
+				return total, err
+			}
+			total += n // counted only once the deletion has committed
+			if !more {
+				break
+			}
+		}
+		for {
+			var n int64
+			err := db.withTx(ctx, func(tx *sql.Tx) error {
+				r, err := tx.ExecContext(ctx, `DELETE FROM log_dedup WHERE group_id = ? AND ts < ? AND ts <= coalesce(
+					(SELECT ts FROM log_dedup WHERE group_id = ? AND ts < ? ORDER BY ts LIMIT 1 OFFSET ?), ?)`,
+					g.id, g.cutoff, g.id, g.cutoff, expireKeys, g.cutoff)
+				if err != nil {
+					return fmt.Errorf("delete expired dedup keys: %w", err)
+				}
+				n, err = r.RowsAffected()
+				return err
+			})
+			if err != nil {
+				return total, err
+			}
+			if n <= expireKeys {
+				break
+			}
+		}
+	}
+	return total, nil
+}
+
+// expireBlocksTx deletes up to expireBlocks blocks of a group whose events are all older than
+// cutoff, or, when there are none left, rewrites the blocks holding events on both sides of it. It
+// returns how many events it deleted and whether there may be more to do.
+func (db *DB) expireBlocksTx(ctx context.Context, tx *sql.Tx, gid, cutoff int64) (int64, bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, count, raw_bytes, streams FROM log_blocks
+		WHERE group_id = ? AND bucket <= ? AND max_ts < ? LIMIT ?`, gid, logblock.Bucket(cutoff), cutoff, expireBlocks)
+	if err != nil {
+		return 0, false, fmt.Errorf("find expired blocks: %w", err)
+	}
+	var (
+		ids       []any
+		perStream = map[int64]int64{}
+		events    int64
+		bytes     int64
+	)
+	for rows.Next() {
+		var (
+			id, count, size int64
+			streams         []byte
+		)
+		if err := rows.Scan(&id, &count, &size, &streams); err != nil {
+			rows.Close()
+			return 0, false, fmt.Errorf("find expired blocks: %w", err)
+		}
+		stats, err := logblock.DecodeStats(streams)
+		if err != nil {
+			rows.Close()
+			return 0, false, fmt.Errorf("block %d: %w", id, err)
+		}
+		for _, st := range stats {
+			perStream[st.StreamID] += st.Bytes
+		}
+		ids = append(ids, id)
+		events += count
+		bytes += size
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, false, fmt.Errorf("find expired blocks: %w", err)
+	}
+	more := len(ids) > 0 // then the straddling blocks, in a transaction of their own
+	if len(ids) > 0 {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM log_blocks WHERE id IN (`+strings.Repeat("?,", len(ids)-1)+`?)`, ids...); err != nil {
+			return 0, false, fmt.Errorf("delete expired blocks: %w", err)
+		}
+	} else {
+		// The blocks that straddle the cutoff: all in its bucket.
+		n, err := db.trimBlocksTx(ctx, tx, gid, cutoff, perStream)
+		if err != nil {
+			return 0, false, err
+		}
+		events = n
+		for _, size := range perStream {
+			bytes += size
+		}
+	}
+	for sid, size := range perStream {
+		if _, err := tx.ExecContext(ctx, `UPDATE log_streams SET stored_bytes = stored_bytes - ? WHERE id = ?`, size, sid); err != nil {
+			return 0, false, fmt.Errorf("update log stream: %w", err)
+		}
+	}
+	if bytes > 0 {
+		if _, err := tx.ExecContext(ctx, `UPDATE log_groups SET stored_bytes = stored_bytes - ? WHERE id = ?`, bytes, gid); err != nil {
+			return 0, false, fmt.Errorf("update log group: %w", err)
+		}
+	}
+	return events, more, nil
+}
+
+// trimBlocksTx rewrites the group's blocks that hold events older than cutoff beside newer ones,
+// keeping the newer ones, adds the freed message bytes per stream to freed and returns how many
+// events it dropped.
+func (db *DB) trimBlocksTx(ctx context.Context, tx *sql.Tx, gid, cutoff int64, freed map[int64]int64) (int64, error) {
+	type block struct {
+		id, sid, base int64
+		data          []byte
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, stream_id, seq_base, data FROM log_blocks
+		WHERE group_id = ? AND bucket = ? AND min_ts < ?`, gid, logblock.Bucket(cutoff), cutoff)
+	if err != nil {
+		return 0, fmt.Errorf("find expired events: %w", err)
+	}
+	var todo []block
+	for rows.Next() {
+		var b block
+		if err := rows.Scan(&b.id, &b.sid, &b.base, &b.data); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("find expired events: %w", err)
+		}
+		todo = append(todo, b)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("find expired events: %w", err)
+	}
+	var dropped int64
+	for _, b := range todo {
+		n, err := db.rewriteBlockTx(ctx, tx, gid, b.id, b.base, b.sid, b.data, func(e *logblock.Entry) bool {
+			if e.Timestamp < cutoff {
+				freed[e.StreamID] += int64(len(e.Message))
+				return false
+			}
+			return true
+		})
+		if err != nil {
+			return 0, err
+		}
+		dropped += n
+	}
+	return dropped, nil
+}
+
+// rewriteBlockTx replaces a block by one of the entries keep keeps (none: the block goes) and
+// returns how many entries it dropped.
+func (db *DB) rewriteBlockTx(ctx context.Context, tx *sql.Tx, gid, id, base, sid int64, data []byte, keep func(*logblock.Entry) bool) (int64, error) {
+	entries, err := db.blocks.Decode(data, base, sid)
+	if err != nil {
+		return 0, fmt.Errorf("block %d: %w", id, err)
+	}
+	kept := entries[:0]
+	for i := range entries {
+		if e := entries[i]; keep(&e) {
+			kept = append(kept, e)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM log_blocks WHERE id = ?`, id); err != nil {
+		return 0, fmt.Errorf("delete log block: %w", err)
+	}
+	if len(kept) > 0 {
+		if err := db.insertBlocksTx(ctx, tx, gid, 0, 0, []pendingBlock{db.newBlock(kept, logblock.Small)}); err != nil {
+			return 0, err
+		}
+	}
+	return int64(len(entries) - len(kept)), nil
+}
+
+// deleteStreamEventsTx deletes the events of stream sid of group gid: its own blocks, and its
+// events in the group's blocks of several streams, found by their stats and rewritten without them.
+// Deleting a stream is rare; in a group where every block holds every stream it rewrites the group.
+func (db *DB) deleteStreamEventsTx(ctx context.Context, tx *sql.Tx, gid, sid int64) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM log_blocks WHERE stream_id = ?`, sid); err != nil {
+		return fmt.Errorf("delete log events: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, seq_base, streams FROM log_blocks WHERE group_id = ? AND stream_id = 0`, gid)
+	if err != nil {
+		return fmt.Errorf("find log blocks: %w", err)
+	}
+	type block struct{ id, base int64 }
+	var todo []block
+	for rows.Next() {
+		var (
+			b       block
+			streams []byte
+		)
+		if err := rows.Scan(&b.id, &b.base, &streams); err != nil {
+			rows.Close()
+			return fmt.Errorf("find log blocks: %w", err)
+		}
+		stats, err := logblock.DecodeStats(streams)
+		if err != nil {
+			rows.Close()
+			return fmt.Errorf("block %d: %w", b.id, err)
+		}
+		for _, st := range stats {
+			if st.StreamID == sid {
+				todo = append(todo, b)
+			}
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("find log blocks: %w", err)
+	}
+	for _, b := range todo {
+		var data []byte
+		if err := tx.QueryRowContext(ctx, blockDataSQL, b.id).Scan(&data); err != nil {
+			return fmt.Errorf("read log block: %w", err)
+		}
+		if _, err := db.rewriteBlockTx(ctx, tx, gid, b.id, b.base, 0, data, func(e *logblock.Entry) bool { return e.StreamID != sid }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// compactEvery is the least time between two compaction rounds: appends wake the compactor, and
+// it then merges what has accumulated.
+const compactEvery = time.Second
+
+// maxCompactEvents bounds the events one merge reads, so that a compactor that fell behind still
+// holds a bounded number of blocks in memory.
+const maxCompactEvents = 8 * logblock.TargetEvents
+
+// kickCompactor wakes the compactor without waiting.
+func (db *DB) kickCompactor() {
+	select {
+	case db.compactKick <- struct{}{}:
+	default:
+	}
+}
+
+// compactLoop merges small blocks in the background until Close.
+func (db *DB) compactLoop() {
+	ctx := context.Background()
+	for {
+		select {
+		case <-db.quit:
+			return
+		case <-db.compactKick:
+		}
+		if _, err := db.CompactBlocks(ctx); err != nil && !errors.Is(err, errClosed) && db.logger != nil {
+			db.logger.Warn("compact log blocks", "err", err)
+		}
+		select {
+		case <-db.quit:
+			return
+		case <-time.After(compactEvery):
+		}
+	}
+}
+
+// CompactBlocks merges small log blocks: for each group and hour holding two or more blocks of fewer than
+// logblock.TargetEvents events, once they add up to a full block or the hour is over (an hour
+// before the current one), it merges them into full blocks and at most one smaller one, compressed
+// at logblock.Small. The merge is computed outside the committer; the transaction replaces the
+// blocks only if all of them still exist (expiry or a deletion may have removed some meanwhile, and
+// the next round sees what is left). It returns how many blocks it removed.
+func (db *DB) CompactBlocks(ctx context.Context) (int, error) {
+	// Most rounds of a quiet database find nothing: say so without reading the clock, which tests
+	// count the readings of.
+	var small int
+	err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM log_blocks WHERE count < ? LIMIT 2)`, logblock.TargetEvents).Scan(&small)
+	if err != nil {
+		return 0, fmt.Errorf("find small log blocks: %w", err)
+	}
+	if small < 2 {
+		return 0, nil
+	}
+	closed := logblock.Bucket(db.now().UnixMilli()) - 1
+	rows, err := db.read.QueryContext(ctx, `SELECT group_id, bucket FROM log_blocks WHERE count < ?
+		GROUP BY group_id, bucket HAVING count(*) >= 2 AND (sum(count) >= ? OR bucket < ?)`,
+		logblock.TargetEvents, logblock.TargetEvents, closed)
+	if err != nil {
+		return 0, fmt.Errorf("find small log blocks: %w", err)
+	}
+	type candidate struct{ gid, bucket int64 }
+	var cands []candidate
+	for rows.Next() {
+		var c candidate
+		if err := rows.Scan(&c.gid, &c.bucket); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("find small log blocks: %w", err)
+		}
+		cands = append(cands, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("find small log blocks: %w", err)
+	}
+	removed := 0
+	for _, c := range cands {
+		n, err := db.compactOne(ctx, c.gid, c.bucket)
+		removed += n
+		if err != nil {
+			return removed, err
+		}
+	}
+	return removed, nil
+}
+
+// errCompactRace says that blocks a merge read were gone when it was to replace them.
+var errCompactRace = errors.New("log blocks changed during compaction")
+
+// compactOne merges the small blocks of one group and bucket, up to maxCompactEvents events. It
+// reads the blocks' rows first and their data one block at a time: sorting rows with their data
+// made SQLite hold every small block of the hour in memory (the server's RSS grew past its bound
+// under sustained ingest while the compactor lagged). A block gone meanwhile ends the round.
+func (db *DB) compactOne(ctx context.Context, gid, bucket int64) (int, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT id, stream_id, count, seq_base FROM log_blocks
+		WHERE group_id = ? AND bucket = ? AND count < ? ORDER BY min_ts`, gid, bucket, logblock.TargetEvents)
+	if err != nil {
+		return 0, fmt.Errorf("read small log blocks: %w", err)
+	}
+	type small struct {
+		id, sid, base int64
+	}
+	var (
+		todo  []small
+		total int
+	)
+	for rows.Next() && total < maxCompactEvents {
+		var (
+			b     small
+			count int
+		)
+		if err := rows.Scan(&b.id, &b.sid, &count, &b.base); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("read small log blocks: %w", err)
+		}
+		todo = append(todo, b)
+		total += count
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("read small log blocks: %w", err)
+	}
+	if len(todo) < 2 {
+		return 0, nil
+	}
+	var (
+		ids    []any
+		blocks [][]logblock.Entry
+	)
+	for _, b := range todo {
+		var data []byte
+		err := db.read.QueryRowContext(ctx, blockDataSQL, b.id).Scan(&data)
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, nil
+		}
+		if err != nil {
+			return 0, fmt.Errorf("read small log block: %w", err)
+		}
+		entries, err := db.blocks.Decode(data, b.base, b.sid)
+		if err != nil {
+			return 0, fmt.Errorf("block %d: %w", b.id, err)
+		}
+		ids = append(ids, b.id)
+		blocks = append(blocks, entries)
+	}
+	if len(ids) < 2 {
+		return 0, nil
+	}
+	var merged []pendingBlock
+	for _, run := range logblock.Merge(blocks) {
+		merged = append(merged, db.newBlock(run, logblock.Small))
+	}
+	err = db.withTx(ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, `DELETE FROM log_blocks WHERE id IN (`+strings.Repeat("?,", len(ids)-1)+`?)`, ids...)
+		if err != nil {
+			return fmt.Errorf("delete merged log blocks: %w", err)
+		}
+		if n, err := r.RowsAffected(); err != nil || int(n) != len(ids) {
+			return errCompactRace
+		}
+		return db.insertBlocksTx(ctx, tx, gid, 0, 0, merged)
+	})
+	if errors.Is(err, errCompactRace) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return len(ids), nil
+}
+
+// convertEventsToBlocks is schema 161's step before its SQL: it moves the events stored one row each
+// into blocks of one stream and bucket (up to logblock.TargetEvents events each, in (ts, id) order)
+// and their dedup keys into log_dedup, keeping each event's id as its sequence number. It reads the
+// events in the order of the stream index, so it holds one block in memory at a time.
+func convertEventsToBlocks(ctx context.Context, tx *sql.Tx) error {
+	codec, err := logblock.NewCodec()
+	if err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, group_id, stream_id, ts, ingestion_time, message, dedup_key
+		FROM log_events ORDER BY stream_id, ts, id`)
+	if err != nil {
+		return fmt.Errorf("read log events: %w", err)
+	}
+	defer rows.Close()
+	var (
+		gid, sid int64
+		run      []logblock.Entry
+		size     int
+	)
+	flush := func() error {
+		if len(run) == 0 {
+			return nil
+		}
+		m := logblock.MetaOf(run)
+		if _, err := tx.ExecContext(ctx, insertBlockSQL, gid, sid, m.Bucket, m.MinTS, m.MaxTS, m.MinSeq, m.MaxSeq, m.Count, m.RawBytes, 0,
+			logblock.EncodeStats(logblock.Stats(run, sid)), codec.Encode(run, logblock.Small)); err != nil {
+			return fmt.Errorf("insert log block: %w", err)
+		}
+		run, size = run[:0], 0
+		return nil
+	}
+	for rows.Next() {
+		var (
+			e        logblock.Entry
+			g, s     int64
+			msg      string
+			dedupKey []byte
+		)
+		if err := rows.Scan(&e.Seq, &g, &s, &e.Timestamp, &e.IngestionTime, &msg, &dedupKey); err != nil {
+			return fmt.Errorf("read log events: %w", err)
+		}
+		e.Message = msg
+		if len(run) > 0 && (s != sid || logblock.Bucket(e.Timestamp) != logblock.Bucket(run[0].Timestamp) ||
+			len(run) == logblock.TargetEvents || size+len(msg) > logblock.MaxRawBytes) {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		gid, sid = g, s
+		run = append(run, e)
+		size += len(msg)
+		if dedupKey != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO log_dedup (group_id, ts, key, stream_id, seq) VALUES (?, ?, ?, ?, ?)`,
+				g, e.Timestamp, dedupKey, s, e.Seq); err != nil {
+				return fmt.Errorf("insert dedup key: %w", err)
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read log events: %w", err)
+	}
+	return flush()
+}
