@@ -14,7 +14,6 @@ import (
 // Ported from internal/store/sqlite (logs_blocks_test.go): the semantic tests of the log store, run on PostgreSQL
 // so that both backends behave alike. SQLite-only tests (schema upgrades, query plans) stay there.
 
-
 // scanStrings returns the events q selects as "stream/ts/seq/ingestion/message".
 func scanStrings(t *testing.T, db *DB, q logs.EventQuery) []string {
 	t.Helper()

@@ -16,7 +16,6 @@ import (
 // Ported from internal/store/sqlite (logs_dedup_test.go): the semantic tests of the log store, run on PostgreSQL
 // so that both backends behave alike. SQLite-only tests (schema upgrades, query plans) stay there.
 
-
 const cisRootPattern = `{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }`
 
 // rootRecords returns n records, every one a CIS root match, with eventIDs id0..id<n-1>.

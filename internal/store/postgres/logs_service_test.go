@@ -20,7 +20,6 @@ func openLogsDB(t testing.TB) *DB {
 	return openTest(t, Options{Now: func() time.Time { return time.UnixMilli(1_700_000_000_000) }})
 }
 
-
 // These tests run logs.Service over the real store: pagination tokens, retention on reads and the
 // metric-filter cache are behaviours of the two together.
 
