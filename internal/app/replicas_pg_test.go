@@ -274,7 +274,7 @@ func TestReplicasShareOneDatabase(t *testing.T) {
 	mustDo(lead.logs(cred).CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("ct")}))
 	mustDo(cwl.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String("ct"), LogStreamName: aws.String("s")}))
 	mustDo(cwl.PutMetricFilter(ctx, &cloudwatchlogs.PutMetricFilterInput{LogGroupName: aws.String("ct"), FilterName: aws.String("root"),
-		FilterPattern: aws.String(`{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }`),
+		FilterPattern:         aws.String(`{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }`),
 		MetricTransformations: []cwltypes.MetricTransformation{{MetricName: aws.String("RootAccountUsage"), MetricNamespace: aws.String("CloudTrailMetrics"), MetricValue: aws.String("1")}}}))
 	logAlarm := "root-login-logs"
 	mustDo(lead.cloudwatch(cred).PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{
