@@ -20,7 +20,6 @@ import (
 // datapoints stored here are announced to the other replicas.
 type postgresBackend struct {
 	*postgres.DB
-	logs   logs.Store
 	holder string
 	// claimFor is the claim timeout of both outboxes (DefaultClaimTimeout).
 	claimFor time.Duration
