@@ -94,7 +94,14 @@ func startServerScheme(t *testing.T, scheme, dataDir string, extra ...string) *s
 		dataDir = t.TempDir()
 	}
 	addr := freeAddr(t)
-	args := append([]string{"serve", "--listen", addr, "--data", dataDir, "--region", testRegion, "--account-id", testAccount}, extra...)
+	return launch(t, scheme, addr, dataDir, append([]string{"--data", dataDir}, extra...))
+}
+
+// launch starts trailwatch serve on addr with the test's region, account and credentials and the
+// given further arguments, and waits until /healthz answers 200. dataDir is recorded only.
+func launch(t *testing.T, scheme, addr, dataDir string, extra []string) *server {
+	t.Helper()
+	args := append([]string{"serve", "--listen", addr, "--region", testRegion, "--account-id", testAccount}, extra...)
 	cmd := exec.Command(binPath, args...)
 	cmd.Env = append(os.Environ(), "TRAILWATCH_ACCESS_KEY_ID="+testAccessKey, "TRAILWATCH_SECRET_ACCESS_KEY="+testSecretKey)
 	s := &server{t: t, URL: scheme + "://" + addr, Addr: addr, DataDir: dataDir, cmd: cmd, done: make(chan error, 1)}

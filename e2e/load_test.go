@@ -29,7 +29,7 @@ import (
 // metric filters, with durable storage, and the server's resident memory over the run. It is a measurement,
 // not a check, so it runs only with TRAILWATCH_LOAD=1:
 //
-//	TRAILWATCH_LOAD=1 TRAILWATCH_LOAD_EVENTS=2000000 [TRAILWATCH_LOAD_WORKERS=4] go test ./e2e -run TestIngestLoad -v -timeout 30m
+//	TRAILWATCH_LOAD=1 TRAILWATCH_LOAD_EVENTS=2000000 [TRAILWATCH_LOAD_WORKERS=4] [TRAILWATCH_LOAD_BACKEND=postgres] go test ./e2e -run TestIngestLoad -v -timeout 30m
 func TestIngestLoad(t *testing.T) {
 	if os.Getenv("TRAILWATCH_LOAD") != "1" {
 		t.Skip("set TRAILWATCH_LOAD=1 to run the ingest load measurement")
@@ -51,7 +51,13 @@ func TestIngestLoad(t *testing.T) {
 		workers = n
 	}
 	ctx := context.Background()
-	s := startServer(t, "")
+	// TRAILWATCH_LOAD_BACKEND=postgres runs the server on a new PostgreSQL database (pgDatabase)
+	// instead of SQLite, for the comparison of issue 16.
+	var backend []string
+	if os.Getenv("TRAILWATCH_LOAD_BACKEND") == "postgres" {
+		backend = []string{"--database-url", pgDatabase(t)}
+	}
+	s := startServer(t, "", backend...)
 	lc := logsClient(s)
 	if _, err := lc.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("ct")}); err != nil {
 		t.Fatal(err)

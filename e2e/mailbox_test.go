@@ -35,6 +35,20 @@ type mailbox struct {
 	mu     sync.Mutex
 	msgs   []received
 	notify chan struct{}
+	// hold is holdOnce's subject, held and release its channels.
+	hold          string
+	held, release chan struct{}
+}
+
+// holdOnce makes the next message with the given subject wait at the end of its DATA, neither
+// accepted nor refused, until release is closed; held is closed when it arrives. It is then refused
+// and not kept: as seen from the sender, the mail server never acknowledged it, which is what a
+// sender killed in the middle of the send sees.
+func (mb *mailbox) holdOnce(subject string) (held, release chan struct{}) {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	mb.hold, mb.held, mb.release = subject, make(chan struct{}), make(chan struct{})
+	return mb.held, mb.release
 }
 
 // startMailbox starts the test SMTP server on addr ("" picks a free port).
@@ -99,6 +113,14 @@ func (s *mailSession) Data(r io.Reader) error {
 		subj = m.Header.Get("Subject")
 	}
 	s.mb.mu.Lock()
+	if s.mb.hold != "" && subj == s.mb.hold {
+		held, release := s.mb.held, s.mb.release
+		s.mb.hold = ""
+		s.mb.mu.Unlock()
+		close(held)
+		<-release
+		return errors.New("held and refused by the test")
+	}
 	s.mb.msgs = append(s.mb.msgs, received{At: at, From: s.from, To: s.to, Header: m.Header, Subject: subj, Body: strings.ReplaceAll(string(body), "\r\n", "\n"), Raw: raw})
 	s.mb.mu.Unlock()
 	select {

@@ -54,6 +54,16 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 }
 
+// TakeOver is what a replica that has just gained the evaluation lease (Leader) runs, as Run does
+// at start: a regular round, then an early evaluation of every metric alarm. The early pass matters:
+// datapoints stored while no replica held the lease fall in the current minute, outside the regular
+// round's window, and their early marks were dropped by the replicas that heard of them (they do not
+// evaluate), so without it they would wait for the round after the next minute boundary.
+func (s *Service) TakeOver(ctx context.Context) {
+	s.Round(ctx, s.now(), false)
+	s.earlyAll(ctx)
+}
+
 // Round is one regular evaluation round at now: every metric alarm is evaluated with Evaluate
 // (only high-resolution ones when highResOnly), transitions applied, and composites whose
 // suppression may have ended re-checked. It returns the number of transitions.

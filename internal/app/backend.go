@@ -121,7 +121,7 @@ const DefaultClaimTimeout = 5 * time.Minute
 func (s *Server) openBackend(ctx context.Context) (backend, error) {
 	if s.opts.DatabaseURL != "" {
 		pgOpts := postgres.Options{Now: s.now, OnListening: s.listening.listened}
-		b, err := openPostgres(ctx, s.opts.DatabaseURL, pgOpts, s.replicaID(), s.logger, s.opts.logStore())
+		b, err := openPostgres(ctx, s.opts.DatabaseURL, pgOpts, s.replicaID(), s.logger)
 		if err != nil {
 			return nil, err
 		}

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -16,28 +15,11 @@ import (
 	"github.com/trailwatch/trailwatch/internal/web"
 )
 
-// errPostgresLogsPending is why --database-url is refused for now: the PostgreSQL backend
-// (internal/store/postgres) implements the metrics, alarms, SNS, trails, receivers and ingest
-// stores and the replicas' coordination, but not yet the log events, whose layout on PostgreSQL
-// follows the compressed blocks of issue 15. Keeping the log events in a local file would make
-// every replica answer FilterLogEvents and deduplicate CloudTrail records differently, which is
-// no HA at all.
-var errPostgresLogsPending = errors.New("log events on PostgreSQL are not yet implemented; run without --database-url (and TRAILWATCH_DATABASE_URL) to use SQLite under --data")
-
-// postgresLogStore is the log-event store of a PostgreSQL backend, and the one switch that turns
-// `serve --database-url` on: once internal/store/postgres implements logs.Store, its body becomes
-// `return db, nil` and both validate (which asks it with a nil db) and openPostgres accept the
-// URL. Until then it refuses, so no replica runs with its log events in a local file.
-func postgresLogStore(db *postgres.DB) (logs.Store, error) {
-	return nil, errPostgresLogsPending
-}
-
 // postgresBackend is the backend of replicas sharing one PostgreSQL database: every domain store
 // is the database's, the outboxes are drained through claims held by holder (this replica), and
 // datapoints stored here are announced to the other replicas.
 type postgresBackend struct {
 	*postgres.DB
-	logs   logs.Store
 	holder string
 	// claimFor is the claim timeout of both outboxes (DefaultClaimTimeout).
 	claimFor time.Duration
@@ -46,25 +28,16 @@ type postgresBackend struct {
 
 var _ backend = (*postgresBackend)(nil)
 
-// openPostgres opens (and migrates) the database at url for the replica holder. logStore gives
-// the log-event store over the database: postgresLogStore in production; a test may put the log
-// events elsewhere to exercise the rest while the PostgreSQL log store does not exist.
-func openPostgres(ctx context.Context, url string, opts postgres.Options, holder string, logger *slog.Logger,
-	logStore func(*postgres.DB) (logs.Store, error)) (*postgresBackend, error) {
-	// Refuse before connecting: a replica that cannot serve must not migrate the database either.
-	if _, err := logStore(nil); err != nil {
-		return nil, err
+// openPostgres opens (and migrates) the database at url for the replica holder.
+func openPostgres(ctx context.Context, url string, opts postgres.Options, holder string, logger *slog.Logger) (*postgresBackend, error) {
+	if opts.Logger == nil {
+		opts.Logger = logger
 	}
 	db, err := postgres.Open(ctx, url, opts)
 	if err != nil {
 		return nil, err
 	}
-	ls, err := logStore(db)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	return &postgresBackend{DB: db, logs: ls, holder: holder, claimFor: DefaultClaimTimeout, logger: logger}, nil
+	return &postgresBackend{DB: db, holder: holder, claimFor: DefaultClaimTimeout, logger: logger}, nil
 }
 
 // MetricStore implements backend: the database, announcing every committed batch of datapoints
@@ -74,8 +47,9 @@ func (b *postgresBackend) MetricStore() metrics.Store {
 	return notifyingMetrics{DB: b.DB, logger: b.logger}
 }
 
-// LogStore implements backend.
-func (b *postgresBackend) LogStore() logs.Store { return b.logs }
+// LogStore implements backend: log groups, streams, events (in compressed blocks) and metric
+// filters live in the database, so every replica reads and deduplicates the same events.
+func (b *postgresBackend) LogStore() logs.Store { return b.DB }
 
 // DeliveryOutbox implements backend: deliveries are claimed for this replica.
 func (b *postgresBackend) DeliveryOutbox() notify.Outbox {
@@ -100,9 +74,8 @@ func (b *postgresBackend) TrailsToRun(ctx context.Context) ([]scopedTrail, error
 	return out, nil
 }
 
-// ResourceScopes implements backend: the scopes of the database's alarms, topics and trails. The
-// log groups are not among them while the log events live outside PostgreSQL (postgresLogStore);
-// postgres.DB.Scopes unions them once they are stored there.
+// ResourceScopes implements backend: the scopes of the database's alarms, topics, trails and log
+// groups.
 func (b *postgresBackend) ResourceScopes(ctx context.Context) ([]web.Scope, error) {
 	scs, err := b.Scopes(ctx)
 	out := make([]web.Scope, len(scs))

@@ -97,13 +97,14 @@ func (s *Server) wireAlarmReplicas(ctx context.Context, rep replicas, alarmSvc *
 	alarmSvc.Leader = s.leases.alarms
 	// A replica that gains the lease evaluates every alarm at once, off the lease's goroutine (a
 	// round of many alarms must not delay the renewals): the datapoints announced while another
-	// replica led, and those it may not have evaluated before it died, are judged now rather
-	// than at the next minute's round.
+	// replica led or none did, and those the last leader may not have evaluated before it died,
+	// are judged now (alarm.Service.TakeOver: a regular round and an early pass, since a regular
+	// round alone misses the current minute's datapoints) rather than at the next minute's round.
 	logChange := s.leases.alarms.OnChange
 	s.leases.alarms.OnChange = func(held bool, g postgres.Grant) {
 		logChange(held, g)
 		if held {
-			wg.Go(func() { alarmSvc.Round(ctx, s.now(), false) })
+			wg.Go(func() { alarmSvc.TakeOver(ctx) })
 		}
 	}
 	wg.Go(func() { s.leases.alarms.Run(ctx) })

@@ -21,13 +21,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/trailwatch/trailwatch/internal/awsclient"
-	"github.com/trailwatch/trailwatch/internal/logs"
 	"github.com/trailwatch/trailwatch/internal/sns"
 	"github.com/trailwatch/trailwatch/internal/store/postgres"
-	"github.com/trailwatch/trailwatch/internal/store/sqlite"
 )
 
 // pgSchemaURL creates a schema of its own for t on the test PostgreSQL server
@@ -79,23 +79,6 @@ func pgSchemaURL(t *testing.T) string {
 	return u.String()
 }
 
-// sqliteLogs is the test-only stand-in for the PostgreSQL log store, which does not exist yet:
-// the log events of each replica go to a SQLite database of its own, so that the rest of the
-// server can run on PostgreSQL. Never used outside tests (production has postgresLogStore).
-func sqliteLogs(t *testing.T) func(*postgres.DB) (logs.Store, error) {
-	return func(db *postgres.DB) (logs.Store, error) {
-		if db == nil {
-			return nil, nil // the switch question: available
-		}
-		ldb, err := sqlite.Open(context.Background(), t.TempDir(), sqlite.Options{})
-		if err != nil {
-			return nil, err
-		}
-		t.Cleanup(func() { ldb.Close() })
-		return ldb, nil
-	}
-}
-
 // replica is one running server of a replica test.
 type replica struct {
 	srv    *Server
@@ -111,7 +94,6 @@ func startReplica(t *testing.T, dbURL, id string) *replica {
 	opts.AccountID = "111122223333"
 	opts.AccessKeyID, opts.SecretAccessKey = "", ""
 	opts.LeaseTTL = 3 * time.Second
-	opts.postgresLogs = sqliteLogs(t)
 	out := new(bytes.Buffer)
 	opts.Stdout = &lockedWriter{w: out}
 	srv, err := New(opts)
@@ -160,6 +142,16 @@ func (r *replica) get(t *testing.T, path string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+func (r *replica) logs(cred Credential) *cloudwatchlogs.Client {
+	return cloudwatchlogs.NewFromConfig(aws.Config{
+		Region:           DefaultRegion,
+		Credentials:      credentials.NewStaticCredentialsProvider(cred.AccessKeyID, cred.SecretAccessKey, ""),
+		BaseEndpoint:     aws.String("http://" + r.srv.Addr()),
+		RetryMaxAttempts: 1,
+		HTTPClient:       awsclient.HTTPClient(),
+	})
 }
 
 func (r *replica) cloudwatch(cred Credential) *cloudwatch.Client {
@@ -268,6 +260,50 @@ func TestReplicasShareOneDatabase(t *testing.T) {
 	})
 	t.Logf("cross-replica early evaluation: ALARM seen on both replicas %v after PutMetricData", took)
 
+	// The same through CloudWatch Logs: a root login put into a log group through the replica
+	// that does not evaluate, counted by a metric filter (its samples commit with the event and
+	// are announced by that replica), moves an alarm on the filter's metric to ALARM within a
+	// second. The log group, its filter and its event are the database's, so the leader reads them.
+	cwl := other.logs(cred)
+	mustDo := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustDo(lead.logs(cred).CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("ct")}))
+	mustDo(cwl.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String("ct"), LogStreamName: aws.String("s")}))
+	mustDo(cwl.PutMetricFilter(ctx, &cloudwatchlogs.PutMetricFilterInput{LogGroupName: aws.String("ct"), FilterName: aws.String("root"),
+		FilterPattern:         aws.String(`{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }`),
+		MetricTransformations: []cwltypes.MetricTransformation{{MetricName: aws.String("RootAccountUsage"), MetricNamespace: aws.String("CloudTrailMetrics"), MetricValue: aws.String("1")}}}))
+	logAlarm := "root-login-logs"
+	mustDo(lead.cloudwatch(cred).PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{
+		AlarmName: aws.String(logAlarm), Namespace: aws.String("CloudTrailMetrics"), MetricName: aws.String("RootAccountUsage"),
+		Statistic: cwtypes.StatisticSum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(1),
+		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold, TreatMissingData: aws.String("notBreaching"),
+	}))
+	logState := func(r *replica) cwtypes.StateValue {
+		out, err := r.cloudwatch(cred).DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{logAlarm}})
+		if err != nil || len(out.MetricAlarms) != 1 {
+			return ""
+		}
+		return out.MetricAlarms[0].StateValue
+	}
+	eventually(t, 5*time.Second, "the leader describes the log alarm", func() bool {
+		st := logState(lead)
+		return st != "" && st != cwtypes.StateValueAlarm
+	})
+	put := time.Now()
+	mustDo(cwl.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("ct"), LogStreamName: aws.String("s"),
+		LogEvents: []cwltypes.InputLogEvent{{Timestamp: aws.Int64(put.UnixMilli()),
+			Message: aws.String(`{"eventVersion":"1.08","userIdentity":{"type":"Root"},"eventType":"AwsConsoleSignIn","eventName":"ConsoleLogin"}`)}}}))
+	took = eventually(t, time.Second, "the log alarm in ALARM within a second", func() bool { return logState(lead) == cwtypes.StateValueAlarm })
+	t.Logf("cross-replica early evaluation of a log-filter alarm: ALARM %v after PutLogEvents through the non-leader", took)
+	evs, err := lead.logs(cred).GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("ct"), LogStreamName: aws.String("s"), StartFromHead: aws.Bool(true)})
+	if err != nil || len(evs.Events) != 1 {
+		t.Fatalf("the leader reads %v events, %v; want the one put through the other replica", evs, err)
+	}
+
 	// The leader stops (releasing its lease): the other takes over.
 	lead.shutdown()
 	took = eventually(t, 10*time.Second, "the survivor holds the alarm lease", func() bool {
@@ -297,7 +333,7 @@ func TestSweepRoundsRunOnce(t *testing.T) {
 	s := &Server{logger: discardLogger()}
 	var bs []backend
 	for _, id := range []string{"a", "b"} {
-		b, err := openPostgres(context.Background(), dbURL, postgres.Options{}, id, s.logger, sqliteLogs(t))
+		b, err := openPostgres(context.Background(), dbURL, postgres.Options{}, id, s.logger)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -322,14 +358,6 @@ func TestSweepRoundsRunOnce(t *testing.T) {
 	}
 }
 
-// Without the log store switch, openPostgres refuses before touching the database.
-func TestOpenPostgresRefusedUntilLogStore(t *testing.T) {
-	_, err := openPostgres(context.Background(), "postgres://nobody@127.0.0.1:1/none", postgres.Options{}, "a", discardLogger(), postgresLogStore)
-	if err == nil || !strings.Contains(err.Error(), "log events on PostgreSQL are not yet implemented") {
-		t.Fatalf("err %v", err)
-	}
-}
-
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // The outbox each backend hands the SNS worker claims for its replica: of two backends on one
@@ -340,7 +368,7 @@ func TestBackendsClaimTheOutbox(t *testing.T) {
 	ctx := context.Background()
 	var bs []*postgresBackend
 	for _, id := range []string{"a", "b"} {
-		b, err := openPostgres(ctx, dbURL, postgres.Options{}, id, discardLogger(), sqliteLogs(t))
+		b, err := openPostgres(ctx, dbURL, postgres.Options{}, id, discardLogger())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -19,9 +19,7 @@ import (
 	"time"
 
 	"github.com/trailwatch/trailwatch/internal/awsapi"
-	"github.com/trailwatch/trailwatch/internal/logs"
 	"github.com/trailwatch/trailwatch/internal/notify"
-	"github.com/trailwatch/trailwatch/internal/store/postgres"
 	"github.com/trailwatch/trailwatch/internal/telemetry"
 	"github.com/trailwatch/trailwatch/internal/web"
 )
@@ -42,10 +40,8 @@ type Options struct {
 	// where the generated credentials and the SNS signing key live in the database.
 	DataDir string
 	// DatabaseURL, when set (--database-url or TRAILWATCH_DATABASE_URL), names the PostgreSQL
-	// database that several replicas share (issue 16, backend_postgres.go). Not yet accepted: the
-	// PostgreSQL store has every domain store but the log events', which waits for the block
-	// layout of the SQLite log store (issue 15), so validate refuses it (postgresLogStore) rather
-	// than run half the data in a local file.
+	// database that several replicas share (issue 16, backend_postgres.go); DataDir is then
+	// optional.
 	DatabaseURL string
 	// ReplicaID names this replica in leases and claims; empty means host name, process id and
 	// a random suffix (replicaID). Only used with DatabaseURL.
@@ -57,9 +53,6 @@ type Options struct {
 	// postgres.DefaultLeaseTTL. Only used with DatabaseURL.
 	LeaseTTL time.Duration
 
-	// postgresLogs, when non-nil, replaces postgresLogStore: tests put the log events in SQLite
-	// to run the rest of the server on PostgreSQL while PostgreSQL has no log store.
-	postgresLogs func(*postgres.DB) (logs.Store, error)
 	// Region is the region of the credentials' default scope and of resources created without one.
 	Region string
 	// AccountID is the 12-digit account every key of this server acts in.
@@ -145,7 +138,7 @@ func (o *Options) validate() error {
 		errs = append(errs, errors.New("--data must not be empty"))
 	}
 	if o.DatabaseURL != "" {
-		if err := databaseURLError(o.DatabaseURL, o.logStore()); err != nil {
+		if err := databaseURLError(o.DatabaseURL); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -175,25 +168,12 @@ func (o *Options) validate() error {
 	return errors.Join(errs...)
 }
 
-// databaseURLError says what is wrong with a --database-url: its form first, then whether the
-// PostgreSQL backend can run (postgresLogStore, the one switch), nil when neither.
-func databaseURLError(u string, logStore func(*postgres.DB) (logs.Store, error)) error {
+// databaseURLError says what is wrong with the form of a --database-url, nil when nothing.
+func databaseURLError(u string) error {
 	if !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
 		return errors.New("--database-url must be a postgres:// URL such as postgres://trailwatch@db.example.com/trailwatch")
 	}
-	if _, err := logStore(nil); err != nil {
-		return fmt.Errorf("--database-url: %w", err)
-	}
 	return nil
-}
-
-// logStore returns how the PostgreSQL backend gets its log-event store: postgresLogStore unless
-// a test replaced it.
-func (o *Options) logStore() func(*postgres.DB) (logs.Store, error) {
-	if o.postgresLogs != nil {
-		return o.postgresLogs
-	}
-	return postgresLogStore
 }
 
 // Server is a running or runnable trailwatch server.
@@ -473,7 +453,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.SetOutput(stderr)
 	fs.StringVar(&opts.Listen, "listen", opts.Listen, "`address` of the API listener")
 	fs.StringVar(&opts.DataDir, "data", opts.DataDir, "`directory` for the database and generated credentials")
-	fs.StringVar(&opts.DatabaseURL, "database-url", opts.DatabaseURL, "PostgreSQL `URL` shared by replicas, instead of SQLite under --data (default $TRAILWATCH_DATABASE_URL; not yet available: log events on PostgreSQL are pending)")
+	fs.StringVar(&opts.DatabaseURL, "database-url", opts.DatabaseURL, "PostgreSQL `URL` shared by replicas, instead of SQLite under --data (default $TRAILWATCH_DATABASE_URL)")
+	fs.StringVar(&opts.ReplicaID, "replica-id", "", "`name` of this replica in leases and claims (default host name, process id and a random suffix; with --database-url)")
+	fs.DurationVar(&opts.ClaimTimeout, "claim-timeout", 0, "how long this replica's claim on an outbox message lasts before another replica may send it (default 5m; with --database-url)")
 	fs.StringVar(&opts.Region, "region", opts.Region, "default `region`")
 	fs.StringVar(&opts.AccountID, "account-id", opts.AccountID, "12-digit AWS account `id` of this server")
 	fs.StringVar(&opts.TLSCert, "tls-cert", "", "PEM certificate `file`; with --tls-key the listener serves HTTPS")

@@ -15,15 +15,14 @@ type Scope struct {
 	Region    string
 }
 
-// Scopes lists every (account, region) that holds an alarm, a topic or a trail, sorted: the web
-// console learns from it which scopes to ask the (scoped) domain services about. SQLite's
-// Scopes also unions the log groups; the log events and groups are not yet stored on
-// PostgreSQL (the postgresLogStore switch of internal/app), so their table joins this union
-// when the PostgreSQL log store lands.
+// Scopes lists every (account, region) that holds an alarm, a topic, a trail or a log group,
+// sorted, as SQLite's Scopes does: the web console learns from it which scopes to ask the (scoped)
+// domain services about.
 func (db *DB) Scopes(ctx context.Context) ([]Scope, error) {
 	rows, err := db.pool.Query(ctx, `SELECT account_id, region FROM alarms
 		UNION SELECT account_id, region FROM sns_topics
 		UNION SELECT account_id, region FROM trails
+		UNION SELECT account_id, region FROM log_groups
 		ORDER BY 1, 2`)
 	if err != nil {
 		return nil, fmt.Errorf("list scopes: %w", err)

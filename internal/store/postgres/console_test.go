@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/trailwatch/trailwatch/internal/alarm"
+	"github.com/trailwatch/trailwatch/internal/logs"
 	"github.com/trailwatch/trailwatch/internal/receiver"
 	"github.com/trailwatch/trailwatch/internal/sns"
 	"github.com/trailwatch/trailwatch/internal/trail"
 )
 
-// TestScopes: the scopes of alarms, topics and trails, each once, sorted (sqlite.TestScopes'
-// counterpart, without log groups, which are not yet stored on PostgreSQL).
+// TestScopes: the scopes of alarms, topics, trails and log groups, each once, sorted
+// (sqlite.TestScopes' counterpart).
 func TestScopes(t *testing.T) {
 	ctx := context.Background()
 	db := openTest(t, Options{})
@@ -35,11 +36,14 @@ func TestScopes(t *testing.T) {
 	if err := db.CreateTrail(ctx, trail.Scope{AccountID: "111122223333", Region: "us-east-1"}, trail.Trail{Name: "main", S3BucketName: "b"}); err != nil {
 		t.Fatal(err)
 	}
+	if err := db.CreateLogGroup(ctx, logs.Scope{AccountID: "222233334444", Region: "ap-south-1"}, logs.LogGroup{Name: "g", LogGroupClass: "STANDARD"}); err != nil {
+		t.Fatal(err)
+	}
 	got, err = db.Scopes(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Scope{{"000000000000", "us-west-2"}, {"111122223333", "eu-west-1"}, {"111122223333", "us-east-1"}}
+	want := []Scope{{"000000000000", "us-west-2"}, {"111122223333", "eu-west-1"}, {"111122223333", "us-east-1"}, {"222233334444", "ap-south-1"}}
 	if !slices.Equal(got, want) {
 		t.Errorf("Scopes = %v, want %v", got, want)
 	}

@@ -9,9 +9,8 @@
 // alarm action row) and locks are taken in a fixed order, so that two replicas never lose each
 // other's writes or deadlock.
 //
-// Log events are not stored here yet: the compressed block layout of the log store (issue 15) is
-// to be implemented on PostgreSQL once it is settled, and insertSamplesTx is the hook its append
-// transaction will call.
+// Log events are stored in the compressed blocks of issue 15 (package logblock), as in SQLite, with
+// the metric-filter samples of an append committed in the append's transaction (logs_blocks.go).
 package postgres
 
 import (
@@ -20,12 +19,16 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/trailwatch/trailwatch/internal/store/logblock"
 )
 
 //go:embed schema_*.sql
@@ -46,6 +49,14 @@ type DB struct {
 	schema string
 	// onListening is Options.OnListening.
 	onListening func(channel string)
+	logger      *slog.Logger
+	// blocks encodes and decodes log blocks (logs_blocks.go); compactKick wakes compactLoop, which
+	// stops when quit is closed and which Close waits for.
+	blocks      *logblock.Codec
+	compactKick chan struct{}
+	quit        chan struct{}
+	compactor   sync.WaitGroup
+	closeOnce   sync.Once
 }
 
 // Options tunes Open; the zero value is the production default.
@@ -61,6 +72,8 @@ type Options struct {
 	// on that listener hears every notification. A server is ready for traffic only once it
 	// listens, or it would miss what other replicas announce meanwhile.
 	OnListening func(channel string)
+	// Logger receives the background log-block compactor's warnings; nil discards them.
+	Logger *slog.Logger
 }
 
 // Open connects to the database at url (a postgres:// URL or a libpq keyword/value string) and
@@ -83,7 +96,13 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if now == nil {
 		now = time.Now
 	}
-	db := &DB{pool: pool, now: now, onListening: opts.OnListening}
+	codec, err := logblock.NewCodec()
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	db := &DB{pool: pool, now: now, onListening: opts.OnListening, logger: opts.Logger, blocks: codec,
+		compactKick: make(chan struct{}, 1), quit: make(chan struct{})}
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -92,12 +111,18 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("read schema: %w", err)
 	}
+	db.compactor.Go(db.compactLoop)
+	db.kickCompactor() // small blocks left by the last run of any replica
 	return db, nil
 }
 
-// Close closes every connection of the pool.
+// Close stops the compactor and closes every connection of the pool.
 func (db *DB) Close() error {
-	db.pool.Close()
+	db.closeOnce.Do(func() {
+		close(db.quit)
+		db.compactor.Wait()
+		db.pool.Close()
+	})
 	return nil
 }
 

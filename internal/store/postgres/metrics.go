@@ -43,8 +43,8 @@ type minuteKey struct {
 	unit   string
 }
 
-// insertSamplesTx adds samples inside tx, the caller's transaction; the PostgreSQL log store's
-// append is to call it so that events and the datapoints their metric filters produced commit
+// insertSamplesTx adds samples inside tx, the caller's transaction; the log store's appends
+// (logs_blocks.go) call it so that events and the datapoints their metric filters produced commit
 // together, as sqlite's insertSamplesTx does. The batch is aggregated in memory per (metric, minute,
 // unit); then, metric by metric in the order of their identity, it upserts the metric's series row,
 // which locks it until the transaction ends, reads the stored minutes the batch touches, merges and
