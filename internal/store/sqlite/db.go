@@ -177,15 +177,21 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	// asked for with _journal_mode, which it applies after the list. Databases created before this
 	// keep their 4 KiB pages (changing it needs a VACUUM out of WAL mode).
 	//
-	// cache_size(-16384): the write connection caches 16 MiB of pages. The driver's C allocator
+	// cache_size(-4096): the write connection caches 4 MiB of pages. The driver's C allocator
 	// (modernc.org/memory) serves a 16 KiB page with its header, just over its largest slot, from a
 	// 64 KiB region of its own, so a page costs four times its size: a 64 MiB cache held 256 MiB and
 	// the server's RSS reached 430 MiB under load. 16 MiB ingested as fast or faster (TestIngestLoad,
 	// 1M events: 97k events/s and 149 MiB peak RSS against 88k and 432 MiB), the OS page cache
 	// serving the rest. Reads of data not yet checkpointed (the last few seconds') are slower,
 	// BenchmarkScanEvents over an uncheckpointed WAL 580k -> 450k events/s; after a checkpoint the
-	// two are the same.
-	pragmas := "_pragma=busy_timeout(10000)&_pragma=page_size(16384)&_journal_mode=WAL&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=wal_autocheckpoint(0)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-16384)&_txlock=immediate"
+	// two are the same. Since events are stored in compressed blocks (issue 15), an append writes a
+	// blob of a few overflow pages instead of rows and entries in three per-event indexes, so a
+	// large cache no longer pays, and it cost far more than the arithmetic above: with 16 MiB the
+	// server's C heap (the 1 MiB slab mappings of /proc/PID/smaps) stood at 140-145 MiB under
+	// TestIngestLoad (800k events) and its RSS peaked at 274-297 MiB, over the test's bound; with
+	// 4 MiB the C heap stayed at 31-40 MiB and RSS peaked at 168-173 MiB, ingesting as fast on the
+	// same (noisy, shared) machine.
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=page_size(16384)&_journal_mode=WAL&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=wal_autocheckpoint(0)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-4096)&_txlock=immediate"
 	write, err := sql.Open("sqlite", "file:"+path+"?"+pragmas)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)

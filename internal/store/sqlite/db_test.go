@@ -269,8 +269,8 @@ func TestOpenSettings(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	if pageSize != 16384 || mode != "wal" || sync != 1 || autoCkpt != 0 || cache != -16384 {
-		t.Fatalf("page_size %d, journal_mode %s, synchronous %d, wal_autocheckpoint %d, cache_size %d; want 16384, wal, 1 (NORMAL), 0, -16384 (16 MiB)",
+	if pageSize != 16384 || mode != "wal" || sync != 1 || autoCkpt != 0 || cache != -4096 {
+		t.Fatalf("page_size %d, journal_mode %s, synchronous %d, wal_autocheckpoint %d, cache_size %d; want 16384, wal, 1 (NORMAL), 0, -4096 (4 MiB)",
 			pageSize, mode, sync, autoCkpt, cache)
 	}
 	db.Close()
