@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -125,14 +126,38 @@ func (db *DB) listen(ctx context.Context, base, name string, fn func(payload str
 	if db.onListening != nil {
 		db.onListening(name)
 	}
+	every := db.listenPing
+	if every <= 0 {
+		every = DefaultListenPing
+	}
 	for {
-		n, err := pc.WaitForNotification(ctx)
-		if err != nil {
+		// A connection that died silently (a half-open TCP connection after a network fault or a
+		// database failover) would otherwise block here for the kernel's keepalive (pgx's 5 min
+		// idle, then probes: the better part of an hour) while notifications go unheard: after
+		// every quiet interval the connection is pinged, and one that does not answer in time is
+		// reported, so the caller listens again on a new one.
+		wctx, cancel := context.WithTimeout(ctx, every)
+		n, err := pc.WaitForNotification(wctx)
+		cancel()
+		if err == nil {
+			fn(n.Payload)
+			continue
+		}
+		if ctx.Err() != nil || wctx.Err() == nil {
 			return fmt.Errorf("wait on %s: %w", ch, err)
 		}
-		fn(n.Payload)
+		pctx, cancel := context.WithTimeout(ctx, every)
+		err = pc.Ping(pctx)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("ping the connection listening on %s: %w", ch, err)
+		}
 	}
 }
+
+// DefaultListenPing is how long a LISTEN connection may stay quiet before it is pinged, and how
+// long the ping may take before the connection is given up (Options.ListenPing).
+const DefaultListenPing = 15 * time.Second
 
 // unquote strips the double quotes Sanitize put around a channel name: pg_notify takes the name
 // as a string, LISTEN as an identifier.
