@@ -51,7 +51,7 @@ type DB struct {
 	onListening func(channel string)
 	// listenPing is Options.ListenPing.
 	listenPing time.Duration
-	logger      *slog.Logger
+	logger     *slog.Logger
 	// blocks encodes and decodes log blocks (logs_blocks.go); compactKick wakes compactLoop, which
 	// stops when quit is closed and which Close waits for.
 	blocks      *logblock.Codec
