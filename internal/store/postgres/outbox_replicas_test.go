@@ -189,3 +189,34 @@ func TestClaimedDeliveryIsNextDueWhenItsClaimEnds(t *testing.T) {
 		t.Fatalf("while claimed for an hour: next %v %v %v, want the claim's end", next, ok, err)
 	}
 }
+
+// A replica whose claim expired mid-send (a paused process, a slow mail server) and which records
+// a retry after the replica that took the delivery over recorded it delivered must not make the
+// delivery pending again: it would be sent a second time.
+func TestLateAttemptDoesNotReopenADelivery(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t, Options{})
+	enqueue(t, db, 1, time.Now().Add(-time.Second))
+	a := ClaimingOutbox{DB: db, Holder: "a", ClaimFor: time.Millisecond}
+	b := ClaimingOutbox{DB: db, Holder: "b", ClaimFor: time.Minute}
+	da, err := a.DueDeliveries(ctx, time.Now(), 10)
+	if err != nil || len(da) != 1 {
+		t.Fatalf("a claims: %v %v", da, err)
+	}
+	var db2 []sns.Delivery
+	for len(db2) == 0 { // a's claim lasts a millisecond of the database's clock
+		if db2, err = b.DueDeliveries(ctx, time.Now(), 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id := db2[0].ID
+	if err := b.RecordAttempt(ctx, sns.Attempt{DeliveryID: id, N: 1, At: time.Now(), Outcome: "delivered"}, sns.DeliveryDelivered, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.RecordAttempt(ctx, sns.Attempt{DeliveryID: id, N: 1, At: time.Now(), Outcome: "retry", Detail: "timeout"}, sns.DeliveryPending, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := b.DueDeliveries(ctx, time.Now().Add(time.Hour), 10); err != nil || len(again) != 0 {
+		t.Fatalf("the delivered message is due again: %v %v", ids(again), err)
+	}
+}
