@@ -55,8 +55,10 @@ func (db *DB) Apply(ctx context.Context, c alarm.Change) error {
 	}
 	return db.withTx(ctx, func(tx pgx.Tx) error {
 		if c.Fence != nil {
-			if err := checkFence(ctx, tx, c.Fence.Lease, c.Fence.Token); err != nil {
+			if err := checkFence(ctx, tx, c.Fence.Lease, c.Fence.Token); errors.Is(err, errStaleToken) {
 				return fmt.Errorf("store alarm change: %w", alarm.ErrFenced)
+			} else if err != nil {
+				return fmt.Errorf("store alarm change: %w", err)
 			}
 		}
 		if err := checkExpect(ctx, tx, c.Expect); err != nil {

@@ -286,3 +286,23 @@ func TestConcurrentOpen(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// A fence check that fails for another reason than a newer grant (here the leases table is gone;
+// in production a lost connection) is reported as that failure, not as ErrFenced: an operator
+// reading "fenced off" would look for a second leader instead of a database problem.
+func TestFenceCheckFailureIsNotFenced(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t, Options{})
+	g, ok, err := db.TryLease(ctx, "alarms", "a", time.Minute)
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	if _, err := db.pool.Exec(ctx, `DROP TABLE leases`); err != nil {
+		t.Fatal(err)
+	}
+	err = db.Apply(ctx, alarm.Change{Put: []*alarm.Record{{Scope: alarm.Scope{AccountID: "111122223333", Region: "us-east-1"}, Name: "x", Type: alarm.TypeMetric}},
+		Fence: &alarm.Fence{Lease: "alarms", Token: g.Token}})
+	if err == nil || errors.Is(err, alarm.ErrFenced) {
+		t.Fatalf("Apply with the leases table gone: %v; want the database's error, not ErrFenced", err)
+	}
+}
