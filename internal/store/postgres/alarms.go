@@ -123,7 +123,7 @@ func (db *DB) queueNotify(q *pgx.Batch, c alarm.Change) error {
 			return fmt.Errorf("encode notification: %w", err)
 		}
 		batch, size = nil, 0
-		q.Queue(`SELECT pg_notify($1, $2)`, unquote(ch), string(p))
+		q.Queue(`SELECT pg_notify($1, $2)`, ch, string(p))
 		return nil
 	}
 	add := func(sc alarm.Scope, name string) error {
