@@ -386,8 +386,22 @@ func collectActions(rows pgx.Rows) ([]alarm.Action, error) {
 
 // RetryAction implements alarm.ActionQueue.
 func (db *DB) RetryAction(ctx context.Context, id int64, r alarm.ActionRetry) error {
+	return db.retryAction(ctx, id, r, "")
+}
+
+// RetryAction is DB.RetryAction for an action Holder claimed: the action is rescheduled only while
+// the claim is still Holder's or no other replica's claim runs. A replica whose claim expired
+// mid-publish must not end the claim of the replica that took the action over and is publishing
+// it now: a third replica would claim it at once and publish it once more.
+func (q ClaimingActionQueue) RetryAction(ctx context.Context, id int64, r alarm.ActionRetry) error {
+	return q.retryAction(ctx, id, r, q.Holder)
+}
+
+// retryAction is RetryAction, limited to holder's claim unless holder is empty.
+func (db *DB) retryAction(ctx context.Context, id int64, r alarm.ActionRetry, holder string) error {
 	if _, err := db.pool.Exec(ctx, `UPDATE alarm_actions SET attempts = $1, next_attempt = $2, error = $3,
-		claimed_by = '', claimed_until = 0 WHERE id = $4 AND status = 'pending'`, r.Attempts, r.NextAttempt.UnixMilli(), r.Err, id); err != nil {
+		claimed_by = '', claimed_until = 0 WHERE id = $4 AND status = 'pending'
+		AND ($5 = '' OR claimed_by = $5 OR claimed_until <= `+dbNowMS+`)`, r.Attempts, r.NextAttempt.UnixMilli(), r.Err, id, holder); err != nil {
 		return fmt.Errorf("reschedule alarm action: %w", err)
 	}
 	return nil
