@@ -86,3 +86,36 @@ func (s *Service) dropEmpty(k AlarmKey, e *entry) {
 	}
 	s.mu.Unlock()
 }
+
+// RefreshAll makes the service's view of every alarm the store's: each alarm stored, and each
+// alarm the view holds, is refreshed as Refresh does (so an alarm another replica deleted leaves
+// the view). A replica runs it each time it starts listening for the other replicas' changes
+// (again, after a lost connection): the changes announced while it was not listening were missed,
+// and without this catch-up an alarm created through another replica meanwhile would never be
+// evaluated here, and one transitioned by a former lease holder would be judged from a stale
+// state, until a restart.
+func (s *Service) RefreshAll(ctx context.Context) error {
+	if _, ok := s.store.(AlarmLoader); !ok {
+		return errNoLoader
+	}
+	recs, err := s.store.LoadAlarms(ctx)
+	if err != nil {
+		return fmt.Errorf("refresh alarms: %w", err)
+	}
+	keys := map[AlarmKey]bool{}
+	for _, r := range recs {
+		keys[AlarmKey{r.Scope, r.Name}] = true
+	}
+	s.mu.RLock()
+	for k := range s.alarms {
+		keys[k] = true
+	}
+	s.mu.RUnlock()
+	var errs []error
+	for k := range keys {
+		if err := s.Refresh(ctx, k); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -115,3 +115,50 @@ func TestRefreshNeedsALoader(t *testing.T) {
 		t.Fatal("no error")
 	}
 }
+
+// RefreshAll brings a replica's view up to date with every change it was not told of (a LISTEN
+// connection that was down): an alarm another replica created appears, one it deleted goes.
+func TestRefreshAllCatchesUp(t *testing.T) {
+	ctx := context.Background()
+	st := sharedMemory{alarmtest.NewMemory()}
+	msvc := metrics.NewService(metricstest.NewMemory(), nil)
+	a, err := alarm.NewService(ctx, st, msvc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := alarm.NewService(ctx, st, msvc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.PutMetricAlarm(ctx, sc, seedAlarm("gone", "m", alarm.TreatNotBreaching), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.RefreshAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.PutMetricAlarm(ctx, sc, seedAlarm("root", "rootMetric", alarm.TreatNotBreaching), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.DeleteAlarms(ctx, sc, []string{"gone"}); err != nil {
+		t.Fatal(err)
+	}
+	if a.Get(sc, "root") != nil || a.Get(sc, "gone") == nil {
+		t.Fatal("a followed b without a refresh: the test proves nothing")
+	}
+	if err := a.RefreshAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if a.Get(sc, "root") == nil {
+		t.Error("a missed the alarm b created")
+	}
+	if a.Get(sc, "gone") != nil {
+		t.Error("a kept the alarm b deleted")
+	}
+	plain, err := alarm.NewService(ctx, alarmtest.NewMemory(), msvc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := plain.RefreshAll(ctx); err == nil {
+		t.Error("RefreshAll over a store without LoadAlarm: no error")
+	}
+}

@@ -43,3 +43,18 @@ func TestDatabaseURLMakesDataOptional(t *testing.T) {
 		t.Fatalf("validate with neither: %v", err)
 	}
 }
+
+// The database URL may carry a password (postgres://user:secret@host/db): taken from
+// TRAILWATCH_DATABASE_URL, it must not appear in `serve -h` or in the usage a bad flag prints
+// (flag prints a flag's non-zero default there).
+func TestServeUsageHidesTheDatabaseURL(t *testing.T) {
+	const secret = "s3cr3t-pw"
+	t.Setenv("TRAILWATCH_DATABASE_URL", "postgres://trailwatch:"+secret+"@db.example.com/trailwatch")
+	for _, args := range [][]string{{"-h"}, {"--no-such-flag"}} {
+		var stdout, stderr bytes.Buffer
+		runServe(context.Background(), args, &stdout, &stderr)
+		if out := stdout.String() + stderr.String(); strings.Contains(out, secret) {
+			t.Errorf("serve %v prints the database password:\n%s", args, out)
+		}
+	}
+}

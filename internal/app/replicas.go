@@ -39,15 +39,26 @@ func (l *replicaLeases) known() bool { return l == nil || l.answered.Load() }
 // another replica meanwhile would go unheard.
 type listeners struct {
 	samples, alarms atomic.Bool
+	// onSamples and onAlarms, once set (wireAlarmReplicas), catch up on what was announced while
+	// the channel was not listened to; they run each time its LISTEN is in place, the first one
+	// included (changes made between the alarm service's load and the first LISTEN were missed
+	// too).
+	onSamples, onAlarms atomic.Pointer[func()]
 }
 
 // listened is postgres.Options.OnListening.
 func (l *listeners) listened(channel string) {
+	var catchUp *func()
 	switch channel {
 	case postgres.ChannelSamples:
 		l.samples.Store(true)
+		catchUp = l.onSamples.Load()
 	case postgres.ChannelAlarms:
 		l.alarms.Store(true)
+		catchUp = l.onAlarms.Load()
+	}
+	if catchUp != nil {
+		(*catchUp)()
 	}
 }
 
@@ -108,6 +119,20 @@ func (s *Server) wireAlarmReplicas(ctx context.Context, rep replicas, alarmSvc *
 		}
 	}
 	wg.Go(func() { s.leases.alarms.Run(ctx) })
+	// Notifications sent while a LISTEN connection was down are lost: once it is in place again,
+	// the alarms are reloaded (an alarm created through another replica meanwhile would otherwise
+	// never be evaluated here) and the lease holder evaluates every alarm early (datapoints
+	// announced meanwhile would otherwise wait for the next minute's round).
+	s.listening.onAlarms.Store(new(func() {
+		if err := alarmSvc.RefreshAll(ctx); err != nil && ctx.Err() == nil {
+			s.logger.Warn("reloading the alarms after listening again failed", "err", err)
+		}
+	}))
+	s.listening.onSamples.Store(new(func() {
+		if _, held := s.leases.alarms.Held(); held {
+			wg.Go(func() { alarmSvc.TakeOver(ctx) })
+		}
+	}))
 	listenLoop(ctx, wg, s, "samples", func(ctx context.Context) error {
 		return rep.ListenSamples(ctx, func(sc metrics.Scope, ms []metrics.Metric) { alarmSvc.OnMetricData(sc, ms) })
 	})

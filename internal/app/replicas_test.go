@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/trailwatch/trailwatch/internal/alarm"
+	"github.com/trailwatch/trailwatch/internal/alarm/alarmtest"
 	"github.com/trailwatch/trailwatch/internal/ingest"
 	"github.com/trailwatch/trailwatch/internal/metrics"
+	"github.com/trailwatch/trailwatch/internal/metrics/metricstest"
 	"github.com/trailwatch/trailwatch/internal/store/postgres"
 	"github.com/trailwatch/trailwatch/internal/trail"
 )
@@ -184,4 +186,57 @@ func (fakeReplicas) NotifySamples(context.Context, []metrics.Sample) error { ret
 func (fakeReplicas) ListenAlarms(ctx context.Context, _ func(alarm.AlarmKey)) error {
 	<-ctx.Done()
 	return ctx.Err()
+}
+
+// sharedAlarms is an alarm store two services (two replicas) share, with LoadAlarm.
+type sharedAlarms struct{ *alarmtest.Memory }
+
+func (m sharedAlarms) LoadAlarm(ctx context.Context, k alarm.AlarmKey) (*alarm.Record, error) {
+	recs, err := m.LoadAlarms(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range recs {
+		if r.Scope == k.Scope && r.Name == k.Name {
+			return r, nil
+		}
+	}
+	return nil, nil
+}
+
+// A replica whose LISTEN connection for alarm changes was down (or not yet in place) missed the
+// changes announced meanwhile: once it listens again, it reloads the alarms, so an alarm created
+// through another replica in the gap is in its view (and evaluated once it leads).
+func TestListeningAgainCatchesUpOnAlarms(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	srv, err := New(Options{Listen: "127.0.0.1:0", DataDir: t.TempDir(), Region: "us-east-1", AccountID: "111122223333", ReplicaID: "r1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := sharedAlarms{alarmtest.NewMemory()}
+	msvc := metrics.NewService(metricstest.NewMemory(), nil)
+	here, err := alarm.NewService(ctx, st, msvc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := alarm.NewService(ctx, st, msvc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.wireAlarmReplicas(ctx, fakeReplicas{&fakeLeases{}}, here, &wg)
+	sc := alarm.Scope{AccountID: "111122223333", Region: "us-east-1"}
+	if err := other.PutMetricAlarm(ctx, sc, alarm.MetricAlarm{AlarmName: "root", Namespace: "CloudTrailMetrics", MetricName: "RootLogin",
+		Statistic: "Sum", Period: new(int32(60)), EvaluationPeriods: new(int32(1)), Threshold: new(1.0), ComparisonOperator: "GreaterThanOrEqualToThreshold"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if here.Get(sc, "root") != nil {
+		t.Fatal("the alarm is in view before any catch-up: the test proves nothing")
+	}
+	srv.listening.listened(postgres.ChannelAlarms)
+	if here.Get(sc, "root") == nil {
+		t.Fatal("listening again did not reload the alarm created meanwhile")
+	}
 }

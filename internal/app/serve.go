@@ -453,7 +453,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.SetOutput(stderr)
 	fs.StringVar(&opts.Listen, "listen", opts.Listen, "`address` of the API listener")
 	fs.StringVar(&opts.DataDir, "data", opts.DataDir, "`directory` for the database and generated credentials")
-	fs.StringVar(&opts.DatabaseURL, "database-url", opts.DatabaseURL, "PostgreSQL `URL` shared by replicas, instead of SQLite under --data (default $TRAILWATCH_DATABASE_URL)")
+	// The flag's default stays empty: flag prints a non-empty default in the usage (-h, a bad
+	// flag), and TRAILWATCH_DATABASE_URL may hold a password. The variable applies after Parse.
+	envDatabaseURL := opts.DatabaseURL
+	fs.StringVar(&opts.DatabaseURL, "database-url", "", "PostgreSQL `URL` shared by replicas, instead of SQLite under --data (default $TRAILWATCH_DATABASE_URL)")
 	fs.StringVar(&opts.ReplicaID, "replica-id", "", "`name` of this replica in leases and claims (default host name, process id and a random suffix; with --database-url)")
 	fs.DurationVar(&opts.ClaimTimeout, "claim-timeout", 0, "how long this replica's claim on an outbox message lasts before another replica may send it (default 5m; with --database-url)")
 	fs.StringVar(&opts.Region, "region", opts.Region, "default `region`")
@@ -493,6 +496,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "trailwatch serve: unexpected argument %q\n", fs.Arg(0))
 		return 2
+	}
+	if opts.DatabaseURL == "" {
+		opts.DatabaseURL = envDatabaseURL
 	}
 	opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	opts.Stdout = stdout

@@ -55,8 +55,10 @@ func (db *DB) Apply(ctx context.Context, c alarm.Change) error {
 	}
 	return db.withTx(ctx, func(tx pgx.Tx) error {
 		if c.Fence != nil {
-			if err := checkFence(ctx, tx, c.Fence.Lease, c.Fence.Token); err != nil {
+			if err := checkFence(ctx, tx, c.Fence.Lease, c.Fence.Token); errors.Is(err, errStaleToken) {
 				return fmt.Errorf("store alarm change: %w", alarm.ErrFenced)
+			} else if err != nil {
+				return fmt.Errorf("store alarm change: %w", err)
 			}
 		}
 		if err := checkExpect(ctx, tx, c.Expect); err != nil {
@@ -121,7 +123,7 @@ func (db *DB) queueNotify(q *pgx.Batch, c alarm.Change) error {
 			return fmt.Errorf("encode notification: %w", err)
 		}
 		batch, size = nil, 0
-		q.Queue(`SELECT pg_notify($1, $2)`, unquote(ch), string(p))
+		q.Queue(`SELECT pg_notify($1, $2)`, ch, string(p))
 		return nil
 	}
 	add := func(sc alarm.Scope, name string) error {
@@ -384,8 +386,22 @@ func collectActions(rows pgx.Rows) ([]alarm.Action, error) {
 
 // RetryAction implements alarm.ActionQueue.
 func (db *DB) RetryAction(ctx context.Context, id int64, r alarm.ActionRetry) error {
+	return db.retryAction(ctx, id, r, "")
+}
+
+// RetryAction is DB.RetryAction for an action Holder claimed: the action is rescheduled only while
+// the claim is still Holder's or no other replica's claim runs. A replica whose claim expired
+// mid-publish must not end the claim of the replica that took the action over and is publishing
+// it now: a third replica would claim it at once and publish it once more.
+func (q ClaimingActionQueue) RetryAction(ctx context.Context, id int64, r alarm.ActionRetry) error {
+	return q.retryAction(ctx, id, r, q.Holder)
+}
+
+// retryAction is RetryAction, limited to holder's claim unless holder is empty.
+func (db *DB) retryAction(ctx context.Context, id int64, r alarm.ActionRetry, holder string) error {
 	if _, err := db.pool.Exec(ctx, `UPDATE alarm_actions SET attempts = $1, next_attempt = $2, error = $3,
-		claimed_by = '', claimed_until = 0 WHERE id = $4 AND status = 'pending'`, r.Attempts, r.NextAttempt.UnixMilli(), r.Err, id); err != nil {
+		claimed_by = '', claimed_until = 0 WHERE id = $4 AND status = 'pending'
+		AND ($5 = '' OR claimed_by = $5 OR claimed_until <= `+dbNowMS+`)`, r.Attempts, r.NextAttempt.UnixMilli(), r.Err, id, holder); err != nil {
 		return fmt.Errorf("reschedule alarm action: %w", err)
 	}
 	return nil

@@ -286,3 +286,55 @@ func TestConcurrentOpen(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// A fence check that fails for another reason than a newer grant (here the leases table is gone;
+// in production a lost connection) is reported as that failure, not as ErrFenced: an operator
+// reading "fenced off" would look for a second leader instead of a database problem.
+func TestFenceCheckFailureIsNotFenced(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t, Options{})
+	g, ok, err := db.TryLease(ctx, "alarms", "a", time.Minute)
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	if _, err := db.pool.Exec(ctx, `DROP TABLE leases`); err != nil {
+		t.Fatal(err)
+	}
+	err = db.Apply(ctx, alarm.Change{Put: []*alarm.Record{{Scope: alarm.Scope{AccountID: "111122223333", Region: "us-east-1"}, Name: "x", Type: alarm.TypeMetric}},
+		Fence: &alarm.Fence{Lease: "alarms", Token: g.Token}})
+	if err == nil || errors.Is(err, alarm.ErrFenced) {
+		t.Fatalf("Apply with the leases table gone: %v; want the database's error, not ErrFenced", err)
+	}
+}
+
+// A replica whose action claim expired and which reschedules the action while the replica that
+// took it over is publishing it must not end that claim: a third replica would publish it again.
+func TestLateActionRetryKeepsTheSuccessorsClaim(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t, Options{})
+	now := time.Now()
+	sc := alarm.Scope{AccountID: "111122223333", Region: "us-east-1"}
+	if err := db.Apply(ctx, alarm.Change{Actions: []alarm.Action{{Scope: sc, AlarmName: "x", AlarmType: alarm.TypeMetric, AlarmARN: "arn:x",
+		ActionARN: "arn:topic", OldState: alarm.StateOK, NewState: alarm.StateAlarm, Message: "{}", StateUpdated: now, Created: now}}}); err != nil {
+		t.Fatal(err)
+	}
+	a := ClaimingActionQueue{DB: db, Holder: "a", ClaimFor: time.Millisecond}
+	b := ClaimingActionQueue{DB: db, Holder: "b", ClaimFor: time.Minute}
+	c := ClaimingActionQueue{DB: db, Holder: "c", ClaimFor: time.Minute}
+	if got, err := a.PendingActions(ctx, now, 10); err != nil || len(got) != 1 {
+		t.Fatalf("a claims: %v %v", got, err)
+	}
+	var got []alarm.Action
+	for len(got) == 0 {
+		var err error
+		if got, err = b.PendingActions(ctx, time.Now(), 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.RetryAction(ctx, got[0].ID, alarm.ActionRetry{Attempts: 1, NextAttempt: time.Now(), Err: "timeout"}); err != nil {
+		t.Fatal(err)
+	}
+	if more, err := c.PendingActions(ctx, time.Now().Add(time.Second), 10); err != nil || len(more) != 0 {
+		t.Fatalf("c claims the action b is publishing: %+v %v", more, err)
+	}
+}

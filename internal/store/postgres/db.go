@@ -49,7 +49,9 @@ type DB struct {
 	schema string
 	// onListening is Options.OnListening.
 	onListening func(channel string)
-	logger      *slog.Logger
+	// listenPing is Options.ListenPing.
+	listenPing time.Duration
+	logger     *slog.Logger
 	// blocks encodes and decodes log blocks (logs_blocks.go); compactKick wakes compactLoop, which
 	// stops when quit is closed and which Close waits for.
 	blocks      *logblock.Codec
@@ -72,6 +74,9 @@ type Options struct {
 	// on that listener hears every notification. A server is ready for traffic only once it
 	// listens, or it would miss what other replicas announce meanwhile.
 	OnListening func(channel string)
+	// ListenPing is how long a LISTEN connection may stay quiet before it is pinged, and how long
+	// the ping may take before the connection is given up; zero means DefaultListenPing.
+	ListenPing time.Duration
 	// Logger receives the background log-block compactor's warnings; nil discards them.
 	Logger *slog.Logger
 }
@@ -101,7 +106,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
-	db := &DB{pool: pool, now: now, onListening: opts.OnListening, logger: opts.Logger, blocks: codec,
+	db := &DB{pool: pool, now: now, onListening: opts.OnListening, listenPing: opts.ListenPing, logger: opts.Logger, blocks: codec,
 		compactKick: make(chan struct{}, 1), quit: make(chan struct{})}
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()

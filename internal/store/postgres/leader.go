@@ -76,10 +76,14 @@ func (l *Leader) Held() (Grant, bool) {
 	return l.grant, true
 }
 
-// Step asks for (or renews) the lease once and records the outcome.
+// Step asks for (or renews) the lease once and records the outcome. The request is given up
+// after a renewal interval (TTL/3): one stuck on a connection that died silently, or waiting for a
+// pool connection, would otherwise stop every later renewal and request of this replica.
 func (l *Leader) Step(ctx context.Context) {
 	sent := l.now()
-	g, ok, err := l.DB.TryLease(ctx, l.Name, l.Holder, l.ttl())
+	rctx, cancel := context.WithTimeout(ctx, l.ttl()/3)
+	g, ok, err := l.DB.TryLease(rctx, l.Name, l.Holder, l.ttl())
+	cancel()
 	l.mu.Lock()
 	wasHeld := !l.until.IsZero() && sent.Before(l.until)
 	if err != nil || !ok {

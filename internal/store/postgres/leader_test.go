@@ -120,3 +120,34 @@ func TestLeaderStepsDownWithoutRenewal(t *testing.T) {
 		}
 	})
 }
+
+// blockingLeaser's TryLease answers only when its context ends: a request stuck on a connection
+// that died silently, or waiting for a pool connection that never frees.
+type blockingLeaser struct{ calls chan struct{} }
+
+func (b blockingLeaser) TryLease(ctx context.Context, name, holder string, ttl time.Duration) (Grant, bool, error) {
+	b.calls <- struct{}{}
+	<-ctx.Done()
+	return Grant{}, false, ctx.Err()
+}
+
+func (blockingLeaser) ReleaseLease(context.Context, string, string) error { return nil }
+
+// A lease request that hangs is given up after a renewal interval, so the replica keeps asking
+// (and gets the lease again once the database answers) instead of never asking again.
+func TestLeaderGivesUpAHangingRequest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := blockingLeaser{calls: make(chan struct{}, 16)}
+		l := &Leader{DB: b, Name: "alarms", Holder: "a", TTL: 9 * time.Second}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() { l.Run(ctx); close(done) }()
+		time.Sleep(time.Minute) // fake time in the bubble
+		synctest.Wait()
+		if n := len(b.calls); n < 5 {
+			t.Errorf("%d lease requests in a minute; a hanging one must not stop the renewals", n)
+		}
+		cancel()
+		<-done
+	})
+}

@@ -2,8 +2,11 @@ package postgres
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -25,11 +28,20 @@ const (
 )
 
 // channel is the NOTIFY channel named base plus the schema Open found current, so that
-// deployments (and tests) sharing a database but not a schema do not hear each other; quoted as
-// an identifier.
+// deployments (and tests) sharing a database but not a schema do not hear each other. It is the
+// channel's name as pg_notify takes it; LISTEN takes it quoted (pgx.Identifier.Sanitize). A
+// channel name is at most 63 bytes (pg_notify refuses a longer one, LISTEN truncates it): when
+// base and the schema are longer, the schema is replaced by a hash of it.
 func (db *DB) channel(base string) string {
-	return pgx.Identifier{base + db.schema}.Sanitize()
+	if len(base)+len(db.schema) <= maxChannelName {
+		return base + db.schema
+	}
+	sum := sha256.Sum256([]byte(db.schema))
+	return base + hex.EncodeToString(sum[:16])
 }
+
+// maxChannelName is PostgreSQL's limit on an identifier, a channel name included (NAMEDATALEN-1).
+const maxChannelName = 63
 
 // metricNote is one metric with new datapoints, as NotifySamples sends it.
 type metricNote struct {
@@ -62,7 +74,7 @@ func (db *DB) NotifySamples(ctx context.Context, samples []metrics.Sample) error
 			return fmt.Errorf("encode notification: %w", err)
 		}
 		batch, size = nil, 0
-		if _, err := db.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, unquote(ch), string(b)); err != nil {
+		if _, err := db.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, ch, string(b)); err != nil {
 			return fmt.Errorf("notify samples: %w", err)
 		}
 		return nil
@@ -111,7 +123,7 @@ func (db *DB) ListenSamples(ctx context.Context, fn func(scope metrics.Scope, ms
 // connection fails, and hands each notification's payload to fn; once the LISTEN is in place it
 // tells Options.OnListening, naming the channel as name.
 func (db *DB) listen(ctx context.Context, base, name string, fn func(payload string)) error {
-	ch := db.channel(base)
+	ch := pgx.Identifier{db.channel(base)}.Sanitize()
 	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", ch, err)
@@ -125,20 +137,35 @@ func (db *DB) listen(ctx context.Context, base, name string, fn func(payload str
 	if db.onListening != nil {
 		db.onListening(name)
 	}
+	every := db.listenPing
+	if every <= 0 {
+		every = DefaultListenPing
+	}
 	for {
-		n, err := pc.WaitForNotification(ctx)
-		if err != nil {
+		// A connection that died silently (a half-open TCP connection after a network fault or a
+		// database failover) would otherwise block here for the kernel's keepalive (pgx's 5 min
+		// idle, then probes: the better part of an hour) while notifications go unheard: after
+		// every quiet interval the connection is pinged, and one that does not answer in time is
+		// reported, so the caller listens again on a new one.
+		wctx, cancel := context.WithTimeout(ctx, every)
+		n, err := pc.WaitForNotification(wctx)
+		cancel()
+		if err == nil {
+			fn(n.Payload)
+			continue
+		}
+		if ctx.Err() != nil || wctx.Err() == nil {
 			return fmt.Errorf("wait on %s: %w", ch, err)
 		}
-		fn(n.Payload)
+		pctx, cancel := context.WithTimeout(ctx, every)
+		err = pc.Ping(pctx)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("ping the connection listening on %s: %w", ch, err)
+		}
 	}
 }
 
-// unquote strips the double quotes Sanitize put around a channel name: pg_notify takes the name
-// as a string, LISTEN as an identifier.
-func unquote(id string) string {
-	if len(id) >= 2 && id[0] == '"' {
-		return id[1 : len(id)-1]
-	}
-	return id
-}
+// DefaultListenPing is how long a LISTEN connection may stay quiet before it is pinged, and how
+// long the ping may take before the connection is given up (Options.ListenPing).
+const DefaultListenPing = 15 * time.Second

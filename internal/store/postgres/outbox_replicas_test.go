@@ -189,3 +189,70 @@ func TestClaimedDeliveryIsNextDueWhenItsClaimEnds(t *testing.T) {
 		t.Fatalf("while claimed for an hour: next %v %v %v, want the claim's end", next, ok, err)
 	}
 }
+
+// A replica whose claim expired mid-send (a paused process, a slow mail server) and which records
+// a retry after the replica that took the delivery over recorded it delivered must not make the
+// delivery pending again: it would be sent a second time.
+func TestLateAttemptDoesNotReopenADelivery(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t, Options{})
+	enqueue(t, db, 1, time.Now().Add(-time.Second))
+	a := ClaimingOutbox{DB: db, Holder: "a", ClaimFor: time.Millisecond}
+	b := ClaimingOutbox{DB: db, Holder: "b", ClaimFor: time.Minute}
+	da, err := a.DueDeliveries(ctx, time.Now(), 10)
+	if err != nil || len(da) != 1 {
+		t.Fatalf("a claims: %v %v", da, err)
+	}
+	var db2 []sns.Delivery
+	for len(db2) == 0 { // a's claim lasts a millisecond of the database's clock
+		if db2, err = b.DueDeliveries(ctx, time.Now(), 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id := db2[0].ID
+	if err := b.RecordAttempt(ctx, sns.Attempt{DeliveryID: id, N: 1, At: time.Now(), Outcome: "delivered"}, sns.DeliveryDelivered, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.RecordAttempt(ctx, sns.Attempt{DeliveryID: id, N: 1, At: time.Now(), Outcome: "retry", Detail: "timeout"}, sns.DeliveryPending, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := b.DueDeliveries(ctx, time.Now().Add(time.Hour), 10); err != nil || len(again) != 0 {
+		t.Fatalf("the delivered message is due again: %v %v", ids(again), err)
+	}
+}
+
+// A replica whose claim expired and which records a retry while the replica that took the
+// delivery over is still sending it must not end that replica's claim: a third replica would
+// claim the delivery at once and send it a second time.
+func TestLateAttemptKeepsTheSuccessorsClaim(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t, Options{})
+	enqueue(t, db, 1, time.Now().Add(-time.Second))
+	a := ClaimingOutbox{DB: db, Holder: "a", ClaimFor: time.Millisecond}
+	b := ClaimingOutbox{DB: db, Holder: "b", ClaimFor: time.Minute}
+	c := ClaimingOutbox{DB: db, Holder: "c", ClaimFor: time.Minute}
+	if da, err := a.DueDeliveries(ctx, time.Now(), 10); err != nil || len(da) != 1 {
+		t.Fatalf("a claims: %v %v", da, err)
+	}
+	var got []sns.Delivery
+	for len(got) == 0 {
+		var err error
+		if got, err = b.DueDeliveries(ctx, time.Now(), 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id := got[0].ID
+	if err := a.RecordAttempt(ctx, sns.Attempt{DeliveryID: id, N: 1, At: time.Now(), Outcome: "retry", Detail: "timeout"}, sns.DeliveryPending, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if dc, err := c.DueDeliveries(ctx, time.Now().Add(time.Second), 10); err != nil || len(dc) != 0 {
+		t.Fatalf("c claims the delivery b is sending: %v %v", ids(dc), err)
+	}
+	if err := b.RecordAttempt(ctx, sns.Attempt{DeliveryID: id, N: 1, At: time.Now(), Outcome: "delivered"}, sns.DeliveryDelivered, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := db.Deliveries(ctx, 0, 10)
+	if err != nil || len(ds) != 1 || ds[0].Status != sns.DeliveryDelivered {
+		t.Fatalf("after b's attempt: %+v %v", ds, err)
+	}
+}

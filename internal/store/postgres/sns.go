@@ -274,23 +274,45 @@ func (db *DB) NextDeliveryDue(ctx context.Context) (time.Time, bool, error) {
 }
 
 // RecordAttempt stores attempt a and the delivery's new state in one transaction, and ends the
-// delivery's claim.
+// delivery's claim. A delivery no longer pending is left as it is, its attempts included: with
+// replicas, a replica whose claim expired mid-send (paused, or a slow endpoint) may finish after
+// the replica that took the delivery over recorded it delivered or failed, and its late outcome
+// (a retry) must not make the delivery pending again, which would send it a second time.
 func (db *DB) RecordAttempt(ctx context.Context, a sns.Attempt, status string, next time.Time) error {
+	return db.recordAttempt(ctx, a, status, next, "")
+}
+
+// RecordAttempt is DB.RecordAttempt for a delivery Holder claimed: the attempt is recorded only
+// while the claim is still Holder's or no other replica's claim runs. A replica whose claim expired
+// mid-send must not end the claim of the replica that took the delivery over and is sending it now:
+// a third replica would claim it at once and send it once more.
+func (o ClaimingOutbox) RecordAttempt(ctx context.Context, a sns.Attempt, status string, next time.Time) error {
+	return o.recordAttempt(ctx, a, status, next, o.Holder)
+}
+
+// recordAttempt is RecordAttempt, limited to holder's claim (see ClaimingOutbox.RecordAttempt)
+// unless holder is empty.
+func (db *DB) recordAttempt(ctx context.Context, a sns.Attempt, status string, next time.Time, holder string) error {
 	return db.withTx(ctx, func(tx pgx.Tx) error {
+		lastErr := ""
+		if a.Outcome != "delivered" {
+			lastErr = a.Detail
+		}
+		tag, err := tx.Exec(ctx, `UPDATE sns_deliveries SET status = $1, attempts = $2, next_attempt = $3, last_error = $4,
+			claimed_by = '', claimed_until = 0 WHERE id = $5 AND status = 'pending'
+			AND ($6 = '' OR claimed_by = $6 OR claimed_until <= `+dbNowMS+`)`,
+			status, a.N, next.UnixMilli(), lastErr, a.DeliveryID, holder)
+		if err != nil {
+			return fmt.Errorf("update delivery: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return nil
+		}
 		if _, err := tx.Exec(ctx, `INSERT INTO sns_attempts (delivery_id, n, at, duration_us, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6)
 			ON CONFLICT (delivery_id, n) DO UPDATE SET at = excluded.at, duration_us = excluded.duration_us,
 			outcome = excluded.outcome, detail = excluded.detail`,
 			a.DeliveryID, a.N, a.At.UnixMilli(), a.Duration.Microseconds(), a.Outcome, a.Detail); err != nil {
 			return fmt.Errorf("record attempt: %w", err)
-		}
-		lastErr := ""
-		if a.Outcome != "delivered" {
-			lastErr = a.Detail
-		}
-		if _, err := tx.Exec(ctx, `UPDATE sns_deliveries SET status = $1, attempts = $2, next_attempt = $3, last_error = $4,
-			claimed_by = '', claimed_until = 0 WHERE id = $5`,
-			status, a.N, next.UnixMilli(), lastErr, a.DeliveryID); err != nil {
-			return fmt.Errorf("update delivery: %w", err)
 		}
 		return nil
 	})
