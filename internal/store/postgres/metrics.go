@@ -3,8 +3,6 @@ package postgres
 import (
 	"cmp"
 	"context"
-	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -15,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/trailwatch/trailwatch/internal/metrics"
+	"github.com/trailwatch/trailwatch/internal/store/metricrow"
 )
 
 var _ metrics.Store = (*DB)(nil)
@@ -61,7 +60,7 @@ func insertSamplesTx(ctx context.Context, tx pgx.Tx, samples []metrics.Sample) e
 		keyBuf = appendSeriesKey(keyBuf[:0], s)
 		b := batches[string(keyBuf)] // no allocation for the lookup
 		if b == nil {
-			dims, err := encodeDimensions(s.Dimensions)
+			dims, err := metricrow.EncodeDimensions(s.Dimensions)
 			if err != nil {
 				return err
 			}
@@ -236,7 +235,7 @@ func (w *minuteWriter) add(id int64, mk minuteKey, agg *metrics.Aggregate) {
 	w.ids, w.minutes, w.units = append(w.ids, id), append(w.minutes, mk.minute), append(w.units, mk.unit)
 	w.counts, w.sums = append(w.counts, agg.SampleCount), append(w.sums, agg.Sum)
 	w.mins, w.maxs = append(w.mins, agg.Minimum), append(w.maxs, agg.Maximum)
-	w.dists, w.inexact = append(w.dists, encodeDist(agg)), append(w.inexact, agg.Inexact)
+	w.dists, w.inexact = append(w.dists, metricrow.EncodeDist(agg)), append(w.inexact, agg.Inexact)
 	w.defaultValues = append(w.defaultValues, def)
 }
 
@@ -290,7 +289,7 @@ func (db *DB) ListMetrics(ctx context.Context, scope metrics.Scope, q metrics.Li
 		if err := rows.Scan(&id, &m.Namespace, &m.MetricName, &dims); err != nil {
 			return nil, "", fmt.Errorf("list metrics: %w", err)
 		}
-		if m.Dimensions, err = decodeDimensions(dims); err != nil {
+		if m.Dimensions, err = metricrow.DecodeDimensions(dims); err != nil {
 			return nil, "", err
 		}
 		if !m.MatchesFilters(q.Dimensions) {
@@ -318,7 +317,7 @@ func activeSince(t time.Time) int64 {
 
 // QueryAggregates implements metrics.Store.
 func (db *DB) QueryAggregates(ctx context.Context, scope metrics.Scope, m metrics.Metric, start, end time.Time) ([]metrics.Aggregate, error) {
-	dims, err := encodeDimensions(m.Dimensions)
+	dims, err := metricrow.EncodeDimensions(m.Dimensions)
 	if err != nil {
 		return nil, err
 	}
@@ -376,76 +375,12 @@ func scanMinuteRow(row pgx.Row, prefix ...any) (metrics.Aggregate, error) {
 	if def != nil {
 		a.HasDefault, a.DefaultValue = true, *def
 	}
-	d, err := decodeDist(dist)
+	d, err := metricrow.DecodeDist(dist)
 	if err != nil {
 		return a, err
 	}
 	a.Dist = d
 	return a, nil
-}
-
-// encodeDimensions gives the canonical text of a dimension set, the SQLite store's: a JSON array
-// of [name, value] pairs sorted by name (then value), "[]" for none.
-func encodeDimensions(dims []metrics.Dimension) (string, error) {
-	sorted := dims
-	if !slices.IsSortedFunc(dims, func(a, b metrics.Dimension) int {
-		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.Value, b.Value))
-	}) {
-		sorted = metrics.SortedDimensions(dims)
-	}
-	pairs := make([][2]string, len(sorted))
-	for i, d := range sorted {
-		pairs[i] = [2]string{d.Name, d.Value}
-	}
-	b, err := json.Marshal(pairs)
-	if err != nil {
-		return "", fmt.Errorf("encode dimensions: %w", err)
-	}
-	return string(b), nil
-}
-
-func decodeDimensions(s string) ([]metrics.Dimension, error) {
-	var pairs [][2]string
-	if err := json.Unmarshal([]byte(s), &pairs); err != nil {
-		return nil, fmt.Errorf("decode dimensions: %w", err)
-	}
-	if len(pairs) == 0 {
-		return nil, nil
-	}
-	out := make([]metrics.Dimension, len(pairs))
-	for i, p := range pairs {
-		out[i] = metrics.Dimension{Name: p[0], Value: p[1]}
-	}
-	return out, nil
-}
-
-// encodeDist packs an exact distribution as little-endian float64 (value, count) pairs, the SQLite
-// store's format; nil (NULL) when there is none.
-func encodeDist(a *metrics.Aggregate) []byte {
-	if a.Inexact || len(a.Dist) == 0 {
-		return nil
-	}
-	b := make([]byte, 0, 16*len(a.Dist))
-	for _, vc := range a.Dist {
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(vc.Value))
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(vc.Count))
-	}
-	return b
-}
-
-func decodeDist(b []byte) ([]metrics.ValueCount, error) {
-	if len(b) == 0 {
-		return nil, nil
-	}
-	if len(b)%16 != 0 {
-		return nil, fmt.Errorf("decode value distribution: %d bytes is not a whole number of pairs", len(b))
-	}
-	out := make([]metrics.ValueCount, len(b)/16)
-	for i := range out {
-		out[i].Value = math.Float64frombits(binary.LittleEndian.Uint64(b[16*i:]))
-		out[i].Count = math.Float64frombits(binary.LittleEndian.Uint64(b[16*i+8:]))
-	}
-	return out, nil
 }
 
 // mod is the non-negative remainder, so that times before 1970 still truncate downwards.

@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/trailwatch/trailwatch/internal/metrics"
+	"github.com/trailwatch/trailwatch/internal/store/metricrow"
 )
 
 var _ metrics.Store = (*DB)(nil)
@@ -79,7 +78,7 @@ func (db *DB) insertSamplesTx(ctx context.Context, tx *sql.Tx, samples []metrics
 		}
 		prev = s
 		if b == nil {
-			dims, err := encodeDimensions(s.Dimensions)
+			dims, err := metricrow.EncodeDimensions(s.Dimensions)
 			if err != nil {
 				return err
 			}
@@ -232,7 +231,7 @@ func (w *minuteWriter) add(ctx context.Context, tx *sql.Tx, id int64, mk minuteK
 		def = agg.DefaultValue
 	}
 	w.args = append(w.args, id, mk.minute, mk.unit, agg.SampleCount, agg.Sum, agg.Minimum, agg.Maximum,
-		encodeDist(agg), boolInt(agg.Inexact), def)
+		metricrow.EncodeDist(agg), boolInt(agg.Inexact), def)
 	if len(w.args) == 10*writeMinutes.max {
 		return w.flush(ctx, tx)
 	}
@@ -330,7 +329,7 @@ func (db *DB) ListMetrics(ctx context.Context, scope metrics.Scope, q metrics.Li
 		if err := rows.Scan(&id, &m.Namespace, &m.MetricName, &dims); err != nil {
 			return nil, "", fmt.Errorf("list metrics: %w", err)
 		}
-		if m.Dimensions, err = decodeDimensions(dims); err != nil {
+		if m.Dimensions, err = metricrow.DecodeDimensions(dims); err != nil {
 			return nil, "", err
 		}
 		if !m.MatchesFilters(q.Dimensions) {
@@ -367,7 +366,7 @@ const queryAggregatesSQL = `SELECT mm.minute, mm.unit, mm.sample_count, mm.sum, 
 
 // QueryAggregates implements metrics.Store.
 func (db *DB) QueryAggregates(ctx context.Context, scope metrics.Scope, m metrics.Metric, start, end time.Time) ([]metrics.Aggregate, error) {
-	dims, err := encodeDimensions(m.Dimensions)
+	dims, err := metricrow.EncodeDimensions(m.Dimensions)
 	if err != nil {
 		return nil, err
 	}
@@ -441,71 +440,12 @@ func scanMinuteRow(row scanner, prefix ...any) (metrics.Aggregate, error) {
 	if def.Valid {
 		a.HasDefault, a.DefaultValue = true, def.Float64
 	}
-	d, err := decodeDist(dist)
+	d, err := metricrow.DecodeDist(dist)
 	if err != nil {
 		return a, err
 	}
 	a.Dist = d
 	return a, nil
-}
-
-// encodeDimensions gives the canonical text of a dimension set: a JSON array of [name, value]
-// pairs sorted by name, "[]" for none.
-func encodeDimensions(dims []metrics.Dimension) (string, error) {
-	sorted := metrics.SortedDimensions(dims)
-	pairs := make([][2]string, len(sorted))
-	for i, d := range sorted {
-		pairs[i] = [2]string{d.Name, d.Value}
-	}
-	b, err := json.Marshal(pairs)
-	if err != nil {
-		return "", fmt.Errorf("encode dimensions: %w", err)
-	}
-	return string(b), nil
-}
-
-func decodeDimensions(s string) ([]metrics.Dimension, error) {
-	var pairs [][2]string
-	if err := json.Unmarshal([]byte(s), &pairs); err != nil {
-		return nil, fmt.Errorf("decode dimensions: %w", err)
-	}
-	if len(pairs) == 0 {
-		return nil, nil
-	}
-	out := make([]metrics.Dimension, len(pairs))
-	for i, p := range pairs {
-		out[i] = metrics.Dimension{Name: p[0], Value: p[1]}
-	}
-	return out, nil
-}
-
-// encodeDist packs an exact distribution as little-endian float64 (value, count) pairs; it returns
-// nil (SQL NULL) when there is none.
-func encodeDist(a *metrics.Aggregate) []byte {
-	if a.Inexact || len(a.Dist) == 0 {
-		return nil
-	}
-	b := make([]byte, 0, 16*len(a.Dist))
-	for _, vc := range a.Dist {
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(vc.Value))
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(vc.Count))
-	}
-	return b
-}
-
-func decodeDist(b []byte) ([]metrics.ValueCount, error) {
-	if len(b) == 0 {
-		return nil, nil
-	}
-	if len(b)%16 != 0 {
-		return nil, fmt.Errorf("decode value distribution: %d bytes is not a whole number of pairs", len(b))
-	}
-	out := make([]metrics.ValueCount, len(b)/16)
-	for i := range out {
-		out[i].Value = math.Float64frombits(binary.LittleEndian.Uint64(b[16*i:]))
-		out[i].Count = math.Float64frombits(binary.LittleEndian.Uint64(b[16*i+8:]))
-	}
-	return out, nil
 }
 
 func boolInt(b bool) int {

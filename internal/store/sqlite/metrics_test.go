@@ -8,6 +8,7 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/metrics"
 	"github.com/trailwatch/trailwatch/internal/metrics/metricstest"
+	"github.com/trailwatch/trailwatch/internal/store/metricrow"
 )
 
 func openMetricsDB(t *testing.T) *DB {
@@ -151,14 +152,14 @@ func BenchmarkAlarmQuery(b *testing.B) {
 // FuzzDecodeDist checks the stored distribution decoder on arbitrary bytes: it rejects or decodes
 // without panicking, and what it decodes re-encodes to the same bytes.
 func FuzzDecodeDist(f *testing.F) {
-	f.Add(encodeDist(&metrics.Aggregate{Dist: []metrics.ValueCount{{Value: 1, Count: 3}, {Value: 2.5, Count: 1}}}))
+	f.Add(metricrow.EncodeDist(&metrics.Aggregate{Dist: []metrics.ValueCount{{Value: 1, Count: 3}, {Value: 2.5, Count: 1}}}))
 	f.Add([]byte{1, 2, 3})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		d, err := decodeDist(b)
+		d, err := metricrow.DecodeDist(b)
 		if err != nil {
 			return
 		}
-		if got := encodeDist(&metrics.Aggregate{Dist: d}); len(b) > 0 && string(got) != string(b) {
+		if got := metricrow.EncodeDist(&metrics.Aggregate{Dist: d}); len(b) > 0 && string(got) != string(b) {
 			t.Fatalf("decode/encode changed %x into %x", b, got)
 		}
 	})
