@@ -12,6 +12,7 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/logs"
 	"github.com/trailwatch/trailwatch/internal/store/logblock"
+	"github.com/trailwatch/trailwatch/internal/store/logblock/logblocktest"
 )
 
 // scanStrings returns the events q selects as "stream/ts/seq/ingestion/message".
@@ -280,54 +281,32 @@ func TestMixedBlocksDeleteAndExpire(t *testing.T) {
 	}
 }
 
-// TestCompactionLevelsOverlappingBlocks appends, round after round, batches of three streams whose
-// times overlap the previous round's, compacting after each round as the compactor does under
-// sustained ingest: the blocks of the hour must come out covering disjoint stretches of time (they
-// may touch at one timestamp), so that a query of a few minutes decodes one or two blocks. Merging
-// only the small blocks left them overlapping two to three deep (issue 15's first-page latency).
+// TestCompactionLevelsOverlappingBlocks runs logblocktest.LevelsOverlappingStreams: after rounds of
+// overlapping batches of three streams, each compacted, the blocks of the hour cover disjoint
+// stretches of time.
 func TestCompactionLevelsOverlappingBlocks(t *testing.T) {
 	now := time.Date(2025, 11, 26, 19, 0, 0, 0, time.UTC)
 	db, err := Open(context.Background(), t.TempDir(), Options{Now: func() time.Time { return now }})
 	mustOK(t, err)
 	defer db.Close()
-	ctx := context.Background()
-	mustOK(t, db.CreateLogGroup(ctx, svcScope, logs.LogGroup{Name: "ct", LogGroupClass: "STANDARD"}))
-	for s := range 3 {
-		mustOK(t, db.CreateLogStream(ctx, svcScope, "ct", logs.LogStream{Name: fmt.Sprint("s", s), CreationTime: now.UnixMilli()}))
-	}
-	start := now.Add(-2 * time.Hour).UnixMilli() // a closed hour: every round compacts
-	const rounds, perBatch, span = 8, 400, 60_000
-	for r := range rounds {
-		for s := range 3 {
-			var evs []logs.InputLogEvent
-			for j := range perBatch {
-				// Each batch covers two spans from its round's start, overlapping the next round's.
-				ts := start + int64(r)*span + int64(j)*2*span/perBatch + int64(s)*7
-				evs = append(evs, logs.InputLogEvent{Timestamp: ts, Message: fmt.Sprintf(`{"eventID":"r%d-s%d-%d"}`, r, s, j)})
-			}
-			_, err := db.AppendEvents(ctx, svcScope, logs.AppendBatch{LogGroupName: "ct", LogStreamName: fmt.Sprint("s", s),
-				Events: evs, IngestionTime: now.UnixMilli()})
+	logblocktest.LevelsOverlappingStreams(t, logblocktest.Backend{
+		Store: db, Scope: svcScope, Now: now,
+		Compact: func(ctx context.Context) error {
+			_, err := db.CompactBlocks(ctx)
+			return err
+		},
+		Blocks: func(ctx context.Context) []logblock.Meta {
+			rows, err := db.read.QueryContext(ctx, `SELECT min_ts, max_ts, count FROM log_blocks`)
 			mustOK(t, err)
-		}
-		_, err := db.CompactBlocks(ctx)
-		mustOK(t, err)
-	}
-	if got := len(scanStrings(t, db, logs.EventQuery{LogGroupName: "ct"})); got != rounds*3*perBatch {
-		t.Fatalf("%d events after compaction, want %d", got, rounds*3*perBatch)
-	}
-	rows, err := db.read.Query(`SELECT min_ts, max_ts, count FROM log_blocks ORDER BY min_ts, max_ts`)
-	mustOK(t, err)
-	defer rows.Close()
-	var prevMax int64 = -1
-	n := 0
-	for rows.Next() {
-		var mn, mx, count int64
-		mustOK(t, rows.Scan(&mn, &mx, &count))
-		if prevMax >= 0 && mn < prevMax {
-			t.Errorf("block %d [%d, %d] (%d events) overlaps the previous one, which ends at %d", n, mn-start, mx-start, count, prevMax-start)
-		}
-		prevMax = max(prevMax, mx)
-		n++
-	}
-	mustOK(t, rows.Err())
+			defer rows.Close()
+			var out []logblock.Meta
+			for rows.Next() {
+				var m logblock.Meta
+				mustOK(t, rows.Scan(&m.MinTS, &m.MaxTS, &m.Count))
+				out = append(out, m)
+			}
+			mustOK(t, rows.Err())
+			return out
+		},
+	})
 }
