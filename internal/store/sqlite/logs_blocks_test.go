@@ -310,3 +310,53 @@ func TestCompactionLevelsOverlappingBlocks(t *testing.T) {
 		},
 	})
 }
+
+// racingHour is a compactHour whose Replace finds the first of its blocks deleted, as when an
+// expiry, a stream's deletion or another replica's round removed it after the round read it.
+type racingHour struct {
+	*compactHour
+	t *testing.T
+}
+
+func (h racingHour) Replace(ids []int64, blocks []logblock.Compacted) error {
+	_, err := h.db.write.ExecContext(context.Background(), `DELETE FROM log_blocks WHERE id = ?`, ids[0])
+	mustOK(h.t, err)
+	return h.compactHour.Replace(ids, blocks)
+}
+
+// TestCompactionRaceChangesNothing checks that a round whose blocks changed before its replace
+// commits nothing and ends without error: the blocks left are the ones there were, less the one
+// removed meanwhile, and no merged block was added.
+func TestCompactionRaceChangesNothing(t *testing.T) {
+	now := time.Date(2025, 11, 26, 19, 0, 0, 0, time.UTC)
+	db, err := Open(context.Background(), t.TempDir(), Options{Now: func() time.Time { return now }})
+	mustOK(t, err)
+	defer db.Close()
+	ctx := context.Background()
+	mustOK(t, db.CreateLogGroup(ctx, svcScope, logs.LogGroup{Name: "g", LogGroupClass: "STANDARD"}))
+	// The open hour, with a few events: the background compactor leaves them to this test.
+	start := now.UnixMilli()
+	for i := range 4 {
+		_, err := db.AppendUnique(ctx, svcScope, logs.AppendBatch{LogGroupName: "g", LogStreamName: fmt.Sprint("s", i%2), CreateStream: true,
+			Events: []logs.InputLogEvent{{Timestamp: start + int64(i), Message: "x"}}, IngestionTime: now.UnixMilli()})
+		mustOK(t, err)
+	}
+	var gid int64
+	mustOK(t, db.read.QueryRowContext(ctx, `SELECT id FROM log_groups`).Scan(&gid))
+	blocks := func() int {
+		var n int
+		mustOK(t, db.read.QueryRowContext(ctx, `SELECT count(*) FROM log_blocks`).Scan(&n))
+		return n
+	}
+	h := racingHour{compactHour: &compactHour{ctx: ctx, db: db, gid: gid, bucket: logblock.Bucket(start)}, t: t}
+	n, err := db.blocks.Compact(h)
+	mustOK(t, err)
+	if n != 0 || blocks() != 3 {
+		t.Fatalf("a round that lost a block replaced %d blocks and left %d, want 0 and the other 3", n, blocks())
+	}
+	n, err = db.blocks.Compact(h.compactHour)
+	mustOK(t, err)
+	if n != 3 || blocks() != 1 {
+		t.Fatalf("the next round replaced %d blocks and left %d, want 3 and 1", n, blocks())
+	}
+}
