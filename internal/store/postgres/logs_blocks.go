@@ -697,9 +697,6 @@ func (db *DB) deleteStreamEventsTx(ctx context.Context, tx pgx.Tx, gid, sid int6
 // compactEvery is the least time between two compaction rounds of one replica.
 const compactEvery = time.Second
 
-// maxCompactEvents bounds the events one merge reads.
-const maxCompactEvents = 8 * logblock.TargetEvents
-
 // kickCompactor wakes the compactor without waiting.
 func (db *DB) kickCompactor() {
 	select {
@@ -735,8 +732,8 @@ func (db *DB) compactLoop() {
 
 // CompactBlocks merges small log blocks as SQLite's CompactBlocks does: for each group and hour
 // holding two or more blocks of fewer than logblock.TargetEvents events, once they add up to a full
-// block or the hour is over, it merges them into full blocks and at most one smaller one. The merge
-// is computed outside any transaction; the transaction, under the group's row lock, replaces the
+// block or the hour is over, it merges them, with the full blocks their time range overlaps
+// (logblock.Plan), into full blocks and at most one smaller one. The merge is computed outside any transaction; the transaction, under the group's row lock, replaces the
 // blocks only if all of them still exist (another replica's compaction, an expiry or a deletion may
 // have removed some). It returns how many blocks it removed.
 func (db *DB) CompactBlocks(ctx context.Context) (int, error) {
@@ -775,82 +772,110 @@ func (db *DB) CompactBlocks(ctx context.Context) (int, error) {
 	return removed, nil
 }
 
-// errCompactRace says that blocks a merge read were gone when it was to replace them.
-var errCompactRace = errors.New("log blocks changed during compaction")
-
-// compactOne merges the small blocks of one group and bucket, up to maxCompactEvents events.
+// compactOne runs a compaction round of one group and bucket, as SQLite's does: logblock plans it
+// (the small blocks up to a bound, and the full blocks their time range overlaps, so that the
+// hour's blocks stay disjoint) and merges it; compactHour reads and replaces the blocks. A block
+// gone meanwhile (another replica's round, an expiry, a deletion) ends the round.
 func (db *DB) compactOne(ctx context.Context, gid, bucket int64) (int, error) {
-	rows, err := db.pool.Query(ctx, `SELECT id, stream_id, count, seq_base FROM log_blocks
-		WHERE group_id = $1 AND bucket = $2 AND count < $3 ORDER BY min_ts`, gid, bucket, logblock.TargetEvents)
+	return db.blocks.Compact(&compactHour{ctx: ctx, db: db, gid: gid, bucket: bucket})
+}
+
+// compactHour is logblock.CompactStore over the blocks of one group and bucket. It reads the
+// blocks' rows first and their data one block at a time, outside any transaction.
+type compactHour struct {
+	ctx         context.Context
+	db          *DB
+	gid, bucket int64
+}
+
+func (h *compactHour) SmallBlocks(fn func(logblock.Meta) bool) error {
+	rows, err := h.db.pool.Query(h.ctx, `SELECT id, stream_id, count, seq_base, min_ts, max_ts FROM log_blocks
+		WHERE group_id = $1 AND bucket = $2 AND count < $3 ORDER BY min_ts`, h.gid, h.bucket, logblock.TargetEvents)
 	if err != nil {
-		return 0, fmt.Errorf("read small log blocks: %w", err)
+		return fmt.Errorf("read small log blocks: %w", err)
 	}
-	var (
-		todo  []storedBlock
-		total int
-	)
-	for rows.Next() && total < maxCompactEvents {
-		var (
-			b     storedBlock
-			count int32
-		)
-		if err := rows.Scan(&b.id, &b.sid, &count, &b.base); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("read small log blocks: %w", err)
+	defer rows.Close()
+	for rows.Next() {
+		m, err := scanCompactMeta(rows)
+		if err != nil {
+			return fmt.Errorf("read small log blocks: %w", err)
 		}
-		todo = append(todo, b)
-		total += int(count)
+		if !fn(m) {
+			break
+		}
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("read small log blocks: %w", err)
+		return fmt.Errorf("read small log blocks: %w", err)
 	}
-	if len(todo) < 2 {
-		return 0, nil
+	return nil
+}
+
+func (h *compactHour) FullBlocks(lo, hi int64, fn func(logblock.Meta)) error {
+	rows, err := h.db.pool.Query(h.ctx, `SELECT id, stream_id, count, seq_base, min_ts, max_ts FROM log_blocks
+		WHERE group_id = $1 AND bucket = $2 AND min_ts <= $3 AND max_ts >= $4 AND count >= $5`,
+		h.gid, h.bucket, hi, lo, logblock.TargetEvents)
+	if err != nil {
+		return fmt.Errorf("read overlapping log blocks: %w", err)
 	}
+	defer rows.Close()
+	for rows.Next() {
+		m, err := scanCompactMeta(rows)
+		if err != nil {
+			return fmt.Errorf("read overlapping log blocks: %w", err)
+		}
+		fn(m)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read overlapping log blocks: %w", err)
+	}
+	return nil
+}
+
+// scanCompactMeta scans the columns id, stream_id, count, seq_base, min_ts, max_ts.
+func scanCompactMeta(rows pgx.Rows) (logblock.Meta, error) {
 	var (
-		ids    []int64
-		blocks [][]logblock.Entry
+		m     logblock.Meta
+		count int32
 	)
-	for _, b := range todo {
-		err := db.pool.QueryRow(ctx, `SELECT data FROM log_blocks WHERE id = $1`, b.id).Scan(&b.data)
-		if errNoRows(err) {
-			return 0, nil
-		}
-		if err != nil {
-			return 0, fmt.Errorf("read small log block: %w", err)
-		}
-		entries, err := db.blocks.Decode(b.data, b.base, b.sid)
-		if err != nil {
-			return 0, fmt.Errorf("block %d: %w", b.id, err)
-		}
-		ids = append(ids, b.id)
-		blocks = append(blocks, entries)
+	err := rows.Scan(&m.ID, &m.StreamID, &count, &m.SeqBase, &m.MinTS, &m.MaxTS)
+	m.Count = int(count)
+	return m, err
+}
+
+func (h *compactHour) Load(m logblock.Meta) ([]byte, error) {
+	var data []byte
+	err := h.db.pool.QueryRow(h.ctx, `SELECT data FROM log_blocks WHERE id = $1`, m.ID).Scan(&data)
+	if errNoRows(err) {
+		return nil, logblock.ErrGone
 	}
-	var merged []pendingBlock
-	for _, run := range logblock.Merge(blocks) {
-		merged = append(merged, db.newBlock(run, logblock.Small))
+	if err != nil {
+		return nil, fmt.Errorf("read log block: %w", err)
 	}
-	err = db.withTx(ctx, func(tx pgx.Tx) error {
-		if ok, err := lockGroup(ctx, tx, gid); err != nil {
+	return data, nil
+}
+
+// Replace deletes the merged blocks and inserts the new ones in one transaction under the group's
+// row lock, which appends, expiry and other replicas' rounds of the group take too, if the group
+// still exists and the DELETE removed every one of them; two replicas merging one hour leave one
+// result.
+func (h *compactHour) Replace(ids []int64, blocks []logblock.Compacted) error {
+	merged := make([]pendingBlock, len(blocks))
+	for i, b := range blocks {
+		merged[i] = pendingBlock{entries: b.Entries, data: b.Data, meta: b.Meta}
+	}
+	return h.db.withTx(h.ctx, func(tx pgx.Tx) error {
+		if ok, err := lockGroup(h.ctx, tx, h.gid); err != nil {
 			return err
 		} else if !ok {
-			return errCompactRace
+			return logblock.ErrGone
 		}
-		tag, err := tx.Exec(ctx, `DELETE FROM log_blocks WHERE id = ANY($1)`, ids)
+		tag, err := tx.Exec(h.ctx, `DELETE FROM log_blocks WHERE id = ANY($1)`, ids)
 		if err != nil {
 			return fmt.Errorf("delete merged log blocks: %w", err)
 		}
 		if int(tag.RowsAffected()) != len(ids) {
-			return errCompactRace
+			return logblock.ErrGone
 		}
-		return insertBlocksTx(ctx, tx, gid, 0, 0, merged)
+		return insertBlocksTx(h.ctx, tx, h.gid, 0, 0, merged)
 	})
-	if errors.Is(err, errCompactRace) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	return len(ids), nil
 }

@@ -7,8 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/trailwatch/trailwatch/internal/logs"
 	"github.com/trailwatch/trailwatch/internal/store/logblock"
+	"github.com/trailwatch/trailwatch/internal/store/logblock/logblocktest"
 )
 
 // Ported from internal/store/sqlite (logs_blocks_test.go): the semantic tests of the log store, run on PostgreSQL
@@ -190,5 +193,84 @@ func TestMixedBlocksDeleteAndExpire(t *testing.T) {
 	mustOK(t, err)
 	if st.StoredBytes != 0 || g.StoredBytes != 0 {
 		t.Fatalf("stored bytes after expiry: stream %d, group %d", st.StoredBytes, g.StoredBytes)
+	}
+}
+
+// TestCompactionLevelsOverlappingBlocks runs logblocktest.LevelsOverlappingStreams, as SQLite's
+// test of that name does: after rounds of overlapping batches of three streams, each compacted, the
+// blocks of the hour cover disjoint stretches of time. A compactor merging only the small blocks
+// left them overlapping two to three deep.
+func TestCompactionLevelsOverlappingBlocks(t *testing.T) {
+	now := time.Date(2025, 11, 26, 19, 0, 0, 0, time.UTC)
+	db := openTest(t, Options{Now: func() time.Time { return now }})
+	logblocktest.LevelsOverlappingStreams(t, logblocktest.Backend{
+		Store: db, Scope: svcScope, Now: now,
+		Compact: func(ctx context.Context) error {
+			_, err := db.CompactBlocks(ctx)
+			return err
+		},
+		Blocks: func(ctx context.Context) []logblock.Meta {
+			rows, err := db.pool.Query(ctx, `SELECT min_ts, max_ts, count FROM log_blocks`)
+			mustOK(t, err)
+			out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (logblock.Meta, error) {
+				var (
+					m     logblock.Meta
+					count int32
+				)
+				err := r.Scan(&m.MinTS, &m.MaxTS, &count)
+				m.Count = int(count)
+				return m, err
+			})
+			mustOK(t, err)
+			return out
+		},
+	})
+}
+
+// racingHour is a compactHour whose Replace finds the first of its blocks deleted, as when an
+// expiry, a stream's deletion or another replica's round removed it after the round read it.
+type racingHour struct {
+	*compactHour
+	t *testing.T
+}
+
+func (h racingHour) Replace(ids []int64, blocks []logblock.Compacted) error {
+	_, err := h.db.pool.Exec(context.Background(), `DELETE FROM log_blocks WHERE id = $1`, ids[0])
+	mustOK(h.t, err)
+	return h.compactHour.Replace(ids, blocks)
+}
+
+// TestCompactionRaceChangesNothing checks that a round whose blocks changed before its replace
+// commits nothing and ends without error: the blocks left are the ones there were, less the one
+// removed meanwhile, and no merged block was added.
+func TestCompactionRaceChangesNothing(t *testing.T) {
+	now := time.Date(2025, 11, 26, 19, 0, 0, 0, time.UTC)
+	db := openTest(t, Options{Now: func() time.Time { return now }})
+	ctx := context.Background()
+	mustOK(t, db.CreateLogGroup(ctx, svcScope, logs.LogGroup{Name: "g", LogGroupClass: "STANDARD"}))
+	// The open hour, with a few events: the background compactor leaves them to this test.
+	start := now.UnixMilli()
+	for i := range 4 {
+		_, err := db.AppendUnique(ctx, svcScope, logs.AppendBatch{LogGroupName: "g", LogStreamName: fmt.Sprint("s", i%2), CreateStream: true,
+			Events: []logs.InputLogEvent{{Timestamp: start + int64(i), Message: "x"}}, IngestionTime: now.UnixMilli()})
+		mustOK(t, err)
+	}
+	var gid int64
+	mustOK(t, db.pool.QueryRow(ctx, `SELECT id FROM log_groups`).Scan(&gid))
+	blocks := func() int {
+		var n int
+		mustOK(t, db.pool.QueryRow(ctx, `SELECT count(*) FROM log_blocks`).Scan(&n))
+		return n
+	}
+	h := racingHour{compactHour: &compactHour{ctx: ctx, db: db, gid: gid, bucket: logblock.Bucket(start)}, t: t}
+	n, err := db.blocks.Compact(h)
+	mustOK(t, err)
+	if n != 0 || blocks() != 3 {
+		t.Fatalf("a round that lost a block replaced %d blocks and left %d, want 0 and the other 3", n, blocks())
+	}
+	n, err = db.blocks.Compact(h.compactHour)
+	mustOK(t, err)
+	if n != 3 || blocks() != 1 {
+		t.Fatalf("the next round replaced %d blocks and left %d, want 3 and 1", n, blocks())
 	}
 }

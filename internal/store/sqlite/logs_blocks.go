@@ -741,10 +741,6 @@ func (db *DB) deleteStreamEventsTx(ctx context.Context, tx *sql.Tx, gid, sid int
 // it then merges what has accumulated.
 const compactEvery = time.Second
 
-// maxCompactEvents bounds the events one merge reads, so that a compactor that fell behind still
-// holds a bounded number of blocks in memory.
-const maxCompactEvents = 8 * logblock.TargetEvents
-
 // kickCompactor wakes the compactor without waiting.
 func (db *DB) kickCompactor() {
 	select {
@@ -775,8 +771,9 @@ func (db *DB) compactLoop() {
 
 // CompactBlocks merges small log blocks: for each group and hour holding two or more blocks of fewer than
 // logblock.TargetEvents events, once they add up to a full block or the hour is over (an hour
-// before the current one), it merges them into full blocks and at most one smaller one, compressed
-// at logblock.Small. The merge is computed outside the committer; the transaction replaces the
+// before the current one), it merges them, with the full blocks their time range overlaps
+// (logblock.Plan), into full blocks and at most one smaller one, compressed at logblock.Small. The
+// merge is computed outside the committer; the transaction replaces the
 // blocks only if all of them still exist (expiry or a deletion may have removed some meanwhile, and
 // the next round sees what is left). It returns how many blocks it removed.
 func (db *DB) CompactBlocks(ctx context.Context) (int, error) {
@@ -822,180 +819,99 @@ func (db *DB) CompactBlocks(ctx context.Context) (int, error) {
 	return removed, nil
 }
 
-// errCompactRace says that blocks a merge read were gone when it was to replace them.
-var errCompactRace = errors.New("log blocks changed during compaction")
-
-// compactOne merges the small blocks of one group and bucket, up to maxCompactEvents events. It
-// reads the blocks' rows first and their data one block at a time: sorting rows with their data
-// made SQLite hold every small block of the hour in memory (the server's RSS grew past its bound
-// under sustained ingest while the compactor lagged). With them it merges the full blocks their
-// time range overlaps (overlappingFullBlocks), so that the hour's blocks stay disjoint. A block
-// gone meanwhile ends the round.
+// compactOne runs a compaction round of one group and bucket: logblock plans it (the small blocks
+// up to a bound, and the full blocks their time range overlaps, so that the hour's blocks stay
+// disjoint) and merges it; compactHour reads and replaces the blocks. A block gone meanwhile ends
+// the round.
 func (db *DB) compactOne(ctx context.Context, gid, bucket int64) (int, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, stream_id, count, seq_base, min_ts, max_ts FROM log_blocks
-		WHERE group_id = ? AND bucket = ? AND count < ? ORDER BY min_ts`, gid, bucket, logblock.TargetEvents)
+	return db.blocks.Compact(&compactHour{ctx: ctx, db: db, gid: gid, bucket: bucket})
+}
+
+// compactHour is logblock.CompactStore over the blocks of one group and bucket. It reads the
+// blocks' rows first and their data one block at a time: sorting rows with their data made SQLite
+// hold every small block of the hour in memory (the server's RSS grew past its bound under
+// sustained ingest while the compactor lagged).
+type compactHour struct {
+	ctx         context.Context
+	db          *DB
+	gid, bucket int64
+}
+
+func (h *compactHour) SmallBlocks(fn func(logblock.Meta) bool) error {
+	rows, err := h.db.read.QueryContext(h.ctx, `SELECT id, stream_id, count, seq_base, min_ts, max_ts FROM log_blocks
+		WHERE group_id = ? AND bucket = ? AND count < ? ORDER BY min_ts`, h.gid, h.bucket, logblock.TargetEvents)
 	if err != nil {
-		return 0, fmt.Errorf("read small log blocks: %w", err)
+		return fmt.Errorf("read small log blocks: %w", err)
 	}
-	type small struct {
-		id, sid, base int64
-	}
-	var (
-		todo   []small
-		ranges [][2]int64 // of todo's blocks
-		total  int
-	)
-	for rows.Next() && total < maxCompactEvents {
-		var (
-			b      small
-			count  int
-			mn, mx int64
-		)
-		if err := rows.Scan(&b.id, &b.sid, &count, &b.base, &mn, &mx); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("read small log blocks: %w", err)
+	defer rows.Close()
+	for rows.Next() {
+		var m logblock.Meta
+		if err := rows.Scan(&m.ID, &m.StreamID, &m.Count, &m.SeqBase, &m.MinTS, &m.MaxTS); err != nil {
+			return fmt.Errorf("read small log blocks: %w", err)
 		}
-		todo = append(todo, b)
-		ranges = append(ranges, [2]int64{mn, mx})
-		total += count
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("read small log blocks: %w", err)
-	}
-	if len(todo) < 2 {
-		return 0, nil
-	}
-	// Merge the full blocks the small ones overlap too, taking fewer small blocks (the oldest) when
-	// they overlap too many; none when even two of them do.
-	for n := len(todo); n >= 2; n /= 2 {
-		lo, hi := ranges[0][0], ranges[0][1]
-		for _, r := range ranges[:n] {
-			lo, hi = min(lo, r[0]), max(hi, r[1])
-		}
-		full, ok, err := db.overlappingFullBlocks(ctx, gid, bucket, lo, hi)
-		if err != nil {
-			return 0, err
-		}
-		if ok {
-			todo = todo[:n]
-			for _, f := range full {
-				todo = append(todo, small(f))
-			}
+		if !fn(m) {
 			break
 		}
 	}
-	var (
-		ids    []any
-		blocks [][]logblock.Entry
-	)
-	for _, b := range todo {
-		var data []byte
-		err := db.read.QueryRowContext(ctx, blockDataSQL, b.id).Scan(&data)
-		if errors.Is(err, sql.ErrNoRows) {
-			return 0, nil
-		}
-		if err != nil {
-			return 0, fmt.Errorf("read small log block: %w", err)
-		}
-		entries, err := db.blocks.Decode(data, b.base, b.sid)
-		if err != nil {
-			return 0, fmt.Errorf("block %d: %w", b.id, err)
-		}
-		ids = append(ids, b.id)
-		blocks = append(blocks, entries)
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read small log blocks: %w", err)
 	}
-	if len(ids) < 2 {
-		return 0, nil
+	return nil
+}
+
+func (h *compactHour) FullBlocks(lo, hi int64, fn func(logblock.Meta)) error {
+	rows, err := h.db.read.QueryContext(h.ctx, `SELECT id, stream_id, seq_base, count, min_ts, max_ts FROM log_blocks
+		WHERE group_id = ? AND bucket = ? AND min_ts <= ? AND max_ts >= ? AND count >= ?`, h.gid, h.bucket, hi, lo, logblock.TargetEvents)
+	if err != nil {
+		return fmt.Errorf("read overlapping log blocks: %w", err)
 	}
-	var merged []pendingBlock
-	for _, run := range logblock.Merge(blocks) {
-		merged = append(merged, db.newBlock(run, logblock.Small))
+	defer rows.Close()
+	for rows.Next() {
+		var m logblock.Meta
+		if err := rows.Scan(&m.ID, &m.StreamID, &m.SeqBase, &m.Count, &m.MinTS, &m.MaxTS); err != nil {
+			return fmt.Errorf("read overlapping log blocks: %w", err)
+		}
+		fn(m)
 	}
-	err = db.withTx(ctx, func(tx *sql.Tx) error {
-		r, err := tx.ExecContext(ctx, `DELETE FROM log_blocks WHERE id IN (`+strings.Repeat("?,", len(ids)-1)+`?)`, ids...)
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read overlapping log blocks: %w", err)
+	}
+	return nil
+}
+
+func (h *compactHour) Load(m logblock.Meta) ([]byte, error) {
+	var data []byte
+	err := h.db.read.QueryRowContext(h.ctx, blockDataSQL, m.ID).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, logblock.ErrGone
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read log block: %w", err)
+	}
+	return data, nil
+}
+
+// Replace deletes the merged blocks and inserts the new ones in one write transaction, which the
+// single committer runs, if the DELETE removed every one of them.
+func (h *compactHour) Replace(ids []int64, blocks []logblock.Compacted) error {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	merged := make([]pendingBlock, len(blocks))
+	for i, b := range blocks {
+		merged[i] = pendingBlock{entries: b.Entries, data: b.Data, meta: b.Meta}
+	}
+	return h.db.withTx(h.ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(h.ctx, `DELETE FROM log_blocks WHERE id IN (`+strings.Repeat("?,", len(ids)-1)+`?)`, args...)
 		if err != nil {
 			return fmt.Errorf("delete merged log blocks: %w", err)
 		}
 		if n, err := r.RowsAffected(); err != nil || int(n) != len(ids) {
-			return errCompactRace
+			return logblock.ErrGone
 		}
-		return db.insertBlocksTx(ctx, tx, gid, 0, 0, merged)
+		return h.db.insertBlocksTx(h.ctx, tx, h.gid, 0, 0, merged)
 	})
-	if errors.Is(err, errCompactRace) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	return len(ids), nil
-}
-
-// maxLevelEvents bounds the events of full blocks a compaction round merges again with the small
-// ones (see overlappingFullBlocks), so that a late batch spanning an hour does not make one round
-// rewrite the whole hour in memory.
-const maxLevelEvents = maxCompactEvents
-
-// maxLevelBlocks stops overlappingFullBlocks from following a chain of overlapping blocks across
-// the hour: where blocks overlap already (written before leveling, or by a round that could not
-// level), each one meets the next, and following them all made every round give up.
-const maxLevelBlocks = 2
-
-// fullBlock is a compacted block that a round merges again.
-type fullBlock struct{ id, sid, base int64 }
-
-// overlappingFullBlocks returns the full blocks of a group and bucket whose time range meets
-// [lo, hi], the range of the small blocks a round merges, and those they in turn meet, so that the
-// round's output does not overlap any block it leaves: the blocks of an hour then cover disjoint
-// stretches of time (touching only at equal timestamps), and a query decodes only the blocks of
-// the time it asks for. Merging only the small blocks, as compaction first did, left the blocks of
-// the newest hour overlapping two to three deep (the streams' batches cover overlapping minutes),
-// and the first page of the last five minutes decoded four blocks of 1.3 MB for 1 MB of events
-// (issue 15). It returns ok false when they hold more than maxLevelEvents events.
-func (db *DB) overlappingFullBlocks(ctx context.Context, gid, bucket, lo, hi int64) ([]fullBlock, bool, error) {
-	seen := map[int64]bool{}
-	var (
-		out   []fullBlock
-		total int
-	)
-	for {
-		rows, err := db.read.QueryContext(ctx, `SELECT id, stream_id, seq_base, count, min_ts, max_ts FROM log_blocks
-			WHERE group_id = ? AND bucket = ? AND min_ts <= ? AND max_ts >= ? AND count >= ?`, gid, bucket, hi, lo, logblock.TargetEvents)
-		if err != nil {
-			return nil, false, fmt.Errorf("read overlapping log blocks: %w", err)
-		}
-		grew := false
-		for rows.Next() {
-			var (
-				b      fullBlock
-				count  int
-				mn, mx int64
-			)
-			if err := rows.Scan(&b.id, &b.sid, &b.base, &count, &mn, &mx); err != nil {
-				rows.Close()
-				return nil, false, fmt.Errorf("read overlapping log blocks: %w", err)
-			}
-			if seen[b.id] {
-				continue
-			}
-			seen[b.id] = true
-			out = append(out, b)
-			total += count
-			if mn < lo || mx > hi {
-				lo, hi, grew = min(lo, mn), max(hi, mx), true
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, false, fmt.Errorf("read overlapping log blocks: %w", err)
-		}
-		if total > maxLevelEvents {
-			return nil, false, nil
-		}
-		if !grew || len(out) > maxLevelBlocks {
-			return out, true, nil
-		}
-	}
 }
 
 // convertEventsToBlocks is schema 161's step before its SQL: it moves the events stored one row each

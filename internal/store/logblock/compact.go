@@ -1,0 +1,173 @@
+package logblock
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Compaction is planned here and carried out by a backend through CompactStore, so that SQLite and
+// PostgreSQL merge the same blocks and leave the same layout: they differ only in SQL and in how
+// they make the replacement atomic.
+
+// maxCompactEvents bounds the events of the small blocks one compaction round takes, so that a
+// compactor that fell behind still holds a bounded number of blocks in memory.
+const maxCompactEvents = 8 * TargetEvents
+
+// maxLevelEvents bounds the events of full blocks a compaction round merges again with the small
+// ones (see Plan), so that a late batch spanning an hour does not make one round rewrite the whole
+// hour in memory.
+const maxLevelEvents = maxCompactEvents
+
+// maxLevelBlocks stops Plan from following a chain of overlapping full blocks across the hour:
+// where blocks overlap already (written before levelling, or by a round that could not level),
+// each one meets the next, and following them all made every round give up.
+const maxLevelBlocks = 2
+
+// ErrGone says that a block a compaction round read is no longer stored: expiry, a stream's
+// deletion or another replica's compaction removed it meanwhile. A CompactStore returns it (or an
+// error wrapping it) from Load and Replace; Compact then ends the round without error, and the next
+// round plans again from what is left.
+var ErrGone = errors.New("log block gone")
+
+// Compacted is a block a compaction round writes: its entries (streams filled in, sequence numbers
+// absolute), their Meta (without ID) and their encoding, compressed at Small.
+type Compacted struct {
+	Entries []Entry
+	Meta    Meta
+	Data    []byte
+}
+
+// CompactStore is a backend's access to the blocks of one group and hour bucket, for Compact. A
+// Meta it returns needs ID, StreamID, SeqBase, Count, MinTS and MaxTS; the other fields are not
+// read. Reads need not be one snapshot: Replace checks that what was read is still there.
+type CompactStore interface {
+	// SmallBlocks calls fn with the blocks of fewer than TargetEvents events, ordered by MinTS,
+	// until fn returns false or there are no more.
+	SmallBlocks(fn func(Meta) bool) error
+	// FullBlocks calls fn with the blocks of at least TargetEvents events whose time range
+	// [MinTS, MaxTS] meets [lo, hi], in any order.
+	FullBlocks(lo, hi int64, fn func(Meta)) error
+	// Load returns the encoded bytes of a block SmallBlocks or FullBlocks returned, or ErrGone.
+	Load(m Meta) ([]byte, error)
+	// Replace deletes the blocks ids and stores blocks, in one transaction, if every one of ids
+	// is still stored; otherwise it changes nothing and returns ErrGone.
+	Replace(ids []int64, blocks []Compacted) error
+}
+
+// Plan returns the blocks one compaction round of a group and bucket merges, or none (fewer than
+// two small blocks). It takes the small blocks in MinTS order until they hold maxCompactEvents
+// events (the block crossing the bound included), and with them the full blocks their time range
+// overlaps, so that the round's output does not overlap any block it leaves: the blocks of an hour
+// then cover disjoint stretches of time (touching only at equal timestamps), and a query decodes
+// only the blocks of the time it asks for. Merging only the small blocks, as compaction first did,
+// left the blocks of the newest hour overlapping two to three deep (the streams' batches cover
+// overlapping minutes), and the first page of the last five minutes decoded four blocks of 1.3 MB
+// for 1 MB of events (issue 15).
+//
+// When the full blocks to merge would hold more than maxLevelEvents events, Plan takes half as many
+// small blocks (the oldest) and tries again; when even two small blocks overlap too much, it merges
+// the small blocks alone.
+func Plan(s CompactStore) ([]Meta, error) {
+	var (
+		todo  []Meta
+		total int
+	)
+	err := s.SmallBlocks(func(m Meta) bool {
+		todo = append(todo, m)
+		total += m.Count
+		return total < maxCompactEvents
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(todo) < 2 {
+		return nil, nil
+	}
+	for n := len(todo); n >= 2; n /= 2 {
+		lo, hi := todo[0].MinTS, todo[0].MaxTS
+		for _, m := range todo[:n] {
+			lo, hi = min(lo, m.MinTS), max(hi, m.MaxTS)
+		}
+		full, ok, err := overlappingFullBlocks(s, lo, hi)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return append(todo[:n:n], full...), nil
+		}
+	}
+	return todo, nil
+}
+
+// overlappingFullBlocks returns the full blocks whose time range meets [lo, hi], and those they in
+// turn meet, up to a chain of more than maxLevelBlocks blocks. It returns ok false when they hold
+// more than maxLevelEvents events.
+func overlappingFullBlocks(s CompactStore, lo, hi int64) ([]Meta, bool, error) {
+	seen := map[int64]bool{}
+	var (
+		out   []Meta
+		total int
+	)
+	for {
+		grew := false
+		err := s.FullBlocks(lo, hi, func(m Meta) {
+			if seen[m.ID] {
+				return
+			}
+			seen[m.ID] = true
+			out = append(out, m)
+			total += m.Count
+			if m.MinTS < lo || m.MaxTS > hi {
+				lo, hi, grew = min(lo, m.MinTS), max(hi, m.MaxTS), true
+			}
+		})
+		if err != nil {
+			return nil, false, err
+		}
+		if total > maxLevelEvents {
+			return nil, false, nil
+		}
+		if !grew || len(out) > maxLevelBlocks {
+			return out, true, nil
+		}
+	}
+}
+
+// Compact runs one compaction round of a group and bucket: it merges the blocks Plan picks into
+// blocks of TargetEvents events in time order (Merge), compressed at Small, and has the backend
+// replace them. It loads and decodes the blocks one at a time, outside any transaction, and holds
+// only the round's blocks in memory. A block gone meanwhile (ErrGone) ends the round without
+// error. It returns how many blocks it replaced.
+func (c *Codec) Compact(s CompactStore) (int, error) {
+	todo, err := Plan(s)
+	if err != nil || len(todo) < 2 {
+		return 0, err
+	}
+	ids := make([]int64, 0, len(todo))
+	blocks := make([][]Entry, 0, len(todo))
+	for _, m := range todo {
+		data, err := s.Load(m)
+		if errors.Is(err, ErrGone) {
+			return 0, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		entries, err := c.Decode(data, m.SeqBase, m.StreamID)
+		if err != nil {
+			return 0, fmt.Errorf("block %d: %w", m.ID, err)
+		}
+		ids = append(ids, m.ID)
+		blocks = append(blocks, entries)
+	}
+	var merged []Compacted
+	for _, run := range Merge(blocks) {
+		merged = append(merged, Compacted{Entries: run, Meta: MetaOf(run), Data: c.Encode(run, Small)})
+	}
+	if err := s.Replace(ids, merged); errors.Is(err, ErrGone) {
+		return 0, nil
+	} else if err != nil {
+		return 0, err
+	}
+	return len(ids), nil
+}

@@ -1,0 +1,311 @@
+package logblock
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+)
+
+// memHour is a CompactStore over blocks held in memory: the blocks of one group and bucket as a
+// backend's rows would hold them.
+type memHour struct {
+	codec  *Codec
+	blocks map[int64]memBlock
+	nextID int64
+	// loadErr and replaceErr, when set, are what Load and Replace return instead of doing their
+	// work; loads and replaced record the calls.
+	loadErr    error
+	loads      int
+	replaced   [][]int64
+	replaceErr error
+}
+
+type memBlock struct {
+	meta Meta
+	data []byte
+}
+
+// add stores a block of its meta only (no data), for tests of Plan.
+func (h *memHour) add(minTS, maxTS int64, count int) int64 {
+	h.nextID++
+	if h.blocks == nil {
+		h.blocks = map[int64]memBlock{}
+	}
+	h.blocks[h.nextID] = memBlock{meta: Meta{ID: h.nextID, MinTS: minTS, MaxTS: maxTS, Count: count}}
+	return h.nextID
+}
+
+// put stores entries (sorted) as a block with data.
+func (h *memHour) put(entries []Entry) {
+	m := MetaOf(entries)
+	h.nextID++
+	m.ID = h.nextID
+	if h.blocks == nil {
+		h.blocks = map[int64]memBlock{}
+	}
+	h.blocks[m.ID] = memBlock{meta: m, data: h.codec.Encode(entries, Fast)}
+}
+
+func (h *memHour) sorted() []Meta {
+	var out []Meta
+	for _, b := range h.blocks {
+		out = append(out, b.meta)
+	}
+	slices.SortFunc(out, func(a, b Meta) int { return cmp.Or(cmp.Compare(a.MinTS, b.MinTS), cmp.Compare(a.ID, b.ID)) })
+	return out
+}
+
+func (h *memHour) SmallBlocks(fn func(Meta) bool) error {
+	for _, m := range h.sorted() {
+		if m.Count < TargetEvents && !fn(m) {
+			break
+		}
+	}
+	return nil
+}
+
+func (h *memHour) FullBlocks(lo, hi int64, fn func(Meta)) error {
+	for _, m := range h.sorted() {
+		if m.Count >= TargetEvents && m.MinTS <= hi && m.MaxTS >= lo {
+			fn(m)
+		}
+	}
+	return nil
+}
+
+func (h *memHour) Load(m Meta) ([]byte, error) {
+	h.loads++
+	if h.loadErr != nil {
+		return nil, h.loadErr
+	}
+	b, ok := h.blocks[m.ID]
+	if !ok {
+		return nil, fmt.Errorf("block %d: %w", m.ID, ErrGone)
+	}
+	return b.data, nil
+}
+
+func (h *memHour) Replace(ids []int64, blocks []Compacted) error {
+	h.replaced = append(h.replaced, ids)
+	if h.replaceErr != nil {
+		return h.replaceErr
+	}
+	for _, id := range ids {
+		if _, ok := h.blocks[id]; !ok {
+			return ErrGone
+		}
+	}
+	for _, id := range ids {
+		delete(h.blocks, id)
+	}
+	for _, b := range blocks {
+		h.nextID++
+		b.Meta.ID = h.nextID
+		h.blocks[b.Meta.ID] = memBlock{meta: b.Meta, data: b.Data}
+	}
+	return nil
+}
+
+// block is a block of a Plan test: its time range and event count.
+type block struct {
+	min, max int64
+	count    int
+}
+
+const full = TargetEvents
+
+func TestPlan(t *testing.T) {
+	tests := []struct {
+		name   string
+		blocks []block
+		want   []int // indexes into blocks, in the order Plan returns them
+	}{
+		{"nothing", nil, nil},
+		{"one small block", []block{{0, 10, 5}, {0, 100, full}}, nil},
+		{"small blocks only", []block{{20, 30, 5}, {0, 10, 5}, {5, 25, 7}}, []int{1, 2, 0}},
+		{"full blocks alone are left", []block{{0, 100, full}, {50, 200, full}}, nil},
+		{"small blocks up to the bound, the crossing one included",
+			[]block{{0, 1, 1000}, {1, 2, 1000}, {2, 3, 1000}, {3, 4, 1000}, {4, 5, 1000}, {5, 6, 1000}, {6, 7, 1000}, {7, 8, 1000}, {8, 9, 1000}, {9, 10, 1000}},
+			[]int{0, 1, 2, 3, 4, 5, 6, 7, 8}},
+		{"a full block the small ones overlap",
+			[]block{{0, 10, 5}, {20, 30, 5}, {25, 40, full}, {50, 60, full}},
+			[]int{0, 1, 2}},
+		{"touching at a timestamp counts as overlapping",
+			[]block{{0, 10, 5}, {20, 30, 5}, {30, 40, full}, {-5, 0, full}},
+			[]int{0, 1, 3, 2}},
+		{"a full block the first full one overlaps",
+			[]block{{0, 10, 5}, {20, 30, 5}, {25, 40, full}, {35, 60, full}, {61, 70, full}},
+			[]int{0, 1, 2, 3}},
+		{"a chain of overlapping full blocks is followed for three blocks",
+			[]block{{0, 10, 5}, {5, 15, 5}, {12, 20, full}, {18, 30, full}, {28, 40, full}, {38, 50, full}},
+			[]int{0, 1, 2, 3, 4}},
+		{"fewer small blocks when they overlap too many full events",
+			[]block{{0, 10, 5}, {20, 30, 5}, {40, 50, 5}, {60, 70, 5},
+				{65, 66, full}, {65, 67, full}, {65, 68, full}, {65, 69, full}, {65, 70, full}, {65, 71, full}, {65, 72, full}, {65, 73, full},
+				{5, 25, full}},
+			[]int{0, 1, 12}},
+		{"the small blocks alone when even two overlap too much",
+			[]block{{0, 10, 5}, {5, 15, 5}, {20, 30, 5},
+				{5, 6, full}, {5, 7, full}, {5, 8, full}, {5, 9, full}, {5, 10, full}, {5, 11, full}, {5, 12, full}, {5, 13, full}, {5, 14, full}},
+			[]int{0, 1, 2}},
+		{"full events up to the bound are merged",
+			[]block{{0, 10, 5}, {5, 15, 5},
+				{5, 6, full}, {5, 7, full}, {5, 8, full}, {5, 9, full}, {5, 10, full}, {5, 11, full}, {5, 12, full}, {5, 13, full}},
+			[]int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := &memHour{}
+			ids := map[int64]int{}
+			for i, b := range tt.blocks {
+				ids[h.add(b.min, b.max, b.count)] = i
+			}
+			got, err := Plan(h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var idx []int
+			for _, m := range got {
+				idx = append(idx, ids[m.ID])
+			}
+			if !slices.Equal(idx, tt.want) {
+				t.Fatalf("Plan took blocks %v, want %v", idx, tt.want)
+			}
+		})
+	}
+}
+
+func TestPlanPassesErrors(t *testing.T) {
+	boom := errors.New("boom")
+	h := &failingHour{memHour: memHour{}, small: boom}
+	h.add(0, 10, 5)
+	h.add(5, 15, 5)
+	if _, err := Plan(h); !errors.Is(err, boom) {
+		t.Fatalf("Plan: %v, want the SmallBlocks error", err)
+	}
+	h.small, h.full = nil, boom
+	if _, err := Plan(h); !errors.Is(err, boom) {
+		t.Fatalf("Plan: %v, want the FullBlocks error", err)
+	}
+}
+
+// failingHour is a memHour whose reads of small or full blocks fail.
+type failingHour struct {
+	memHour
+	small, full error
+}
+
+func (h *failingHour) SmallBlocks(fn func(Meta) bool) error {
+	if h.small != nil {
+		return h.small
+	}
+	return h.memHour.SmallBlocks(fn)
+}
+
+func (h *failingHour) FullBlocks(lo, hi int64, fn func(Meta)) error {
+	if h.full != nil {
+		return h.full
+	}
+	return h.memHour.FullBlocks(lo, hi, fn)
+}
+
+// batchEntries returns n entries of stream sid from ts every step ms, with sequence numbers from seq.
+func batchEntries(sid, ts, step, seq int64, n int) []Entry {
+	out := make([]Entry, n)
+	for i := range out {
+		out[i] = Entry{Timestamp: ts + int64(i)*step, Seq: seq + int64(i), IngestionTime: 1, StreamID: sid, Message: fmt.Sprintf("s%d-%d", sid, seq+int64(i))}
+	}
+	return out
+}
+
+// allEntries decodes every block of h, sorted.
+func allEntries(t *testing.T, h *memHour) []Entry {
+	t.Helper()
+	var out []Entry
+	for _, b := range h.blocks {
+		entries, err := h.codec.Decode(b.data, b.meta.SeqBase, b.meta.StreamID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, entries...)
+	}
+	slices.SortFunc(out, less)
+	return out
+}
+
+// TestCompactLevels runs rounds of overlapping batches of three streams, compacting after each, as
+// logblocktest.LevelsOverlappingStreams does against a database: the events stay, and the blocks
+// come out disjoint in time.
+func TestCompactLevels(t *testing.T) {
+	h := &memHour{codec: newCodec(t)}
+	var seq int64
+	for r := range 8 {
+		for s := range 3 {
+			h.put(batchEntries(int64(s+1), int64(r)*60_000+int64(s)*7, 300, seq, 400))
+			seq += 400
+		}
+		if _, err := h.codec.Compact(h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := len(allEntries(t, h)); got != int(seq) {
+		t.Fatalf("%d events after compaction, want %d", got, seq)
+	}
+	metas := h.sorted()
+	for i := 1; i < len(metas); i++ {
+		if metas[i].MinTS < metas[i-1].MaxTS {
+			t.Errorf("block [%d, %d] overlaps [%d, %d]", metas[i].MinTS, metas[i].MaxTS, metas[i-1].MinTS, metas[i-1].MaxTS)
+		}
+	}
+}
+
+func TestCompact(t *testing.T) {
+	boom := errors.New("boom")
+	tests := []struct {
+		name       string
+		loadErr    error
+		replaceErr error
+		want       int
+		wantErr    error
+		replaced   bool // whether the blocks end up replaced
+	}{
+		{name: "merges", want: 3, replaced: true},
+		{name: "a block gone before its load ends the round", loadErr: fmt.Errorf("read: %w", ErrGone)},
+		{name: "a block gone before the replace ends the round", replaceErr: ErrGone},
+		{name: "a failed load fails", loadErr: boom, wantErr: boom},
+		{name: "a failed replace fails", replaceErr: boom, wantErr: boom},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := &memHour{codec: newCodec(t), loadErr: tt.loadErr, replaceErr: tt.replaceErr}
+			h.put(batchEntries(1, 0, 10, 0, 100))
+			h.put(batchEntries(2, 5, 10, 100, 100))
+			h.put(batchEntries(1, 2000, 10, 200, 50))
+			before := allEntries(t, h)
+			n, err := h.codec.Compact(h)
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
+				t.Fatalf("Compact: %v, want %v", err, tt.wantErr)
+			}
+			if n != tt.want {
+				t.Fatalf("Compact replaced %d blocks, want %d", n, tt.want)
+			}
+			if tt.loadErr != nil && (len(h.replaced) > 0 || h.loads != 1) {
+				t.Fatalf("Compact went on after a failed load: %d loads, %d replaces", h.loads, len(h.replaced))
+			}
+			if got := len(h.blocks) == 1; got != tt.replaced {
+				t.Fatalf("%d blocks after compaction", len(h.blocks))
+			}
+			if tt.loadErr == nil && tt.replaceErr == nil {
+				if got := allEntries(t, h); !slices.Equal(got, before) {
+					t.Fatalf("compaction changed the events: %d, had %d", len(got), len(before))
+				}
+				m := h.sorted()[0]
+				if m.StreamID != 0 || m.Count != 250 {
+					t.Fatalf("merged block %+v, want 250 events of several streams", m)
+				}
+			}
+		})
+	}
+}
