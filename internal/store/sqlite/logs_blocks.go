@@ -25,8 +25,8 @@ const dedupChunk = 100
 // insertDedup is AppendUnique's multi-row insert of keys. Anonymous parameters: see insertSamples'
 // note in metrics.go on why numbered ones cost.
 var insertDedup = multiRow{name: "insert dedup keys", max: dedupChunk, sql: func(n int) string {
-	return `INSERT INTO log_dedup (group_id, ts, key, stream_id, seq) VALUES ` +
-		strings.Repeat("(?,?,?,?,?),", n-1) + "(?,?,?,?,?) ON CONFLICT DO NOTHING"
+	return `INSERT OR IGNORE INTO log_dedup (group_id, ts, key, stream_id, seq) VALUES ` +
+		strings.Repeat("(?,?,?,?,?),", n-1) + "(?,?,?,?,?)"
 }}
 
 const (
