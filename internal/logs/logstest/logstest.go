@@ -1,5 +1,8 @@
 // Package logstest is the conformance suite of logs.Store: every storage backend runs Run, so the
-// logs service can rely on the same contract whatever stores its data.
+// logs service can rely on the same contract whatever stores its data. RunBackend adds the tests
+// that need more of a backend than its logs.Store (logs.Service over it, the metric datapoints it
+// keeps, a restart), and BenchPutLogEvents and BenchScanEvents are the benchmarks every backend
+// runs under one name, so that one test or benchmark holds every backend to one behaviour.
 package logstest
 
 import (
@@ -34,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) logs.Store) {
 		{"StreamOrder", testStreamOrder},
 		{"Append", testAppend},
 		{"AppendUnique", testAppendUnique},
+		{"DeleteStreamFreesKeys", testDeleteStreamFreesKeys},
 		{"Scan", testScan},
 		{"DeleteCascades", testDeleteCascades},
 		{"Expire", testExpire},
@@ -757,5 +761,27 @@ func testMetricFilterLiveSince(t *testing.T, s logs.Store) {
 	}
 	if got := put(scopeB, base, 1500); got.LiveSince != 25 {
 		t.Errorf("other scope: live since %d, want 25", got.LiveSince)
+	}
+}
+
+// testDeleteStreamFreesKeys checks that a deleted stream's records may be stored again, as when
+// their rows (and so their keys) went with the stream.
+func testDeleteStreamFreesKeys(t *testing.T, db logs.Store) {
+	ctx := context.Background()
+	must(t, db.CreateLogGroup(ctx, scopeA, logs.LogGroup{Name: "ct", LogGroupClass: "STANDARD"}))
+	b := logs.AppendBatch{LogGroupName: "ct", LogStreamName: "a", Events: []logs.InputLogEvent{{Timestamp: 5, Message: "x"}},
+		DedupKeys: []string{"k"}, CreateStream: true}
+	for _, want := range []bool{false, true} {
+		res, err := db.AppendUnique(ctx, scopeA, b)
+		must(t, err)
+		if res.Duplicate[0] != want {
+			t.Fatalf("duplicate %v, want %v", res.Duplicate[0], want)
+		}
+	}
+	must(t, db.DeleteLogStream(ctx, scopeA, "ct", "a"))
+	res, err := db.AppendUnique(ctx, scopeA, b)
+	must(t, err)
+	if res.Duplicate[0] {
+		t.Fatal("the deleted stream's key still suppresses the record")
 	}
 }

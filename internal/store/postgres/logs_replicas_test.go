@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/trailwatch/trailwatch/internal/logs"
+	"github.com/trailwatch/trailwatch/internal/logs/logstest"
 )
 
 // openPair opens two DBs (two pools, as two replicas) on one new schema.
@@ -94,40 +95,16 @@ func TestAppendFromTwoReplicas(t *testing.T) {
 // stored, and counted by its metric filter, once.
 func TestAppendUniqueFromTwoReplicas(t *testing.T) {
 	a, b := openPair(t)
-	ctx := context.Background()
 	now := time.Date(2025, 11, 26, 19, 0, 0, 0, time.UTC)
 	sa := logs.NewService(a, func() time.Time { return now })
 	sb := logs.NewService(b, func() time.Time { return now })
-	mustOK(t, sa.CreateLogGroup(ctx, svcScope, logs.CreateLogGroupInput{LogGroupName: "ct"}))
-	mustOK(t, sa.PutMetricFilter(ctx, svcScope, logs.PutMetricFilterInput{LogGroupName: "ct", FilterName: "root", FilterPattern: cisRootPattern,
-		MetricTransformations: []logs.MetricTransformation{{MetricName: "RootAccountUsage", MetricNamespace: "CloudTrailMetrics", MetricValue: "1"}}}))
-	evs, keys := rootRecords(now.Add(-time.Minute).UnixMilli(), 400)
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		total logs.PutRecordsOutput
-	)
-	for _, s := range []*logs.Service{sa, sb, sa, sb} {
-		wg.Go(func() {
-			for i := 0; i < len(evs); i += 40 {
-				out, err := s.PutRecords(ctx, svcScope, logs.PutRecordsInput{LogGroupName: "ct", LogStreamName: "a_CloudTrail_r",
-					Events: evs[i : i+40], DedupKeys: keys[i : i+40]})
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				mu.Lock()
-				total.Stored += out.Stored
-				total.Duplicates += out.Duplicates
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
+	logstest.CreateRootGroup(t, sa, svcScope)
+	evs, keys := logstest.RootRecords(now.Add(-time.Minute).UnixMilli(), 400)
+	total := logstest.PutRecordsConcurrently(t, []*logs.Service{sa, sb, sa, sb}, svcScope, evs, keys, 40)
 	if total.Stored != 400 || total.Duplicates != 1200 {
 		t.Fatalf("%+v", total)
 	}
-	if got := rootSum(t, b, now); got != 400 {
+	if got := logstest.RootSum(t, b, svcScope, now); got != 400 {
 		t.Fatalf("root sum %v, want 400", got)
 	}
 }

@@ -1,6 +1,6 @@
-// Package logblocktest holds the compaction scenarios that every backend storing log events in
-// logblock's blocks runs in its tests, so that SQLite and PostgreSQL are held to one definition
-// of what compaction must leave behind.
+// Package logblocktest holds the scenarios of blocks and their compaction that every backend
+// storing log events in logblock's blocks runs in its tests (Run), so that SQLite and PostgreSQL
+// are held to one definition of what compaction must leave behind.
 package logblocktest
 
 import (
@@ -15,8 +15,8 @@ import (
 	"github.com/trailwatch/trailwatch/internal/store/logblock"
 )
 
-// Backend is what the scenarios need of a backend: its log store, one compaction round, and the
-// index rows of its stored blocks (MinTS, MaxTS and Count at least).
+// Backend is what the scenarios need of a backend: its log store, one compaction round, the index
+// rows of its stored blocks, and access to a round's blocks.
 type Backend struct {
 	Store logs.Store
 	Scope logs.Scope
@@ -24,8 +24,241 @@ type Backend struct {
 	Now time.Time
 	// Compact runs one compaction round (the backend's CompactBlocks).
 	Compact func(ctx context.Context) error
-	// Blocks returns the index rows of every stored block.
+	// Blocks returns the index rows of every stored block (MinTS, MaxTS, Count and StreamID at
+	// least).
 	Blocks func(ctx context.Context) []logblock.Meta
+	// Codec is the backend's block codec: its Compact runs one compaction round.
+	Codec *logblock.Codec
+	// CompactStore returns the backend's logblock.CompactStore over the blocks of one bucket of
+	// group (in Scope), the one CompactBlocks gives Codec.Compact, so that a scenario can change
+	// what a round sees.
+	CompactStore func(ctx context.Context, group string, bucket int64) logblock.CompactStore
+	// DeleteBlock deletes the block with the ID, as an expiry or another replica's round does.
+	DeleteBlock func(ctx context.Context, id int64) error
+}
+
+// Run runs every scenario of the package, each on a new, empty backend that open returns with its
+// clock fixed at now (the scenarios choose the hour: the open hour is the compactor's to leave).
+func Run(t *testing.T, open func(t *testing.T, now time.Time) Backend) {
+	at := func(minute int) time.Time { return time.Date(2025, 11, 26, 19, minute, 0, 0, time.UTC) }
+	tests := []struct {
+		name string
+		now  time.Time
+		fn   func(t *testing.T, b Backend)
+	}{
+		{"LevelsOverlappingStreams", at(0), LevelsOverlappingStreams},
+		{"CompactionKeepsEvents", at(0), compactionKeepsEvents},
+		{"MixedBlocksDeleteAndExpire", at(30), mixedBlocksDeleteAndExpire},
+		{"CompactionRaceChangesNothing", at(0), compactionRaceChangesNothing},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t, tc.now)) })
+	}
+}
+
+// EventStrings returns the events q selects in scope as "stream/ts/seq/ingestion/message", so that
+// reads before and after a change of the blocks compare as a whole.
+func EventStrings(t testing.TB, s logs.Store, scope logs.Scope, q logs.EventQuery) []string {
+	t.Helper()
+	var out []string
+	if err := s.ScanEvents(context.Background(), scope, q, func(e logs.Event) bool {
+		out = append(out, fmt.Sprintf("%s/%d/%d/%d/%s", e.LogStreamName, e.Timestamp, e.Seq, e.IngestionTime, e.Message))
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// countBlocks returns how many blocks b stores, and how many of them are small (fewer events than
+// logblock.TargetEvents, so that compaction would merge them).
+func countBlocks(ctx context.Context, b Backend) (blocks, small int) {
+	for _, m := range b.Blocks(ctx) {
+		blocks++
+		if m.Count < logblock.TargetEvents {
+			small++
+		}
+	}
+	return blocks, small
+}
+
+// racingStore is a backend's CompactStore whose Replace finds the first of its blocks deleted, as
+// when an expiry, a stream's deletion or another replica's round removed it after the round read it.
+type racingStore struct {
+	logblock.CompactStore
+	t   *testing.T
+	ctx context.Context
+	b   Backend
+}
+
+func (r racingStore) Replace(ids []int64, blocks []logblock.Compacted) error {
+	must(r.t, r.b.DeleteBlock(r.ctx, ids[0]))
+	return r.CompactStore.Replace(ids, blocks)
+}
+
+// compactionKeepsEvents appends many small batches to two streams, out of time order and with
+// dedup keys, then compacts: the blocks become few, and every read (whole group, one stream,
+// descending, from a token taken before the compaction) returns exactly what it returned before;
+// records delivered again after the compaction are still recognised.
+func compactionKeepsEvents(t *testing.T, b Backend) {
+	ctx := context.Background()
+	db, now := b.Store, b.Now
+	must(t, db.CreateLogGroup(ctx, b.Scope, logs.LogGroup{Name: "ct", LogGroupClass: "STANDARD"}))
+	start := now.Add(-3 * time.Hour).UnixMilli()
+	type batch struct {
+		stream string
+		evs    []logs.InputLogEvent
+		keys   []string
+	}
+	var batches []batch
+	for i := range 90 {
+		bt := batch{stream: fmt.Sprint("s", i%2)}
+		// Batches cover overlapping times in no particular order; timestamps repeat.
+		base := start + int64((i*37)%90)*60_000
+		for j := range 30 {
+			bt.evs = append(bt.evs, logs.InputLogEvent{Timestamp: base + int64(j/3)*1000, Message: fmt.Sprintf(`{"eventID":"e%d-%d"}`, i, j)})
+			bt.keys = append(bt.keys, fmt.Sprintf("k%d-%d", i, j))
+		}
+		batches = append(batches, bt)
+		_, err := db.AppendUnique(ctx, b.Scope, logs.AppendBatch{LogGroupName: "ct", LogStreamName: bt.stream, Events: bt.evs,
+			DedupKeys: bt.keys, IngestionTime: now.UnixMilli() + int64(i), CreateStream: true})
+		must(t, err)
+	}
+	queries := []logs.EventQuery{
+		{LogGroupName: "ct"},
+		{LogGroupName: "ct", Descending: true},
+		{LogGroupName: "ct", Streams: []string{"s1"}},
+		{LogGroupName: "ct", StartTime: start + 30*60_000, EndTime: start + 100*60_000},
+	}
+	before := make([][]string, len(queries))
+	for i, q := range queries {
+		before[i] = EventStrings(t, db, b.Scope, q)
+	}
+	if len(before[0]) != 90*30 {
+		t.Fatalf("%d events stored, want %d", len(before[0]), 90*30)
+	}
+	var mid logs.EventCursor
+	must(t, db.ScanEvents(ctx, b.Scope, logs.EventQuery{LogGroupName: "ct"}, func(e logs.Event) bool {
+		mid = logs.EventCursor{Timestamp: e.Timestamp, Seq: e.Seq}
+		return e.Message != `{"eventID":"e50-7"}`
+	}))
+	afterMid := EventStrings(t, db, b.Scope, logs.EventQuery{LogGroupName: "ct", After: &mid})
+
+	must(t, b.Compact(ctx))
+	blocks, small := countBlocks(ctx, b)
+	// 2,700 events in two streams and four hours: a handful of blocks, at most one small one per
+	// stream and hour.
+	if blocks > 12 || small > 8 {
+		t.Fatalf("%d blocks (%d small) after compaction", blocks, small)
+	}
+	for i, q := range queries {
+		if got := EventStrings(t, db, b.Scope, q); !slices.Equal(got, before[i]) {
+			t.Fatalf("query %+v changed by compaction: %d events, had %d", q, len(got), len(before[i]))
+		}
+	}
+	if got := EventStrings(t, db, b.Scope, logs.EventQuery{LogGroupName: "ct", After: &mid}); !slices.Equal(got, afterMid) {
+		t.Fatalf("token taken before compaction: %d events, had %d", len(got), len(afterMid))
+	}
+	for _, bt := range batches[:3] {
+		res, err := db.AppendUnique(ctx, b.Scope, logs.AppendBatch{LogGroupName: "ct", LogStreamName: bt.stream, Events: bt.evs,
+			DedupKeys: bt.keys, IngestionTime: now.UnixMilli()})
+		must(t, err)
+		if slices.Contains(res.Duplicate, false) {
+			t.Fatalf("records delivered again after compaction were stored: %v", res.Duplicate)
+		}
+	}
+}
+
+// mixedBlocksDeleteAndExpire compacts two streams' batches into blocks of both, then deletes
+// one stream (its events leave the shared blocks, the other's stay, and a stream created again
+// with its name is empty) and expires the rest (each stream's stored bytes drop to zero).
+func mixedBlocksDeleteAndExpire(t *testing.T, b Backend) {
+	ctx := context.Background()
+	db, now := b.Store, b.Now
+	must(t, db.CreateLogGroup(ctx, b.Scope, logs.LogGroup{Name: "g", LogGroupClass: "STANDARD"}))
+	start := now.Add(-3 * time.Hour).Truncate(time.Hour).UnixMilli()
+	for _, s := range []string{"a", "b"} {
+		must(t, db.CreateLogStream(ctx, b.Scope, "g", logs.LogStream{Name: s}))
+	}
+	for i := range 40 {
+		s := []string{"a", "b"}[i%2]
+		var evs []logs.InputLogEvent
+		for j := range 10 {
+			evs = append(evs, logs.InputLogEvent{Timestamp: start + int64(i*10+j)*1000, Message: s + "-event"})
+		}
+		_, err := db.AppendEvents(ctx, b.Scope, logs.AppendBatch{LogGroupName: "g", LogStreamName: s, Events: evs, IngestionTime: now.UnixMilli()})
+		must(t, err)
+	}
+	must(t, b.Compact(ctx))
+	mixed := 0
+	for _, m := range b.Blocks(ctx) {
+		if m.StreamID == 0 {
+			mixed++
+		}
+	}
+	if mixed == 0 {
+		t.Fatal("compaction made no block of several streams")
+	}
+	must(t, db.DeleteLogStream(ctx, b.Scope, "g", "a"))
+	got := EventStrings(t, db, b.Scope, logs.EventQuery{LogGroupName: "g"})
+	if len(got) != 200 {
+		t.Fatalf("%d events left, want b's 200", len(got))
+	}
+	for _, e := range got {
+		if e[:2] != "b/" {
+			t.Fatalf("event %s of the deleted stream", e)
+		}
+	}
+	g, err := db.GetLogGroup(ctx, b.Scope, "g")
+	must(t, err)
+	if g.StoredBytes != 200*int64(len("b-event")) {
+		t.Fatalf("group stored bytes %d", g.StoredBytes)
+	}
+	must(t, db.CreateLogStream(ctx, b.Scope, "g", logs.LogStream{Name: "a"}))
+	if got := EventStrings(t, db, b.Scope, logs.EventQuery{LogGroupName: "g", Streams: []string{"a"}}); len(got) != 0 {
+		t.Fatalf("the new stream a holds %d events", len(got))
+	}
+	must(t, db.SetRetention(ctx, b.Scope, "g", 1))
+	n, err := db.ExpireEvents(ctx, now.Add(48*time.Hour).UnixMilli())
+	must(t, err)
+	if n != 200 {
+		t.Fatalf("expired %d, want 200", n)
+	}
+	st, err := db.GetLogStream(ctx, b.Scope, "g", "b")
+	must(t, err)
+	g, err = db.GetLogGroup(ctx, b.Scope, "g")
+	must(t, err)
+	if st.StoredBytes != 0 || g.StoredBytes != 0 {
+		t.Fatalf("stored bytes after expiry: stream %d, group %d", st.StoredBytes, g.StoredBytes)
+	}
+}
+
+// compactionRaceChangesNothing checks that a round whose blocks changed before its replace
+// commits nothing and ends without error: the blocks left are the ones there were, less the one
+// removed meanwhile, and no merged block was added.
+func compactionRaceChangesNothing(t *testing.T, b Backend) {
+	ctx := context.Background()
+	db, now := b.Store, b.Now
+	must(t, db.CreateLogGroup(ctx, b.Scope, logs.LogGroup{Name: "g", LogGroupClass: "STANDARD"}))
+	// The open hour, with a few events: the background compactor leaves them to this test.
+	start := now.UnixMilli()
+	for i := range 4 {
+		_, err := db.AppendUnique(ctx, b.Scope, logs.AppendBatch{LogGroupName: "g", LogStreamName: fmt.Sprint("s", i%2), CreateStream: true,
+			Events: []logs.InputLogEvent{{Timestamp: start + int64(i), Message: "x"}}, IngestionTime: now.UnixMilli()})
+		must(t, err)
+	}
+	blocks := func() int { return len(b.Blocks(ctx)) }
+	hour := b.CompactStore(ctx, "g", logblock.Bucket(start))
+	n, err := b.Codec.Compact(racingStore{CompactStore: hour, t: t, ctx: ctx, b: b})
+	must(t, err)
+	if n != 0 || blocks() != 3 {
+		t.Fatalf("a round that lost a block replaced %d blocks and left %d, want 0 and the other 3", n, blocks())
+	}
+	n, err = b.Codec.Compact(hour)
+	must(t, err)
+	if n != 3 || blocks() != 1 {
+		t.Fatalf("the next round replaced %d blocks and left %d, want 3 and 1", n, blocks())
+	}
 }
 
 // LevelsOverlappingStreams appends, round after round, batches of three streams whose times
