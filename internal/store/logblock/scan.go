@@ -72,12 +72,42 @@ func overlaps(q *logs.EventQuery, m Meta) bool {
 	return true
 }
 
-// cursor is a decoded block being merged: its wanted entries with their streams' names, and the
-// next one.
+// cursor is a block being merged: its wanted entries with their streams' names, and the next one.
+// An ascending cursor over a large block decompresses its messages as the merge reaches them:
+// entries[:loaded] have their messages, and part reads the others (pos holds their positions in
+// the block). Every other cursor has all its messages and a nil part.
 type cursor struct {
 	entries []Entry
 	names   []string
 	next    int
+	pos     []int32
+	loaded  int
+	part    *partial
+}
+
+// load gives entries[next] its message, and the following ones up to chunkBytes of messages.
+func (c *cursor) load() error {
+	end, bytes := c.next+1, int(c.part.lens[c.pos[c.next]])
+	for end < len(c.entries) && bytes+int(c.part.lens[c.pos[end]]) <= chunkBytes {
+		bytes += int(c.part.lens[c.pos[end]])
+		end++
+	}
+	if err := c.part.fill(c.entries[c.next:end], c.pos[c.next:end]); err != nil {
+		return err
+	}
+	c.loaded = end
+	if end == len(c.entries) {
+		c.release()
+	}
+	return nil
+}
+
+// release returns the cursor's decoder, if it still has one, to the pool.
+func (c *cursor) release() {
+	if c.part != nil {
+		c.part.release()
+		c.part = nil
+	}
 }
 
 // merger is a heap of cursors by their next entry, in the scan's direction.
@@ -111,9 +141,16 @@ func (h *merger) Pop() any {
 // stream's batches arrive out of order), so Scan merges them; it loads a block only when the merge
 // reaches its first possible event (MinTS, or MaxTS going down), so it holds in memory only the
 // blocks that overlap the current position, and a query that stops after a page decodes only the
-// blocks that page needs.
+// blocks that page needs. Of those, an ascending scan decompresses a large block's messages only as
+// far as the last event it hands out (see partial.go); a descending one needs a block's newest
+// events first, and so decompresses every block it loads up to the last event the query wants.
 func (c *Codec) Scan(src Source, q logs.EventQuery, fn func(logs.Event) bool) error {
 	h := &merger{desc: q.Descending}
+	defer func() {
+		for _, cur := range h.cs {
+			cur.release()
+		}
+	}()
 	var (
 		pending Meta
 		have    bool
@@ -146,37 +183,11 @@ func (c *Codec) Scan(src Source, q logs.EventQuery, fn func(logs.Event) bool) er
 			if err != nil {
 				return err
 			}
-			entries, err := c.Decode(data, pending.SeqBase, pending.StreamID)
+			cur, err := c.cursor(src, &q, data, pending)
 			if err != nil {
 				return err
 			}
-			cur := &cursor{entries: entries[:0]}
-			var (
-				lastID   int64 = -1
-				lastName string
-				lastOK   bool
-			)
-			for i := range entries {
-				e := entries[i]
-				if !wants(&q, &e) {
-					continue
-				}
-				if e.StreamID != lastID {
-					if lastName, lastOK, err = src.Stream(e.StreamID); err != nil {
-						return err
-					}
-					lastID = e.StreamID
-				}
-				if lastOK {
-					cur.entries = append(cur.entries, e)
-					cur.names = append(cur.names, lastName)
-				}
-			}
-			if len(cur.entries) > 0 {
-				if q.Descending {
-					slices.Reverse(cur.entries)
-					slices.Reverse(cur.names)
-				}
+			if cur != nil {
 				heap.Push(h, cur)
 			}
 			if err := advance(); err != nil {
@@ -187,6 +198,11 @@ func (c *Codec) Scan(src Source, q logs.EventQuery, fn func(logs.Event) bool) er
 			return nil
 		}
 		cur := h.cs[0]
+		if cur.next == cur.loaded && cur.part != nil {
+			if err := cur.load(); err != nil {
+				return err
+			}
+		}
 		e := cur.entries[cur.next]
 		if !fn(logs.Event{Seq: e.Seq, LogStreamName: cur.names[cur.next], Timestamp: e.Timestamp, IngestionTime: e.IngestionTime, Message: e.Message}) {
 			return nil
@@ -198,4 +214,65 @@ func (c *Codec) Scan(src Source, q logs.EventQuery, fn func(logs.Event) bool) er
 			heap.Fix(h, 0)
 		}
 	}
+}
+
+// cursor decodes the columns of the block m (encoded as data) and returns a cursor over the
+// entries q wants, or nil when it wants none. A descending cursor, and one over a block whose
+// wanted messages take at most chunkBytes, has its messages decoded at once; other cursors decode
+// them as the merge reaches them, and hold a pooled decoder until then.
+func (c *Codec) cursor(src Source, q *logs.EventQuery, data []byte, m Meta) (*cursor, error) {
+	entries, part, err := c.open(data, m.SeqBase, m.StreamID)
+	if err != nil {
+		return nil, err
+	}
+	cur := &cursor{entries: entries[:0], names: make([]string, 0, len(entries)), part: part}
+	if part != nil {
+		cur.pos = make([]int32, 0, len(entries))
+	}
+	var (
+		lastID   int64 = -1
+		lastName string
+		lastOK   bool
+		bytes    int
+	)
+	for i := range entries {
+		e := entries[i]
+		if !wants(q, &e) {
+			continue
+		}
+		if e.StreamID != lastID {
+			if lastName, lastOK, err = src.Stream(e.StreamID); err != nil {
+				cur.release()
+				return nil, err
+			}
+			lastID = e.StreamID
+		}
+		if lastOK {
+			cur.entries = append(cur.entries, e)
+			cur.names = append(cur.names, lastName)
+			if part != nil {
+				cur.pos = append(cur.pos, int32(i))
+				bytes += int(part.lens[i])
+			}
+		}
+	}
+	if len(cur.entries) == 0 {
+		cur.release()
+		return nil, nil
+	}
+	if part == nil {
+		cur.loaded = len(cur.entries)
+	} else if q.Descending || bytes <= chunkBytes {
+		if err := part.fill(cur.entries, cur.pos); err != nil {
+			cur.release()
+			return nil, err
+		}
+		cur.loaded = len(cur.entries)
+		cur.release()
+	}
+	if q.Descending {
+		slices.Reverse(cur.entries)
+		slices.Reverse(cur.names)
+	}
+	return cur, nil
 }
