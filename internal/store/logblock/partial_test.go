@@ -3,6 +3,7 @@ package logblock
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -253,6 +254,36 @@ func TestPartialPays(t *testing.T) {
 	for _, tt := range tests {
 		if got := partialPays(&tt.q, m, tt.handed); got != tt.want {
 			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestScanConcurrent runs scans that decode in part side by side on one Codec, which its pool of
+// stream decoders must allow (run with -race).
+func TestScanConcurrent(t *testing.T) {
+	c := newCodec(t)
+	es := bigEntries(300, 1500)
+	data := c.Encode(es, Fast)
+	errs := make(chan error, 4)
+	for w := range 4 {
+		go func() {
+			for i := range 20 {
+				limit := 1 + (w*20+i)%len(es)
+				got, err := scanAll(c, data, MetaOf(es), logs.EventQuery{}, limit)
+				if err == nil && (len(got) != limit || got[limit-1] != es[limit-1].Message) {
+					err = fmt.Errorf("scan of %d events got %d, or a wrong last one", limit, len(got))
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
 		}
 	}
 }
