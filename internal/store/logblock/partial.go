@@ -13,15 +13,18 @@ import (
 // Partial decoding. A block is one zstd frame of its columns followed by its messages, and zstd
 // decodes a frame front to back, so a scan can decode the columns (a few KB), decide from them
 // which events the query wants, and decompress the messages only as far as the last one it hands
-// out: a first page that needs 750 of a block's 1024 events stops there, and the block after the
-// page is never decompressed at all. Messages before the first wanted one must still be
-// decompressed (zstd's matches reach back into them) but are thrown away into a reused buffer
-// instead of a new allocation per block; the wanted ones are copied into buffers of about
-// chunkBytes, allocated as the scan reaches them, which their strings alias.
+// out: a first page that ends 650 events into a block of 1024 stops decompressing there. Messages
+// before the first wanted one must still be decompressed (zstd's matches reach back into them) but
+// are thrown away into a reused buffer instead of a new allocation per block; the wanted ones are
+// copied into buffers of about chunkBytes, allocated as the scan reaches them, which their strings
+// alias. Scan decides per block whether this pays (partialPays in scan.go).
 //
-// What a partial decode gives up: zstd's checksum covers the whole frame, so a block not read to
-// its end is not checked against it. The frame's structure is still checked as far as it is read
-// (zstd rejects malformed blocks), and the columns are checked as a whole decode checks them.
+// What a partial decode costs: every message is copied once out of the decoder's window (a whole
+// decode writes into the block's buffer directly), and while a scan holds a block open its decoder
+// keeps a window of about the block's size plus 256 KiB (a whole decode held the decoded block).
+// What it gives up: zstd's checksum covers the whole frame, so a block not read to its end is not
+// checked against it. The frame's structure is still checked as far as it is read (zstd rejects
+// malformed blocks), and the columns are checked as a whole decode checks them.
 
 // chunkBytes is how many message bytes an ascending scan decompresses ahead of the event it hands
 // out: zstd decompresses blocks of up to 128 KiB at a time anyway, and a chunk is one allocation.
