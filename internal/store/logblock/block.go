@@ -193,6 +193,8 @@ type Codec struct {
 	// 1.3 MB, and a fresh buffer of that size each time cost more than copying the messages into
 	// it (the runtime zeroes it and the kernel faults its pages in), a tenth of ingest's CPU.
 	raw sync.Pool
+	// streams pools the *streamDecoder of partial decodes (see partial.go); the zero Pool is ready.
+	streams sync.Pool
 }
 
 // NewCodec returns a Codec. Blocks written by PutLogEvents are compressed at zstd's fastest level
@@ -353,71 +355,108 @@ func (c *Codec) Decode(data []byte, seqBase, stream int64) ([]Entry, error) {
 
 // parse reads the decompressed columns of a block.
 func parse(raw []byte) ([]Entry, error) {
-	n, k := binary.Uvarint(raw)
-	// Every event takes at least five bytes of columns and one of message.
-	if k <= 0 || n == 0 || n > uint64(len(raw))/6 {
+	entries, lens, msgs, err := parseColumns(raw, uint64(len(raw)))
+	if err != nil {
+		// A whole block that ends within its columns is as corrupt as any other.
 		return nil, errCorrupt
 	}
-	raw = raw[k:]
-	entries := make([]Entry, n)
-	column := func(set func(e *Entry, v int64)) error {
-		var prev int64
-		for i := range entries {
-			d, k := binary.Varint(raw)
-			if k <= 0 {
-				return errCorrupt
-			}
-			raw = raw[k:]
-			prev += d
-			set(&entries[i], prev)
-		}
-		return nil
-	}
-	if err := column(func(e *Entry, v int64) { e.Timestamp = v }); err != nil {
-		return nil, err
-	}
-	if err := column(func(e *Entry, v int64) { e.Seq = v }); err != nil {
-		return nil, err
-	}
-	if err := column(func(e *Entry, v int64) { e.IngestionTime = v }); err != nil {
-		return nil, err
-	}
-	if err := column(func(e *Entry, v int64) { e.StreamID = v }); err != nil {
-		return nil, err
-	}
-	lens := make([]int, n)
 	total := 0
-	for i := range lens {
-		l, k := binary.Uvarint(raw)
-		if k <= 0 || l > uint64(len(raw)) {
-			return nil, errCorrupt
-		}
-		raw = raw[k:]
-		lens[i] = int(l)
+	for _, l := range lens {
 		total += int(l)
-		if total > len(raw) {
-			return nil, errCorrupt
-		}
 	}
-	if total != len(raw) {
+	if total != len(msgs) {
 		return nil, errCorrupt
 	}
 	// The messages alias the decoded buffer instead of copying it (a copy was a fifth of a first
 	// page's time): raw was allocated by DecodeAll for this block alone, and nothing writes to it
 	// after this point, so the strings are immutable as Go requires.
-	var msgs string
+	var all string
 	if total > 0 {
-		msgs = unsafe.String(&raw[0], total)
+		all = unsafe.String(&msgs[0], total)
 	}
 	off := 0
 	for i := range entries {
-		entries[i].Message = msgs[off : off+lens[i]]
-		off += lens[i]
-	}
-	if !slices.IsSortedFunc(entries, less) {
-		return nil, errCorrupt
+		entries[i].Message = all[off : off+int(lens[i])]
+		off += int(lens[i])
 	}
 	return entries, nil
+}
+
+// errShort says that parseColumns reached the end of what has been decompressed so far: a
+// partial decode reads on and tries again.
+var errShort = errors.New("log block columns cut short")
+
+// parseColumns reads the column section at the start of a block's decompressed bytes, of which
+// raw holds a prefix and size is the whole length (the zstd frame's content size): the entries
+// without their messages, the messages' lengths, and what follows the columns in raw (the start
+// of the messages). It returns errShort when raw ends within the columns, errCorrupt when the
+// columns cannot be those of a block of size bytes.
+func parseColumns(raw []byte, size uint64) (entries []Entry, lens []uint32, rest []byte, err error) {
+	if size > maxDecoded || uint64(len(raw)) > size {
+		return nil, nil, nil, errCorrupt
+	}
+	n, k := binary.Uvarint(raw)
+	if k == 0 {
+		return nil, nil, nil, errShort
+	}
+	// Every event takes at least five bytes of columns and one of message.
+	if k < 0 || n == 0 || n > size/6 {
+		return nil, nil, nil, errCorrupt
+	}
+	raw = raw[k:]
+	left := size - uint64(k) // bytes of the block after raw's position
+	// A varint that ends raw is cut short unless raw holds the whole block.
+	varintErr := func(k int) error {
+		if k == 0 && uint64(len(raw)) < left {
+			return errShort
+		}
+		return errCorrupt
+	}
+	entries = make([]Entry, n)
+	column := func(set func(e *Entry, v int64)) error {
+		var prev int64
+		for i := range entries {
+			d, k := binary.Varint(raw)
+			if k <= 0 {
+				return varintErr(k)
+			}
+			raw, left = raw[k:], left-uint64(k)
+			prev += d
+			set(&entries[i], prev)
+		}
+		return nil
+	}
+	for _, set := range []func(e *Entry, v int64){
+		func(e *Entry, v int64) { e.Timestamp = v },
+		func(e *Entry, v int64) { e.Seq = v },
+		func(e *Entry, v int64) { e.IngestionTime = v },
+		func(e *Entry, v int64) { e.StreamID = v },
+	} {
+		if err := column(set); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	lens = make([]uint32, n)
+	var total uint64
+	for i := range lens {
+		l, k := binary.Uvarint(raw)
+		if k <= 0 {
+			return nil, nil, nil, varintErr(k)
+		}
+		raw, left = raw[k:], left-uint64(k)
+		total += l
+		if l > left || total > left {
+			return nil, nil, nil, errCorrupt
+		}
+		lens[i] = uint32(l)
+	}
+	if total != left {
+		return nil, nil, nil, errCorrupt
+	}
+	if !slices.IsSortedFunc(entries, less) {
+		return nil, nil, nil, errCorrupt
+	}
+	return entries, lens, raw, nil
 }
 
 // Split cuts a chronological run of entries into the runs of one bucket each, in order.
