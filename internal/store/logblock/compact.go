@@ -38,8 +38,9 @@ type Compacted struct {
 }
 
 // CompactStore is a backend's access to the blocks of one group and hour bucket, for Compact. A
-// Meta it returns needs ID, StreamID, SeqBase, Count, MinTS and MaxTS; the other fields are not
-// read. Reads need not be one snapshot: Replace checks that what was read is still there.
+// Meta it returns needs ID, StreamID, SeqBase, Count, MinTS, MaxTS, MinSeq and MaxSeq; the other
+// fields are not read. Reads need not be one snapshot: Replace checks that what was read is still
+// there.
 type CompactStore interface {
 	// SmallBlocks calls fn with the blocks of fewer than TargetEvents events, ordered by MinTS,
 	// until fn returns false or there are no more.
@@ -49,9 +50,14 @@ type CompactStore interface {
 	FullBlocks(lo, hi int64, fn func(Meta)) error
 	// Load returns the encoded bytes of a block SmallBlocks or FullBlocks returned, or ErrGone.
 	Load(m Meta) ([]byte, error)
-	// Replace deletes the blocks ids and stores blocks, in one transaction, if every one of ids
-	// is still stored; otherwise it changes nothing and returns ErrGone.
-	Replace(ids []int64, blocks []Compacted) error
+	// Replace deletes the blocks old (as SmallBlocks and FullBlocks returned them) and stores
+	// blocks, in one transaction, if every one of old is still stored as it was read; otherwise it
+	// changes nothing and returns ErrGone. An id alone does not say so where a backend may give a
+	// deleted block's id to a new one (SQLite gives a new row the largest rowid plus one): a round
+	// would then delete a block appended meanwhile and store again the events of the one deleted.
+	// Sequence numbers are never reused and a rewrite drops events, so a row of old's ID, Count,
+	// MinSeq and MaxSeq is old.
+	Replace(old []Meta, blocks []Compacted) error
 }
 
 // Plan returns the blocks one compaction round of a group and bucket merges, or none (fewer than
@@ -143,7 +149,6 @@ func (c *Codec) Compact(s CompactStore) (int, error) {
 	if err != nil || len(todo) < 2 {
 		return 0, err
 	}
-	ids := make([]int64, 0, len(todo))
 	blocks := make([][]Entry, 0, len(todo))
 	for _, m := range todo {
 		data, err := s.Load(m)
@@ -157,17 +162,16 @@ func (c *Codec) Compact(s CompactStore) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("block %d: %w", m.ID, err)
 		}
-		ids = append(ids, m.ID)
 		blocks = append(blocks, entries)
 	}
 	var merged []Compacted
 	for _, run := range Merge(blocks) {
 		merged = append(merged, Compacted{Entries: run, Meta: MetaOf(run), Data: c.Encode(run, Small)})
 	}
-	if err := s.Replace(ids, merged); errors.Is(err, ErrGone) {
+	if err := s.Replace(todo, merged); errors.Is(err, ErrGone) {
 		return 0, nil
 	} else if err != nil {
 		return 0, err
 	}
-	return len(ids), nil
+	return len(todo), nil
 }

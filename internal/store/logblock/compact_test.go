@@ -87,13 +87,17 @@ func (h *memHour) Load(m Meta) ([]byte, error) {
 	return b.data, nil
 }
 
-func (h *memHour) Replace(ids []int64, blocks []Compacted) error {
+func (h *memHour) Replace(old []Meta, blocks []Compacted) error {
+	ids := make([]int64, len(old))
+	for i, m := range old {
+		ids[i] = m.ID
+	}
 	h.replaced = append(h.replaced, ids)
 	if h.replaceErr != nil {
 		return h.replaceErr
 	}
-	for _, id := range ids {
-		if _, ok := h.blocks[id]; !ok {
+	for _, m := range old {
+		if b, ok := h.blocks[m.ID]; !ok || b.meta.Count != m.Count || b.meta.MinSeq != m.MinSeq || b.meta.MaxSeq != m.MaxSeq {
 			return ErrGone
 		}
 	}

@@ -789,7 +789,7 @@ type compactHour struct {
 }
 
 func (h *compactHour) SmallBlocks(fn func(logblock.Meta) bool) error {
-	rows, err := h.db.pool.Query(h.ctx, `SELECT id, stream_id, count, seq_base, min_ts, max_ts FROM log_blocks
+	rows, err := h.db.pool.Query(h.ctx, `SELECT id, stream_id, count, seq_base, min_ts, max_ts, min_seq, max_seq FROM log_blocks
 		WHERE group_id = $1 AND bucket = $2 AND count < $3 ORDER BY min_ts`, h.gid, h.bucket, logblock.TargetEvents)
 	if err != nil {
 		return fmt.Errorf("read small log blocks: %w", err)
@@ -811,7 +811,7 @@ func (h *compactHour) SmallBlocks(fn func(logblock.Meta) bool) error {
 }
 
 func (h *compactHour) FullBlocks(lo, hi int64, fn func(logblock.Meta)) error {
-	rows, err := h.db.pool.Query(h.ctx, `SELECT id, stream_id, count, seq_base, min_ts, max_ts FROM log_blocks
+	rows, err := h.db.pool.Query(h.ctx, `SELECT id, stream_id, count, seq_base, min_ts, max_ts, min_seq, max_seq FROM log_blocks
 		WHERE group_id = $1 AND bucket = $2 AND min_ts <= $3 AND max_ts >= $4 AND count >= $5`,
 		h.gid, h.bucket, hi, lo, logblock.TargetEvents)
 	if err != nil {
@@ -831,13 +831,13 @@ func (h *compactHour) FullBlocks(lo, hi int64, fn func(logblock.Meta)) error {
 	return nil
 }
 
-// scanCompactMeta scans the columns id, stream_id, count, seq_base, min_ts, max_ts.
+// scanCompactMeta scans the columns id, stream_id, count, seq_base, min_ts, max_ts, min_seq, max_seq.
 func scanCompactMeta(rows pgx.Rows) (logblock.Meta, error) {
 	var (
 		m     logblock.Meta
 		count int32
 	)
-	err := rows.Scan(&m.ID, &m.StreamID, &count, &m.SeqBase, &m.MinTS, &m.MaxTS)
+	err := rows.Scan(&m.ID, &m.StreamID, &count, &m.SeqBase, &m.MinTS, &m.MaxTS, &m.MinSeq, &m.MaxSeq)
 	m.Count = int(count)
 	return m, err
 }
@@ -857,8 +857,13 @@ func (h *compactHour) Load(m logblock.Meta) ([]byte, error) {
 // Replace deletes the merged blocks and inserts the new ones in one transaction under the group's
 // row lock, which appends, expiry and other replicas' rounds of the group take too, if the group
 // still exists and the DELETE removed every one of them; two replicas merging one hour leave one
-// result.
-func (h *compactHour) Replace(ids []int64, blocks []logblock.Compacted) error {
+// result. The ids suffice here: an identity column never gives a deleted row's id to another, and
+// a rewrite stores a new row.
+func (h *compactHour) Replace(old []logblock.Meta, blocks []logblock.Compacted) error {
+	ids := make([]int64, len(old))
+	for i, m := range old {
+		ids[i] = m.ID
+	}
 	merged := make([]pendingBlock, len(blocks))
 	for i, b := range blocks {
 		merged[i] = pendingBlock{entries: b.Entries, data: b.Data, meta: b.Meta}

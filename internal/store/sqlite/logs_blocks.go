@@ -838,7 +838,7 @@ type compactHour struct {
 }
 
 func (h *compactHour) SmallBlocks(fn func(logblock.Meta) bool) error {
-	rows, err := h.db.read.QueryContext(h.ctx, `SELECT id, stream_id, count, seq_base, min_ts, max_ts FROM log_blocks
+	rows, err := h.db.read.QueryContext(h.ctx, `SELECT id, stream_id, count, seq_base, min_ts, max_ts, min_seq, max_seq FROM log_blocks
 		WHERE group_id = ? AND bucket = ? AND count < ? ORDER BY min_ts`, h.gid, h.bucket, logblock.TargetEvents)
 	if err != nil {
 		return fmt.Errorf("read small log blocks: %w", err)
@@ -846,7 +846,7 @@ func (h *compactHour) SmallBlocks(fn func(logblock.Meta) bool) error {
 	defer rows.Close()
 	for rows.Next() {
 		var m logblock.Meta
-		if err := rows.Scan(&m.ID, &m.StreamID, &m.Count, &m.SeqBase, &m.MinTS, &m.MaxTS); err != nil {
+		if err := rows.Scan(&m.ID, &m.StreamID, &m.Count, &m.SeqBase, &m.MinTS, &m.MaxTS, &m.MinSeq, &m.MaxSeq); err != nil {
 			return fmt.Errorf("read small log blocks: %w", err)
 		}
 		if !fn(m) {
@@ -860,7 +860,7 @@ func (h *compactHour) SmallBlocks(fn func(logblock.Meta) bool) error {
 }
 
 func (h *compactHour) FullBlocks(lo, hi int64, fn func(logblock.Meta)) error {
-	rows, err := h.db.read.QueryContext(h.ctx, `SELECT id, stream_id, seq_base, count, min_ts, max_ts FROM log_blocks
+	rows, err := h.db.read.QueryContext(h.ctx, `SELECT id, stream_id, seq_base, count, min_ts, max_ts, min_seq, max_seq FROM log_blocks
 		WHERE group_id = ? AND bucket = ? AND min_ts <= ? AND max_ts >= ? AND count >= ?`, h.gid, h.bucket, hi, lo, logblock.TargetEvents)
 	if err != nil {
 		return fmt.Errorf("read overlapping log blocks: %w", err)
@@ -868,7 +868,7 @@ func (h *compactHour) FullBlocks(lo, hi int64, fn func(logblock.Meta)) error {
 	defer rows.Close()
 	for rows.Next() {
 		var m logblock.Meta
-		if err := rows.Scan(&m.ID, &m.StreamID, &m.SeqBase, &m.Count, &m.MinTS, &m.MaxTS); err != nil {
+		if err := rows.Scan(&m.ID, &m.StreamID, &m.SeqBase, &m.Count, &m.MinTS, &m.MaxTS, &m.MinSeq, &m.MaxSeq); err != nil {
 			return fmt.Errorf("read overlapping log blocks: %w", err)
 		}
 		fn(m)
@@ -892,22 +892,54 @@ func (h *compactHour) Load(m logblock.Meta) ([]byte, error) {
 }
 
 // Replace deletes the merged blocks and inserts the new ones in one write transaction, which the
-// single committer runs, if the DELETE removed every one of them.
-func (h *compactHour) Replace(ids []int64, blocks []logblock.Compacted) error {
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
+// single committer runs, if every one of them is still stored as the round read it. An id is not
+// enough: SQLite gives a new row the largest rowid plus one, so when the newest block of a round
+// is deleted (a stream's deletion, an expiry, a rewrite) the next append's block takes its id, and
+// a DELETE by ids removed that block and stored the deleted events again. The transaction compares
+// each row's count and sequence range with what the round read (sequence numbers are never
+// reused, and a rewrite drops events).
+func (h *compactHour) Replace(old []logblock.Meta, blocks []logblock.Compacted) error {
+	args := make([]any, len(old))
+	want := make(map[int64]logblock.Meta, len(old))
+	for i, m := range old {
+		args[i] = m.ID
+		want[m.ID] = m
 	}
 	merged := make([]pendingBlock, len(blocks))
 	for i, b := range blocks {
 		merged[i] = pendingBlock{entries: b.Entries, data: b.Data, meta: b.Meta}
 	}
+	in := `(` + strings.Repeat("?,", len(old)-1) + `?)`
 	return h.db.withTx(h.ctx, func(tx *sql.Tx) error {
-		r, err := tx.ExecContext(h.ctx, `DELETE FROM log_blocks WHERE id IN (`+strings.Repeat("?,", len(ids)-1)+`?)`, args...)
+		rows, err := tx.QueryContext(h.ctx, `SELECT id, count, min_seq, max_seq FROM log_blocks WHERE id IN `+in, args...)
+		if err != nil {
+			return fmt.Errorf("check merged log blocks: %w", err)
+		}
+		found := 0
+		for rows.Next() {
+			var m logblock.Meta
+			if err := rows.Scan(&m.ID, &m.Count, &m.MinSeq, &m.MaxSeq); err != nil {
+				rows.Close()
+				return fmt.Errorf("check merged log blocks: %w", err)
+			}
+			if w := want[m.ID]; w.Count == m.Count && w.MinSeq == m.MinSeq && w.MaxSeq == m.MaxSeq {
+				found++
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("check merged log blocks: %w", err)
+		}
+		if found != len(old) {
+			return logblock.ErrGone
+		}
+		r, err := tx.ExecContext(h.ctx, `DELETE FROM log_blocks WHERE id IN `+in, args...)
 		if err != nil {
 			return fmt.Errorf("delete merged log blocks: %w", err)
 		}
-		if n, err := r.RowsAffected(); err != nil || int(n) != len(ids) {
+		if n, err := r.RowsAffected(); err != nil {
+			return fmt.Errorf("delete merged log blocks: %w", err)
+		} else if int(n) != len(old) {
 			return logblock.ErrGone
 		}
 		return h.db.insertBlocksTx(h.ctx, tx, h.gid, 0, 0, merged)

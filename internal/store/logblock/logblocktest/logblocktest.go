@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T, now time.Time) Backend) {
 		{"CompactionKeepsEvents", at(0), compactionKeepsEvents},
 		{"MixedBlocksDeleteAndExpire", at(30), mixedBlocksDeleteAndExpire},
 		{"CompactionRaceChangesNothing", at(0), compactionRaceChangesNothing},
+		{"CompactionRaceReusedID", at(0), compactionRaceReusedID},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t, tc.now)) })
@@ -91,9 +92,9 @@ type racingStore struct {
 	b   Backend
 }
 
-func (r racingStore) Replace(ids []int64, blocks []logblock.Compacted) error {
-	must(r.t, r.b.DeleteBlock(r.ctx, ids[0]))
-	return r.CompactStore.Replace(ids, blocks)
+func (r racingStore) Replace(old []logblock.Meta, blocks []logblock.Compacted) error {
+	must(r.t, r.b.DeleteBlock(r.ctx, old[0].ID))
+	return r.CompactStore.Replace(old, blocks)
 }
 
 // compactionKeepsEvents appends many small batches to two streams, out of time order and with
@@ -258,6 +259,57 @@ func compactionRaceChangesNothing(t *testing.T, b Backend) {
 	must(t, err)
 	if n != 3 || blocks() != 1 {
 		t.Fatalf("the next round replaced %d blocks and left %d, want 3 and 1", n, blocks())
+	}
+}
+
+// reusingStore is a backend's CompactStore whose Replace first runs before, as when a stream's
+// deletion and an append commit after the round read its blocks.
+type reusingStore struct {
+	logblock.CompactStore
+	before func()
+}
+
+func (r reusingStore) Replace(old []logblock.Meta, blocks []logblock.Compacted) error {
+	r.before()
+	return r.CompactStore.Replace(old, blocks)
+}
+
+// compactionRaceReusedID checks that a round whose newest block was deleted, and whose id a block
+// appended meanwhile took (SQLite gives a new row the largest rowid plus one, so the id of a
+// deleted last row comes back), neither deletes the appended block nor brings back the deleted
+// one: a round must recognise its blocks by more than their ids.
+func compactionRaceReusedID(t *testing.T, b Backend) {
+	ctx := context.Background()
+	db, now := b.Store, b.Now
+	must(t, db.CreateLogGroup(ctx, b.Scope, logs.LogGroup{Name: "g", LogGroupClass: "STANDARD"}))
+	// The open hour, with a few events: the background compactor leaves them to this test.
+	start := now.UnixMilli()
+	for _, s := range []string{"a", "b"} {
+		must(t, db.CreateLogStream(ctx, b.Scope, "g", logs.LogStream{Name: s}))
+	}
+	put := func(stream, msg string, ts int64) {
+		t.Helper()
+		_, err := db.AppendEvents(ctx, b.Scope, logs.AppendBatch{LogGroupName: "g", LogStreamName: stream,
+			Events: []logs.InputLogEvent{{Timestamp: ts, Message: msg}}, IngestionTime: now.UnixMilli()})
+		must(t, err)
+	}
+	for i := range 3 {
+		put("a", fmt.Sprint("a", i), start+int64(i))
+	}
+	put("b", "b0", start+3) // the newest block, the one with the largest id
+	hour := b.CompactStore(ctx, "g", logblock.Bucket(start))
+	_, err := b.Codec.Compact(reusingStore{CompactStore: hour, before: func() {
+		must(t, db.DeleteLogStream(ctx, b.Scope, "g", "b"))
+		put("a", "late", start+4)
+	}})
+	must(t, err)
+	var got []string
+	must(t, db.ScanEvents(ctx, b.Scope, logs.EventQuery{LogGroupName: "g"}, func(e logs.Event) bool {
+		got = append(got, e.LogStreamName+"/"+e.Message)
+		return true
+	}))
+	if want := []string{"a/a0", "a/a1", "a/a2", "a/late"}; !slices.Equal(got, want) {
+		t.Fatalf("events after a round that raced a deletion and an append: %q, want %q", got, want)
 	}
 }
 
