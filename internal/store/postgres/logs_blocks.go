@@ -761,15 +761,21 @@ func (db *DB) CompactBlocks(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("find small log blocks: %w", err)
 	}
+	// An hour that fails (a block that does not decode) is reported and the others merged still:
+	// stopping at it left every hour after it unmerged, round after round.
 	removed := 0
+	var errs []error
 	for _, c := range cands {
 		n, err := db.compactOne(ctx, c.gid, c.bucket)
 		removed += n
 		if err != nil {
-			return removed, err
+			if ctx.Err() != nil {
+				return removed, err
+			}
+			errs = append(errs, fmt.Errorf("log group %d, hour %d: %w", c.gid, c.bucket, err))
 		}
 	}
-	return removed, nil
+	return removed, errors.Join(errs...)
 }
 
 // compactOne runs a compaction round of one group and bucket, as SQLite's does: logblock plans it

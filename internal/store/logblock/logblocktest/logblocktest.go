@@ -24,7 +24,7 @@ type Backend struct {
 	Now time.Time
 	// Compact runs one compaction round (the backend's CompactBlocks).
 	Compact func(ctx context.Context) error
-	// Blocks returns the index rows of every stored block (MinTS, MaxTS, Count and StreamID at
+	// Blocks returns the index rows of every stored block (ID, MinTS, MaxTS, Count and StreamID at
 	// least).
 	Blocks func(ctx context.Context) []logblock.Meta
 	// Codec is the backend's block codec: its Compact runs one compaction round.
@@ -35,6 +35,8 @@ type Backend struct {
 	CompactStore func(ctx context.Context, group string, bucket int64) logblock.CompactStore
 	// DeleteBlock deletes the block with the ID, as an expiry or another replica's round does.
 	DeleteBlock func(ctx context.Context, id int64) error
+	// SetBlockData replaces the encoded bytes of the block with the ID, as a corruption would.
+	SetBlockData func(ctx context.Context, id int64, data []byte) error
 }
 
 // Run runs every scenario of the package, each on a new, empty backend that open returns with its
@@ -51,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T, now time.Time) Backend) {
 		{"MixedBlocksDeleteAndExpire", at(30), mixedBlocksDeleteAndExpire},
 		{"CompactionRaceChangesNothing", at(0), compactionRaceChangesNothing},
 		{"CompactionRaceReusedID", at(0), compactionRaceReusedID},
+		{"CompactionPassesCorruptBlock", at(0), compactionPassesCorruptBlock},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t, tc.now)) })
@@ -310,6 +313,56 @@ func compactionRaceReusedID(t *testing.T, b Backend) {
 	}))
 	if want := []string{"a/a0", "a/a1", "a/a2", "a/late"}; !slices.Equal(got, want) {
 		t.Fatalf("events after a round that raced a deletion and an append: %q, want %q", got, want)
+	}
+}
+
+// compactionPassesCorruptBlock checks that a block that cannot be decoded stops the compaction of
+// its own hour only: a round reports it and still merges the hours of other groups, which a
+// compactor stopping at the first failing hour would leave unmerged forever.
+func compactionPassesCorruptBlock(t *testing.T, b Backend) {
+	ctx := context.Background()
+	db, now := b.Store, b.Now
+	// The open hour, with blocks that become worth merging only with the last appends (two
+	// blocks adding up to more than a full one), so that the background compactor cannot merge
+	// them before the corruption.
+	start := now.UnixMilli()
+	const bStart = 10_000 // group b's events start here, after a's
+	for _, g := range []string{"a", "b"} {
+		must(t, db.CreateLogGroup(ctx, b.Scope, logs.LogGroup{Name: g, LogGroupClass: "STANDARD"}))
+		must(t, db.CreateLogStream(ctx, b.Scope, g, logs.LogStream{Name: "s"}))
+	}
+	put := func(group string, from int64) {
+		t.Helper()
+		evs := make([]logs.InputLogEvent, 600)
+		for i := range evs {
+			evs[i] = logs.InputLogEvent{Timestamp: from + int64(i), Message: fmt.Sprintf("%s-%d", group, from+int64(i))}
+		}
+		_, err := db.AppendEvents(ctx, b.Scope, logs.AppendBatch{LogGroupName: group, LogStreamName: "s", Events: evs, IngestionTime: now.UnixMilli()})
+		must(t, err)
+	}
+	put("a", start)
+	put("b", start+bStart)
+	for _, m := range b.Blocks(ctx) {
+		if m.MinTS == start {
+			must(t, b.SetBlockData(ctx, m.ID, []byte{9, 9}))
+		}
+	}
+	put("a", start+600)
+	put("b", start+bStart+600)
+	if err := b.Compact(ctx); err == nil {
+		t.Error("a round over a corrupt block reported no error")
+	}
+	small := 0
+	for _, m := range b.Blocks(ctx) {
+		if m.MinTS >= start+bStart && m.Count < logblock.TargetEvents {
+			small++
+		}
+	}
+	if small > 1 {
+		t.Fatalf("group b has %d small blocks after a round: a corrupt block of group a stopped its compaction", small)
+	}
+	if got := EventStrings(t, db, b.Scope, logs.EventQuery{LogGroupName: "b"}); len(got) != 1200 {
+		t.Fatalf("group b holds %d events, want 1200", len(got))
 	}
 }
 
