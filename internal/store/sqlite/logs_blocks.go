@@ -769,8 +769,9 @@ func (db *DB) compactLoop() {
 	}
 }
 
-// CompactBlocks merges small log blocks: for each group and hour holding two or more blocks of fewer than
-// logblock.TargetEvents events, once they add up to a full block or the hour is over (an hour
+// CompactBlocks merges small log blocks: for each group and hour holding two or more blocks that are
+// not full (logblock.Meta.Full: fewer than logblock.TargetEvents events and
+// logblock.FullRawBytes of messages), once they add up to a full block or the hour is over (an hour
 // before the current one), it merges them, with the full blocks their time range overlaps
 // (logblock.Plan), into full blocks and at most one smaller one, compressed at logblock.Small. The
 // merge is computed outside the committer; the transaction replaces the
@@ -780,7 +781,8 @@ func (db *DB) CompactBlocks(ctx context.Context) (int, error) {
 	// Most rounds of a quiet database find nothing: say so without reading the clock, which tests
 	// count the readings of.
 	var small int
-	err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM log_blocks WHERE count < ? LIMIT 2)`, logblock.TargetEvents).Scan(&small)
+	err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM log_blocks WHERE count < ? AND raw_bytes < ? LIMIT 2)`,
+		logblock.TargetEvents, logblock.FullRawBytes).Scan(&small)
 	if err != nil {
 		return 0, fmt.Errorf("find small log blocks: %w", err)
 	}
@@ -788,9 +790,9 @@ func (db *DB) CompactBlocks(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	closed := logblock.Bucket(db.now().UnixMilli()) - 1
-	rows, err := db.read.QueryContext(ctx, `SELECT group_id, bucket FROM log_blocks WHERE count < ?
-		GROUP BY group_id, bucket HAVING count(*) >= 2 AND (sum(count) >= ? OR bucket < ?)`,
-		logblock.TargetEvents, logblock.TargetEvents, closed)
+	rows, err := db.read.QueryContext(ctx, `SELECT group_id, bucket FROM log_blocks WHERE count < ? AND raw_bytes < ?
+		GROUP BY group_id, bucket HAVING count(*) >= 2 AND (sum(count) >= ? OR sum(raw_bytes) >= ? OR bucket < ?)`,
+		logblock.TargetEvents, logblock.FullRawBytes, logblock.TargetEvents, logblock.FullRawBytes, closed)
 	if err != nil {
 		return 0, fmt.Errorf("find small log blocks: %w", err)
 	}
@@ -844,15 +846,16 @@ type compactHour struct {
 }
 
 func (h *compactHour) SmallBlocks(fn func(logblock.Meta) bool) error {
-	rows, err := h.db.read.QueryContext(h.ctx, `SELECT id, stream_id, count, seq_base, min_ts, max_ts, min_seq, max_seq FROM log_blocks
-		WHERE group_id = ? AND bucket = ? AND count < ? ORDER BY min_ts`, h.gid, h.bucket, logblock.TargetEvents)
+	rows, err := h.db.read.QueryContext(h.ctx, `SELECT id, stream_id, count, raw_bytes, seq_base, min_ts, max_ts, min_seq, max_seq FROM log_blocks
+		WHERE group_id = ? AND bucket = ? AND count < ? AND raw_bytes < ? ORDER BY min_ts`,
+		h.gid, h.bucket, logblock.TargetEvents, logblock.FullRawBytes)
 	if err != nil {
 		return fmt.Errorf("read small log blocks: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var m logblock.Meta
-		if err := rows.Scan(&m.ID, &m.StreamID, &m.Count, &m.SeqBase, &m.MinTS, &m.MaxTS, &m.MinSeq, &m.MaxSeq); err != nil {
+		if err := rows.Scan(&m.ID, &m.StreamID, &m.Count, &m.RawBytes, &m.SeqBase, &m.MinTS, &m.MaxTS, &m.MinSeq, &m.MaxSeq); err != nil {
 			return fmt.Errorf("read small log blocks: %w", err)
 		}
 		if !fn(m) {
@@ -866,15 +869,16 @@ func (h *compactHour) SmallBlocks(fn func(logblock.Meta) bool) error {
 }
 
 func (h *compactHour) FullBlocks(lo, hi int64, fn func(logblock.Meta)) error {
-	rows, err := h.db.read.QueryContext(h.ctx, `SELECT id, stream_id, seq_base, count, min_ts, max_ts, min_seq, max_seq FROM log_blocks
-		WHERE group_id = ? AND bucket = ? AND min_ts <= ? AND max_ts >= ? AND count >= ?`, h.gid, h.bucket, hi, lo, logblock.TargetEvents)
+	rows, err := h.db.read.QueryContext(h.ctx, `SELECT id, stream_id, seq_base, count, raw_bytes, min_ts, max_ts, min_seq, max_seq FROM log_blocks
+		WHERE group_id = ? AND bucket = ? AND min_ts <= ? AND max_ts >= ? AND (count >= ? OR raw_bytes >= ?)`,
+		h.gid, h.bucket, hi, lo, logblock.TargetEvents, logblock.FullRawBytes)
 	if err != nil {
 		return fmt.Errorf("read overlapping log blocks: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var m logblock.Meta
-		if err := rows.Scan(&m.ID, &m.StreamID, &m.SeqBase, &m.Count, &m.MinTS, &m.MaxTS, &m.MinSeq, &m.MaxSeq); err != nil {
+		if err := rows.Scan(&m.ID, &m.StreamID, &m.SeqBase, &m.Count, &m.RawBytes, &m.MinTS, &m.MaxTS, &m.MinSeq, &m.MaxSeq); err != nil {
 			return fmt.Errorf("read overlapping log blocks: %w", err)
 		}
 		fn(m)

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T, now time.Time) Backend) {
 		{"CompactionRaceChangesNothing", at(0), compactionRaceChangesNothing},
 		{"CompactionRaceReusedID", at(0), compactionRaceReusedID},
 		{"CompactionPassesCorruptBlock", at(0), compactionPassesCorruptBlock},
+		{"CompactionConverges", at(0), compactionConverges},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t, tc.now)) })
@@ -363,6 +365,34 @@ func compactionPassesCorruptBlock(t *testing.T, b Backend) {
 	}
 	if got := EventStrings(t, db, b.Scope, logs.EventQuery{LogGroupName: "b"}); len(got) != 1200 {
 		t.Fatalf("group b holds %d events, want 1200", len(got))
+	}
+}
+
+// compactionConverges compacts batches of large events, which compaction cuts into blocks of
+// logblock.MaxRawBytes with fewer than logblock.TargetEvents events: once merged, a round finds
+// nothing to merge in their hour, rather than merging the same blocks again every round.
+func compactionConverges(t *testing.T, b Backend) {
+	ctx := context.Background()
+	db, now := b.Store, b.Now
+	must(t, db.CreateLogGroup(ctx, b.Scope, logs.LogGroup{Name: "g", LogGroupClass: "STANDARD"}))
+	must(t, db.CreateLogStream(ctx, b.Scope, "g", logs.LogStream{Name: "s"}))
+	start := now.Add(-2 * time.Hour).UnixMilli() // a closed hour: every round compacts
+	pad := strings.Repeat("x", 5000)
+	for i := range 3 {
+		evs := make([]logs.InputLogEvent, 600)
+		for j := range evs {
+			evs[j] = logs.InputLogEvent{Timestamp: start + int64(i+3*j), Message: fmt.Sprintf("%d-%d %s", i, j, pad)}
+		}
+		_, err := db.AppendEvents(ctx, b.Scope, logs.AppendBatch{LogGroupName: "g", LogStreamName: "s", Events: evs, IngestionTime: now.UnixMilli()})
+		must(t, err)
+	}
+	before := EventStrings(t, db, b.Scope, logs.EventQuery{LogGroupName: "g"})
+	must(t, b.Compact(ctx))
+	if n, err := b.Codec.Compact(b.CompactStore(ctx, "g", logblock.Bucket(start))); err != nil || n != 0 {
+		t.Fatalf("a round after the hour was merged replaced %d blocks (%v), want none", n, err)
+	}
+	if got := EventStrings(t, db, b.Scope, logs.EventQuery{LogGroupName: "g"}); !slices.Equal(got, before) {
+		t.Fatalf("compaction changed the events: %d, had %d", len(got), len(before))
 	}
 }
 
