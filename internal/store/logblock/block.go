@@ -48,6 +48,17 @@ const TargetEvents = 1024
 // quick to decode.
 const MaxRawBytes = 4 << 20
 
+// FullRawBytes is the message bytes from which a block is full whatever its event count. Merge
+// cuts a block before the event that would take it past MaxRawBytes, and an event holds at most
+// 256 KiB (CloudWatch Logs' limit), so every block it cut for its bytes holds more than this;
+// counting such blocks as small made compaction merge them again into the same blocks, round after
+// round.
+const FullRawBytes = MaxRawBytes - 256<<10
+
+// Full reports whether a block is as full as compaction makes them, TargetEvents events or
+// FullRawBytes bytes of messages: compaction merges the blocks that are not.
+func (m Meta) Full() bool { return m.Count >= TargetEvents || m.RawBytes >= FullRawBytes }
+
 // Bucket returns the bucket of an event timestamp (epoch ms), rounding towards minus infinity.
 func Bucket(ts int64) int64 {
 	b := ts / BucketMillis

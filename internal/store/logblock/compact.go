@@ -13,10 +13,18 @@ import (
 // compactor that fell behind still holds a bounded number of blocks in memory.
 const maxCompactEvents = 8 * TargetEvents
 
+// maxCompactBytes bounds the message bytes of the small blocks one round takes, as
+// maxCompactEvents bounds their events: a block of large events holds few of them, and 8,192
+// events of 256 KiB are 2 GiB.
+const maxCompactBytes = 8 * MaxRawBytes
+
 // maxLevelEvents bounds the events of full blocks a compaction round merges again with the small
 // ones (see Plan), so that a late batch spanning an hour does not make one round rewrite the whole
 // hour in memory.
 const maxLevelEvents = maxCompactEvents
+
+// maxLevelBytes bounds the message bytes of those full blocks, for the reason of maxCompactBytes.
+const maxLevelBytes = maxCompactBytes
 
 // maxLevelBlocks stops Plan from following a chain of overlapping full blocks across the hour:
 // where blocks overlap already (written before levelling, or by a round that could not level),
@@ -38,25 +46,31 @@ type Compacted struct {
 }
 
 // CompactStore is a backend's access to the blocks of one group and hour bucket, for Compact. A
-// Meta it returns needs ID, StreamID, SeqBase, Count, MinTS and MaxTS; the other fields are not
-// read. Reads need not be one snapshot: Replace checks that what was read is still there.
+// Meta it returns needs ID, StreamID, SeqBase, Count, RawBytes, MinTS, MaxTS, MinSeq and MaxSeq;
+// the other fields are not read. Reads need not be one snapshot: Replace checks that what was read is still
+// there.
 type CompactStore interface {
-	// SmallBlocks calls fn with the blocks of fewer than TargetEvents events, ordered by MinTS,
-	// until fn returns false or there are no more.
+	// SmallBlocks calls fn with the blocks that are not Full (fewer than TargetEvents events and
+	// FullRawBytes of messages), ordered by MinTS, until fn returns false or there are no more.
 	SmallBlocks(fn func(Meta) bool) error
-	// FullBlocks calls fn with the blocks of at least TargetEvents events whose time range
-	// [MinTS, MaxTS] meets [lo, hi], in any order.
+	// FullBlocks calls fn with the Full blocks whose time range [MinTS, MaxTS] meets [lo, hi], in
+	// any order.
 	FullBlocks(lo, hi int64, fn func(Meta)) error
 	// Load returns the encoded bytes of a block SmallBlocks or FullBlocks returned, or ErrGone.
 	Load(m Meta) ([]byte, error)
-	// Replace deletes the blocks ids and stores blocks, in one transaction, if every one of ids
-	// is still stored; otherwise it changes nothing and returns ErrGone.
-	Replace(ids []int64, blocks []Compacted) error
+	// Replace deletes the blocks old (as SmallBlocks and FullBlocks returned them) and stores
+	// blocks, in one transaction, if every one of old is still stored as it was read; otherwise it
+	// changes nothing and returns ErrGone. An id alone does not say so where a backend may give a
+	// deleted block's id to a new one (SQLite gives a new row the largest rowid plus one): a round
+	// would then delete a block appended meanwhile and store again the events of the one deleted.
+	// Sequence numbers are never reused and a rewrite drops events, so a row of old's ID, Count,
+	// MinSeq and MaxSeq is old.
+	Replace(old []Meta, blocks []Compacted) error
 }
 
 // Plan returns the blocks one compaction round of a group and bucket merges, or none (fewer than
 // two small blocks). It takes the small blocks in MinTS order until they hold maxCompactEvents
-// events (the block crossing the bound included), and with them the full blocks their time range
+// events or maxCompactBytes of messages (the block crossing the bound included), and with them the full blocks their time range
 // overlaps, so that the round's output does not overlap any block it leaves: the blocks of an hour
 // then cover disjoint stretches of time (touching only at equal timestamps), and a query decodes
 // only the blocks of the time it asks for. Merging only the small blocks, as compaction first did,
@@ -64,18 +78,21 @@ type CompactStore interface {
 // overlapping minutes), and the first page of the last five minutes decoded four blocks of 1.3 MB
 // for 1 MB of events (issue 15).
 //
-// When the full blocks to merge would hold more than maxLevelEvents events, Plan takes half as many
+// When the full blocks to merge would hold more than maxLevelEvents events or maxLevelBytes of
+// messages, Plan takes half as many
 // small blocks (the oldest) and tries again; when even two small blocks overlap too much, it merges
 // the small blocks alone.
 func Plan(s CompactStore) ([]Meta, error) {
 	var (
 		todo  []Meta
 		total int
+		bytes int64
 	)
 	err := s.SmallBlocks(func(m Meta) bool {
 		todo = append(todo, m)
 		total += m.Count
-		return total < maxCompactEvents
+		bytes += m.RawBytes
+		return total < maxCompactEvents && bytes < maxCompactBytes
 	})
 	if err != nil {
 		return nil, err
@@ -101,12 +118,13 @@ func Plan(s CompactStore) ([]Meta, error) {
 
 // overlappingFullBlocks returns the full blocks whose time range meets [lo, hi], and those they in
 // turn meet, up to a chain of more than maxLevelBlocks blocks. It returns ok false when they hold
-// more than maxLevelEvents events.
+// more than maxLevelEvents events or maxLevelBytes of messages.
 func overlappingFullBlocks(s CompactStore, lo, hi int64) ([]Meta, bool, error) {
 	seen := map[int64]bool{}
 	var (
 		out   []Meta
 		total int
+		bytes int64
 	)
 	for {
 		grew := false
@@ -117,6 +135,7 @@ func overlappingFullBlocks(s CompactStore, lo, hi int64) ([]Meta, bool, error) {
 			seen[m.ID] = true
 			out = append(out, m)
 			total += m.Count
+			bytes += m.RawBytes
 			if m.MinTS < lo || m.MaxTS > hi {
 				lo, hi, grew = min(lo, m.MinTS), max(hi, m.MaxTS), true
 			}
@@ -124,7 +143,7 @@ func overlappingFullBlocks(s CompactStore, lo, hi int64) ([]Meta, bool, error) {
 		if err != nil {
 			return nil, false, err
 		}
-		if total > maxLevelEvents {
+		if total > maxLevelEvents || bytes > maxLevelBytes {
 			return nil, false, nil
 		}
 		if !grew || len(out) > maxLevelBlocks {
@@ -143,7 +162,6 @@ func (c *Codec) Compact(s CompactStore) (int, error) {
 	if err != nil || len(todo) < 2 {
 		return 0, err
 	}
-	ids := make([]int64, 0, len(todo))
 	blocks := make([][]Entry, 0, len(todo))
 	for _, m := range todo {
 		data, err := s.Load(m)
@@ -157,17 +175,16 @@ func (c *Codec) Compact(s CompactStore) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("block %d: %w", m.ID, err)
 		}
-		ids = append(ids, m.ID)
 		blocks = append(blocks, entries)
 	}
 	var merged []Compacted
 	for _, run := range Merge(blocks) {
 		merged = append(merged, Compacted{Entries: run, Meta: MetaOf(run), Data: c.Encode(run, Small)})
 	}
-	if err := s.Replace(ids, merged); errors.Is(err, ErrGone) {
+	if err := s.Replace(todo, merged); errors.Is(err, ErrGone) {
 		return 0, nil
 	} else if err != nil {
 		return 0, err
 	}
-	return len(ids), nil
+	return len(todo), nil
 }

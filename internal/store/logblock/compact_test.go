@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -59,7 +60,7 @@ func (h *memHour) sorted() []Meta {
 
 func (h *memHour) SmallBlocks(fn func(Meta) bool) error {
 	for _, m := range h.sorted() {
-		if m.Count < TargetEvents && !fn(m) {
+		if !m.Full() && !fn(m) {
 			break
 		}
 	}
@@ -68,7 +69,7 @@ func (h *memHour) SmallBlocks(fn func(Meta) bool) error {
 
 func (h *memHour) FullBlocks(lo, hi int64, fn func(Meta)) error {
 	for _, m := range h.sorted() {
-		if m.Count >= TargetEvents && m.MinTS <= hi && m.MaxTS >= lo {
+		if m.Full() && m.MinTS <= hi && m.MaxTS >= lo {
 			fn(m)
 		}
 	}
@@ -87,13 +88,17 @@ func (h *memHour) Load(m Meta) ([]byte, error) {
 	return b.data, nil
 }
 
-func (h *memHour) Replace(ids []int64, blocks []Compacted) error {
+func (h *memHour) Replace(old []Meta, blocks []Compacted) error {
+	ids := make([]int64, len(old))
+	for i, m := range old {
+		ids[i] = m.ID
+	}
 	h.replaced = append(h.replaced, ids)
 	if h.replaceErr != nil {
 		return h.replaceErr
 	}
-	for _, id := range ids {
-		if _, ok := h.blocks[id]; !ok {
+	for _, m := range old {
+		if b, ok := h.blocks[m.ID]; !ok || b.meta.Count != m.Count || b.meta.MinSeq != m.MinSeq || b.meta.MaxSeq != m.MaxSeq {
 			return ErrGone
 		}
 	}
@@ -307,5 +312,77 @@ func TestCompact(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCompactConverges checks that compaction stops once it has nothing to gain: blocks of large
+// events, which Merge cuts at MaxRawBytes with fewer than TargetEvents events, are as full as a
+// block gets, and a round that merged them must leave them to the next round rather than merge
+// them again into the same blocks, round after round.
+func TestCompactConverges(t *testing.T) {
+	h := &memHour{codec: newCodec(t)}
+	msg := strings.Repeat("x", 5000)
+	var seq int64
+	for b := range 3 {
+		entries := batchEntries(int64(b+1), int64(b), 3, seq, 600)
+		for i := range entries {
+			entries[i].Message = msg
+		}
+		h.put(entries)
+		seq += 600
+	}
+	n, err := h.codec.Compact(h)
+	if err != nil || n != 3 {
+		t.Fatalf("first round: %d blocks replaced, %v; want 3", n, err)
+	}
+	for round := range 3 {
+		n, err := h.codec.Compact(h)
+		if err != nil || n != 0 {
+			t.Fatalf("round %d after the first: %d blocks replaced again, %v; blocks %v", round+2, n, err, h.sorted())
+		}
+	}
+	if got := len(allEntries(t, h)); got != int(seq) {
+		t.Fatalf("%d events, want %d", got, seq)
+	}
+}
+
+// TestPlanBoundsBytes checks that a round's blocks are bounded in message bytes as well as in
+// events: blocks of large events (here 4 events of 200 KB, as a PutLogEvents batch of them is) hold
+// few events each, and a bound in events alone took 8,192 of them, 1.6 GB to decode at once.
+func TestPlanBoundsBytes(t *testing.T) {
+	const eventBytes = 200 << 10
+	for _, full := range []bool{false, true} {
+		h := &memHour{}
+		for i := range 3000 {
+			id := h.add(int64(i), int64(i)+1, 4)
+			b := h.blocks[id]
+			b.meta.RawBytes = 4 * eventBytes
+			h.blocks[id] = b
+		}
+		if full {
+			// Blocks full by their bytes (few events) that every small block overlaps.
+			for range 12 {
+				id := h.add(0, 5000, 20)
+				b := h.blocks[id]
+				b.meta.RawBytes = 20 * eventBytes
+				h.blocks[id] = b
+			}
+		}
+		got, err := Plan(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var small, fullBytes int64
+		for _, m := range got {
+			if m.Full() {
+				fullBytes += m.RawBytes
+			} else {
+				small += m.RawBytes
+			}
+		}
+		if len(got) < 2 || small > maxCompactBytes+4*eventBytes || fullBytes > maxLevelBytes {
+			t.Fatalf("full blocks %v: Plan took %d blocks, %d MB small and %d MB full, want at least 2 and at most %d and %d MB",
+				full, len(got), small>>20, fullBytes>>20, (maxCompactBytes+4*eventBytes)>>20, maxLevelBytes>>20)
+		}
 	}
 }

@@ -731,24 +731,24 @@ func (db *DB) compactLoop() {
 }
 
 // CompactBlocks merges small log blocks as SQLite's CompactBlocks does: for each group and hour
-// holding two or more blocks of fewer than logblock.TargetEvents events, once they add up to a full
+// holding two or more blocks that are not full (logblock.Meta.Full), once they add up to a full
 // block or the hour is over, it merges them, with the full blocks their time range overlaps
 // (logblock.Plan), into full blocks and at most one smaller one. The merge is computed outside any transaction; the transaction, under the group's row lock, replaces the
 // blocks only if all of them still exist (another replica's compaction, an expiry or a deletion may
 // have removed some). It returns how many blocks it removed.
 func (db *DB) CompactBlocks(ctx context.Context) (int, error) {
 	var small int
-	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM log_blocks WHERE count < $1 LIMIT 2) s`,
-		logblock.TargetEvents).Scan(&small); err != nil {
+	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM log_blocks WHERE count < $1 AND raw_bytes < $2 LIMIT 2) s`,
+		logblock.TargetEvents, logblock.FullRawBytes).Scan(&small); err != nil {
 		return 0, fmt.Errorf("find small log blocks: %w", err)
 	}
 	if small < 2 {
 		return 0, nil
 	}
 	closed := logblock.Bucket(db.now().UnixMilli()) - 1
-	rows, err := db.pool.Query(ctx, `SELECT group_id, bucket FROM log_blocks WHERE count < $1
-		GROUP BY group_id, bucket HAVING count(*) >= 2 AND (sum(count) >= $1 OR bucket < $2)`,
-		logblock.TargetEvents, closed)
+	rows, err := db.pool.Query(ctx, `SELECT group_id, bucket FROM log_blocks WHERE count < $1 AND raw_bytes < $2
+		GROUP BY group_id, bucket HAVING count(*) >= 2 AND (sum(count) >= $1 OR sum(raw_bytes) >= $2 OR bucket < $3)`,
+		logblock.TargetEvents, logblock.FullRawBytes, closed)
 	if err != nil {
 		return 0, fmt.Errorf("find small log blocks: %w", err)
 	}
@@ -761,15 +761,21 @@ func (db *DB) CompactBlocks(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("find small log blocks: %w", err)
 	}
+	// An hour that fails (a block that does not decode) is reported and the others merged still:
+	// stopping at it left every hour after it unmerged, round after round.
 	removed := 0
+	var errs []error
 	for _, c := range cands {
 		n, err := db.compactOne(ctx, c.gid, c.bucket)
 		removed += n
 		if err != nil {
-			return removed, err
+			if ctx.Err() != nil {
+				return removed, err
+			}
+			errs = append(errs, fmt.Errorf("log group %d, hour %d: %w", c.gid, c.bucket, err))
 		}
 	}
-	return removed, nil
+	return removed, errors.Join(errs...)
 }
 
 // compactOne runs a compaction round of one group and bucket, as SQLite's does: logblock plans it
@@ -789,8 +795,9 @@ type compactHour struct {
 }
 
 func (h *compactHour) SmallBlocks(fn func(logblock.Meta) bool) error {
-	rows, err := h.db.pool.Query(h.ctx, `SELECT id, stream_id, count, seq_base, min_ts, max_ts FROM log_blocks
-		WHERE group_id = $1 AND bucket = $2 AND count < $3 ORDER BY min_ts`, h.gid, h.bucket, logblock.TargetEvents)
+	rows, err := h.db.pool.Query(h.ctx, `SELECT id, stream_id, count, raw_bytes, seq_base, min_ts, max_ts, min_seq, max_seq FROM log_blocks
+		WHERE group_id = $1 AND bucket = $2 AND count < $3 AND raw_bytes < $4 ORDER BY min_ts`,
+		h.gid, h.bucket, logblock.TargetEvents, logblock.FullRawBytes)
 	if err != nil {
 		return fmt.Errorf("read small log blocks: %w", err)
 	}
@@ -811,9 +818,9 @@ func (h *compactHour) SmallBlocks(fn func(logblock.Meta) bool) error {
 }
 
 func (h *compactHour) FullBlocks(lo, hi int64, fn func(logblock.Meta)) error {
-	rows, err := h.db.pool.Query(h.ctx, `SELECT id, stream_id, count, seq_base, min_ts, max_ts FROM log_blocks
-		WHERE group_id = $1 AND bucket = $2 AND min_ts <= $3 AND max_ts >= $4 AND count >= $5`,
-		h.gid, h.bucket, hi, lo, logblock.TargetEvents)
+	rows, err := h.db.pool.Query(h.ctx, `SELECT id, stream_id, count, raw_bytes, seq_base, min_ts, max_ts, min_seq, max_seq FROM log_blocks
+		WHERE group_id = $1 AND bucket = $2 AND min_ts <= $3 AND max_ts >= $4 AND (count >= $5 OR raw_bytes >= $6)`,
+		h.gid, h.bucket, hi, lo, logblock.TargetEvents, logblock.FullRawBytes)
 	if err != nil {
 		return fmt.Errorf("read overlapping log blocks: %w", err)
 	}
@@ -831,13 +838,13 @@ func (h *compactHour) FullBlocks(lo, hi int64, fn func(logblock.Meta)) error {
 	return nil
 }
 
-// scanCompactMeta scans the columns id, stream_id, count, seq_base, min_ts, max_ts.
+// scanCompactMeta scans the columns id, stream_id, count, raw_bytes, seq_base, min_ts, max_ts, min_seq, max_seq.
 func scanCompactMeta(rows pgx.Rows) (logblock.Meta, error) {
 	var (
 		m     logblock.Meta
 		count int32
 	)
-	err := rows.Scan(&m.ID, &m.StreamID, &count, &m.SeqBase, &m.MinTS, &m.MaxTS)
+	err := rows.Scan(&m.ID, &m.StreamID, &count, &m.RawBytes, &m.SeqBase, &m.MinTS, &m.MaxTS, &m.MinSeq, &m.MaxSeq)
 	m.Count = int(count)
 	return m, err
 }
@@ -857,8 +864,13 @@ func (h *compactHour) Load(m logblock.Meta) ([]byte, error) {
 // Replace deletes the merged blocks and inserts the new ones in one transaction under the group's
 // row lock, which appends, expiry and other replicas' rounds of the group take too, if the group
 // still exists and the DELETE removed every one of them; two replicas merging one hour leave one
-// result.
-func (h *compactHour) Replace(ids []int64, blocks []logblock.Compacted) error {
+// result. The ids suffice here: an identity column never gives a deleted row's id to another, and
+// a rewrite stores a new row.
+func (h *compactHour) Replace(old []logblock.Meta, blocks []logblock.Compacted) error {
+	ids := make([]int64, len(old))
+	for i, m := range old {
+		ids[i] = m.ID
+	}
 	merged := make([]pendingBlock, len(blocks))
 	for i, b := range blocks {
 		merged[i] = pendingBlock{entries: b.Entries, data: b.Data, meta: b.Meta}

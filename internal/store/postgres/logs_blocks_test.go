@@ -24,14 +24,14 @@ func TestLogBlocks(t *testing.T) {
 				return err
 			},
 			Blocks: func(ctx context.Context) []logblock.Meta {
-				rows, err := db.pool.Query(ctx, `SELECT stream_id, min_ts, max_ts, count FROM log_blocks`)
+				rows, err := db.pool.Query(ctx, `SELECT id, stream_id, min_ts, max_ts, count FROM log_blocks`)
 				mustOK(t, err)
 				out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (logblock.Meta, error) {
 					var (
 						m     logblock.Meta
 						count int32
 					)
-					err := r.Scan(&m.StreamID, &m.MinTS, &m.MaxTS, &count)
+					err := r.Scan(&m.ID, &m.StreamID, &m.MinTS, &m.MaxTS, &count)
 					m.Count = int(count)
 					return m, err
 				})
@@ -47,6 +47,10 @@ func TestLogBlocks(t *testing.T) {
 			},
 			DeleteBlock: func(ctx context.Context, id int64) error {
 				_, err := db.pool.Exec(ctx, `DELETE FROM log_blocks WHERE id = $1`, id)
+				return err
+			},
+			SetBlockData: func(ctx context.Context, id int64, data []byte) error {
+				_, err := db.pool.Exec(ctx, `UPDATE log_blocks SET data = $1 WHERE id = $2`, data, id)
 				return err
 			},
 		}

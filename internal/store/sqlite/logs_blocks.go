@@ -769,8 +769,9 @@ func (db *DB) compactLoop() {
 	}
 }
 
-// CompactBlocks merges small log blocks: for each group and hour holding two or more blocks of fewer than
-// logblock.TargetEvents events, once they add up to a full block or the hour is over (an hour
+// CompactBlocks merges small log blocks: for each group and hour holding two or more blocks that are
+// not full (logblock.Meta.Full: fewer than logblock.TargetEvents events and
+// logblock.FullRawBytes of messages), once they add up to a full block or the hour is over (an hour
 // before the current one), it merges them, with the full blocks their time range overlaps
 // (logblock.Plan), into full blocks and at most one smaller one, compressed at logblock.Small. The
 // merge is computed outside the committer; the transaction replaces the
@@ -780,7 +781,8 @@ func (db *DB) CompactBlocks(ctx context.Context) (int, error) {
 	// Most rounds of a quiet database find nothing: say so without reading the clock, which tests
 	// count the readings of.
 	var small int
-	err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM log_blocks WHERE count < ? LIMIT 2)`, logblock.TargetEvents).Scan(&small)
+	err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM log_blocks WHERE count < ? AND raw_bytes < ? LIMIT 2)`,
+		logblock.TargetEvents, logblock.FullRawBytes).Scan(&small)
 	if err != nil {
 		return 0, fmt.Errorf("find small log blocks: %w", err)
 	}
@@ -788,9 +790,9 @@ func (db *DB) CompactBlocks(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	closed := logblock.Bucket(db.now().UnixMilli()) - 1
-	rows, err := db.read.QueryContext(ctx, `SELECT group_id, bucket FROM log_blocks WHERE count < ?
-		GROUP BY group_id, bucket HAVING count(*) >= 2 AND (sum(count) >= ? OR bucket < ?)`,
-		logblock.TargetEvents, logblock.TargetEvents, closed)
+	rows, err := db.read.QueryContext(ctx, `SELECT group_id, bucket FROM log_blocks WHERE count < ? AND raw_bytes < ?
+		GROUP BY group_id, bucket HAVING count(*) >= 2 AND (sum(count) >= ? OR sum(raw_bytes) >= ? OR bucket < ?)`,
+		logblock.TargetEvents, logblock.FullRawBytes, logblock.TargetEvents, logblock.FullRawBytes, closed)
 	if err != nil {
 		return 0, fmt.Errorf("find small log blocks: %w", err)
 	}
@@ -808,15 +810,21 @@ func (db *DB) CompactBlocks(ctx context.Context) (int, error) {
 	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("find small log blocks: %w", err)
 	}
+	// An hour that fails (a block that does not decode) is reported and the others merged still:
+	// stopping at it left every hour after it unmerged, round after round.
 	removed := 0
+	var errs []error
 	for _, c := range cands {
 		n, err := db.compactOne(ctx, c.gid, c.bucket)
 		removed += n
 		if err != nil {
-			return removed, err
+			if ctx.Err() != nil || errors.Is(err, errClosed) {
+				return removed, err
+			}
+			errs = append(errs, fmt.Errorf("log group %d, hour %d: %w", c.gid, c.bucket, err))
 		}
 	}
-	return removed, nil
+	return removed, errors.Join(errs...)
 }
 
 // compactOne runs a compaction round of one group and bucket: logblock plans it (the small blocks
@@ -838,15 +846,16 @@ type compactHour struct {
 }
 
 func (h *compactHour) SmallBlocks(fn func(logblock.Meta) bool) error {
-	rows, err := h.db.read.QueryContext(h.ctx, `SELECT id, stream_id, count, seq_base, min_ts, max_ts FROM log_blocks
-		WHERE group_id = ? AND bucket = ? AND count < ? ORDER BY min_ts`, h.gid, h.bucket, logblock.TargetEvents)
+	rows, err := h.db.read.QueryContext(h.ctx, `SELECT id, stream_id, count, raw_bytes, seq_base, min_ts, max_ts, min_seq, max_seq FROM log_blocks
+		WHERE group_id = ? AND bucket = ? AND count < ? AND raw_bytes < ? ORDER BY min_ts`,
+		h.gid, h.bucket, logblock.TargetEvents, logblock.FullRawBytes)
 	if err != nil {
 		return fmt.Errorf("read small log blocks: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var m logblock.Meta
-		if err := rows.Scan(&m.ID, &m.StreamID, &m.Count, &m.SeqBase, &m.MinTS, &m.MaxTS); err != nil {
+		if err := rows.Scan(&m.ID, &m.StreamID, &m.Count, &m.RawBytes, &m.SeqBase, &m.MinTS, &m.MaxTS, &m.MinSeq, &m.MaxSeq); err != nil {
 			return fmt.Errorf("read small log blocks: %w", err)
 		}
 		if !fn(m) {
@@ -860,15 +869,16 @@ func (h *compactHour) SmallBlocks(fn func(logblock.Meta) bool) error {
 }
 
 func (h *compactHour) FullBlocks(lo, hi int64, fn func(logblock.Meta)) error {
-	rows, err := h.db.read.QueryContext(h.ctx, `SELECT id, stream_id, seq_base, count, min_ts, max_ts FROM log_blocks
-		WHERE group_id = ? AND bucket = ? AND min_ts <= ? AND max_ts >= ? AND count >= ?`, h.gid, h.bucket, hi, lo, logblock.TargetEvents)
+	rows, err := h.db.read.QueryContext(h.ctx, `SELECT id, stream_id, seq_base, count, raw_bytes, min_ts, max_ts, min_seq, max_seq FROM log_blocks
+		WHERE group_id = ? AND bucket = ? AND min_ts <= ? AND max_ts >= ? AND (count >= ? OR raw_bytes >= ?)`,
+		h.gid, h.bucket, hi, lo, logblock.TargetEvents, logblock.FullRawBytes)
 	if err != nil {
 		return fmt.Errorf("read overlapping log blocks: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var m logblock.Meta
-		if err := rows.Scan(&m.ID, &m.StreamID, &m.SeqBase, &m.Count, &m.MinTS, &m.MaxTS); err != nil {
+		if err := rows.Scan(&m.ID, &m.StreamID, &m.SeqBase, &m.Count, &m.RawBytes, &m.MinTS, &m.MaxTS, &m.MinSeq, &m.MaxSeq); err != nil {
 			return fmt.Errorf("read overlapping log blocks: %w", err)
 		}
 		fn(m)
@@ -892,22 +902,54 @@ func (h *compactHour) Load(m logblock.Meta) ([]byte, error) {
 }
 
 // Replace deletes the merged blocks and inserts the new ones in one write transaction, which the
-// single committer runs, if the DELETE removed every one of them.
-func (h *compactHour) Replace(ids []int64, blocks []logblock.Compacted) error {
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
+// single committer runs, if every one of them is still stored as the round read it. An id is not
+// enough: SQLite gives a new row the largest rowid plus one, so when the newest block of a round
+// is deleted (a stream's deletion, an expiry, a rewrite) the next append's block takes its id, and
+// a DELETE by ids removed that block and stored the deleted events again. The transaction compares
+// each row's count and sequence range with what the round read (sequence numbers are never
+// reused, and a rewrite drops events).
+func (h *compactHour) Replace(old []logblock.Meta, blocks []logblock.Compacted) error {
+	args := make([]any, len(old))
+	want := make(map[int64]logblock.Meta, len(old))
+	for i, m := range old {
+		args[i] = m.ID
+		want[m.ID] = m
 	}
 	merged := make([]pendingBlock, len(blocks))
 	for i, b := range blocks {
 		merged[i] = pendingBlock{entries: b.Entries, data: b.Data, meta: b.Meta}
 	}
+	in := `(` + strings.Repeat("?,", len(old)-1) + `?)`
 	return h.db.withTx(h.ctx, func(tx *sql.Tx) error {
-		r, err := tx.ExecContext(h.ctx, `DELETE FROM log_blocks WHERE id IN (`+strings.Repeat("?,", len(ids)-1)+`?)`, args...)
+		rows, err := tx.QueryContext(h.ctx, `SELECT id, count, min_seq, max_seq FROM log_blocks WHERE id IN `+in, args...)
+		if err != nil {
+			return fmt.Errorf("check merged log blocks: %w", err)
+		}
+		found := 0
+		for rows.Next() {
+			var m logblock.Meta
+			if err := rows.Scan(&m.ID, &m.Count, &m.MinSeq, &m.MaxSeq); err != nil {
+				rows.Close()
+				return fmt.Errorf("check merged log blocks: %w", err)
+			}
+			if w := want[m.ID]; w.Count == m.Count && w.MinSeq == m.MinSeq && w.MaxSeq == m.MaxSeq {
+				found++
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("check merged log blocks: %w", err)
+		}
+		if found != len(old) {
+			return logblock.ErrGone
+		}
+		r, err := tx.ExecContext(h.ctx, `DELETE FROM log_blocks WHERE id IN `+in, args...)
 		if err != nil {
 			return fmt.Errorf("delete merged log blocks: %w", err)
 		}
-		if n, err := r.RowsAffected(); err != nil || int(n) != len(ids) {
+		if n, err := r.RowsAffected(); err != nil {
+			return fmt.Errorf("delete merged log blocks: %w", err)
+		} else if int(n) != len(old) {
 			return logblock.ErrGone
 		}
 		return h.db.insertBlocksTx(h.ctx, tx, h.gid, 0, 0, merged)

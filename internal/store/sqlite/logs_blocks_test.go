@@ -27,13 +27,13 @@ func TestLogBlocks(t *testing.T) {
 				return err
 			},
 			Blocks: func(ctx context.Context) []logblock.Meta {
-				rows, err := db.read.QueryContext(ctx, `SELECT stream_id, min_ts, max_ts, count FROM log_blocks`)
+				rows, err := db.read.QueryContext(ctx, `SELECT id, stream_id, min_ts, max_ts, count FROM log_blocks`)
 				mustOK(t, err)
 				defer rows.Close()
 				var out []logblock.Meta
 				for rows.Next() {
 					var m logblock.Meta
-					mustOK(t, rows.Scan(&m.StreamID, &m.MinTS, &m.MaxTS, &m.Count))
+					mustOK(t, rows.Scan(&m.ID, &m.StreamID, &m.MinTS, &m.MaxTS, &m.Count))
 					out = append(out, m)
 				}
 				mustOK(t, rows.Err())
@@ -48,6 +48,10 @@ func TestLogBlocks(t *testing.T) {
 			},
 			DeleteBlock: func(ctx context.Context, id int64) error {
 				_, err := db.write.ExecContext(ctx, `DELETE FROM log_blocks WHERE id = ?`, id)
+				return err
+			},
+			SetBlockData: func(ctx context.Context, id int64, data []byte) error {
+				_, err := db.write.ExecContext(ctx, `UPDATE log_blocks SET data = ? WHERE id = ?`, data, id)
 				return err
 			},
 		}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,7 +25,7 @@ type Backend struct {
 	Now time.Time
 	// Compact runs one compaction round (the backend's CompactBlocks).
 	Compact func(ctx context.Context) error
-	// Blocks returns the index rows of every stored block (MinTS, MaxTS, Count and StreamID at
+	// Blocks returns the index rows of every stored block (ID, MinTS, MaxTS, Count and StreamID at
 	// least).
 	Blocks func(ctx context.Context) []logblock.Meta
 	// Codec is the backend's block codec: its Compact runs one compaction round.
@@ -35,6 +36,8 @@ type Backend struct {
 	CompactStore func(ctx context.Context, group string, bucket int64) logblock.CompactStore
 	// DeleteBlock deletes the block with the ID, as an expiry or another replica's round does.
 	DeleteBlock func(ctx context.Context, id int64) error
+	// SetBlockData replaces the encoded bytes of the block with the ID, as a corruption would.
+	SetBlockData func(ctx context.Context, id int64, data []byte) error
 }
 
 // Run runs every scenario of the package, each on a new, empty backend that open returns with its
@@ -50,6 +53,9 @@ func Run(t *testing.T, open func(t *testing.T, now time.Time) Backend) {
 		{"CompactionKeepsEvents", at(0), compactionKeepsEvents},
 		{"MixedBlocksDeleteAndExpire", at(30), mixedBlocksDeleteAndExpire},
 		{"CompactionRaceChangesNothing", at(0), compactionRaceChangesNothing},
+		{"CompactionRaceReusedID", at(0), compactionRaceReusedID},
+		{"CompactionPassesCorruptBlock", at(0), compactionPassesCorruptBlock},
+		{"CompactionConverges", at(0), compactionConverges},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t, tc.now)) })
@@ -91,9 +97,9 @@ type racingStore struct {
 	b   Backend
 }
 
-func (r racingStore) Replace(ids []int64, blocks []logblock.Compacted) error {
-	must(r.t, r.b.DeleteBlock(r.ctx, ids[0]))
-	return r.CompactStore.Replace(ids, blocks)
+func (r racingStore) Replace(old []logblock.Meta, blocks []logblock.Compacted) error {
+	must(r.t, r.b.DeleteBlock(r.ctx, old[0].ID))
+	return r.CompactStore.Replace(old, blocks)
 }
 
 // compactionKeepsEvents appends many small batches to two streams, out of time order and with
@@ -258,6 +264,135 @@ func compactionRaceChangesNothing(t *testing.T, b Backend) {
 	must(t, err)
 	if n != 3 || blocks() != 1 {
 		t.Fatalf("the next round replaced %d blocks and left %d, want 3 and 1", n, blocks())
+	}
+}
+
+// reusingStore is a backend's CompactStore whose Replace first runs before, as when a stream's
+// deletion and an append commit after the round read its blocks.
+type reusingStore struct {
+	logblock.CompactStore
+	before func()
+}
+
+func (r reusingStore) Replace(old []logblock.Meta, blocks []logblock.Compacted) error {
+	r.before()
+	return r.CompactStore.Replace(old, blocks)
+}
+
+// compactionRaceReusedID checks that a round whose newest block was deleted, and whose id a block
+// appended meanwhile took (SQLite gives a new row the largest rowid plus one, so the id of a
+// deleted last row comes back), neither deletes the appended block nor brings back the deleted
+// one: a round must recognise its blocks by more than their ids.
+func compactionRaceReusedID(t *testing.T, b Backend) {
+	ctx := context.Background()
+	db, now := b.Store, b.Now
+	must(t, db.CreateLogGroup(ctx, b.Scope, logs.LogGroup{Name: "g", LogGroupClass: "STANDARD"}))
+	// The open hour, with a few events: the background compactor leaves them to this test.
+	start := now.UnixMilli()
+	for _, s := range []string{"a", "b"} {
+		must(t, db.CreateLogStream(ctx, b.Scope, "g", logs.LogStream{Name: s}))
+	}
+	put := func(stream, msg string, ts int64) {
+		t.Helper()
+		_, err := db.AppendEvents(ctx, b.Scope, logs.AppendBatch{LogGroupName: "g", LogStreamName: stream,
+			Events: []logs.InputLogEvent{{Timestamp: ts, Message: msg}}, IngestionTime: now.UnixMilli()})
+		must(t, err)
+	}
+	for i := range 3 {
+		put("a", fmt.Sprint("a", i), start+int64(i))
+	}
+	put("b", "b0", start+3) // the newest block, the one with the largest id
+	hour := b.CompactStore(ctx, "g", logblock.Bucket(start))
+	_, err := b.Codec.Compact(reusingStore{CompactStore: hour, before: func() {
+		must(t, db.DeleteLogStream(ctx, b.Scope, "g", "b"))
+		put("a", "late", start+4)
+	}})
+	must(t, err)
+	var got []string
+	must(t, db.ScanEvents(ctx, b.Scope, logs.EventQuery{LogGroupName: "g"}, func(e logs.Event) bool {
+		got = append(got, e.LogStreamName+"/"+e.Message)
+		return true
+	}))
+	if want := []string{"a/a0", "a/a1", "a/a2", "a/late"}; !slices.Equal(got, want) {
+		t.Fatalf("events after a round that raced a deletion and an append: %q, want %q", got, want)
+	}
+}
+
+// compactionPassesCorruptBlock checks that a block that cannot be decoded stops the compaction of
+// its own hour only: a round reports it and still merges the hours of other groups, which a
+// compactor stopping at the first failing hour would leave unmerged forever.
+func compactionPassesCorruptBlock(t *testing.T, b Backend) {
+	ctx := context.Background()
+	db, now := b.Store, b.Now
+	// The open hour, with blocks that become worth merging only with the last appends (two
+	// blocks adding up to more than a full one), so that the background compactor cannot merge
+	// them before the corruption.
+	start := now.UnixMilli()
+	const bStart = 10_000 // group b's events start here, after a's
+	for _, g := range []string{"a", "b"} {
+		must(t, db.CreateLogGroup(ctx, b.Scope, logs.LogGroup{Name: g, LogGroupClass: "STANDARD"}))
+		must(t, db.CreateLogStream(ctx, b.Scope, g, logs.LogStream{Name: "s"}))
+	}
+	put := func(group string, from int64) {
+		t.Helper()
+		evs := make([]logs.InputLogEvent, 600)
+		for i := range evs {
+			evs[i] = logs.InputLogEvent{Timestamp: from + int64(i), Message: fmt.Sprintf("%s-%d", group, from+int64(i))}
+		}
+		_, err := db.AppendEvents(ctx, b.Scope, logs.AppendBatch{LogGroupName: group, LogStreamName: "s", Events: evs, IngestionTime: now.UnixMilli()})
+		must(t, err)
+	}
+	put("a", start)
+	put("b", start+bStart)
+	for _, m := range b.Blocks(ctx) {
+		if m.MinTS == start {
+			must(t, b.SetBlockData(ctx, m.ID, []byte{9, 9}))
+		}
+	}
+	put("a", start+600)
+	put("b", start+bStart+600)
+	if err := b.Compact(ctx); err == nil {
+		t.Error("a round over a corrupt block reported no error")
+	}
+	small := 0
+	for _, m := range b.Blocks(ctx) {
+		if m.MinTS >= start+bStart && m.Count < logblock.TargetEvents {
+			small++
+		}
+	}
+	if small > 1 {
+		t.Fatalf("group b has %d small blocks after a round: a corrupt block of group a stopped its compaction", small)
+	}
+	if got := EventStrings(t, db, b.Scope, logs.EventQuery{LogGroupName: "b"}); len(got) != 1200 {
+		t.Fatalf("group b holds %d events, want 1200", len(got))
+	}
+}
+
+// compactionConverges compacts batches of large events, which compaction cuts into blocks of
+// logblock.MaxRawBytes with fewer than logblock.TargetEvents events: once merged, a round finds
+// nothing to merge in their hour, rather than merging the same blocks again every round.
+func compactionConverges(t *testing.T, b Backend) {
+	ctx := context.Background()
+	db, now := b.Store, b.Now
+	must(t, db.CreateLogGroup(ctx, b.Scope, logs.LogGroup{Name: "g", LogGroupClass: "STANDARD"}))
+	must(t, db.CreateLogStream(ctx, b.Scope, "g", logs.LogStream{Name: "s"}))
+	start := now.Add(-2 * time.Hour).UnixMilli() // a closed hour: every round compacts
+	pad := strings.Repeat("x", 5000)
+	for i := range 3 {
+		evs := make([]logs.InputLogEvent, 600)
+		for j := range evs {
+			evs[j] = logs.InputLogEvent{Timestamp: start + int64(i+3*j), Message: fmt.Sprintf("%d-%d %s", i, j, pad)}
+		}
+		_, err := db.AppendEvents(ctx, b.Scope, logs.AppendBatch{LogGroupName: "g", LogStreamName: "s", Events: evs, IngestionTime: now.UnixMilli()})
+		must(t, err)
+	}
+	before := EventStrings(t, db, b.Scope, logs.EventQuery{LogGroupName: "g"})
+	must(t, b.Compact(ctx))
+	if n, err := b.Codec.Compact(b.CompactStore(ctx, "g", logblock.Bucket(start))); err != nil || n != 0 {
+		t.Fatalf("a round after the hour was merged replaced %d blocks (%v), want none", n, err)
+	}
+	if got := EventStrings(t, db, b.Scope, logs.EventQuery{LogGroupName: "g"}); !slices.Equal(got, before) {
+		t.Fatalf("compaction changed the events: %d, had %d", len(got), len(before))
 	}
 }
 
