@@ -89,8 +89,10 @@ type DB struct {
 	// compactor waits for at Close.
 	blocks      *logblock.Codec
 	compactKick chan struct{}
-	compactor   sync.WaitGroup
-	logger      *slog.Logger
+	// keys is the committer's set of recent dedup keys (logs_keys.go).
+	keys      *keyCache
+	compactor sync.WaitGroup
+	logger    *slog.Logger
 
 	// closing guards closed: withTx enqueues under the read lock, Close sets closed under the write lock,
 	// so nothing is enqueued after the committer's final drain.
@@ -156,6 +158,9 @@ type Options struct {
 	// queued until it was durable (group commit plus WAL sync), on the Now clock: the server's
 	// commit latency metric. It runs on the caller's goroutine, after the commit.
 	OnCommit func(took time.Duration)
+	// DedupCacheKeys bounds the dedup keys the committer keeps in memory (logs_keys.go); zero means
+	// defaultDedupCacheKeys. Tests make it small to see minutes evicted and read again.
+	DedupCacheKeys int
 }
 
 // Open opens (creating if needed) the database in dir and applies pending migrations.
@@ -230,7 +235,7 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 		walKick: make(chan struct{}, 1), walReset: cmp.Or(opts.WALResetSize, walResetSize), ckptEvery: cmp.Or(opts.CheckpointEvery, checkpointEvery),
 		rewindRetry: cmp.Or(opts.RewindRetry, walRetryBackoff),
 		ckptTicks:   opts.checkpointTicks, ckptNow: opts.checkpointNow, idleTrunc: opts.idleTruncated, onCommit: opts.OnCommit,
-		compactKick: make(chan struct{}, 1), logger: opts.Logger}
+		compactKick: make(chan struct{}, 1), logger: opts.Logger, keys: newKeyCache(opts.DedupCacheKeys)}
 	if db.blocks, err = logblock.NewCodec(); err != nil {
 		write.Close()
 		read.Close()
@@ -491,7 +496,7 @@ func (db *DB) prepareWrites(ctx context.Context) error {
 		db.writeStmts[key] = st
 		return nil
 	}
-	for _, m := range []multiRow{insertDedup, writeMinutes} {
+	for _, m := range []multiRow{writeMinutes} {
 		for rows := m.max; ; rows = m.chunk(rows - 1) {
 			if err := add(stmtKey{m.name, rows}, m.sql(rows)); err != nil {
 				return err
@@ -502,7 +507,7 @@ func (db *DB) prepareWrites(ctx context.Context) error {
 		}
 	}
 	for _, key := range []stmtKey{upsertSeriesKey, readMinutesKey, readMinuteKey,
-		{insertBlockSQL, 0}, {allocSeqSQL, 0}, {dedupSeqSQL, 0}} {
+		{insertBlockSQL, 0}, {allocSeqSQL, 0}, {insertKeysetSQL, 0}, {loadKeysetsSQL, 0}, {legacyKeysSQL, 0}} {
 		if err := add(key, key.name); err != nil {
 			return err
 		}
@@ -790,6 +795,13 @@ func (db *DB) commitGroup(group []*txRequest) committedGroup {
 	if err != nil {
 		return fail(fmt.Errorf("begin transaction: %w", err))
 	}
+	// The dedup key cache follows the transactions: a failed one's keys go, and a group that does
+	// not commit empties it (see keyCache).
+	abort := func(err error) committedGroup {
+		tx.Rollback()
+		db.keys.endGroup(false)
+		return fail(err)
+	}
 	committed := 0
 	for i, req := range group {
 		if err := req.ctx.Err(); err != nil {
@@ -797,25 +809,28 @@ func (db *DB) commitGroup(group []*txRequest) committedGroup {
 			continue
 		}
 		if _, err := tx.Exec("SAVEPOINT txreq"); err != nil {
-			tx.Rollback()
-			return fail(fmt.Errorf("begin savepoint: %w", err))
+			return abort(fmt.Errorf("begin savepoint: %w", err))
 		}
+		db.keys.beginFn()
 		if err := req.fn(tx); err != nil {
 			results[i] = err
+			db.keys.endFn(false)
 			if _, rerr := tx.Exec("ROLLBACK TO txreq"); rerr != nil {
-				tx.Rollback()
-				return fail(fmt.Errorf("roll back savepoint after %v: %w", err, rerr))
+				return abort(fmt.Errorf("roll back savepoint after %v: %w", err, rerr))
 			}
 		} else {
 			committed++
+			db.keys.endFn(true)
 		}
 		if _, err := tx.Exec("RELEASE txreq"); err != nil {
-			tx.Rollback()
-			return fail(fmt.Errorf("release savepoint: %w", err))
+			return abort(fmt.Errorf("release savepoint: %w", err))
 		}
 	}
 	if committed == 0 {
+		// Every transaction rolled back to its savepoint and took its keys out of the cache, and
+		// what the others loaded is what was committed before the group: the cache stands.
 		tx.Rollback()
+		db.keys.endGroup(true)
 	} else if err := tx.Commit(); err != nil {
 		err = fmt.Errorf("commit transaction: %w", err)
 		for i := range results {
@@ -823,6 +838,9 @@ func (db *DB) commitGroup(group []*txRequest) committedGroup {
 				results[i] = err
 			}
 		}
+		db.keys.endGroup(false)
+	} else {
+		db.keys.endGroup(true)
 	}
 	return committedGroup{group, results}
 }

@@ -87,7 +87,9 @@ func (db *DB) DeleteLogGroup(ctx context.Context, sc logs.Scope, name string) er
 		if err != nil {
 			return err
 		}
-		for _, del := range []string{`DELETE FROM log_blocks WHERE group_id = ?`, `DELETE FROM log_dedup WHERE group_id = ?`} {
+		db.keys.dropGroup(id)
+		for _, del := range []string{`DELETE FROM log_blocks WHERE group_id = ?`, `DELETE FROM log_dedup WHERE group_id = ?`,
+			`DELETE FROM log_keysets WHERE group_id = ?`} {
 			if _, err := tx.ExecContext(ctx, del, id); err != nil {
 				return fmt.Errorf("delete log events: %w", err)
 			}
@@ -318,8 +320,12 @@ func (db *DB) DeleteLogStream(ctx context.Context, sc logs.Scope, group, name st
 			return err
 		}
 		// The stream's dedup keys go with its events, so a record stored in it may be stored again.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM log_dedup WHERE group_id = ? AND stream_id = ?`, gid, sid); err != nil {
-			return fmt.Errorf("delete dedup keys: %w", err)
+		db.keys.dropGroup(gid)
+		for _, del := range []string{`DELETE FROM log_dedup WHERE group_id = ? AND stream_id = ?`,
+			`DELETE FROM log_keysets WHERE group_id = ? AND stream_id = ?`} {
+			if _, err := tx.ExecContext(ctx, del, gid, sid); err != nil {
+				return fmt.Errorf("delete dedup keys: %w", err)
+			}
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE log_groups SET stored_bytes = stored_bytes -
 			(SELECT stored_bytes FROM log_streams WHERE id = ?) WHERE id = ?`, sid, gid); err != nil {

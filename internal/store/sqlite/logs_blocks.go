@@ -19,21 +19,10 @@ import (
 // background compactor (compactLoop) later merges a group's small blocks of one hour, across
 // streams, into blocks of logblock.TargetEvents events in time order, compressed harder.
 
-// dedupChunk is the number of keys per multi-row INSERT into log_dedup.
-const dedupChunk = 100
-
-// insertDedup is AppendUnique's multi-row insert of keys. Anonymous parameters: see insertSamples'
-// note in metrics.go on why numbered ones cost.
-var insertDedup = multiRow{name: "insert dedup keys", max: dedupChunk, sql: func(n int) string {
-	return `INSERT OR IGNORE INTO log_dedup (group_id, ts, key, stream_id, seq) VALUES ` +
-		strings.Repeat("(?,?,?,?,?),", n-1) + "(?,?,?,?,?)"
-}}
-
 const (
 	insertBlockSQL = `INSERT INTO log_blocks (group_id, stream_id, bucket, min_ts, max_ts, min_seq, max_seq, count, raw_bytes, seq_base, streams, data)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	allocSeqSQL  = `UPDATE log_seq SET last = last + ? WHERE id = 1 RETURNING last`
-	dedupSeqSQL  = `SELECT seq FROM log_dedup WHERE group_id = ? AND ts = ? AND key = ?`
 	blockDataSQL = `SELECT data FROM log_blocks WHERE id = ?`
 	// streamNameSQL looks up the name of a stream of a group.
 	streamNameSQL = `SELECT name FROM log_streams WHERE id = ? AND group_id = ?`
@@ -150,13 +139,12 @@ func (db *DB) AppendEvents(ctx context.Context, sc logs.Scope, b logs.AppendBatc
 	return seq, err
 }
 
-// AppendUnique implements logs.Store. A keyed event is stored unless log_dedup already holds its
-// key at its timestamp for the group, or an earlier event of the batch has them. The batch's blocks
-// are encoded beforehand without the batch's own repeats; the transaction inserts the keys (one
-// multi-row INSERT ... ON CONFLICT DO NOTHING per dedupChunk keys), and only when a statement
-// inserted fewer rows than it had, the rare case of a record delivered again, does it look up which
-// keys were already there (a stored key's seq is another event's; none of them when it inserted
-// nothing) and encode the blocks again without them.
+// AppendUnique implements logs.Store. A keyed event is stored unless the group already holds its
+// key at its timestamp, or an earlier event of the batch has them. The batch's blocks are encoded
+// beforehand without the batch's own repeats; the transaction checks the keys against the
+// committer's key cache (logs_keys.go), stores the new ones as keysets, and only when a key was
+// there already, the rare case of a record delivered again, encodes the blocks again without the
+// repeated events.
 func (db *DB) AppendUnique(ctx context.Context, sc logs.Scope, b logs.AppendBatch) (logs.AppendResult, error) {
 	hashes := make([][]byte, len(b.Events))
 	repeat := make([]bool, len(b.Events))
@@ -201,8 +189,11 @@ func (db *DB) AppendUnique(ctx context.Context, sc logs.Scope, b logs.AppendBatc
 				return err
 			}
 		}
-		again, err := db.insertKeysTx(ctx, tx, gid, sid, base, b.Events, hashes, res.Duplicate)
+		again, err := db.checkKeysTx(ctx, tx, gid, b.Events, hashes, res.Duplicate)
 		if err != nil {
+			return err
+		}
+		if err := db.insertKeysetsTx(ctx, tx, gid, sid, b.Events, hashes, res.Duplicate); err != nil {
 			return err
 		}
 		final := blocks
@@ -236,82 +227,28 @@ func (db *DB) AppendUnique(ctx context.Context, sc logs.Scope, b logs.AppendBatc
 	return res, nil
 }
 
-// likelyRepeat reports whether the first keyed event of b is stored already, by a read outside the
-// transaction (a hint only: the transaction decides).
+// likelyRepeat reports whether the first keyed event of b is stored already, from the key cache
+// outside the transaction (a hint only: the transaction decides, and a minute not in the cache
+// says no).
 func (db *DB) likelyRepeat(ctx context.Context, sc logs.Scope, b logs.AppendBatch, hashes [][]byte) bool {
 	for i, h := range hashes {
 		if h == nil {
 			continue
 		}
-		st, err := db.readStmt(ctx, `SELECT 1 FROM log_dedup d JOIN log_groups g ON g.id = d.group_id
-			WHERE g.account_id = ? AND g.region = ? AND g.name = ? AND d.ts = ? AND d.key = ?`)
+		st, err := db.readStmt(ctx, `SELECT id FROM log_groups WHERE account_id = ? AND region = ? AND name = ?`)
 		if err != nil {
 			return false
 		}
-		var one int
-		return st.QueryRowContext(ctx, sc.AccountID, sc.Region, b.LogGroupName, b.Events[i].Timestamp, h).Scan(&one) == nil
+		var gid int64
+		if err := st.QueryRowContext(ctx, sc.AccountID, sc.Region, b.LogGroupName).Scan(&gid); err != nil {
+			return false
+		}
+		key := keyEntry{ts: b.Events[i].Timestamp}
+		copy(key.hash[:], h)
+		found, _ := db.keys.has(unitOf(gid, key.ts), key)
+		return found
 	}
 	return false
-}
-
-// insertKeysTx inserts the keys of the batch's events not marked in dup, each with the sequence
-// number base+position, and marks dup for the events whose key the group already held. again
-// reports whether it marked any.
-func (db *DB) insertKeysTx(ctx context.Context, tx *sql.Tx, gid, sid, base int64, events []logs.InputLogEvent, hashes [][]byte, dup []bool) (again bool, err error) {
-	var todo []int
-	for i, h := range hashes {
-		if h != nil && !dup[i] {
-			todo = append(todo, i)
-		}
-	}
-	args := make([]any, 0, 5*min(len(todo), dedupChunk))
-	var gidArg, sidArg any = gid, sid
-	for start, size := 0, 0; start < len(todo); start += size {
-		size = insertDedup.chunk(len(todo) - start)
-		chunk := todo[start : start+size]
-		args = args[:0]
-		for _, i := range chunk {
-			args = append(args, gidArg, events[i].Timestamp, hashes[i], sidArg, base+int64(i))
-		}
-		stmt, err := insertDedup.stmt(ctx, db, tx, size)
-		if err != nil {
-			return false, err
-		}
-		r, err := stmt.ExecContext(ctx, args...)
-		if err != nil {
-			return false, fmt.Errorf("insert dedup keys: %w", err)
-		}
-		n, err := r.RowsAffected()
-		if err != nil {
-			return false, fmt.Errorf("insert dedup keys: %w", err)
-		}
-		if int(n) == size {
-			continue
-		}
-		if n == 0 {
-			// Every key was there before: the batch's own repeats were taken out beforehand, so
-			// no key of the chunk can conflict with another of this batch.
-			for _, i := range chunk {
-				dup[i] = true
-			}
-			again = true
-			continue
-		}
-		lookup, err := db.txStmt(ctx, tx, stmtKey{dedupSeqSQL, 0}, nil)
-		if err != nil {
-			return false, err
-		}
-		for _, i := range chunk {
-			var seq int64
-			if err := lookup.QueryRowContext(ctx, gid, events[i].Timestamp, hashes[i]).Scan(&seq); err != nil {
-				return false, fmt.Errorf("read dedup key: %w", err)
-			}
-			if seq != base+int64(i) {
-				dup[i], again = true, true
-			}
-		}
-	}
-	return again, nil
 }
 
 // blockColumns are the Meta columns of log_blocks b.
@@ -489,9 +426,10 @@ const expireKeys = 5000
 
 // ExpireEvents implements logs.Store. For each group with a retention policy, whole blocks older
 // than the cutoff go expireBlocks at a time, a block straddling the cutoff is rewritten with the
-// events it keeps, and the dedup keys older than the cutoff go after them (a record arriving again
-// in between is older than the retention period and so refused by PutLogEvents anyway). Stored-byte
-// counters shrink with the deleted events.
+// events it keeps, and the dedup keys older than the cutoff go after them: keysets wholly older,
+// straddling keysets rewritten without the older keys, then log_dedup's rows (a record arriving
+// again in between is older than the retention period and so refused by PutLogEvents anyway).
+// Stored-byte counters shrink with the deleted events.
 func (db *DB) ExpireEvents(ctx context.Context, now int64) (int64, error) {
 	type group struct{ id, cutoff int64 }
 	rows, err := db.read.QueryContext(ctx, `SELECT id, retention_days FROM log_groups WHERE retention_days > 0`)
@@ -530,8 +468,23 @@ func (db *DB) ExpireEvents(ctx context.Context, now int64) (int64, error) {
 			}
 		}
 		for {
+			var more bool
+			err := db.withTx(ctx, func(tx *sql.Tx) error {
+				var err error
+				more, err = db.expireKeysetsTx(ctx, tx, g.id, g.cutoff)
+				return err
+			})
+			if err != nil {
+				return total, err
+			}
+			if !more {
+				break
+			}
+		}
+		for {
 			var n int64
 			err := db.withTx(ctx, func(tx *sql.Tx) error {
+				db.keys.dropGroup(g.id)
 				r, err := tx.ExecContext(ctx, `DELETE FROM log_dedup WHERE group_id = ? AND ts < ? AND ts <= coalesce(
 					(SELECT ts FROM log_dedup WHERE group_id = ? AND ts < ? ORDER BY ts LIMIT 1 OFFSET ?), ?)`,
 					g.id, g.cutoff, g.id, g.cutoff, expireKeys, g.cutoff)

@@ -221,7 +221,7 @@ func TestInsertSamplesMergesStoredMinutes(t *testing.T) {
 // transaction has to prepare its own.
 func TestMultiRowChunks(t *testing.T) {
 	db := openMetricsDB(t)
-	for _, m := range []multiRow{insertDedup, writeMinutes} {
+	for _, m := range []multiRow{writeMinutes} {
 		if m.max != 100 {
 			t.Fatalf("%s: max %d; the sizes below assume 100", m.name, m.max)
 		}
