@@ -431,19 +431,19 @@ const expireKeys = 5000
 // again in between is older than the retention period and so refused by PutLogEvents anyway).
 // Stored-byte counters shrink with the deleted events.
 func (db *DB) ExpireEvents(ctx context.Context, now int64) (int64, error) {
-	type group struct{ id, cutoff int64 }
 	rows, err := db.read.QueryContext(ctx, `SELECT id, retention_days FROM log_groups WHERE retention_days > 0`)
 	if err != nil {
 		return 0, fmt.Errorf("list retention policies: %w", err)
 	}
-	var groups []group
+	var groups []retention
 	for rows.Next() {
-		var id, days int64
-		if err := rows.Scan(&id, &days); err != nil {
+		var g retention
+		if err := rows.Scan(&g.id, &g.days); err != nil {
 			rows.Close()
 			return 0, fmt.Errorf("list retention policies: %w", err)
 		}
-		groups = append(groups, group{id, now - days*24*60*60*1000})
+		g.cutoff = now - g.days*24*60*60*1000
+		groups = append(groups, g)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -451,12 +451,72 @@ func (db *DB) ExpireEvents(ctx context.Context, now int64) (int64, error) {
 	}
 	var total int64
 	for _, g := range groups {
+		n, err := db.expireGroup(ctx, g)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// retention is a group's retention policy as ExpireEvents listed it, and the cutoff it implies.
+type retention struct{ id, days, cutoff int64 }
+
+// holdsTx reports whether group g.id still has the retention ExpireEvents listed. The listing is
+// read outside the transactions that delete, and SQLite gives a new row the largest id plus one
+// when the largest was deleted, so a group deleted and created again meanwhile may have the id of
+// another with another retention, whose cutoff must not be applied to its events.
+func (g retention) holdsTx(ctx context.Context, tx *sql.Tx) (bool, error) {
+	var days int64
+	err := tx.QueryRowContext(ctx, `SELECT retention_days FROM log_groups WHERE id = ?`, g.id).Scan(&days)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read retention policy: %w", err)
+	}
+	return days == g.days, nil
+}
+
+// expireGroup expires what group g holds older than its cutoff (see ExpireEvents) and returns how
+// many events it deleted. Each transaction first checks that the group still has the retention
+// listed; it stops at the first that finds otherwise.
+func (db *DB) expireGroup(ctx context.Context, g retention) (int64, error) {
+	var total int64
+	// Each step is one deleting transaction: it returns the events it deleted and whether there
+	// may be more to do.
+	steps := []func(tx *sql.Tx) (int64, bool, error){
+		func(tx *sql.Tx) (int64, bool, error) { return db.expireBlocksTx(ctx, tx, g.id, g.cutoff) },
+		func(tx *sql.Tx) (int64, bool, error) {
+			more, err := db.expireKeysetsTx(ctx, tx, g.id, g.cutoff)
+			return 0, more, err
+		},
+		func(tx *sql.Tx) (int64, bool, error) {
+			db.keys.dropGroup(g.id)
+			r, err := tx.ExecContext(ctx, `DELETE FROM log_dedup WHERE group_id = ? AND ts < ? AND ts <= coalesce(
+				(SELECT ts FROM log_dedup WHERE group_id = ? AND ts < ? ORDER BY ts LIMIT 1 OFFSET ?), ?)`,
+				g.id, g.cutoff, g.id, g.cutoff, expireKeys, g.cutoff)
+			if err != nil {
+				return 0, false, fmt.Errorf("delete expired dedup keys: %w", err)
+			}
+			n, err := r.RowsAffected()
+			return 0, n > expireKeys, err
+		},
+	}
+	for _, step := range steps {
 		for {
-			var n int64
-			var more bool
+			var (
+				n    int64
+				more bool
+			)
 			err := db.withTx(ctx, func(tx *sql.Tx) error {
-				var err error
-				n, more, err = db.expireBlocksTx(ctx, tx, g.id, g.cutoff)
+				n, more = 0, false
+				ok, err := g.holdsTx(ctx, tx)
+				if err != nil || !ok {
+					return err
+				}
+				n, more, err = step(tx)
 				return err
 			})
 			if err != nil {
@@ -464,40 +524,6 @@ func (db *DB) ExpireEvents(ctx context.Context, now int64) (int64, error) {
 			}
 			total += n // counted only once the deletion has committed
 			if !more {
-				break
-			}
-		}
-		for {
-			var more bool
-			err := db.withTx(ctx, func(tx *sql.Tx) error {
-				var err error
-				more, err = db.expireKeysetsTx(ctx, tx, g.id, g.cutoff)
-				return err
-			})
-			if err != nil {
-				return total, err
-			}
-			if !more {
-				break
-			}
-		}
-		for {
-			var n int64
-			err := db.withTx(ctx, func(tx *sql.Tx) error {
-				db.keys.dropGroup(g.id)
-				r, err := tx.ExecContext(ctx, `DELETE FROM log_dedup WHERE group_id = ? AND ts < ? AND ts <= coalesce(
-					(SELECT ts FROM log_dedup WHERE group_id = ? AND ts < ? ORDER BY ts LIMIT 1 OFFSET ?), ?)`,
-					g.id, g.cutoff, g.id, g.cutoff, expireKeys, g.cutoff)
-				if err != nil {
-					return fmt.Errorf("delete expired dedup keys: %w", err)
-				}
-				n, err = r.RowsAffected()
-				return err
-			})
-			if err != nil {
-				return total, err
-			}
-			if n <= expireKeys {
 				break
 			}
 		}

@@ -242,3 +242,38 @@ func FuzzDecodeKeyset(f *testing.F) {
 		}
 	})
 }
+
+// TestExpireSkipsARecreatedGroup lists a group's retention, deletes the group and creates another
+// that takes its id (SQLite reuses the largest) with a longer retention, then expires with the
+// stale listing: nothing of the new group may go.
+func TestExpireSkipsARecreatedGroup(t *testing.T) {
+	ctx := context.Background()
+	db := openKeysDB(t, t.TempDir(), 0)
+	defer db.Close()
+	const day = 24 * 60 * 60 * 1000
+	now := int64(30 * day)
+	mustOK(t, db.CreateLogGroup(ctx, svcScope, logs.LogGroup{Name: "old", RetentionInDays: 1}))
+	var id int64
+	mustOK(t, db.read.QueryRow(`SELECT id FROM log_groups WHERE name = 'old'`).Scan(&id))
+	stale := retention{id: id, days: 1, cutoff: now - day}
+	mustOK(t, db.DeleteLogGroup(ctx, svcScope, "old"))
+	mustOK(t, db.CreateLogGroup(ctx, svcScope, logs.LogGroup{Name: "ct", RetentionInDays: 7}))
+	var newID int64
+	mustOK(t, db.read.QueryRow(`SELECT id FROM log_groups WHERE name = 'ct'`).Scan(&newID))
+	if newID != id {
+		t.Skipf("SQLite gave the new group id %d, not the deleted one's %d", newID, id)
+	}
+	// Two days old: within the new group's seven days, past the stale one day.
+	_, err := db.AppendUnique(ctx, svcScope, keyedBatch("s", []int64{now - 2*day}, []string{"k"}))
+	mustOK(t, err)
+	n, err := db.expireGroup(ctx, stale)
+	mustOK(t, err)
+	if n != 0 {
+		t.Fatalf("the stale listing expired %d events of the new group", n)
+	}
+	res, err := db.AppendUnique(ctx, svcScope, keyedBatch("s", []int64{now - 2*day}, []string{"k"}))
+	mustOK(t, err)
+	if !res.Duplicate[0] {
+		t.Fatal("the stale listing expired the new group's dedup key")
+	}
+}
