@@ -794,6 +794,8 @@ type compactHour struct {
 	gid, bucket int64
 }
 
+// SmallBlocks implements logblock.CompactStore: the hour's blocks that are not full, by MinTS, read
+// through the pool, outside any transaction (Replace checks that they are still there).
 func (h *compactHour) SmallBlocks(fn func(logblock.Meta) bool) error {
 	rows, err := h.db.pool.Query(h.ctx, `SELECT id, stream_id, count, raw_bytes, seq_base, min_ts, max_ts, min_seq, max_seq FROM log_blocks
 		WHERE group_id = $1 AND bucket = $2 AND count < $3 AND raw_bytes < $4 ORDER BY min_ts`,
@@ -817,6 +819,7 @@ func (h *compactHour) SmallBlocks(fn func(logblock.Meta) bool) error {
 	return nil
 }
 
+// FullBlocks implements logblock.CompactStore: the hour's full blocks whose time range meets [lo, hi].
 func (h *compactHour) FullBlocks(lo, hi int64, fn func(logblock.Meta)) error {
 	rows, err := h.db.pool.Query(h.ctx, `SELECT id, stream_id, count, raw_bytes, seq_base, min_ts, max_ts, min_seq, max_seq FROM log_blocks
 		WHERE group_id = $1 AND bucket = $2 AND min_ts <= $3 AND max_ts >= $4 AND (count >= $5 OR raw_bytes >= $6)`,
@@ -849,6 +852,8 @@ func scanCompactMeta(rows pgx.Rows) (logblock.Meta, error) {
 	return m, err
 }
 
+// Load implements logblock.CompactStore: a block's encoded bytes, or logblock.ErrGone when it was
+// deleted since the round listed it.
 func (h *compactHour) Load(m logblock.Meta) ([]byte, error) {
 	var data []byte
 	err := h.db.pool.QueryRow(h.ctx, `SELECT data FROM log_blocks WHERE id = $1`, m.ID).Scan(&data)

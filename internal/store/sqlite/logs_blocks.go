@@ -824,6 +824,8 @@ type compactHour struct {
 	gid, bucket int64
 }
 
+// SmallBlocks implements logblock.CompactStore: the hour's blocks that are not full, by MinTS, read
+// through the read pool, outside the committer (Replace checks that they are still there).
 func (h *compactHour) SmallBlocks(fn func(logblock.Meta) bool) error {
 	rows, err := h.db.read.QueryContext(h.ctx, `SELECT id, stream_id, count, raw_bytes, seq_base, min_ts, max_ts, min_seq, max_seq FROM log_blocks
 		WHERE group_id = ? AND bucket = ? AND count < ? AND raw_bytes < ? ORDER BY min_ts`,
@@ -847,6 +849,7 @@ func (h *compactHour) SmallBlocks(fn func(logblock.Meta) bool) error {
 	return nil
 }
 
+// FullBlocks implements logblock.CompactStore: the hour's full blocks whose time range meets [lo, hi].
 func (h *compactHour) FullBlocks(lo, hi int64, fn func(logblock.Meta)) error {
 	rows, err := h.db.read.QueryContext(h.ctx, `SELECT id, stream_id, seq_base, count, raw_bytes, min_ts, max_ts, min_seq, max_seq FROM log_blocks
 		WHERE group_id = ? AND bucket = ? AND min_ts <= ? AND max_ts >= ? AND (count >= ? OR raw_bytes >= ?)`,
@@ -868,6 +871,8 @@ func (h *compactHour) FullBlocks(lo, hi int64, fn func(logblock.Meta)) error {
 	return nil
 }
 
+// Load implements logblock.CompactStore: a block's encoded bytes, or logblock.ErrGone when it was
+// deleted since the round listed it.
 func (h *compactHour) Load(m logblock.Meta) ([]byte, error) {
 	var data []byte
 	err := h.db.read.QueryRowContext(h.ctx, blockDataSQL, m.ID).Scan(&data)
