@@ -1,6 +1,9 @@
 package sqlite
 
 import (
+	"bytes"
+	"cmp"
+	"container/list"
 	"context"
 	"database/sql"
 	"encoding/binary"
@@ -69,7 +72,9 @@ type keyCache struct {
 	units map[keyUnit]*unitKeys
 	size  int // keys held in all units
 	limit int
-	clock uint64 // counts uses, for least-recently-used eviction
+	// lru orders the loaded units, most recently used first: eviction takes from the back without
+	// looking at every unit, which many quiet groups would make thousands.
+	lru list.List // of keyUnit
 	// fnAdded are the keys the running transaction added, undone if it fails; groupDirty says
 	// that the open group changed the cache, which a failed COMMIT then empties.
 	fnAdded    []addedKey
@@ -79,7 +84,7 @@ type keyCache struct {
 // unitKeys is one loaded unit.
 type unitKeys struct {
 	keys map[keyEntry]struct{}
-	used uint64
+	elem *list.Element // in keyCache.lru
 }
 
 // addedKey is a key a transaction added to a unit.
@@ -126,6 +131,7 @@ func (c *keyCache) endGroup(committed bool) {
 	defer c.mu.Unlock()
 	if !committed && c.groupDirty {
 		c.units, c.size = map[keyUnit]*unitKeys{}, 0
+		c.lru.Init()
 	}
 	c.groupDirty = false
 }
@@ -135,12 +141,19 @@ func (c *keyCache) endGroup(committed bool) {
 func (c *keyCache) dropGroup(gid int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for u, k := range c.units {
+	for u := range c.units {
 		if u.gid == gid {
-			c.size -= len(k.keys)
-			delete(c.units, u)
+			c.remove(u)
 		}
 	}
+}
+
+// remove forgets a loaded unit.
+func (c *keyCache) remove(u keyUnit) {
+	k := c.units[u]
+	c.size -= len(k.keys)
+	c.lru.Remove(k.elem)
+	delete(c.units, u)
 }
 
 // has reports whether a loaded unit holds key, and whether the unit is loaded.
@@ -151,8 +164,7 @@ func (c *keyCache) has(u keyUnit, key keyEntry) (found, loaded bool) {
 	if k == nil {
 		return false, false
 	}
-	c.clock++
-	k.used = c.clock
+	c.lru.MoveToFront(k.elem)
 	_, found = k.keys[key]
 	return found, true
 }
@@ -162,26 +174,14 @@ func (c *keyCache) has(u keyUnit, key keyEntry) (found, loaded bool) {
 func (c *keyCache) put(u keyUnit, keys map[keyEntry]struct{}) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if old := c.units[u]; old != nil {
-		c.size -= len(old.keys)
+	if c.units[u] != nil {
+		c.remove(u)
 	}
-	c.clock++
-	c.units[u] = &unitKeys{keys: keys, used: c.clock}
+	c.units[u] = &unitKeys{keys: keys, elem: c.lru.PushFront(u)}
 	c.size += len(keys)
 	c.groupDirty = true
 	for c.size > c.limit && len(c.units) > 1 {
-		var (
-			oldest keyUnit
-			at     uint64
-			first  = true
-		)
-		for v, k := range c.units {
-			if v != u && (first || k.used < at) {
-				oldest, at, first = v, k.used, false
-			}
-		}
-		c.size -= len(c.units[oldest].keys)
-		delete(c.units, oldest)
+		c.remove(c.lru.Back().Value.(keyUnit)) // never u, which is at the front
 	}
 }
 
@@ -343,21 +343,10 @@ func (db *DB) insertKeysetsTx(ctx context.Context, tx *sql.Tx, gid, sid int64, e
 
 // compareKeys orders keys by timestamp, then hash.
 func compareKeys(a, b keyEntry) int {
-	switch {
-	case a.ts < b.ts:
-		return -1
-	case a.ts > b.ts:
-		return 1
+	if c := cmp.Compare(a.ts, b.ts); c != 0 {
+		return c
 	}
-	for i := range a.hash {
-		if a.hash[i] != b.hash[i] {
-			if a.hash[i] < b.hash[i] {
-				return -1
-			}
-			return 1
-		}
-	}
-	return 0
+	return bytes.Compare(a.hash[:], b.hash[:])
 }
 
 // Keyset encoding: for each key in (timestamp, hash) order, the uvarint of its timestamp minus the
