@@ -60,16 +60,52 @@ func TestEncodeDecode(t *testing.T) {
 	}
 }
 
+// TestEncodeFormats checks which compression Encode picks: s2 for an ingest block that compaction
+// will recompress, zstd for one it keeps as written and for compaction's own blocks.
+func TestEncodeFormats(t *testing.T) {
+	c := newCodec(t)
+	small := bigEntries(10, 100)
+	full := bigEntries(TargetEvents, 100)
+	fullBytes := bigEntries(FullRawBytes/(200<<10)+1, 200<<10)
+	tests := []struct {
+		name    string
+		entries []Entry
+		level   Level
+		want    byte
+	}{
+		{"small ingest block", small, Fast, formatS2},
+		{"full ingest block by count", full, Fast, formatV1},
+		{"full ingest block by bytes", fullBytes, Fast, formatV1},
+		{"compacted small block", small, Small, formatV1},
+		{"compacted full block", full, Small, formatV1},
+	}
+	for _, tt := range tests {
+		data := c.Encode(tt.entries, tt.level)
+		if data[0] != tt.want {
+			t.Errorf("%s: format %d, want %d", tt.name, data[0], tt.want)
+		}
+		got, err := c.Decode(data, 0, 1)
+		if err != nil || !slices.Equal(got, tt.entries) {
+			t.Errorf("%s: decoded %d entries, %v", tt.name, len(got), err)
+		}
+	}
+}
+
 func TestDecodeRejects(t *testing.T) {
 	c := newCodec(t)
-	good := c.Encode([]Entry{{1, 1, 1, 0, "a"}, {2, 2, 1, 0, "b"}}, Fast)
-	unsorted := c.Encode([]Entry{{2, 1, 1, 0, "a"}, {1, 2, 1, 0, "b"}}, Fast)
-	for name, data := range map[string][]byte{
-		"empty": nil, "version": append([]byte{2}, good[1:]...), "dictionary": append([]byte{1, 7}, good[2:]...),
-		"truncated": good[:len(good)-3], "unsorted": unsorted,
-	} {
-		if _, err := c.Decode(data, 0, 1); err == nil {
-			t.Errorf("%s: decoded", name)
+	for _, level := range []Level{Fast, Small} {
+		good := c.Encode([]Entry{{1, 1, 1, 0, "a"}, {2, 2, 1, 0, "b"}}, level)
+		unsorted := c.Encode([]Entry{{2, 1, 1, 0, "a"}, {1, 2, 1, 0, "b"}}, level)
+		for name, data := range map[string][]byte{
+			"empty": nil, "version": append([]byte{3}, good[1:]...), "dictionary": append([]byte{good[0], 7}, good[2:]...),
+			"truncated": good[:len(good)-3], "unsorted": unsorted,
+			// An s2 block whose length claims more than any block holds is refused before it
+			// is allocated.
+			"huge": {formatS2, 0, 0xff, 0xff, 0xff, 0xff, 0x0f, 0},
+		} {
+			if _, err := c.Decode(data, 0, 1); err == nil {
+				t.Errorf("level %d, %s: decoded", level, name)
+			}
 		}
 	}
 }
@@ -79,7 +115,9 @@ func TestDecodeRejects(t *testing.T) {
 func FuzzDecode(f *testing.F) {
 	c := newCodec(f)
 	f.Add(c.Encode([]Entry{{1, 1, 1, 0, "a"}, {1, 2, 1, 5, "bc"}}, Fast))
+	f.Add(c.Encode([]Entry{{1, 1, 1, 0, "a"}, {1, 2, 1, 5, "bc"}}, Small))
 	f.Add([]byte{1, 0})
+	f.Add([]byte{2, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := c.Decode(data, 0, 1)
 		if err != nil {

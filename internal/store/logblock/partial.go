@@ -70,11 +70,14 @@ func (c *Codec) getStream() (*streamDecoder, error) {
 
 // open decodes a block's columns and returns its entries, with seqBase added to their sequence
 // numbers and stream given to those encoded with stream 0, but without their messages, and the
-// partial that reads the messages. A block whose zstd frame does not record its size (no block
-// Encode writes) is decoded whole: its entries come with their messages and the partial is nil.
+// partial that reads the messages. An s2 block, or one whose zstd frame does not record its size
+// (no block Encode writes), is decoded whole: its entries come with their messages and the partial
+// is nil.
 func (c *Codec) open(data []byte, seqBase, stream int64) ([]Entry, *partial, error) {
 	if len(data) < 2 || data[0] != formatV1 || data[1] != 0 {
-		return nil, nil, errCorrupt
+		// An s2 block (a recent append's) decompresses at several GB/s: it is decoded whole.
+		entries, err := c.Decode(data, seqBase, stream)
+		return entries, nil, err
 	}
 	// A streaming decoder keeps a window of history, which for the frames Encode writes is at most
 	// the block's size (a frame of one segment has none beyond its content). A frame that does not

@@ -108,7 +108,7 @@ func TestScanStopsDecompressing(t *testing.T) {
 func TestScanBlockWithoutSize(t *testing.T) {
 	c := newCodec(t)
 	es := bigEntries(300, 1000) // past a zstd block: the writer sends its header before it knows the size
-	raw, err := c.dec.DecodeAll(c.Encode(es, Fast)[2:], nil)
+	raw, err := c.dec.DecodeAll(c.Encode(es, Small)[2:], nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func TestScanBlockWithoutSize(t *testing.T) {
 func TestParseColumnsPrefixes(t *testing.T) {
 	c := newCodec(t)
 	es := []Entry{{1, 1, 1, 1, "ab"}, {1 << 40, 300, 1 << 41, 1 << 30, "cde"}, {1<<40 + 1, 2 << 20, 0, 1, ""}}
-	raw, err := c.dec.DecodeAll(c.Encode(es, Fast)[2:], nil)
+	raw, err := c.dec.DecodeAll(c.Encode(es, Small)[2:], nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +263,7 @@ func TestPartialPays(t *testing.T) {
 func TestScanConcurrent(t *testing.T) {
 	c := newCodec(t)
 	es := bigEntries(300, 1500)
-	data := c.Encode(es, Fast)
+	data := c.Encode(es, Small)
 	errs := make(chan error, 4)
 	for w := range 4 {
 		go func() {
