@@ -410,18 +410,29 @@ func TestDecodeCBORIntIntoDouble(t *testing.T) {
 }
 
 // FuzzJSONString checks string decoding against encoding/json: for any valid JSON string literal
-// both give the same text (invalid UTF-8 becoming U+FFFD in both).
+// both give the same text (invalid UTF-8 becoming U+FFFD in both), and a literal that
+// encoding/json rejects is rejected too (or read only up to a quote that is followed by more than
+// whitespace). The seeds are longer than eight bytes so that the word-at-a-time scan meets quotes,
+// backslashes, control characters and bytes >= 0x80 at every offset of a word.
 func FuzzJSONString(f *testing.F) {
-	for _, s := range []string{`"plain"`, `"{\"eventID\":\"a\\\\b\",\"x\":\"\u00e9\"}"`, `"\ud83d\ude00\n\t"`, `"\ud800"`, "\"caf\xc3\xa9 \xff\""} {
+	for _, s := range []string{`"plain"`, `"{\"eventID\":\"a\\\\b\",\"x\":\"\u00e9\"}"`, `"\ud83d\ude00\n\t"`, `"\ud800"`, "\"caf\xc3\xa9 \xff\"",
+		`"{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"Root\"}}"`, "\"0123456789abcdef\xe2\x82\xac0123456\\u20ac\"", "\"01234567\x01\"",
+		"\"0123456\xff\\\"", `"0123456789\"`, `"0123456789\uD834\uDD1E\uDD1E\\"`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var want string
-		if len(b) == 0 || b[0] != '"' || json.Unmarshal(b, &want) != nil {
+		if len(b) == 0 || b[0] != '"' {
 			return
 		}
-		d := &jsonDecoder{data: b}
+		d := &jsonDecoder{data: b, scratch: []byte("stale scratch contents")}
 		got, err := d.string()
+		var want string
+		if json.Unmarshal(b, &want) != nil {
+			if err == nil && len(bytes.Trim(b[d.pos:], " \t\r\n")) == 0 {
+				t.Fatalf("string(%q) = %q, but encoding/json rejects it", b, got)
+			}
+			return
+		}
 		if err != nil || got != want || d.pos != len(bytes.TrimRight(b, " \t\r\n")) {
 			t.Fatalf("string(%q) = %q, %v (pos %d); encoding/json reads %q", b, got, err, d.pos, want)
 		}

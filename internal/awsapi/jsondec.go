@@ -2,11 +2,14 @@ package awsapi
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"reflect"
+	"slices"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -585,13 +588,13 @@ func (d *jsonDecoder) array(v reflect.Value) error {
 		v.Set(s)
 		return nil
 	}
+	// s is kept at its full length, and cut to the elements read only at the end: reslicing a
+	// reflect.Value allocates a slice header, once per element when done as each one is read.
 	for i := 0; ; i++ {
-		if i == s.Cap() {
-			grown := reflect.MakeSlice(v.Type(), i+1, max(4, 2*i))
+		if i == s.Len() {
+			grown := reflect.MakeSlice(v.Type(), max(4, 2*i), max(4, 2*i))
 			reflect.Copy(grown, s)
 			s = grown
-		} else {
-			s = s.Slice(0, i+1)
 		}
 		if err := d.value(s.Index(i)); err != nil {
 			return err
@@ -601,7 +604,7 @@ func (d *jsonDecoder) array(v reflect.Value) error {
 			return err
 		}
 		if !more {
-			v.Set(s)
+			v.Set(s.Slice(0, i+1))
 			return nil
 		}
 	}
@@ -665,102 +668,164 @@ func (d *jsonDecoder) skip() error {
 }
 
 // string reads a JSON string. Invalid UTF-8 is replaced by U+FFFD, as encoding/json does.
+//
+// PutLogEvents messages are mostly JSON documents (CloudTrail records), so inside the body they
+// are strings with an escaped quote every 5-15 bytes, and this function was the largest cost of
+// ingest. It therefore tests eight bytes at a time (specialBytes), copies them eight at a time
+// too (the bytes past a quote or backslash are overwritten or cut off), and validates UTF-8 only
+// when a byte >= 0x80 was seen: escapes produce valid UTF-8, so a string whose raw bytes are all
+// ASCII needs no check.
 func (d *jsonDecoder) string() (string, error) {
-	d.pos++ // opening quote
-	start := d.pos
-	// Fast path: no escapes, valid UTF-8.
-	for d.pos < len(d.data) {
-		c := d.data[d.pos]
-		if c == '"' {
-			raw := d.data[start:d.pos]
-			d.pos++
-			if utf8.Valid(raw) {
-				return string(raw), nil
-			}
-			return string([]rune(string(raw))), nil // converts invalid bytes to U+FFFD
+	data := d.data
+	start := d.pos + 1 // after the opening quote
+	i, seen := scanString(data, start)
+	if i < len(data) && data[i] == '"' { // no escapes: the common case of short strings
+		d.pos = i + 1
+		raw := data[start:i]
+		if seen&msb == 0 || utf8.Valid(raw) {
+			return string(raw), nil
 		}
-		if c == '\\' {
-			break
-		}
-		if c < 0x20 {
-			return "", d.syntax()
-		}
-		d.pos++
+		return string([]rune(string(raw))), nil // converts invalid bytes to U+FFFD
 	}
-	buf := append(d.scratch[:0], d.data[start:d.pos]...)
-	defer func() { d.scratch = buf[:0] }()
-	for d.pos < len(d.data) {
-		// Copy the run of plain bytes up to the next quote, backslash or control character in one
-		// append: a CloudTrail record in a PutLogEvents message has an escaped quote every few
-		// bytes, and appending byte by byte made this loop the server's largest cost on ingest.
-		run := d.pos
-		for d.pos < len(d.data) {
-			if c := d.data[d.pos]; c == '"' || c == '\\' || c < 0x20 {
+	buf := append(d.scratch[:0], data[start:i]...)
+	for {
+		// Copy plain bytes up to the next quote, backslash or control character.
+		for {
+			if cap(buf)-len(buf) < 8 {
+				buf = slices.Grow(buf, 8)
+			}
+			if i+8 > len(data) {
+				for i < len(data) {
+					c := data[i]
+					if c == '"' || c == '\\' || c < 0x20 {
+						break
+					}
+					seen |= uint64(c)
+					buf = append(buf, c)
+					i++
+				}
 				break
 			}
-			d.pos++
+			w := binary.LittleEndian.Uint64(data[i:])
+			n := len(buf)
+			binary.LittleEndian.PutUint64(buf[n:n+8], w)
+			if m := specialBytes(w); m != 0 {
+				k := bits.TrailingZeros64(m) >> 3
+				seen |= w & (m ^ (m - 1)) // the bytes before the match (the match is ASCII)
+				buf = buf[:n+k]
+				i += k
+				break
+			}
+			seen |= w
+			buf = buf[:n+8]
+			i += 8
 		}
-		buf = append(buf, d.data[run:d.pos]...)
-		if d.pos >= len(d.data) {
-			break
+		if i >= len(data) {
+			d.pos = i
+			d.scratch = buf[:0]
+			return "", d.syntax()
 		}
-		c := d.data[d.pos]
-		switch {
+		switch c := data[i]; {
 		case c == '"':
-			d.pos++
-			if !utf8.Valid(buf) {
+			d.pos = i + 1
+			d.scratch = buf[:0]
+			if seen&msb != 0 && !utf8.Valid(buf) {
 				return string([]rune(string(buf))), nil
 			}
 			return string(buf), nil
 		case c < 0x20:
+			d.pos = i
+			d.scratch = buf[:0]
 			return "", d.syntax()
 		}
-		d.pos++
-		if d.pos >= len(d.data) {
+		// A backslash.
+		if i+1 >= len(data) {
+			d.pos = i + 1
+			d.scratch = buf[:0]
 			return "", d.syntax()
 		}
-		e := d.data[d.pos]
-		d.pos++
-		switch e {
-		case '"', '\\', '/':
-			buf = append(buf, e)
-		case 'b':
-			buf = append(buf, '\b')
-		case 'f':
-			buf = append(buf, '\f')
-		case 'n':
-			buf = append(buf, '\n')
-		case 'r':
-			buf = append(buf, '\r')
-		case 't':
-			buf = append(buf, '\t')
-		case 'u':
-			r, ok := d.hex4()
-			if !ok {
-				return "", d.syntax()
-			}
-			if utf16.IsSurrogate(r) {
-				r2 := utf8.RuneError
-				save := d.pos
-				if d.pos+1 < len(d.data) && d.data[d.pos] == '\\' && d.data[d.pos+1] == 'u' {
-					d.pos += 2
-					if x, ok := d.hex4(); ok {
-						r2 = x
-					}
-				}
-				if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-					r = dec
-				} else {
-					r = utf8.RuneError
-					d.pos = save
+		e := data[i+1]
+		i += 2
+		if u := unescaped[e]; u != 0 {
+			buf = append(buf, u)
+			continue
+		}
+		if e != 'u' {
+			d.pos = i
+			d.scratch = buf[:0]
+			return "", d.syntax()
+		}
+		d.pos = i
+		r, ok := d.hex4()
+		if !ok {
+			d.scratch = buf[:0]
+			return "", d.syntax()
+		}
+		if utf16.IsSurrogate(r) {
+			r2 := utf8.RuneError
+			save := d.pos
+			if d.pos+1 < len(data) && data[d.pos] == '\\' && data[d.pos+1] == 'u' {
+				d.pos += 2
+				if x, ok := d.hex4(); ok {
+					r2 = x
 				}
 			}
-			buf = utf8.AppendRune(buf, r)
-		default:
-			return "", d.syntax()
+			if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+				r = dec
+			} else {
+				r = utf8.RuneError
+				d.pos = save
+			}
 		}
+		buf = utf8.AppendRune(buf, r)
+		i = d.pos
 	}
-	return "", d.syntax()
+}
+
+// unescaped maps the character after a backslash to the byte it stands for, for the one-character
+// escapes of JSON; it is 0 for 'u' and for characters that may not follow a backslash.
+var unescaped = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
+
+// Masks for the SWAR (SIMD within a register) tests of specialBytes: each byte of lsb is 1, of
+// msb 0x80.
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// specialBytes flags the bytes of w (eight string bytes loaded little-endian) that end a run of
+// plain string bytes: a quote, a backslash or a control character. Its lowest set bit is the high
+// bit of the first such byte, and it is 0 if there is none.
+//
+// For a byte value c, (x - lsb) &^ x & msb with x = w ^ (lsb*c) flags the bytes equal to c, and
+// (w - lsb*0x20) &^ w & msb the bytes below 0x20. Borrows make these tests flag spurious bytes
+// only above a byte that truly matches, so the lowest flag of their union is exact.
+func specialBytes(w uint64) uint64 {
+	q := w ^ (lsb * '"')
+	bs := w ^ (lsb * '\\')
+	return (((q - lsb) &^ q) | ((bs - lsb) &^ bs) | ((w - lsb*0x20) &^ w)) & msb
+}
+
+// scanString returns the index of the first byte at or after i that ends a run of plain string
+// bytes (specialBytes), or len(data) if there is none, and the OR of the bytes it passed (the
+// caller tests it for bytes >= 0x80).
+func scanString(data []byte, i int) (int, uint64) {
+	var seen uint64
+	for ; i+8 <= len(data); i += 8 {
+		w := binary.LittleEndian.Uint64(data[i:])
+		if m := specialBytes(w); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3, seen | w&(m^(m-1))
+		}
+		seen |= w
+	}
+	for ; i < len(data); i++ {
+		c := data[i]
+		if c == '"' || c == '\\' || c < 0x20 {
+			break
+		}
+		seen |= uint64(c)
+	}
+	return i, seen
 }
 
 func (d *jsonDecoder) hex4() (rune, bool) {

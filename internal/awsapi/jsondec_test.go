@@ -1,13 +1,18 @@
 package awsapi
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"math"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/trailwatch/trailwatch/internal/corpus"
 )
 
 type jInner struct {
@@ -180,4 +185,95 @@ func BenchmarkDecodeJSON(b *testing.B) {
 			}
 		}
 	})
+}
+
+// putLogEventsBody is a 1,000-event PutLogEvents body as an SDK sends it: each message is a
+// CloudTrail record of ../shared/data/cloudtrail/samples.jsonl (cycled), so that inside the body
+// it is a JSON string with an escaped quote every few bytes.
+func putLogEventsBody(tb testing.TB) []byte {
+	tb.Helper()
+	f, err := os.Open(corpus.File(tb, "data", "cloudtrail", "samples.jsonl"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	var records []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var line struct {
+			Event json.RawMessage `json:"event"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+			tb.Fatal(err)
+		}
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, line.Event); err != nil {
+			tb.Fatal(err)
+		}
+		records = append(records, compact.String())
+	}
+	if err := sc.Err(); err != nil || len(records) == 0 {
+		tb.Fatalf("%d records: %v", len(records), err)
+	}
+	in := benchPutLogEventsInput{LogGroupName: ptrTo("CloudTrail/DefaultLogGroup"), LogStreamName: ptrTo("111122223333_CloudTrail_us-east-1")}
+	for i := range 1000 {
+		in.LogEvents = append(in.LogEvents, benchInputLogEvent{Timestamp: ptrTo(int64(1764183600000 + i)), Message: ptrTo(records[i%len(records)])})
+	}
+	body, err := json.Marshal(&in)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return body
+}
+
+// benchInputLogEvent and benchPutLogEventsInput have the shape of logsapi's PutLogEvents input:
+// optional members are pointers.
+type benchInputLogEvent struct {
+	Timestamp *int64  `json:"timestamp,omitempty"`
+	Message   *string `json:"message,omitempty"`
+}
+
+type benchPutLogEventsInput struct {
+	LogGroupName  *string              `json:"logGroupName,omitempty"`
+	LogStreamName *string              `json:"logStreamName,omitempty"`
+	LogEvents     []benchInputLogEvent `json:"logEvents,omitempty"`
+	SequenceToken *string              `json:"sequenceToken,omitempty"`
+}
+
+// BenchmarkDecodePutLogEvents decodes a realistic PutLogEvents body (putLogEventsBody) with the
+// awsJson decoder and, as the baseline, with encoding/json into the same struct.
+func BenchmarkDecodePutLogEvents(b *testing.B) {
+	body := putLogEventsBody(b)
+	for _, dec := range []struct {
+		name   string
+		decode func([]byte, any) error
+	}{{"awsapi", decodeJSON}, {"encoding-json", json.Unmarshal}} {
+		b.Run(dec.name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				var in benchPutLogEventsInput
+				if err := dec.decode(body, &in); err != nil || len(in.LogEvents) != 1000 {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestDecodePutLogEventsMatchesEncodingJSON decodes the benchmark's body with both decoders and
+// compares the results.
+func TestDecodePutLogEventsMatchesEncodingJSON(t *testing.T) {
+	body := putLogEventsBody(t)
+	var got, want benchPutLogEventsInput
+	if err := decodeJSON(body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(body, &want); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Error("awsapi and encoding/json decode the PutLogEvents body differently")
+	}
 }
