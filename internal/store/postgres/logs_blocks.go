@@ -766,16 +766,50 @@ func (db *DB) CompactBlocks(ctx context.Context) (int, error) {
 	removed := 0
 	var errs []error
 	for _, c := range cands {
-		n, err := db.compactOne(ctx, c.gid, c.bucket)
-		removed += n
-		if err != nil {
-			if ctx.Err() != nil {
-				return removed, err
+		// An hour with more small blocks than one merge takes is merged again at once, up to
+		// maxHourRounds times, as SQLite's compactor does (a burst of appends outran a compactor
+		// that waited compactEvery between merges).
+		for round := 0; round < maxHourRounds; round++ {
+			n, err := db.compactOne(ctx, c.gid, c.bucket)
+			removed += n
+			if err != nil {
+				if ctx.Err() != nil {
+					return removed, err
+				}
+				errs = append(errs, fmt.Errorf("log group %d, hour %d: %w", c.gid, c.bucket, err))
+				break
 			}
-			errs = append(errs, fmt.Errorf("log group %d, hour %d: %w", c.gid, c.bucket, err))
+			if n == 0 {
+				break
+			}
+			more, err := db.hourBacklog(ctx, c.gid, c.bucket, closed)
+			if err != nil {
+				errs = append(errs, err)
+				break
+			}
+			if !more {
+				break
+			}
 		}
 	}
 	return removed, errors.Join(errs...)
+}
+
+// maxHourRounds bounds the merges of one hour in a compaction round, so that an hour receiving a
+// stream of appends does not keep the compactor from the others.
+const maxHourRounds = 16
+
+// hourBacklog reports whether a group's hour still has small blocks to merge by CompactBlocks'
+// criterion: two or more, together a full block or in a closed hour.
+func (db *DB) hourBacklog(ctx context.Context, gid, bucket, closed int64) (bool, error) {
+	var n, events, bytes int64
+	err := db.pool.QueryRow(ctx, `SELECT count(*), coalesce(sum(count), 0), coalesce(sum(raw_bytes), 0) FROM log_blocks
+		WHERE group_id = $1 AND bucket = $2 AND count < $3 AND raw_bytes < $4`,
+		gid, bucket, logblock.TargetEvents, logblock.FullRawBytes).Scan(&n, &events, &bytes)
+	if err != nil {
+		return false, fmt.Errorf("find small log blocks: %w", err)
+	}
+	return n >= 2 && (events >= logblock.TargetEvents || bytes >= logblock.FullRawBytes || bucket < closed), nil
 }
 
 // compactOne runs a compaction round of one group and bucket, as SQLite's does: logblock plans it

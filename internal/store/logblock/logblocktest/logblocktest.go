@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T, now time.Time) Backend) {
 		{"CompactionRaceReusedID", at(0), compactionRaceReusedID},
 		{"CompactionPassesCorruptBlock", at(0), compactionPassesCorruptBlock},
 		{"CompactionConverges", at(0), compactionConverges},
+		{"CompactionDrainsBacklog", at(30), compactionDrainsBacklog},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t, tc.now)) })
@@ -390,6 +391,44 @@ func compactionConverges(t *testing.T, b Backend) {
 	must(t, b.Compact(ctx))
 	if n, err := b.Codec.Compact(b.CompactStore(ctx, "g", logblock.Bucket(start))); err != nil || n != 0 {
 		t.Fatalf("a round after the hour was merged replaced %d blocks (%v), want none", n, err)
+	}
+	if got := EventStrings(t, db, b.Scope, logs.EventQuery{LogGroupName: "g"}); !slices.Equal(got, before) {
+		t.Fatalf("compaction changed the events: %d, had %d", len(got), len(before))
+	}
+}
+
+// compactionDrainsBacklog appends, in the open hour, more small blocks than one merge takes (three
+// times logblock's bound of 8,192 events): one round must merge them all, not one merge's worth
+// per round (the compactor waits a second between rounds, and a burst of appends outran it).
+func compactionDrainsBacklog(t *testing.T, b Backend) {
+	ctx := context.Background()
+	db, now := b.Store, b.Now
+	must(t, db.CreateLogGroup(ctx, b.Scope, logs.LogGroup{Name: "g", LogGroupClass: "STANDARD"}))
+	start := now.Add(-20 * time.Minute).UnixMilli() // the open hour: only full blocks' worth are merged
+	const streams, batches, size = 4, 8, 800
+	for s := range streams {
+		must(t, db.CreateLogStream(ctx, b.Scope, "g", logs.LogStream{Name: fmt.Sprint("s", s)}))
+	}
+	for i := range batches {
+		for s := range streams {
+			evs := make([]logs.InputLogEvent, size)
+			for j := range evs {
+				evs[j] = logs.InputLogEvent{Timestamp: start + int64(i*size+j), Message: fmt.Sprintf("%d-%d-%d", s, i, j)}
+			}
+			_, err := db.AppendEvents(ctx, b.Scope, logs.AppendBatch{LogGroupName: "g", LogStreamName: fmt.Sprint("s", s), Events: evs, IngestionTime: now.UnixMilli()})
+			must(t, err)
+		}
+	}
+	before := EventStrings(t, db, b.Scope, logs.EventQuery{LogGroupName: "g"})
+	must(t, b.Compact(ctx))
+	var smallEvents int
+	for _, m := range b.Blocks(ctx) {
+		if !m.Full() {
+			smallEvents += m.Count
+		}
+	}
+	if smallEvents >= logblock.TargetEvents {
+		t.Fatalf("after one round, %d events are still in small blocks, want fewer than a full block", smallEvents)
 	}
 	if got := EventStrings(t, db, b.Scope, logs.EventQuery{LogGroupName: "g"}); !slices.Equal(got, before) {
 		t.Fatalf("compaction changed the events: %d, had %d", len(got), len(before))
