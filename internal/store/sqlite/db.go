@@ -196,6 +196,9 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	// TestIngestLoad (800k events) and its RSS peaked at 274-297 MiB, over the test's bound; with
 	// 4 MiB the C heap stayed at 31-40 MiB and RSS peaked at 168-173 MiB, ingesting as fast on the
 	// same (noisy, shared) machine.
+	if err := initFile(ctx, path); err != nil {
+		return nil, err
+	}
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=page_size(16384)&_journal_mode=WAL&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=wal_autocheckpoint(0)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-4096)&_txlock=immediate"
 	write, err := sql.Open("sqlite", "file:"+path+"?"+pragmas)
 	if err != nil {
@@ -280,6 +283,37 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 // directory's mode (createPrivate), and because such directories are common where refusing would
 // stop the alerting: a volume's root with lost+found, a Kubernetes volume made group-writable by
 // fsGroup.
+// initFile gives a database file that holds no table yet 16 KiB pages and auto_vacuum=INCREMENTAL
+// (see reclaimFreePages), before the write connection puts it in WAL mode. Both settings only take
+// effect while a file is new, and setting auto_vacuum through the driver's _pragma list, which it
+// runs sorted by name, wrote the file's header before page_size: its pages were 4 KiB. The VACUUM
+// of a file without tables writes its header with both; a file that has tables is left as it is.
+func initFile(ctx context.Context, path string) error {
+	boot, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer boot.Close()
+	conn, err := boot.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer conn.Close()
+	var tables int
+	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema`).Scan(&tables); err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	if tables > 0 {
+		return nil
+	}
+	for _, stmt := range []string{`PRAGMA page_size = 16384`, `PRAGMA auto_vacuum = INCREMENTAL`, `VACUUM`} {
+		if _, err := conn.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("initialize database: %w", err)
+		}
+	}
+	return nil
+}
+
 func prepareDir(dir string, ownFiles []string, logger *slog.Logger) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)

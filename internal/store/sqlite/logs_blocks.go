@@ -737,8 +737,14 @@ func (db *DB) compactLoop() {
 			return
 		case <-db.compactKick:
 		}
-		if _, err := db.CompactBlocks(ctx); err != nil && !errors.Is(err, errClosed) && db.logger != nil {
+		n, err := db.CompactBlocks(ctx)
+		if err != nil && !errors.Is(err, errClosed) && db.logger != nil {
 			db.logger.Warn("compact log blocks", "err", err)
+		}
+		if n > 0 {
+			if _, err := db.reclaimFreePages(ctx); err != nil && !errors.Is(err, errClosed) && db.logger != nil {
+				db.logger.Warn("reclaim free pages", "err", err)
+			}
 		}
 		select {
 		case <-db.quit:
