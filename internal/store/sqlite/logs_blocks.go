@@ -831,6 +831,21 @@ func (db *DB) CompactBlocks(ctx context.Context) (int, error) {
 	return removed, errors.Join(errs...)
 }
 
+// CompactBacklog returns how many hours of log groups hold small blocks that a compaction round
+// would merge (CompactBlocks' criterion). It is 0 once compaction has caught up with the appends,
+// which a round that merged nothing does not show: that round may have lost a race with another.
+func (db *DB) CompactBacklog(ctx context.Context) (int, error) {
+	var n int
+	err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM log_blocks WHERE count < ? AND raw_bytes < ?
+		GROUP BY group_id, bucket HAVING count(*) >= 2 AND (sum(count) >= ? OR sum(raw_bytes) >= ? OR bucket < ?))`,
+		logblock.TargetEvents, logblock.FullRawBytes, logblock.TargetEvents, logblock.FullRawBytes,
+		logblock.Bucket(db.now().UnixMilli())-1).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("find small log blocks: %w", err)
+	}
+	return n, nil
+}
+
 // maxHourRounds bounds the merges of one hour in a compaction round, so that an hour receiving a
 // stream of appends does not keep the compactor from the others.
 const maxHourRounds = 16

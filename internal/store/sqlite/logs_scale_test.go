@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"github.com/trailwatch/trailwatch/internal/store/logblock"
 	"os"
 	"path/filepath"
 	"sync"
@@ -163,11 +162,8 @@ func TestBuildScaleDB(t *testing.T) {
 			}
 			// A round that lost a race with the background compactor (ErrGone) also merges
 			// nothing: compaction is over when no hour has small blocks left to merge.
-			var pending int
-			mustOK(t, db.read.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM log_blocks WHERE count < ? AND raw_bytes < ?
-				GROUP BY group_id, bucket HAVING count(*) >= 2 AND (sum(count) >= ? OR sum(raw_bytes) >= ? OR bucket < ?))`,
-				logblock.TargetEvents, logblock.FullRawBytes, logblock.TargetEvents, logblock.FullRawBytes,
-				logblock.Bucket(now.UnixMilli())-1).Scan(&pending))
+			pending, err := db.CompactBacklog(ctx)
+			mustOK(t, err)
 			if pending == 0 {
 				break
 			}
