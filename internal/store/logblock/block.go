@@ -199,7 +199,7 @@ func DecodeStats(b []byte) ([]StreamStat, error) {
 
 // Codec compresses and decompresses blocks. It is safe for concurrent use; a backend keeps one.
 type Codec struct {
-	fast, small *zstd.Encoder
+	enc *zstd.Encoder
 	dec         *zstd.Decoder
 	// raw holds *[]byte buffers for Encode's uncompressed columns: a block's raw bytes are about
 	// 1.3 MB, and a fresh buffer of that size each time cost more than copying the messages into
@@ -213,9 +213,13 @@ type Codec struct {
 	streams sync.Pool
 }
 
-// NewCodec returns a Codec. Blocks written by PutLogEvents are compressed at zstd's fastest level
-// (ingest is the hot path); blocks made by compaction at its default level, which keeps about 10%
-// fewer bytes for three times the CPU, spent once per event in the background.
+// NewCodec returns a Codec. Blocks are compressed with s2 (an append's block that compaction will
+// merge, see Fast) or zstd at its fastest level. Compaction used zstd's default level, which keeps
+// about 6% fewer bytes (12.3% of the JSON for blocks of 1024 CloudTrail records, against 12.9%)
+// for three times the CPU; counted in ingest (BenchmarkObjectIngest waits for compaction), that
+// CPU was the largest single cost of storing an event, and ingest ran about 10% faster with the
+// fastest level (78k against 71k events/s, 4 interleaved runs each), for 16.8% -> about 17.6% of
+// the JSON on disk (TestBuildScaleDB).
 //
 // No dictionary: one trained on 2,000 gen-cloudtrail records (53 KB, 7 s to train) shrank blocks of
 // 1000 events from 12.96% to 12.53% of the JSON and blocks of 200 from 19.3% to 18.3%, since what
@@ -224,12 +228,7 @@ type Codec struct {
 // The format keeps a byte for a dictionary id (always 0) should one pay later.
 func NewCodec() (*Codec, error) {
 	// EncodeAll waits for a free encoder: appends of concurrent writers compress in parallel.
-	fast, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)),
-		zstd.WithLowerEncoderMem(true), zstd.WithWindowSize(windowSize))
-	if err != nil {
-		return nil, fmt.Errorf("create block encoder: %w", err)
-	}
-	small, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1),
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)),
 		zstd.WithLowerEncoderMem(true), zstd.WithWindowSize(windowSize))
 	if err != nil {
 		return nil, fmt.Errorf("create block encoder: %w", err)
@@ -238,7 +237,7 @@ func NewCodec() (*Codec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create block decoder: %w", err)
 	}
-	return &Codec{fast: fast, small: small, dec: dec}, nil
+	return &Codec{enc: enc, dec: dec}, nil
 }
 
 // maxPooledRaw bounds the raw buffers Encode keeps for reuse: a full block of CloudTrail records
@@ -295,7 +294,7 @@ const (
 	// The one block of an hour that compaction never merges (a group's only small block of a
 	// closed hour) stays in s2: at most one block per group and hour, a quiet group's.
 	Fast Level = iota
-	// Small is for blocks written by compaction and migration.
+	// Small is for blocks written by compaction and migration: always zstd.
 	Small
 )
 
@@ -355,14 +354,10 @@ func (c *Codec) Encode(entries []Entry, level Level) []byte {
 			c.s2.Put(tmp)
 		}
 	} else {
-		enc := c.fast
-		if level == Small {
-			enc = c.small
-		}
 		// Room for the usual ratio, so that EncodeAll does not grow dst by copying.
 		dst := make([]byte, 2, 2+len(raw)/4+64)
 		dst[0], dst[1] = formatV1, 0
-		out = enc.EncodeAll(raw, dst)
+		out = c.enc.EncodeAll(raw, dst)
 	}
 	// Buffers grown for blocks of unusually large events are not kept.
 	if cap(raw) <= maxPooledRaw {
