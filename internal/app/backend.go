@@ -56,6 +56,8 @@ type backend interface {
 	OutboxStats(ctx context.Context) ([]telemetry.OutboxStat, error)
 	// WALSize is the write-ahead log's size in bytes (0 where the server does not own the log).
 	WALSize() (int64, error)
+	// CompactBacklog counts the log group hours whose small blocks compaction has yet to merge.
+	CompactBacklog(ctx context.Context) (int, error)
 	// Ready reports whether the database answers and its migrations ran (/healthz, /readyz).
 	Ready(ctx context.Context) error
 	// ClaimRound reports whether this replica runs the round of the periodic job name that

@@ -35,6 +35,9 @@ type StateSource interface {
 	Outboxes(ctx context.Context) ([]OutboxStat, error)
 	// WALSize is the size in bytes of the store's write-ahead log.
 	WALSize() (int64, error)
+	// CompactBacklog counts the log group hours holding small blocks that compaction has yet to
+	// merge: it stays near 0 while the compactor keeps up with the appends.
+	CompactBacklog(ctx context.Context) (int, error)
 }
 
 // alarmStates are the values of the state label, always all exported.
@@ -56,8 +59,9 @@ var (
 		[]string{"outbox", "protocol"}, nil)
 	ageDesc = prometheus.NewDesc(Namespace+"_outbox_oldest_message_age_seconds", "Age of the oldest message pending in an outbox, by protocol; 0 when none is pending.",
 		[]string{"outbox", "protocol"}, nil)
-	walDesc = prometheus.NewDesc(Namespace+"_store_wal_size_bytes", "Size of the store's write-ahead log file.", nil, nil)
-	upDesc  = prometheus.NewDesc(Namespace+"_store_up", "1 when the store answered this scrape's state queries in time, 0 otherwise.", nil, nil)
+	walDesc     = prometheus.NewDesc(Namespace+"_store_wal_size_bytes", "Size of the store's write-ahead log file.", nil, nil)
+	backlogDesc = prometheus.NewDesc(Namespace+"_store_compaction_backlog", "Log group hours holding small event blocks that compaction has yet to merge; it grows when ingest outruns the compactor.", nil, nil)
+	upDesc      = prometheus.NewDesc(Namespace+"_store_up", "1 when the store answered this scrape's state queries in time, 0 otherwise.", nil, nil)
 )
 
 // stateCollector reads the store-backed gauges at scrape time.
@@ -69,7 +73,7 @@ type stateCollector struct {
 
 // Describe implements prometheus.Collector.
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{alarmsDesc, depthDesc, ageDesc, walDesc, upDesc} {
+	for _, d := range []*prometheus.Desc{alarmsDesc, depthDesc, ageDesc, walDesc, backlogDesc, upDesc} {
 		ch <- d
 	}
 }
@@ -124,6 +128,11 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		up = 0
 	} else {
 		ch <- prometheus.MustNewConstMetric(walDesc, prometheus.GaugeValue, float64(n))
+	}
+	if n, err := c.src.CompactBacklog(ctx); err != nil {
+		up = 0
+	} else {
+		ch <- prometheus.MustNewConstMetric(backlogDesc, prometheus.GaugeValue, float64(n))
 	}
 	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, up)
 }

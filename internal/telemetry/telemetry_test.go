@@ -207,11 +207,12 @@ func TestNilTelemetryObservesNothing(t *testing.T) {
 }
 
 type fakeState struct {
-	states map[string]int
-	boxes  []OutboxStat
-	wal    int64
-	err    error
-	block  bool
+	states  map[string]int
+	boxes   []OutboxStat
+	wal     int64
+	backlog int
+	err     error
+	block   bool
 }
 
 func (f *fakeState) AlarmStates(ctx context.Context) (map[string]int, error) {
@@ -223,6 +224,7 @@ func (f *fakeState) AlarmStates(ctx context.Context) (map[string]int, error) {
 }
 func (f *fakeState) Outboxes(context.Context) ([]OutboxStat, error) { return f.boxes, f.err }
 func (f *fakeState) WALSize() (int64, error)                        { return f.wal, f.err }
+func (f *fakeState) CompactBacklog(context.Context) (int, error)    { return f.backlog, f.err }
 
 func TestStateGauges(t *testing.T) {
 	src := &fakeState{
@@ -232,7 +234,8 @@ func TestStateGauges(t *testing.T) {
 			{Outbox: OutboxAlarmAction, Protocol: "sns", Depth: 1, Oldest: t0.Add(-2 * time.Second)},
 			{Outbox: OutboxSNSDelivery, Protocol: "bogus", Depth: 1, Oldest: t0.Add(-time.Second)},
 		},
-		wal: 4096,
+		wal:     4096,
+		backlog: 3,
 	}
 	fams := scrape(t, newTest(src))
 	for _, c := range []struct {
@@ -251,6 +254,7 @@ func TestStateGauges(t *testing.T) {
 		{"trailwatch_outbox_messages", map[string]string{"outbox": "alarm_action", "protocol": "sns"}, 1},
 		{"trailwatch_outbox_oldest_message_age_seconds", map[string]string{"outbox": "alarm_action", "protocol": "sns"}, 2},
 		{"trailwatch_store_wal_size_bytes", map[string]string{}, 4096},
+		{"trailwatch_store_compaction_backlog", map[string]string{}, 3},
 		{"trailwatch_store_up", map[string]string{}, 1},
 	} {
 		if got := value(t, fams, c.name, c.labels); got != c.want {

@@ -714,13 +714,19 @@ func (db *DB) compactLoop() {
 			return
 		case <-db.compactKick:
 		}
-		if _, err := db.CompactBlocks(ctx); err != nil && db.logger != nil {
+		n, err := db.CompactBlocks(ctx)
+		if err != nil && db.logger != nil {
 			select {
 			case <-db.quit:
 				return
 			default:
 			}
 			db.logger.Warn("compact log blocks", "err", err)
+		}
+		if n > 0 {
+			// A round that merged blocks may have left some (maxHourRounds): the next round
+			// comes without waiting for another append, which the end of a burst never sends.
+			db.kickCompactor()
 		}
 		select {
 		case <-db.quit:
@@ -793,6 +799,19 @@ func (db *DB) CompactBlocks(ctx context.Context) (int, error) {
 		}
 	}
 	return removed, errors.Join(errs...)
+}
+
+// CompactBacklog returns how many hours of log groups hold small blocks that a compaction round
+// would merge (CompactBlocks' criterion), whichever replica merges them.
+func (db *DB) CompactBacklog(ctx context.Context) (int, error) {
+	var n int
+	err := db.pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM log_blocks WHERE count < $1 AND raw_bytes < $2
+		GROUP BY group_id, bucket HAVING count(*) >= 2 AND (sum(count) >= $1 OR sum(raw_bytes) >= $2 OR bucket < $3)) s`,
+		logblock.TargetEvents, logblock.FullRawBytes, logblock.Bucket(db.now().UnixMilli())-1).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("find small log blocks: %w", err)
+	}
+	return n, nil
 }
 
 // maxHourRounds bounds the merges of one hour in a compaction round, so that an hour receiving a

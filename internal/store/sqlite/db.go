@@ -89,6 +89,10 @@ type DB struct {
 	// compactor waits for at Close.
 	blocks      *logblock.Codec
 	compactKick chan struct{}
+	// compactTicks, compacted and hourRounds are Options' test hooks of the same names.
+	compactTicks <-chan time.Time
+	compacted    func(n int)
+	hourRounds   int
 	// keys is the committer's set of recent dedup keys (logs_keys.go).
 	keys      *keyCache
 	compactor sync.WaitGroup
@@ -147,6 +151,12 @@ type Options struct {
 	checkpointTicks <-chan time.Time
 	checkpointNow   func() time.Time
 	idleTruncated   func(ok bool)
+	// compactTicks, when set (by tests), replaces the compactor's wait of compactEvery between
+	// rounds; compacted, when set, is told how many blocks each background round removed; and
+	// hourRounds, when set, replaces maxHourRounds.
+	compactTicks <-chan time.Time
+	compacted    func(n int)
+	hourRounds   int
 	// OwnFiles names the other files trailwatch keeps in the data directory (credentials, keys). A
 	// directory that holds only those and the database's files is trailwatch's own, which Open may
 	// make private (see prepareDir).
@@ -238,6 +248,7 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 		walKick: make(chan struct{}, 1), walReset: cmp.Or(opts.WALResetSize, walResetSize), ckptEvery: cmp.Or(opts.CheckpointEvery, checkpointEvery),
 		rewindRetry: cmp.Or(opts.RewindRetry, walRetryBackoff),
 		ckptTicks:   opts.checkpointTicks, ckptNow: opts.checkpointNow, idleTrunc: opts.idleTruncated, onCommit: opts.OnCommit,
+		compactTicks: opts.compactTicks, compacted: opts.compacted, hourRounds: cmp.Or(opts.hourRounds, maxHourRounds),
 		compactKick: make(chan struct{}, 1), logger: opts.Logger, keys: newKeyCache(opts.DedupCacheKeys)}
 	if db.blocks, err = logblock.NewCodec(); err != nil {
 		write.Close()

@@ -117,3 +117,49 @@ func eventsOf(t *testing.T, db *DB, q logs.EventQuery) []string {
 	}))
 	return out
 }
+
+// TestCompactorDrainsWithoutAppends checks that the background compactor keeps merging once the
+// appends stop: a round merges at most hourRounds merges of an hour, and the compactor waited for
+// the next append's wake-up before the next round, so the end of a burst left its backlog unmerged
+// until more events came (TestIngestLoad's wait for compaction timed out). The test drives the
+// compactor's rounds through its ticks and is told each round's outcome; no append comes after the
+// first round.
+func TestCompactorDrainsWithoutAppends(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 6, 12, 30, 0, 0, time.UTC)
+	ticks := make(chan time.Time)
+	rounds := make(chan int, 16)
+	db, err := Open(ctx, t.TempDir(), Options{Now: func() time.Time { return now },
+		compactTicks: ticks, compacted: func(n int) { rounds <- n }, hourRounds: 1})
+	mustOK(t, err)
+	defer db.Close()
+	mustOK(t, db.CreateLogGroup(ctx, svcScope, logs.LogGroup{Name: "g", LogGroupClass: "STANDARD"}))
+	mustOK(t, db.CreateLogStream(ctx, svcScope, "g", logs.LogStream{Name: "s"}))
+	// 40 blocks of 800 events in the open hour: about four merges of 8,192 events.
+	batch := make([]logs.InputLogEvent, 40*800)
+	for i := range batch {
+		batch[i] = logs.InputLogEvent{Timestamp: now.Add(-20*time.Minute).UnixMilli() + int64(i), Message: fmt.Sprint("event ", i)}
+	}
+	for i := 0; i < len(batch); i += 800 {
+		_, err := db.AppendEvents(ctx, svcScope, logs.AppendBatch{LogGroupName: "g", LogStreamName: "s", Events: batch[i : i+800], IngestionTime: now.UnixMilli()})
+		mustOK(t, err)
+	}
+	timeout := time.After(time.Minute) // a safety net for the old behaviour, not a wait
+	for merges := 0; ; merges++ {
+		select {
+		case <-rounds:
+		case <-timeout:
+			n, _ := db.CompactBacklog(ctx)
+			t.Fatalf("the compactor stopped after %d rounds with %d hours still to merge", merges, n)
+		}
+		n, err := db.CompactBacklog(ctx)
+		mustOK(t, err)
+		if n == 0 {
+			break
+		}
+		ticks <- time.Time{}
+	}
+	if got := len(eventsOf(t, db, logs.EventQuery{LogGroupName: "g"})); got != len(batch) {
+		t.Fatalf("%d events after compaction, want %d", got, len(batch))
+	}
+}
