@@ -146,7 +146,9 @@ func (st storeState) Outboxes(ctx context.Context) ([]telemetry.OutboxStat, erro
 func (st storeState) WALSize() (int64, error) { return st.db.WALSize() }
 
 // CompactBacklog implements telemetry.StateSource.
-func (st storeState) CompactBacklog(ctx context.Context) (int, error) { return st.db.CompactBacklog(ctx) }
+func (st storeState) CompactBacklog(ctx context.Context) (int, error) {
+	return st.db.CompactBacklog(ctx)
+}
 
 // readyz answers 200 once the server is live and its store answers a read (which also says its
 // migrations ran), 503 otherwise: a load balancer's or orchestrator's readiness probe. A replica

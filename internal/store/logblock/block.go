@@ -200,7 +200,7 @@ func DecodeStats(b []byte) ([]StreamStat, error) {
 // Codec compresses and decompresses blocks. It is safe for concurrent use; a backend keeps one.
 type Codec struct {
 	enc *zstd.Encoder
-	dec         *zstd.Decoder
+	dec *zstd.Decoder
 	// raw holds *[]byte buffers for Encode's uncompressed columns: a block's raw bytes are about
 	// 1.3 MB, and a fresh buffer of that size each time cost more than copying the messages into
 	// it (the runtime zeroes it and the kernel faults its pages in), a tenth of ingest's CPU.
