@@ -157,6 +157,9 @@ type Options struct {
 	compactTicks <-chan time.Time
 	compacted    func(n int)
 	hourRounds   int
+	// noCompactor, when set (by tests that run compaction rounds themselves), starts no background
+	// compactor, whose rounds would race theirs.
+	noCompactor bool
 	// OwnFiles names the other files trailwatch keeps in the data directory (credentials, keys). A
 	// directory that holds only those and the database's files is trailwatch's own, which Open may
 	// make private (see prepareDir).
@@ -188,9 +191,11 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	// is told its transaction committed (see withTx). Checkpoints still sync as under FULL.
 	//
 	// page_size(16384) only takes effect while the database file is new, and only before it is in WAL
-	// mode. The driver runs the _pragma list sorted by name (journal_mode before page_size), so WAL is
-	// asked for with _journal_mode, which it applies after the list. Databases created before this
-	// keep their 4 KiB pages (changing it needs a VACUUM out of WAL mode).
+	// mode. initFile now sets it (with auto_vacuum) on a new file before this connection opens; the
+	// pragma stays in the list, where it changes nothing on a file initFile prepared. The driver runs
+	// the _pragma list sorted by name (journal_mode before page_size), so WAL is asked for with
+	// _journal_mode, which it applies after the list. Databases created before 16 KiB pages keep
+	// their 4 KiB pages (changing it needs a VACUUM out of WAL mode).
 	//
 	// cache_size(-4096): the write connection caches 4 MiB of pages. The driver's C allocator
 	// (modernc.org/memory) serves a 16 KiB page with its header, just over its largest slot, from a
@@ -276,7 +281,9 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	db.syncer.Go(db.syncLoop)
 	db.committer.Go(db.commitLoop)
 	db.committer.Go(db.checkpointLoop)
-	db.compactor.Go(db.compactLoop)
+	if !opts.noCompactor {
+		db.compactor.Go(db.compactLoop)
+	}
 	db.kickCompactor() // small blocks left by the last run, or by the conversion of schema 161
 	return db, nil
 }
@@ -294,37 +301,6 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 // directory's mode (createPrivate), and because such directories are common where refusing would
 // stop the alerting: a volume's root with lost+found, a Kubernetes volume made group-writable by
 // fsGroup.
-// initFile gives a database file that holds no table yet 16 KiB pages and auto_vacuum=INCREMENTAL
-// (see reclaimFreePages), before the write connection puts it in WAL mode. Both settings only take
-// effect while a file is new, and setting auto_vacuum through the driver's _pragma list, which it
-// runs sorted by name, wrote the file's header before page_size: its pages were 4 KiB. The VACUUM
-// of a file without tables writes its header with both; a file that has tables is left as it is.
-func initFile(ctx context.Context, path string) error {
-	boot, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		return fmt.Errorf("open database: %w", err)
-	}
-	defer boot.Close()
-	conn, err := boot.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("open database: %w", err)
-	}
-	defer conn.Close()
-	var tables int
-	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema`).Scan(&tables); err != nil {
-		return fmt.Errorf("open database: %w", err)
-	}
-	if tables > 0 {
-		return nil
-	}
-	for _, stmt := range []string{`PRAGMA page_size = 16384`, `PRAGMA auto_vacuum = INCREMENTAL`, `VACUUM`} {
-		if _, err := conn.ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("initialize database: %w", err)
-		}
-	}
-	return nil
-}
-
 func prepareDir(dir string, ownFiles []string, logger *slog.Logger) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
@@ -352,6 +328,37 @@ func prepareDir(dir string, ownFiles []string, logger *slog.Logger) error {
 	}
 	if err := os.Chmod(dir, 0o700); err != nil {
 		return fmt.Errorf("make data directory private: %w", err)
+	}
+	return nil
+}
+
+// initFile gives a database file that holds no table yet 16 KiB pages and auto_vacuum=INCREMENTAL
+// (see reclaimFreePages), before the write connection puts it in WAL mode. Both settings only take
+// effect while a file is new, and setting auto_vacuum through the driver's _pragma list, which it
+// runs sorted by name, wrote the file's header before page_size: its pages were 4 KiB. The VACUUM
+// of a file without tables writes its header with both; a file that has tables is left as it is.
+func initFile(ctx context.Context, path string) error {
+	boot, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer boot.Close()
+	conn, err := boot.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer conn.Close()
+	var tables int
+	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema`).Scan(&tables); err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	if tables > 0 {
+		return nil
+	}
+	for _, stmt := range []string{`PRAGMA page_size = 16384`, `PRAGMA auto_vacuum = INCREMENTAL`, `VACUUM`} {
+		if _, err := conn.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("initialize database: %w", err)
+		}
 	}
 	return nil
 }

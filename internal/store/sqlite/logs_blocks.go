@@ -749,12 +749,14 @@ func (db *DB) compactLoop() {
 		if err != nil && !errors.Is(err, errClosed) && db.logger != nil {
 			db.logger.Warn("compact log blocks", "err", err)
 		}
-		if n > 0 {
-			if _, err := db.reclaimFreePages(ctx); err != nil && !errors.Is(err, errClosed) && db.logger != nil {
-				db.logger.Warn("reclaim free pages", "err", err)
-			}
-			// A round that merged blocks may have left some (maxHourRounds): the next round comes
-			// without waiting for another append, which the end of a burst never sends.
+		vacuumed, err := db.reclaimFreePages(ctx)
+		if err != nil && !errors.Is(err, errClosed) && db.logger != nil {
+			db.logger.Warn("reclaim free pages", "err", err)
+		}
+		// A round that merged blocks may have left some (maxHourRounds), and a vacuum of
+		// maxReclaim pages may have left free pages past the reserve: the next round comes
+		// without waiting for another append, which the end of a burst never sends.
+		if n > 0 || vacuumed == maxReclaim {
 			db.kickCompactor()
 		}
 		if db.compacted != nil {
