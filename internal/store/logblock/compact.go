@@ -152,6 +152,28 @@ func overlappingFullBlocks(s CompactStore, lo, hi int64) ([]Meta, bool, error) {
 	}
 }
 
+// CompactHour runs up to rounds compaction rounds of one group and bucket, one after the other, while
+// each merges something and backlog then says the hour still holds a full block's worth of small
+// blocks: merging such an hour once per compactor round (a second apart) let a burst of appends
+// outrun the compactor (1,000,000 events ingested at 150,000 a second were merged 8 s after the
+// last append), and the unmerged blocks' pages stayed in the file as free pages once merged. It
+// returns the blocks the rounds replaced.
+func CompactHour(rounds int, round func() (int, error), backlog func() (bool, error)) (int, error) {
+	removed := 0
+	for range rounds {
+		n, err := round()
+		removed += n
+		if err != nil || n == 0 {
+			return removed, err
+		}
+		more, err := backlog()
+		if err != nil || !more {
+			return removed, err
+		}
+	}
+	return removed, nil
+}
+
 // Compact runs one compaction round of a group and bucket: it merges the blocks Plan picks into
 // blocks of TargetEvents events in time order (Merge), compressed at Small, and has the backend
 // replace them. It loads and decodes the blocks one at a time, outside any transaction, and holds

@@ -386,3 +386,49 @@ func TestPlanBoundsBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestCompactHour checks when CompactHour stops: at a round that fails or merges nothing, when the
+// backlog is gone or cannot be read, and after its number of rounds.
+func TestCompactHour(t *testing.T) {
+	boom := errors.New("boom")
+	tests := []struct {
+		name        string
+		merged      []int // what each round replaces; past its end, rounds replace 2
+		roundErrAt  int   // the round (1-based) that fails, 0: none
+		backlogLeft int   // backlog says more this many times
+		backlogErr  bool
+		wantRounds  int
+		wantRemoved int
+		wantErr     bool
+	}{
+		{name: "backlog gone", backlogLeft: 2, wantRounds: 3, wantRemoved: 6},
+		{name: "round merges nothing", merged: []int{3, 0}, backlogLeft: 9, wantRounds: 2, wantRemoved: 3},
+		{name: "round fails", roundErrAt: 2, backlogLeft: 9, wantRounds: 2, wantRemoved: 2, wantErr: true},
+		{name: "backlog fails", backlogErr: true, wantRounds: 1, wantRemoved: 2, wantErr: true},
+		{name: "rounds bound", backlogLeft: 99, wantRounds: 4, wantRemoved: 8},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rounds, backlogs := 0, 0
+			removed, err := CompactHour(4, func() (int, error) {
+				rounds++
+				if rounds == tt.roundErrAt {
+					return 0, boom
+				}
+				if rounds <= len(tt.merged) {
+					return tt.merged[rounds-1], nil
+				}
+				return 2, nil
+			}, func() (bool, error) {
+				backlogs++
+				if tt.backlogErr {
+					return false, boom
+				}
+				return backlogs <= tt.backlogLeft, nil
+			})
+			if rounds != tt.wantRounds || removed != tt.wantRemoved || (err != nil) != tt.wantErr {
+				t.Fatalf("%d rounds, %d removed, %v; want %d, %d, error %v", rounds, removed, err, tt.wantRounds, tt.wantRemoved, tt.wantErr)
+			}
+		})
+	}
+}

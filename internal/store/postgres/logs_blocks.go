@@ -772,30 +772,15 @@ func (db *DB) CompactBlocks(ctx context.Context) (int, error) {
 	removed := 0
 	var errs []error
 	for _, c := range cands {
-		// An hour with more small blocks than one merge takes is merged again at once, up to
-		// maxHourRounds times, as SQLite's compactor does (a burst of appends outran a compactor
-		// that waited compactEvery between merges).
-		for round := 0; round < maxHourRounds; round++ {
-			n, err := db.compactOne(ctx, c.gid, c.bucket)
-			removed += n
-			if err != nil {
-				if ctx.Err() != nil {
-					return removed, err
-				}
-				errs = append(errs, fmt.Errorf("log group %d, hour %d: %w", c.gid, c.bucket, err))
-				break
+		// An hour with more small blocks than one merge takes is merged again at once.
+		n, err := logblock.CompactHour(maxHourRounds, func() (int, error) { return db.compactOne(ctx, c.gid, c.bucket) },
+			func() (bool, error) { return db.hourBacklog(ctx, c.gid, c.bucket, closed) })
+		removed += n
+		if err != nil {
+			if ctx.Err() != nil {
+				return removed, err
 			}
-			if n == 0 {
-				break
-			}
-			more, err := db.hourBacklog(ctx, c.gid, c.bucket, closed)
-			if err != nil {
-				errs = append(errs, err)
-				break
-			}
-			if !more {
-				break
-			}
+			errs = append(errs, fmt.Errorf("log group %d, hour %d: %w", c.gid, c.bucket, err))
 		}
 	}
 	return removed, errors.Join(errs...)

@@ -816,32 +816,15 @@ func (db *DB) CompactBlocks(ctx context.Context) (int, error) {
 	removed := 0
 	var errs []error
 	for _, c := range cands {
-		// An hour whose small blocks hold more than one merge takes (logblock's bound) is merged
-		// again at once, up to maxHourRounds times: waiting compactEvery between merges let a
-		// burst of appends outrun the compactor (1,000,000 events ingested at 150,000 a second
-		// were merged 8 s after the last append), and the unmerged blocks' pages stayed in the
-		// file as free pages once merged.
-		for round := 0; round < db.hourRounds; round++ {
-			n, err := db.compactOne(ctx, c.gid, c.bucket)
-			removed += n
-			if err != nil {
-				if ctx.Err() != nil || errors.Is(err, errClosed) {
-					return removed, err
-				}
-				errs = append(errs, fmt.Errorf("log group %d, hour %d: %w", c.gid, c.bucket, err))
-				break
+		// An hour whose small blocks hold more than one merge takes is merged again at once.
+		n, err := logblock.CompactHour(db.hourRounds, func() (int, error) { return db.compactOne(ctx, c.gid, c.bucket) },
+			func() (bool, error) { return db.hourBacklog(ctx, c.gid, c.bucket, closed) })
+		removed += n
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, errClosed) {
+				return removed, err
 			}
-			if n == 0 {
-				break
-			}
-			more, err := db.hourBacklog(ctx, c.gid, c.bucket, closed)
-			if err != nil {
-				errs = append(errs, err)
-				break
-			}
-			if !more {
-				break
-			}
+			errs = append(errs, fmt.Errorf("log group %d, hour %d: %w", c.gid, c.bucket, err))
 		}
 	}
 	return removed, errors.Join(errs...)
