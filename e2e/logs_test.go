@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -25,36 +23,16 @@ type sample struct {
 }
 
 // loadSamples reads ../shared/data/cloudtrail/samples.jsonl (beside the project root); without it the
-// test is skipped, or fails under TRAILWATCH_E2E_REQUIRE=1 (corpus.File).
+// test is skipped, or fails under TRAILWATCH_E2E_REQUIRE=1 (corpus.Samples).
 func loadSamples(t *testing.T) []sample {
 	t.Helper()
-	f, err := os.Open(corpus.File(t, "data", "cloudtrail", "samples.jsonl"))
-	if err != nil {
-		t.Fatalf("open samples: %v", err)
-	}
-	defer f.Close()
 	var out []sample
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var line struct {
-			Event json.RawMessage `json:"event"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
-			t.Fatal(err)
-		}
-		var compact bytes.Buffer
-		if err := json.Compact(&compact, line.Event); err != nil {
-			t.Fatal(err)
-		}
+	for _, rec := range corpus.Samples(t) {
 		var ev map[string]any
-		if err := json.Unmarshal(line.Event, &ev); err != nil {
+		if err := json.Unmarshal(rec, &ev); err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, sample{Message: compact.String(), IsRoot: cisRootOracle(ev)})
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
+		out = append(out, sample{Message: string(rec), IsRoot: cisRootOracle(ev)})
 	}
 	return out
 }

@@ -1,12 +1,9 @@
 package awsapi
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"math"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -192,33 +189,10 @@ func BenchmarkDecodeJSON(b *testing.B) {
 // it is a JSON string with an escaped quote every few bytes.
 func putLogEventsBody(tb testing.TB) []byte {
 	tb.Helper()
-	f, err := os.Open(corpus.File(tb, "data", "cloudtrail", "samples.jsonl"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	var records []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var line struct {
-			Event json.RawMessage `json:"event"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
-			tb.Fatal(err)
-		}
-		var compact bytes.Buffer
-		if err := json.Compact(&compact, line.Event); err != nil {
-			tb.Fatal(err)
-		}
-		records = append(records, compact.String())
-	}
-	if err := sc.Err(); err != nil || len(records) == 0 {
-		tb.Fatalf("%d records: %v", len(records), err)
-	}
+	records := corpus.Samples(tb)
 	in := benchPutLogEventsInput{LogGroupName: ptrTo("CloudTrail/DefaultLogGroup"), LogStreamName: ptrTo("111122223333_CloudTrail_us-east-1")}
 	for i := range 1000 {
-		in.LogEvents = append(in.LogEvents, benchInputLogEvent{Timestamp: ptrTo(int64(1764183600000 + i)), Message: ptrTo(records[i%len(records)])})
+		in.LogEvents = append(in.LogEvents, benchInputLogEvent{Timestamp: ptrTo(int64(1764183600000 + i)), Message: ptrTo(string(records[i%len(records)]))})
 	}
 	body, err := json.Marshal(&in)
 	if err != nil {

@@ -5,6 +5,8 @@
 package corpus
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -54,6 +56,38 @@ func File(tb testing.TB, elem ...string) string {
 		missing(tb, "shared data file "+path+" is absent")
 	}
 	return path
+}
+
+// Samples returns the CloudTrail records of ../shared/data/cloudtrail/samples.jsonl (each line's
+// "event" member), compacted as CloudTrail writes them to CloudWatch Logs. Like File, it skips the
+// test, or fails it under TRAILWATCH_E2E_REQUIRE=1, when the file is missing.
+func Samples(tb testing.TB) [][]byte {
+	tb.Helper()
+	f, err := os.Open(File(tb, "data", "cloudtrail", "samples.jsonl"))
+	if err != nil {
+		tb.Fatalf("open samples: %v", err)
+	}
+	defer f.Close()
+	var out [][]byte
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var line struct {
+			Event json.RawMessage `json:"event"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+			tb.Fatalf("read samples: %v", err)
+		}
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, line.Event); err != nil {
+			tb.Fatalf("read samples: %v", err)
+		}
+		out = append(out, compact.Bytes())
+	}
+	if err := sc.Err(); err != nil || len(out) == 0 {
+		tb.Fatalf("read samples: %d records, %v", len(out), err)
+	}
+	return out
 }
 
 func missing(tb testing.TB, why string) {
