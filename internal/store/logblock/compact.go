@@ -152,6 +152,14 @@ func overlappingFullBlocks(s CompactStore, lo, hi int64) ([]Meta, bool, error) {
 	}
 }
 
+// Due reports whether a group's hour whose small blocks (not Full) number n and hold events events
+// and bytes of messages is one compaction merges: two or more blocks that together make a full
+// block, or any two or more once the hour is over (bucket before closed). The backends' queries
+// of the hours to merge say the same in SQL.
+func Due(n int, events, bytes, bucket, closed int64) bool {
+	return n >= 2 && (events >= TargetEvents || bytes >= FullRawBytes || bucket < closed)
+}
+
 // CompactHour runs up to rounds compaction rounds of one group and bucket, one after the other, while
 // each merges something and backlog then says the hour still holds a full block's worth of small
 // blocks: merging such an hour once per compactor round (a second apart) let a burst of appends

@@ -752,9 +752,7 @@ func (db *DB) CompactBlocks(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	closed := logblock.Bucket(db.now().UnixMilli()) - 1
-	rows, err := db.pool.Query(ctx, `SELECT group_id, bucket FROM log_blocks WHERE count < $1 AND raw_bytes < $2
-		GROUP BY group_id, bucket HAVING count(*) >= 2 AND (sum(count) >= $1 OR sum(raw_bytes) >= $2 OR bucket < $3)`,
-		logblock.TargetEvents, logblock.FullRawBytes, closed)
+	rows, err := db.pool.Query(ctx, dueHoursSQL, logblock.TargetEvents, logblock.FullRawBytes, closed)
 	if err != nil {
 		return 0, fmt.Errorf("find small log blocks: %w", err)
 	}
@@ -790,8 +788,7 @@ func (db *DB) CompactBlocks(ctx context.Context) (int, error) {
 // would merge (CompactBlocks' criterion), whichever replica merges them.
 func (db *DB) CompactBacklog(ctx context.Context) (int, error) {
 	var n int
-	err := db.pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM log_blocks WHERE count < $1 AND raw_bytes < $2
-		GROUP BY group_id, bucket HAVING count(*) >= 2 AND (sum(count) >= $1 OR sum(raw_bytes) >= $2 OR bucket < $3)) s`,
+	err := db.pool.QueryRow(ctx, `SELECT count(*) FROM (`+dueHoursSQL+`) s`,
 		logblock.TargetEvents, logblock.FullRawBytes, logblock.Bucket(db.now().UnixMilli())-1).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("find small log blocks: %w", err)
@@ -813,8 +810,13 @@ func (db *DB) hourBacklog(ctx context.Context, gid, bucket, closed int64) (bool,
 	if err != nil {
 		return false, fmt.Errorf("find small log blocks: %w", err)
 	}
-	return n >= 2 && (events >= logblock.TargetEvents || bytes >= logblock.FullRawBytes || bucket < closed), nil
+	return logblock.Due(int(n), events, bytes, bucket, closed), nil
 }
+
+// dueHoursSQL selects the (group_id, bucket) of the hours a compaction round merges
+// (logblock.Due), given logblock.TargetEvents, logblock.FullRawBytes and the first open bucket.
+const dueHoursSQL = `SELECT group_id, bucket FROM log_blocks WHERE count < $1 AND raw_bytes < $2
+	GROUP BY group_id, bucket HAVING count(*) >= 2 AND (sum(count) >= $1 OR sum(raw_bytes) >= $2 OR bucket < $3)`
 
 // compactOne runs a compaction round of one group and bucket, as SQLite's does: logblock plans it
 // (the small blocks up to a bound, and the full blocks their time range overlaps, so that the

@@ -27,6 +27,7 @@ func TestLogBlocks(t *testing.T) {
 				_, err := db.CompactBlocks(ctx)
 				return err
 			},
+			Backlog: db.CompactBacklog,
 			Blocks: func(ctx context.Context) []logblock.Meta {
 				rows, err := db.read.QueryContext(ctx, `SELECT id, stream_id, min_ts, max_ts, count FROM log_blocks`)
 				mustOK(t, err)

@@ -25,6 +25,8 @@ type Backend struct {
 	Now time.Time
 	// Compact runs one compaction round (the backend's CompactBlocks).
 	Compact func(ctx context.Context) error
+	// Backlog counts the hours a round would merge (the backend's CompactBacklog).
+	Backlog func(ctx context.Context) (int, error)
 	// Blocks returns the index rows of every stored block (ID, MinTS, MaxTS, Count and StreamID at
 	// least).
 	Blocks func(ctx context.Context) []logblock.Meta
@@ -420,7 +422,13 @@ func compactionDrainsBacklog(t *testing.T, b Backend) {
 		}
 	}
 	before := EventStrings(t, db, b.Scope, logs.EventQuery{LogGroupName: "g"})
+	if n, err := b.Backlog(ctx); err != nil || n != 1 {
+		t.Fatalf("backlog before the round: %d hours (%v), want 1", n, err)
+	}
 	must(t, b.Compact(ctx))
+	if n, err := b.Backlog(ctx); err != nil || n != 0 {
+		t.Fatalf("backlog after the round: %d hours (%v), want 0", n, err)
+	}
 	var smallEvents int
 	for _, m := range b.Blocks(ctx) {
 		if !m.Full() {
