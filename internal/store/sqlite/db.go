@@ -338,6 +338,14 @@ func prepareDir(dir string, ownFiles []string, logger *slog.Logger) error {
 // runs sorted by name, wrote the file's header before page_size: its pages were 4 KiB. The VACUUM
 // of a file without tables writes its header with both; a file that has tables is left as it is.
 func initFile(ctx context.Context, path string) error {
+	// A file with content has its header already, written by an earlier initFile or by SQLite:
+	// only an empty one (createPrivate's, or one whose content is still all in its WAL) is opened
+	// here, which spares every other start a connection and the checkpoint its close makes.
+	if fi, err := os.Stat(path); err != nil {
+		return fmt.Errorf("open database: %w", err)
+	} else if fi.Size() > 0 {
+		return nil
+	}
 	boot, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
