@@ -2,13 +2,18 @@ package ingest
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -78,38 +83,220 @@ func rec(acct, region string, ts time.Time, size int) cloudtrail.Record {
 	return cloudtrail.Record{Raw: bytes.Repeat([]byte("x"), size), Time: ts, AccountID: acct, Region: region}
 }
 
-func TestBatches(t *testing.T) {
-	t0 := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
-	var recs []cloudtrail.Record
-	for i := range 25000 {
-		recs = append(recs, rec("1", "us-east-1", t0.Add(time.Duration(25000-i)*time.Millisecond), 10))
-	}
-	recs = append(recs, rec("2", "us-east-1", t0, 10), rec("1", "eu-west-1", t0, 10))
-	// 1,100 records of 1,000 bytes: more than 1 MiB, cut by size.
-	for range 1100 {
-		recs = append(recs, rec("3", "r", t0, 1000))
-	}
-	// Two days apart: cut by span.
-	recs = append(recs, rec("4", "r", t0, 1), rec("4", "r", t0.Add(25*time.Hour), 1))
-	batches := Batches(recs)
-	var sizes []string
+// checkBatches fails t unless batches tile recs (as Batches left them) in order, each record in
+// exactly one batch, and every batch holds one stream in time order within PutLogEvents' limits.
+func checkBatches(t testing.TB, recs []cloudtrail.Record, batches [][]cloudtrail.Record) {
+	t.Helper()
+	pos := 0
 	for _, b := range batches {
+		if len(b) == 0 || pos+len(b) > len(recs) || &b[0] != &recs[pos] {
+			t.Fatalf("batch at record %d of %d does not continue the input", pos, len(recs))
+		}
+		pos += len(b)
 		bytes := 0
 		for i, r := range b {
 			bytes += len(r.Raw) + EventOverhead
-			if r.StreamName() != b[0].StreamName() || (i > 0 && r.Time.Before(b[i-1].Time)) {
+			if r.AccountID != b[0].AccountID || r.Region != b[0].Region || (i > 0 && r.Time.Before(b[i-1].Time)) {
 				t.Fatalf("batch mixes streams or is out of order")
 			}
 		}
 		if len(b) > MaxBatchEvents || bytes > MaxBatchBytes || b[len(b)-1].Time.Sub(b[0].Time) > MaxBatchSpan {
-			t.Fatalf("batch over limits: %d events, %d bytes", len(b), bytes)
+			t.Fatalf("batch over limits: %d events, %d bytes, %v", len(b), bytes, b[len(b)-1].Time.Sub(b[0].Time))
 		}
-		sizes = append(sizes, fmt.Sprintf("%s:%d", b[0].StreamName(), len(b)))
 	}
-	want := "1_CloudTrail_eu-west-1:1 1_CloudTrail_us-east-1:10000 1_CloudTrail_us-east-1:10000 1_CloudTrail_us-east-1:5000 2_CloudTrail_us-east-1:1 3_CloudTrail_r:1022 3_CloudTrail_r:78 4_CloudTrail_r:1 4_CloudTrail_r:1"
-	if got := strings.Join(sizes, " "); got != want {
-		t.Fatalf("batches\n got %s\nwant %s", got, want)
+	if pos != len(recs) {
+		t.Fatalf("batches hold %d of %d records", pos, len(recs))
 	}
+}
+
+// sized returns one stream's records of the given message sizes, a millisecond apart.
+func sized(t0 time.Time, sizes ...int) []cloudtrail.Record {
+	recs := make([]cloudtrail.Record, len(sizes))
+	for i, n := range sizes {
+		recs[i] = rec("3", "r", t0.Add(time.Duration(i)*time.Millisecond), n)
+	}
+	return recs
+}
+
+// repeated is n copies of size, for sized.
+func repeated(n, size int) []int {
+	return slices.Repeat([]int{size}, n)
+}
+
+func TestBatches(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+	var mixed []cloudtrail.Record
+	for i := range 25000 {
+		mixed = append(mixed, rec("1", "us-east-1", t0.Add(time.Duration(25000-i)*time.Millisecond), 10))
+	}
+	mixed = append(mixed, rec("2", "us-east-1", t0, 10), rec("1", "eu-west-1", t0, 10))
+	// 1,100 records of 1,000 bytes: 1,128,600 bytes with the overhead, two batches of 550.
+	for range 1100 {
+		mixed = append(mixed, rec("3", "r", t0, 1000))
+	}
+	// Two days apart: cut by span.
+	mixed = append(mixed, rec("4", "r", t0, 1), rec("4", "r", t0.Add(25*time.Hour), 1))
+
+	tests := []struct {
+		name string
+		recs []cloudtrail.Record
+		want string // stream:events of each batch
+	}{
+		{"streams, events, bytes and span", mixed,
+			"1_CloudTrail_eu-west-1:1 1_CloudTrail_us-east-1:8334 1_CloudTrail_us-east-1:8334 1_CloudTrail_us-east-1:8332 2_CloudTrail_us-east-1:1 3_CloudTrail_r:550 3_CloudTrail_r:550 4_CloudTrail_r:1 4_CloudTrail_r:1"},
+		{"none", nil, ""},
+		// 1,022 records of 1,026 bytes with the overhead are 1,048,572 bytes: one batch.
+		{"just under MaxBatchBytes", sized(t0, repeated(1022, 1000)...), "3_CloudTrail_r:1022"},
+		{"exactly MaxBatchBytes", sized(t0, repeated(1024, 1024-EventOverhead)...), "3_CloudTrail_r:1024"},
+		// 1,023 are 1,049,598 bytes: shares of 524,799 bytes, reached by the 512th record. Greedy
+		// cutting made 1,022 and 1.
+		{"just over MaxBatchBytes", sized(t0, repeated(1023, 1000)...), "3_CloudTrail_r:512 3_CloudTrail_r:511"},
+		// The S3 object of the doc comment: 1,326,000 bytes, greedily 790 and 210.
+		{"1,000 CloudTrail records", sized(t0, repeated(1000, 1300)...), "3_CloudTrail_r:500 3_CloudTrail_r:500"},
+		{"exactly MaxBatchEvents", sized(t0, repeated(10000, 10)...), "3_CloudTrail_r:10000"},
+		{"just over MaxBatchEvents", sized(t0, repeated(10001, 10)...), "3_CloudTrail_r:5001 3_CloudTrail_r:5000"},
+		{"twice MaxBatchEvents and one", sized(t0, repeated(20001, 10)...), "3_CloudTrail_r:6667 3_CloudTrail_r:6667 3_CloudTrail_r:6667"},
+		// Bytes set k = 2 (1,276,000 bytes, 1,000 events), so only bytes are shared: 500 small
+		// records (263,000 bytes) and 186 large ones reach 638,000. Sharing events too would close
+		// the first batch at 500 records and 263,000 bytes.
+		{"small then large records", sized(t0, slices.Concat(repeated(500, 500), repeated(500, 2000))...),
+			"3_CloudTrail_r:686 3_CloudTrail_r:314"},
+		// Shares of 1,000,039 bytes: each record would take its batch past MaxBatchBytes before
+		// the share, so the hard limit cuts three batches, one more than k.
+		{"hard limit before the share", sized(t0, 600000, 500000, 900000), "3_CloudTrail_r:1 3_CloudTrail_r:1 3_CloudTrail_r:1"},
+		// Runs are cut 24 hours from their first record, then evenly: 0h and 23h, then 25h and 47h.
+		{"span", []cloudtrail.Record{rec("4", "r", t0, 1), rec("4", "r", t0.Add(23*time.Hour), 1),
+			rec("4", "r", t0.Add(25*time.Hour), 1), rec("4", "r", t0.Add(47*time.Hour), 1)}, "4_CloudTrail_r:2 4_CloudTrail_r:2"},
+		{"span then bytes", append(sized(t0, repeated(1100, 1000)...), rec("3", "r", t0.Add(25*time.Hour), 1)),
+			"3_CloudTrail_r:550 3_CloudTrail_r:550 3_CloudTrail_r:1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			batches := Batches(tc.recs)
+			checkBatches(t, tc.recs, batches)
+			var sizes []string
+			for _, b := range batches {
+				sizes = append(sizes, fmt.Sprintf("%s:%d", b[0].StreamName(), len(b)))
+			}
+			if got := strings.Join(sizes, " "); got != tc.want {
+				t.Fatalf("batches\n got %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestBatchesVaryingSizes cuts runs of records of pseudo-random sizes (fixed seeds) and checks
+// that every batch is within the limits, that a run takes k batches, the fewest its totals allow,
+// or k+1 when hard limits cut batches short of their shares, and that no batch but the last is
+// less than half as full as the fullest of its run (fullness: the larger of its bytes and its
+// events as a fraction of their limit).
+func TestBatchesVaryingSizes(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+	buf := make([]byte, 256<<10) // records share it: Batches reads only their length
+	dists := []struct {
+		name    string
+		maxRecs int
+		small   bool // records small against batches: a run cut in k batches ends near its share
+		size    func(r *rand.Rand, i int) int
+	}{
+		{"uniform 500 B to 3 KB", 4000, true, func(r *rand.Rand, _ int) int { return 500 + r.IntN(2500) }},
+		{"CloudTrail-like, 2% of 10 to 60 KB", 4000, true, func(r *rand.Rand, _ int) int {
+			if r.IntN(50) == 0 {
+				return 10000 + r.IntN(50000)
+			}
+			return 800 + r.IntN(1200)
+		}},
+		{"log-uniform 100 B to 256 KB", 300, false, func(r *rand.Rand, _ int) int {
+			return int(math.Exp(math.Log(100) + r.Float64()*math.Log(256<<10/100.0)))
+		}},
+		{"tiny, events set k", 45000, true, func(r *rand.Rand, _ int) int { return 1 + r.IntN(80) }},
+		{"stretches of tiny and large", 8000, true, func(r *rand.Rand, i int) int {
+			if i/700%2 == 0 {
+				return 1 + r.IntN(20)
+			}
+			return 2000 + r.IntN(8000)
+		}},
+	}
+	for di, d := range dists {
+		t.Run(d.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(1, uint64(di)))
+			for range 40 {
+				n := 1 + r.IntN(d.maxRecs)
+				recs := make([]cloudtrail.Record, n)
+				total := 0
+				for i := range recs {
+					size := d.size(r, i)
+					total += size + EventOverhead
+					// Times out of order within one hour, so Batches sorts them into one run.
+					recs[i] = cloudtrail.Record{Raw: buf[:size], Time: t0.Add(time.Duration(r.IntN(3600000)) * time.Millisecond), AccountID: "3", Region: "r"}
+				}
+				batches := Batches(recs)
+				checkBatches(t, recs, batches)
+				k := max((total+MaxBatchBytes-1)/MaxBatchBytes, (n+MaxBatchEvents-1)/MaxBatchEvents, 1)
+				if len(batches) < k || len(batches) > k+1 {
+					t.Fatalf("%d records, %d bytes: %d batches, want %d or %d", n, total, len(batches), k, k+1)
+				}
+				fill := make([]float64, len(batches))
+				for i, b := range batches {
+					bytes := 0
+					for _, rc := range b {
+						bytes += len(rc.Raw) + EventOverhead
+					}
+					fill[i] = max(float64(bytes)/MaxBatchBytes, float64(len(b))/MaxBatchEvents)
+				}
+				fullest := slices.Max(fill)
+				last := len(fill) - 1
+				if len(fill) == k && d.small {
+					last++ // no hard cut: the last batch is near its share too
+				}
+				for i, f := range fill[:last] {
+					if f < fullest/2 {
+						t.Fatalf("%d records, %d bytes: batch %d of %d is %.3f full, the fullest %.3f (all %.3f)", n, total, i, len(fill), f, fullest, fill)
+					}
+				}
+			}
+		})
+	}
+}
+
+// FuzzBatches checks Batches' guarantees on arbitrary records: every record in exactly one batch,
+// a stream's records in stable time order, no batch mixing streams or over a limit. Each 3 bytes
+// of input make a record: its stream, its hour (0 to 63, so that spans cut), and its size (up to
+// 260,100 bytes, so that bytes cut); the first byte repeats every record up to 40 times more
+// (capped at 40,000 records), so that events cut too.
+func FuzzBatches(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 0})
+	f.Add([]byte{0, 1, 2, 255, 0, 2, 255, 3, 30, 200})
+	f.Add([]byte{255, 4, 0, 10, 5, 0, 1})
+	f.Add(bytes.Repeat([]byte{7, 3, 9, 128}, 40))
+	t0 := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+	buf := make([]byte, 255*255*4)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) == 0 {
+			return
+		}
+		copies := 1 + int(data[0])*40/255
+		var recs []cloudtrail.Record
+		for i := 1; i+3 <= len(data) && len(recs) < 40000; i += 3 {
+			stream, hour, size := int(data[i]), int(data[i+1])%64, int(data[i+2])*int(data[i+2])*4
+			for c := range copies {
+				recs = append(recs, cloudtrail.Record{Raw: buf[:size], EventID: strconv.Itoa(len(recs)),
+					Time:      t0.Add(time.Duration(hour)*time.Hour + time.Duration(c%3)*time.Millisecond),
+					AccountID: strconv.Itoa(stream % 3), Region: strconv.Itoa(stream / 3 % 2)})
+			}
+		}
+		want := slices.Clone(recs)
+		slices.SortStableFunc(want, func(a, b cloudtrail.Record) int {
+			return cmp.Or(cmp.Compare(a.StreamName(), b.StreamName()), a.Time.Compare(b.Time))
+		})
+		batches := Batches(recs)
+		checkBatches(t, recs, batches)
+		for i := range recs {
+			if recs[i].EventID != want[i].EventID {
+				t.Fatalf("record %d is %s, want %s", i, recs[i].EventID, want[i].EventID)
+			}
+		}
+	})
 }
 
 // rootLogin is the AWS documentation's root console sign-in record, with a fresh time and id.

@@ -159,6 +159,15 @@ func (s *Sink) put(ctx context.Context, dest Destination, batch []cloudtrail.Rec
 // Batches groups records by log stream and cuts each stream's records, sorted by eventTime, into
 // PutLogEvents batches: at most 10,000 events and 1,048,576 bytes (message bytes plus 26 per
 // event), spanning at most 24 hours. The input slice is reordered.
+//
+// A stream's records are first cut into runs that span at most 24 hours from their first record,
+// and each run is then cut into batches of nearly equal size rather than greedily. The reason is
+// the store: it keeps an appended block as it is, compressed once and never merged again, when the
+// block holds at least 512 KiB of messages or 1,024 events (logblock.FullRawBytes and
+// logblock.TargetEvents), and a background compactor later merges the smaller blocks, which costs
+// CPU. A CloudTrail S3 object of 1,000 records of about 1.3 KB (1.3 MB) cut greedily gives a batch
+// of 1 MiB and a remainder of about 0.3 MB that must be merged later; cut evenly it gives two
+// batches of about 0.65 MB, and both are kept as they are. See cutEvenly for the rule.
 func Batches(recs []cloudtrail.Record) [][]cloudtrail.Record {
 	slices.SortStableFunc(recs, func(a, b cloudtrail.Record) int {
 		if c := cmp.Compare(a.AccountID, b.AccountID); c != 0 {
@@ -170,18 +179,52 @@ func Batches(recs []cloudtrail.Record) [][]cloudtrail.Record {
 		return cmp.Compare(a.TimestampMillis(), b.TimestampMillis())
 	})
 	var out [][]cloudtrail.Record
+	for start := 0; start < len(recs); {
+		first := recs[start]
+		end := start + 1
+		for end < len(recs) && recs[end].AccountID == first.AccountID && recs[end].Region == first.Region &&
+			recs[end].TimestampMillis()-first.TimestampMillis() <= MaxBatchSpan.Milliseconds() {
+			end++
+		}
+		out = cutEvenly(out, recs[start:end])
+		start = end
+	}
+	return out
+}
+
+// cutEvenly appends run, the records of one stream within MaxBatchSpan, to out as batches of
+// nearly equal size. It takes k, the fewest batches the limits allow (the larger of the run's
+// bytes over MaxBatchBytes and its events over MaxBatchEvents, rounded up, and at least 1), and
+// closes a batch once it holds its share, a k-th of the run (rounded up) in the dimension that set
+// k: its bytes, or its events when those weigh more against their limit. Balancing only that
+// dimension is deliberate: a batch closed early on the other one (say, on its share of events in a
+// stretch of small records) would hold less than its share of bytes and could fall short of a full
+// block, while the batch after it grew. A batch is also cut before an event that would take it past
+// MaxBatchEvents or MaxBatchBytes, so shares never break the limits; when such cuts leave a batch
+// short of its share, the run may need k+1 batches, and the last one is the smaller.
+func cutEvenly(out [][]cloudtrail.Record, run []cloudtrail.Record) [][]cloudtrail.Record {
+	total := 0
+	for _, r := range run {
+		total += len(r.Raw) + EventOverhead
+	}
+	k := max(ceilDiv(total, MaxBatchBytes), ceilDiv(len(run), MaxBatchEvents), 1)
+	shareBytes, shareEvents := MaxBatchBytes, MaxBatchEvents
+	if int64(len(run))*MaxBatchBytes > int64(total)*MaxBatchEvents {
+		shareEvents = ceilDiv(len(run), k)
+	} else {
+		shareBytes = ceilDiv(total, k)
+	}
 	start, size := 0, 0
-	for i, r := range recs {
+	for i, r := range run {
 		n := len(r.Raw) + EventOverhead
-		if i > start && (r.AccountID != recs[start].AccountID || r.Region != recs[start].Region || i-start >= MaxBatchEvents || size+n > MaxBatchBytes ||
-			r.TimestampMillis()-recs[start].TimestampMillis() > MaxBatchSpan.Milliseconds()) {
-			out = append(out, recs[start:i])
+		if i > start && (i-start >= shareEvents || size >= shareBytes || size+n > MaxBatchBytes) {
+			out = append(out, run[start:i])
 			start, size = i, 0
 		}
 		size += n
 	}
-	if start < len(recs) {
-		out = append(out, recs[start:])
-	}
-	return out
+	return append(out, run[start:])
 }
+
+// ceilDiv is a/b rounded up, for a >= 0 and b > 0.
+func ceilDiv(a, b int) int { return (a + b - 1) / b }

@@ -58,7 +58,7 @@ func TestDeliverBatches(t *testing.T) {
 	for _, streams := range []int{1, 6} {
 		var res cloudtrail.Result
 		for a := range streams {
-			// 25,000 records per stream, newest first: three batches of at most 10,000.
+			// 25,000 records per stream, newest first: three batches of at most 10,000, cut evenly.
 			for i := range 25000 {
 				res.Records = append(res.Records, rec(fmt.Sprint(a), "r", t0.Add(time.Duration(25000-i)*time.Millisecond), 10))
 			}
@@ -76,8 +76,8 @@ func TestDeliverBatches(t *testing.T) {
 		}
 		for stream, firsts := range w.batches {
 			slices.Sort(firsts)
-			// Batches cut a stream's records in time order: 10,000, 10,000, then 5,000 ms.
-			want := []int64{t0.Add(time.Millisecond).UnixMilli(), t0.Add(10001 * time.Millisecond).UnixMilli(), t0.Add(20001 * time.Millisecond).UnixMilli()}
+			// Batches cut a stream's records in time order: 8,334, 8,334, then 8,332 ms.
+			want := []int64{t0.Add(time.Millisecond).UnixMilli(), t0.Add(8335 * time.Millisecond).UnixMilli(), t0.Add(16669 * time.Millisecond).UnixMilli()}
 			if !slices.Equal(firsts, want) {
 				t.Fatalf("stream %s: batches starting at %v, want %v", stream, firsts, want)
 			}
