@@ -373,3 +373,34 @@ func TestStats(t *testing.T) {
 		t.Fatal("truncated stats decoded")
 	}
 }
+
+// TestScanLoadsBatch checks which blocks an ascending scan loads before its first event when it
+// decodes them as a batch: every block that starts before the query (the blocks a page starts in,
+// one per stream when streams overlap) and none that starts after the first event.
+func TestScanLoadsBatch(t *testing.T) {
+	c := newCodec(t)
+	src := &memSource{data: map[int64][]byte{}}
+	add := func(id int64, ts ...int64) {
+		var run []Entry
+		for i, t := range ts {
+			run = append(run, Entry{Timestamp: t, Seq: id*10 + int64(i), StreamID: id, Message: fmt.Sprint("m", id, "-", i)})
+		}
+		m := MetaOf(run)
+		m.ID = id
+		src.data[id] = c.Encode(run, Small)
+		src.metas = append(src.metas, m)
+	}
+	for i := range int64(10) {
+		add(i+1, i, 1000+i) // overlapping: all start before the query and end after it
+	}
+	for i := range int64(10) {
+		add(i+11, 2000+i)
+	}
+	var first string
+	if err := c.Scan(src, logs.EventQuery{StartTime: 500}, func(e logs.Event) bool { first = e.Message; return false }); err != nil {
+		t.Fatal(err)
+	}
+	if first != "m1-1" || src.loads != 10 {
+		t.Fatalf("first event %q after %d blocks loaded; want m1-1 after 10", first, src.loads)
+	}
+}

@@ -18,19 +18,6 @@ const maxCompactEvents = 8 * TargetEvents
 // events of 256 KiB are 2 GiB.
 const maxCompactBytes = 8 * MaxRawBytes
 
-// maxLevelEvents bounds the events of full blocks a compaction round merges again with the small
-// ones (see Plan), so that a late batch spanning an hour does not make one round rewrite the whole
-// hour in memory.
-const maxLevelEvents = maxCompactEvents
-
-// maxLevelBytes bounds the message bytes of those full blocks, for the reason of maxCompactBytes.
-const maxLevelBytes = maxCompactBytes
-
-// maxLevelBlocks stops Plan from following a chain of overlapping full blocks across the hour:
-// where blocks overlap already (written before levelling, or by a round that could not level),
-// each one meets the next, and following them all made every round give up.
-const maxLevelBlocks = 2
-
 // ErrGone says that a block a compaction round read is no longer stored: expiry, a stream's
 // deletion or another replica's compaction removed it meanwhile. A CompactStore returns it (or an
 // error wrapping it) from Load and Replace; Compact then ends the round without error, and the next
@@ -53,12 +40,9 @@ type CompactStore interface {
 	// SmallBlocks calls fn with the blocks that are not Full (fewer than TargetEvents events and
 	// FullRawBytes of messages), ordered by MinTS, until fn returns false or there are no more.
 	SmallBlocks(fn func(Meta) bool) error
-	// FullBlocks calls fn with the Full blocks whose time range [MinTS, MaxTS] meets [lo, hi], in
-	// any order.
-	FullBlocks(lo, hi int64, fn func(Meta)) error
-	// Load returns the encoded bytes of a block SmallBlocks or FullBlocks returned, or ErrGone.
+	// Load returns the encoded bytes of a block SmallBlocks returned, or ErrGone.
 	Load(m Meta) ([]byte, error)
-	// Replace deletes the blocks old (as SmallBlocks and FullBlocks returned them) and stores
+	// Replace deletes the blocks old (as SmallBlocks returned them) and stores
 	// blocks, in one transaction, if every one of old is still stored as it was read; otherwise it
 	// changes nothing and returns ErrGone. An id alone does not say so where a backend may give a
 	// deleted block's id to a new one (SQLite gives a new row the largest rowid plus one): a round
@@ -69,19 +53,16 @@ type CompactStore interface {
 }
 
 // Plan returns the blocks one compaction round of a group and bucket merges, or none (fewer than
-// two small blocks). It takes the small blocks in MinTS order until they hold maxCompactEvents
-// events or maxCompactBytes of messages (the block crossing the bound included), and with them the full blocks their time range
-// overlaps, so that the round's output does not overlap any block it leaves: the blocks of an hour
-// then cover disjoint stretches of time (touching only at equal timestamps), and a query decodes
-// only the blocks of the time it asks for. Merging only the small blocks, as compaction first did,
-// left the blocks of the newest hour overlapping two to three deep (the streams' batches cover
-// overlapping minutes), and the first page of the last five minutes decoded four blocks of 1.3 MB
-// for 1 MB of events (issue 15).
+// two small blocks): the small blocks in MinTS order until they hold maxCompactEvents events or
+// maxCompactBytes of messages (the block crossing the bound included).
 //
-// When the full blocks to merge would hold more than maxLevelEvents events or maxLevelBytes of
-// messages, Plan takes half as many
-// small blocks (the oldest) and tries again; when even two small blocks overlap too much, it merges
-// the small blocks alone.
+// Full blocks are never merged again, even where the merge's output overlaps them. Compaction
+// once also merged the full blocks a round's small blocks overlapped, so that an hour's blocks
+// covered disjoint stretches of time and the first page of a recent range decoded one block. But
+// an append's full block is one stream's (see FullRawBytes), the streams' blocks overlap, and
+// merging them again to keep the hour disjoint cost every event one to two more merges: ingest
+// ran at 40-47k events/s with that, 100-104k without (BenchmarkObjectIngest). A page that starts
+// inside several overlapping blocks decodes them in parallel instead (Scan).
 func Plan(s CompactStore) ([]Meta, error) {
 	var (
 		todo  []Meta
@@ -94,62 +75,10 @@ func Plan(s CompactStore) ([]Meta, error) {
 		bytes += m.RawBytes
 		return total < maxCompactEvents && bytes < maxCompactBytes
 	})
-	if err != nil {
+	if err != nil || len(todo) < 2 {
 		return nil, err
 	}
-	if len(todo) < 2 {
-		return nil, nil
-	}
-	for n := len(todo); n >= 2; n /= 2 {
-		lo, hi := todo[0].MinTS, todo[0].MaxTS
-		for _, m := range todo[:n] {
-			lo, hi = min(lo, m.MinTS), max(hi, m.MaxTS)
-		}
-		full, ok, err := overlappingFullBlocks(s, lo, hi)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			return append(todo[:n:n], full...), nil
-		}
-	}
 	return todo, nil
-}
-
-// overlappingFullBlocks returns the full blocks whose time range meets [lo, hi], and those they in
-// turn meet, up to a chain of more than maxLevelBlocks blocks. It returns ok false when they hold
-// more than maxLevelEvents events or maxLevelBytes of messages.
-func overlappingFullBlocks(s CompactStore, lo, hi int64) ([]Meta, bool, error) {
-	seen := map[int64]bool{}
-	var (
-		out   []Meta
-		total int
-		bytes int64
-	)
-	for {
-		grew := false
-		err := s.FullBlocks(lo, hi, func(m Meta) {
-			if seen[m.ID] {
-				return
-			}
-			seen[m.ID] = true
-			out = append(out, m)
-			total += m.Count
-			bytes += m.RawBytes
-			if m.MinTS < lo || m.MaxTS > hi {
-				lo, hi, grew = min(lo, m.MinTS), max(hi, m.MaxTS), true
-			}
-		})
-		if err != nil {
-			return nil, false, err
-		}
-		if total > maxLevelEvents || bytes > maxLevelBytes {
-			return nil, false, nil
-		}
-		if !grew || len(out) > maxLevelBlocks {
-			return out, true, nil
-		}
-	}
 }
 
 // Due reports whether a group's hour whose small blocks (not Full) number n and hold events events

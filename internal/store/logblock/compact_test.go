@@ -67,15 +67,6 @@ func (h *memHour) SmallBlocks(fn func(Meta) bool) error {
 	return nil
 }
 
-func (h *memHour) FullBlocks(lo, hi int64, fn func(Meta)) error {
-	for _, m := range h.sorted() {
-		if m.Full() && m.MinTS <= hi && m.MaxTS >= lo {
-			fn(m)
-		}
-	}
-	return nil
-}
-
 func (h *memHour) Load(m Meta) ([]byte, error) {
 	h.loads++
 	if h.loadErr != nil {
@@ -134,31 +125,9 @@ func TestPlan(t *testing.T) {
 		{"small blocks up to the bound, the crossing one included",
 			[]block{{0, 1, 1000}, {1, 2, 1000}, {2, 3, 1000}, {3, 4, 1000}, {4, 5, 1000}, {5, 6, 1000}, {6, 7, 1000}, {7, 8, 1000}, {8, 9, 1000}, {9, 10, 1000}},
 			[]int{0, 1, 2, 3, 4, 5, 6, 7, 8}},
-		{"a full block the small ones overlap",
-			[]block{{0, 10, 5}, {20, 30, 5}, {25, 40, full}, {50, 60, full}},
-			[]int{0, 1, 2}},
-		{"touching at a timestamp counts as overlapping",
-			[]block{{0, 10, 5}, {20, 30, 5}, {30, 40, full}, {-5, 0, full}},
-			[]int{0, 1, 3, 2}},
-		{"a full block the first full one overlaps",
-			[]block{{0, 10, 5}, {20, 30, 5}, {25, 40, full}, {35, 60, full}, {61, 70, full}},
-			[]int{0, 1, 2, 3}},
-		{"a chain of overlapping full blocks is followed for three blocks",
-			[]block{{0, 10, 5}, {5, 15, 5}, {12, 20, full}, {18, 30, full}, {28, 40, full}, {38, 50, full}},
-			[]int{0, 1, 2, 3, 4}},
-		{"fewer small blocks when they overlap too many full events",
-			[]block{{0, 10, 5}, {20, 30, 5}, {40, 50, 5}, {60, 70, 5},
-				{65, 66, full}, {65, 67, full}, {65, 68, full}, {65, 69, full}, {65, 70, full}, {65, 71, full}, {65, 72, full}, {65, 73, full},
-				{5, 25, full}},
-			[]int{0, 1, 12}},
-		{"the small blocks alone when even two overlap too much",
-			[]block{{0, 10, 5}, {5, 15, 5}, {20, 30, 5},
-				{5, 6, full}, {5, 7, full}, {5, 8, full}, {5, 9, full}, {5, 10, full}, {5, 11, full}, {5, 12, full}, {5, 13, full}, {5, 14, full}},
-			[]int{0, 1, 2}},
-		{"full events up to the bound are merged",
-			[]block{{0, 10, 5}, {5, 15, 5},
-				{5, 6, full}, {5, 7, full}, {5, 8, full}, {5, 9, full}, {5, 10, full}, {5, 11, full}, {5, 12, full}, {5, 13, full}},
-			[]int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}},
+		{"full blocks the small ones overlap are left",
+			[]block{{0, 10, 5}, {20, 30, 5}, {25, 40, full}, {5, 60, full}},
+			[]int{0, 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -190,16 +159,12 @@ func TestPlanPassesErrors(t *testing.T) {
 	if _, err := Plan(h); !errors.Is(err, boom) {
 		t.Fatalf("Plan: %v, want the SmallBlocks error", err)
 	}
-	h.small, h.full = nil, boom
-	if _, err := Plan(h); !errors.Is(err, boom) {
-		t.Fatalf("Plan: %v, want the FullBlocks error", err)
-	}
 }
 
-// failingHour is a memHour whose reads of small or full blocks fail.
+// failingHour is a memHour whose reads of small blocks fail.
 type failingHour struct {
 	memHour
-	small, full error
+	small error
 }
 
 func (h *failingHour) SmallBlocks(fn func(Meta) bool) error {
@@ -207,13 +172,6 @@ func (h *failingHour) SmallBlocks(fn func(Meta) bool) error {
 		return h.small
 	}
 	return h.memHour.SmallBlocks(fn)
-}
-
-func (h *failingHour) FullBlocks(lo, hi int64, fn func(Meta)) error {
-	if h.full != nil {
-		return h.full
-	}
-	return h.memHour.FullBlocks(lo, hi, fn)
 }
 
 // batchEntries returns n entries of stream sid from ts every step ms, with sequence numbers from seq.
@@ -240,16 +198,27 @@ func allEntries(t *testing.T, h *memHour) []Entry {
 	return out
 }
 
-// TestCompactLevels runs rounds of overlapping batches of three streams, compacting after each, as
-// logblocktest.LevelsOverlappingStreams does against a database: the events stay, and the blocks
-// come out disjoint in time.
-func TestCompactLevels(t *testing.T) {
+// TestCompactLeavesFullBlocks runs rounds of overlapping batches of three streams, some full (an
+// append's settled block) and some small, compacting after each, as
+// logblocktest.LeavesFullBlocks does against a database: the events stay, the full blocks are
+// never rewritten however the small ones overlap them, and the small ones are merged.
+func TestCompactLeavesFullBlocks(t *testing.T) {
 	h := &memHour{codec: newCodec(t)}
-	var seq int64
+	var (
+		seq     int64
+		settled []Meta
+	)
 	for r := range 8 {
 		for s := range 3 {
-			h.put(batchEntries(int64(s+1), int64(r)*60_000+int64(s)*7, 300, seq, 400))
-			seq += 400
+			n := 400
+			if s == 0 {
+				n = TargetEvents
+			}
+			h.put(batchEntries(int64(s+1), int64(r)*60_000+int64(s)*7, 300, seq, n))
+			seq += int64(n)
+			if s == 0 {
+				settled = append(settled, h.blocks[h.nextID].meta)
+			}
 		}
 		if _, err := h.codec.Compact(h); err != nil {
 			t.Fatal(err)
@@ -258,11 +227,19 @@ func TestCompactLevels(t *testing.T) {
 	if got := len(allEntries(t, h)); got != int(seq) {
 		t.Fatalf("%d events after compaction, want %d", got, seq)
 	}
-	metas := h.sorted()
-	for i := 1; i < len(metas); i++ {
-		if metas[i].MinTS < metas[i-1].MaxTS {
-			t.Errorf("block [%d, %d] overlaps [%d, %d]", metas[i].MinTS, metas[i].MaxTS, metas[i-1].MinTS, metas[i-1].MaxTS)
+	for _, m := range settled {
+		if b, ok := h.blocks[m.ID]; !ok || b.meta != m {
+			t.Errorf("full block %d was rewritten", m.ID)
 		}
+	}
+	small := 0
+	for _, m := range h.sorted() {
+		if !m.Full() {
+			small++
+		}
+	}
+	if small > 1 {
+		t.Errorf("%d small blocks left, want at most the last merge's tail", small)
 	}
 }
 
@@ -323,17 +300,19 @@ func TestCompactConverges(t *testing.T) {
 	h := &memHour{codec: newCodec(t)}
 	msg := strings.Repeat("x", 5000)
 	var seq int64
-	for b := range 3 {
-		entries := batchEntries(int64(b+1), int64(b), 3, seq, 600)
+	// Ten small blocks of 100 events of 5,000 bytes (500,000 bytes, under FullRawBytes): merged,
+	// they make a block cut at MaxRawBytes (838 events) and one of the other 162 (810,000 bytes).
+	for b := range 10 {
+		entries := batchEntries(int64(b+1), int64(b), 3, seq, 100)
 		for i := range entries {
 			entries[i].Message = msg
 		}
 		h.put(entries)
-		seq += 600
+		seq += 100
 	}
 	n, err := h.codec.Compact(h)
-	if err != nil || n != 3 {
-		t.Fatalf("first round: %d blocks replaced, %v; want 3", n, err)
+	if err != nil || n != 10 {
+		t.Fatalf("first round: %d blocks replaced, %v; want 10", n, err)
 	}
 	for round := range 3 {
 		n, err := h.codec.Compact(h)
@@ -347,43 +326,30 @@ func TestCompactConverges(t *testing.T) {
 }
 
 // TestPlanBoundsBytes checks that a round's blocks are bounded in message bytes as well as in
-// events: blocks of large events (here 4 events of 200 KB, as a PutLogEvents batch of them is) hold
+// events: blocks of large events (here 2 events of 200 KB, as a PutLogEvents batch of them is) hold
 // few events each, and a bound in events alone took 8,192 of them, 1.6 GB to decode at once.
 func TestPlanBoundsBytes(t *testing.T) {
 	const eventBytes = 200 << 10
-	for _, full := range []bool{false, true} {
-		h := &memHour{}
-		for i := range 3000 {
-			id := h.add(int64(i), int64(i)+1, 4)
-			b := h.blocks[id]
-			b.meta.RawBytes = 4 * eventBytes
-			h.blocks[id] = b
+	h := &memHour{}
+	for i := range 3000 {
+		id := h.add(int64(i), int64(i)+1, 2)
+		b := h.blocks[id]
+		b.meta.RawBytes = 2 * eventBytes
+		h.blocks[id] = b
+	}
+	got, err := Plan(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bytes int64
+	for _, m := range got {
+		if m.Full() {
+			t.Fatalf("Plan took full block %+v", m)
 		}
-		if full {
-			// Blocks full by their bytes (few events) that every small block overlaps.
-			for range 12 {
-				id := h.add(0, 5000, 20)
-				b := h.blocks[id]
-				b.meta.RawBytes = 20 * eventBytes
-				h.blocks[id] = b
-			}
-		}
-		got, err := Plan(h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var small, fullBytes int64
-		for _, m := range got {
-			if m.Full() {
-				fullBytes += m.RawBytes
-			} else {
-				small += m.RawBytes
-			}
-		}
-		if len(got) < 2 || small > maxCompactBytes+4*eventBytes || fullBytes > maxLevelBytes {
-			t.Fatalf("full blocks %v: Plan took %d blocks, %d MB small and %d MB full, want at least 2 and at most %d and %d MB",
-				full, len(got), small>>20, fullBytes>>20, (maxCompactBytes+4*eventBytes)>>20, maxLevelBytes>>20)
-		}
+		bytes += m.RawBytes
+	}
+	if len(got) < 2 || bytes > maxCompactBytes+2*eventBytes {
+		t.Fatalf("Plan took %d blocks, %d MB; want at least 2 and at most %d MB", len(got), bytes>>20, (maxCompactBytes+2*eventBytes)>>20)
 	}
 }
 

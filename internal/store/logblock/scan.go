@@ -2,7 +2,10 @@ package logblock
 
 import (
 	"container/heap"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/trailwatch/trailwatch/internal/logs"
 )
@@ -83,6 +86,29 @@ type cursor struct {
 	pos     []int32
 	loaded  int
 	part    *partial
+	// ahead, when not nil, is a load running in its own goroutine (see prefetch); the cursor's
+	// other fields are the scan's to touch only once it has been received from.
+	ahead chan error
+}
+
+// prefetch starts the cursor's first load in a goroutine of its own, so that the blocks a page
+// starts in decompress their skipped messages on all cores: an ascending page starting inside a
+// block must decompress every message before its first wanted one (zstd cannot skip), and a
+// page over a group whose streams' blocks overlap starts inside one block per stream. The scan
+// waits for it (wait) before it reads the cursor.
+func (c *cursor) prefetch() {
+	c.ahead = make(chan error, 1)
+	go func() { c.ahead <- c.load() }()
+}
+
+// wait waits for a prefetch in flight, if any, and returns its error.
+func (c *cursor) wait() error {
+	if c.ahead == nil {
+		return nil
+	}
+	err := <-c.ahead
+	c.ahead = nil
+	return err
 }
 
 // load gives entries[next] its message, and the following ones up to chunkBytes of messages.
@@ -102,8 +128,10 @@ func (c *cursor) load() error {
 	return nil
 }
 
-// release returns the cursor's decoder, if it still has one, to the pool.
+// release returns the cursor's decoder, if it still has one, to the pool, once a prefetch in
+// flight is done with it.
 func (c *cursor) release() {
+	_ = c.wait()
 	if c.part != nil {
 		c.part.release()
 		c.part = nil
@@ -118,7 +146,7 @@ type merger struct {
 
 func (h *merger) Len() int { return len(h.cs) }
 func (h *merger) Less(i, j int) bool {
-	c := less(h.cs[i].entries[h.cs[i].next], h.cs[j].entries[h.cs[j].next])
+	c := lessAt(&h.cs[i].entries[h.cs[i].next], &h.cs[j].entries[h.cs[j].next])
 	if h.desc {
 		return c > 0
 	}
@@ -171,33 +199,61 @@ func (c *Codec) Scan(src Source, q logs.EventQuery, fn func(logs.Event) bool) er
 		return err
 	}
 	for {
-		// Load every block that may hold an event before the heap's next one.
+		// Load every block that may hold an event before the heap's next one: a batch of them at
+		// once (see batchBound), decoded in parallel.
 		for have {
 			if h.Len() > 0 {
-				top := h.cs[0].entries[h.cs[0].next]
-				if !q.Descending && pending.MinTS > top.Timestamp || q.Descending && pending.MaxTS < top.Timestamp {
+				top := h.cs[0].entries[h.cs[0].next].Timestamp
+				if !q.Descending && pending.MinTS > top || q.Descending && pending.MaxTS < top {
 					break
 				}
 			}
-			data, err := src.Load(pending)
-			if err != nil {
-				return err
+			bound, bounded := batchBound(&q, h)
+			var batch []loading
+			for have && (len(batch) == 0 || bounded && (!q.Descending && pending.MinTS <= bound || q.Descending && pending.MaxTS >= bound)) {
+				data, err := src.Load(pending)
+				if err != nil {
+					return err
+				}
+				batch = append(batch, loading{m: pending, data: data, inPart: partialPays(&q, pending, handed)})
+				if err := advance(); err != nil {
+					return err
+				}
 			}
-			cur, err := c.cursor(src, &q, data, pending, partialPays(&q, pending, handed))
-			if err != nil {
-				return err
-			}
-			if cur != nil {
-				heap.Push(h, cur)
-			}
-			if err := advance(); err != nil {
-				return err
+			c.decodeAll(batch)
+			for i := range batch {
+				if batch[i].err != nil {
+					for _, l := range batch[i:] {
+						if l.part != nil {
+							l.part.release()
+						}
+					}
+					return batch[i].err
+				}
+				cur, err := c.cursor(src, &q, batch[i].entries, batch[i].part)
+				if err != nil {
+					for _, l := range batch[i+1:] {
+						if l.part != nil {
+							l.part.release()
+						}
+					}
+					return err
+				}
+				if cur != nil {
+					if cur.loaded == 0 {
+						cur.prefetch()
+					}
+					heap.Push(h, cur)
+				}
 			}
 		}
 		if h.Len() == 0 {
 			return nil
 		}
 		cur := h.cs[0]
+		if err := cur.wait(); err != nil {
+			return err
+		}
 		if cur.next == cur.loaded && cur.part != nil {
 			if err := cur.load(); err != nil {
 				return err
@@ -241,24 +297,80 @@ func partialPays(q *logs.EventQuery, m Meta, handed int) bool {
 	return handed < lazyBytes
 }
 
-// cursor decodes the block m (encoded as data) and returns a cursor over the entries q wants, or
-// nil when it wants none. In part (see partialPays), it decodes the block's columns, then the
-// wanted messages at once if the cursor is descending or they take at most chunkBytes, else as the
-// merge reaches them, holding a pooled decoder until then.
-func (c *Codec) cursor(src Source, q *logs.EventQuery, data []byte, m Meta, inPart bool) (*cursor, error) {
+// loading is a block a scan loads: its Meta and bytes, whether to decode it in part (see
+// partialPays), and what decoding it gave.
+type loading struct {
+	m       Meta
+	data    []byte
+	inPart  bool
+	entries []Entry
+	part    *partial
+	err     error
+}
+
+// decodeAll decodes a batch of blocks, in part or whole as each says, on up to GOMAXPROCS
+// goroutines: the blocks a page starts in are decoded together before its first event, and on a
+// group whose streams' blocks overlap there is one per stream.
+func (c *Codec) decodeAll(batch []loading) {
+	decode := func(l *loading) {
+		if l.inPart {
+			l.entries, l.part, l.err = c.open(l.data, l.m.SeqBase, l.m.StreamID)
+		} else {
+			l.entries, l.err = c.Decode(l.data, l.m.SeqBase, l.m.StreamID)
+		}
+	}
+	if len(batch) == 1 {
+		decode(&batch[0])
+		return
+	}
 	var (
-		entries []Entry
-		part    *partial
-		err     error
+		wg   sync.WaitGroup
+		next atomic.Int32
 	)
-	if inPart {
-		entries, part, err = c.open(data, m.SeqBase, m.StreamID)
-	} else {
-		entries, err = c.Decode(data, m.SeqBase, m.StreamID)
+	for range min(len(batch), runtime.GOMAXPROCS(0)) {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < len(batch); i = int(next.Add(1)) - 1 {
+				decode(&batch[i])
+			}
+		})
 	}
-	if err != nil {
-		return nil, err
+	wg.Wait()
+}
+
+// batchBound returns how far a scan may load blocks in one batch: every block whose first
+// possible event (MinTS ascending, MaxTS descending) is not past the bound is one the scan loads
+// before it hands out its next event, whatever the blocks loaded with it hold, since that event is
+// at or past the heap's next one (when the heap holds any) and at or past the query's start or
+// cursor. ok false: no bound, the batch is one block.
+func batchBound(q *logs.EventQuery, h *merger) (bound int64, ok bool) {
+	if q.Descending {
+		if h.Len() > 0 {
+			return h.cs[0].entries[h.cs[0].next].Timestamp, true
+		}
+		switch {
+		case q.Before != nil && (q.EndTime <= 0 || q.Before.Timestamp < q.EndTime):
+			return q.Before.Timestamp, true
+		case q.EndTime > 0:
+			return q.EndTime - 1, true
+		}
+		return 0, false
 	}
+	if h.Len() > 0 {
+		return h.cs[0].entries[h.cs[0].next].Timestamp, true
+	}
+	bound = q.StartTime
+	if q.After != nil {
+		bound = max(bound, q.After.Timestamp)
+	}
+	return bound, true
+}
+
+// cursor returns a cursor over the entries of a decoded block (part non-nil: decoded in part) that
+// q wants, or nil when it wants none. In part, it decompresses the wanted messages at once if the
+// cursor is descending or they take at most chunkBytes, else as the merge reaches them, holding
+// the pooled decoder until then.
+func (c *Codec) cursor(src Source, q *logs.EventQuery, entries []Entry, part *partial) (*cursor, error) {
+	var err error
 	cur := &cursor{entries: entries[:0], names: make([]string, 0, len(entries)), part: part}
 	if part != nil {
 		cur.pos = make([]int32, 0, len(entries))

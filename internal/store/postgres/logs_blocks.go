@@ -819,8 +819,7 @@ const dueHoursSQL = `SELECT group_id, bucket FROM log_blocks WHERE count < $1 AN
 	GROUP BY group_id, bucket HAVING count(*) >= 2 AND (sum(count) >= $1 OR sum(raw_bytes) >= $2 OR bucket < $3)`
 
 // compactOne runs a compaction round of one group and bucket, as SQLite's does: logblock plans it
-// (the small blocks up to a bound, and the full blocks their time range overlaps, so that the
-// hour's blocks stay disjoint) and merges it; compactHour reads and replaces the blocks. A block
+// (the small blocks, up to a bound) and merges it; compactHour reads and replaces the blocks. A block
 // gone meanwhile (another replica's round, an expiry, a deletion) ends the round.
 func (db *DB) compactOne(ctx context.Context, gid, bucket int64) (int, error) {
 	return db.blocks.Compact(&compactHour{ctx: ctx, db: db, gid: gid, bucket: bucket})
@@ -855,28 +854,6 @@ func (h *compactHour) SmallBlocks(fn func(logblock.Meta) bool) error {
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read small log blocks: %w", err)
-	}
-	return nil
-}
-
-// FullBlocks implements logblock.CompactStore: the hour's full blocks whose time range meets [lo, hi].
-func (h *compactHour) FullBlocks(lo, hi int64, fn func(logblock.Meta)) error {
-	rows, err := h.db.pool.Query(h.ctx, `SELECT id, stream_id, count, raw_bytes, seq_base, min_ts, max_ts, min_seq, max_seq FROM log_blocks
-		WHERE group_id = $1 AND bucket = $2 AND min_ts <= $3 AND max_ts >= $4 AND (count >= $5 OR raw_bytes >= $6)`,
-		h.gid, h.bucket, hi, lo, logblock.TargetEvents, logblock.FullRawBytes)
-	if err != nil {
-		return fmt.Errorf("read overlapping log blocks: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		m, err := scanCompactMeta(rows)
-		if err != nil {
-			return fmt.Errorf("read overlapping log blocks: %w", err)
-		}
-		fn(m)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read overlapping log blocks: %w", err)
 	}
 	return nil
 }

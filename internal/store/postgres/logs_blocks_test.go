@@ -25,14 +25,14 @@ func TestLogBlocks(t *testing.T) {
 			},
 			Backlog: db.CompactBacklog,
 			Blocks: func(ctx context.Context) []logblock.Meta {
-				rows, err := db.pool.Query(ctx, `SELECT id, stream_id, min_ts, max_ts, count FROM log_blocks`)
+				rows, err := db.pool.Query(ctx, `SELECT id, stream_id, min_ts, max_ts, count, raw_bytes, min_seq, max_seq FROM log_blocks`)
 				mustOK(t, err)
 				out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (logblock.Meta, error) {
 					var (
 						m     logblock.Meta
 						count int32
 					)
-					err := r.Scan(&m.ID, &m.StreamID, &m.MinTS, &m.MaxTS, &count)
+					err := r.Scan(&m.ID, &m.StreamID, &m.MinTS, &m.MaxTS, &count, &m.RawBytes, &m.MinSeq, &m.MaxSeq)
 					m.Count = int(count)
 					return m, err
 				})

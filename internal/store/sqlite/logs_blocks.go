@@ -863,9 +863,8 @@ func (db *DB) hourBacklog(ctx context.Context, gid, bucket, closed int64) (bool,
 const dueHoursSQL = `SELECT group_id, bucket FROM log_blocks WHERE count < ?1 AND raw_bytes < ?2
 	GROUP BY group_id, bucket HAVING count(*) >= 2 AND (sum(count) >= ?1 OR sum(raw_bytes) >= ?2 OR bucket < ?3)`
 
-// compactOne runs a compaction round of one group and bucket: logblock plans it (the small blocks
-// up to a bound, and the full blocks their time range overlaps, so that the hour's blocks stay
-// disjoint) and merges it; compactHour reads and replaces the blocks. A block gone meanwhile ends
+// compactOne runs a compaction round of one group and bucket: logblock plans it (the small blocks,
+// up to a bound) and merges it; compactHour reads and replaces the blocks. A block gone meanwhile ends
 // the round.
 func (db *DB) compactOne(ctx context.Context, gid, bucket int64) (int, error) {
 	return db.blocks.Compact(&compactHour{ctx: ctx, db: db, gid: gid, bucket: bucket})
@@ -902,28 +901,6 @@ func (h *compactHour) SmallBlocks(fn func(logblock.Meta) bool) error {
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read small log blocks: %w", err)
-	}
-	return nil
-}
-
-// FullBlocks implements logblock.CompactStore: the hour's full blocks whose time range meets [lo, hi].
-func (h *compactHour) FullBlocks(lo, hi int64, fn func(logblock.Meta)) error {
-	rows, err := h.db.read.QueryContext(h.ctx, `SELECT id, stream_id, seq_base, count, raw_bytes, min_ts, max_ts, min_seq, max_seq FROM log_blocks
-		WHERE group_id = ? AND bucket = ? AND min_ts <= ? AND max_ts >= ? AND (count >= ? OR raw_bytes >= ?)`,
-		h.gid, h.bucket, hi, lo, logblock.TargetEvents, logblock.FullRawBytes)
-	if err != nil {
-		return fmt.Errorf("read overlapping log blocks: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var m logblock.Meta
-		if err := rows.Scan(&m.ID, &m.StreamID, &m.SeqBase, &m.Count, &m.RawBytes, &m.MinTS, &m.MaxTS, &m.MinSeq, &m.MaxSeq); err != nil {
-			return fmt.Errorf("read overlapping log blocks: %w", err)
-		}
-		fn(m)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read overlapping log blocks: %w", err)
 	}
 	return nil
 }

@@ -29,13 +29,13 @@ func TestLogBlocks(t *testing.T) {
 			},
 			Backlog: db.CompactBacklog,
 			Blocks: func(ctx context.Context) []logblock.Meta {
-				rows, err := db.read.QueryContext(ctx, `SELECT id, stream_id, min_ts, max_ts, count FROM log_blocks`)
+				rows, err := db.read.QueryContext(ctx, `SELECT id, stream_id, min_ts, max_ts, count, raw_bytes, min_seq, max_seq FROM log_blocks`)
 				mustOK(t, err)
 				defer rows.Close()
 				var out []logblock.Meta
 				for rows.Next() {
 					var m logblock.Meta
-					mustOK(t, rows.Scan(&m.ID, &m.StreamID, &m.MinTS, &m.MaxTS, &m.Count))
+					mustOK(t, rows.Scan(&m.ID, &m.StreamID, &m.MinTS, &m.MaxTS, &m.Count, &m.RawBytes, &m.MinSeq, &m.MaxSeq))
 					out = append(out, m)
 				}
 				mustOK(t, rows.Err())
