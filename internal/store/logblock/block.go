@@ -52,17 +52,22 @@ const TargetEvents = 1024
 // quick to decode.
 const MaxRawBytes = 4 << 20
 
-// FullRawBytes is the message bytes from which a block is full whatever its event count: half
-// of what one PutLogEvents batch may hold. An append's block this large is compressed with zstd at
-// once and never merged (a settled block): merging it again only to gather TargetEvents events cost
-// more than all the rest of ingest. Measured with BenchmarkObjectIngest (50,000 events in objects
-// of 1,000, the 14 CIS filters, compaction included): merging every append's blocks ran 40-47k
-// events/s, keeping them 100-104k, against 46-47k for the store before blocks. It costs
-// compression: a block of 512 KiB keeps about a fifth more bytes than one of 1 MiB (19.3% of the
-// JSON against 16.1%, TestBuildScaleDB's corpus cut into blocks of each size), so a smaller batch
-// is still merged. Merge cuts a block before the event that would take it past MaxRawBytes, and an
-// event holds at most 256 KiB, so every block it cuts for its bytes is full too.
-const FullRawBytes = 512 << 10
+// FullRawBytes is the message bytes from which a block is full whatever its event count: about
+// half of what one PutLogEvents batch may hold (1 MiB less 26 bytes per event, so that a batch of
+// a thousand CloudTrail records cut in two, as ingest.Batches cuts one just over the limit, makes
+// two full blocks). An append's full block is compressed with zstd at once and never merged (a
+// settled block): merging every append's blocks again cost more than all the rest of ingest.
+// Measured with BenchmarkObjectIngest (50,000 events in S3 objects of up to 1,000, the 14 CIS
+// filters, compaction included), 8 interleaved runs each: 83.4k events/s against 40.7k for the
+// store before blocks (2.05 times), where merging every append's blocks had run at about the
+// base's speed. What it costs is compression, which grows with a block's size on CloudTrail
+// records (zstd's fastest level, gen-cloudtrail's stream runs cut at each size: 256 KiB keep 20.1%
+// of the JSON, 384 KiB 18.2%, 512 KiB 16.9%, 1 MiB 13.8%): the smallest settled block keeps about
+// 17%, and with the keysets and the index about 19.5%, still within issue 15's 20%, while a
+// smaller batch, a quiet stream's, is merged. Merge cuts a block before the event that would take
+// it past MaxRawBytes, and an event holds at most 256 KiB, so every block it cuts for its bytes is
+// full too.
+const FullRawBytes = 480 << 10
 
 // Full reports whether a block is full: TargetEvents events or FullRawBytes bytes of messages.
 // Compaction merges the blocks that are not; an append's full block is written as it will stay.

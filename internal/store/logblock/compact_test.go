@@ -300,19 +300,19 @@ func TestCompactConverges(t *testing.T) {
 	h := &memHour{codec: newCodec(t)}
 	msg := strings.Repeat("x", 5000)
 	var seq int64
-	// Ten small blocks of 100 events of 5,000 bytes (500,000 bytes, under FullRawBytes): merged,
-	// they make a block cut at MaxRawBytes (838 events) and one of the other 162 (810,000 bytes).
-	for b := range 10 {
-		entries := batchEntries(int64(b+1), int64(b), 3, seq, 100)
+	// Twelve small blocks of 90 events of 5,000 bytes (450,000 bytes, under FullRawBytes): merged,
+	// they make a block cut at MaxRawBytes (838 events) and one of the other 242 (1.2 MB).
+	for b := range 12 {
+		entries := batchEntries(int64(b+1), int64(b), 3, seq, 90)
 		for i := range entries {
 			entries[i].Message = msg
 		}
 		h.put(entries)
-		seq += 100
+		seq += 90
 	}
 	n, err := h.codec.Compact(h)
-	if err != nil || n != 10 {
-		t.Fatalf("first round: %d blocks replaced, %v; want 10", n, err)
+	if err != nil || n != 12 {
+		t.Fatalf("first round: %d blocks replaced, %v; want 12", n, err)
 	}
 	for round := range 3 {
 		n, err := h.codec.Compact(h)

@@ -173,6 +173,16 @@ func (p *partial) skip(n int) error {
 	return nil
 }
 
+// skipTo decompresses and throws away the messages before position i that were not read or
+// skipped yet.
+func (p *partial) skipTo(i int) error {
+	gap := 0
+	for ; p.next < i; p.next++ {
+		gap += int(p.lens[p.next])
+	}
+	return p.skip(gap)
+}
+
 // fill reads the messages of the block's events at positions pos (ascending, none before a
 // position fill was given already) into entries[i].Message, skipping the messages between them,
 // in one new buffer that the messages alias.
@@ -184,11 +194,7 @@ func (p *partial) fill(entries []Entry, pos []int32) error {
 	buf := make([]byte, total)
 	off := 0
 	for k, i := range pos {
-		gap := 0
-		for ; p.next < int(i); p.next++ {
-			gap += int(p.lens[p.next])
-		}
-		if err := p.skip(gap); err != nil {
+		if err := p.skipTo(int(i)); err != nil {
 			return err
 		}
 		l := int(p.lens[i])

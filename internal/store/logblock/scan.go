@@ -5,7 +5,6 @@ import (
 	"runtime"
 	"slices"
 	"sync"
-	"sync/atomic"
 
 	"github.com/trailwatch/trailwatch/internal/logs"
 )
@@ -209,34 +208,31 @@ func (c *Codec) Scan(src Source, q logs.EventQuery, fn func(logs.Event) bool) er
 				}
 			}
 			bound, bounded := batchBound(&q, h)
-			var batch []loading
+			var batch []*loading
+			dec := c.newBatchDecoder(&q)
 			for have && (len(batch) == 0 || bounded && (!q.Descending && pending.MinTS <= bound || q.Descending && pending.MaxTS >= bound)) {
 				data, err := src.Load(pending)
-				if err != nil {
-					return err
+				if err == nil {
+					l := &loading{m: pending, data: data, inPart: partialPays(&q, pending, handed)}
+					batch = append(batch, l)
+					dec.add(l)
+					err = advance()
 				}
-				batch = append(batch, loading{m: pending, data: data, inPart: partialPays(&q, pending, handed)})
-				if err := advance(); err != nil {
+				if err != nil {
+					dec.wait()
+					releaseAll(batch)
 					return err
 				}
 			}
-			c.decodeAll(batch)
-			for i := range batch {
-				if batch[i].err != nil {
-					for _, l := range batch[i:] {
-						if l.part != nil {
-							l.part.release()
-						}
-					}
-					return batch[i].err
+			dec.wait()
+			for i, l := range batch {
+				if l.err != nil {
+					releaseAll(batch[i:])
+					return l.err
 				}
-				cur, err := c.cursor(src, &q, batch[i].entries, batch[i].part)
+				cur, err := c.cursor(src, &q, l.entries, l.part)
 				if err != nil {
-					for _, l := range batch[i+1:] {
-						if l.part != nil {
-							l.part.release()
-						}
-					}
+					releaseAll(batch[i+1:])
 					return err
 				}
 				if cur != nil {
@@ -308,33 +304,71 @@ type loading struct {
 	err     error
 }
 
-// decodeAll decodes a batch of blocks, in part or whole as each says, on up to GOMAXPROCS
-// goroutines: the blocks a page starts in are decoded together before its first event, and on a
-// group whose streams' blocks overlap there is one per stream.
-func (c *Codec) decodeAll(batch []loading) {
-	decode := func(l *loading) {
-		if l.inPart {
-			l.entries, l.part, l.err = c.open(l.data, l.m.SeqBase, l.m.StreamID)
-		} else {
-			l.entries, l.err = c.Decode(l.data, l.m.SeqBase, l.m.StreamID)
-		}
-	}
-	if len(batch) == 1 {
-		decode(&batch[0])
-		return
-	}
-	var (
-		wg   sync.WaitGroup
-		next atomic.Int32
-	)
-	for range min(len(batch), runtime.GOMAXPROCS(0)) {
-		wg.Go(func() {
-			for i := int(next.Add(1)) - 1; i < len(batch); i = int(next.Add(1)) - 1 {
-				decode(&batch[i])
+// batchDecoder decodes the blocks of a batch (see batchBound) as the scan loads them, on up to
+// GOMAXPROCS goroutines: the blocks a page starts in are decoded together before its first event,
+// one per stream where the streams' blocks overlap, and decoding one overlaps loading the next.
+// A block decoded in part is also decompressed up to its first event in the query's time range
+// (partial.skipTo), the largest part of the work for a page that starts inside it: zstd cannot
+// skip, and the messages before that event are decompressed only to be thrown away.
+type batchDecoder struct {
+	c       *Codec
+	q       *logs.EventQuery
+	work    chan *loading
+	wg      sync.WaitGroup
+	workers int
+}
+
+// newBatchDecoder returns a batchDecoder for a batch of q's blocks.
+func (c *Codec) newBatchDecoder(q *logs.EventQuery) *batchDecoder {
+	return &batchDecoder{c: c, q: q, work: make(chan *loading, 64)}
+}
+
+// add hands a loaded block to the decoders, starting one more while there are fewer than
+// GOMAXPROCS.
+func (d *batchDecoder) add(l *loading) {
+	if d.workers < runtime.GOMAXPROCS(0) {
+		d.workers++
+		d.wg.Go(func() {
+			for l := range d.work {
+				d.decode(l)
 			}
 		})
 	}
-	wg.Wait()
+	d.work <- l
+}
+
+// wait waits until every block added is decoded.
+func (d *batchDecoder) wait() {
+	close(d.work)
+	d.wg.Wait()
+}
+
+// decode decodes one block, in part or whole, and in part decompresses it up to its first event
+// the query's time range and cursor want.
+func (d *batchDecoder) decode(l *loading) {
+	if !l.inPart {
+		l.entries, l.err = d.c.Decode(l.data, l.m.SeqBase, l.m.StreamID)
+		return
+	}
+	l.entries, l.part, l.err = d.c.open(l.data, l.m.SeqBase, l.m.StreamID)
+	if l.part == nil {
+		return
+	}
+	for i := range l.entries {
+		if wants(d.q, &l.entries[i]) {
+			l.err = l.part.skipTo(i)
+			return
+		}
+	}
+}
+
+// releaseAll returns the decoders of the blocks decoded in part to the pool.
+func releaseAll(batch []*loading) {
+	for _, l := range batch {
+		if l.part != nil {
+			l.part.release()
+		}
+	}
 }
 
 // batchBound returns how far a scan may load blocks in one batch: every block whose first
