@@ -163,7 +163,7 @@ func (s *Sink) put(ctx context.Context, dest Destination, batch []cloudtrail.Rec
 // A stream's records are first cut into runs that span at most 24 hours from their first record,
 // and each run is then cut into batches of nearly equal size rather than greedily. The reason is
 // the store: it keeps an appended block as it is, compressed once and never merged again, when the
-// block holds at least 512 KiB of messages or 1,024 events (logblock.FullRawBytes and
+// block holds at least 480 KiB of messages or 1,024 events (logblock.FullRawBytes and
 // logblock.TargetEvents), and a background compactor later merges the smaller blocks, which costs
 // CPU. A CloudTrail S3 object of 1,000 records of about 1.3 KB (1.3 MB) cut greedily gives a batch
 // of 1 MiB and a remainder of about 0.3 MB that must be merged later; cut evenly it gives two
@@ -193,15 +193,18 @@ func Batches(recs []cloudtrail.Record) [][]cloudtrail.Record {
 }
 
 // cutEvenly appends run, the records of one stream within MaxBatchSpan, to out as batches of
-// nearly equal size. It takes k, the fewest batches the limits allow (the larger of the run's
-// bytes over MaxBatchBytes and its events over MaxBatchEvents, rounded up, and at least 1), and
+// nearly equal size. It takes k, a lower bound of the batches the limits allow (the larger of the
+// run's bytes over MaxBatchBytes and its events over MaxBatchEvents, rounded up, and at least 1), and
 // closes a batch once it holds its share, a k-th of the run (rounded up) in the dimension that set
 // k: its bytes, or its events when those weigh more against their limit. Balancing only that
 // dimension is deliberate: a batch closed early on the other one (say, on its share of events in a
 // stretch of small records) would hold less than its share of bytes and could fall short of a full
 // block, while the batch after it grew. A batch is also cut before an event that would take it past
 // MaxBatchEvents or MaxBatchBytes, so shares never break the limits; when such cuts leave a batch
-// short of its share, the run may need k+1 batches, and the last one is the smaller.
+// short of its share, the run takes more than k batches (records of just over half a batch each take
+// one batch apiece, as they did greedily), and a large record that overshoots a share leaves the
+// batch after it that much smaller: the batches are even for records much smaller than a batch,
+// which CloudTrail's are.
 func cutEvenly(out [][]cloudtrail.Record, run []cloudtrail.Record) [][]cloudtrail.Record {
 	total := 0
 	for _, r := range run {

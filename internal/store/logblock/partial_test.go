@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
@@ -285,5 +286,19 @@ func TestScanConcurrent(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestScanPrefetchToBlockEnd checks a scan whose first load, started by a prefetch, reads the
+// cursor's last event: the load returns the decoder itself, and must not wait for the prefetch it
+// is (it once did, and the scan hung). The one wanted event is over chunkBytes, so the cursor is
+// loaded as the merge reaches it.
+func TestScanPrefetchToBlockEnd(t *testing.T) {
+	c := newCodec(t)
+	es := bigEntries(19, 1000)
+	es[18].Message = strings.Repeat("x", 100<<10)
+	got, err := scanAll(c, c.Encode(es, Small), MetaOf(es), logs.EventQuery{StartTime: es[18].Timestamp}, 10)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("%d events, %v; want 1", len(got), err)
 	}
 }

@@ -122,7 +122,9 @@ func (c *cursor) load() error {
 	}
 	c.loaded = end
 	if end == len(c.entries) {
-		c.release()
+		// Not c.release, which waits for a prefetch: load may be that prefetch.
+		c.part.release()
+		c.part = nil
 	}
 	return nil
 }
@@ -371,11 +373,14 @@ func releaseAll(batch []*loading) {
 	}
 }
 
-// batchBound returns how far a scan may load blocks in one batch: every block whose first
-// possible event (MinTS ascending, MaxTS descending) is not past the bound is one the scan loads
-// before it hands out its next event, whatever the blocks loaded with it hold, since that event is
-// at or past the heap's next one (when the heap holds any) and at or past the query's start or
-// cursor. ok false: no bound, the batch is one block.
+// batchBound returns how far a scan may load blocks in one batch: the heap's next event when the
+// heap holds any, else the query's start or cursor (its end or cursor descending). A block whose
+// first possible event (MinTS ascending, MaxTS descending) is not past the bound is one the scan
+// would load one at a time too before it hands out the event at the bound's side: with an empty
+// heap, the first event it hands out; with a full one, the heap's next. Blocks of the batch may
+// move the heap's next event before the bound, so the scan can load a block or two of the batch
+// sooner than it needed (a page that ends first would not have loaded them); the order of events
+// is the same. ok false: no bound, the batch is one block.
 func batchBound(q *logs.EventQuery, h *merger) (bound int64, ok bool) {
 	if q.Descending {
 		if h.Len() > 0 {

@@ -79,6 +79,9 @@ type Options struct {
 	ListenPing time.Duration
 	// Logger receives the background log-block compactor's warnings; nil discards them.
 	Logger *slog.Logger
+	// noCompactor, when set (by tests that run compaction rounds themselves), starts no background
+	// compactor, whose rounds would race theirs.
+	noCompactor bool
 }
 
 // Open connects to the database at url (a postgres:// URL or a libpq keyword/value string) and
@@ -116,8 +119,10 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("read schema: %w", err)
 	}
-	db.compactor.Go(db.compactLoop)
-	db.kickCompactor() // small blocks left by the last run of any replica
+	if !opts.noCompactor {
+		db.compactor.Go(db.compactLoop)
+		db.kickCompactor() // small blocks left by the last run of any replica
+	}
 	return db, nil
 }
 

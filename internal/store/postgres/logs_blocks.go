@@ -738,8 +738,8 @@ func (db *DB) compactLoop() {
 
 // CompactBlocks merges small log blocks as SQLite's CompactBlocks does: for each group and hour
 // holding two or more blocks that are not full (logblock.Meta.Full), once they add up to a full
-// block or the hour is over, it merges them, with the full blocks their time range overlaps
-// (logblock.Plan), into full blocks and at most one smaller one. The merge is computed outside any transaction; the transaction, under the group's row lock, replaces the
+// block or the hour is over, it merges them (logblock.Plan; the full blocks stay as they are) into
+// full blocks and at most one smaller one. The merge is computed outside any transaction; the transaction, under the group's row lock, replaces the
 // blocks only if all of them still exist (another replica's compaction, an expiry or a deletion may
 // have removed some). It returns how many blocks it removed.
 func (db *DB) CompactBlocks(ctx context.Context) (int, error) {

@@ -773,8 +773,8 @@ func (db *DB) compactLoop() {
 // CompactBlocks merges small log blocks: for each group and hour holding two or more blocks that are
 // not full (logblock.Meta.Full: fewer than logblock.TargetEvents events and
 // logblock.FullRawBytes of messages), once they add up to a full block or the hour is over (an hour
-// before the current one), it merges them, with the full blocks their time range overlaps
-// (logblock.Plan), into full blocks and at most one smaller one, compressed at logblock.Small. The
+// before the current one), it merges them (logblock.Plan; the full blocks stay as they are) into
+// full blocks and at most one smaller one, compressed at logblock.Small. The
 // merge is computed outside the committer; the transaction replaces the
 // blocks only if all of them still exist (expiry or a deletion may have removed some meanwhile, and
 // the next round sees what is left). It returns how many blocks it removed.

@@ -12,8 +12,8 @@ import (
 	"github.com/trailwatch/trailwatch/internal/store/logblock/logblocktest"
 )
 
-// TestLogBlocks runs logblocktest's scenarios (compaction keeps every read, levels overlapping
-// blocks, blocks of several streams through deletion and expiry, a round racing a deletion) on
+// TestLogBlocks runs logblocktest's scenarios (compaction keeps every read and leaves full blocks
+// alone, blocks of several streams through deletion and expiry, a round racing a deletion) on
 // SQLite.
 func TestLogBlocks(t *testing.T) {
 	logblocktest.Run(t, func(t *testing.T, now time.Time) logblocktest.Backend {
