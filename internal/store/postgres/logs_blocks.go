@@ -744,8 +744,7 @@ func (db *DB) compactLoop() {
 // have removed some). It returns how many blocks it removed.
 func (db *DB) CompactBlocks(ctx context.Context) (int, error) {
 	var small int
-	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM log_blocks WHERE count < $1 AND raw_bytes < $2 LIMIT 2) s`,
-		logblock.TargetEvents, logblock.FullRawBytes).Scan(&small); err != nil {
+	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM log_blocks WHERE `+smallBlock+` LIMIT 2) s`).Scan(&small); err != nil {
 		return 0, fmt.Errorf("find small log blocks: %w", err)
 	}
 	if small < 2 {
@@ -805,17 +804,22 @@ const maxHourRounds = 16
 func (db *DB) hourBacklog(ctx context.Context, gid, bucket, closed int64) (bool, error) {
 	var n, events, bytes int64
 	err := db.pool.QueryRow(ctx, `SELECT count(*), coalesce(sum(count), 0), coalesce(sum(raw_bytes), 0) FROM log_blocks
-		WHERE group_id = $1 AND bucket = $2 AND count < $3 AND raw_bytes < $4`,
-		gid, bucket, logblock.TargetEvents, logblock.FullRawBytes).Scan(&n, &events, &bytes)
+		WHERE group_id = $1 AND bucket = $2 AND `+smallBlock,
+		gid, bucket).Scan(&n, &events, &bytes)
 	if err != nil {
 		return false, fmt.Errorf("find small log blocks: %w", err)
 	}
 	return logblock.Due(int(n), events, bytes, bucket, closed), nil
 }
 
+// smallBlock is the SQL of a block that is not full (logblock.Meta.Full), the predicate of the
+// partial index log_blocks_small (schema 100) written the same way: with literals, not
+// parameters, a generic plan can use that index too (TestSmallBlockIndex).
+const smallBlock = `count < 1024 AND raw_bytes < 491520`
+
 // dueHoursSQL selects the (group_id, bucket) of the hours a compaction round merges
 // (logblock.Due), given logblock.TargetEvents, logblock.FullRawBytes and the first open bucket.
-const dueHoursSQL = `SELECT group_id, bucket FROM log_blocks WHERE count < $1 AND raw_bytes < $2
+const dueHoursSQL = `SELECT group_id, bucket FROM log_blocks WHERE ` + smallBlock + `
 	GROUP BY group_id, bucket HAVING count(*) >= 2 AND (sum(count) >= $1 OR sum(raw_bytes) >= $2 OR bucket < $3)`
 
 // compactOne runs a compaction round of one group and bucket, as SQLite's does: logblock plans it
@@ -837,8 +841,8 @@ type compactHour struct {
 // through the pool, outside any transaction (Replace checks that they are still there).
 func (h *compactHour) SmallBlocks(fn func(logblock.Meta) bool) error {
 	rows, err := h.db.pool.Query(h.ctx, `SELECT id, stream_id, count, raw_bytes, seq_base, min_ts, max_ts, min_seq, max_seq FROM log_blocks
-		WHERE group_id = $1 AND bucket = $2 AND count < $3 AND raw_bytes < $4 ORDER BY min_ts`,
-		h.gid, h.bucket, logblock.TargetEvents, logblock.FullRawBytes)
+		WHERE group_id = $1 AND bucket = $2 AND `+smallBlock+` ORDER BY min_ts`,
+		h.gid, h.bucket)
 	if err != nil {
 		return fmt.Errorf("read small log blocks: %w", err)
 	}

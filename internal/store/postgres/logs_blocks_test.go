@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,4 +60,42 @@ func TestLogBlocks(t *testing.T) {
 			},
 		}
 	})
+}
+
+// TestSmallBlockIndex checks that smallBlock says what logblock.Meta.Full says, that the partial
+// index log_blocks_small has that predicate, and that a generic plan of the compactor's query of
+// due hours can read that index: with the bounds as parameters ($1, $2) it could not, and once
+// appends kept their full blocks the index of count < 1024 alone listed nearly every block.
+func TestSmallBlockIndex(t *testing.T) {
+	if want := fmt.Sprintf("count < %d AND raw_bytes < %d", logblock.TargetEvents, logblock.FullRawBytes); smallBlock != want {
+		t.Fatalf("smallBlock is %q, logblock's constants say %q", smallBlock, want)
+	}
+	db := openTest(t, Options{noCompactor: true})
+	ctx := context.Background()
+	var def string
+	mustOK(t, db.pool.QueryRow(ctx, `SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'log_blocks_small'`).Scan(&def))
+	if !strings.Contains(def, "(count < 1024)") || !strings.Contains(def, "(raw_bytes < 491520)") {
+		t.Fatalf("log_blocks_small is %q, want the predicate %q", def, smallBlock)
+	}
+	conn, err := db.pool.Acquire(ctx)
+	mustOK(t, err)
+	defer conn.Release()
+	// A generic plan, as PostgreSQL may choose for a prepared statement after five executions, and
+	// no sequential scan where an index will do, so that the plan shows whether the index can serve.
+	for _, stmt := range []string{`SET plan_cache_mode = force_generic_plan`, `SET enable_seqscan = off`,
+		`PREPARE due(bigint, bigint, bigint) AS ` + dueHoursSQL} {
+		_, err := conn.Exec(ctx, stmt)
+		mustOK(t, err)
+	}
+	rows, err := conn.Query(ctx, `EXPLAIN EXECUTE due(1024, 491520, 0)`)
+	mustOK(t, err)
+	plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	mustOK(t, err)
+	if !strings.Contains(strings.Join(plan, "\n"), "log_blocks_small") {
+		t.Errorf("the generic plan of the due hours does not read log_blocks_small:\n%s", strings.Join(plan, "\n"))
+	}
+	for _, stmt := range []string{`DEALLOCATE due`, `RESET plan_cache_mode`, `RESET enable_seqscan`} {
+		_, err := conn.Exec(ctx, stmt)
+		mustOK(t, err)
+	}
 }

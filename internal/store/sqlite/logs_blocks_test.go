@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,5 +127,44 @@ func TestEventsMovedToBlocks(t *testing.T) {
 	got := logblocktest.EventStrings(t, db, svcScope, logs.EventQuery{LogGroupName: "ct", EndTime: 44})
 	if len(got) != 2 || got[1] != "a/43/9002/0/new" {
 		t.Fatalf("new event %v, want sequence 9002 (9000 was the largest id; 9001 went to the duplicate)", got)
+	}
+}
+
+// TestSmallBlockIndex checks that smallBlock says what logblock.Meta.Full says, that the partial
+// index log_blocks_small has that predicate, and that the compactor's queries of small blocks read
+// that index: once appends kept their full blocks, most blocks held fewer than 1,024 events, and
+// an index of count < 1024 alone listed nearly every block.
+func TestSmallBlockIndex(t *testing.T) {
+	if want := fmt.Sprintf("count < %d AND raw_bytes < %d", logblock.TargetEvents, logblock.FullRawBytes); smallBlock != want {
+		t.Fatalf("smallBlock is %q, logblock's constants say %q", smallBlock, want)
+	}
+	db, err := Open(context.Background(), t.TempDir(), Options{noCompactor: true})
+	mustOK(t, err)
+	defer db.Close()
+	var def string
+	mustOK(t, db.read.QueryRow(`SELECT sql FROM sqlite_master WHERE name = 'log_blocks_small'`).Scan(&def))
+	if !strings.HasSuffix(def, "WHERE "+smallBlock) {
+		t.Fatalf("log_blocks_small is %q, want its predicate %q", def, smallBlock)
+	}
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{dueHoursSQL, []any{logblock.TargetEvents, logblock.FullRawBytes, 0}},
+		{`SELECT 1 FROM log_blocks WHERE ` + smallBlock + ` LIMIT 2`, nil},
+	} {
+		rows, err := db.read.Query(`EXPLAIN QUERY PLAN `+q.sql, q.args...)
+		mustOK(t, err)
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			mustOK(t, rows.Scan(&id, &parent, &unused, &detail))
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		if !strings.Contains(strings.Join(plan, "; "), "log_blocks_small") {
+			t.Errorf("%s\nplan %v does not read log_blocks_small", q.sql, plan)
+		}
 	}
 }
