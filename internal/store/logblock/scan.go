@@ -203,16 +203,13 @@ func (c *Codec) Scan(src Source, q logs.EventQuery, fn func(logs.Event) bool) er
 		// Load every block that may hold an event before the heap's next one: a batch of them at
 		// once (see batchBound), decoded in parallel.
 		for have {
-			if h.Len() > 0 {
-				top := h.cs[0].entries[h.cs[0].next].Timestamp
-				if !q.Descending && pending.MinTS > top || q.Descending && pending.MaxTS < top {
-					break
-				}
-			}
 			bound, bounded := batchBound(&q, h)
+			if h.Len() > 0 && past(&q, pending, bound) {
+				break
+			}
 			var batch []*loading
 			dec := c.newBatchDecoder(&q)
-			for have && (len(batch) == 0 || bounded && (!q.Descending && pending.MinTS <= bound || q.Descending && pending.MaxTS >= bound)) {
+			for have && (len(batch) == 0 || bounded && !past(&q, pending, bound)) {
 				data, err := src.Load(pending)
 				if err == nil {
 					l := &loading{m: pending, data: data, inPart: partialPays(&q, pending, handed)}
@@ -373,6 +370,15 @@ func releaseAll(batch []*loading) {
 	}
 }
 
+// past reports whether block m's first possible event (MinTS ascending, MaxTS descending) comes
+// after bound in the scan's direction.
+func past(q *logs.EventQuery, m Meta, bound int64) bool {
+	if q.Descending {
+		return m.MaxTS < bound
+	}
+	return m.MinTS > bound
+}
+
 // batchBound returns how far a scan may load blocks in one batch: the heap's next event when the
 // heap holds any, else the query's start or cursor (its end or cursor descending). A block whose
 // first possible event (MinTS ascending, MaxTS descending) is not past the bound is one the scan
@@ -382,10 +388,10 @@ func releaseAll(batch []*loading) {
 // sooner than it needed (a page that ends first would not have loaded them); the order of events
 // is the same. ok false: no bound, the batch is one block.
 func batchBound(q *logs.EventQuery, h *merger) (bound int64, ok bool) {
+	if h.Len() > 0 {
+		return h.cs[0].entries[h.cs[0].next].Timestamp, true
+	}
 	if q.Descending {
-		if h.Len() > 0 {
-			return h.cs[0].entries[h.cs[0].next].Timestamp, true
-		}
 		switch {
 		case q.Before != nil && (q.EndTime <= 0 || q.Before.Timestamp < q.EndTime):
 			return q.Before.Timestamp, true
@@ -393,9 +399,6 @@ func batchBound(q *logs.EventQuery, h *merger) (bound int64, ok bool) {
 			return q.EndTime - 1, true
 		}
 		return 0, false
-	}
-	if h.Len() > 0 {
-		return h.cs[0].entries[h.cs[0].next].Timestamp, true
 	}
 	bound = q.StartTime
 	if q.After != nil {
