@@ -76,6 +76,9 @@ type handler struct {
 	// bodyTimeout and bodyRate make the deadline of those reads (unverifiedDeadline).
 	bodyTimeout time.Duration
 	bodyRate    int64
+	// bodies recycles the buffers of signed bodies (see bodyPool); nil for AnonymousBodies, whose
+	// bodies go to callers that may keep them.
+	bodies *bodyPool
 }
 
 // NewHandler returns the http.Handler that serves the AWS APIs of cfg.Services. It answers every
@@ -96,6 +99,7 @@ func NewHandler(cfg Config) (http.Handler, error) {
 		log:      cfg.Logger,
 		onReq:    cfg.OnRequest,
 		maxBody:  cfg.MaxBodyBytes,
+		bodies:   &bodyPool{},
 	}
 	if h.now == nil {
 		h.now = time.Now
@@ -287,6 +291,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	h.serveOperation(c, body, Identity{AccountID: account, Region: auth.region, AccessKeyID: auth.accessKeyID, RequestID: c.requestID, Protocol: c.proto})
+	// The operation has been answered and its input decoded into copies: nothing refers to raw.
+	h.bodies.put(raw)
 }
 
 // checkPresigned refuses what a presigned URL cannot sign. Its canonical request covers the method,
@@ -733,23 +739,28 @@ const (
 )
 
 // readCharged reads body up to limit bytes into chunks charged to ch, and returns the body and
-// its hex SHA-256; the caller gives ch's bytes back (close), error or not. Each chunk is allocated when its bytes are reserved, so what the budget counts is what the
-// chunks hold; the body is assembled from them once complete (a body of one chunk is used as it
-// is). It never sizes anything from the client's Content-Length.
+// its hex SHA-256; the caller gives ch's bytes back (close), error or not. Each chunk is taken
+// (from h.bodies, of exactly its size) when its bytes are reserved, so what the budget counts is
+// what the chunks hold; the body is assembled from them once complete, into a buffer of h.bodies,
+// and the chunks go back to it (a body of one chunk is used as it is). The caller may give the body
+// back to h.bodies once nothing refers to it. It never sizes anything from the client's
+// Content-Length.
 func (h *handler) readCharged(ctx context.Context, body io.Reader, limit int64, ch *charge) ([]byte, string, *wireError) {
 	var chunks [][]byte
 	var n int64
 	sum := sha256.New()
 	for eof := false; !eof; {
 		if n > limit {
+			h.putChunks(chunks)
 			e := h.errTooLarge()
 			return nil, "", &e
 		}
 		size := min(max(n, minChunk), maxChunk, limit+1-n)
 		if !ch.take(ctx, size, unverifiedWait) {
+			h.putChunks(chunks)
 			return nil, "", errBusy()
 		}
-		buf := make([]byte, size)
+		buf := h.bodies.getExact(int(size))
 		filled := 0
 		for filled < len(buf) {
 			k, err := body.Read(buf[filled:])
@@ -760,6 +771,7 @@ func (h *handler) readCharged(ctx context.Context, body io.Reader, limit int64, 
 				break
 			}
 			if err != nil {
+				h.putChunks(append(chunks, buf))
 				return nil, "", readError(err)
 			}
 		}
@@ -769,17 +781,26 @@ func (h *handler) readCharged(ctx context.Context, body io.Reader, limit int64, 
 		n += int64(filled)
 	}
 	if n > limit {
+		h.putChunks(chunks)
 		e := h.errTooLarge()
 		return nil, "", &e
 	}
 	raw := chunks[0]
 	if len(chunks) > 1 {
-		raw = make([]byte, 0, n)
+		raw = h.bodies.get(int(n))[:0]
 		for _, ch := range chunks {
 			raw = append(raw, ch...)
 		}
+		h.putChunks(chunks)
 	}
 	return raw, hex.EncodeToString(sum.Sum(nil)), nil
+}
+
+// putChunks gives readCharged's chunks back to the pool.
+func (h *handler) putChunks(chunks [][]byte) {
+	for _, c := range chunks {
+		h.bodies.put(c)
+	}
 }
 
 // readError is the answer to a body that could not be read: 408 past its read deadline, 400
