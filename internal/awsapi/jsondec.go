@@ -712,8 +712,19 @@ func (d *jsonDecoder) string() (string, error) {
 			if m := specialBytes(w); m != 0 {
 				k := bits.TrailingZeros64(m) >> 3
 				seen |= w & (m ^ (m - 1)) // the bytes before the match (the match is ASCII)
-				buf = buf[:n+k]
 				i += k
+				// A one-character escape is handled here, without leaving the loop: CloudTrail
+				// records sent as messages have an escaped quote every ten bytes or so, and going
+				// round the outer loop for each cost a third of the decoding.
+				if data[i] == '\\' && i+1 < len(data) {
+					if u := unescaped[data[i+1]]; u != 0 {
+						buf = buf[:n+k+1] // within the 8 bytes grown above, since k < 8
+						buf[n+k] = u
+						i += 2
+						continue
+					}
+				}
+				buf = buf[:n+k]
 				break
 			}
 			seen |= w
