@@ -715,7 +715,7 @@ func (d *jsonDecoder) string() (string, error) {
 				i += k
 				// A one-character escape is handled here, without leaving the loop: CloudTrail
 				// records sent as messages have an escaped quote every ten bytes or so, and going
-				// round the outer loop for each cost a third of the decoding.
+				// round the outer loop for each cost about a tenth of decoding a PutLogEvents body.
 				if data[i] == '\\' && i+1 < len(data) {
 					if u := unescaped[data[i+1]]; u != 0 {
 						buf = buf[:n+k+1] // within the 8 bytes grown above, since k < 8
