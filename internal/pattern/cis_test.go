@@ -1,8 +1,6 @@
 package pattern
 
 import (
-	"bufio"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,32 +19,6 @@ var cisPatterns = func() []struct{ name, pattern string } {
 	}
 	return append(out, struct{ name, pattern string }{"CIS-4.1", `{ ($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "AccessDenied*") && ($.sourceIPAddress!="delivery.logs.amazonaws.com") && ($.eventName!="HeadBucket") }`})
 }()
-
-// loadSamples returns the "event" object of every line of samples.jsonl, re-encoded compactly.
-func loadSamples(t testing.TB) [][]byte {
-	t.Helper()
-	f, err := os.Open(filepath.Join(corpus.SharedDir(t), "data", "cloudtrail", "samples.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out [][]byte
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var rec struct {
-			Event json.RawMessage `json:"event"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, []byte(rec.Event))
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
 
 func loadCISExpected(t *testing.T) map[string][]int {
 	t.Helper()
@@ -86,7 +58,7 @@ func loadCISExpected(t *testing.T) map[string][]int {
 // line numbers derived independently in testdata/cis_expected.txt (see cis_derive.py). It
 // checks Pattern.Match, Filter.Eval and one Set of all the patterns.
 func TestCISSamples(t *testing.T) {
-	events := loadSamples(t)
+	events := corpus.Samples(t)
 	want := loadCISExpected(t)
 	var filters []*Filter
 	for _, c := range cisPatterns {
