@@ -30,7 +30,7 @@ const (
 	bodyClasses   = 24 - minClassShift + 1
 )
 
-// class returns the index of the smallest class holding n bytes, and false when n is larger
+// bodyClass returns the index of the smallest class holding n bytes, and false when n is larger
 // than maxPooledBody.
 func bodyClass(n int) (int, bool) {
 	if n <= minChunk {
